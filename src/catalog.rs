@@ -1,0 +1,565 @@
+//! The component catalogue: which services keyway knows, which fields a credential of each holds,
+//! and how such a credential is verified. Definitions are TOML files: the built-in ones in
+//! assets/components/ are embedded in the binary; users add their own in the config dir's
+//! components/ folder. A bad user file is reported and skipped; the rest still load.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The three kinds of credential keyway manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    ApiKey,
+    Oauth2,
+    Database,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ApiKey => "api_key",
+            Kind::Oauth2 => "oauth2",
+            Kind::Database => "database",
+        }
+    }
+}
+
+/// How a value typed into a field is checked before anything is sent anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Validation {
+    /// Any non-empty text without control characters.
+    #[default]
+    Text,
+    /// An absolute http(s) URL.
+    Url,
+    /// A TCP port, 1-65535.
+    Port,
+    /// A host name or IP address.
+    Host,
+    /// An e-mail address (something@something).
+    Email,
+    /// An RFC 3339 timestamp or a YYYY-MM-DD date.
+    Date,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub default: Option<String>,
+    #[serde(default)]
+    pub validate: Validation,
+    /// When set, the value must be one of these.
+    #[serde(default)]
+    pub choices: Vec<String>,
+    #[serde(default)]
+    pub help: Option<String>,
+}
+
+/// How an API key travels on the verification request.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum KeyPlacement {
+    /// `Authorization: Bearer <api_key>`
+    Bearer,
+    /// A named header, with an optional prefix (`Authorization: Token <key>`, `X-Api-Key: <key>`).
+    Header {
+        name: String,
+        #[serde(default)]
+        prefix: Option<String>,
+    },
+    /// HTTP basic auth; the user name comes from a field (or a fixed value), the password from
+    /// another field (Jira: email + API token; Mailchimp: any user + key; Twilio: SID + token).
+    Basic {
+        #[serde(default)]
+        username_field: Option<String>,
+        #[serde(default)]
+        username: Option<String>,
+        password_field: String,
+    },
+    /// A query parameter (`?key=<api_key>`).
+    Query { param: String },
+}
+
+/// The verification recipe of a component.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "engine", rename_all = "snake_case", deny_unknown_fields)]
+pub enum VerifySpec {
+    /// A non-mutating HTTP request on `base_url` + `path` carrying the key.
+    Http {
+        #[serde(default = "default_method")]
+        method: String,
+        path: String,
+        auth: KeyPlacement,
+        #[serde(default = "default_ok_status")]
+        ok_status: Vec<u16>,
+        /// A JSON pointer into the response whose value makes a short detail ("acct_123").
+        #[serde(default)]
+        detail_pointer: Option<String>,
+    },
+    /// OAuth2: token endpoint grants, plus a userinfo/verify request for access-token-only
+    /// credentials. Endpoint URLs are credential fields (token_url, device_authorization_url,
+    /// auth_url) whose defaults come from the catalogue.
+    Oauth2 {
+        /// Path on `base_url` answering a bearer access token (userinfo, /me, ...).
+        userinfo_path: String,
+        #[serde(default = "default_ok_status")]
+        ok_status: Vec<u16>,
+        #[serde(default)]
+        detail_pointer: Option<String>,
+    },
+    /// A database connection followed by a harmless query.
+    Database { dbengine: DbEngine },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbEngine {
+    Postgres,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
+}
+
+fn default_ok_status() -> Vec<u16> {
+    vec![200]
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Component {
+    pub id: String,
+    pub name: String,
+    pub kind: Kind,
+    pub icon: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub docs_url: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    pub verify: VerifySpec,
+}
+
+/// The optional field every HTTP-based component gets, so a credential can opt in to plain
+/// http on a non-loopback host. Added by the loader so no definition can forget it.
+pub const ALLOW_HTTP_FIELD: &str = "allow_http";
+
+/// Problems with a component definition, each naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("{path}: cannot read the file: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The definitions that ship inside the binary.
+const BUILTIN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_components.rs"));
+
+/// All known components, in a stable display order (by name).
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    components: Vec<Component>,
+    index: BTreeMap<String, usize>,
+}
+
+/// What loading the catalogue produced: the catalogue, plus any user files that were skipped.
+#[derive(Debug)]
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub warnings: Vec<CatalogError>,
+}
+
+impl Catalog {
+    /// The built-in catalogue alone. The embedded files are checked by the test suite, so a
+    /// failure here is a build defect; it is still reported, not unwrapped.
+    pub fn builtin() -> Result<Catalog, CatalogError> {
+        let mut catalog = Catalog::default();
+        for (file, text) in BUILTIN {
+            let component = parse_component(&format!("assets/components/{file}"), text)?;
+            catalog.insert(component);
+        }
+        catalog.sort();
+        Ok(catalog)
+    }
+
+    /// The built-in catalogue plus the user's own definitions from `dir` (which may be absent).
+    /// A user file may replace a built-in component by reusing its id.
+    pub fn load(user_dir: Option<&Path>) -> Result<Loaded, CatalogError> {
+        let mut catalog = Catalog::builtin()?;
+        let mut warnings = Vec::new();
+        if let Some(dir) = user_dir {
+            for path in user_files(dir, &mut warnings) {
+                let shown = path.display().to_string();
+                match std::fs::read_to_string(&path) {
+                    Ok(text) => match parse_component(&shown, &text) {
+                        Ok(component) => catalog.insert(component),
+                        Err(e) => warnings.push(e),
+                    },
+                    Err(source) => warnings.push(CatalogError::Io {
+                        path: shown,
+                        source,
+                    }),
+                }
+            }
+        }
+        catalog.sort();
+        Ok(Loaded { catalog, warnings })
+    }
+
+    /// Builds a catalogue from definitions already parsed (tests, benchmarks).
+    pub fn from_components(components: Vec<Component>) -> Catalog {
+        let mut catalog = Catalog::default();
+        for c in components {
+            catalog.insert(c);
+        }
+        catalog.sort();
+        catalog
+    }
+
+    fn insert(&mut self, component: Component) {
+        if let Some(&at) = self.index.get(&component.id) {
+            self.components[at] = component;
+        } else {
+            self.index
+                .insert(component.id.clone(), self.components.len());
+            self.components.push(component);
+        }
+    }
+
+    fn sort(&mut self) {
+        self.components
+            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        self.index = self
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Component> {
+        self.index.get(id).map(|&i| &self.components[i])
+    }
+
+    pub fn all(&self) -> &[Component] {
+        &self.components
+    }
+
+    pub fn len(&self) -> usize {
+        self.components.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.components.is_empty()
+    }
+}
+
+fn user_files(dir: &Path, warnings: &mut Vec<CatalogError>) -> Vec<PathBuf> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(source) => {
+            warnings.push(CatalogError::Io {
+                path: dir.display().to_string(),
+                source,
+            });
+            return Vec::new();
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Parses and checks one definition; `path` only names the source in errors.
+pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError> {
+    let invalid = |message: String| CatalogError::Invalid {
+        path: path.to_string(),
+        message,
+    };
+    let mut component: Component = toml::from_str(text).map_err(|e| invalid(one_line(&e)))?;
+    check_component(&component).map_err(invalid)?;
+    if component.uses_http() && component.field(ALLOW_HTTP_FIELD).is_none() {
+        component.fields.push(FieldSpec {
+            name: ALLOW_HTTP_FIELD.to_string(),
+            label: "Allow plain http (non-loopback)".to_string(),
+            secret: false,
+            required: false,
+            default: Some("no".to_string()),
+            validate: Validation::Text,
+            choices: vec!["no".to_string(), "yes".to_string()],
+            help: Some("Only for trusted networks: the key then travels unencrypted".to_string()),
+        });
+    }
+    Ok(component)
+}
+
+fn one_line(e: &toml::de::Error) -> String {
+    e.to_string()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The checks serde cannot express: consistent ids, one-glyph icons, the field-name convention.
+fn check_component(c: &Component) -> Result<(), String> {
+    if c.id.is_empty()
+        || !c
+            .id
+            .chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '-')
+    {
+        return Err(format!(
+            "id '{}' must be a slug of lowercase letters, digits, '_' or '-'",
+            c.id
+        ));
+    }
+    if c.name.trim().is_empty() {
+        return Err("name must not be empty".into());
+    }
+    if c.icon.chars().count() != 1 {
+        return Err(format!("icon '{}' must be exactly one character", c.icon));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for f in &c.fields {
+        if !seen.insert(f.name.as_str()) {
+            return Err(format!("field '{}' is defined twice", f.name));
+        }
+        if f.secret && f.default.is_some() {
+            return Err(format!("secret field '{}' must not have a default", f.name));
+        }
+        if let Some(d) = &f.default {
+            if let Err(msg) = validate_value(f, d) {
+                return Err(format!("default of field '{}': {msg}", f.name));
+            }
+        }
+    }
+    let needs = |name: &str| -> Result<(), String> {
+        if c.field(name).is_none() {
+            Err(format!("a {} component needs a '{name}' field", c.kind.as_str()))
+        } else {
+            Ok(())
+        }
+    };
+    match (&c.kind, &c.verify) {
+        (Kind::ApiKey, VerifySpec::Http { auth, method, .. }) => {
+            needs("base_url")?;
+            if !matches!(method.as_str(), "GET" | "HEAD" | "POST") {
+                return Err(format!("verify.method '{method}' must be GET, HEAD or POST"));
+            }
+            let referenced: Vec<&str> = match auth {
+                KeyPlacement::Basic {
+                    username_field,
+                    password_field,
+                    ..
+                } => username_field
+                    .iter()
+                    .map(String::as_str)
+                    .chain([password_field.as_str()])
+                    .collect(),
+                _ => vec!["api_key"],
+            };
+            for name in referenced {
+                needs(name)?;
+            }
+        }
+        (Kind::Oauth2, VerifySpec::Oauth2 { .. }) => {
+            for name in ["base_url", "client_id", "token_url"] {
+                needs(name)?;
+            }
+        }
+        (Kind::Database, VerifySpec::Database { .. }) => {
+            for name in ["host", "port", "database", "user", "password", "sslmode"] {
+                needs(name)?;
+            }
+        }
+        (kind, _) => {
+            return Err(format!(
+                "verify.engine does not fit kind '{}'",
+                kind.as_str()
+            ))
+        }
+    }
+    Ok(())
+}
+
+impl Component {
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    pub fn uses_http(&self) -> bool {
+        matches!(self.kind, Kind::ApiKey | Kind::Oauth2)
+    }
+
+    pub fn is_secret(&self, field: &str) -> bool {
+        self.field(field).is_some_and(|f| f.secret)
+    }
+}
+
+/// Checks one value against its field's rules; the message reads after the field's name.
+pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
+    if value.chars().any(|c| c.is_control()) {
+        return Err("must not contain control characters".into());
+    }
+    if value.is_empty() {
+        return if field.required {
+            Err("is required".into())
+        } else {
+            Ok(())
+        };
+    }
+    if !field.choices.is_empty() && !field.choices.iter().any(|c| c == value) {
+        return Err(format!("must be one of: {}", field.choices.join(", ")));
+    }
+    match field.validate {
+        Validation::Text => Ok(()),
+        Validation::Url => match url::Url::parse(value) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
+            Ok(u) => Err(format!(
+                "must be an http(s) URL with a host, not a '{}' URL",
+                u.scheme()
+            )),
+            Err(_) => Err("must be an absolute URL such as https://api.example.com".into()),
+        },
+        Validation::Port => match value.parse::<u32>() {
+            Ok(p) if (1..=65535).contains(&p) => Ok(()),
+            _ => Err(format!("'{value}' is not a port number (1-65535)")),
+        },
+        Validation::Host => {
+            let ok = value.len() <= 253
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_' | '[' | ']'));
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("'{value}' is not a host name or IP address"))
+            }
+        }
+        Validation::Email => {
+            let mut parts = value.splitn(2, '@');
+            match (parts.next(), parts.next()) {
+                (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => Ok(()),
+                _ => Err("must be an e-mail address".into()),
+            }
+        }
+        Validation::Date => {
+            if crate::core::time::parse_user_time(value).is_some() {
+                Ok(())
+            } else {
+                Err("must be a date (YYYY-MM-DD) or an RFC 3339 time".into())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_catalogue_is_rich_and_follows_the_conventions() {
+        let c = Catalog::builtin().expect("embedded definitions parse");
+        assert!(c.len() >= 15, "only {} components", c.len());
+        for id in [
+            "stripe", "github", "sendgrid", "shopify", "slack", "hubspot", "salesforce",
+            "google_sheets", "microsoft_graph", "jira", "mailchimp", "zendesk", "twilio",
+            "postgresql", "generic_api_key", "generic_oauth2",
+        ] {
+            assert!(c.get(id).is_some(), "missing {id}");
+        }
+        for comp in c.all() {
+            if comp.uses_http() {
+                let base = comp.field("base_url").expect("base_url");
+                assert_eq!(base.validate, Validation::Url, "{}", comp.id);
+                assert!(comp.field(ALLOW_HTTP_FIELD).is_some());
+            }
+            for f in &comp.fields {
+                assert!(!(f.secret && f.default.is_some()), "{}.{}", comp.id, f.name);
+            }
+            if comp.kind == Kind::Oauth2 {
+                for name in ["client_id", "client_secret", "access_token", "refresh_token", "scope", "token_url"] {
+                    assert!(comp.field(name).is_some(), "{}.{name}", comp.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn bad_user_files_are_reported_and_the_rest_load() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("broken.toml"), "id = \"x\"\nname = ").unwrap();
+        std::fs::write(
+            dir.path().join("acme.toml"),
+            r#"
+id = "acme"
+name = "Acme API"
+kind = "api_key"
+icon = "A"
+[[fields]]
+name = "base_url"
+label = "Base URL"
+required = true
+default = "https://api.acme.test"
+validate = "url"
+[[fields]]
+name = "api_key"
+label = "Key"
+secret = true
+required = true
+[verify]
+engine = "http"
+path = "/me"
+auth = { type = "header", name = "X-Key" }
+"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("twoicons.toml"),
+            "id = \"t\"\nname = \"T\"\nkind = \"database\"\nicon = \"ab\"\nfields = []\n[verify]\nengine = \"database\"\ndbengine = \"postgres\"\n",
+        )
+        .unwrap();
+        let loaded = Catalog::load(Some(dir.path())).unwrap();
+        assert!(loaded.catalog.get("acme").is_some());
+        assert_eq!(loaded.warnings.len(), 2);
+        let text: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(text.iter().any(|t| t.contains("broken.toml")), "{text:?}");
+        assert!(text.iter().any(|t| t.contains("twoicons.toml") && t.contains("icon")), "{text:?}");
+    }
+
+    #[test]
+    fn values_are_validated() {
+        let c = Catalog::builtin().unwrap();
+        let pg = c.get("postgresql").unwrap();
+        let port = pg.field("port").unwrap();
+        assert!(validate_value(port, "5432").is_ok());
+        assert!(validate_value(port, "70000").is_err());
+        assert!(validate_value(port, "0").is_err());
+        let stripe = c.get("stripe").unwrap();
+        let url = stripe.field("base_url").unwrap();
+        assert!(validate_value(url, "https://api.stripe.com").is_ok());
+        assert!(validate_value(url, "api.stripe.com").is_err());
+        assert!(validate_value(url, "ftp://x").is_err());
+    }
+}

@@ -1,0 +1,209 @@
+//! The configuration file (TOML). A missing file means defaults; an unknown key or a bad value is
+//! an error that names the key and the file. config.example.toml documents every key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub vault: VaultConfig,
+    pub kdf: KdfConfig,
+    pub verify: VerifyConfig,
+    pub ui: UiConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultConfig {
+    /// The vault file; `--vault` and `KEYWAY_VAULT` win over it.
+    pub path: Option<PathBuf>,
+    /// Folder of user component definitions (default: the config dir's components/).
+    pub components_dir: Option<PathBuf>,
+}
+
+/// Argon2id parameters used by `init` and `passwd`. Unset means: calibrate on this machine.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KdfConfig {
+    pub memory_kib: Option<u32>,
+    pub iterations: Option<u32>,
+    pub parallelism: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VerifyConfig {
+    pub concurrency: usize,
+    pub connect_timeout_secs: u64,
+    pub deadline_secs: u64,
+}
+
+impl Default for VerifyConfig {
+    fn default() -> Self {
+        VerifyConfig {
+            concurrency: 16,
+            connect_timeout_secs: 5,
+            deadline_secs: 15,
+        }
+    }
+}
+
+impl VerifyConfig {
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs)
+    }
+    pub fn deadline(&self) -> Duration {
+        Duration::from_secs(self.deadline_secs)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UiConfig {
+    /// Minutes of inactivity before the TUI drops the keys and returns to Unlock; 0 disables.
+    pub auto_lock_minutes: u64,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        UiConfig {
+            auto_lock_minutes: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Credentials expiring within this many days are flagged.
+    pub expiry_warning_days: u64,
+    /// OAuth2 access tokens expiring within this many minutes are refreshed ahead.
+    pub refresh_margin_minutes: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            expiry_warning_days: 14,
+            refresh_margin_minutes: 5,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("config file {path} cannot be read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Loads `path`. When `explicit` is false a missing file means defaults; a file named on the
+    /// command line must exist.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Config::default())
+            }
+            Err(source) => return Err(ConfigError::Io { path: shown, source }),
+        };
+        Config::parse(&shown, &text)
+    }
+
+    pub fn parse(path: &str, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_string(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| {
+            invalid(
+                e.to_string()
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        })?;
+        config.check().map_err(invalid)?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(1..=1024).contains(&self.verify.concurrency) {
+            return Err(format!(
+                "verify.concurrency = {} must be between 1 and 1024",
+                self.verify.concurrency
+            ));
+        }
+        if !(1..=300).contains(&self.verify.connect_timeout_secs) {
+            return Err("verify.connect_timeout_secs must be between 1 and 300".into());
+        }
+        if !(1..=600).contains(&self.verify.deadline_secs) {
+            return Err("verify.deadline_secs must be between 1 and 600".into());
+        }
+        if self.verify.deadline_secs < self.verify.connect_timeout_secs {
+            return Err("verify.deadline_secs must not be shorter than verify.connect_timeout_secs".into());
+        }
+        crate::vault::kdf::check_config(&self.kdf)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_means_defaults() {
+        assert_eq!(Config::parse("c.toml", "").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn example_file_parses_to_defaults() {
+        let text = include_str!("../config.example.toml");
+        // The example documents every key with its default, commented out or not.
+        let c = Config::parse("config.example.toml", text).unwrap();
+        assert_eq!(c.verify, VerifyConfig::default());
+        assert_eq!(c.ui, UiConfig::default());
+        assert_eq!(c.audit, AuditConfig::default());
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let err = Config::parse("/etc/k.toml", "[verify]\nconcurency = 3\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/etc/k.toml"), "{msg}");
+        assert!(msg.contains("concurency"), "{msg}");
+    }
+
+    #[test]
+    fn bad_value_is_named() {
+        let msg = Config::parse("k.toml", "[verify]\nconcurrency = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("verify.concurrency"), "{msg}");
+        let msg = Config::parse("k.toml", "[verify]\nconcurrency = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("concurrency"), "{msg}");
+    }
+
+    #[test]
+    fn kdf_below_the_owasp_floor_is_refused() {
+        let msg = Config::parse("k.toml", "[kdf]\nmemory_kib = 1024\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("kdf.memory_kib"), "{msg}");
+    }
+}

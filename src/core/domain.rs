@@ -1,0 +1,257 @@
+//! The records keyway keeps: workspaces, credentials and flows, plus the verification results
+//! stored on credentials. Plain values; the rules live in `rules.rs`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::secret::SecretFields;
+use super::time::Timestamp;
+
+/// A record's identity: 128 random bits as 32 lowercase hex digits. Ids never change, so a
+/// rename touches one record and references stay valid.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RecordId(pub String);
+
+impl RecordId {
+    /// Builds an id from 16 bytes the caller drew from a CSPRNG (the core has no randomness).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        RecordId(hex::encode(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RecordId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: RecordId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// Where a credential or flow runs. Staging and production are the common pair; teams may name
+/// their own (e.g. "qa").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Environment {
+    Staging,
+    Production,
+    Named(String),
+}
+
+impl Environment {
+    pub fn parse(text: &str) -> Result<Environment, String> {
+        let t = text.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "staging" => Ok(Environment::Staging),
+            "production" | "prod" => Ok(Environment::Production),
+            _ => {
+                super::rules::check_name("environment", t)?;
+                Ok(Environment::Named(t.to_string()))
+            }
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+            Environment::Named(n) => n,
+        }
+    }
+}
+
+impl Default for Environment {
+    fn default() -> Self {
+        Environment::Staging
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Environment {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Environment {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Environment::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The outcome class of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The service accepted the credential.
+    Verified,
+    /// The service said the credential is wrong.
+    Rejected,
+    /// The service could not be reached (DNS, refused, TLS, timeout, 5xx).
+    Unreachable,
+    /// The request could not be built from the credential's fields.
+    Misconfigured,
+    /// Saved without a successful verification, on the user's explicit request.
+    Unverified,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Verified => "verified",
+            Status::Rejected => "rejected",
+            Status::Unreachable => "unreachable",
+            Status::Misconfigured => "misconfigured",
+            Status::Unverified => "unverified",
+        }
+    }
+}
+
+/// The stored result of one verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub status: Status,
+    /// One sentence a person understands.
+    pub reason: String,
+    /// A short detail on success (account name, server version).
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub latency_ms: Option<u64>,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credential {
+    pub id: RecordId,
+    pub workspace: RecordId,
+    /// The catalogue id of the component this credential belongs to.
+    pub component: String,
+    pub name: String,
+    pub environment: Environment,
+    /// Non-secret field values (base_url, host, client_id, ...).
+    pub public: BTreeMap<String, String>,
+    /// Secret field values (api_key, password, tokens, ...).
+    pub secrets: SecretFields,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub last_verification: Option<Verification>,
+    /// Most recent first; bounded so a credential record stays small.
+    #[serde(default)]
+    pub history: Vec<Verification>,
+}
+
+/// How many past verifications a credential keeps.
+pub const HISTORY_LIMIT: usize = 20;
+
+impl Credential {
+    /// The status word scripts rely on: a verification status, or `never`.
+    pub fn status_word(&self) -> &'static str {
+        self.last_verification
+            .as_ref()
+            .map_or("never", |v| v.status.as_str())
+    }
+
+    /// Records a verification result as the latest and in the bounded history.
+    pub fn record_verification(&mut self, v: Verification) {
+        self.history.insert(0, v.clone());
+        self.history.truncate(HISTORY_LIMIT);
+        self.last_verification = Some(v);
+    }
+
+    /// A field's value whether public or secret; secrets exposed, so use only to build requests.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.public
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| self.secrets.expose(name))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowStep {
+    pub component: String,
+    pub credential: RecordId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flow {
+    pub id: RecordId,
+    pub workspace: RecordId,
+    pub name: String,
+    pub environment: Environment,
+    pub steps: Vec<FlowStep>,
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Flow {
+    pub fn uses(&self, credential: &RecordId) -> bool {
+        self.steps.iter().any(|s| &s.credential == credential)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environments_parse_known_and_named() {
+        assert_eq!(Environment::parse("Staging"), Ok(Environment::Staging));
+        assert_eq!(Environment::parse("prod"), Ok(Environment::Production));
+        assert_eq!(
+            Environment::parse("qa"),
+            Ok(Environment::Named("qa".into()))
+        );
+        assert!(Environment::parse("").is_err());
+        assert!(Environment::parse("a\u{7}b").is_err());
+    }
+
+    #[test]
+    fn history_is_bounded_and_newest_first() {
+        let mut c = Credential {
+            id: RecordId("c".into()),
+            workspace: RecordId("w".into()),
+            component: "stripe".into(),
+            name: "main".into(),
+            environment: Environment::Staging,
+            public: BTreeMap::new(),
+            secrets: SecretFields::new(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_verification: None,
+            history: vec![],
+        };
+        assert_eq!(c.status_word(), "never");
+        for i in 0..30 {
+            c.record_verification(Verification {
+                status: Status::Verified,
+                reason: format!("ok {i}"),
+                detail: None,
+                latency_ms: Some(1),
+                at: Timestamp(i),
+            });
+        }
+        assert_eq!(c.history.len(), HISTORY_LIMIT);
+        assert_eq!(c.history[0].at, Timestamp(29));
+        assert_eq!(c.status_word(), "verified");
+    }
+}

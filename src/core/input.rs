@@ -1,0 +1,203 @@
+//! Turning typed field values (from `--field KEY=VALUE` or a form) into a credential's public and
+//! secret fields, checked against the component's catalogue entry. Pure: the same checks serve
+//! the CLI and the TUI's inline validation.
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+
+use super::secret::SecretFields;
+use crate::catalog::{validate_value, Component};
+
+/// A field value as typed: secrets arrive as `SecretString` so they are never copied around bare.
+pub enum FieldValue {
+    Plain(String),
+    Secret(SecretString),
+}
+
+impl std::fmt::Debug for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldValue::Plain(v) => write!(f, "Plain({v:?})"),
+            FieldValue::Secret(_) => f.write_str("Secret([REDACTED])"),
+        }
+    }
+}
+
+impl FieldValue {
+    fn text(&self) -> &str {
+        use secrecy::ExposeSecret;
+        match self {
+            FieldValue::Plain(v) => v,
+            FieldValue::Secret(s) => s.expose_secret(),
+        }
+    }
+}
+
+/// A field-level input problem; the message names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("field '{field}' {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Checks one value as a form would while the user types.
+pub fn check_field(component: &Component, name: &str, value: &str) -> Result<(), FieldError> {
+    let spec = component.field(name).ok_or_else(|| FieldError {
+        field: name.to_string(),
+        message: format!(
+            "is not a field of {} (its fields: {})",
+            component.name,
+            component
+                .fields
+                .iter()
+                .map(|f| f.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    validate_value(spec, value).map_err(|message| FieldError {
+        field: name.to_string(),
+        message,
+    })
+}
+
+/// Builds the full field set: `base` (the credential being edited, or empty for a new one) with
+/// `changes` applied, defaults filled in, then every field checked. An empty value clears an
+/// optional field.
+pub fn apply_fields(
+    component: &Component,
+    base_public: &BTreeMap<String, String>,
+    base_secrets: &SecretFields,
+    changes: Vec<(String, FieldValue)>,
+) -> Result<(BTreeMap<String, String>, SecretFields), FieldError> {
+    let mut public = base_public.clone();
+    let mut secrets = base_secrets.clone();
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, value) in changes {
+        if !seen.insert(name.clone()) {
+            return Err(FieldError {
+                field: name,
+                message: "is given more than once".into(),
+            });
+        }
+        check_field(component, &name, value.text()).or_else(|e| {
+            // Empty means "clear", allowed for optional fields; required ones fail below.
+            if value.text().is_empty() && component.field(&name).is_some() {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })?;
+        let secret = component.is_secret(&name);
+        public.remove(&name);
+        secrets.remove(&name);
+        if value.text().is_empty() {
+            continue;
+        }
+        match (secret, value) {
+            (true, FieldValue::Secret(s)) => secrets.insert(name, s),
+            (true, FieldValue::Plain(p)) => secrets.insert(name, SecretString::from(p)),
+            (false, v) => {
+                public.insert(name, v.text().to_string());
+            }
+        }
+    }
+    for spec in &component.fields {
+        let present = public.contains_key(&spec.name) || secrets.contains(&spec.name);
+        if !present {
+            if let Some(default) = &spec.default {
+                public.insert(spec.name.clone(), default.clone());
+                continue;
+            }
+            if spec.required {
+                return Err(FieldError {
+                    field: spec.name.clone(),
+                    message: format!("is required for {} ({})", component.name, spec.label),
+                });
+            }
+        }
+    }
+    // Values carried over from `base` are re-checked too: the catalogue may have changed.
+    for (name, value) in &public {
+        check_field(component, name, value)?;
+    }
+    for name in secrets.names() {
+        if component.field(name).is_none() {
+            return Err(FieldError {
+                field: name.to_string(),
+                message: format!("is not a field of {}", component.name),
+            });
+        }
+    }
+    Ok((public, secrets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+
+    fn pg() -> Component {
+        Catalog::builtin().unwrap().get("postgresql").unwrap().clone()
+    }
+
+    fn plain(k: &str, v: &str) -> (String, FieldValue) {
+        (k.to_string(), FieldValue::Plain(v.to_string()))
+    }
+
+    #[test]
+    fn defaults_fill_and_secrets_split() {
+        let (public, secrets) = apply_fields(
+            &pg(),
+            &BTreeMap::new(),
+            &SecretFields::new(),
+            vec![plain("host", "db.internal"), plain("user", "etl"), plain("password", "pw")],
+        )
+        .unwrap();
+        assert_eq!(public.get("port").map(String::as_str), Some("5432"));
+        assert_eq!(public.get("sslmode").map(String::as_str), Some("require"));
+        assert!(!public.contains_key("password"));
+        assert_eq!(secrets.expose("password"), Some("pw"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let none = || (BTreeMap::new(), SecretFields::new());
+        let (p, s) = none();
+        let e = apply_fields(&pg(), &p, &s, vec![plain("port", "70000")]).unwrap_err();
+        assert_eq!(e.field, "port");
+        let e = apply_fields(&pg(), &p, &s, vec![plain("colour", "red")]).unwrap_err();
+        assert_eq!(e.field, "colour");
+        let e = apply_fields(&pg(), &p, &s, vec![plain("host", "h"), plain("user", "u")]).unwrap_err();
+        assert_eq!(e.field, "password");
+        assert!(e.to_string().contains("required"));
+        let e = apply_fields(&pg(), &p, &s, vec![plain("sslmode", "prefer")]).unwrap_err();
+        assert_eq!(e.field, "sslmode");
+        let stripe = Catalog::builtin().unwrap().get("stripe").unwrap().clone();
+        let e = apply_fields(&stripe, &p, &s, vec![plain("base_url", "api.stripe.com")]).unwrap_err();
+        assert_eq!(e.field, "base_url");
+    }
+
+    #[test]
+    fn editing_keeps_untouched_values() {
+        let (p, s) = apply_fields(
+            &pg(),
+            &BTreeMap::new(),
+            &SecretFields::new(),
+            vec![plain("host", "a"), plain("user", "u"), plain("password", "pw")],
+        )
+        .unwrap();
+        let (p2, s2) = apply_fields(&pg(), &p, &s, vec![plain("host", "b")]).unwrap();
+        assert_eq!(p2.get("host").map(String::as_str), Some("b"));
+        assert_eq!(p2.get("user").map(String::as_str), Some("u"));
+        assert_eq!(s2.expose("password"), Some("pw"));
+    }
+
+    #[test]
+    fn debug_of_a_secret_value_is_redacted() {
+        let v = FieldValue::Secret(SecretString::from("SENTINEL"));
+        assert!(!format!("{v:?}").contains("SENTINEL"));
+    }
+}

@@ -1,0 +1,11 @@
+//! The pure core: domain types, their rules and the state machines. Nothing in here touches a
+//! terminal, a file or a socket, so all of it is unit-tested without a runtime.
+
+pub mod domain;
+pub mod input;
+pub mod rules;
+pub mod secret;
+pub mod time;
+
+pub use domain::*;
+pub use rules::RuleError;

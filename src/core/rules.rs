@@ -1,0 +1,468 @@
+//! The domain rules, checked against a snapshot of the vault's records before anything is written:
+//! unique names, workspace and component scoping of flow steps, and the delete guards.
+
+use super::domain::*;
+
+/// A rule said no. Each message is a sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("{0}")]
+    BadName(String),
+    #[error("workspace '{0}' already exists")]
+    WorkspaceExists(String),
+    #[error("no workspace named '{0}'")]
+    NoSuchWorkspace(String),
+    #[error("workspace '{workspace}' already has a {component} credential named '{name}'")]
+    CredentialExists {
+        workspace: String,
+        component: String,
+        name: String,
+    },
+    #[error("workspace '{workspace}' has no credential named '{name}'")]
+    NoSuchCredential { workspace: String, name: String },
+    #[error("credential name '{name}' is ambiguous in workspace '{workspace}': it exists for {components}; add --component")]
+    AmbiguousCredential {
+        workspace: String,
+        name: String,
+        components: String,
+    },
+    #[error("workspace '{workspace}' already has a flow named '{name}'")]
+    FlowExists { workspace: String, name: String },
+    #[error("workspace '{workspace}' has no flow named '{name}'")]
+    NoSuchFlow { workspace: String, name: String },
+    #[error("credential '{credential}' is used by active flow(s) {flows}: delete those flows or rebind them to another credential first")]
+    CredentialInUse { credential: String, flows: String },
+    #[error("workspace '{name}' still holds {credentials} credential(s) and {flows} flow(s): pass --force to delete it with everything in it")]
+    WorkspaceNotEmpty {
+        name: String,
+        credentials: usize,
+        flows: usize,
+    },
+    #[error("step {step}: {message}")]
+    BadStep { step: usize, message: String },
+    #[error("a flow needs at least one step")]
+    EmptyFlow,
+}
+
+/// The longest name keyway accepts, in characters.
+pub const NAME_MAX: usize = 64;
+
+/// Names are what people type and scripts match: non-empty, trimmed, printable, bounded.
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    let bad = |message: &str| Err(format!("{what} name {message}"));
+    if name.is_empty() {
+        return bad("must not be empty");
+    }
+    if name.trim() != name {
+        return bad("must not start or end with spaces");
+    }
+    if name.chars().count() > NAME_MAX {
+        return bad(&format!("must be at most {NAME_MAX} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return bad("must not contain control characters");
+    }
+    Ok(())
+}
+
+fn name_rule(what: &str, name: &str) -> Result<(), RuleError> {
+    check_name(what, name).map_err(RuleError::BadName)
+}
+
+/// Everything in a vault, decrypted: the view the rules judge against.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub workspaces: Vec<Workspace>,
+    pub credentials: Vec<Credential>,
+    pub flows: Vec<Flow>,
+}
+
+impl Snapshot {
+    pub fn workspace_by_name(&self, name: &str) -> Result<&Workspace, RuleError> {
+        self.workspaces
+            .iter()
+            .find(|w| w.name == name)
+            .ok_or_else(|| RuleError::NoSuchWorkspace(name.to_string()))
+    }
+
+    pub fn workspace(&self, id: &RecordId) -> Option<&Workspace> {
+        self.workspaces.iter().find(|w| &w.id == id)
+    }
+
+    pub fn credentials_in(&self, workspace: &RecordId) -> impl Iterator<Item = &Credential> + '_ {
+        let workspace = workspace.clone();
+        self.credentials
+            .iter()
+            .filter(move |c| c.workspace == workspace)
+    }
+
+    pub fn flows_in(&self, workspace: &RecordId) -> impl Iterator<Item = &Flow> + '_ {
+        let workspace = workspace.clone();
+        self.flows.iter().filter(move |f| f.workspace == workspace)
+    }
+
+    pub fn credential(&self, id: &RecordId) -> Option<&Credential> {
+        self.credentials.iter().find(|c| &c.id == id)
+    }
+
+    /// Finds a credential by name in a workspace; `component` disambiguates when two components
+    /// hold credentials of the same name.
+    pub fn credential_by_name(
+        &self,
+        workspace: &Workspace,
+        name: &str,
+        component: Option<&str>,
+    ) -> Result<&Credential, RuleError> {
+        let found: Vec<&Credential> = self
+            .credentials_in(&workspace.id)
+            .filter(|c| c.name == name && component.is_none_or(|comp| c.component == comp))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(RuleError::NoSuchCredential {
+                workspace: workspace.name.clone(),
+                name: name.to_string(),
+            }),
+            many => Err(RuleError::AmbiguousCredential {
+                workspace: workspace.name.clone(),
+                name: name.to_string(),
+                components: many
+                    .iter()
+                    .map(|c| c.component.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    pub fn flow_by_name(&self, workspace: &Workspace, name: &str) -> Result<&Flow, RuleError> {
+        self.flows_in(&workspace.id)
+            .find(|f| f.name == name)
+            .ok_or_else(|| RuleError::NoSuchFlow {
+                workspace: workspace.name.clone(),
+                name: name.to_string(),
+            })
+    }
+
+    /// How many credentials each component has in a workspace.
+    pub fn counts_by_component(
+        &self,
+        workspace: &RecordId,
+    ) -> std::collections::HashMap<&str, usize> {
+        let mut counts = std::collections::HashMap::new();
+        for c in self.credentials_in(workspace) {
+            *counts.entry(c.component.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Flows (active or not) that use a credential.
+    pub fn flows_using(&self, credential: &RecordId) -> impl Iterator<Item = &Flow> + '_ {
+        let credential = credential.clone();
+        self.flows.iter().filter(move |f| f.uses(&credential))
+    }
+
+    // ---- rules -------------------------------------------------------------------------------
+
+    pub fn check_new_workspace(&self, name: &str, renaming: Option<&RecordId>) -> Result<(), RuleError> {
+        name_rule("workspace", name)?;
+        if self
+            .workspaces
+            .iter()
+            .any(|w| w.name == name && Some(&w.id) != renaming)
+        {
+            return Err(RuleError::WorkspaceExists(name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// A credential's name is unique within its workspace and component. `editing` excludes the
+    /// credential being edited from the comparison.
+    pub fn check_credential_name(
+        &self,
+        workspace: &Workspace,
+        component: &str,
+        name: &str,
+        editing: Option<&RecordId>,
+    ) -> Result<(), RuleError> {
+        name_rule("credential", name)?;
+        let clash = self.credentials_in(&workspace.id).any(|c| {
+            c.component == component && c.name == name && Some(&c.id) != editing
+        });
+        if clash {
+            return Err(RuleError::CredentialExists {
+                workspace: workspace.name.clone(),
+                component: component.to_string(),
+                name: name.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn check_flow_name(
+        &self,
+        workspace: &Workspace,
+        name: &str,
+        editing: Option<&RecordId>,
+    ) -> Result<(), RuleError> {
+        name_rule("flow", name)?;
+        if self
+            .flows_in(&workspace.id)
+            .any(|f| f.name == name && Some(&f.id) != editing)
+        {
+            return Err(RuleError::FlowExists {
+                workspace: workspace.name.clone(),
+                name: name.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every step must use an existing credential of the flow's own workspace and of the step's
+    /// own component.
+    pub fn check_flow_steps(&self, flow: &Flow) -> Result<(), RuleError> {
+        if flow.steps.is_empty() {
+            return Err(RuleError::EmptyFlow);
+        }
+        for (i, step) in flow.steps.iter().enumerate() {
+            let bad = |message: String| RuleError::BadStep {
+                step: i + 1,
+                message,
+            };
+            let cred = self
+                .credential(&step.credential)
+                .ok_or_else(|| bad(format!("{}: the credential no longer exists", step.component)))?;
+            if cred.workspace != flow.workspace {
+                let other = self
+                    .workspace(&cred.workspace)
+                    .map_or("another workspace", |w| w.name.as_str());
+                return Err(bad(format!(
+                    "credential '{}' belongs to workspace '{other}', not to this flow's workspace",
+                    cred.name
+                )));
+            }
+            if cred.component != step.component {
+                return Err(bad(format!(
+                    "credential '{}' is a {} credential and cannot be used for {}",
+                    cred.name, cred.component, step.component
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The delete guard: a credential used by an active flow stays, and the refusal names them.
+    pub fn check_credential_delete(&self, credential: &Credential) -> Result<(), RuleError> {
+        let mut blocking: Vec<&str> = self
+            .flows_using(&credential.id)
+            .filter(|f| f.active)
+            .map(|f| f.name.as_str())
+            .collect();
+        if blocking.is_empty() {
+            return Ok(());
+        }
+        blocking.sort_unstable();
+        Err(RuleError::CredentialInUse {
+            credential: credential.name.clone(),
+            flows: blocking
+                .iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// A workspace that still holds records is deleted only with an explicit confirmation.
+    pub fn check_workspace_delete(&self, workspace: &Workspace, force: bool) -> Result<(), RuleError> {
+        let credentials = self.credentials_in(&workspace.id).count();
+        let flows = self.flows_in(&workspace.id).count();
+        if (credentials > 0 || flows > 0) && !force {
+            return Err(RuleError::WorkspaceNotEmpty {
+                name: workspace.name.clone(),
+                credentials,
+                flows,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::secret::SecretFields;
+    use crate::core::time::Timestamp;
+    use std::collections::BTreeMap;
+
+    fn id(s: &str) -> RecordId {
+        RecordId(s.to_string())
+    }
+
+    fn ws(i: &str, name: &str) -> Workspace {
+        Workspace {
+            id: id(i),
+            name: name.into(),
+            created_at: Timestamp(0),
+        }
+    }
+
+    fn cred(i: &str, w: &str, component: &str, name: &str) -> Credential {
+        Credential {
+            id: id(i),
+            workspace: id(w),
+            component: component.into(),
+            name: name.into(),
+            environment: Environment::Staging,
+            public: BTreeMap::new(),
+            secrets: SecretFields::new(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_verification: None,
+            history: vec![],
+        }
+    }
+
+    fn flow(i: &str, w: &str, name: &str, active: bool, steps: &[(&str, &str)]) -> Flow {
+        Flow {
+            id: id(i),
+            workspace: id(w),
+            name: name.into(),
+            environment: Environment::Staging,
+            steps: steps
+                .iter()
+                .map(|(c, cr)| FlowStep {
+                    component: c.to_string(),
+                    credential: id(cr),
+                })
+                .collect(),
+            active,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+        }
+    }
+
+    fn sample() -> Snapshot {
+        Snapshot {
+            workspaces: vec![ws("w1", "acme"), ws("w2", "globex")],
+            credentials: vec![
+                cred("c1", "w1", "stripe", "main"),
+                cred("c2", "w1", "postgresql", "main"),
+                cred("c3", "w2", "stripe", "theirs"),
+                cred("c4", "w1", "salesforce", "crm"),
+            ],
+            flows: vec![
+                flow("f1", "w1", "billing-sync", true, &[("stripe", "c1"), ("postgresql", "c2")]),
+                flow("f2", "w1", "old-sync", false, &[("salesforce", "c4")]),
+                flow("f3", "w1", "crm-sync", true, &[("salesforce", "c4"), ("stripe", "c1")]),
+            ],
+        }
+    }
+
+    #[test]
+    fn workspace_names_are_unique() {
+        let s = sample();
+        assert_eq!(
+            s.check_new_workspace("acme", None),
+            Err(RuleError::WorkspaceExists("acme".into()))
+        );
+        assert!(s.check_new_workspace("initech", None).is_ok());
+        // renaming a workspace to its own name is fine
+        assert!(s.check_new_workspace("acme", Some(&id("w1"))).is_ok());
+        assert!(matches!(
+            s.check_new_workspace(" padded", None),
+            Err(RuleError::BadName(_))
+        ));
+    }
+
+    #[test]
+    fn credential_names_are_unique_per_workspace_and_component() {
+        let s = sample();
+        let acme = s.workspace_by_name("acme").unwrap().clone();
+        let globex = s.workspace_by_name("globex").unwrap().clone();
+        assert!(matches!(
+            s.check_credential_name(&acme, "stripe", "main", None),
+            Err(RuleError::CredentialExists { .. })
+        ));
+        // same name, other component: allowed (postgresql/main already coexists)
+        assert!(s.check_credential_name(&acme, "github", "main", None).is_ok());
+        // same name, other workspace: allowed
+        assert!(s.check_credential_name(&globex, "stripe", "main", None).is_ok());
+        // editing the credential itself keeps its name
+        assert!(s
+            .check_credential_name(&acme, "stripe", "main", Some(&id("c1")))
+            .is_ok());
+    }
+
+    #[test]
+    fn ambiguous_names_need_a_component() {
+        let s = sample();
+        let acme = s.workspace_by_name("acme").unwrap();
+        assert!(matches!(
+            s.credential_by_name(acme, "main", None),
+            Err(RuleError::AmbiguousCredential { .. })
+        ));
+        assert_eq!(
+            s.credential_by_name(acme, "main", Some("postgresql")).unwrap().id,
+            id("c2")
+        );
+    }
+
+    #[test]
+    fn flows_only_use_their_workspace_and_component() {
+        let s = sample();
+        assert!(s.check_flow_steps(&s.flows[0]).is_ok());
+        let cross_workspace = flow("f9", "w1", "x", true, &[("stripe", "c3")]);
+        let err = s.check_flow_steps(&cross_workspace).unwrap_err();
+        assert!(err.to_string().contains("workspace 'globex'"), "{err}");
+        let wrong_component = flow("f9", "w1", "x", true, &[("salesforce", "c2")]);
+        let err = s.check_flow_steps(&wrong_component).unwrap_err();
+        assert!(err.to_string().contains("postgresql credential"), "{err}");
+        let missing = flow("f9", "w1", "x", true, &[("stripe", "nope")]);
+        assert!(s.check_flow_steps(&missing).is_err());
+        let empty = flow("f9", "w1", "x", true, &[]);
+        assert_eq!(s.check_flow_steps(&empty), Err(RuleError::EmptyFlow));
+    }
+
+    #[test]
+    fn delete_guard_names_only_active_flows() {
+        let s = sample();
+        let err = s.check_credential_delete(&s.credentials[0]).unwrap_err();
+        assert_eq!(
+            err,
+            RuleError::CredentialInUse {
+                credential: "main".into(),
+                flows: "'billing-sync', 'crm-sync'".into()
+            }
+        );
+        // c4 is used by an inactive flow and an active one: only the active one is named
+        let err = s.check_credential_delete(&s.credentials[3]).unwrap_err();
+        assert!(err.to_string().contains("'crm-sync'"));
+        assert!(!err.to_string().contains("old-sync"));
+        // c3 is used by nothing
+        assert!(s.check_credential_delete(&s.credentials[2]).is_ok());
+    }
+
+    #[test]
+    fn deleting_a_non_empty_workspace_needs_force() {
+        let s = sample();
+        let acme = s.workspace_by_name("acme").unwrap();
+        assert!(matches!(
+            s.check_workspace_delete(acme, false),
+            Err(RuleError::WorkspaceNotEmpty { credentials: 3, flows: 3, .. })
+        ));
+        assert!(s.check_workspace_delete(acme, true).is_ok());
+        let mut empty = sample();
+        empty.workspaces.push(ws("w3", "empty"));
+        let e = empty.workspace_by_name("empty").unwrap();
+        assert!(empty.check_workspace_delete(e, false).is_ok());
+    }
+
+    #[test]
+    fn counts_by_component_are_per_workspace() {
+        let s = sample();
+        let counts = s.counts_by_component(&id("w1"));
+        assert_eq!(counts.get("stripe"), Some(&1));
+        assert_eq!(counts.get("postgresql"), Some(&1));
+        assert_eq!(s.counts_by_component(&id("w2")).get("stripe"), Some(&1));
+    }
+}

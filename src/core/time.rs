@@ -1,0 +1,77 @@
+//! Time as the core sees it: whole seconds since the Unix epoch, passed in by the edges (the core
+//! never reads the clock), and formatted for people.
+
+use serde::{Deserialize, Serialize};
+
+/// Seconds since 1970-01-01T00:00:00Z.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// RFC 3339 in UTC, e.g. `2026-11-25T20:01:02Z`.
+    pub fn rfc3339(self) -> String {
+        time::OffsetDateTime::from_unix_timestamp(self.0)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .unwrap_or_else(|| format!("@{}", self.0))
+    }
+
+    /// "3m ago", "2d ago", "in 5h" relative to `now`.
+    pub fn relative_to(self, now: Timestamp) -> String {
+        let delta = now.0 - self.0;
+        let (amount, future) = if delta >= 0 { (delta, false) } else { (-delta, true) };
+        let text = if amount < 60 {
+            format!("{amount}s")
+        } else if amount < 3600 {
+            format!("{}m", amount / 60)
+        } else if amount < 86_400 {
+            format!("{}h", amount / 3600)
+        } else {
+            format!("{}d", amount / 86_400)
+        };
+        if future {
+            format!("in {text}")
+        } else {
+            format!("{text} ago")
+        }
+    }
+}
+
+/// Parses a user-typed time: RFC 3339, or a date `YYYY-MM-DD` (midnight UTC).
+pub fn parse_user_time(text: &str) -> Option<Timestamp> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(Timestamp(t.unix_timestamp()));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, &format)
+        .ok()
+        .map(|d| Timestamp(d.midnight().assume_utc().unix_timestamp()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses_round_trip() {
+        let t = Timestamp(1_764_100_862);
+        assert_eq!(t.rfc3339(), "2025-11-25T20:01:02Z");
+        assert_eq!(parse_user_time(&t.rfc3339()), Some(t));
+        assert_eq!(parse_user_time("2026-01-02"), Some(Timestamp(1_767_312_000)));
+        assert_eq!(parse_user_time("tomorrow"), None);
+        assert_eq!(parse_user_time("2026-13-01"), None);
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Timestamp(10_000);
+        assert_eq!(Timestamp(9_990).relative_to(now), "10s ago");
+        assert_eq!(Timestamp(10_000 - 180).relative_to(now), "3m ago");
+        assert_eq!(Timestamp(10_000 + 7200).relative_to(now), "in 2h");
+    }
+}

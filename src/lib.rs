@@ -1,0 +1,12 @@
+//! keyway: a keyboard-driven terminal app that manages the credentials of an integration
+//! platform. The pure `core` is surrounded by thin edges: the `vault` (redb + crypto), the
+//! verifiers, the TUI and the CLI.
+
+pub mod catalog;
+pub mod clock;
+pub mod config;
+pub mod core;
+pub mod paths;
+pub mod store;
+pub mod vault;
+pub mod verify;

@@ -1,0 +1,265 @@
+//! The one place where the rules meet the vault: every change is checked against the current
+//! snapshot by the core's rules, written durably, and only then applied to the in-memory
+//! snapshot. The CLI and the TUI both go through here, so there is one rule set and two faces.
+
+use std::path::Path;
+
+use crate::catalog::Catalog;
+use crate::core::input::{apply_fields, FieldError, FieldValue};
+use crate::core::rules::Snapshot;
+use crate::core::time::Timestamp;
+use crate::core::{Credential, Environment, Flow, RecordId, RuleError, Verification, Workspace};
+use crate::vault::{crypto::fresh_id, kdf::KdfParams, Vault, VaultError};
+use crate::verify::TokenUpdate;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("unknown component '{0}' (see `keyway component list`)")]
+    UnknownComponent(String),
+}
+
+impl StoreError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            StoreError::Rule(_) => 1,
+            StoreError::Field(_) | StoreError::UnknownComponent(_) => 2,
+            StoreError::Vault(v) => v.exit_code(),
+        }
+    }
+}
+
+/// What a new or edited credential should hold, before verification.
+#[derive(Debug)]
+pub struct CredentialDraft {
+    pub workspace: RecordId,
+    pub component: String,
+    pub name: String,
+    pub environment: Environment,
+    pub changes: Vec<(String, FieldValue)>,
+}
+
+pub struct Store {
+    vault: Vault,
+    snapshot: Snapshot,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("vault", &self.vault).finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store, VaultError> {
+        let vault = Vault::open(path, passphrase)?;
+        let snapshot = vault.load()?;
+        Ok(Store { vault, snapshot })
+    }
+
+    pub fn create(path: &Path, passphrase: &[u8], params: KdfParams, now: Timestamp) -> Result<Store, VaultError> {
+        let vault = Vault::create(path, passphrase, params, now.0)?;
+        Ok(Store {
+            vault,
+            snapshot: Snapshot::default(),
+        })
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub fn change_passphrase(&mut self, new: &[u8], params: KdfParams) -> Result<(), VaultError> {
+        self.vault.change_passphrase(new, params)
+    }
+
+    // ---- workspaces ----------------------------------------------------------------------------
+
+    pub fn add_workspace(&mut self, name: &str, now: Timestamp) -> Result<Workspace, StoreError> {
+        self.snapshot.check_new_workspace(name, None)?;
+        let w = Workspace {
+            id: fresh_id(),
+            name: name.to_string(),
+            created_at: now,
+        };
+        self.vault.put_workspace(&w)?;
+        self.snapshot.workspaces.push(w.clone());
+        Ok(w)
+    }
+
+    pub fn rename_workspace(&mut self, id: &RecordId, name: &str) -> Result<(), StoreError> {
+        self.snapshot.check_new_workspace(name, Some(id))?;
+        let Some(pos) = self.snapshot.workspaces.iter().position(|w| &w.id == id) else {
+            return Err(RuleError::NoSuchWorkspace(id.to_string()).into());
+        };
+        let mut w = self.snapshot.workspaces[pos].clone();
+        w.name = name.to_string();
+        self.vault.put_workspace(&w)?;
+        self.snapshot.workspaces[pos] = w;
+        Ok(())
+    }
+
+    /// Deletes a workspace; one that still holds records needs `force`, and then its
+    /// credentials and flows go with it in the same transaction.
+    pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<Workspace, StoreError> {
+        let w = self.snapshot.workspace_by_name(name)?.clone();
+        self.snapshot.check_workspace_delete(&w, force)?;
+        let creds: Vec<RecordId> = self.snapshot.credentials_in(&w.id).map(|c| c.id.clone()).collect();
+        let flows: Vec<RecordId> = self.snapshot.flows_in(&w.id).map(|f| f.id.clone()).collect();
+        self.vault.delete_workspace(&w.id, &creds, &flows)?;
+        self.snapshot.credentials.retain(|c| c.workspace != w.id);
+        self.snapshot.flows.retain(|f| f.workspace != w.id);
+        self.snapshot.workspaces.retain(|x| x.id != w.id);
+        Ok(w)
+    }
+
+    // ---- credentials ---------------------------------------------------------------------------
+
+    /// Builds the credential a draft describes (new, or `editing` an existing one) and checks
+    /// every rule that does not need the network. Nothing is written.
+    pub fn prepare_credential(
+        &self,
+        catalog: &Catalog,
+        draft: CredentialDraft,
+        editing: Option<&RecordId>,
+        now: Timestamp,
+    ) -> Result<Credential, StoreError> {
+        let component = catalog
+            .get(&draft.component)
+            .ok_or_else(|| StoreError::UnknownComponent(draft.component.clone()))?;
+        let workspace = self
+            .snapshot
+            .workspace(&draft.workspace)
+            .ok_or_else(|| RuleError::NoSuchWorkspace(draft.workspace.to_string()))?;
+        self.snapshot
+            .check_credential_name(workspace, &draft.component, &draft.name, editing)?;
+        let base = editing.and_then(|id| self.snapshot.credential(id));
+        let (public, secrets) = match base {
+            Some(b) => apply_fields(component, &b.public, &b.secrets, draft.changes)?,
+            None => apply_fields(component, &Default::default(), &Default::default(), draft.changes)?,
+        };
+        Ok(Credential {
+            id: base.map_or_else(fresh_id, |b| b.id.clone()),
+            workspace: draft.workspace,
+            component: draft.component,
+            name: draft.name,
+            environment: draft.environment,
+            public,
+            secrets,
+            created_at: base.map_or(now, |b| b.created_at),
+            updated_at: now,
+            last_verification: base.and_then(|b| b.last_verification.clone()),
+            history: base.map(|b| b.history.clone()).unwrap_or_default(),
+        })
+    }
+
+    /// Writes a prepared (and verified, or explicitly unverified) credential. The name rule is
+    /// checked again: the snapshot may have changed while the verification ran.
+    pub fn save_credential(&mut self, credential: Credential) -> Result<(), StoreError> {
+        let workspace = self
+            .snapshot
+            .workspace(&credential.workspace)
+            .ok_or_else(|| RuleError::NoSuchWorkspace(credential.workspace.to_string()))?
+            .clone();
+        self.snapshot.check_credential_name(
+            &workspace,
+            &credential.component,
+            &credential.name,
+            Some(&credential.id),
+        )?;
+        self.vault.put_credential(&credential)?;
+        match self.snapshot.credentials.iter_mut().find(|c| c.id == credential.id) {
+            Some(slot) => *slot = credential,
+            None => self.snapshot.credentials.push(credential),
+        }
+        Ok(())
+    }
+
+    /// Stores a verification result, and any tokens obtained by it, in one write.
+    pub fn record_verification(
+        &mut self,
+        id: &RecordId,
+        result: Verification,
+        tokens: Option<&TokenUpdate>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let Some(pos) = self.snapshot.credentials.iter().position(|c| &c.id == id) else {
+            return Ok(()); // deleted meanwhile: nothing to record
+        };
+        let mut c = self.snapshot.credentials[pos].clone();
+        c.record_verification(result);
+        if let Some(t) = tokens {
+            apply_tokens(&mut c, t, now);
+        }
+        self.vault.put_credential(&c)?;
+        self.snapshot.credentials[pos] = c;
+        Ok(())
+    }
+
+    /// Deletes a credential unless an active flow uses it (the refusal names those flows).
+    pub fn remove_credential(&mut self, id: &RecordId) -> Result<Credential, StoreError> {
+        let c = self
+            .snapshot
+            .credential(id)
+            .ok_or_else(|| RuleError::NoSuchCredential {
+                workspace: String::new(),
+                name: id.to_string(),
+            })?
+            .clone();
+        self.snapshot.check_credential_delete(&c)?;
+        self.vault.delete_credential(id)?;
+        self.snapshot.credentials.retain(|x| &x.id != id);
+        Ok(c)
+    }
+
+    // ---- flows ---------------------------------------------------------------------------------
+
+    /// Writes a flow after checking its name and steps.
+    pub fn save_flow(&mut self, flow: Flow) -> Result<(), StoreError> {
+        let workspace = self
+            .snapshot
+            .workspace(&flow.workspace)
+            .ok_or_else(|| RuleError::NoSuchWorkspace(flow.workspace.to_string()))?
+            .clone();
+        self.snapshot.check_flow_name(&workspace, &flow.name, Some(&flow.id))?;
+        self.snapshot.check_flow_steps(&flow)?;
+        self.vault.put_flow(&flow)?;
+        match self.snapshot.flows.iter_mut().find(|f| f.id == flow.id) {
+            Some(slot) => *slot = flow,
+            None => self.snapshot.flows.push(flow),
+        }
+        Ok(())
+    }
+
+    pub fn remove_flow(&mut self, id: &RecordId) -> Result<(), StoreError> {
+        self.vault.delete_flow(id)?;
+        self.snapshot.flows.retain(|f| &f.id != id);
+        Ok(())
+    }
+}
+
+/// Puts freshly granted tokens into a credential's fields.
+pub fn apply_tokens(c: &mut Credential, t: &TokenUpdate, now: Timestamp) {
+    c.secrets.insert("access_token", t.access_token.clone());
+    if let Some(r) = &t.refresh_token {
+        c.secrets.insert("refresh_token", r.clone());
+    }
+    match t.expires_at {
+        Some(at) => {
+            c.public.insert("expires_at".into(), at.rfc3339());
+        }
+        None => {
+            c.public.remove("expires_at");
+        }
+    }
+    c.updated_at = now;
+}

@@ -1,0 +1,149 @@
+//! The vault header: format version, vault id, KDF parameters and salt, and the data key wrapped
+//! under the passphrase-derived key. A SHA-256 over the body is checked before the KDF runs, so a
+//! damaged header is told apart from a wrong passphrase (which fails the unwrap instead).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::kdf::KdfParams;
+
+/// The format this build writes and reads. A higher number is refused as "newer format".
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub vault_id: String,
+    pub kdf: KdfSection,
+    /// nonce || AES-256-GCM(data key), hex.
+    pub wrapped_key: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfSection {
+    pub algorithm: String,
+    pub version: u32,
+    #[serde(flatten)]
+    pub params: KdfParams,
+    /// 16 random bytes, hex.
+    pub salt: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum HeaderProblem {
+    /// Checksum mismatch, truncated or unparsable: the bytes are damaged.
+    Damaged(String),
+    /// A format this build does not know.
+    Newer(u32),
+    /// Parameters outside the accepted bounds.
+    Unacceptable(String),
+}
+
+#[derive(Deserialize)]
+struct FormatOnly {
+    format: u32,
+}
+
+impl Header {
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing a struct of strings and integers cannot fail.
+        let body = serde_json::to_vec(self).unwrap_or_default();
+        let mut out = Sha256::digest(&body).to_vec();
+        out.extend_from_slice(&body);
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Header, HeaderProblem> {
+        if bytes.len() < 32 {
+            return Err(HeaderProblem::Damaged("the header is truncated".into()));
+        }
+        let (sum, body) = bytes.split_at(32);
+        if Sha256::digest(body).as_slice() != sum {
+            return Err(HeaderProblem::Damaged("the header checksum does not match".into()));
+        }
+        let format = serde_json::from_slice::<FormatOnly>(body)
+            .map_err(|_| HeaderProblem::Damaged("the header cannot be parsed".into()))?
+            .format;
+        if format > FORMAT {
+            return Err(HeaderProblem::Newer(format));
+        }
+        let header: Header = serde_json::from_slice(body)
+            .map_err(|e| HeaderProblem::Damaged(format!("the header is malformed ({e})")))?;
+        if header.kdf.algorithm != "argon2id" || header.kdf.version != 0x13 {
+            return Err(HeaderProblem::Unacceptable(format!(
+                "it uses key derivation {} v{}, but only argon2id v19 is supported",
+                header.kdf.algorithm, header.kdf.version
+            )));
+        }
+        header.kdf.params.check_bounds().map_err(HeaderProblem::Unacceptable)?;
+        Ok(header)
+    }
+
+    pub fn salt(&self) -> Option<[u8; 16]> {
+        hex::decode(&self.kdf.salt).ok()?.try_into().ok()
+    }
+
+    /// AAD for the wrapped data key: binds the vault id and every KDF setting, so altering them
+    /// (even with a recomputed checksum) makes the unwrap fail.
+    pub fn key_aad(&self) -> Vec<u8> {
+        format!(
+            "keyway-data-key-v1|{}|{}|{}|{}|{}|{}|{}",
+            self.vault_id,
+            self.kdf.algorithm,
+            self.kdf.version,
+            self.kdf.params.memory_kib,
+            self.kdf.params.iterations,
+            self.kdf.params.parallelism,
+            self.kdf.salt
+        )
+        .into_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Header {
+        Header {
+            format: FORMAT,
+            vault_id: "00".repeat(16),
+            kdf: KdfSection {
+                algorithm: "argon2id".into(),
+                version: 0x13,
+                params: super::super::kdf::RECOMMENDED,
+                salt: "11".repeat(16),
+            },
+            wrapped_key: "22".repeat(60),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let h = sample();
+        assert_eq!(Header::decode(&h.encode()), Ok(h));
+    }
+
+    #[test]
+    fn any_flipped_byte_is_damage() {
+        let bytes = sample().encode();
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x01;
+            assert!(matches!(Header::decode(&bad), Err(HeaderProblem::Damaged(_))), "byte {i}");
+        }
+        assert!(matches!(Header::decode(&bytes[..20]), Err(HeaderProblem::Damaged(_))));
+    }
+
+    #[test]
+    fn newer_format_and_huge_kdf_are_refused() {
+        let mut h = sample();
+        h.format = 2;
+        assert_eq!(Header::decode(&h.encode()), Err(HeaderProblem::Newer(2)));
+        let mut h = sample();
+        h.kdf.params.memory_kib = 4 * 1024 * 1024;
+        assert!(matches!(Header::decode(&h.encode()), Err(HeaderProblem::Unacceptable(_))));
+    }
+}

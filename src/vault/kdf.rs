@@ -1,0 +1,207 @@
+//! Passphrase key derivation: Argon2id v1.3, with parameters kept in the vault header, bounded
+//! below (OWASP floor) and above (refused before running, so a hostile header cannot make keyway
+//! allocate gigabytes or spin for minutes), and calibrated to this machine at `init`.
+
+use std::time::{Duration, Instant};
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::config::KdfConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// RFC 9106's second recommended option: the least `init` ever picks on its own.
+pub const RECOMMENDED: KdfParams = KdfParams {
+    memory_kib: 64 * 1024,
+    iterations: 3,
+    parallelism: 4,
+};
+/// OWASP's minimum for Argon2id: the least a config may ask for.
+pub const FLOOR_MEMORY_KIB: u32 = 19 * 1024;
+pub const FLOOR_ITERATIONS: u32 = 2;
+/// Above these a header is refused before the KDF runs.
+pub const MAX_MEMORY_KIB: u32 = 2 * 1024 * 1024;
+pub const MAX_ITERATIONS: u32 = 20;
+pub const MAX_PARALLELISM: u32 = 16;
+
+/// Calibration aims for a derivation time in this window.
+const TARGET_LOW: Duration = Duration::from_millis(500);
+const TARGET_HIGH: Duration = Duration::from_millis(1000);
+
+impl KdfParams {
+    /// Why these parameters are unacceptable in a vault header, if they are.
+    pub fn check_bounds(&self) -> Result<(), String> {
+        if self.memory_kib > MAX_MEMORY_KIB {
+            return Err(format!(
+                "it asks for {} MiB of memory (at most {} MiB is accepted)",
+                self.memory_kib / 1024,
+                MAX_MEMORY_KIB / 1024
+            ));
+        }
+        if self.iterations > MAX_ITERATIONS {
+            return Err(format!(
+                "it asks for {} iterations (at most {MAX_ITERATIONS} are accepted)",
+                self.iterations
+            ));
+        }
+        if self.parallelism == 0 || self.parallelism > MAX_PARALLELISM {
+            return Err(format!(
+                "it asks for parallelism {} (1-{MAX_PARALLELISM} are accepted)",
+                self.parallelism
+            ));
+        }
+        if self.memory_kib < FLOOR_MEMORY_KIB || self.iterations < FLOOR_ITERATIONS {
+            return Err(format!(
+                "its key derivation (m={} KiB, t={}) is below the accepted minimum (m={FLOOR_MEMORY_KIB} KiB, t={FLOOR_ITERATIONS})",
+                self.memory_kib, self.iterations
+            ));
+        }
+        if self.memory_kib < 8 * self.parallelism {
+            return Err("its key derivation memory is too small for its parallelism".into());
+        }
+        Ok(())
+    }
+
+    /// The parameters for a new vault or passphrase: the config's, else calibrated.
+    pub fn for_new_key(config: &KdfConfig) -> KdfParams {
+        match (config.memory_kib, config.iterations, config.parallelism) {
+            (None, None, None) => calibrate(),
+            (m, t, p) => KdfParams {
+                memory_kib: m.unwrap_or(RECOMMENDED.memory_kib),
+                iterations: t.unwrap_or(RECOMMENDED.iterations),
+                parallelism: p.unwrap_or(RECOMMENDED.parallelism),
+            },
+        }
+    }
+}
+
+/// Checks the `[kdf]` section of a config file; messages name the key.
+pub fn check_config(config: &KdfConfig) -> Result<(), String> {
+    if let Some(m) = config.memory_kib {
+        if m < FLOOR_MEMORY_KIB {
+            return Err(format!(
+                "kdf.memory_kib = {m} is below the OWASP floor of {FLOOR_MEMORY_KIB} KiB"
+            ));
+        }
+        if m > MAX_MEMORY_KIB {
+            return Err(format!("kdf.memory_kib = {m} is above the maximum of {MAX_MEMORY_KIB} KiB"));
+        }
+    }
+    if let Some(t) = config.iterations {
+        if !(FLOOR_ITERATIONS..=MAX_ITERATIONS).contains(&t) {
+            return Err(format!(
+                "kdf.iterations = {t} must be between {FLOOR_ITERATIONS} and {MAX_ITERATIONS}"
+            ));
+        }
+    }
+    if let Some(p) = config.parallelism {
+        if !(1..=MAX_PARALLELISM).contains(&p) {
+            return Err(format!("kdf.parallelism = {p} must be between 1 and {MAX_PARALLELISM}"));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("key derivation failed: {0}")]
+pub struct KdfError(String);
+
+/// Derives the 256-bit key-encryption key. Bounds are checked first, always.
+pub fn derive(
+    passphrase: &[u8],
+    salt: &[u8; 16],
+    params: &KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, KdfError> {
+    params.check_bounds().map_err(KdfError)?;
+    let argon_params = Params::new(
+        params.memory_kib,
+        params.iterations,
+        params.parallelism,
+        Some(32),
+    )
+    .map_err(|e| KdfError(e.to_string()))?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
+    let mut key = Zeroizing::new([0u8; 32]);
+    argon
+        .hash_password_into(passphrase, salt, key.as_mut())
+        .map_err(|e| KdfError(e.to_string()))?;
+    Ok(key)
+}
+
+/// Picks parameters that take about 0.5-1 s here, starting from (and never going below) RFC
+/// 9106's recommendation; extra cost goes into iterations, which costs no memory.
+pub fn calibrate() -> KdfParams {
+    let mut params = RECOMMENDED;
+    let salt = [0u8; 16];
+    for _ in 0..4 {
+        let started = Instant::now();
+        if derive(b"calibration", &salt, &params).is_err() {
+            return RECOMMENDED;
+        }
+        let took = started.elapsed();
+        if took >= TARGET_LOW || params.iterations >= MAX_ITERATIONS {
+            break;
+        }
+        // Scale iterations toward the middle of the window; time grows linearly with them.
+        let target = (TARGET_LOW + TARGET_HIGH).as_secs_f64() / 2.0;
+        let scaled = (params.iterations as f64 * target / took.as_secs_f64().max(0.001)).ceil();
+        let next = (scaled as u32).clamp(params.iterations + 1, MAX_ITERATIONS);
+        params.iterations = next;
+    }
+    params
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_headers_are_refused_before_running() {
+        let huge = KdfParams {
+            memory_kib: u32::MAX,
+            iterations: 3,
+            parallelism: 4,
+        };
+        let started = Instant::now();
+        assert!(derive(b"x", &[0; 16], &huge).is_err());
+        assert!(started.elapsed() < Duration::from_secs(1));
+        for bad in [
+            KdfParams { memory_kib: 65536, iterations: 21, parallelism: 1 },
+            KdfParams { memory_kib: 65536, iterations: 3, parallelism: 17 },
+            KdfParams { memory_kib: 65536, iterations: 3, parallelism: 0 },
+            KdfParams { memory_kib: 1024, iterations: 3, parallelism: 1 },
+            KdfParams { memory_kib: 65536, iterations: 1, parallelism: 1 },
+        ] {
+            assert!(bad.check_bounds().is_err(), "{bad:?}");
+        }
+        assert!(RECOMMENDED.check_bounds().is_ok());
+    }
+
+    #[test]
+    fn derivation_is_deterministic_and_salted() {
+        let p = KdfParams { memory_kib: FLOOR_MEMORY_KIB, iterations: 2, parallelism: 1 };
+        let a = derive(b"pass", &[1; 16], &p).unwrap();
+        let b = derive(b"pass", &[1; 16], &p).unwrap();
+        let c = derive(b"pass", &[2; 16], &p).unwrap();
+        let d = derive(b"pasz", &[1; 16], &p).unwrap();
+        assert_eq!(*a, *b);
+        assert_ne!(*a, *c);
+        assert_ne!(*a, *d);
+    }
+
+    #[test]
+    fn config_values_are_checked_by_name() {
+        let low = KdfConfig { memory_kib: Some(1000), ..Default::default() };
+        assert!(check_config(&low).unwrap_err().contains("kdf.memory_kib"));
+        let t = KdfConfig { iterations: Some(1), ..Default::default() };
+        assert!(check_config(&t).unwrap_err().contains("kdf.iterations"));
+        assert!(check_config(&KdfConfig::default()).is_ok());
+    }
+}

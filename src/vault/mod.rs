@@ -1,0 +1,357 @@
+//! The vault: one redb file holding every workspace, credential and flow, each record encrypted
+//! under a random data key that is stored only wrapped by a passphrase-derived key. The only
+//! module that touches redb and crypto; it hands the core plain domain values.
+
+pub mod crypto;
+mod error;
+pub mod header;
+pub mod kdf;
+mod open;
+pub mod tables;
+
+use std::path::{Path, PathBuf};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+use zeroize::Zeroizing;
+
+pub use error::VaultError;
+
+use crate::core::rules::Snapshot;
+use crate::core::{Credential, Flow, RecordId, Workspace};
+use crypto::DataKey;
+use header::{Header, KdfSection};
+use kdf::KdfParams;
+use tables::*;
+
+/// An open, unlocked vault. Holding it holds redb's file lock: a second process gets "in use".
+pub struct Vault {
+    db: Database,
+    path: PathBuf,
+    header: Header,
+    key: DataKey,
+    /// Notes for the user (loose permissions); the CLI prints them to stderr.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .field("vault_id", &self.header.vault_id)
+            .finish_non_exhaustive()
+    }
+}
+
+fn storage(path: &Path, e: impl std::fmt::Display) -> VaultError {
+    VaultError::Storage {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    }
+}
+
+/// A header for a new data key under `passphrase`: fresh salt, the data key wrapped.
+fn wrap_header(
+    vault_id: String,
+    created_at: i64,
+    passphrase: &[u8],
+    raw_key: &[u8; 32],
+    params: KdfParams,
+) -> Result<Header, String> {
+    let salt: [u8; 16] = crypto::random_bytes();
+    let mut header = Header {
+        format: header::FORMAT,
+        vault_id,
+        kdf: KdfSection {
+            algorithm: "argon2id".into(),
+            version: 0x13,
+            params,
+            salt: hex::encode(salt),
+        },
+        wrapped_key: String::new(),
+        created_at,
+    };
+    let kek = kdf::derive(passphrase, &salt, &params).map_err(|e| e.to_string())?;
+    let sealed = crypto::seal_with(&crypto::kek_cipher(&kek), raw_key, &header.key_aad());
+    header.wrapped_key = hex::encode(sealed);
+    Ok(header)
+}
+
+/// Derives the key-encryption key and unwraps the data key; `None` means a wrong passphrase.
+fn unwrap_key(header: &Header, passphrase: &[u8]) -> Result<Option<DataKey>, String> {
+    let salt = header.salt().ok_or("the header salt is malformed")?;
+    let wrapped = hex::decode(&header.wrapped_key).map_err(|_| "the wrapped key is malformed")?;
+    let kek = kdf::derive(passphrase, &salt, &header.kdf.params).map_err(|e| e.to_string())?;
+    match crypto::open_with(&crypto::kek_cipher(&kek), &wrapped, &header.key_aad()) {
+        Ok(raw) => {
+            let raw: Zeroizing<[u8; 32]> = match raw.as_slice().try_into() {
+                Ok(bytes) => Zeroizing::new(bytes),
+                Err(_) => return Err("the wrapped key has the wrong length".into()),
+            };
+            Ok(Some(DataKey::from_raw(&raw)))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+impl Vault {
+    /// Creates a new vault at `path` (mode 0600, parent directory created with mode 0700).
+    pub fn create(
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: i64,
+    ) -> Result<Vault, VaultError> {
+        let io = |source| VaultError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        params.check_bounds().map_err(|detail| VaultError::Unacceptable {
+            path: path.to_path_buf(),
+            detail: format!("the key derivation settings are unacceptable: {detail}"),
+        })?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            open::create_private_dir(dir).map_err(io)?;
+        }
+        // create_new: never clobber an existing file, whatever it is.
+        open::create_private_file(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                VaultError::AlreadyExists(path.to_path_buf())
+            } else {
+                io(e)
+            }
+        })?;
+        let result = Self::initialize(path, passphrase, params, now);
+        if result.is_err() {
+            // The file is ours and holds nothing yet: leave no half-made vault behind.
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
+    fn initialize(
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: i64,
+    ) -> Result<Vault, VaultError> {
+        let db = Database::create(path).map_err(|e| open::map_db_error(path, e))?;
+        let (key, raw) = DataKey::generate();
+        let vault_id = hex::encode(crypto::random_bytes::<16>());
+        let header = wrap_header(vault_id, now, passphrase, &raw, params)
+            .map_err(|detail| VaultError::Unacceptable {
+                path: path.to_path_buf(),
+                detail,
+            })?;
+        let vault = Vault {
+            db,
+            path: path.to_path_buf(),
+            header,
+            key,
+            warnings: Vec::new(),
+        };
+        vault.write(|txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, vault.header.encode().as_slice())?;
+            txn.open_table(WORKSPACES)?;
+            txn.open_table(CREDENTIALS)?;
+            txn.open_table(FLOWS)?;
+            Ok(())
+        })?;
+        Ok(vault)
+    }
+
+    /// Opens and unlocks an existing vault. A damaged, foreign or newer file is never modified.
+    pub fn open(path: &Path, passphrase: &[u8]) -> Result<Vault, VaultError> {
+        let (db, header, key) = open::open_checked(path, passphrase)?;
+        Ok(Vault {
+            db,
+            path: path.to_path_buf(),
+            header,
+            key,
+            warnings: open::permission_warnings(path),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn vault_id(&self) -> &str {
+        &self.header.vault_id
+    }
+
+    pub fn kdf_params(&self) -> KdfParams {
+        self.header.kdf.params
+    }
+
+    /// Re-wraps the data key under a new passphrase in one transaction: O(1) in the vault's
+    /// size, since no record is re-encrypted.
+    pub fn change_passphrase(&mut self, new: &[u8], params: KdfParams) -> Result<(), VaultError> {
+        let raw = Zeroizing::new(*self.key.raw());
+        let header = wrap_header(
+            self.header.vault_id.clone(),
+            self.header.created_at,
+            new,
+            &raw,
+            params,
+        )
+        .map_err(|detail| VaultError::Unacceptable {
+            path: self.path.clone(),
+            detail,
+        })?;
+        let encoded = header.encode();
+        self.write(|txn| {
+            txn.open_table(META)?.insert(HEADER_KEY, encoded.as_slice())?;
+            Ok(())
+        })?;
+        self.header = header;
+        Ok(())
+    }
+
+    // ---- reading -----------------------------------------------------------------------------
+
+    /// Decrypts every record. A record that fails to authenticate is reported, never guessed at.
+    pub fn load(&self) -> Result<Snapshot, VaultError> {
+        let txn = self.db.begin_read().map_err(|e| storage(&self.path, e))?;
+        Ok(Snapshot {
+            workspaces: self.read_all(&txn, WORKSPACES, WORKSPACES_NAME)?,
+            credentials: self.read_all(&txn, CREDENTIALS, CREDENTIALS_NAME)?,
+            flows: self.read_all(&txn, FLOWS, FLOWS_NAME)?,
+        })
+    }
+
+    fn read_all<T: DeserializeOwned>(
+        &self,
+        txn: &redb::ReadTransaction,
+        table: TableDefinition<&str, &[u8]>,
+        name: &str,
+    ) -> Result<Vec<T>, VaultError> {
+        let corrupt = |detail: String| VaultError::Corrupt {
+            path: self.path.clone(),
+            detail,
+        };
+        let table = txn
+            .open_table(table)
+            .map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?;
+        let mut out = Vec::new();
+        for entry in table
+            .iter()
+            .map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?
+        {
+            let (id, sealed) =
+                entry.map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?;
+            let id = id.value();
+            let aad = crypto::record_aad(&self.header.vault_id, name, id);
+            let plain = self
+                .key
+                .open(sealed.value(), &aad)
+                .map_err(|_| corrupt(format!("record {id} in {name} failed authentication")))?;
+            let record = serde_json::from_slice(&plain)
+                .map_err(|_| corrupt(format!("record {id} in {name} cannot be decoded")))?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    // ---- writing -----------------------------------------------------------------------------
+
+    /// Runs `body` in one write transaction committed with Immediate durability: when this
+    /// returns Ok, the change is on disk.
+    fn write(
+        &self,
+        body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), VaultError> {
+        let mut txn = self.db.begin_write().map_err(|e| storage(&self.path, e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| storage(&self.path, e))?;
+        body(&txn).map_err(|e| storage(&self.path, e))?;
+        txn.commit().map_err(|e| storage(&self.path, e))
+    }
+
+    fn seal_record<T: Serialize>(&self, table: &str, id: &RecordId, record: &T) -> Vec<u8> {
+        let plain = Zeroizing::new(serde_json::to_vec(record).unwrap_or_default());
+        let aad = crypto::record_aad(&self.header.vault_id, table, id.as_str());
+        self.key.seal(&plain, &aad)
+    }
+
+    pub fn put_workspace(&self, w: &Workspace) -> Result<(), VaultError> {
+        let sealed = self.seal_record(WORKSPACES_NAME, &w.id, w);
+        self.write(|txn| {
+            txn.open_table(WORKSPACES)?.insert(w.id.as_str(), sealed.as_slice())?;
+            Ok(())
+        })
+    }
+
+    pub fn put_credential(&self, c: &Credential) -> Result<(), VaultError> {
+        self.put_credentials(std::slice::from_ref(c))
+    }
+
+    /// Several credentials in one transaction (import, OAuth2 token rotation, benchmarks).
+    pub fn put_credentials(&self, creds: &[Credential]) -> Result<(), VaultError> {
+        let sealed: Vec<(String, Vec<u8>)> = creds
+            .iter()
+            .map(|c| (c.id.0.clone(), self.seal_record(CREDENTIALS_NAME, &c.id, c)))
+            .collect();
+        self.write(|txn| {
+            let mut t = txn.open_table(CREDENTIALS)?;
+            for (id, bytes) in &sealed {
+                t.insert(id.as_str(), bytes.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn put_flow(&self, f: &Flow) -> Result<(), VaultError> {
+        self.put_flows(std::slice::from_ref(f))
+    }
+
+    pub fn put_flows(&self, flows: &[Flow]) -> Result<(), VaultError> {
+        let sealed: Vec<(String, Vec<u8>)> = flows
+            .iter()
+            .map(|f| (f.id.0.clone(), self.seal_record(FLOWS_NAME, &f.id, f)))
+            .collect();
+        self.write(|txn| {
+            let mut t = txn.open_table(FLOWS)?;
+            for (id, bytes) in &sealed {
+                t.insert(id.as_str(), bytes.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn delete_credential(&self, id: &RecordId) -> Result<(), VaultError> {
+        self.write(|txn| {
+            txn.open_table(CREDENTIALS)?.remove(id.as_str())?;
+            Ok(())
+        })
+    }
+
+    pub fn delete_flow(&self, id: &RecordId) -> Result<(), VaultError> {
+        self.write(|txn| {
+            txn.open_table(FLOWS)?.remove(id.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Deletes a workspace with its credentials and flows in one transaction.
+    pub fn delete_workspace(
+        &self,
+        id: &RecordId,
+        credentials: &[RecordId],
+        flows: &[RecordId],
+    ) -> Result<(), VaultError> {
+        self.write(|txn| {
+            let mut c = txn.open_table(CREDENTIALS)?;
+            for cid in credentials {
+                c.remove(cid.as_str())?;
+            }
+            let mut f = txn.open_table(FLOWS)?;
+            for fid in flows {
+                f.remove(fid.as_str())?;
+            }
+            txn.open_table(WORKSPACES)?.remove(id.as_str())?;
+            Ok(())
+        })
+    }
+}
