@@ -296,7 +296,7 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
         path: path.to_string(),
         message,
     };
-    let mut component: Component = toml::from_str(text).map_err(|e| invalid(one_line(&e)))?;
+    let mut component: Component = toml::from_str(text).map_err(|e| invalid(crate::config::toml_error(&e, text)))?;
     check_component(&component).map_err(invalid)?;
     if component.uses_http() && component.field(ALLOW_HTTP_FIELD).is_none() {
         component.fields.push(FieldSpec {
@@ -311,14 +311,6 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
         });
     }
     Ok(component)
-}
-
-fn one_line(e: &toml::de::Error) -> String {
-    e.to_string()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The checks serde cannot express: consistent ids, one-glyph icons, the field-name convention.

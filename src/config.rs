@@ -106,6 +106,20 @@ pub enum ConfigError {
     },
 }
 
+/// One line from a TOML error: "line 3: unknown field `x`, expected ...".
+pub fn toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim().trim_end_matches('.').replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let start = span.start.min(text.len());
+            let line = text[..start].matches('\n').count() + 1;
+            let source = text.lines().nth(line - 1).unwrap_or("").trim();
+            format!("line {line} (`{source}`): {message}")
+        }
+        None => message,
+    }
+}
+
 impl Config {
     /// Loads `path`. When `explicit` is false a missing file means defaults; a file named on the
     /// command line must exist.
@@ -126,15 +140,7 @@ impl Config {
             path: path.to_string(),
             message,
         };
-        let config: Config = toml::from_str(text).map_err(|e| {
-            invalid(
-                e.to_string()
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        })?;
+        let config: Config = toml::from_str(text).map_err(|e| invalid(toml_error(&e, text)))?;
         config.check().map_err(invalid)?;
         Ok(config)
     }

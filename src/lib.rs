@@ -3,6 +3,7 @@
 //! verifiers, the TUI and the CLI.
 
 pub mod catalog;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;

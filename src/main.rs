@@ -1,1 +1,37 @@
-fn main() {}
+//! The keyway binary: parse arguments, run the TUI or a command, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use keyway::cli::{self, Cli, CliError};
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(command) => cli::run(&cli, command),
+        None => Err(CliError::Refused("the terminal UI is not available yet".into())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let message = e.to_string();
+            if !message.is_empty() {
+                eprintln!("keyway: {message}");
+            }
+            ExitCode::from(e.exit_code().clamp(1, 255) as u8)
+        }
+    }
+}
+
+/// Diagnostics go to stderr, off unless KEYWAY_LOG is set (e.g. KEYWAY_LOG=debug). Nothing
+/// logged anywhere in keyway carries a secret value.
+fn init_logging() {
+    if let Ok(filter) = std::env::var("KEYWAY_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
+}

@@ -57,8 +57,7 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store, VaultError> {
-        let vault = Vault::open(path, passphrase)?;
-        let snapshot = vault.load()?;
+        let (vault, snapshot) = Vault::open_and_load(path, passphrase)?;
         Ok(Store { vault, snapshot })
     }
 

@@ -4,6 +4,7 @@
 
 pub mod crypto;
 mod error;
+pub mod guard;
 pub mod header;
 pub mod kdf;
 mod open;
@@ -26,7 +27,8 @@ use tables::*;
 
 /// An open, unlocked vault. Holding it holds redb's file lock: a second process gets "in use".
 pub struct Vault {
-    db: Database,
+    /// Always Some until Drop, which takes it to close it under the panic guard.
+    db: Option<Database>,
     path: PathBuf,
     header: Header,
     key: DataKey,
@@ -40,6 +42,18 @@ impl std::fmt::Debug for Vault {
             .field("path", &self.path)
             .field("vault_id", &self.header.vault_id)
             .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Vault {
+    fn drop(&mut self) {
+        // Closing flushes redb's allocator state, which can hit damage that reading did not.
+        if let Some(db) = self.db.take() {
+            let _ = guard::guarded(&self.path, "closing", || {
+                drop(db);
+                Ok(())
+            });
+        }
     }
 }
 
@@ -144,7 +158,7 @@ impl Vault {
                 detail,
             })?;
         let vault = Vault {
-            db,
+            db: Some(db),
             path: path.to_path_buf(),
             header,
             key,
@@ -163,14 +177,28 @@ impl Vault {
 
     /// Opens and unlocks an existing vault. A damaged, foreign or newer file is never modified.
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Vault, VaultError> {
-        let (db, header, key) = open::open_checked(path, passphrase)?;
-        Ok(Vault {
-            db,
+        Self::open_and_load(path, passphrase).map(|(vault, _)| vault)
+    }
+
+    /// Opens, unlocks and decrypts everything. Every record is authenticated on a read-only
+    /// handle before the file is opened for writing, so damage anywhere in the records leaves
+    /// the file untouched.
+    pub fn open_and_load(path: &Path, passphrase: &[u8]) -> Result<(Vault, Snapshot), VaultError> {
+        let (db, header, key, snapshot) =
+            guard::guarded(path, "opening", || open::open_checked(path, passphrase))?;
+        let vault = Vault {
+            db: Some(db),
             path: path.to_path_buf(),
             header,
             key,
             warnings: open::permission_warnings(path),
-        })
+        };
+        Ok((vault, snapshot))
+    }
+
+    fn db(&self) -> &Database {
+        // Invariant: `db` is Some from construction until Drop.
+        self.db.as_ref().expect("vault database present until drop")
     }
 
     pub fn path(&self) -> &Path {
@@ -213,45 +241,9 @@ impl Vault {
 
     /// Decrypts every record. A record that fails to authenticate is reported, never guessed at.
     pub fn load(&self) -> Result<Snapshot, VaultError> {
-        let txn = self.db.begin_read().map_err(|e| storage(&self.path, e))?;
-        Ok(Snapshot {
-            workspaces: self.read_all(&txn, WORKSPACES, WORKSPACES_NAME)?,
-            credentials: self.read_all(&txn, CREDENTIALS, CREDENTIALS_NAME)?,
-            flows: self.read_all(&txn, FLOWS, FLOWS_NAME)?,
+        guard::guarded(&self.path, "reading", || {
+            load_snapshot(self.db(), &self.path, &self.header.vault_id, &self.key)
         })
-    }
-
-    fn read_all<T: DeserializeOwned>(
-        &self,
-        txn: &redb::ReadTransaction,
-        table: TableDefinition<&str, &[u8]>,
-        name: &str,
-    ) -> Result<Vec<T>, VaultError> {
-        let corrupt = |detail: String| VaultError::Corrupt {
-            path: self.path.clone(),
-            detail,
-        };
-        let table = txn
-            .open_table(table)
-            .map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?;
-        let mut out = Vec::new();
-        for entry in table
-            .iter()
-            .map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?
-        {
-            let (id, sealed) =
-                entry.map_err(|e| corrupt(format!("table {name} cannot be read ({e})")))?;
-            let id = id.value();
-            let aad = crypto::record_aad(&self.header.vault_id, name, id);
-            let plain = self
-                .key
-                .open(sealed.value(), &aad)
-                .map_err(|_| corrupt(format!("record {id} in {name} failed authentication")))?;
-            let record = serde_json::from_slice(&plain)
-                .map_err(|_| corrupt(format!("record {id} in {name} cannot be decoded")))?;
-            out.push(record);
-        }
-        Ok(out)
     }
 
     // ---- writing -----------------------------------------------------------------------------
@@ -262,11 +254,13 @@ impl Vault {
         &self,
         body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), VaultError> {
-        let mut txn = self.db.begin_write().map_err(|e| storage(&self.path, e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| storage(&self.path, e))?;
-        body(&txn).map_err(|e| storage(&self.path, e))?;
-        txn.commit().map_err(|e| storage(&self.path, e))
+        guard::guarded(&self.path, "writing", || {
+            let mut txn = self.db().begin_write().map_err(|e| storage(&self.path, e))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(|e| storage(&self.path, e))?;
+            body(&txn).map_err(|e| storage(&self.path, e))?;
+            txn.commit().map_err(|e| storage(&self.path, e))
+        })
     }
 
     fn seal_record<T: Serialize>(&self, table: &str, id: &RecordId, record: &T) -> Vec<u8> {
@@ -354,4 +348,51 @@ impl Vault {
             Ok(())
         })
     }
+}
+
+/// Decrypts every record of every table through any readable redb handle.
+pub(crate) fn load_snapshot(
+    db: &impl ReadableDatabase,
+    path: &Path,
+    vault_id: &str,
+    key: &DataKey,
+) -> Result<Snapshot, VaultError> {
+    let txn = db.begin_read().map_err(|e| VaultError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("it cannot be read ({e})"),
+    })?;
+    Ok(Snapshot {
+        workspaces: read_all(&txn, path, vault_id, key, WORKSPACES, WORKSPACES_NAME)?,
+        credentials: read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?,
+        flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
+    })
+}
+
+fn read_all<T: DeserializeOwned>(
+    txn: &redb::ReadTransaction,
+    path: &Path,
+    vault_id: &str,
+    key: &DataKey,
+    table: TableDefinition<&str, &[u8]>,
+    name: &str,
+) -> Result<Vec<T>, VaultError> {
+    let corrupt = |detail: String| VaultError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let unreadable = |e: &dyn std::fmt::Display| corrupt(format!("table {name} cannot be read ({e})"));
+    let table = txn.open_table(table).map_err(|e| unreadable(&e))?;
+    let mut out = Vec::new();
+    for entry in table.iter().map_err(|e| unreadable(&e))? {
+        let (id, sealed) = entry.map_err(|e| unreadable(&e))?;
+        let id = id.value();
+        let aad = crypto::record_aad(vault_id, name, id);
+        let plain = key
+            .open(sealed.value(), &aad)
+            .map_err(|_| corrupt(format!("record {id} in {name} failed authentication")))?;
+        let record = serde_json::from_slice(&plain)
+            .map_err(|_| corrupt(format!("record {id} in {name} cannot be decoded")))?;
+        out.push(record);
+    }
+    Ok(out)
 }

@@ -16,7 +16,8 @@ use redb::{Builder, Database, DatabaseError, ReadableDatabase, StorageError, Tab
 use super::crypto::DataKey;
 use super::header::{Header, HeaderProblem};
 use super::tables::{HEADER_KEY, META};
-use super::{unwrap_key, VaultError};
+use super::{load_snapshot, unwrap_key, VaultError};
+use crate::core::rules::Snapshot;
 
 /// redb's file signature.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -69,6 +70,11 @@ pub(super) fn map_db_error(path: &Path, e: DatabaseError) -> VaultError {
         }
         DatabaseError::UpgradeRequired(v) => corrupt(format!("its storage format {v} is not supported")),
         DatabaseError::RepairAborted => corrupt("it needs a repair that could not be made".into()),
+        DatabaseError::Storage(StorageError::Io(source))
+            if source.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            corrupt("the file is truncated".into())
+        }
         DatabaseError::Storage(StorageError::Io(source)) => VaultError::Io {
             path: path.to_path_buf(),
             source,
@@ -170,14 +176,15 @@ fn unlock(path: &Path, header: &Header, passphrase: &[u8]) -> Result<DataKey, Va
 pub(super) fn open_checked(
     path: &Path,
     passphrase: &[u8],
-) -> Result<(Database, Header, DataKey), VaultError> {
+) -> Result<(Database, Header, DataKey, Snapshot), VaultError> {
     check_signature(path)?;
-    let (header, key) = match Builder::new().open_read_only(path) {
+    let (header, key, snapshot) = match Builder::new().open_read_only(path) {
         Ok(ro) => {
             let header = read_header(path, &ro)?;
             let key = unlock(path, &header, passphrase)?;
+            let snapshot = load_snapshot(&ro, path, &header.vault_id, &key)?;
             drop(ro);
-            (header, key)
+            (header, key, snapshot)
         }
         Err(DatabaseError::RepairAborted) => check_on_recovered_copy(path, passphrase)?,
         Err(e) => return Err(map_db_error(path, e)),
@@ -192,7 +199,7 @@ pub(super) fn open_checked(
             detail: "the file changed while it was being opened".into(),
         });
     }
-    Ok((db, header, key))
+    Ok((db, header, key, snapshot))
 }
 
 /// A copy next to the vault, removed on drop.
@@ -206,7 +213,10 @@ impl Drop for PrivateCopy {
 
 /// The vault was not closed cleanly (a crash, kill -9): redb must repair it, which writes. Do the
 /// repair on a private copy first and check the result; only a sound vault gets repaired in place.
-fn check_on_recovered_copy(path: &Path, passphrase: &[u8]) -> Result<(Header, DataKey), VaultError> {
+fn check_on_recovered_copy(
+    path: &Path,
+    passphrase: &[u8],
+) -> Result<(Header, DataKey, Snapshot), VaultError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -235,6 +245,7 @@ fn check_on_recovered_copy(path: &Path, passphrase: &[u8]) -> Result<(Header, Da
     })?;
     let header = read_header(path, &db)?;
     let key = unlock(path, &header, passphrase)?;
+    let snapshot = load_snapshot(&db, path, &header.vault_id, &key)?;
     drop(db);
-    Ok((header, key))
+    Ok((header, key, snapshot))
 }

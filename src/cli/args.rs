@@ -1,0 +1,257 @@
+//! The command line, declared with clap. Every command has --help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyway",
+    version,
+    about = "Manage the credentials of your integration flows: an encrypted vault, live verification, a keyboard-driven TUI.",
+    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault in use."
+)]
+pub struct Cli {
+    /// The vault file (default: ~/.local/share/keyway/vault.redb).
+    #[arg(long, global = true, env = "KEYWAY_VAULT", value_name = "PATH")]
+    pub vault: Option<PathBuf>,
+
+    /// The configuration file (default: ~/.config/keyway/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Read the passphrase from this file (first line) instead of a prompt. KEYWAY_PASSPHRASE wins over it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new, empty vault.
+    Init,
+    /// Change the vault's passphrase (the new one from KEYWAY_NEW_PASSPHRASE or a prompt).
+    Passwd,
+    /// Workspaces: each holds its own credentials and flows.
+    #[command(subcommand)]
+    Workspace(WorkspaceCmd),
+    /// The component catalogue.
+    #[command(subcommand)]
+    Component(ComponentCmd),
+    /// Credentials.
+    #[command(subcommand)]
+    Credential(CredentialCmd),
+    /// Integration flows: ordered steps of (component, credential).
+    #[command(subcommand)]
+    Flow(FlowCmd),
+    /// Re-verify every credential and report; exits 1 when anything is not verified.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCmd {
+    /// Create a workspace.
+    Add { name: String },
+    /// List workspaces.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename a workspace.
+    Rename { name: String, new_name: String },
+    /// Delete a workspace (one that holds credentials or flows needs --force).
+    Rm {
+        name: String,
+        /// Delete the workspace with all its credentials and flows.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentCmd {
+    /// List components, each with its credential count in the workspace (all workspaces if none is given).
+    List {
+        #[arg(long, short)]
+        workspace: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a component's fields and how its credentials are verified.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialRef {
+    /// The workspace holding the credential.
+    #[arg(long, short)]
+    pub workspace: String,
+    /// The credential's name.
+    pub name: String,
+    /// The component, when two components hold credentials of the same name.
+    #[arg(long, short)]
+    pub component: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCmd {
+    /// List credentials.
+    List {
+        #[arg(long, short)]
+        workspace: Option<String>,
+        #[arg(long, short)]
+        component: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one credential; secret values are masked unless --reveal.
+    Show {
+        #[command(flatten)]
+        target: CredentialRef,
+        #[arg(long)]
+        json: bool,
+        /// Print secret values in clear.
+        #[arg(long)]
+        reveal: bool,
+    },
+    /// Delete a credential (refused while an active flow uses it).
+    Rm {
+        #[command(flatten)]
+        target: CredentialRef,
+    },
+    /// Add a credential; it is verified live first and saved only if valid.
+    Add {
+        #[arg(long, short)]
+        workspace: String,
+        #[arg(long, short)]
+        component: String,
+        #[arg(long, short)]
+        name: String,
+        /// staging (default), production, or a name of your own.
+        #[arg(long, default_value = "staging")]
+        env: String,
+        /// KEY=VALUE; KEY=- reads the value from stdin without echo.
+        #[arg(long = "field", short = 'f', value_name = "KEY=VALUE")]
+        fields: Vec<String>,
+        /// When the service cannot be reached, save anyway, marked unverified.
+        #[arg(long)]
+        save_unverified: bool,
+    },
+    /// Change a credential's fields, name or environment; verified live before it is saved.
+    Edit {
+        #[command(flatten)]
+        target: CredentialRef,
+        /// A new name.
+        #[arg(long)]
+        rename: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+        /// KEY=VALUE; KEY=- reads the value from stdin without echo; KEY= clears an optional field.
+        #[arg(long = "field", short = 'f', value_name = "KEY=VALUE")]
+        fields: Vec<String>,
+        #[arg(long)]
+        save_unverified: bool,
+    },
+    /// Verify stored credentials now and record the results.
+    Verify {
+        #[arg(long, short)]
+        workspace: String,
+        /// The credential to verify (or --all).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        #[arg(long, short)]
+        component: Option<String>,
+        /// Every credential of the workspace.
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Get OAuth2 tokens from the terminal: device grant, or authorization code + PKCE.
+    Login {
+        #[command(flatten)]
+        target: CredentialRef,
+        /// Use authorization code + PKCE with a pasted redirect URL instead of the device grant.
+        #[arg(long)]
+        paste: bool,
+        /// The redirect URI registered for the client (authorization code flow).
+        #[arg(long, default_value = "http://127.0.0.1:8400/callback")]
+        redirect_uri: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FlowCmd {
+    /// Create a flow from COMPONENT=CREDENTIAL steps, in order.
+    Add {
+        #[arg(long, short)]
+        workspace: String,
+        #[arg(long, short)]
+        name: String,
+        #[arg(long, default_value = "staging")]
+        env: String,
+        #[arg(long = "step", value_name = "COMPONENT=CREDENTIAL", required = true)]
+        steps: Vec<String>,
+        /// Save the flow active (it then protects its credentials from deletion).
+        #[arg(long)]
+        active: bool,
+    },
+    /// List flows.
+    List {
+        #[arg(long, short)]
+        workspace: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a flow active.
+    Activate {
+        #[arg(long, short)]
+        workspace: String,
+        name: String,
+    },
+    /// Mark a flow inactive.
+    Deactivate {
+        #[arg(long, short)]
+        workspace: String,
+        name: String,
+    },
+    /// Delete a flow.
+    Rm {
+        #[arg(long, short)]
+        workspace: String,
+        name: String,
+    },
+    /// Point a step at another credential of the same component.
+    Rebind {
+        #[arg(long, short)]
+        workspace: String,
+        name: String,
+        #[arg(long = "step", value_name = "COMPONENT=CREDENTIAL", required = true)]
+        steps: Vec<String>,
+    },
+    /// Copy a staging flow to production, rebinding each step to a production credential.
+    Promote {
+        #[arg(long, short)]
+        workspace: String,
+        name: String,
+        #[arg(long = "step", value_name = "COMPONENT=CREDENTIAL")]
+        steps: Vec<String>,
+        /// Move the flow instead of copying it (the staging flow is removed).
+        #[arg(long = "move")]
+        move_flow: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[arg(long, short)]
+    pub workspace: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}

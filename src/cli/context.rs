@@ -1,0 +1,140 @@
+//! What every command needs: the configuration, the vault path, the catalogue and the
+//! passphrase, resolved in the documented order of precedence.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::args::Cli;
+use super::error::CliError;
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::store::Store;
+
+pub struct Context {
+    pub config: Config,
+    pub vault_path: PathBuf,
+    pub catalog: Catalog,
+    passphrase_file: Option<PathBuf>,
+}
+
+impl Context {
+    pub fn from_cli(cli: &Cli) -> Result<Context, CliError> {
+        let config = match &cli.config {
+            Some(path) => Config::load(path, true)?,
+            None => match crate::paths::default_config_file() {
+                Some(path) => Config::load(&path, false)?,
+                None => Config::default(),
+            },
+        };
+        let vault_path = cli
+            .vault
+            .clone()
+            .or_else(|| config.vault.path.clone())
+            .or_else(crate::paths::default_vault_file)
+            .ok_or_else(|| {
+                CliError::Usage("cannot find a home directory for the vault: pass --vault PATH".into())
+            })?;
+        let components_dir = config
+            .vault
+            .components_dir
+            .clone()
+            .or_else(crate::paths::default_components_dir);
+        let loaded = Catalog::load(components_dir.as_deref())
+            .map_err(|e| CliError::Refused(format!("the built-in component catalogue is broken: {e}")))?;
+        for warning in &loaded.warnings {
+            eprintln!("warning: skipped component definition {warning}");
+        }
+        Ok(Context {
+            config,
+            vault_path,
+            catalog: loaded.catalog,
+            passphrase_file: cli.passphrase_file.clone(),
+        })
+    }
+
+    /// KEYWAY_PASSPHRASE, else --passphrase-file, else a hidden prompt on a terminal.
+    pub fn passphrase(&self, prompt: &str) -> Result<SecretString, CliError> {
+        if let Ok(p) = std::env::var("KEYWAY_PASSPHRASE") {
+            return non_empty(SecretString::from(p), "KEYWAY_PASSPHRASE");
+        }
+        if let Some(file) = &self.passphrase_file {
+            let text = std::fs::read_to_string(file).map_err(|e| {
+                CliError::Usage(format!("cannot read the passphrase file {}: {e}", file.display()))
+            })?;
+            let text = zeroize::Zeroizing::new(text);
+            let first = text.lines().next().unwrap_or("").to_string();
+            return non_empty(SecretString::from(first), "the passphrase file");
+        }
+        if std::io::stdin().is_terminal() {
+            let p = rpassword::prompt_password(prompt)
+                .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?;
+            return non_empty(SecretString::from(p), "the passphrase");
+        }
+        Err(CliError::Usage(
+            "no passphrase: set KEYWAY_PASSPHRASE, pass --passphrase-file FILE, or run on a terminal".into(),
+        ))
+    }
+
+    /// A new passphrase (init, passwd): from `env_var`, else prompted twice on a terminal.
+    pub fn new_passphrase(&self, env_var: &str, prompt: &str) -> Result<SecretString, CliError> {
+        if let Ok(p) = std::env::var(env_var) {
+            return non_empty(SecretString::from(p), env_var);
+        }
+        if std::io::stdin().is_terminal() {
+            let first = SecretString::from(
+                rpassword::prompt_password(prompt)
+                    .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
+            );
+            let again = SecretString::from(
+                rpassword::prompt_password("Repeat it: ")
+                    .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
+            );
+            if first.expose_secret() != again.expose_secret() {
+                return Err(CliError::Usage("the two passphrases differ".into()));
+            }
+            return non_empty(first, "the passphrase");
+        }
+        Err(CliError::Usage(format!(
+            "no new passphrase: set {env_var} or run on a terminal"
+        )))
+    }
+
+    /// Opens the vault with the user's passphrase and prints any permission warnings.
+    pub fn open_store(&self) -> Result<Store, CliError> {
+        if !self.vault_path.exists() {
+            return Err(crate::vault::VaultError::Missing(self.vault_path.clone()).into());
+        }
+        let pass = self.passphrase("Vault passphrase: ")?;
+        let store = Store::open(&self.vault_path, pass.expose_secret().as_bytes())?;
+        for w in &store.vault().warnings {
+            eprintln!("{w}");
+        }
+        Ok(store)
+    }
+}
+
+fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {
+    if p.expose_secret().is_empty() {
+        Err(CliError::Usage(format!("{source} is empty")))
+    } else {
+        Ok(p)
+    }
+}
+
+/// Reads a secret value for `--field KEY=-`: hidden prompt on a terminal, else one stdin line.
+pub fn read_secret_from_stdin(field: &str) -> Result<SecretString, CliError> {
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(format!("{field}: "))
+            .map(SecretString::from)
+            .map_err(|e| CliError::Usage(format!("cannot read field '{field}': {e}")));
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("cannot read field '{field}' from stdin: {e}")))?;
+    let value = line.trim_end_matches(['\n', '\r']).to_string();
+    Ok(SecretString::from(value))
+}

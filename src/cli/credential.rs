@@ -1,0 +1,151 @@
+//! `keyway credential list | show | rm` (add, edit, verify and login live in save.rs/verify.rs).
+
+use super::args::CredentialRef;
+use super::context::Context;
+use super::error::CliError;
+use super::output::{credential_json, print_json, print_table};
+use crate::clock;
+use crate::core::rules::Snapshot;
+use crate::core::secret::MASK;
+use crate::core::Credential;
+use crate::store::Store;
+
+/// Resolves `--workspace W NAME [--component C]` to a credential.
+pub fn find<'a>(snapshot: &'a Snapshot, target: &CredentialRef) -> Result<&'a Credential, CliError> {
+    let w = snapshot.workspace_by_name(&target.workspace)?;
+    Ok(snapshot.credential_by_name(w, &target.name, target.component.as_deref())?)
+}
+
+pub fn list(
+    ctx: &Context,
+    workspace: Option<&str>,
+    component: Option<&str>,
+    as_json: bool,
+) -> Result<(), CliError> {
+    let store = ctx.open_store()?;
+    let s = store.snapshot();
+    let ws_id = match workspace {
+        Some(name) => Some(s.workspace_by_name(name)?.id.clone()),
+        None => None,
+    };
+    if let Some(c) = component {
+        if ctx.catalog.get(c).is_none() {
+            return Err(CliError::Usage(format!("unknown component '{c}' (see `keyway component list`)")));
+        }
+    }
+    let mut creds: Vec<&Credential> = s
+        .credentials
+        .iter()
+        .filter(|c| ws_id.as_ref().is_none_or(|w| &c.workspace == w))
+        .filter(|c| component.is_none_or(|comp| c.component == comp))
+        .collect();
+    let ws_name = |c: &Credential| s.workspace(&c.workspace).map_or(String::new(), |w| w.name.clone());
+    creds.sort_by(|a, b| {
+        (ws_name(a), &a.component, &a.name).cmp(&(ws_name(b), &b.component, &b.name))
+    });
+    if as_json {
+        print_json(&serde_json::Value::Array(
+            creds.iter().map(|c| credential_json(s, &ctx.catalog, c, false)).collect(),
+        ));
+        return Ok(());
+    }
+    if creds.is_empty() {
+        println!("No credentials.");
+        return Ok(());
+    }
+    let now = clock::now();
+    let rows: Vec<Vec<String>> = creds
+        .iter()
+        .map(|c| {
+            vec![
+                ws_name(c),
+                c.component.clone(),
+                c.name.clone(),
+                c.environment.to_string(),
+                c.status_word().to_string(),
+                c.last_verification
+                    .as_ref()
+                    .map_or("-".into(), |v| v.at.relative_to(now)),
+            ]
+        })
+        .collect();
+    print_table(
+        &["WORKSPACE", "COMPONENT", "NAME", "ENVIRONMENT", "STATUS", "VERIFIED"],
+        &rows,
+    );
+    Ok(())
+}
+
+pub fn show(ctx: &Context, target: &CredentialRef, as_json: bool, reveal: bool) -> Result<(), CliError> {
+    let store = ctx.open_store()?;
+    let s = store.snapshot();
+    let c = find(s, target)?;
+    if as_json {
+        let mut v = credential_json(s, &ctx.catalog, c, reveal);
+        v["history"] = serde_json::Value::Array(
+            c.history
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "at": h.at.rfc3339(), "status": h.status.as_str(),
+                        "reason": h.reason, "latency_ms": h.latency_ms,
+                    })
+                })
+                .collect(),
+        );
+        print_json(&v);
+        return Ok(());
+    }
+    let now = clock::now();
+    let component = ctx.catalog.get(&c.component);
+    println!(
+        "{} / {} ({}) [{}]",
+        target.workspace,
+        c.name,
+        component.map_or(c.component.as_str(), |x| x.name.as_str()),
+        c.environment
+    );
+    match &c.last_verification {
+        Some(v) => println!(
+            "status: {} {} - {}",
+            v.status.as_str(),
+            v.at.relative_to(now),
+            v.reason
+        ),
+        None => println!("status: never verified"),
+    }
+    let mut rows = Vec::new();
+    let order: Vec<String> = component
+        .map(|x| x.fields.iter().map(|f| f.name.clone()).collect())
+        .unwrap_or_default();
+    let mut names: Vec<&str> = c.public.keys().map(String::as_str).chain(c.secrets.names()).collect();
+    names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
+    for name in names {
+        let value = match c.public.get(name) {
+            Some(v) => v.clone(),
+            None if reveal => c.secrets.expose(name).unwrap_or_default().to_string(),
+            None => MASK.to_string(),
+        };
+        rows.push(vec![name.to_string(), value]);
+    }
+    print_table(&["FIELD", "VALUE"], &rows);
+    let flows: Vec<&str> = s.flows_using(&c.id).map(|f| f.name.as_str()).collect();
+    if !flows.is_empty() {
+        println!("used by flows: {}", flows.join(", "));
+    }
+    if !c.history.is_empty() {
+        println!("\nHISTORY");
+        for h in &c.history {
+            println!("  {}  {:<12} {}", h.at.rfc3339(), h.status.as_str(), h.reason);
+        }
+    }
+    Ok(())
+}
+
+pub fn remove(ctx: &Context, target: &CredentialRef) -> Result<(), CliError> {
+    let mut store: Store = ctx.open_store()?;
+    let id = find(store.snapshot(), target)?.id.clone();
+    store.remove_credential(&id)?;
+    println!("Deleted credential '{}' from workspace '{}'", target.name, target.workspace);
+    Ok(())
+}

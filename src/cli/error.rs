@@ -1,0 +1,43 @@
+//! CLI failures and their exit codes (README, "Exit codes"): 0 ok; 1 refused or failed; 2 usage;
+//! 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault in use.
+
+use crate::config::ConfigError;
+use crate::store::StoreError;
+use crate::vault::VaultError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad input the user can fix by changing the command.
+    #[error("{0}")]
+    Usage(String),
+    /// A rule said no, a verification failed, or an audit found problems.
+    #[error("{0}")]
+    Refused(String),
+    /// Already reported on stdout/stderr (an audit table); only the exit code remains.
+    #[error("")]
+    Silent(i32),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) | CliError::Config(_) => 2,
+            CliError::Refused(_) => 1,
+            CliError::Silent(code) => *code,
+            CliError::Vault(v) => v.exit_code(),
+            CliError::Store(s) => s.exit_code(),
+        }
+    }
+}
+
+impl From<crate::core::RuleError> for CliError {
+    fn from(e: crate::core::RuleError) -> Self {
+        CliError::Store(StoreError::Rule(e))
+    }
+}
