@@ -17,7 +17,12 @@ fn main() {
     let root = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
     let items: Vec<String> = names
         .iter()
-        .map(|n| format!("({n:?}, include_str!({:?}))", format!("{root}/assets/components/{n}")))
+        .map(|n| {
+            format!(
+                "({n:?}, include_str!({:?}))",
+                format!("{root}/assets/components/{n}")
+            )
+        })
         .collect();
     let out = Path::new(&env::var("OUT_DIR").unwrap_or_default()).join("builtin_components.rs");
     let body = format!("[{}]", items.join(",\n"));

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 /// The three kinds of credential keyway manages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     ApiKey,
@@ -243,8 +245,7 @@ impl Catalog {
     }
 
     fn sort(&mut self) {
-        self.components
-            .sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        self.components.sort_by_key(|c| c.name.to_lowercase());
         self.index = self
             .components
             .iter()
@@ -296,7 +297,8 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
         path: path.to_string(),
         message,
     };
-    let mut component: Component = toml::from_str(text).map_err(|e| invalid(crate::config::toml_error(&e, text)))?;
+    let mut component: Component =
+        toml::from_str(text).map_err(|e| invalid(crate::config::toml_error(&e, text)))?;
     check_component(&component).map_err(invalid)?;
     if component.uses_http() && component.field(ALLOW_HTTP_FIELD).is_none() {
         component.fields.push(FieldSpec {
@@ -348,7 +350,10 @@ fn check_component(c: &Component) -> Result<(), String> {
     }
     let needs = |name: &str| -> Result<(), String> {
         if c.field(name).is_none() {
-            Err(format!("a {} component needs a '{name}' field", c.kind.as_str()))
+            Err(format!(
+                "a {} component needs a '{name}' field",
+                c.kind.as_str()
+            ))
         } else {
             Ok(())
         }
@@ -357,7 +362,9 @@ fn check_component(c: &Component) -> Result<(), String> {
         (Kind::ApiKey, VerifySpec::Http { auth, method, .. }) => {
             needs("base_url")?;
             if !matches!(method.as_str(), "GET" | "HEAD" | "POST") {
-                return Err(format!("verify.method '{method}' must be GET, HEAD or POST"));
+                return Err(format!(
+                    "verify.method '{method}' must be GET, HEAD or POST"
+                ));
             }
             let referenced: Vec<&str> = match auth {
                 KeyPlacement::Basic {
@@ -440,9 +447,9 @@ pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
         },
         Validation::Host => {
             let ok = value.len() <= 253
-                && value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_' | '[' | ']'));
+                && value.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_' | '[' | ']')
+                });
             if ok {
                 Ok(())
             } else {
@@ -475,9 +482,22 @@ mod tests {
         let c = Catalog::builtin().expect("embedded definitions parse");
         assert!(c.len() >= 15, "only {} components", c.len());
         for id in [
-            "stripe", "github", "sendgrid", "shopify", "slack", "hubspot", "salesforce",
-            "google_sheets", "microsoft_graph", "jira", "mailchimp", "zendesk", "twilio",
-            "postgresql", "generic_api_key", "generic_oauth2",
+            "stripe",
+            "github",
+            "sendgrid",
+            "shopify",
+            "slack",
+            "hubspot",
+            "salesforce",
+            "google_sheets",
+            "microsoft_graph",
+            "jira",
+            "mailchimp",
+            "zendesk",
+            "twilio",
+            "postgresql",
+            "generic_api_key",
+            "generic_oauth2",
         ] {
             assert!(c.get(id).is_some(), "missing {id}");
         }
@@ -491,7 +511,14 @@ mod tests {
                 assert!(!(f.secret && f.default.is_some()), "{}.{}", comp.id, f.name);
             }
             if comp.kind == Kind::Oauth2 {
-                for name in ["client_id", "client_secret", "access_token", "refresh_token", "scope", "token_url"] {
+                for name in [
+                    "client_id",
+                    "client_secret",
+                    "access_token",
+                    "refresh_token",
+                    "scope",
+                    "token_url",
+                ] {
                     assert!(comp.field(name).is_some(), "{}.{name}", comp.id);
                 }
             }
@@ -537,7 +564,11 @@ auth = { type = "header", name = "X-Key" }
         assert_eq!(loaded.warnings.len(), 2);
         let text: Vec<String> = loaded.warnings.iter().map(|w| w.to_string()).collect();
         assert!(text.iter().any(|t| t.contains("broken.toml")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("twoicons.toml") && t.contains("icon")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.contains("twoicons.toml") && t.contains("icon")),
+            "{text:?}"
+        );
     }
 
     #[test]

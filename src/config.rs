@@ -130,7 +130,12 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
                 return Ok(Config::default())
             }
-            Err(source) => return Err(ConfigError::Io { path: shown, source }),
+            Err(source) => {
+                return Err(ConfigError::Io {
+                    path: shown,
+                    source,
+                })
+            }
         };
         Config::parse(&shown, &text)
     }
@@ -159,7 +164,9 @@ impl Config {
             return Err("verify.deadline_secs must be between 1 and 600".into());
         }
         if self.verify.deadline_secs < self.verify.connect_timeout_secs {
-            return Err("verify.deadline_secs must not be shorter than verify.connect_timeout_secs".into());
+            return Err(
+                "verify.deadline_secs must not be shorter than verify.connect_timeout_secs".into(),
+            );
         }
         crate::vault::kdf::check_config(&self.kdf)?;
         Ok(())

@@ -9,5 +9,6 @@ pub mod config;
 pub mod core;
 pub mod paths;
 pub mod store;
+pub mod tui;
 pub mod vault;
 pub mod verify;

@@ -4,14 +4,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use keyway::cli::{self, Cli, CliError};
+use keyway::cli::{self, Cli};
 
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
-        None => Err(CliError::Refused("the terminal UI is not available yet".into())),
+        None => cli::run_tui(&cli),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -51,7 +51,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("vault", &self.vault).finish_non_exhaustive()
+        f.debug_struct("Store")
+            .field("vault", &self.vault)
+            .finish_non_exhaustive()
     }
 }
 
@@ -61,7 +63,12 @@ impl Store {
         Ok(Store { vault, snapshot })
     }
 
-    pub fn create(path: &Path, passphrase: &[u8], params: KdfParams, now: Timestamp) -> Result<Store, VaultError> {
+    pub fn create(
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: Timestamp,
+    ) -> Result<Store, VaultError> {
         let vault = Vault::create(path, passphrase, params, now.0)?;
         Ok(Store {
             vault,
@@ -112,8 +119,16 @@ impl Store {
     pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<Workspace, StoreError> {
         let w = self.snapshot.workspace_by_name(name)?.clone();
         self.snapshot.check_workspace_delete(&w, force)?;
-        let creds: Vec<RecordId> = self.snapshot.credentials_in(&w.id).map(|c| c.id.clone()).collect();
-        let flows: Vec<RecordId> = self.snapshot.flows_in(&w.id).map(|f| f.id.clone()).collect();
+        let creds: Vec<RecordId> = self
+            .snapshot
+            .credentials_in(&w.id)
+            .map(|c| c.id.clone())
+            .collect();
+        let flows: Vec<RecordId> = self
+            .snapshot
+            .flows_in(&w.id)
+            .map(|f| f.id.clone())
+            .collect();
         self.vault.delete_workspace(&w.id, &creds, &flows)?;
         self.snapshot.credentials.retain(|c| c.workspace != w.id);
         self.snapshot.flows.retain(|f| f.workspace != w.id);
@@ -144,7 +159,12 @@ impl Store {
         let base = editing.and_then(|id| self.snapshot.credential(id));
         let (public, secrets) = match base {
             Some(b) => apply_fields(component, &b.public, &b.secrets, draft.changes)?,
-            None => apply_fields(component, &Default::default(), &Default::default(), draft.changes)?,
+            None => apply_fields(
+                component,
+                &Default::default(),
+                &Default::default(),
+                draft.changes,
+            )?,
         };
         Ok(Credential {
             id: base.map_or_else(fresh_id, |b| b.id.clone()),
@@ -176,7 +196,12 @@ impl Store {
             Some(&credential.id),
         )?;
         self.vault.put_credential(&credential)?;
-        match self.snapshot.credentials.iter_mut().find(|c| c.id == credential.id) {
+        match self
+            .snapshot
+            .credentials
+            .iter_mut()
+            .find(|c| c.id == credential.id)
+        {
             Some(slot) => *slot = credential,
             None => self.snapshot.credentials.push(credential),
         }
@@ -201,6 +226,32 @@ impl Store {
         }
         self.vault.put_credential(&c)?;
         self.snapshot.credentials[pos] = c;
+        Ok(())
+    }
+
+    /// Stores many verification results (an audit, `verify --all`) in one durable write.
+    pub fn record_verifications(
+        &mut self,
+        results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut updated = Vec::with_capacity(results.len());
+        for (id, result, tokens) in results {
+            let Some(pos) = self.snapshot.credentials.iter().position(|c| c.id == id) else {
+                continue;
+            };
+            let mut c = self.snapshot.credentials[pos].clone();
+            c.record_verification(result);
+            if let Some(t) = &tokens {
+                apply_tokens(&mut c, t, now);
+            }
+            updated.push((pos, c));
+        }
+        let creds: Vec<Credential> = updated.iter().map(|(_, c)| c.clone()).collect();
+        self.vault.put_credentials(&creds)?;
+        for (pos, c) in updated {
+            self.snapshot.credentials[pos] = c;
+        }
         Ok(())
     }
 
@@ -229,7 +280,8 @@ impl Store {
             .workspace(&flow.workspace)
             .ok_or_else(|| RuleError::NoSuchWorkspace(flow.workspace.to_string()))?
             .clone();
-        self.snapshot.check_flow_name(&workspace, &flow.name, Some(&flow.id))?;
+        self.snapshot
+            .check_flow_name(&workspace, &flow.name, Some(&flow.id))?;
         self.snapshot.check_flow_steps(&flow)?;
         self.vault.put_flow(&flow)?;
         match self.snapshot.flows.iter_mut().find(|f| f.id == flow.id) {

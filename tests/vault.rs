@@ -35,7 +35,9 @@ fn populated(v: &TestVault) -> Store {
                 FieldValue::Secret(SecretString::from(format!("{SENTINEL}-{i}"))),
             )],
         };
-        let mut c = store.prepare_credential(&catalog, draft, None, Timestamp(2)).unwrap();
+        let mut c = store
+            .prepare_credential(&catalog, draft, None, Timestamp(2))
+            .unwrap();
         c.record_verification(Verification {
             status: Status::Verified,
             reason: "Stripe accepted the key".into(),
@@ -99,7 +101,10 @@ fn every_record_type_round_trips() {
     assert_eq!(s.credentials.len(), 2);
     assert_eq!(s.flows.len(), 1);
     assert_eq!(s.credentials[0].history.len(), 1);
-    assert!(s.credentials.iter().any(|c| c.secrets.expose("api_key") == Some(&format!("{SENTINEL}-0"))));
+    assert!(s
+        .credentials
+        .iter()
+        .any(|c| c.secrets.expose("api_key") == Some(&format!("{SENTINEL}-0"))));
 }
 
 #[test]
@@ -107,7 +112,9 @@ fn passphrase_change_rewraps_only_the_key() {
     let v = TestVault::new();
     let mut store = populated(&v);
     let before = summary(&store);
-    store.change_passphrase(b"a new passphrase", fast_kdf()).unwrap();
+    store
+        .change_passphrase(b"a new passphrase", fast_kdf())
+        .unwrap();
     drop(store);
     let records_after = raw_table(&v, CREDENTIALS);
     assert!(matches!(
@@ -129,7 +136,10 @@ fn passphrase_change_rewraps_only_the_key() {
     assert_eq!(records_after.len(), 2);
 }
 
-fn raw_table(v: &TestVault, table: redb::TableDefinition<&str, &[u8]>) -> BTreeMap<String, Vec<u8>> {
+fn raw_table(
+    v: &TestVault,
+    table: redb::TableDefinition<&str, &[u8]>,
+) -> BTreeMap<String, Vec<u8>> {
     let db = redb::Database::open(&v.path).unwrap();
     let txn = db.begin_read().unwrap();
     let t = txn.open_table(table).unwrap();
@@ -198,7 +208,19 @@ fn truncated_copies_are_refused_untouched() {
     let v = TestVault::new();
     let expected = summary(&populated(&v));
     let bytes = file_bytes(&v.path);
-    for len in [0, 1, 8, 9, 100, 511, 512, 4096, bytes.len() / 2, bytes.len() - 4096, bytes.len() - 1] {
+    for len in [
+        0,
+        1,
+        8,
+        9,
+        100,
+        511,
+        512,
+        4096,
+        bytes.len() / 2,
+        bytes.len() - 4096,
+        bytes.len() - 1,
+    ] {
         check_damaged(&v, &bytes[..len], &expected, &format!("truncated to {len}"));
     }
 }
@@ -236,7 +258,11 @@ fn single_bit_flips_in_a_record_are_rejected() {
     let v = TestVault::new();
     drop(populated(&v));
     let records = raw_table(&v, CREDENTIALS);
-    let (id, sealed) = records.iter().next().map(|(k, v)| (k.clone(), v.clone())).unwrap();
+    let (id, sealed) = records
+        .iter()
+        .next()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
     let len = sealed.len();
     // Every bit of the nonce (first 12 bytes) and of the tag (last 16), and bits across the body.
     let mut bits: Vec<usize> = (0..12 * 8).collect();
@@ -263,16 +289,25 @@ fn ciphertexts_moved_between_records_tables_or_vaults_are_rejected() {
     let ids: Vec<&String> = creds.keys().collect();
     // Another record of the same table.
     write_raw(&v, CREDENTIALS, ids[0], &creds[ids[1]]);
-    assert!(matches!(Store::open(&v.path, PASS.as_bytes()), Err(VaultError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(&v.path, PASS.as_bytes()),
+        Err(VaultError::Corrupt { .. })
+    ));
     write_raw(&v, CREDENTIALS, ids[0], &creds[ids[0]]);
     // Another table, same id.
     write_raw(&v, WORKSPACES, ids[0], &creds[ids[0]]);
-    assert!(matches!(Store::open(&v.path, PASS.as_bytes()), Err(VaultError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(&v.path, PASS.as_bytes()),
+        Err(VaultError::Corrupt { .. })
+    ));
     // Another vault with the same passphrase, same table, same id.
     let other = TestVault::new();
     drop(populated(&other));
     write_raw(&other, CREDENTIALS, ids[0], &creds[ids[0]]);
-    assert!(matches!(Store::open(&other.path, PASS.as_bytes()), Err(VaultError::Corrupt { .. })));
+    assert!(matches!(
+        Store::open(&other.path, PASS.as_bytes()),
+        Err(VaultError::Corrupt { .. })
+    ));
 }
 
 #[test]
@@ -282,7 +317,10 @@ fn foreign_and_newer_files_are_refused_untouched() {
     // Not redb at all.
     std::fs::write(&v.path, b"PK\x03\x04 just a zip file, honest").unwrap();
     let before = file_bytes(&v.path);
-    assert!(matches!(Store::open(&v.path, PASS.as_bytes()), Err(VaultError::Foreign(_))));
+    assert!(matches!(
+        Store::open(&v.path, PASS.as_bytes()),
+        Err(VaultError::Foreign(_))
+    ));
     assert_eq!(file_bytes(&v.path), before);
     // A redb database of someone else's.
     std::fs::remove_file(&v.path).unwrap();
@@ -294,7 +332,10 @@ fn foreign_and_newer_files_are_refused_untouched() {
         txn.commit().unwrap();
     }
     let before = file_bytes(&v.path);
-    assert!(matches!(Store::open(&v.path, PASS.as_bytes()), Err(VaultError::Foreign(_))));
+    assert!(matches!(
+        Store::open(&v.path, PASS.as_bytes()),
+        Err(VaultError::Foreign(_))
+    ));
     assert_eq!(file_bytes(&v.path), before);
     // A keyway vault of a newer format.
     std::fs::remove_file(&v.path).unwrap();

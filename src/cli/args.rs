@@ -180,9 +180,10 @@ pub enum CredentialCmd {
         /// Use authorization code + PKCE with a pasted redirect URL instead of the device grant.
         #[arg(long)]
         paste: bool,
-        /// The redirect URI registered for the client (authorization code flow).
-        #[arg(long, default_value = "http://127.0.0.1:8400/callback")]
-        redirect_uri: String,
+        /// The redirect URI registered for the client (authorization code flow; default
+        /// http://127.0.0.1/keyway-callback).
+        #[arg(long)]
+        redirect_uri: Option<String>,
     },
 }
 

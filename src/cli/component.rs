@@ -62,10 +62,11 @@ fn list(ctx: &Context, workspace: Option<&str>, as_json: bool) -> Result<(), Cli
 }
 
 fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
-    let c = ctx
-        .catalog
-        .get(id)
-        .ok_or_else(|| CliError::Usage(format!("unknown component '{id}' (see `keyway component list`)")))?;
+    let c = ctx.catalog.get(id).ok_or_else(|| {
+        CliError::Usage(format!(
+            "unknown component '{id}' (see `keyway component list`)"
+        ))
+    })?;
     let verify = match &c.verify {
         VerifySpec::Http { method, path, .. } => format!("{method} {{base_url}}{path}"),
         VerifySpec::Oauth2 { userinfo_path, .. } => {
@@ -97,7 +98,11 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
                 f.name.clone(),
                 f.label.clone(),
                 if f.required { "required" } else { "optional" }.to_string(),
-                if f.secret { "secret".to_string() } else { f.default.clone().unwrap_or_default() },
+                if f.secret {
+                    "secret".to_string()
+                } else {
+                    f.default.clone().unwrap_or_default()
+                },
             ]
         })
         .collect();

@@ -34,15 +34,18 @@ impl Context {
             .or_else(|| config.vault.path.clone())
             .or_else(crate::paths::default_vault_file)
             .ok_or_else(|| {
-                CliError::Usage("cannot find a home directory for the vault: pass --vault PATH".into())
+                CliError::Usage(
+                    "cannot find a home directory for the vault: pass --vault PATH".into(),
+                )
             })?;
         let components_dir = config
             .vault
             .components_dir
             .clone()
             .or_else(crate::paths::default_components_dir);
-        let loaded = Catalog::load(components_dir.as_deref())
-            .map_err(|e| CliError::Refused(format!("the built-in component catalogue is broken: {e}")))?;
+        let loaded = Catalog::load(components_dir.as_deref()).map_err(|e| {
+            CliError::Refused(format!("the built-in component catalogue is broken: {e}"))
+        })?;
         for warning in &loaded.warnings {
             eprintln!("warning: skipped component definition {warning}");
         }
@@ -61,7 +64,10 @@ impl Context {
         }
         if let Some(file) = &self.passphrase_file {
             let text = std::fs::read_to_string(file).map_err(|e| {
-                CliError::Usage(format!("cannot read the passphrase file {}: {e}", file.display()))
+                CliError::Usage(format!(
+                    "cannot read the passphrase file {}: {e}",
+                    file.display()
+                ))
             })?;
             let text = zeroize::Zeroizing::new(text);
             let first = text.lines().next().unwrap_or("").to_string();

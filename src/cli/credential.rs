@@ -11,7 +11,10 @@ use crate::core::Credential;
 use crate::store::Store;
 
 /// Resolves `--workspace W NAME [--component C]` to a credential.
-pub fn find<'a>(snapshot: &'a Snapshot, target: &CredentialRef) -> Result<&'a Credential, CliError> {
+pub fn find<'a>(
+    snapshot: &'a Snapshot,
+    target: &CredentialRef,
+) -> Result<&'a Credential, CliError> {
     let w = snapshot.workspace_by_name(&target.workspace)?;
     Ok(snapshot.credential_by_name(w, &target.name, target.component.as_deref())?)
 }
@@ -30,7 +33,9 @@ pub fn list(
     };
     if let Some(c) = component {
         if ctx.catalog.get(c).is_none() {
-            return Err(CliError::Usage(format!("unknown component '{c}' (see `keyway component list`)")));
+            return Err(CliError::Usage(format!(
+                "unknown component '{c}' (see `keyway component list`)"
+            )));
         }
     }
     let mut creds: Vec<&Credential> = s
@@ -39,13 +44,19 @@ pub fn list(
         .filter(|c| ws_id.as_ref().is_none_or(|w| &c.workspace == w))
         .filter(|c| component.is_none_or(|comp| c.component == comp))
         .collect();
-    let ws_name = |c: &Credential| s.workspace(&c.workspace).map_or(String::new(), |w| w.name.clone());
+    let ws_name = |c: &Credential| {
+        s.workspace(&c.workspace)
+            .map_or(String::new(), |w| w.name.clone())
+    };
     creds.sort_by(|a, b| {
         (ws_name(a), &a.component, &a.name).cmp(&(ws_name(b), &b.component, &b.name))
     });
     if as_json {
         print_json(&serde_json::Value::Array(
-            creds.iter().map(|c| credential_json(s, &ctx.catalog, c, false)).collect(),
+            creds
+                .iter()
+                .map(|c| credential_json(s, &ctx.catalog, c, false))
+                .collect(),
         ));
         return Ok(());
     }
@@ -70,13 +81,25 @@ pub fn list(
         })
         .collect();
     print_table(
-        &["WORKSPACE", "COMPONENT", "NAME", "ENVIRONMENT", "STATUS", "VERIFIED"],
+        &[
+            "WORKSPACE",
+            "COMPONENT",
+            "NAME",
+            "ENVIRONMENT",
+            "STATUS",
+            "VERIFIED",
+        ],
         &rows,
     );
     Ok(())
 }
 
-pub fn show(ctx: &Context, target: &CredentialRef, as_json: bool, reveal: bool) -> Result<(), CliError> {
+pub fn show(
+    ctx: &Context,
+    target: &CredentialRef,
+    as_json: bool,
+    reveal: bool,
+) -> Result<(), CliError> {
     let store = ctx.open_store()?;
     let s = store.snapshot();
     let c = find(s, target)?;
@@ -118,7 +141,12 @@ pub fn show(ctx: &Context, target: &CredentialRef, as_json: bool, reveal: bool) 
     let order: Vec<String> = component
         .map(|x| x.fields.iter().map(|f| f.name.clone()).collect())
         .unwrap_or_default();
-    let mut names: Vec<&str> = c.public.keys().map(String::as_str).chain(c.secrets.names()).collect();
+    let mut names: Vec<&str> = c
+        .public
+        .keys()
+        .map(String::as_str)
+        .chain(c.secrets.names())
+        .collect();
     names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
     for name in names {
         let value = match c.public.get(name) {
@@ -136,7 +164,12 @@ pub fn show(ctx: &Context, target: &CredentialRef, as_json: bool, reveal: bool) 
     if !c.history.is_empty() {
         println!("\nHISTORY");
         for h in &c.history {
-            println!("  {}  {:<12} {}", h.at.rfc3339(), h.status.as_str(), h.reason);
+            println!(
+                "  {}  {:<12} {}",
+                h.at.rfc3339(),
+                h.status.as_str(),
+                h.reason
+            );
         }
     }
     Ok(())
@@ -146,6 +179,9 @@ pub fn remove(ctx: &Context, target: &CredentialRef) -> Result<(), CliError> {
     let mut store: Store = ctx.open_store()?;
     let id = find(store.snapshot(), target)?.id.clone();
     store.remove_credential(&id)?;
-    println!("Deleted credential '{}' from workspace '{}'", target.name, target.workspace);
+    println!(
+        "Deleted credential '{}' from workspace '{}'",
+        target.name, target.workspace
+    );
     Ok(())
 }

@@ -22,6 +22,8 @@ pub enum CliError {
     Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tui(#[from] crate::tui::TuiError),
 }
 
 impl CliError {
@@ -32,6 +34,7 @@ impl CliError {
             CliError::Silent(code) => *code,
             CliError::Vault(v) => v.exit_code(),
             CliError::Store(s) => s.exit_code(),
+            CliError::Tui(t) => t.exit_code(),
         }
     }
 }

@@ -1,11 +1,14 @@
 //! The scriptable face of keyway: clap commands over the same store and rules as the TUI.
 
 pub mod args;
+mod audit;
 mod component;
 mod context;
 mod credential;
 mod error;
+mod login;
 mod output;
+mod save;
 mod workspace;
 
 pub use args::Cli;
@@ -14,7 +17,23 @@ pub use error::CliError;
 
 use args::{Command, CredentialCmd};
 
-/// Runs one subcommand. The TUI (no subcommand) is started by main.
+/// Opens the terminal UI on the configured vault (`keyway` with no subcommand).
+pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
+    let ctx = Context::from_cli(cli)?;
+    let passphrase = std::env::var("KEYWAY_PASSPHRASE")
+        .ok()
+        .map(secrecy::SecretString::from);
+    crate::tui::run_blocking(crate::tui::Options {
+        vault: ctx.vault_path.clone(),
+        config: ctx.config.clone(),
+        catalog: ctx.catalog.clone(),
+        passphrase,
+        state_file: None,
+    })?;
+    Ok(())
+}
+
+/// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
     let ctx = Context::from_cli(cli)?;
     match command {
@@ -34,8 +53,68 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 reveal,
             } => credential::show(&ctx, target, *json, *reveal),
             CredentialCmd::Rm { target } => credential::remove(&ctx, target),
-            _ => Err(CliError::Refused("not available yet".into())),
+            CredentialCmd::Add {
+                workspace,
+                component,
+                name,
+                env,
+                fields,
+                save_unverified,
+            } => save::add(
+                &ctx,
+                workspace,
+                component,
+                name,
+                env,
+                fields,
+                *save_unverified,
+            ),
+            CredentialCmd::Edit {
+                target,
+                rename,
+                env,
+                fields,
+                save_unverified,
+            } => save::edit(
+                &ctx,
+                target,
+                rename.as_deref(),
+                env.as_deref(),
+                fields,
+                *save_unverified,
+            ),
+            CredentialCmd::Verify {
+                workspace,
+                name,
+                component,
+                all,
+                json,
+            } => {
+                let scope = match (name, all) {
+                    (Some(name), false) => audit::Scope::One {
+                        workspace,
+                        name,
+                        component: component.as_deref(),
+                    },
+                    _ => audit::Scope::Workspace(workspace),
+                };
+                audit::run(&ctx, scope, *json)
+            }
+            CredentialCmd::Login {
+                target,
+                paste,
+                redirect_uri,
+            } => login::run(&ctx, target, *paste, redirect_uri.as_deref()),
         },
-        Command::Flow(_) | Command::Audit(_) => Err(CliError::Refused("not available yet".into())),
+        Command::Audit(args) => {
+            let scope = match &args.workspace {
+                Some(w) => audit::Scope::Workspace(w),
+                None => audit::Scope::All,
+            };
+            audit::run(&ctx, scope, args.json)
+        }
+        Command::Flow(_) => Err(CliError::Refused(
+            "flows are not available from the command line yet".into(),
+        )),
     }
 }

@@ -38,11 +38,19 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
 
 pub fn print_json(value: &Value) {
     // A Value always serializes.
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }
 
 /// A credential as scripts see it (README, "JSON output"). Secrets are masked unless `reveal`.
-pub fn credential_json(snapshot: &Snapshot, catalog: &Catalog, c: &Credential, reveal: bool) -> Value {
+pub fn credential_json(
+    snapshot: &Snapshot,
+    catalog: &Catalog,
+    c: &Credential,
+    reveal: bool,
+) -> Value {
     let mut fields = Map::new();
     for (k, v) in &c.public {
         fields.insert(k.clone(), Value::String(v.clone()));
@@ -56,7 +64,10 @@ pub fn credential_json(snapshot: &Snapshot, catalog: &Catalog, c: &Credential, r
         fields.insert(name.to_string(), Value::String(shown));
     }
     let v = c.last_verification.as_ref();
-    let flows: Vec<&str> = snapshot.flows_using(&c.id).map(|f| f.name.as_str()).collect();
+    let flows: Vec<&str> = snapshot
+        .flows_using(&c.id)
+        .map(|f| f.name.as_str())
+        .collect();
     json!({
         "workspace": snapshot.workspace(&c.workspace).map_or("", |w| w.name.as_str()),
         "component": c.component,

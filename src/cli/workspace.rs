@@ -17,7 +17,12 @@ pub fn init(ctx: &Context) -> Result<(), CliError> {
     }
     let pass = ctx.new_passphrase("KEYWAY_PASSPHRASE", "New vault passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
-    Store::create(&ctx.vault_path, pass.expose_secret().as_bytes(), params, clock::now())?;
+    Store::create(
+        &ctx.vault_path,
+        pass.expose_secret().as_bytes(),
+        params,
+        clock::now(),
+    )?;
     println!(
         "Created vault {} (Argon2id m={} MiB, t={}, p={})",
         ctx.vault_path.display(),
@@ -55,7 +60,9 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
             let (creds, flows) = (s.credentials_in(&w.id).count(), s.flows_in(&w.id).count());
             store.remove_workspace(name, *force)?;
             if creds + flows > 0 {
-                println!("Deleted workspace '{name}' with {creds} credential(s) and {flows} flow(s)");
+                println!(
+                    "Deleted workspace '{name}' with {creds} credential(s) and {flows} flow(s)"
+                );
             } else {
                 println!("Deleted workspace '{name}'");
             }
@@ -88,7 +95,9 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
                     &["WORKSPACE", "CREDENTIALS", "FLOWS", "CREATED"],
                     &rows
                         .iter()
-                        .map(|(n, c, f, t)| vec![n.clone(), c.to_string(), f.to_string(), t.clone()])
+                        .map(|(n, c, f, t)| {
+                            vec![n.clone(), c.to_string(), f.to_string(), t.clone()]
+                        })
                         .collect::<Vec<_>>(),
                 );
             }

@@ -41,8 +41,9 @@ pub struct Workspace {
 
 /// Where a credential or flow runs. Staging and production are the common pair; teams may name
 /// their own (e.g. "qa").
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum Environment {
+    #[default]
     Staging,
     Production,
     Named(String),
@@ -67,12 +68,6 @@ impl Environment {
             Environment::Production => "production",
             Environment::Named(n) => n,
         }
-    }
-}
-
-impl Default for Environment {
-    fn default() -> Self {
-        Environment::Staging
     }
 }
 

@@ -140,7 +140,11 @@ mod tests {
     use crate::catalog::Catalog;
 
     fn pg() -> Component {
-        Catalog::builtin().unwrap().get("postgresql").unwrap().clone()
+        Catalog::builtin()
+            .unwrap()
+            .get("postgresql")
+            .unwrap()
+            .clone()
     }
 
     fn plain(k: &str, v: &str) -> (String, FieldValue) {
@@ -153,7 +157,11 @@ mod tests {
             &pg(),
             &BTreeMap::new(),
             &SecretFields::new(),
-            vec![plain("host", "db.internal"), plain("user", "etl"), plain("password", "pw")],
+            vec![
+                plain("host", "db.internal"),
+                plain("user", "etl"),
+                plain("password", "pw"),
+            ],
         )
         .unwrap();
         assert_eq!(public.get("port").map(String::as_str), Some("5432"));
@@ -170,13 +178,15 @@ mod tests {
         assert_eq!(e.field, "port");
         let e = apply_fields(&pg(), &p, &s, vec![plain("colour", "red")]).unwrap_err();
         assert_eq!(e.field, "colour");
-        let e = apply_fields(&pg(), &p, &s, vec![plain("host", "h"), plain("user", "u")]).unwrap_err();
+        let e =
+            apply_fields(&pg(), &p, &s, vec![plain("host", "h"), plain("user", "u")]).unwrap_err();
         assert_eq!(e.field, "password");
         assert!(e.to_string().contains("required"));
         let e = apply_fields(&pg(), &p, &s, vec![plain("sslmode", "prefer")]).unwrap_err();
         assert_eq!(e.field, "sslmode");
         let stripe = Catalog::builtin().unwrap().get("stripe").unwrap().clone();
-        let e = apply_fields(&stripe, &p, &s, vec![plain("base_url", "api.stripe.com")]).unwrap_err();
+        let e =
+            apply_fields(&stripe, &p, &s, vec![plain("base_url", "api.stripe.com")]).unwrap_err();
         assert_eq!(e.field, "base_url");
     }
 
@@ -186,7 +196,11 @@ mod tests {
             &pg(),
             &BTreeMap::new(),
             &SecretFields::new(),
-            vec![plain("host", "a"), plain("user", "u"), plain("password", "pw")],
+            vec![
+                plain("host", "a"),
+                plain("user", "u"),
+                plain("password", "pw"),
+            ],
         )
         .unwrap();
         let (p2, s2) = apply_fields(&pg(), &p, &s, vec![plain("host", "b")]).unwrap();

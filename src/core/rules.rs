@@ -164,7 +164,11 @@ impl Snapshot {
 
     // ---- rules -------------------------------------------------------------------------------
 
-    pub fn check_new_workspace(&self, name: &str, renaming: Option<&RecordId>) -> Result<(), RuleError> {
+    pub fn check_new_workspace(
+        &self,
+        name: &str,
+        renaming: Option<&RecordId>,
+    ) -> Result<(), RuleError> {
         name_rule("workspace", name)?;
         if self
             .workspaces
@@ -186,9 +190,9 @@ impl Snapshot {
         editing: Option<&RecordId>,
     ) -> Result<(), RuleError> {
         name_rule("credential", name)?;
-        let clash = self.credentials_in(&workspace.id).any(|c| {
-            c.component == component && c.name == name && Some(&c.id) != editing
-        });
+        let clash = self
+            .credentials_in(&workspace.id)
+            .any(|c| c.component == component && c.name == name && Some(&c.id) != editing);
         if clash {
             return Err(RuleError::CredentialExists {
                 workspace: workspace.name.clone(),
@@ -229,9 +233,12 @@ impl Snapshot {
                 step: i + 1,
                 message,
             };
-            let cred = self
-                .credential(&step.credential)
-                .ok_or_else(|| bad(format!("{}: the credential no longer exists", step.component)))?;
+            let cred = self.credential(&step.credential).ok_or_else(|| {
+                bad(format!(
+                    "{}: the credential no longer exists",
+                    step.component
+                ))
+            })?;
             if cred.workspace != flow.workspace {
                 let other = self
                     .workspace(&cred.workspace)
@@ -273,7 +280,11 @@ impl Snapshot {
     }
 
     /// A workspace that still holds records is deleted only with an explicit confirmation.
-    pub fn check_workspace_delete(&self, workspace: &Workspace, force: bool) -> Result<(), RuleError> {
+    pub fn check_workspace_delete(
+        &self,
+        workspace: &Workspace,
+        force: bool,
+    ) -> Result<(), RuleError> {
         let credentials = self.credentials_in(&workspace.id).count();
         let flows = self.flows_in(&workspace.id).count();
         if (credentials > 0 || flows > 0) && !force {
@@ -351,9 +362,21 @@ mod tests {
                 cred("c4", "w1", "salesforce", "crm"),
             ],
             flows: vec![
-                flow("f1", "w1", "billing-sync", true, &[("stripe", "c1"), ("postgresql", "c2")]),
+                flow(
+                    "f1",
+                    "w1",
+                    "billing-sync",
+                    true,
+                    &[("stripe", "c1"), ("postgresql", "c2")],
+                ),
                 flow("f2", "w1", "old-sync", false, &[("salesforce", "c4")]),
-                flow("f3", "w1", "crm-sync", true, &[("salesforce", "c4"), ("stripe", "c1")]),
+                flow(
+                    "f3",
+                    "w1",
+                    "crm-sync",
+                    true,
+                    &[("salesforce", "c4"), ("stripe", "c1")],
+                ),
             ],
         }
     }
@@ -384,9 +407,13 @@ mod tests {
             Err(RuleError::CredentialExists { .. })
         ));
         // same name, other component: allowed (postgresql/main already coexists)
-        assert!(s.check_credential_name(&acme, "github", "main", None).is_ok());
+        assert!(s
+            .check_credential_name(&acme, "github", "main", None)
+            .is_ok());
         // same name, other workspace: allowed
-        assert!(s.check_credential_name(&globex, "stripe", "main", None).is_ok());
+        assert!(s
+            .check_credential_name(&globex, "stripe", "main", None)
+            .is_ok());
         // editing the credential itself keeps its name
         assert!(s
             .check_credential_name(&acme, "stripe", "main", Some(&id("c1")))
@@ -402,7 +429,9 @@ mod tests {
             Err(RuleError::AmbiguousCredential { .. })
         ));
         assert_eq!(
-            s.credential_by_name(acme, "main", Some("postgresql")).unwrap().id,
+            s.credential_by_name(acme, "main", Some("postgresql"))
+                .unwrap()
+                .id,
             id("c2")
         );
     }
@@ -448,7 +477,11 @@ mod tests {
         let acme = s.workspace_by_name("acme").unwrap();
         assert!(matches!(
             s.check_workspace_delete(acme, false),
-            Err(RuleError::WorkspaceNotEmpty { credentials: 3, flows: 3, .. })
+            Err(RuleError::WorkspaceNotEmpty {
+                credentials: 3,
+                flows: 3,
+                ..
+            })
         ));
         assert!(s.check_workspace_delete(acme, true).is_ok());
         let mut empty = sample();

@@ -23,7 +23,11 @@ impl Timestamp {
     /// "3m ago", "2d ago", "in 5h" relative to `now`.
     pub fn relative_to(self, now: Timestamp) -> String {
         let delta = now.0 - self.0;
-        let (amount, future) = if delta >= 0 { (delta, false) } else { (-delta, true) };
+        let (amount, future) = if delta >= 0 {
+            (delta, false)
+        } else {
+            (-delta, true)
+        };
         let text = if amount < 60 {
             format!("{amount}s")
         } else if amount < 3600 {
@@ -62,7 +66,10 @@ mod tests {
         let t = Timestamp(1_764_100_862);
         assert_eq!(t.rfc3339(), "2025-11-25T20:01:02Z");
         assert_eq!(parse_user_time(&t.rfc3339()), Some(t));
-        assert_eq!(parse_user_time("2026-01-02"), Some(Timestamp(1_767_312_000)));
+        assert_eq!(
+            parse_user_time("2026-01-02"),
+            Some(Timestamp(1_767_312_000))
+        );
         assert_eq!(parse_user_time("tomorrow"), None);
         assert_eq!(parse_user_time("2026-13-01"), None);
     }

@@ -64,7 +64,13 @@ pub fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&nonce);
     // Encryption with a valid key and in-memory buffers cannot fail; an error here would be a
     // defect in the AEAD crate, reported as an empty (and so undecryptable) output.
-    match cipher.encrypt(&nonce, Payload { msg: plaintext, aad }) {
+    match cipher.encrypt(
+        &nonce,
+        Payload {
+            msg: plaintext,
+            aad,
+        },
+    ) {
         Ok(ct) => out.extend_from_slice(&ct),
         Err(_) => out.clear(),
     }
@@ -123,9 +129,15 @@ mod tests {
         let aad = record_aad("v1", "credentials", "abc");
         let sealed = key.seal(b"hello", &aad);
         assert_eq!(&key.open(&sealed, &aad).unwrap()[..], b"hello");
-        assert!(key.open(&sealed, &record_aad("v1", "credentials", "abd")).is_err());
-        assert!(key.open(&sealed, &record_aad("v1", "flows", "abc")).is_err());
-        assert!(key.open(&sealed, &record_aad("v2", "credentials", "abc")).is_err());
+        assert!(key
+            .open(&sealed, &record_aad("v1", "credentials", "abd"))
+            .is_err());
+        assert!(key
+            .open(&sealed, &record_aad("v1", "flows", "abc"))
+            .is_err());
+        assert!(key
+            .open(&sealed, &record_aad("v2", "credentials", "abc"))
+            .is_err());
         let (other, _) = DataKey::generate();
         assert!(other.open(&sealed, &aad).is_err());
         assert!(key.open(&sealed[..10], &aad).is_err());

@@ -60,7 +60,9 @@ impl Header {
         }
         let (sum, body) = bytes.split_at(32);
         if Sha256::digest(body).as_slice() != sum {
-            return Err(HeaderProblem::Damaged("the header checksum does not match".into()));
+            return Err(HeaderProblem::Damaged(
+                "the header checksum does not match".into(),
+            ));
         }
         let format = serde_json::from_slice::<FormatOnly>(body)
             .map_err(|_| HeaderProblem::Damaged("the header cannot be parsed".into()))?
@@ -76,7 +78,11 @@ impl Header {
                 header.kdf.algorithm, header.kdf.version
             )));
         }
-        header.kdf.params.check_bounds().map_err(HeaderProblem::Unacceptable)?;
+        header
+            .kdf
+            .params
+            .check_bounds()
+            .map_err(HeaderProblem::Unacceptable)?;
         Ok(header)
     }
 
@@ -132,9 +138,15 @@ mod tests {
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x01;
-            assert!(matches!(Header::decode(&bad), Err(HeaderProblem::Damaged(_))), "byte {i}");
+            assert!(
+                matches!(Header::decode(&bad), Err(HeaderProblem::Damaged(_))),
+                "byte {i}"
+            );
         }
-        assert!(matches!(Header::decode(&bytes[..20]), Err(HeaderProblem::Damaged(_))));
+        assert!(matches!(
+            Header::decode(&bytes[..20]),
+            Err(HeaderProblem::Damaged(_))
+        ));
     }
 
     #[test]
@@ -144,6 +156,9 @@ mod tests {
         assert_eq!(Header::decode(&h.encode()), Err(HeaderProblem::Newer(2)));
         let mut h = sample();
         h.kdf.params.memory_kib = 4 * 1024 * 1024;
-        assert!(matches!(Header::decode(&h.encode()), Err(HeaderProblem::Unacceptable(_))));
+        assert!(matches!(
+            Header::decode(&h.encode()),
+            Err(HeaderProblem::Unacceptable(_))
+        ));
     }
 }

@@ -91,7 +91,9 @@ pub fn check_config(config: &KdfConfig) -> Result<(), String> {
             ));
         }
         if m > MAX_MEMORY_KIB {
-            return Err(format!("kdf.memory_kib = {m} is above the maximum of {MAX_MEMORY_KIB} KiB"));
+            return Err(format!(
+                "kdf.memory_kib = {m} is above the maximum of {MAX_MEMORY_KIB} KiB"
+            ));
         }
     }
     if let Some(t) = config.iterations {
@@ -103,7 +105,9 @@ pub fn check_config(config: &KdfConfig) -> Result<(), String> {
     }
     if let Some(p) = config.parallelism {
         if !(1..=MAX_PARALLELISM).contains(&p) {
-            return Err(format!("kdf.parallelism = {p} must be between 1 and {MAX_PARALLELISM}"));
+            return Err(format!(
+                "kdf.parallelism = {p} must be between 1 and {MAX_PARALLELISM}"
+            ));
         }
     }
     Ok(())
@@ -173,11 +177,31 @@ mod tests {
         assert!(derive(b"x", &[0; 16], &huge).is_err());
         assert!(started.elapsed() < Duration::from_secs(1));
         for bad in [
-            KdfParams { memory_kib: 65536, iterations: 21, parallelism: 1 },
-            KdfParams { memory_kib: 65536, iterations: 3, parallelism: 17 },
-            KdfParams { memory_kib: 65536, iterations: 3, parallelism: 0 },
-            KdfParams { memory_kib: 1024, iterations: 3, parallelism: 1 },
-            KdfParams { memory_kib: 65536, iterations: 1, parallelism: 1 },
+            KdfParams {
+                memory_kib: 65536,
+                iterations: 21,
+                parallelism: 1,
+            },
+            KdfParams {
+                memory_kib: 65536,
+                iterations: 3,
+                parallelism: 17,
+            },
+            KdfParams {
+                memory_kib: 65536,
+                iterations: 3,
+                parallelism: 0,
+            },
+            KdfParams {
+                memory_kib: 1024,
+                iterations: 3,
+                parallelism: 1,
+            },
+            KdfParams {
+                memory_kib: 65536,
+                iterations: 1,
+                parallelism: 1,
+            },
         ] {
             assert!(bad.check_bounds().is_err(), "{bad:?}");
         }
@@ -186,7 +210,11 @@ mod tests {
 
     #[test]
     fn derivation_is_deterministic_and_salted() {
-        let p = KdfParams { memory_kib: FLOOR_MEMORY_KIB, iterations: 2, parallelism: 1 };
+        let p = KdfParams {
+            memory_kib: FLOOR_MEMORY_KIB,
+            iterations: 2,
+            parallelism: 1,
+        };
         let a = derive(b"pass", &[1; 16], &p).unwrap();
         let b = derive(b"pass", &[1; 16], &p).unwrap();
         let c = derive(b"pass", &[2; 16], &p).unwrap();
@@ -198,9 +226,15 @@ mod tests {
 
     #[test]
     fn config_values_are_checked_by_name() {
-        let low = KdfConfig { memory_kib: Some(1000), ..Default::default() };
+        let low = KdfConfig {
+            memory_kib: Some(1000),
+            ..Default::default()
+        };
         assert!(check_config(&low).unwrap_err().contains("kdf.memory_kib"));
-        let t = KdfConfig { iterations: Some(1), ..Default::default() };
+        let t = KdfConfig {
+            iterations: Some(1),
+            ..Default::default()
+        };
         assert!(check_config(&t).unwrap_err().contains("kdf.iterations"));
         assert!(check_config(&KdfConfig::default()).is_ok());
     }

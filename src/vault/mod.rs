@@ -120,10 +120,12 @@ impl Vault {
             path: path.to_path_buf(),
             source,
         };
-        params.check_bounds().map_err(|detail| VaultError::Unacceptable {
-            path: path.to_path_buf(),
-            detail: format!("the key derivation settings are unacceptable: {detail}"),
-        })?;
+        params
+            .check_bounds()
+            .map_err(|detail| VaultError::Unacceptable {
+                path: path.to_path_buf(),
+                detail: format!("the key derivation settings are unacceptable: {detail}"),
+            })?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             open::create_private_dir(dir).map_err(io)?;
         }
@@ -152,11 +154,12 @@ impl Vault {
         let db = Database::create(path).map_err(|e| open::map_db_error(path, e))?;
         let (key, raw) = DataKey::generate();
         let vault_id = hex::encode(crypto::random_bytes::<16>());
-        let header = wrap_header(vault_id, now, passphrase, &raw, params)
-            .map_err(|detail| VaultError::Unacceptable {
+        let header = wrap_header(vault_id, now, passphrase, &raw, params).map_err(|detail| {
+            VaultError::Unacceptable {
                 path: path.to_path_buf(),
                 detail,
-            })?;
+            }
+        })?;
         let vault = Vault {
             db: Some(db),
             path: path.to_path_buf(),
@@ -230,7 +233,8 @@ impl Vault {
         })?;
         let encoded = header.encode();
         self.write(|txn| {
-            txn.open_table(META)?.insert(HEADER_KEY, encoded.as_slice())?;
+            txn.open_table(META)?
+                .insert(HEADER_KEY, encoded.as_slice())?;
             Ok(())
         })?;
         self.header = header;
@@ -255,7 +259,10 @@ impl Vault {
         body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), VaultError> {
         guard::guarded(&self.path, "writing", || {
-            let mut txn = self.db().begin_write().map_err(|e| storage(&self.path, e))?;
+            let mut txn = self
+                .db()
+                .begin_write()
+                .map_err(|e| storage(&self.path, e))?;
             txn.set_durability(Durability::Immediate)
                 .map_err(|e| storage(&self.path, e))?;
             body(&txn).map_err(|e| storage(&self.path, e))?;
@@ -272,7 +279,8 @@ impl Vault {
     pub fn put_workspace(&self, w: &Workspace) -> Result<(), VaultError> {
         let sealed = self.seal_record(WORKSPACES_NAME, &w.id, w);
         self.write(|txn| {
-            txn.open_table(WORKSPACES)?.insert(w.id.as_str(), sealed.as_slice())?;
+            txn.open_table(WORKSPACES)?
+                .insert(w.id.as_str(), sealed.as_slice())?;
             Ok(())
         })
     }
@@ -380,7 +388,8 @@ fn read_all<T: DeserializeOwned>(
         path: path.to_path_buf(),
         detail,
     };
-    let unreadable = |e: &dyn std::fmt::Display| corrupt(format!("table {name} cannot be read ({e})"));
+    let unreadable =
+        |e: &dyn std::fmt::Display| corrupt(format!("table {name} cannot be read ({e})"));
     let table = txn.open_table(table).map_err(|e| unreadable(&e))?;
     let mut out = Vec::new();
     for entry in table.iter().map_err(|e| unreadable(&e))? {

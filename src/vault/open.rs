@@ -26,7 +26,10 @@ pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.exists() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 pub(super) fn create_private_file(path: &Path) -> std::io::Result<()> {
@@ -68,7 +71,9 @@ pub(super) fn map_db_error(path: &Path, e: DatabaseError) -> VaultError {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             VaultError::InUse(path.to_path_buf())
         }
-        DatabaseError::UpgradeRequired(v) => corrupt(format!("its storage format {v} is not supported")),
+        DatabaseError::UpgradeRequired(v) => {
+            corrupt(format!("its storage format {v} is not supported"))
+        }
         DatabaseError::RepairAborted => corrupt("it needs a repair that could not be made".into()),
         DatabaseError::Storage(StorageError::Io(source))
             if source.kind() == std::io::ErrorKind::UnexpectedEof =>
@@ -135,7 +140,9 @@ fn read_header(path: &Path, db: &impl ReadableDatabase) -> Result<Header, VaultE
         .map_err(|e| corrupt(format!("it cannot be read ({e})")))?;
     let table = match txn.open_table(META) {
         Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Err(VaultError::Foreign(path.to_path_buf())),
+        Err(TableError::TableDoesNotExist(_)) => {
+            return Err(VaultError::Foreign(path.to_path_buf()))
+        }
         Err(TableError::TableTypeMismatch { .. }) => {
             return Err(VaultError::Foreign(path.to_path_buf()))
         }

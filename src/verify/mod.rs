@@ -6,14 +6,30 @@
 //!   oauth2 5 also uses) and holds the timeouts.
 //! - `Verifier::verify(&self, &Component, &Credential, now: Timestamp) -> Outcome` runs one
 //!   non-mutating check within the configured deadline. It never panics and never logs secrets.
-//! - `pool::Pool` runs many of them (see pool.rs) and reports `PoolEvent`s over a channel.
+//! - `pool::Pool` runs many of them (see pool.rs) and reports `PoolEvent`s over a channel;
+//!   `pool::verify_all` is the bulk form for the CLI (`credential verify --all`, `audit`).
+//! - `flows` gets OAuth2 tokens from a terminal: the device grant and auth code + PKCE.
 
-use std::time::Duration;
+pub mod flows;
+mod http;
+mod oauth;
+pub mod pool;
+mod postgres;
+mod safety;
+mod transport;
+
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
+use crate::catalog::{Component, VerifySpec};
+use crate::config::VerifyConfig;
 use crate::core::time::Timestamp;
-use crate::core::{Status, Verification};
+use crate::core::{Credential, Status, Verification};
+
+pub use flows::{authorize_url, DeviceAuthorization, DevicePollEvent, FlowError, OAuthClient};
+pub use oauth2::{CsrfToken, PkceCodeVerifier};
+pub use pool::{verify_all, JobHandle, Pool, PoolEvent, Progress};
 
 /// The result of one verification.
 #[derive(Debug, Clone)]
@@ -49,5 +65,130 @@ impl Outcome {
             latency_ms: Some(self.latency.as_millis() as u64),
             at,
         }
+    }
+}
+
+/// What a verifier found, before the latency is measured and the text scrubbed.
+#[derive(Debug)]
+pub(crate) struct Finding {
+    pub(crate) status: Status,
+    pub(crate) reason: String,
+    pub(crate) detail: Option<String>,
+    pub(crate) tokens: Option<TokenUpdate>,
+}
+
+impl Finding {
+    fn with(status: Status, reason: String) -> Finding {
+        Finding {
+            status,
+            reason,
+            detail: None,
+            tokens: None,
+        }
+    }
+    pub(crate) fn verified(reason: String, detail: Option<String>) -> Finding {
+        Finding {
+            detail,
+            ..Finding::with(Status::Verified, reason)
+        }
+    }
+    pub(crate) fn rejected(reason: String) -> Finding {
+        Finding::with(Status::Rejected, reason)
+    }
+    pub(crate) fn unreachable(reason: String) -> Finding {
+        Finding::with(Status::Unreachable, reason)
+    }
+    pub(crate) fn misconfigured(reason: String) -> Finding {
+        Finding::with(Status::Misconfigured, reason)
+    }
+}
+
+/// Timeouts every verifier honours, copied out of the config.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connect_timeout: Duration,
+    pub(crate) deadline: Duration,
+}
+
+/// Runs verifications. Cheap to share behind an `Arc`; holds one HTTP client (connection pool,
+/// TLS config) and one PostgreSQL TLS connector for the whole process.
+pub struct Verifier {
+    http: reqwest::Client,
+    pg_tls: tokio_postgres_rustls::MakeRustlsConnect,
+    limits: Limits,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// Builds the HTTP client (redirects off, TLS verified against the webpki roots, the
+    /// configured timeouts) and the PostgreSQL TLS connector. Fails only if the TLS stack cannot
+    /// be initialised, which the caller reports and exits on.
+    pub fn new(config: &VerifyConfig) -> Result<Verifier, String> {
+        let limits = Limits {
+            connect_timeout: config.connect_timeout(),
+            deadline: config.deadline(),
+        };
+        let http = transport::http_client(limits).map_err(|e| e.to_string())?;
+        let pg_tls = postgres::tls_connector().map_err(|e| e.to_string())?;
+        Ok(Verifier {
+            http,
+            pg_tls,
+            limits,
+        })
+    }
+
+    /// One live, non-mutating check of `credential` as `component` describes it. The whole check
+    /// (DNS, connect, TLS, request, body) runs within the configured deadline.
+    pub async fn verify(
+        &self,
+        component: &Component,
+        credential: &Credential,
+        now: Timestamp,
+    ) -> Outcome {
+        let started = Instant::now();
+        let work = async {
+            match &component.verify {
+                VerifySpec::Http { .. } => {
+                    http::verify_api_key(&self.http, self.limits, component, credential).await
+                }
+                VerifySpec::Oauth2 { .. } => {
+                    oauth::verify_oauth2(&self.http, self.limits, component, credential, now).await
+                }
+                VerifySpec::Database { .. } => {
+                    postgres::verify_postgres(&self.pg_tls, self.limits, credential).await
+                }
+            }
+        };
+        let finding = match tokio::time::timeout(self.limits.deadline, work).await {
+            Ok(finding) => finding,
+            Err(_) => Finding::unreachable(format!(
+                "{} did not finish within the {} s deadline.",
+                component.name,
+                self.limits.deadline.as_secs()
+            )),
+        };
+        Outcome {
+            status: finding.status,
+            reason: safety::scrub(&finding.reason, credential),
+            detail: finding.detail.map(|d| safety::scrub(&d, credential)),
+            latency: started.elapsed(),
+            tokens: finding.tokens,
+        }
+    }
+
+    /// The shared HTTP client, for the OAuth2 login flows.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn limits(&self) -> Limits {
+        self.limits
     }
 }

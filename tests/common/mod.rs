@@ -39,7 +39,13 @@ impl TestVault {
     }
 
     pub fn create(&self) -> Store {
-        Store::create(&self.path, PASS.as_bytes(), fast_kdf(), Timestamp(1_700_000_000)).expect("create")
+        Store::create(
+            &self.path,
+            PASS.as_bytes(),
+            fast_kdf(),
+            Timestamp(1_700_000_000),
+        )
+        .expect("create")
     }
 
     pub fn open(&self) -> Store {
@@ -77,7 +83,10 @@ impl TestVault {
                 }
                 child.wait_with_output().expect("wait keyway")
             }
-            None => cmd.stdin(std::process::Stdio::null()).output().expect("run keyway"),
+            None => cmd
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run keyway"),
         }
     }
 }
@@ -94,10 +103,65 @@ pub fn file_bytes(p: &Path) -> Vec<u8> {
     std::fs::read(p).expect("read file")
 }
 
-/// Path of an example binary built by `cargo test` next to the test executables.
-pub fn example_bin(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().expect("current exe");
-    dir.pop(); // deps
-    dir.pop(); // debug
-    dir.join("examples").join(name)
+/// A command that re-runs this test binary as a child process executing the ignored test
+/// `child_process` (which calls `child_main`), with its arguments in KEYWAY_CHILD_ARGS.
+pub fn child_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
+    cmd.args([
+        "child_process",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("KEYWAY_CHILD_ARGS", args.join("\u{1f}"));
+    cmd
+}
+
+/// The child side: opens a vault and either commits records (printing "ack NAME" after each
+/// durable commit), flips the passphrase back and forth ("ack PASSPHRASE"), or holds the vault
+/// open until stdin closes ("ready").
+pub fn child_main() {
+    use std::io::Write;
+    let Ok(raw) = std::env::var("KEYWAY_CHILD_ARGS") else {
+        panic!("child_process is run by other tests, with KEYWAY_CHILD_ARGS set");
+    };
+    let args: Vec<&str> = raw.split('\u{1f}').collect();
+    let path = Path::new(args[0]);
+    let pass = std::env::var("KEYWAY_PASSPHRASE").expect("passphrase");
+    let out = std::io::stdout();
+    let ack = |line: &str| {
+        let mut lock = out.lock();
+        let _ = writeln!(lock, "ack {line}");
+        let _ = lock.flush();
+    };
+    let mut store = Store::open(path, pass.as_bytes()).expect("child opens the vault");
+    match args[1] {
+        "write" => {
+            for i in 0.. {
+                let name = format!("{}-{i}", args[2]);
+                store.add_workspace(&name, Timestamp(i)).expect("commit");
+                ack(&name); // only after the durable commit returned
+            }
+        }
+        "passwd" => {
+            let (a, b) = (args[2], args[3]);
+            let mut current = a;
+            loop {
+                let next = if current == a { b } else { a };
+                store
+                    .change_passphrase(next.as_bytes(), fast_kdf())
+                    .expect("passwd");
+                current = next;
+                ack(current);
+            }
+        }
+        "hold" => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            let mut sink = String::new();
+            let _ = std::io::stdin().read_line(&mut sink);
+        }
+        other => panic!("unknown child mode {other}"),
+    }
 }

@@ -1,0 +1,158 @@
+//! `keyway credential verify` and `keyway audit`: re-verify stored credentials through the pool,
+//! record every result, report a table (or JSON), and exit 1 when anything is not verified.
+
+use std::io::IsTerminal;
+
+use serde_json::json;
+
+use super::context::Context;
+use super::error::CliError;
+use super::output::{print_json, print_table};
+use super::save::{runtime, verifier};
+use crate::clock;
+use crate::core::{Credential, RecordId, Status};
+use crate::verify::{verify_all, Outcome, Progress};
+
+/// Which credentials to check.
+pub enum Scope<'a> {
+    One {
+        workspace: &'a str,
+        name: &'a str,
+        component: Option<&'a str>,
+    },
+    Workspace(&'a str),
+    All,
+}
+
+pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliError> {
+    let mut store = ctx.open_store()?;
+    let snapshot = store.snapshot();
+    let targets: Vec<&Credential> = match scope {
+        Scope::One {
+            workspace,
+            name,
+            component,
+        } => {
+            let w = snapshot.workspace_by_name(workspace)?;
+            vec![snapshot.credential_by_name(w, name, component)?]
+        }
+        Scope::Workspace(workspace) => {
+            let w = snapshot.workspace_by_name(workspace)?;
+            snapshot.credentials_in(&w.id).collect()
+        }
+        Scope::All => snapshot.credentials.iter().collect(),
+    };
+    let mut items = Vec::new();
+    let mut missing = Vec::new();
+    for c in &targets {
+        match ctx.catalog.get(&c.component) {
+            Some(comp) => items.push((comp, *c)),
+            None => missing.push(c.name.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        eprintln!(
+            "warning: skipped {} credential(s) whose component is no longer in the catalogue: {}",
+            missing.len(),
+            missing.join(", ")
+        );
+    }
+    let verifier = verifier(ctx)?;
+    let now = clock::now();
+    let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
+    let outcomes: Vec<Outcome> = runtime()?.block_on(verify_all(
+        &verifier,
+        ctx.config.verify.concurrency,
+        &items,
+        now,
+        |p: Progress<'_>| {
+            if show_progress {
+                eprint!("\rverifying {}/{} ", p.done, p.total);
+            }
+        },
+    ));
+    if show_progress {
+        eprintln!();
+    }
+    // Resolve names before the results are recorded (the snapshot borrow ends here).
+    let rows: Vec<(RecordId, String, String, String, String)> = items
+        .iter()
+        .map(|(comp, c)| {
+            (
+                c.id.clone(),
+                snapshot
+                    .workspace(&c.workspace)
+                    .map_or(String::new(), |w| w.name.clone()),
+                comp.name.clone(),
+                c.name.clone(),
+                c.environment.to_string(),
+            )
+        })
+        .collect();
+    let results = rows
+        .iter()
+        .zip(&outcomes)
+        .map(|((id, ..), o)| (id.clone(), o.to_verification(now), o.tokens.clone()))
+        .collect();
+    store.record_verifications(results, now)?;
+
+    let problems = outcomes
+        .iter()
+        .filter(|o| o.status != Status::Verified)
+        .count();
+    if as_json {
+        print_json(&serde_json::Value::Array(
+            rows.iter()
+                .zip(&outcomes)
+                .map(|((_, ws, comp, name, env), o)| {
+                    json!({
+                        "workspace": ws, "component": comp, "credential": name, "environment": env,
+                        "status": o.status.as_str(), "reason": o.reason, "detail": o.detail,
+                        "latency_ms": o.latency.as_millis() as u64, "verified_at": now.rfc3339(),
+                    })
+                })
+                .collect(),
+        ));
+    } else if rows.is_empty() {
+        println!("No credentials to verify.");
+    } else {
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .zip(&outcomes)
+            .map(|((_, ws, comp, name, env), o)| {
+                vec![
+                    ws.clone(),
+                    comp.clone(),
+                    name.clone(),
+                    env.clone(),
+                    o.status.as_str().to_string(),
+                    o.reason.clone(),
+                    format!("{} ms", o.latency.as_millis()),
+                    now.rfc3339(),
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "WORKSPACE",
+                "COMPONENT",
+                "CREDENTIAL",
+                "ENVIRONMENT",
+                "STATUS",
+                "REASON",
+                "LATENCY",
+                "LAST VERIFIED",
+            ],
+            &table,
+        );
+        println!(
+            "\n{} verified, {} not verified",
+            outcomes.len() - problems,
+            problems
+        );
+    }
+    if problems > 0 {
+        return Err(CliError::Silent(1));
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! `keyway credential login`: get OAuth2 tokens from a terminal, with no local browser needed.
+//! The device grant shows a URL and a code to enter on any device; with --paste (or when the
+//! provider has no device endpoint) the authorization code + PKCE flow prints a URL to open and
+//! reads back the address the browser was redirected to. The new tokens are verified before
+//! they are saved, like any other edit.
+
+use std::io::BufRead;
+
+use super::args::CredentialRef;
+use super::context::Context;
+use super::credential::find;
+use super::error::CliError;
+use super::save::{runtime, verifier, verify_then_save};
+use crate::catalog::Kind;
+use crate::clock;
+use crate::store::apply_tokens;
+use crate::verify::flows::PASTE_REDIRECT_URI;
+use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient};
+
+pub fn run(
+    ctx: &Context,
+    target: &CredentialRef,
+    paste: bool,
+    redirect_uri: Option<&str>,
+) -> Result<(), CliError> {
+    let mut store = ctx.open_store()?;
+    let mut credential = find(store.snapshot(), target)?.clone();
+    let kind = ctx.catalog.get(&credential.component).map(|c| c.kind);
+    if kind != Some(Kind::Oauth2) {
+        return Err(CliError::Usage(format!(
+            "credential '{}' is not an OAuth2 credential; login only applies to OAuth2",
+            credential.name
+        )));
+    }
+    let oauth = OAuthClient::from_credential(&credential).map_err(flow_error)?;
+    let verifier = verifier(ctx)?;
+    let rt = runtime()?;
+    let now = clock::now();
+    let use_paste = paste || oauth.device_authorization_url.is_none();
+    let tokens = if use_paste {
+        let redirect = redirect_uri.unwrap_or(PASTE_REDIRECT_URI);
+        let (url, pkce, state) = authorize_url(&oauth, redirect).map_err(flow_error)?;
+        eprintln!("Open this address in any browser and sign in:\n\n  {url}\n");
+        eprintln!("The browser then goes to {redirect}?code=... (the page may fail to load; that is fine).");
+        eprintln!("Paste that whole address here and press Enter:");
+        let mut pasted = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .lock()
+            .read_line(&mut pasted)
+            .map_err(|e| CliError::Usage(format!("cannot read the pasted address: {e}")))?;
+        rt.block_on(verifier.exchange_pasted_redirect(
+            &oauth,
+            redirect,
+            pasted.trim(),
+            &state,
+            pkce,
+            now,
+        ))
+        .map_err(flow_error)?
+    } else {
+        let device = rt
+            .block_on(verifier.device_start(&oauth))
+            .map_err(flow_error)?;
+        match &device.verification_uri_complete {
+            Some(complete) => eprintln!(
+                "Open {complete}\n(or {} and enter the code {})",
+                device.verification_uri, device.user_code
+            ),
+            None => eprintln!(
+                "Open {} and enter the code {}",
+                device.verification_uri, device.user_code
+            ),
+        }
+        eprintln!(
+            "Waiting for you to approve (the code expires in {} s)...",
+            device.expires_in.as_secs()
+        );
+        rt.block_on(
+            verifier.device_poll(&oauth, &device, now, |event| match event {
+                DevicePollEvent::Pending => {}
+                DevicePollEvent::SlowDown { interval } => {
+                    eprintln!(
+                        "The provider asked to poll less often: every {} s now.",
+                        interval.as_secs()
+                    )
+                }
+                DevicePollEvent::Retrying { reason } => eprintln!("{reason} Retrying..."),
+            }),
+        )
+        .map_err(flow_error)?
+    };
+    apply_tokens(&mut credential, &tokens, clock::now());
+    drop(rt);
+    verify_then_save(ctx, &mut store, credential, false, "Logged in;")
+}
+
+fn flow_error(e: FlowError) -> CliError {
+    CliError::Refused(e.to_string())
+}

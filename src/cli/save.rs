@@ -1,0 +1,178 @@
+//! `keyway credential add | edit`: nothing invalid is saved. The credential is built and checked
+//! (fields, names), verified live, and written only when the service accepted it, or, when the
+//! service could not be reached, only on an explicit --save-unverified.
+
+use super::args::CredentialRef;
+use super::context::{read_secret_from_stdin, Context};
+use super::credential::find;
+use super::error::CliError;
+use crate::clock;
+use crate::core::input::FieldValue;
+use crate::core::{Credential, Environment, Status};
+use crate::store::{apply_tokens, CredentialDraft, Store};
+use crate::verify::{Outcome, Verifier};
+
+/// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin without echo.
+pub fn parse_fields(
+    ctx_component: &crate::catalog::Component,
+    raw: &[String],
+) -> Result<Vec<(String, FieldValue)>, CliError> {
+    let mut out = Vec::new();
+    for arg in raw {
+        let Some((key, value)) = arg.split_once('=') else {
+            return Err(CliError::Usage(format!(
+                "--field '{}' must look like KEY=VALUE (or KEY=- to type a secret)",
+                arg.chars().take_while(|c| *c != '=').collect::<String>()
+            )));
+        };
+        let key = key.trim().to_string();
+        let secret = ctx_component.is_secret(&key);
+        let value = if value == "-" {
+            FieldValue::Secret(read_secret_from_stdin(&key)?)
+        } else if secret {
+            FieldValue::Secret(secrecy::SecretString::from(value.to_string()))
+        } else {
+            FieldValue::Plain(value.to_string())
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Refused(format!("cannot start the async runtime: {e}")))
+}
+
+pub fn verifier(ctx: &Context) -> Result<Verifier, CliError> {
+    Verifier::new(&ctx.config.verify)
+        .map_err(|e| CliError::Refused(format!("cannot set up verification: {e}")))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn add(
+    ctx: &Context,
+    workspace: &str,
+    component: &str,
+    name: &str,
+    env: &str,
+    fields: &[String],
+    save_unverified: bool,
+) -> Result<(), CliError> {
+    let comp = ctx.catalog.get(component).ok_or_else(|| {
+        CliError::Usage(format!(
+            "unknown component '{component}' (see `keyway component list`)"
+        ))
+    })?;
+    let environment = Environment::parse(env).map_err(CliError::Usage)?;
+    let changes = parse_fields(comp, fields)?;
+    let mut store = ctx.open_store()?;
+    let ws = store.snapshot().workspace_by_name(workspace)?.id.clone();
+    let draft = CredentialDraft {
+        workspace: ws,
+        component: component.to_string(),
+        name: name.to_string(),
+        environment,
+        changes,
+    };
+    let credential = store.prepare_credential(&ctx.catalog, draft, None, clock::now())?;
+    verify_then_save(ctx, &mut store, credential, save_unverified, "Added")
+}
+
+pub fn edit(
+    ctx: &Context,
+    target: &CredentialRef,
+    rename: Option<&str>,
+    env: Option<&str>,
+    fields: &[String],
+    save_unverified: bool,
+) -> Result<(), CliError> {
+    let mut store = ctx.open_store()?;
+    let existing = find(store.snapshot(), target)?.clone();
+    let comp = ctx.catalog.get(&existing.component).ok_or_else(|| {
+        CliError::Refused(format!(
+            "component '{}' is no longer in the catalogue",
+            existing.component
+        ))
+    })?;
+    let changes = parse_fields(comp, fields)?;
+    let environment = match env {
+        Some(e) => Environment::parse(e).map_err(CliError::Usage)?,
+        None => existing.environment.clone(),
+    };
+    let draft = CredentialDraft {
+        workspace: existing.workspace.clone(),
+        component: existing.component.clone(),
+        name: rename.unwrap_or(&existing.name).to_string(),
+        environment,
+        changes,
+    };
+    let credential =
+        store.prepare_credential(&ctx.catalog, draft, Some(&existing.id), clock::now())?;
+    verify_then_save(ctx, &mut store, credential, save_unverified, "Updated")
+}
+
+/// The rule "nothing invalid is saved", for the CLI.
+pub fn verify_then_save(
+    ctx: &Context,
+    store: &mut Store,
+    mut credential: Credential,
+    save_unverified: bool,
+    verb: &str,
+) -> Result<(), CliError> {
+    let component = ctx
+        .catalog
+        .get(&credential.component)
+        .ok_or_else(|| {
+            CliError::Refused(format!(
+                "component '{}' is not in the catalogue",
+                credential.component
+            ))
+        })?
+        .clone();
+    let verifier = verifier(ctx)?;
+    let now = clock::now();
+    let outcome: Outcome = runtime()?.block_on(verifier.verify(&component, &credential, now));
+    let label = format!("{} credential '{}'", component.name, credential.name);
+    match outcome.status {
+        Status::Verified => {
+            if let Some(tokens) = &outcome.tokens {
+                apply_tokens(&mut credential, tokens, now);
+            }
+            credential.record_verification(outcome.to_verification(now));
+            store.save_credential(credential)?;
+            let detail = outcome
+                .detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default();
+            println!(
+                "{verb} {label}: verified{detail} in {} ms",
+                outcome.latency.as_millis()
+            );
+            Ok(())
+        }
+        Status::Unreachable if save_unverified => {
+            let mut v = outcome.to_verification(now);
+            v.status = Status::Unverified;
+            v.reason = format!("Saved unverified: {}", outcome.reason);
+            credential.record_verification(v);
+            store.save_credential(credential)?;
+            println!(
+                "{verb} {label}: saved UNVERIFIED ({}); audits will flag it",
+                outcome.reason
+            );
+            Ok(())
+        }
+        Status::Unreachable => Err(CliError::Refused(format!(
+            "{label} was not saved: {} Pass --save-unverified to store it marked unverified.",
+            outcome.reason
+        ))),
+        _ => Err(CliError::Refused(format!(
+            "{label} was not saved: {}",
+            outcome.reason
+        ))),
+    }
+}

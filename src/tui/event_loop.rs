@@ -1,0 +1,404 @@
+//! The one event loop and its edges. It selects over terminal input, the vault worker's
+//! replies, the verifier pool's events, a timer (only armed when something animates, a secret
+//! is revealed, or the idle lock is due) and SIGTERM/SIGHUP; feeds each as an Action to the
+//! pure `update`; runs the returned effects; and redraws. The KDF and every redb commit run in
+//! `spawn_blocking`, never on this task.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures::StreamExt;
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::core::{Credential, RecordId};
+use crate::store::Store;
+use crate::vault::kdf::KdfParams;
+use crate::vault::VaultError;
+use crate::verify::pool::{JobHandle, Pool, PoolEvent};
+use crate::verify::Verifier;
+
+use super::action::{Action, Effect, RequestId, Stored};
+use super::remember;
+use super::render::render;
+use super::state::{Clock, State};
+use super::update::update;
+use super::TuiError;
+
+/// What the blocking workers send back.
+enum Inbox {
+    Action(Action),
+    Opened(Box<Store>),
+    Prepared {
+        request: RequestId,
+        credential: Box<Credential>,
+    },
+}
+
+/// How long quitting waits for a commit in progress to finish.
+const WRITE_DRAIN: Duration = Duration::from_secs(10);
+
+pub(crate) struct Edges {
+    pub vault_path: PathBuf,
+    pub config: Config,
+    pub catalog: Catalog,
+    pub state_file: Option<PathBuf>,
+    store: Option<Arc<Mutex<Store>>>,
+    pool: Pool<RequestId>,
+    /// In-flight verifications: dropping a handle cancels its job.
+    jobs: HashMap<RequestId, (JobHandle<RequestId>, Box<Credential>)>,
+    inbox: mpsc::UnboundedSender<Inbox>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+pub(crate) struct Channels {
+    inbox: mpsc::UnboundedReceiver<Inbox>,
+    pool: mpsc::UnboundedReceiver<PoolEvent<RequestId>>,
+}
+
+impl Edges {
+    pub fn new(
+        vault_path: PathBuf,
+        config: Config,
+        catalog: Catalog,
+        state_file: Option<PathBuf>,
+        verifier: Arc<Verifier>,
+    ) -> Result<(Edges, Channels), TuiError> {
+        let (pool, pool_rx) = Pool::new(verifier, config.verify.concurrency)
+            .map_err(|e| TuiError::Verifier(e.to_string()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok((
+            Edges {
+                vault_path,
+                config,
+                catalog,
+                state_file: remember::state_file(state_file.as_deref()),
+                store: None,
+                pool,
+                jobs: HashMap::new(),
+                inbox: tx,
+                workers: Vec::new(),
+            },
+            Channels {
+                inbox: rx,
+                pool: pool_rx,
+            },
+        ))
+    }
+
+    /// Runs `work` on the blocking pool and posts what it returns.
+    fn blocking<F>(&mut self, work: F)
+    where
+        F: FnOnce() -> Inbox + Send + 'static,
+    {
+        let tx = self.inbox.clone();
+        self.workers.retain(|h| !h.is_finished());
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let _ = tx.send(work());
+        }));
+    }
+
+    /// Runs a store operation on the blocking pool; `op` returns the action to post.
+    fn with_store<F>(&mut self, op: F)
+    where
+        F: FnOnce(&mut Store) -> Action + Send + 'static,
+    {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        self.blocking(move || Inbox::Action(op(&mut lock(&store))));
+    }
+
+    fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::OpenVault { passphrase } => {
+                let path = self.vault_path.clone();
+                self.blocking(move || {
+                    match Store::open(&path, passphrase.expose_secret().as_bytes()) {
+                        Ok(store) => Inbox::Opened(Box::new(store)),
+                        Err(e) => Inbox::Action(Action::UnlockFailed(e)),
+                    }
+                });
+            }
+            Effect::CreateVault { passphrase } => {
+                let path = self.vault_path.clone();
+                let kdf = self.config.kdf.clone();
+                self.blocking(move || {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        if let Err(source) = create_private_dir(dir) {
+                            return Inbox::Action(Action::UnlockFailed(VaultError::Io {
+                                path: dir.to_path_buf(),
+                                source,
+                            }));
+                        }
+                    }
+                    let params = KdfParams::for_new_key(&kdf);
+                    let now = crate::clock::now();
+                    match Store::create(&path, passphrase.expose_secret().as_bytes(), params, now) {
+                        Ok(store) => Inbox::Opened(Box::new(store)),
+                        Err(e) => Inbox::Action(Action::UnlockFailed(e)),
+                    }
+                });
+            }
+            Effect::AddWorkspace { name } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.add_workspace(&name, now) {
+                    Ok(w) => stored(s, Stored::WorkspaceAdded(w.id)),
+                    Err(e) => failed(Stored::WorkspaceAdded(RecordId(String::new())), e),
+                }
+            }),
+            Effect::RenameWorkspace { id, name } => {
+                self.with_store(move |s| match s.rename_workspace(&id, &name) {
+                    Ok(()) => stored(s, Stored::WorkspaceRenamed),
+                    Err(e) => failed(Stored::WorkspaceRenamed, e),
+                })
+            }
+            Effect::DeleteWorkspace { name, force } => {
+                self.with_store(move |s| match s.remove_workspace(&name, force) {
+                    Ok(_) => stored(s, Stored::WorkspaceDeleted),
+                    Err(e) => failed(Stored::WorkspaceDeleted, e),
+                })
+            }
+            Effect::RememberWorkspace { id } => {
+                let Some(file) = self.state_file.clone() else {
+                    return;
+                };
+                let vault = self.vault_path.clone();
+                // Losing this file only costs the user one workspace pick, so failure is logged.
+                self.workers.push(tokio::task::spawn_blocking(move || {
+                    if let Err(e) = remember::save(&file, &vault, &id) {
+                        tracing::warn!("cannot remember the workspace in {}: {e}", file.display());
+                    }
+                }));
+            }
+            Effect::PrepareAndVerify {
+                request,
+                draft,
+                editing,
+            } => {
+                let catalog = self.catalog.clone();
+                let Some(store) = self.store.clone() else {
+                    return;
+                };
+                self.blocking(move || {
+                    let now = crate::clock::now();
+                    let store = lock(&store);
+                    match store.prepare_credential(&catalog, draft, editing.as_ref(), now) {
+                        Ok(c) => Inbox::Prepared {
+                            request,
+                            credential: Box::new(c),
+                        },
+                        Err(error) => Inbox::Action(Action::DraftRefused { request, error }),
+                    }
+                });
+            }
+            Effect::Verify {
+                request,
+                component,
+                credential,
+            } => {
+                let handle = self.pool.submit(
+                    request,
+                    *component,
+                    (*credential).clone(),
+                    crate::clock::now(),
+                );
+                self.jobs.insert(request, (handle, credential));
+            }
+            Effect::CancelVerify { request } => {
+                self.jobs.remove(&request);
+            }
+            Effect::SaveCredential { credential } => self.with_store(move |s| {
+                let id = credential.id.clone();
+                match s.save_credential(*credential) {
+                    Ok(()) => stored(s, Stored::CredentialSaved(id)),
+                    Err(e) => failed(Stored::CredentialSaved(id), e),
+                }
+            }),
+            Effect::RecordVerification { id, outcome, at } => self.with_store(move |s| {
+                let v = outcome.to_verification(at);
+                match s.record_verification(&id, v, outcome.tokens.as_ref(), at) {
+                    Ok(()) => stored(s, Stored::VerificationRecorded),
+                    Err(e) => failed(Stored::VerificationRecorded, e),
+                }
+            }),
+            Effect::DeleteCredential { id } => {
+                self.with_store(move |s| match s.remove_credential(&id) {
+                    Ok(_) => stored(s, Stored::CredentialDeleted),
+                    Err(e) => failed(Stored::CredentialDeleted, e),
+                })
+            }
+            Effect::Lock => {
+                // Dropping the handles cancels the verifications; dropping our Arc drops the
+                // store (and its keys) once a write in progress, if any, has finished.
+                self.jobs.clear();
+                self.store = None;
+            }
+        }
+    }
+
+    fn on_pool(&mut self, event: PoolEvent<RequestId>) -> Option<Action> {
+        match event {
+            PoolEvent::Started { .. } => None,
+            PoolEvent::Finished { key, outcome } => {
+                let (_handle, credential) = self.jobs.remove(&key)?;
+                Some(Action::VerifyFinished {
+                    request: key,
+                    credential,
+                    outcome,
+                })
+            }
+        }
+    }
+
+    /// Turns a worker's message into an action, keeping the store or submitting the job.
+    fn on_inbox(&mut self, message: Inbox) -> Option<Action> {
+        match message {
+            Inbox::Action(a) => Some(a),
+            Inbox::Opened(store) => {
+                let snapshot = store.snapshot().clone();
+                self.store = Some(Arc::new(Mutex::new(*store)));
+                let remembered = self
+                    .state_file
+                    .as_deref()
+                    .and_then(|f| remember::load(f, &self.vault_path));
+                Some(Action::Unlocked {
+                    snapshot,
+                    remembered,
+                })
+            }
+            Inbox::Prepared {
+                request,
+                credential,
+            } => {
+                let Some(component) = self.catalog.get(&credential.component).cloned() else {
+                    return Some(Action::DraftRefused {
+                        request,
+                        error: crate::store::StoreError::UnknownComponent(
+                            credential.component.clone(),
+                        ),
+                    });
+                };
+                self.run(Effect::Verify {
+                    request,
+                    component: Box::new(component),
+                    credential,
+                });
+                None
+            }
+        }
+    }
+
+    /// Cancels verifications and waits (bounded) for commits in progress, so quitting never
+    /// cuts a write short.
+    async fn shut_down(&mut self) {
+        self.jobs.clear();
+        let workers = std::mem::take(&mut self.workers);
+        let _ = tokio::time::timeout(WRITE_DRAIN, futures::future::join_all(workers)).await;
+        self.store = None;
+    }
+}
+
+/// A store operation validates before it writes and updates memory after the commit, so a
+/// panic inside one cannot leave a half-applied change: a poisoned lock is still usable.
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn stored(store: &Store, event: Stored) -> Action {
+    Action::Stored {
+        snapshot: store.snapshot().clone(),
+        event,
+    }
+}
+
+fn failed(event: Stored, error: crate::store::StoreError) -> Action {
+    Action::StoreFailed {
+        event,
+        message: error.to_string(),
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Runs until the user quits, a signal arrives or the vault cannot be used.
+pub(crate) async fn run<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut state: State,
+    mut edges: Edges,
+    mut channels: Channels,
+    passphrase: Option<SecretString>,
+) -> Result<State, TuiError>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut events = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let size = terminal.size().map_err(TuiError::backend)?;
+    let mut pending = vec![Action::Resize(size.width, size.height)];
+    if let Some(p) = passphrase {
+        pending.push(Action::AutoUnlock(p));
+    }
+    let result = loop {
+        for action in pending.drain(..) {
+            for effect in update(&mut state, action) {
+                edges.run(effect);
+            }
+        }
+        if state.quit {
+            break Ok(());
+        }
+        if let Err(e) = terminal.draw(|f| render(&state, f)) {
+            break Err(TuiError::backend(e));
+        }
+        let deadline = state.next_deadline();
+        let timer = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        let action = tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
+                Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
+                Some(Ok(Event::Resize(w, h))) => Some(Action::Resize(w, h)),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => break Err(TuiError::Terminal(e)),
+                // The terminal went away (stdin closed): leave as on SIGHUP.
+                None => Some(Action::Terminate),
+            },
+            Some(message) = channels.inbox.recv() => edges.on_inbox(message),
+            Some(event) = channels.pool.recv() => edges.on_pool(event),
+            () = timer => None,
+            _ = sigterm.recv() => Some(Action::Terminate),
+            _ = sighup.recv() => Some(Action::Terminate),
+        };
+        // Every action sees the current time first: expiries and the idle lock follow it.
+        pending.push(Action::Clock(Clock::now()));
+        pending.extend(action);
+    };
+    edges.shut_down().await;
+    result.map(|()| state)
+}

@@ -1,0 +1,117 @@
+//! The terminal UI: `keyway` with no subcommand. One tokio event loop (event_loop.rs) feeds
+//! actions to a pure `update` (update.rs) and draws with a pure `render` (render.rs); the vault
+//! and the verifiers are reached only through the effects the loop runs.
+//!
+//! Entry points: `run(Options)` inside a tokio runtime, or `run_blocking(Options)`, which builds
+//! one. `update`, `render`, the state and the actions are public so tests drive them directly.
+
+pub mod action;
+mod event_loop;
+pub mod keys;
+pub mod layout;
+pub mod remember;
+pub mod render;
+pub mod screens;
+pub mod state;
+pub mod terminal;
+pub mod theme;
+pub mod update;
+pub mod widgets;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::vault::VaultError;
+use crate::verify::Verifier;
+
+pub use action::{Action, Effect, RequestId};
+pub use render::render;
+pub use state::{Clock, State, StateInit};
+pub use theme::Theme;
+pub use update::update;
+
+/// What the UI needs from the caller.
+pub struct Options {
+    pub vault: PathBuf,
+    pub config: Config,
+    pub catalog: Catalog,
+    /// A passphrase to unlock (or create) the vault with instead of asking; for tests and
+    /// scripted demos. None: the Unlock screen asks.
+    pub passphrase: Option<SecretString>,
+    /// Where the last workspace is remembered. None: `tui-state.json` in the platform state dir.
+    pub state_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TuiError {
+    #[error("terminal: {0}")]
+    Terminal(#[from] std::io::Error),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("cannot start the verifiers: {0}")]
+    Verifier(String),
+}
+
+impl TuiError {
+    fn backend<E: std::error::Error + Send + Sync + 'static>(e: E) -> TuiError {
+        TuiError::Terminal(std::io::Error::other(e))
+    }
+
+    /// Same codes as the CLI: vault problems keep theirs, anything else is 1.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            TuiError::Vault(v) => v.exit_code(),
+            TuiError::Terminal(_) | TuiError::Verifier(_) => 1,
+        }
+    }
+}
+
+/// Runs the terminal UI until the user quits. Must be called inside a tokio runtime (the
+/// blocking pool runs the KDF and the vault writes). The terminal is restored on every way
+/// out, including a panic.
+pub async fn run(opts: Options) -> Result<(), TuiError> {
+    let verifier = Arc::new(Verifier::new(&opts.config.verify).map_err(TuiError::Verifier)?);
+    let auto_lock = match opts.config.ui.auto_lock_minutes {
+        0 => None,
+        m => Some(Duration::from_secs(m.saturating_mul(60))),
+    };
+    let state = State::new(StateInit {
+        vault_exists: opts.vault.exists(),
+        vault_path: opts.vault.clone(),
+        catalog: opts.catalog.clone(),
+        theme: Theme::from_env(),
+        auto_lock,
+        clock: Clock::now(),
+    });
+    let (edges, channels) = event_loop::Edges::new(
+        opts.vault,
+        opts.config,
+        opts.catalog,
+        opts.state_file,
+        verifier,
+    )?;
+    let mut guard = terminal::enter()?;
+    let outcome =
+        event_loop::run(&mut guard.terminal, state, edges, channels, opts.passphrase).await;
+    // Leave the alternate screen before the caller prints anything.
+    drop(guard);
+    let mut state = outcome?;
+    match state.fatal.take() {
+        Some(e) => Err(TuiError::Vault(e)),
+        None => Ok(()),
+    }
+}
+
+/// `run` on a fresh multi-threaded tokio runtime, for a synchronous `main`.
+pub fn run_blocking(opts: Options) -> Result<(), TuiError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(opts))
+}

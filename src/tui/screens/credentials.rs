@@ -1,0 +1,121 @@
+//! A component's credentials in the open workspace: name, environment, status in colour, last
+//! verification and how many flows use each. Only the visible rows are built, so a list of
+//! 10,000 costs what a screenful costs.
+
+use std::collections::HashSet;
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::core::RecordId;
+use crate::tui::state::State;
+use crate::tui::widgets::chrome::notice_style;
+use crate::tui::widgets::spinner;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let Some(view) = state.vault.as_ref() else {
+        return;
+    };
+    let Some(component) = state.catalog.get(&state.credentials.component) else {
+        return;
+    };
+    let count = view.row_count();
+    let title = format!(
+        " {} {} · {} · {count} credential(s) ",
+        component.icon,
+        component.name,
+        component.kind.as_str()
+    );
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Span::styled(title, t.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height < 2 {
+        return;
+    }
+    // Header, rows, then one line for the notice.
+    let rows_height = usize::from(inner.height.saturating_sub(2)).max(1);
+    let selected = state.credentials.selected.min(count.saturating_sub(1));
+    let offset = (selected + 1).saturating_sub(rows_height);
+    let in_flight: HashSet<&RecordId> = state
+        .verifying
+        .values()
+        .filter_map(|f| f.credential.as_ref())
+        .collect();
+    let now = state.clock.wall;
+    let frame_no = state.spinner_frame();
+    let rows: Vec<Row> = view
+        .rows()
+        .enumerate()
+        .skip(offset)
+        .take(rows_height)
+        .map(|(i, c)| {
+            let last = c.last_verification.as_ref();
+            let status = if in_flight.contains(&c.id) {
+                Span::styled(format!("{} verifying", spinner(frame_no)), t.key())
+            } else {
+                Span::styled(c.status_word(), t.status(last.map(|v| v.status)))
+            };
+            let when = last.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now));
+            let flows = view.snapshot.flows_using(&c.id).count();
+            let row = Row::new(vec![
+                Cell::from(c.name.clone()),
+                Cell::from(c.environment.as_str().to_string()),
+                Cell::from(status),
+                Cell::from(when),
+                Cell::from(flows.to_string()),
+            ]);
+            if i == selected {
+                row.style(t.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table_area = Rect {
+        height: inner.height - 1,
+        ..inner
+    };
+    if count == 0 {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(
+                    "No {} credentials in this workspace: press a to add one.",
+                    component.name
+                ),
+                t.dim(),
+            )),
+            table_area,
+        );
+    } else {
+        let header = Row::new(["Name", "Env", "Status", "Last verified", "Flows"]).style(t.title());
+        let table = Table::new(
+            rows,
+            [
+                Constraint::Min(12),
+                Constraint::Length(12),
+                Constraint::Length(14),
+                Constraint::Length(14),
+                Constraint::Length(5),
+            ],
+        )
+        .header(header)
+        .column_spacing(1);
+        frame.render_widget(table, table_area);
+    }
+    if let Some(n) = &state.notice {
+        let line_area = Rect {
+            y: inner.bottom() - 1,
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(n.text.clone(), notice_style(t, n))),
+            line_area,
+        );
+    }
+}

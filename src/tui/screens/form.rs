@@ -1,0 +1,193 @@
+//! The credential form: the component's fields (two lines each: value, then the inline error or
+//! help), secrets masked unless revealed, and the verification panel beside (or below) it.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::state::{FieldKey, FormPhase, FormState, State};
+use crate::tui::widgets::chrome::notice_style;
+use crate::tui::widgets::text_field::{self, FieldLook};
+use crate::tui::widgets::{spinner, truncate};
+
+/// Wide terminals get the verification panel beside the form, narrow ones below it.
+const SIDE_PANEL_MIN_WIDTH: u16 = 90;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let Some(form) = state.form.as_ref() else {
+        return;
+    };
+    let component = state.catalog.get(&form.component);
+    let component_name = component.map_or(form.component.as_str(), |c| c.name.as_str());
+    let title = match &form.editing {
+        Some(_) => format!(" Edit {component_name} credential "),
+        None => format!(" New {component_name} credential "),
+    };
+    let panel = panel_lines(state, form);
+    let (form_area, panel_area) = if panel.is_empty() {
+        (area, None)
+    } else if area.width >= SIDE_PANEL_MIN_WIDTH {
+        let [a, b] = Layout::horizontal([Constraint::Min(40), Constraint::Length(38)]).areas(area);
+        (a, Some(b))
+    } else {
+        let [a, b] = Layout::vertical([Constraint::Min(4), Constraint::Length(5)]).areas(area);
+        (a, Some(b))
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Span::styled(title, t.title()));
+    let inner = block.inner(form_area);
+    frame.render_widget(block, form_area);
+    draw_fields(frame, inner, state, form);
+    if let Some(panel_area) = panel_area {
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .title(Span::styled(" Verification ", t.title()));
+        let inner = block.inner(panel_area);
+        frame.render_widget(block, panel_area);
+        frame.render_widget(Paragraph::new(panel).wrap(Wrap { trim: true }), inner);
+    }
+}
+
+fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
+    let t = &state.theme;
+    if area.height == 0 || area.width < 8 {
+        return;
+    }
+    let label_w = form
+        .fields
+        .iter()
+        .map(|f| f.label.chars().count() + 3)
+        .max()
+        .unwrap_or(10)
+        .min(22) as u16;
+    let per_screen = usize::from(area.height / 2).max(1);
+    let offset = (form.focus + 1).saturating_sub(per_screen);
+    let interactive = state.modal.is_none();
+    for (slot, (i, field)) in form
+        .fields
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(per_screen)
+        .enumerate()
+    {
+        let y = area.y + 2 * slot as u16;
+        let focused = i == form.focus;
+        let mark = if field.required { "*" } else { " " };
+        let label = truncate(&format!("{}{mark}", field.label), usize::from(label_w) - 1);
+        let label_style = if focused { t.key() } else { t.base() };
+        frame.render_widget(
+            Span::styled(label, label_style),
+            Rect {
+                x: area.x,
+                y,
+                width: label_w.min(area.width),
+                height: 1,
+            },
+        );
+        let revealed = form.is_revealed(i);
+        let placeholder = if field.secret && field.has_stored_secret {
+            Some("(stored; type to replace)".to_string())
+        } else {
+            None
+        };
+        let value_area = Rect {
+            x: area.x + label_w,
+            y,
+            width: area.width.saturating_sub(label_w),
+            height: 1,
+        };
+        text_field::draw(
+            frame,
+            value_area,
+            &field.input,
+            &FieldLook {
+                masked: field.secret && !revealed,
+                focused: focused && interactive,
+                style: if focused { t.selected() } else { t.base() },
+                placeholder,
+                placeholder_style: t.dim(),
+            },
+        );
+        if y + 1 >= area.bottom() {
+            continue;
+        }
+        let hint = if let Some(e) = &field.error {
+            Line::styled(format!("✗ {e}"), t.error())
+        } else if revealed {
+            let left = form.revealed.map_or(0, |(_, until)| {
+                until.saturating_duration_since(state.clock.mono).as_secs() + 1
+            });
+            Line::styled(
+                format!("revealed: hidden again in {left} s (Ctrl-r hides now)"),
+                t.warn(),
+            )
+        } else if field.key == FieldKey::Field("sslmode".into()) && field.input.value() == "disable"
+        {
+            Line::styled(
+                "⚠ unencrypted connection: the password travels in clear",
+                t.warn(),
+            )
+        } else if focused {
+            match &field.help {
+                Some(h) => Line::styled(h.clone(), t.dim()),
+                None if field.secret => {
+                    Line::styled("secret: masked; Ctrl-r reveals for 10 s", t.dim())
+                }
+                None => Line::raw(""),
+            }
+        } else {
+            Line::raw("")
+        };
+        let hint_area = Rect {
+            y: y + 1,
+            ..value_area
+        };
+        frame.render_widget(Paragraph::new(hint), hint_area);
+    }
+}
+
+fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {
+    let t = &state.theme;
+    let mut lines = Vec::new();
+    match &form.phase {
+        FormPhase::Editing => {}
+        FormPhase::Verifying { .. } => {
+            lines.push(Line::from(vec![
+                Span::styled(spinner(state.spinner_frame()), t.key()),
+                Span::raw(" Verifying with the service…"),
+            ]));
+            lines.push(Line::styled(
+                "Nothing is saved until it answers. Esc cancels.",
+                t.dim(),
+            ));
+        }
+        FormPhase::Refused { status, reason } => {
+            lines.push(Line::styled(format!("✗ {}", status.as_str()), t.error()));
+            lines.push(Line::raw(reason.clone()));
+            lines.push(Line::styled(
+                "Nothing was saved. Fix the fields; Ctrl-s retries.",
+                t.dim(),
+            ));
+        }
+        FormPhase::Unreachable { reason, .. } => {
+            lines.push(Line::styled("! unreachable", t.warn()));
+            lines.push(Line::raw(reason.clone()));
+            lines.push(Line::styled(
+                "Ctrl-o saves it as unverified; Ctrl-s retries.",
+                t.dim(),
+            ));
+        }
+        FormPhase::Saving => lines.push(Line::from(vec![
+            Span::styled(spinner(state.spinner_frame()), t.key()),
+            Span::raw(" Saving…"),
+        ])),
+    }
+    if let Some(m) = &form.message {
+        lines.push(Line::styled(m.text.clone(), notice_style(t, m)));
+    }
+    lines
+}

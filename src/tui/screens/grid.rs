@@ -1,0 +1,113 @@
+//! The component grid: one card per component with its icon, name, kind and a green counter of
+//! its credentials in the open workspace (a dim zero when there are none).
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::Frame;
+
+use crate::tui::layout::{grid_columns, CARD_HEIGHT, CARD_WIDTH};
+use crate::tui::state::State;
+use crate::tui::widgets::chrome::notice_style;
+use crate::tui::widgets::truncate;
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let Some(view) = state.vault.as_ref() else {
+        return;
+    };
+    if area.height < 2 {
+        return;
+    }
+    // The line above the cards: the filter (when any) or a notice.
+    let head = Rect { height: 1, ..area };
+    let filter = state.grid.filter.value();
+    let head_line = if state.grid.filtering || !filter.is_empty() {
+        let mut spans = vec![
+            Span::styled("Filter: /", t.key()),
+            Span::raw(filter.to_string()),
+        ];
+        if !state.grid.filtering {
+            spans.push(Span::styled("   (Esc clears)", t.dim()));
+        }
+        Line::from(spans)
+    } else if let Some(n) = &state.notice {
+        Line::styled(n.text.clone(), notice_style(t, n))
+    } else {
+        Line::styled(
+            "Enter opens a component; / filters; w switches workspace",
+            t.dim(),
+        )
+    };
+    frame.render_widget(Paragraph::new(head_line), head);
+    if state.grid.filtering {
+        let x = head.x + 9 + u16::try_from(state.grid.filter.visual_cursor()).unwrap_or(0);
+        frame.set_cursor_position((x.min(head.right().saturating_sub(1)), head.y));
+    }
+
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height - 1,
+        ..area
+    };
+    let components = state.visible_components();
+    if components.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("No component matches the filter.", t.dim())),
+            body,
+        );
+        return;
+    }
+    let columns = grid_columns(area.width);
+    let rows_visible = usize::from((body.height / CARD_HEIGHT).max(1));
+    let selected = state.grid.selected.min(components.len() - 1);
+    let first_row = (selected / columns + 1).saturating_sub(rows_visible);
+    for (i, c) in components.iter().enumerate().skip(first_row * columns) {
+        let row = i / columns - first_row;
+        if row >= rows_visible {
+            break;
+        }
+        let col = i % columns;
+        let card = Rect {
+            x: body.x + CARD_WIDTH * col as u16,
+            y: body.y + CARD_HEIGHT * row as u16,
+            width: CARD_WIDTH.min(body.width),
+            height: CARD_HEIGHT.min(body.height),
+        };
+        let is_selected = i == selected;
+        let block = Block::bordered()
+            .border_type(BorderType::Rounded)
+            .border_style(if is_selected {
+                t.focus_border()
+            } else {
+                t.dim()
+            });
+        let inner = block.inner(card);
+        frame.render_widget(block, card);
+        let width = usize::from(inner.width);
+        let count = view.count(&c.id);
+        let counter = if count > 0 {
+            Span::styled(format!("● {count}"), t.counter())
+        } else {
+            Span::styled("0".to_string(), t.dim())
+        };
+        let counter_w = counter.content.chars().count();
+        let icon = format!("{} ", c.icon);
+        let name_room = width.saturating_sub(icon.chars().count());
+        let mut name_line = Line::from(vec![
+            Span::styled(icon, t.key()),
+            Span::raw(truncate(&c.name, name_room)),
+        ]);
+        if is_selected {
+            name_line = name_line.style(t.selected());
+        }
+        let kind = c.kind.as_str();
+        let gap = width.saturating_sub(kind.len() + counter_w);
+        let kind_line = Line::from(vec![
+            Span::styled(kind.to_string(), t.dim()),
+            Span::raw(" ".repeat(gap)),
+            counter,
+        ]);
+        frame.render_widget(Paragraph::new(vec![name_line, kind_line]), inner);
+    }
+}

@@ -1,0 +1,125 @@
+//! Unlock: the masked passphrase (twice when creating a vault), a spinner while the key is
+//! derived, and the last error.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+use ratatui::Frame;
+
+use crate::tui::state::State;
+use crate::tui::widgets::chrome::notice_style;
+use crate::tui::widgets::text_field::{self, FieldLook};
+use crate::tui::widgets::{centered, spinner, truncate};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let u = &state.unlock;
+    let box_area = centered(area, 64, if u.creating { 11 } else { 9 });
+    let title = if u.creating {
+        " Create a new vault "
+    } else {
+        " Unlock the vault "
+    };
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(t.focus_border())
+        .title(Span::styled(title, t.title()));
+    let inner = block.inner(box_area);
+    frame.render_widget(Clear, box_area);
+    frame.render_widget(block, box_area);
+    if inner.height < 3 || inner.width < 10 {
+        return;
+    }
+    let width = usize::from(inner.width);
+    let path = state.vault_path.display().to_string();
+    let mut y = inner.y;
+    let mut line = |frame: &mut Frame, l: Line| {
+        if y < inner.bottom() {
+            frame.render_widget(
+                Paragraph::new(l),
+                Rect {
+                    y,
+                    height: 1,
+                    ..inner
+                },
+            );
+        }
+        y += 1;
+    };
+    line(
+        frame,
+        Line::from(Span::styled(truncate(&path, width), t.dim())),
+    );
+    line(frame, Line::raw(""));
+    let label_w = 12u16;
+    let field = |frame: &mut Frame, y: u16, label: &str, index: usize| {
+        if y >= inner.bottom() {
+            return;
+        }
+        let focused = u.focus == index && !u.busy && state.modal.is_none();
+        let style = if focused { t.key() } else { t.base() };
+        frame.render_widget(
+            Span::styled(label.to_string(), style),
+            Rect {
+                x: inner.x,
+                y,
+                width: label_w.min(inner.width),
+                height: 1,
+            },
+        );
+        let input = if index == 0 {
+            &u.passphrase
+        } else {
+            &u.confirm
+        };
+        let field_area = Rect {
+            x: inner.x + label_w,
+            y,
+            width: inner.width.saturating_sub(label_w),
+            height: 1,
+        };
+        text_field::draw(
+            frame,
+            field_area,
+            input,
+            &FieldLook {
+                masked: true,
+                focused,
+                style: t.base(),
+                placeholder: Some("(type, then Enter)".into()),
+                placeholder_style: t.dim(),
+            },
+        );
+    };
+    field(frame, y, "Passphrase", 0);
+    y += 1;
+    if u.creating {
+        field(frame, y, "Again", 1);
+        y += 1;
+    }
+    y += 1;
+    let status = if u.busy {
+        Some(Line::from(vec![
+            Span::styled(spinner(state.spinner_frame()), t.key()),
+            Span::raw(if u.creating {
+                " Creating the vault (deriving the key)…"
+            } else {
+                " Unlocking (deriving the key)…"
+            }),
+        ]))
+    } else {
+        u.message
+            .as_ref()
+            .map(|m| Line::from(Span::styled(m.text.clone(), notice_style(t, m))))
+    };
+    if let Some(l) = status {
+        if y < inner.bottom() {
+            let rest = Rect {
+                y,
+                height: inner.bottom() - y,
+                ..inner
+            };
+            frame.render_widget(Paragraph::new(l).wrap(Wrap { trim: true }), rest);
+        }
+    }
+}

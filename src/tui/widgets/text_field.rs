@@ -1,0 +1,66 @@
+//! One line of text input: horizontally scrolled to keep the cursor visible (by display
+//! columns, so wide characters work), masked for secrets, and placing the terminal cursor.
+
+use ratatui::layout::{Position, Rect};
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::Frame;
+use tui_input::Input;
+use unicode_width::UnicodeWidthChar;
+
+pub struct FieldLook {
+    pub masked: bool,
+    pub focused: bool,
+    pub style: Style,
+    /// Shown dim when the field is empty.
+    pub placeholder: Option<String>,
+    pub placeholder_style: Style,
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, input: &Input, look: &FieldLook) {
+    let width = usize::from(area.width);
+    if width == 0 || area.height == 0 {
+        return;
+    }
+    if input.value().is_empty() {
+        if let Some(p) = &look.placeholder {
+            frame.render_widget(
+                Span::styled(super::truncate(p, width), look.placeholder_style),
+                area,
+            );
+        }
+        if look.focused {
+            frame.set_cursor_position(Position::new(area.x, area.y));
+        }
+        return;
+    }
+    // Columns of the text before the cursor; a masked value is one '*' per character, so its
+    // length shows but nothing else does.
+    let column = |c: char| {
+        if look.masked {
+            1
+        } else {
+            c.width().unwrap_or(0)
+        }
+    };
+    let before: usize = input.value().chars().take(input.cursor()).map(column).sum();
+    // Keep one column free for the cursor at the end.
+    let scroll = before.saturating_sub(width.saturating_sub(1));
+    let mut shown = String::new();
+    let mut at = 0;
+    for c in input.value().chars() {
+        let w = column(c);
+        if at >= scroll && at + w <= scroll + width {
+            shown.push(if look.masked { '*' } else { c });
+        }
+        at += w;
+        if at >= scroll + width {
+            break;
+        }
+    }
+    frame.render_widget(Span::styled(shown, look.style), area);
+    if look.focused {
+        let x = area.x + u16::try_from(before - scroll).unwrap_or(0);
+        frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
+    }
+}

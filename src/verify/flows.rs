@@ -1,0 +1,448 @@
+//! Getting OAuth2 tokens from a terminal, with no local browser needed (works over SSH):
+//!
+//! - the device authorization grant (RFC 8628): `Verifier::device_start` returns what to show
+//!   (verification URL, user code), then `Verifier::device_poll` waits for the user at the
+//!   provider's pace (+5 s on slow_down), stopping on access_denied, expired_token or expires_in;
+//! - authorization code + PKCE with a paste-the-redirect-URL fallback: `authorize_url` gives the
+//!   address to open, the user pastes the address the browser ended on, and
+//!   `Verifier::exchange_pasted_redirect` checks its state and exchanges the code.
+//!
+//! Reading input and printing belong to the CLI/TUI; these functions only take and return values.
+//! The poll loop is keyway's own rather than oauth2's: it reads tokio's clock (so tests run it
+//! under paused time), reports each step to a callback, and treats 5xx answers as transient.
+
+use std::time::Duration;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
+    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    StandardDeviceAuthorizationResponse, TokenUrl,
+};
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use super::oauth::{expiry, printable_code, status_failure, token_failure, token_update, Grant};
+use super::safety::{self, NetFailure};
+use super::transport::{read_body, OAuthHttp};
+use super::{TokenUpdate, Verifier};
+use crate::core::time::Timestamp;
+use crate::core::Credential;
+
+/// A redirect URI for the paste fallback: nothing listens there, so the browser shows an error
+/// page whose address bar holds the code; the user copies that address into keyway.
+pub const PASTE_REDIRECT_URI: &str = "http://127.0.0.1/keyway-callback";
+
+/// Why getting or checking a token did not work; each a sentence the user can act on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    #[error("{0}")]
+    Misconfigured(String),
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("The sign-in was declined at the provider (access_denied).")]
+    AccessDenied,
+    #[error("The code expired before the sign-in was completed; start the login again.")]
+    Expired,
+    #[error("The pasted address belongs to a different login attempt (state mismatch); nothing was exchanged.")]
+    StateMismatch,
+    #[error("{0}")]
+    BadRedirect(String),
+}
+
+/// The OAuth2 client a credential describes: its id and secret and the provider's endpoints.
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    pub client_id: String,
+    client_secret: Option<SecretString>,
+    pub token_url: Url,
+    pub device_authorization_url: Option<Url>,
+    pub auth_url: Option<Url>,
+    pub scopes: Vec<String>,
+}
+
+impl OAuthClient {
+    /// Reads client_id, client_secret, token_url, device_authorization_url, auth_url and scope.
+    /// Endpoint URLs obey the same transport rules as API requests (https, or http on loopback
+    /// or with allow_http = yes).
+    pub fn from_credential(credential: &Credential) -> Result<OAuthClient, FlowError> {
+        let misconfigured = |f: super::Finding| FlowError::Misconfigured(f.reason);
+        let allow_http = safety::allows_http(credential);
+        let endpoint = |field: &str| -> Result<Option<Url>, FlowError> {
+            safety::optional(credential, field)
+                .map(|raw| safety::checked_endpoint(raw, field, allow_http).map_err(misconfigured))
+                .transpose()
+        };
+        let client_id = safety::required(credential, "client_id")
+            .map_err(misconfigured)?
+            .to_string();
+        let token_url = safety::required(credential, "token_url").map_err(misconfigured)?;
+        let token_url =
+            safety::checked_endpoint(token_url, "token_url", allow_http).map_err(misconfigured)?;
+        Ok(OAuthClient {
+            client_id,
+            client_secret: safety::optional(credential, "client_secret")
+                .map(|s| SecretString::from(s.to_string())),
+            token_url,
+            device_authorization_url: endpoint("device_authorization_url")?,
+            auth_url: endpoint("auth_url")?,
+            scopes: safety::optional(credential, "scope")
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The oauth2 client for token-endpoint grants (client secret sent as HTTP basic auth, the
+    /// RFC 6749 default, when there is one; a public client sends only its id).
+    pub(crate) fn basic_client(
+        &self,
+    ) -> BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>
+    {
+        let client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_token_uri(TokenUrl::from_url(self.token_url.clone()));
+        match &self.client_secret {
+            Some(secret) => {
+                client.set_client_secret(ClientSecret::new(secret.expose_secret().to_string()))
+            }
+            None => client,
+        }
+    }
+
+    fn scope_list(&self) -> impl Iterator<Item = Scope> + '_ {
+        self.scopes.iter().cloned().map(Scope::new)
+    }
+}
+
+/// What the user needs to finish a device login, plus the device code keyway polls with.
+#[derive(Debug, Clone)]
+pub struct DeviceAuthorization {
+    /// Where the user goes ("https://example.com/device").
+    pub verification_uri: String,
+    /// The same with the code filled in, when the provider offers it.
+    pub verification_uri_complete: Option<String>,
+    /// The code the user types there.
+    pub user_code: String,
+    /// The provider's polling interval (5 s when it names none).
+    pub interval: Duration,
+    /// How long the codes stay valid.
+    pub expires_in: Duration,
+    device_code: SecretString,
+}
+
+/// Progress of `device_poll`, for the caller to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DevicePollEvent {
+    /// The user has not finished yet (authorization_pending).
+    Pending,
+    /// The provider asked keyway to poll less often; this is the new interval.
+    SlowDown { interval: Duration },
+    /// The provider could not answer (5xx, network); keyway backs off and tries again.
+    Retrying { reason: String },
+}
+
+impl Verifier {
+    /// Starts a device login (RFC 8628 §3.1). Show `verification_uri` and `user_code`, then call
+    /// `device_poll`.
+    pub async fn device_start(
+        &self,
+        oauth: &OAuthClient,
+    ) -> Result<DeviceAuthorization, FlowError> {
+        let device_url = oauth.device_authorization_url.clone().ok_or_else(|| {
+            FlowError::Misconfigured(
+                "The field 'device_authorization_url' is empty; this provider needs the browser login (authorization code + PKCE).".into(),
+            )
+        })?;
+        let client = oauth
+            .basic_client()
+            .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
+        let details: StandardDeviceAuthorizationResponse = client
+            .exchange_device_code()
+            .add_scopes(oauth.scope_list())
+            .request_async(&OAuthHttp(self.http()))
+            .await
+            .map_err(|e| token_failure(e, Grant::Device, oauth, self.limits()))?;
+        Ok(DeviceAuthorization {
+            verification_uri: details.verification_uri().to_string(),
+            verification_uri_complete: details
+                .verification_uri_complete()
+                .map(|u| u.secret().clone()),
+            user_code: details.user_code().secret().clone(),
+            interval: details.interval().max(Duration::from_secs(1)),
+            expires_in: details.expires_in(),
+            device_code: SecretString::from(details.device_code().secret().clone()),
+        })
+    }
+
+    /// Polls the token endpoint until the user finishes (RFC 8628 §3.4-3.5): waits `interval`
+    /// before each poll, adds 5 s on slow_down, stops on access_denied / expired_token, and
+    /// never polls after `expires_in`. `now` is the wall-clock time at the call, for the new
+    /// token's expiry. Dropping the future cancels the login.
+    pub async fn device_poll(
+        &self,
+        oauth: &OAuthClient,
+        device: &DeviceAuthorization,
+        now: Timestamp,
+        mut on_event: impl FnMut(DevicePollEvent),
+    ) -> Result<TokenUpdate, FlowError> {
+        let started = tokio::time::Instant::now();
+        let give_up_at = started + device.expires_in;
+        let mut interval = device.interval;
+        loop {
+            if tokio::time::Instant::now() + interval > give_up_at {
+                return Err(FlowError::Expired);
+            }
+            tokio::time::sleep(interval).await;
+            match self.poll_device_once(oauth, device).await {
+                Poll::Granted(body) => {
+                    let issued_at = Timestamp(now.0 + started.elapsed().as_secs() as i64);
+                    return granted_tokens(&body, issued_at, oauth);
+                }
+                Poll::Pending => on_event(DevicePollEvent::Pending),
+                Poll::SlowDown => {
+                    interval += Duration::from_secs(5);
+                    on_event(DevicePollEvent::SlowDown { interval });
+                }
+                Poll::Transient(reason) => {
+                    // RFC 8628 §3.5: back off on connection trouble; a minute is the ceiling.
+                    interval = (interval * 2).min(Duration::from_secs(60));
+                    on_event(DevicePollEvent::Retrying { reason });
+                }
+                Poll::Failed(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn poll_device_once(&self, oauth: &OAuthClient, device: &DeviceAuthorization) -> Poll {
+        let mut form = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("device_code", device.device_code.expose_secret()),
+        ];
+        let mut request = self.http().post(oauth.token_url.clone());
+        match &oauth.client_secret {
+            // The same client authentication oauth2 uses for the other grants (RFC 6749 §2.3.1:
+            // form-urlencoded id and secret inside basic auth).
+            Some(secret) => {
+                request = request.basic_auth(
+                    form_encode(&oauth.client_id),
+                    Some(form_encode(secret.expose_secret())),
+                )
+            }
+            None => form.push(("client_id", &oauth.client_id)),
+        }
+        let where_ = safety::host_port(&oauth.token_url);
+        let response = match request.form(&form).send().await {
+            Ok(r) => r,
+            Err(e) => {
+                let failure = NetFailure::from_reqwest(&e);
+                return Poll::Transient(
+                    failure.sentence(&where_, self.limits().connect_timeout.as_secs()),
+                );
+            }
+        };
+        let status = response.status();
+        if status.is_redirection() {
+            return Poll::Failed(FlowError::Misconfigured(format!(
+                "The token endpoint at {where_} redirected; keyway does not follow redirects with a secret attached."
+            )));
+        }
+        let body = read_body(response).await;
+        if status == StatusCode::OK {
+            return Poll::Granted(body);
+        }
+        let code = serde_json::from_slice::<ErrorBody>(&body)
+            .ok()
+            .map(|b| b.error);
+        match code.as_deref() {
+            Some("authorization_pending") => Poll::Pending,
+            Some("slow_down") => Poll::SlowDown,
+            Some("access_denied") => Poll::Failed(FlowError::AccessDenied),
+            Some("expired_token") => Poll::Failed(FlowError::Expired),
+            Some("invalid_client") => Poll::Failed(FlowError::Rejected(
+                "The provider rejected the client ID or client secret (invalid_client).".into(),
+            )),
+            Some(other) => Poll::Failed(FlowError::Rejected(format!(
+                "The provider ended the device login ({}).",
+                printable_code(other)
+            ))),
+            None if status.is_server_error() => {
+                Poll::Transient(format!("{where_} answered HTTP {}.", status.as_u16()))
+            }
+            None => Poll::Failed(status_failure(status, &where_)),
+        }
+    }
+
+    /// Exchanges the code in the address the user pasted after signing in. `pasted` may be the
+    /// whole address or just its query; its `state` must equal the one `authorize_url` returned,
+    /// or nothing is sent (a mismatched state means the code is not from this login).
+    pub async fn exchange_pasted_redirect(
+        &self,
+        oauth: &OAuthClient,
+        redirect_uri: &str,
+        pasted: &str,
+        expected_state: &CsrfToken,
+        verifier: PkceCodeVerifier,
+        now: Timestamp,
+    ) -> Result<TokenUpdate, FlowError> {
+        let code = code_from_pasted(pasted, expected_state)?;
+        let redirect = redirect_url(redirect_uri)?;
+        let response = oauth
+            .basic_client()
+            .set_redirect_uri(redirect)
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(verifier)
+            .request_async(&OAuthHttp(self.http()))
+            .await
+            .map_err(|e| token_failure(e, Grant::Code, oauth, self.limits()))?;
+        Ok(token_update(&response, now))
+    }
+}
+
+enum Poll {
+    Granted(Vec<u8>),
+    Pending,
+    SlowDown,
+    Transient(String),
+    Failed(FlowError),
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+}
+
+#[derive(Deserialize)]
+struct GrantBody {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+fn granted_tokens(
+    body: &[u8],
+    issued_at: Timestamp,
+    oauth: &OAuthClient,
+) -> Result<TokenUpdate, FlowError> {
+    let grant: GrantBody = serde_json::from_slice(body).map_err(|_| {
+        FlowError::Unreachable(format!(
+            "The token endpoint at {} did not answer with an OAuth2 token response.",
+            safety::host_port(&oauth.token_url)
+        ))
+    })?;
+    Ok(TokenUpdate {
+        access_token: SecretString::from(grant.access_token),
+        refresh_token: grant.refresh_token.map(SecretString::from),
+        expires_at: grant
+            .expires_in
+            .map(|s| expiry(issued_at, Duration::from_secs(s))),
+    })
+}
+
+fn form_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+fn redirect_url(redirect_uri: &str) -> Result<RedirectUrl, FlowError> {
+    RedirectUrl::new(redirect_uri.to_string()).map_err(|_| {
+        FlowError::Misconfigured(format!(
+            "The redirect URI '{redirect_uri}' is not an absolute URL."
+        ))
+    })
+}
+
+/// The address to open for an authorization-code login with PKCE (S256), the PKCE verifier to
+/// keep for the exchange, and the state the pasted address must carry back.
+pub fn authorize_url(
+    oauth: &OAuthClient,
+    redirect_uri: &str,
+) -> Result<(Url, PkceCodeVerifier, CsrfToken), FlowError> {
+    let auth_url = oauth.auth_url.clone().ok_or_else(|| {
+        FlowError::Misconfigured(
+            "The field 'auth_url' is empty; this provider needs the device login.".into(),
+        )
+    })?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = BasicClient::new(ClientId::new(oauth.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(auth_url))
+        .set_redirect_uri(redirect_url(redirect_uri)?)
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(oauth.scope_list())
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok((url, verifier, state))
+}
+
+/// The authorization code from a pasted redirect address, after checking its state.
+fn code_from_pasted(pasted: &str, expected_state: &CsrfToken) -> Result<String, FlowError> {
+    let pasted = pasted.trim();
+    let query = match Url::parse(pasted) {
+        Ok(url) => url.query().unwrap_or_default().to_string(),
+        Err(_) => pasted.trim_start_matches('?').to_string(),
+    };
+    let mut code = None;
+    let mut state = None;
+    let mut error = None;
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "code" => code = Some(v.into_owned()),
+            "state" => state = Some(v.into_owned()),
+            "error" => error = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    if state.as_deref() != Some(expected_state.secret().as_str()) {
+        return Err(FlowError::StateMismatch);
+    }
+    match (error.as_deref(), code) {
+        (Some("access_denied"), _) => Err(FlowError::AccessDenied),
+        (Some(other), _) => Err(FlowError::Rejected(format!(
+            "The provider ended the login ({}).",
+            printable_code(other)
+        ))),
+        (None, Some(code)) if !code.is_empty() => Ok(code),
+        (None, _) => Err(FlowError::BadRedirect(
+            "The pasted address has no 'code' parameter; paste the whole address the browser ended on."
+                .into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_redirects_need_the_right_state_and_a_code() {
+        let state = CsrfToken::new("s1".into());
+        assert_eq!(
+            code_from_pasted("http://127.0.0.1/keyway-callback?code=abc&state=s1", &state).unwrap(),
+            "abc"
+        );
+        assert_eq!(
+            code_from_pasted("?state=s1&code=x%2By", &state).unwrap(),
+            "x+y"
+        );
+        assert!(matches!(
+            code_from_pasted("http://127.0.0.1/cb?code=abc&state=evil", &state),
+            Err(FlowError::StateMismatch)
+        ));
+        assert!(matches!(
+            code_from_pasted("http://127.0.0.1/cb?code=abc", &state),
+            Err(FlowError::StateMismatch)
+        ));
+        assert!(matches!(
+            code_from_pasted("http://127.0.0.1/cb?error=access_denied&state=s1", &state),
+            Err(FlowError::AccessDenied)
+        ));
+        assert!(matches!(
+            code_from_pasted("http://127.0.0.1/cb?state=s1", &state),
+            Err(FlowError::BadRedirect(_))
+        ));
+    }
+}

@@ -1,0 +1,217 @@
+//! API-key verification: the one request a component's catalogue entry describes, with the key
+//! where the service expects it, judged by the status (and Slack-style `"ok": false` bodies).
+
+use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use reqwest::{Method, StatusCode};
+use url::Url;
+
+use super::safety::{self, NetFailure};
+use super::transport::{detail_at, read_body};
+use super::{Finding, Limits};
+use crate::catalog::{Component, KeyPlacement, VerifySpec};
+use crate::core::Credential;
+
+pub(crate) async fn verify_api_key(
+    client: &reqwest::Client,
+    limits: Limits,
+    component: &Component,
+    credential: &Credential,
+) -> Finding {
+    match build_and_send(client, limits, component, credential).await {
+        Ok(finding) | Err(finding) => finding,
+    }
+}
+
+async fn build_and_send(
+    client: &reqwest::Client,
+    limits: Limits,
+    component: &Component,
+    credential: &Credential,
+) -> Result<Finding, Finding> {
+    let VerifySpec::Http {
+        method,
+        path,
+        auth,
+        ok_status,
+        detail_pointer,
+    } = &component.verify
+    else {
+        return Err(Finding::misconfigured(format!(
+            "{} is not verified over HTTP.",
+            component.name
+        )));
+    };
+    let base = safety::required(credential, "base_url")?;
+    let base = safety::checked_endpoint(base, "base_url", safety::allows_http(credential))?;
+    let mut url = safety::join_path(&base, path);
+    let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
+        Finding::misconfigured(format!(
+            "The component's verify method '{method}' is not an HTTP method."
+        ))
+    })?;
+
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut basic: Option<(String, String)> = None;
+    match auth {
+        KeyPlacement::Bearer => {
+            let key = safety::required(credential, "api_key")?;
+            headers.insert(
+                AUTHORIZATION,
+                secret_header(&format!("Bearer {key}"), "api_key")?,
+            );
+        }
+        KeyPlacement::Header { name, prefix } => {
+            let key = safety::required(credential, "api_key")?;
+            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                Finding::misconfigured(format!(
+                    "The component's header name '{name}' is not a valid HTTP header name."
+                ))
+            })?;
+            let value = match prefix.as_deref() {
+                None | Some("") => key.to_string(),
+                Some(p) => format!("{}{key}", prefix_with_separator(p)),
+            };
+            headers.insert(header, secret_header(&value, "api_key")?);
+        }
+        KeyPlacement::Basic {
+            username_field,
+            username,
+            password_field,
+        } => {
+            let user = match (username_field, username) {
+                (Some(field), _) => safety::required(credential, field)?.to_string(),
+                (None, Some(fixed)) => fixed.clone(),
+                (None, None) => String::new(),
+            };
+            let password = safety::required(credential, password_field)?;
+            basic = Some((user, password.to_string()));
+        }
+        KeyPlacement::Query { param } => {
+            let key = safety::required(credential, "api_key")?;
+            // query_pairs_mut percent-encodes the key, so '&', '=' or '+' in it cannot break
+            // (or inject into) the query string.
+            url.query_pairs_mut().append_pair(param, key);
+        }
+    }
+
+    let mut request = client.request(method, url.clone()).headers(headers);
+    if let Some((user, password)) = basic {
+        request = request.basic_auth(user, Some(password));
+    }
+    let where_ = safety::host_port(&url);
+    let response = request.send().await.map_err(|e| {
+        Finding::unreachable(
+            NetFailure::from_reqwest(&e).sentence(&where_, limits.connect_timeout.as_secs()),
+        )
+    })?;
+    Ok(judge(
+        response,
+        &url,
+        &component.name,
+        "key",
+        ok_status,
+        detail_pointer.as_deref(),
+    )
+    .await)
+}
+
+/// "Token" → "Token <key>", "Token token=" → "Token token=<key>", "Bearer " → "Bearer <key>":
+/// a prefix that does not end in '=' or a space gets one space, as people write it.
+fn prefix_with_separator(prefix: &str) -> String {
+    if prefix.ends_with('=') || prefix.ends_with(' ') {
+        prefix.to_string()
+    } else {
+        format!("{prefix} ")
+    }
+}
+
+/// A header value marked sensitive (so hyper never logs it and HTTP/2 never indexes it).
+pub(crate) fn secret_header(value: &str, field: &str) -> Result<HeaderValue, Finding> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| {
+        Finding::misconfigured(format!(
+            "The field '{field}' contains characters that cannot be sent in an HTTP header."
+        ))
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// The verdict on an answer: `ok_status` verified (unless the body says `"ok": false`),
+/// 3xx reported as a refused redirect, 401/403 rejected, 429 and 5xx unreachable (try later),
+/// anything else rejected with the status named.
+pub(crate) async fn judge(
+    response: reqwest::Response,
+    url: &Url,
+    service: &str,
+    what: &str,
+    ok_status: &[u16],
+    detail_pointer: Option<&str>,
+) -> Finding {
+    let status = response.status();
+    if status.is_redirection() {
+        return safety::redirect_finding(url, safety::location(response.headers()));
+    }
+    if ok_status.contains(&status.as_u16()) {
+        let body = read_body(response).await;
+        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        if let Some(json) = &json {
+            // Slack (and a few others) answer 200 for a bad token and say so in the body.
+            if json.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
+                let code = json
+                    .get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .filter(|c| {
+                        c.len() <= 40 && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+                    })
+                    .map(|c| format!(" ({c})"))
+                    .unwrap_or_default();
+                return Finding::rejected(format!(
+                    "{service} answered but reported the {what} as not valid{code}."
+                ));
+            }
+        }
+        let detail = json.as_ref().and_then(|j| detail_at(j, detail_pointer));
+        return Finding::verified(format!("{service} accepted the {what}."), detail);
+    }
+    let code = describe(status);
+    match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
+            Finding::rejected(format!("{service} rejected the {what} ({code})."))
+        }
+        StatusCode::TOO_MANY_REQUESTS => Finding::unreachable(format!(
+            "{service} is rate-limiting requests ({code}); try again later."
+        )),
+        s if s.is_server_error() => Finding::unreachable(format!(
+            "{service} answered with a server error ({code}); try again later."
+        )),
+        _ => Finding::rejected(format!(
+            "{service} did not accept the {what}: it answered {code}."
+        )),
+    }
+}
+
+fn describe(status: StatusCode) -> String {
+    match status.canonical_reason() {
+        Some(r) => format!("HTTP {} {r}", status.as_u16()),
+        None => format!("HTTP {}", status.as_u16()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_get_a_space_unless_they_end_in_one_or_in_equals() {
+        assert_eq!(prefix_with_separator("Token"), "Token ");
+        assert_eq!(prefix_with_separator("Token token="), "Token token=");
+        assert_eq!(prefix_with_separator("Bearer "), "Bearer ");
+    }
+
+    #[test]
+    fn header_values_with_newlines_are_misconfigured_without_echo() {
+        let f = secret_header("abc\r\nX-Evil: 1", "api_key").unwrap_err();
+        assert!(f.reason.contains("api_key"));
+        assert!(!f.reason.contains("Evil"));
+    }
+}

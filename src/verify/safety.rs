@@ -1,0 +1,326 @@
+//! The rules every outgoing verification obeys, in one place so no verifier can forget one:
+//! which URLs a secret may be sent to, how a redirect is reported, how transport failures become
+//! sentences, and the last-line scrub that keeps secret values out of every reason.
+
+use std::error::Error as StdError;
+use std::net::IpAddr;
+
+use reqwest::header::{HeaderValue, LOCATION};
+use url::{Host, Url};
+
+use super::Finding;
+use crate::catalog::ALLOW_HTTP_FIELD;
+use crate::core::Credential;
+
+/// Whether the credential opted in to plain http on a non-loopback host.
+pub(crate) fn allows_http(credential: &Credential) -> bool {
+    credential
+        .value(ALLOW_HTTP_FIELD)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"))
+}
+
+/// A required, non-empty field value, or the Misconfigured finding that names the field.
+pub(crate) fn required<'c>(credential: &'c Credential, field: &str) -> Result<&'c str, Finding> {
+    match credential.value(field).map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(Finding::misconfigured(format!(
+            "The field '{field}' is empty, so the request cannot be built."
+        ))),
+    }
+}
+
+/// An optional field: absent and blank are the same thing.
+pub(crate) fn optional<'c>(credential: &'c Credential, field: &str) -> Option<&'c str> {
+    credential
+        .value(field)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Parses an endpoint URL from a field and applies the transport rules: https always; plain
+/// http only to loopback (a local test server or tunnel) or when the credential explicitly
+/// allows it; never credentials embedded in the URL itself. The raw value is not echoed back,
+/// because a mistyped URL may contain a pasted secret.
+pub(crate) fn checked_endpoint(raw: &str, field: &str, allow_http: bool) -> Result<Url, Finding> {
+    let url = Url::parse(raw.trim()).map_err(|_| {
+        Finding::misconfigured(format!(
+            "The field '{field}' is not an absolute URL such as https://api.example.com."
+        ))
+    })?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(Finding::misconfigured(format!(
+            "The field '{field}' has no host name."
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Finding::misconfigured(format!(
+            "The field '{field}' must not contain a user name or password; use the credential's own fields."
+        )));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) || allow_http => Ok(url),
+        "http" => Err(Finding::misconfigured(format!(
+            "Refusing to send the secret over plain http to {}; use https, or set {ALLOW_HTTP_FIELD} = yes on a trusted network.",
+            host_port(&url)
+        ))),
+        other => Err(Finding::misconfigured(format!(
+            "The field '{field}' uses the '{other}' scheme; only https (or http on loopback) is supported."
+        ))),
+    }
+}
+
+/// Loopback hosts never leave the machine, so plain http to them exposes nothing on the wire.
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `host` or `host:port` as a person would type it (no path, no query: the query may hold a key).
+pub(crate) fn host_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("?");
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// Appends a catalogue path to a base URL, keeping the base's own path (GitHub Enterprise's
+/// `https://host/api/v3` + `/user`), which `Url::join` would drop.
+pub(crate) fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let (path, query) = match path.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path, None),
+    };
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    url.set_path(&joined);
+    url.set_query(query);
+    url.set_fragment(None);
+    url
+}
+
+/// A 3xx answer. Following it would hand the secret to wherever the service points, so keyway
+/// reports where it pointed instead. Misconfigured, because the usual fix is the base URL
+/// (http→https, a moved API root).
+pub(crate) fn redirect_finding(request_url: &Url, location: Option<&HeaderValue>) -> Finding {
+    let target = location
+        .and_then(|v| v.to_str().ok())
+        .and_then(|loc| request_url.join(loc).ok())
+        .map(|u| host_port(&u))
+        .unwrap_or_else(|| "another address".to_string());
+    Finding::misconfigured(format!(
+        "The service redirected to {target}; keyway does not follow redirects with a secret attached."
+    ))
+}
+
+/// The Location header of a response, for `redirect_finding`.
+pub(crate) fn location(headers: &reqwest::header::HeaderMap) -> Option<&HeaderValue> {
+    headers.get(LOCATION)
+}
+
+/// What went wrong below HTTP, classified from the error's source chain. The chain itself is
+/// never shown: reqwest's top-level Display includes the URL, which may carry a query-string key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NetFailure {
+    Timeout,
+    Refused,
+    Dns,
+    Tls,
+    Certificate,
+    Reset,
+    Other,
+}
+
+impl NetFailure {
+    pub(crate) fn from_reqwest(e: &reqwest::Error) -> NetFailure {
+        if e.is_timeout() {
+            return NetFailure::Timeout;
+        }
+        NetFailure::from_chain(e)
+    }
+
+    /// Walks the source chain, looking inside io::Errors too: an io::Error's `source()` skips
+    /// the error it wraps, which is exactly where rustls puts its certificate verdict.
+    pub(crate) fn from_chain(top: &(dyn StdError + 'static)) -> NetFailure {
+        let mut found = NetFailure::Other;
+        let mut current: Option<&(dyn StdError + 'static)> = Some(top);
+        while let Some(err) = current {
+            let inner = err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref().map(|e| e as &(dyn StdError + 'static)));
+            for candidate in [Some(err), inner].into_iter().flatten() {
+                if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
+                    return match tls {
+                        rustls::Error::InvalidCertificate(_) => NetFailure::Certificate,
+                        _ => NetFailure::Tls,
+                    };
+                }
+                if let Some(io) = candidate.downcast_ref::<std::io::Error>() {
+                    match io.kind() {
+                        std::io::ErrorKind::ConnectionRefused => found = NetFailure::Refused,
+                        std::io::ErrorKind::TimedOut => found = NetFailure::Timeout,
+                        std::io::ErrorKind::ConnectionReset
+                        | std::io::ErrorKind::ConnectionAborted
+                        | std::io::ErrorKind::UnexpectedEof
+                        | std::io::ErrorKind::BrokenPipe
+                            if found == NetFailure::Other =>
+                        {
+                            found = NetFailure::Reset
+                        }
+                        _ => {}
+                    }
+                }
+                // Resolver failures have no typed error of their own; their text is fixed
+                // wording from hyper-util / the libc resolver and never contains the request.
+                let text = candidate.to_string();
+                if found == NetFailure::Other
+                    && (text.contains("dns error")
+                        || text.contains("failed to lookup address")
+                        || text.contains("Name or service not known"))
+                {
+                    found = NetFailure::Dns;
+                }
+            }
+            current = err.source();
+        }
+        found
+    }
+
+    /// One sentence for `where_` ("api.stripe.com", "db.example.com:5432").
+    pub(crate) fn sentence(self, where_: &str, connect_timeout_secs: u64) -> String {
+        match self {
+            NetFailure::Timeout => format!(
+                "{where_} did not answer in time (connect timeout {connect_timeout_secs} s)."
+            ),
+            NetFailure::Refused => format!("{where_} refused the connection."),
+            NetFailure::Dns => format!("The host name of {where_} could not be resolved."),
+            NetFailure::Certificate => format!(
+                "The TLS certificate of {where_} could not be verified, so nothing was sent."
+            ),
+            NetFailure::Tls => format!("The TLS handshake with {where_} failed."),
+            NetFailure::Reset => format!("{where_} closed the connection unexpectedly."),
+            NetFailure::Other => format!("Could not complete the request to {where_}."),
+        }
+    }
+}
+
+/// The last line of defence: whatever a verifier wrote, a secret value of the credential (as is,
+/// or percent-encoded the way a query parameter carries it) never leaves in a reason or detail.
+/// Very short values are skipped: masking "a" would garble every sentence and reveal nothing.
+pub(crate) fn scrub(text: &str, credential: &Credential) -> String {
+    let mut out = text.to_string();
+    for name in credential.secrets.names() {
+        let Some(value) = credential.secrets.expose(name) else {
+            continue;
+        };
+        if value.chars().count() < 4 {
+            continue;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        for form in [value, encoded.as_str()] {
+            if out.contains(form) {
+                out = out.replace(form, crate::core::secret::MASK);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::time::Timestamp;
+    use crate::core::{secret::SecretFields, Environment, RecordId};
+    use secrecy::SecretString;
+    use std::collections::BTreeMap;
+
+    fn credential(public: &[(&str, &str)], secrets: &[(&str, &str)]) -> Credential {
+        let mut s = SecretFields::new();
+        for (k, v) in secrets {
+            s.insert(*k, SecretString::from(v.to_string()));
+        }
+        Credential {
+            id: RecordId("c".into()),
+            workspace: RecordId("w".into()),
+            component: "x".into(),
+            name: "n".into(),
+            environment: Environment::Staging,
+            public: public
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect::<BTreeMap<_, _>>(),
+            secrets: s,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_verification: None,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn plain_http_only_for_loopback_or_explicit_opt_in() {
+        assert!(checked_endpoint("http://127.0.0.1:8080", "base_url", false).is_ok());
+        assert!(checked_endpoint("http://localhost", "base_url", false).is_ok());
+        assert!(checked_endpoint("http://[::1]:9/x", "base_url", false).is_ok());
+        let refused = checked_endpoint("http://api.example.com", "base_url", false).unwrap_err();
+        assert!(
+            refused.reason.contains("api.example.com"),
+            "{}",
+            refused.reason
+        );
+        assert!(checked_endpoint("http://api.example.com", "base_url", true).is_ok());
+        assert!(checked_endpoint("https://api.example.com", "base_url", false).is_ok());
+        assert!(checked_endpoint("ftp://api.example.com", "base_url", true).is_err());
+        assert!(checked_endpoint("https://u:p@api.example.com", "base_url", false).is_err());
+        assert!(checked_endpoint("api.example.com", "base_url", false).is_err());
+    }
+
+    #[test]
+    fn allow_http_reads_the_field() {
+        assert!(allows_http(&credential(&[("allow_http", "yes")], &[])));
+        assert!(!allows_http(&credential(&[("allow_http", "no")], &[])));
+        assert!(!allows_http(&credential(&[], &[])));
+    }
+
+    #[test]
+    fn join_keeps_the_base_path() {
+        let base = Url::parse("https://ghe.example.com/api/v3/").unwrap();
+        assert_eq!(
+            join_path(&base, "/user").as_str(),
+            "https://ghe.example.com/api/v3/user"
+        );
+        let base = Url::parse("https://api.example.com").unwrap();
+        assert_eq!(
+            join_path(&base, "/v1/x?a=b").as_str(),
+            "https://api.example.com/v1/x?a=b"
+        );
+    }
+
+    #[test]
+    fn redirect_names_only_the_target_host() {
+        let from = Url::parse("http://127.0.0.1:1/v1?key=SECRET").unwrap();
+        let loc = HeaderValue::from_static("http://127.0.0.1:2/steal?key=SECRET");
+        let f = redirect_finding(&from, Some(&loc));
+        assert!(f.reason.contains("127.0.0.1:2"), "{}", f.reason);
+        assert!(!f.reason.contains("SECRET"));
+    }
+
+    #[test]
+    fn scrub_masks_raw_and_encoded_secrets() {
+        let c = credential(&[], &[("api_key", "sk live/1+2"), ("pin", "ab")]);
+        let text = "got sk live/1+2 and sk+live%2F1%2B2 and ab";
+        let out = scrub(text, &c);
+        assert!(!out.contains("sk live"), "{out}");
+        assert!(!out.contains("sk+live"), "{out}");
+        assert!(out.ends_with("and ab"), "{out}");
+    }
+}

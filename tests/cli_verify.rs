@@ -1,0 +1,333 @@
+//! "Nothing invalid is saved", through the real binary, against real loopback servers:
+//! PostgreSQL and an HTTP API (a user-defined component pointed at it).
+
+mod common;
+mod support;
+
+use common::{stderr, stdout, TestVault};
+use serde_json::Value;
+use support::http::api_server;
+use support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
+
+const API_KEY: &str = "sk_SENTINEL_cli_verify_91";
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn creds(v: &TestVault) -> Vec<Value> {
+    let o = v.keyway(&["credential", "list", "--json"]);
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A vault with workspace "acme", a short verification deadline, and a user component
+/// "loopback_api" whose check is GET {base_url}/v1/me with a bearer key.
+fn vault() -> TestVault {
+    let v = TestVault::new();
+    let components = v.dir.path().join("components");
+    std::fs::create_dir_all(&components).unwrap();
+    std::fs::write(
+        components.join("loopback_api.toml"),
+        r#"
+id = "loopback_api"
+name = "Loopback API"
+kind = "api_key"
+icon = "L"
+[[fields]]
+name = "base_url"
+label = "Base URL"
+required = true
+validate = "url"
+[[fields]]
+name = "api_key"
+label = "API key"
+secret = true
+required = true
+[verify]
+engine = "http"
+path = "/v1/me"
+auth = { type = "bearer" }
+detail_pointer = "/account/id"
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &v.config,
+        format!(
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+            components.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
+    v
+}
+
+#[test]
+fn postgres_wrong_password_is_refused_and_nothing_is_stored() {
+    let pg = PgCluster::shared();
+    let v = vault();
+    let port = pg.port.to_string();
+    let add = |password: &str, name: &str| {
+        v.keyway_with(
+            &[
+                "credential",
+                "add",
+                "-w",
+                "acme",
+                "-c",
+                "postgresql",
+                "-n",
+                name,
+                "-f",
+                "host=127.0.0.1",
+                "-f",
+                &format!("port={port}"),
+                "-f",
+                &format!("database={ETL_DATABASE}"),
+                "-f",
+                &format!("user={ETL_USER}"),
+                "-f",
+                "sslmode=disable",
+                "-f",
+                "password=-",
+            ],
+            &[("KEYWAY_PASSPHRASE", common::PASS)],
+            Some(&format!("{password}\n")),
+        )
+    };
+    let o = add("wrong-password", "warehouse");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("was not saved"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("etl"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty(), "a rejected credential was stored");
+
+    let o = add(ETL_PASSWORD, "warehouse");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("PostgreSQL"),
+        "server version shown: {}",
+        stdout(&o)
+    );
+    let list = creds(&v);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["password"], "********");
+    assert!(!stdout(&o).contains(ETL_PASSWORD) && !stderr(&o).contains(ETL_PASSWORD));
+    // Editing to a wrong password is refused and the stored one stays.
+    let o = v.keyway_with(
+        &[
+            "credential",
+            "edit",
+            "-w",
+            "acme",
+            "warehouse",
+            "-f",
+            "password=-",
+        ],
+        &[("KEYWAY_PASSPHRASE", common::PASS)],
+        Some("nope\n"),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let o = v.keyway(&[
+        "credential",
+        "show",
+        "-w",
+        "acme",
+        "warehouse",
+        "--json",
+        "--reveal",
+    ]);
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["fields"]["password"], ETL_PASSWORD);
+    // Verify and audit a healthy vault: exit 0.
+    assert_eq!(
+        code(&v.keyway(&["credential", "verify", "-w", "acme", "warehouse"])),
+        0
+    );
+    assert_eq!(code(&v.keyway(&["audit"])), 0);
+}
+
+#[test]
+fn http_keys_are_verified_before_saving_and_audited() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let base = format!("base_url={}", server.base_url());
+    let v = vault();
+    let add = |name: &str, key: &str, extra: &[&str]| {
+        let mut args = vec![
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            name,
+            "-f",
+            &base,
+        ];
+        let key_arg = format!("api_key={key}");
+        args.extend(["-f", &key_arg]);
+        args.extend(extra);
+        v.keyway(&args)
+    };
+    let o = add("wrong", "sk_wrong", &[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(creds(&v).is_empty());
+    let o = add("prod", API_KEY, &["--env", "production"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("acct_42"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains(API_KEY) && !stderr(&o).contains(API_KEY));
+
+    // Unreachable: refused unless --save-unverified, then stored with that status.
+    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let unreachable = |extra: &[&str]| {
+        let mut args = vec![
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            "later",
+            "-f",
+            &closed,
+            "-f",
+            "api_key=sk_x",
+        ];
+        args.extend(extra);
+        v.keyway(&args)
+    };
+    let o = unreachable(&[]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("--save-unverified"), "{}", stderr(&o));
+    assert_eq!(creds(&v).len(), 1);
+    let o = unreachable(&["--save-unverified"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    let later = list.iter().find(|c| c["name"] == "later").unwrap();
+    assert_eq!(later["status"], "unverified");
+
+    // The audit re-verifies everything, flags the unverified one and exits 1.
+    let o = v.keyway(&["audit", "--json"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let report: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report.len(), 2);
+    for key in [
+        "component",
+        "credential",
+        "environment",
+        "status",
+        "reason",
+        "latency_ms",
+        "verified_at",
+    ] {
+        assert!(report[0].get(key).is_some(), "audit JSON lacks {key}");
+    }
+    let prod = report.iter().find(|r| r["credential"] == "prod").unwrap();
+    assert_eq!(prod["status"], "verified");
+    assert_eq!(prod["environment"], "production");
+    let later = report.iter().find(|r| r["credential"] == "later").unwrap();
+    assert_eq!(later["status"], "unreachable");
+    // Results are recorded on the credentials.
+    let o = v.keyway(&["credential", "show", "-w", "acme", "prod", "--json"]);
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["history"].as_array().unwrap().len(), 2);
+    // The table form names the reason.
+    let o = v.keyway(&["audit", "--workspace", "acme"]);
+    assert_eq!(code(&o), 1);
+    assert!(stdout(&o).contains("unreachable"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("1 verified, 1 not verified"),
+        "{}",
+        stdout(&o)
+    );
+    drop(rt);
+}
+
+#[test]
+fn field_errors_name_the_field() {
+    let v = vault();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "-c",
+                "postgresql",
+                "-f",
+                "host=db",
+                "-f",
+                "port=70000",
+                "-f",
+                "user=u",
+                "-f",
+                "password=p",
+            ],
+            "port",
+        ),
+        (
+            &[
+                "-c",
+                "stripe",
+                "-f",
+                "base_url=api.stripe.com",
+                "-f",
+                "api_key=k",
+            ],
+            "base_url",
+        ),
+        (
+            &["-c", "stripe", "-f", "colour=red", "-f", "api_key=k"],
+            "colour",
+        ),
+        (
+            &["-c", "postgresql", "-f", "host=db", "-f", "user=u"],
+            "password",
+        ),
+    ];
+    for (extra, field) in cases {
+        let mut args = vec!["credential", "add", "-w", "acme", "-n", "x"];
+        args.extend(extra);
+        let o = v.keyway(&args);
+        assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!("field '{field}'")),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-n",
+        "x",
+        "-c",
+        "stripe",
+        "-f",
+        "api_key",
+    ]);
+    assert_eq!(code(&o), 2);
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-n",
+        "x",
+        "-c",
+        "nosuch",
+        "-f",
+        "a=b",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(creds(&v).is_empty());
+}

@@ -1,0 +1,272 @@
+//! The real binary in a pseudo-terminal: create a vault, create a workspace, add a PostgreSQL
+//! credential against a loopback cluster with a wrong password (refused, counter unchanged) and
+//! then the right one (saved, counter 1), quit, and check the terminal was restored. Every wait
+//! is for text on the emulated screen, with a deadline; nothing is paced by sleeping.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+use support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
+
+const ROWS: u16 = 32;
+const COLS: u16 = 110;
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+struct Tty {
+    screen: Arc<Mutex<Screen>>,
+    writer: Box<dyn Write + Send>,
+}
+
+impl Tty {
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn wait_for(&self, text: &str) {
+        let start = Instant::now();
+        loop {
+            let contents = self.contents();
+            if contents.contains(text) {
+                return;
+            }
+            if start.elapsed() > DEADLINE || self.screen.lock().unwrap().closed {
+                panic!("timed out waiting for {text:?}; the screen shows:\n{contents}");
+            }
+            std::thread::sleep(Duration::from_millis(20)); // poll interval, not pacing
+        }
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn line(&mut self, text: &str) {
+        self.send(text);
+        self.send("\r");
+    }
+}
+
+const TAB: &str = "\t";
+const ESC: &str = "\x1b";
+const CTRL_S: &str = "\x13";
+const CTRL_U: &str = "\x15";
+
+/// Fills the PostgreSQL form (focus on Name) and saves.
+fn fill_pg_form(tty: &mut Tty, port: u16, password: &str) {
+    tty.wait_for("New PostgreSQL credential");
+    tty.send("pg-main");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB);
+    tty.send("127.0.0.1");
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send(&port.to_string());
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send(ETL_DATABASE);
+    tty.send(TAB);
+    tty.send(ETL_USER);
+    tty.send(TAB);
+    tty.send(password);
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send("disable"); // the test cluster has no TLS
+    tty.wait_for("unencrypted connection");
+    tty.send(CTRL_S);
+}
+
+/// The real `keyway`; KEYWAY_E2E_BIN may point at another build of the same UI.
+fn binary() -> String {
+    std::env::var("KEYWAY_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keyway").to_string())
+}
+
+type Child = Box<dyn portable_pty::Child + Send + Sync>;
+/// The child, its terminal, the emulated screen, the reader thread and the pty master.
+type Spawned = (
+    Child,
+    Tty,
+    Arc<Mutex<Screen>>,
+    std::thread::JoinHandle<()>,
+    Box<dyn portable_pty::MasterPty + Send>,
+);
+
+/// Starts keyway in a fresh pty; a thread feeds its output to the screen emulator.
+fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::Path) -> Spawned {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let mut cmd = CommandBuilder::new(binary());
+    cmd.arg("--vault");
+    cmd.arg(vault);
+    cmd.arg("--config");
+    cmd.arg(config);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+    cmd.env("XDG_DATA_HOME", dir.path().join("data"));
+    cmd.env("XDG_CONFIG_HOME", dir.path().join("config"));
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("KEYWAY_VAULT");
+    let child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+        closed: false,
+    }));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = screen.clone();
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut s = sink.lock().unwrap();
+                    s.parser.process(&buf[..n]);
+                    s.raw.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        sink.lock().unwrap().closed = true;
+    });
+    let tty = Tty {
+        screen: screen.clone(),
+        writer: pty.master.take_writer().unwrap(),
+    };
+    (child, tty, screen, reader_thread, pty.master)
+}
+
+/// The output ends with the terminal put back: alternate screen left, cursor shown.
+fn assert_restored(raw: &[u8]) {
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(64)..]).to_string();
+    let left_alt = raw.windows(8).rposition(|w| w == b"\x1b[?1049l");
+    let shown = raw.windows(6).rposition(|w| w == b"\x1b[?25h");
+    let entered = raw.windows(8).rposition(|w| w == b"\x1b[?1049h");
+    assert!(entered.is_some(), "never entered the alternate screen");
+    assert!(
+        left_alt > entered,
+        "alternate screen not left; tail: {tail:?}"
+    );
+    assert!(shown > entered, "cursor not shown again; tail: {tail:?}");
+}
+
+fn fast_config(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n",
+    )
+    .unwrap();
+    config
+}
+
+/// SIGTERM and SIGHUP (a dropped SSH session) leave cleanly with the terminal restored.
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = fast_config(&dir);
+        let vault = dir.path().join("vault.redb");
+        let (mut child, tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
+        tty.wait_for("Create a new vault");
+        let pid = child.process_id().expect("child pid") as i32;
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert!(status.success(), "signal {signal}: exit {status:?}");
+        drop(tty);
+        drop(master);
+        let _ = reader_thread.join();
+        assert_restored(&screen.lock().unwrap().raw);
+    }
+}
+
+#[test]
+fn create_vault_workspace_and_a_verified_postgres_credential() {
+    let pg = PgCluster::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    let (mut child, mut tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
+
+    // A missing vault: create it, passphrase twice.
+    tty.wait_for("Create a new vault");
+    tty.line("e2e passphrase");
+    tty.line("e2e passphrase");
+    tty.wait_for("No workspaces yet");
+
+    tty.send("n");
+    tty.wait_for("Name of the new workspace");
+    tty.line("e2e-ws");
+    tty.wait_for("Workspace created");
+    tty.send("\r");
+    tty.wait_for("ws: e2e-ws");
+
+    // Open PostgreSQL through the filter.
+    tty.send("/");
+    tty.send("postgres");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("PostgreSQL · database · 0 credential(s)");
+
+    // Wrong password: refused, nothing saved.
+    tty.send("a");
+    fill_pg_form(&mut tty, pg.port, "not-the-password");
+    tty.wait_for("✗ rejected");
+    tty.send(ESC);
+    tty.wait_for("unsaved changes");
+    tty.send("y");
+    tty.wait_for("PostgreSQL · database · 0 credential(s)");
+    tty.send(ESC);
+    tty.wait_for("Filter: /postgres");
+    assert!(!tty.contents().contains("● "), "no counter after a refusal");
+
+    // Right password: verified and saved; the counter moves to 1.
+    tty.send("\r");
+    tty.wait_for("0 credential(s)");
+    tty.send("a");
+    fill_pg_form(&mut tty, pg.port, ETL_PASSWORD);
+    tty.wait_for("Saved 'pg-main' (verified");
+    tty.wait_for("PostgreSQL · database · 1 credential(s)");
+    let listed = tty.contents();
+    assert!(listed.contains("pg-main") && listed.contains("verified"));
+    assert!(!listed.contains(ETL_PASSWORD), "a secret was drawn");
+    tty.send(ESC);
+    tty.wait_for("● 1");
+
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD),
+        "the password was written to the terminal"
+    );
+    // The workspace is remembered for the next run (by id, nothing secret).
+    let state = std::fs::read_to_string(dir.path().join("state/keyway/tui-state.json"))
+        .expect("the UI state file");
+    assert!(!state.contains("e2e-ws") && !state.contains(ETL_PASSWORD));
+}

@@ -1,0 +1,264 @@
+//! A loopback OAuth2 provider: client credentials, refresh with rotation (a used or revoked
+//! refresh token is invalid_grant), the device grant with a scripted sequence of answers, the
+//! authorization code grant with PKCE (S256), and a userinfo endpoint.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::Engine;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::http::serve;
+
+pub const CLIENT_ID: &str = "keyway-test-client";
+pub const CLIENT_SECRET: &str = "cs_SENTINEL_secret_51";
+pub const DEVICE_CODE: &str = "dc_SENTINEL_device_77";
+pub const USER_CODE: &str = "WDJB-MJHT";
+
+/// One scripted answer to a device-code poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceStep {
+    Pending,
+    SlowDown,
+    Denied,
+    Expired,
+    Grant,
+}
+
+#[derive(Default)]
+pub struct ProviderState {
+    pub refresh_tokens: Mutex<HashSet<String>>,
+    pub access_tokens: Mutex<HashSet<String>>,
+    pub device_script: Mutex<VecDeque<DeviceStep>>,
+    /// tokio's clock at each device poll (paused-time tests read the pacing from it).
+    pub device_polls: Mutex<Vec<tokio::time::Instant>>,
+    pub device_interval: u64,
+    pub device_expires_in: u64,
+    /// code → (PKCE challenge, redirect_uri)
+    pub codes: Mutex<HashMap<String, (String, String)>>,
+    pub token_requests: AtomicUsize,
+    issued: AtomicUsize,
+}
+
+pub struct Provider {
+    pub addr: SocketAddr,
+    pub state: Arc<ProviderState>,
+}
+
+impl Provider {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The public and secret fields of a generic_oauth2 credential for this provider.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("base_url", self.url("")),
+            ("client_id", CLIENT_ID.to_string()),
+            ("token_url", self.url("/token")),
+            ("device_authorization_url", self.url("/device/code")),
+            ("auth_url", self.url("/authorize")),
+            ("scope", "openid email".to_string()),
+        ]
+    }
+
+    pub fn add_refresh_token(&self, token: &str) {
+        self.state
+            .refresh_tokens
+            .lock()
+            .unwrap()
+            .insert(token.into());
+    }
+
+    pub fn add_access_token(&self, token: &str) {
+        self.state
+            .access_tokens
+            .lock()
+            .unwrap()
+            .insert(token.into());
+    }
+
+    /// What the user's browser sign-in would leave behind: a code bound to a PKCE challenge.
+    pub fn approve_code(&self, code: &str, challenge: &str, redirect_uri: &str) {
+        self.state
+            .codes
+            .lock()
+            .unwrap()
+            .insert(code.into(), (challenge.into(), redirect_uri.into()));
+    }
+
+    pub fn device_polls(&self) -> Vec<tokio::time::Instant> {
+        self.state.device_polls.lock().unwrap().clone()
+    }
+}
+
+pub async fn provider(device_script: &[DeviceStep], interval: u64, expires_in: u64) -> Provider {
+    let state = Arc::new(ProviderState {
+        device_script: Mutex::new(device_script.iter().copied().collect()),
+        device_interval: interval,
+        device_expires_in: expires_in,
+        ..ProviderState::default()
+    });
+    let router = Router::new()
+        .route("/token", post(token))
+        .route("/device/code", post(device_code))
+        .route("/userinfo", get(userinfo))
+        .with_state(state.clone());
+    Provider {
+        addr: serve(router).await,
+        state,
+    }
+}
+
+fn oauth_error(status: StatusCode, code: &str) -> Response {
+    (status, Json(json!({"error": code}))).into_response()
+}
+
+/// Client authentication: HTTP basic (form-urlencoded id and secret) or form fields.
+fn client_auth(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> (Option<String>, Option<String>) {
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some((id, secret)) = basic.as_deref().and_then(|s| s.split_once(':')) {
+        let decode = |s: &str| {
+            url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+        };
+        return (decode(id), decode(secret));
+    }
+    (
+        form.get("client_id").cloned(),
+        form.get("client_secret").cloned(),
+    )
+}
+
+fn issue(state: &ProviderState, with_refresh: bool) -> Response {
+    let n = state.issued.fetch_add(1, Ordering::SeqCst);
+    let access = format!("at_SENTINEL_{n}");
+    state.access_tokens.lock().unwrap().insert(access.clone());
+    let mut body = json!({"access_token": access, "token_type": "bearer", "expires_in": 3600});
+    if with_refresh {
+        let refresh = format!("rt_SENTINEL_rotated_{n}");
+        state.refresh_tokens.lock().unwrap().insert(refresh.clone());
+        body["refresh_token"] = json!(refresh);
+    }
+    Json(body).into_response()
+}
+
+async fn token(
+    State(state): State<Arc<ProviderState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    state.token_requests.fetch_add(1, Ordering::SeqCst);
+    let (id, secret) = client_auth(&headers, &form);
+    if id.as_deref() != Some(CLIENT_ID) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let confidential_ok = secret.as_deref() == Some(CLIENT_SECRET);
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {
+            if !confidential_ok {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            }
+            issue(&state, false)
+        }
+        Some("refresh_token") => {
+            if secret.is_some() && !confidential_ok {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+            }
+            let presented = form.get("refresh_token").cloned().unwrap_or_default();
+            // Rotation: a refresh token works once.
+            if !state.refresh_tokens.lock().unwrap().remove(&presented) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            issue(&state, true)
+        }
+        Some("urn:ietf:params:oauth:grant-type:device_code") => {
+            state
+                .device_polls
+                .lock()
+                .unwrap()
+                .push(tokio::time::Instant::now());
+            if form.get("device_code").map(String::as_str) != Some(DEVICE_CODE) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            let step = state
+                .device_script
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or(DeviceStep::Pending);
+            match step {
+                DeviceStep::Pending => {
+                    oauth_error(StatusCode::BAD_REQUEST, "authorization_pending")
+                }
+                DeviceStep::SlowDown => oauth_error(StatusCode::BAD_REQUEST, "slow_down"),
+                DeviceStep::Denied => oauth_error(StatusCode::BAD_REQUEST, "access_denied"),
+                DeviceStep::Expired => oauth_error(StatusCode::BAD_REQUEST, "expired_token"),
+                DeviceStep::Grant => issue(&state, true),
+            }
+        }
+        Some("authorization_code") => {
+            let code = form.get("code").cloned().unwrap_or_default();
+            let Some((challenge, redirect)) = state.codes.lock().unwrap().remove(&code) else {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            };
+            let verifier = form.get("code_verifier").cloned().unwrap_or_default();
+            let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(verifier.as_bytes()));
+            if computed != challenge || form.get("redirect_uri") != Some(&redirect) {
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+            }
+            issue(&state, true)
+        }
+        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
+    }
+}
+
+async fn device_code(
+    State(state): State<Arc<ProviderState>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (id, _) = client_auth(&headers, &form);
+    if id.as_deref() != Some(CLIENT_ID) {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    Json(json!({
+        "device_code": DEVICE_CODE,
+        "user_code": USER_CODE,
+        "verification_uri": "https://example.invalid/device",
+        "expires_in": state.device_expires_in,
+        "interval": state.device_interval,
+    }))
+    .into_response()
+}
+
+async fn userinfo(State(state): State<Arc<ProviderState>>, headers: HeaderMap) -> Response {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if state.access_tokens.lock().unwrap().contains(token) {
+        Json(json!({"sub": "u-1", "email": "etl@example.com"})).into_response()
+    } else {
+        StatusCode::UNAUTHORIZED.into_response()
+    }
+}
