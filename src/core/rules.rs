@@ -1,6 +1,7 @@
 //! The domain rules, checked against a snapshot of the vault's records before anything is written:
 //! unique names, workspace and component scoping of flow steps, and the delete guards.
 
+use super::domain::Status;
 use super::domain::*;
 
 /// A rule said no. Each message is a sentence a person can act on.
@@ -42,6 +43,29 @@ pub enum RuleError {
     BadStep { step: usize, message: String },
     #[error("a flow needs at least one step")]
     EmptyFlow,
+    #[error("flow '{flow}' cannot be active: {problem}; verify or rebind the credential, or save the flow inactive")]
+    FlowNotReady { flow: String, problem: String },
+    #[error("flow '{flow}' has no {component} step")]
+    NoSuchStep { flow: String, component: String },
+    #[error("flow '{flow}' is already in {environment}")]
+    AlreadyInEnvironment { flow: String, environment: String },
+}
+
+/// How one step of a flow being promoted gets its credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PromotionStep {
+    pub component: String,
+    pub choice: PromotionChoice,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromotionChoice {
+    /// Exactly one credential of the component exists in the target environment.
+    Automatic(RecordId),
+    /// Several exist: the user picks one of these.
+    Ask(Vec<RecordId>),
+    /// None exists: the user adds one (inline in the TUI) or names one.
+    NoCredential,
 }
 
 /// The longest name keyway accepts, in characters.
@@ -256,6 +280,75 @@ impl Snapshot {
             }
         }
         Ok(())
+    }
+
+    /// An active flow may not run on a missing or failing (rejected, misconfigured) credential.
+    pub fn check_flow_ready(&self, flow: &Flow) -> Result<(), RuleError> {
+        for (i, step) in flow.steps.iter().enumerate() {
+            let problem = match self.credential(&step.credential) {
+                None => Some(format!(
+                    "step {} ({}) has no credential",
+                    i + 1,
+                    step.component
+                )),
+                Some(c) => match c.last_verification.as_ref().map(|v| v.status) {
+                    Some(status @ (Status::Rejected | Status::Misconfigured)) => Some(format!(
+                        "step {} uses credential '{}', whose last verification was {}",
+                        i + 1,
+                        c.name,
+                        status.as_str()
+                    )),
+                    _ => None,
+                },
+            };
+            if let Some(problem) = problem {
+                return Err(RuleError::FlowNotReady {
+                    flow: flow.name.clone(),
+                    problem,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps whose credential is missing or failing, for marking in lists.
+    pub fn failing_steps(&self, flow: &Flow) -> Vec<usize> {
+        flow.steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                self.credential(&s.credential).is_none_or(|c| {
+                    matches!(
+                        c.last_verification.as_ref().map(|v| v.status),
+                        Some(Status::Rejected | Status::Misconfigured)
+                    )
+                })
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Which credential each step of `flow` would use in `target`: the only credential of the
+    /// step's component in that environment, or the user's choice among several, or none.
+    pub fn plan_promotion(&self, flow: &Flow, target: &Environment) -> Vec<PromotionStep> {
+        flow.steps
+            .iter()
+            .map(|step| {
+                let candidates: Vec<RecordId> = self
+                    .credentials_in(&flow.workspace)
+                    .filter(|c| c.component == step.component && &c.environment == target)
+                    .map(|c| c.id.clone())
+                    .collect();
+                PromotionStep {
+                    component: step.component.clone(),
+                    choice: match candidates.as_slice() {
+                        [one] => PromotionChoice::Automatic(one.clone()),
+                        [] => PromotionChoice::NoCredential,
+                        _ => PromotionChoice::Ask(candidates),
+                    },
+                }
+            })
+            .collect()
     }
 
     /// The delete guard: a credential used by an active flow stays, and the refusal names them.
@@ -488,6 +581,51 @@ mod tests {
         empty.workspaces.push(ws("w3", "empty"));
         let e = empty.workspace_by_name("empty").unwrap();
         assert!(empty.check_workspace_delete(e, false).is_ok());
+    }
+
+    #[test]
+    fn active_flows_need_working_credentials() {
+        let mut s = sample();
+        assert!(s.check_flow_ready(&s.flows[0]).is_ok());
+        s.credentials[1].record_verification(Verification {
+            status: Status::Rejected,
+            reason: "bad password".into(),
+            detail: None,
+            latency_ms: None,
+            at: Timestamp(5),
+        });
+        let err = s.check_flow_ready(&s.flows[0]).unwrap_err();
+        assert!(err.to_string().contains("rejected"), "{err}");
+        assert_eq!(s.failing_steps(&s.flows[0]), vec![1]);
+        let missing = flow("f9", "w1", "x", true, &[("stripe", "gone")]);
+        assert!(s.check_flow_ready(&missing).is_err());
+        assert_eq!(s.failing_steps(&missing), vec![0]);
+    }
+
+    #[test]
+    fn promotion_picks_the_only_candidate_and_asks_otherwise() {
+        let mut s = sample();
+        let mut prod = cred("p1", "w1", "stripe", "live");
+        prod.environment = Environment::Production;
+        s.credentials.push(prod);
+        let mut prod_pg_a = cred("p2", "w1", "postgresql", "a");
+        prod_pg_a.environment = Environment::Production;
+        let mut prod_pg_b = cred("p3", "w1", "postgresql", "b");
+        prod_pg_b.environment = Environment::Production;
+        s.credentials.push(prod_pg_a);
+        s.credentials.push(prod_pg_b);
+        // a production stripe credential of another workspace is never offered
+        let mut foreign = cred("p4", "w2", "salesforce", "theirs");
+        foreign.environment = Environment::Production;
+        s.credentials.push(foreign);
+        let plan = s.plan_promotion(&s.flows[0], &Environment::Production);
+        assert_eq!(plan[0].choice, PromotionChoice::Automatic(id("p1")));
+        assert_eq!(
+            plan[1].choice,
+            PromotionChoice::Ask(vec![id("p2"), id("p3")])
+        );
+        let plan = s.plan_promotion(&s.flows[2], &Environment::Production);
+        assert_eq!(plan[0].choice, PromotionChoice::NoCredential);
     }
 
     #[test]
