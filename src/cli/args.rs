@@ -246,6 +246,12 @@ pub enum FlowCmd {
         /// Move the flow instead of copying it (the staging flow is removed).
         #[arg(long = "move")]
         move_flow: bool,
+        /// The target environment.
+        #[arg(long, default_value = "production")]
+        to: String,
+        /// The promoted copy's name (default: NAME-ENVIRONMENT, or NAME with --move).
+        #[arg(long = "as", value_name = "NEW_NAME")]
+        new_name: Option<String>,
     },
 }
 

@@ -6,6 +6,7 @@ mod component;
 mod context;
 mod credential;
 mod error;
+mod flow;
 mod login;
 mod output;
 mod save;
@@ -113,8 +114,6 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             };
             audit::run(&ctx, scope, args.json)
         }
-        Command::Flow(_) => Err(CliError::Refused(
-            "flows are not available from the command line yet".into(),
-        )),
+        Command::Flow(cmd) => flow::run(&ctx, cmd),
     }
 }
