@@ -9,6 +9,7 @@ pub mod config;
 pub mod core;
 pub mod paths;
 pub mod store;
+pub mod transfer;
 pub mod tui;
 pub mod vault;
 pub mod verify;

@@ -210,6 +210,30 @@ impl Store {
         Ok(())
     }
 
+    /// Writes several new credentials in one transaction (an import): all or nothing.
+    pub fn save_credentials(&mut self, credentials: Vec<Credential>) -> Result<(), StoreError> {
+        let mut names = std::collections::HashSet::new();
+        for c in &credentials {
+            let workspace = self
+                .snapshot
+                .workspace(&c.workspace)
+                .ok_or_else(|| RuleError::NoSuchWorkspace(c.workspace.to_string()))?;
+            self.snapshot
+                .check_credential_name(workspace, &c.component, &c.name, Some(&c.id))?;
+            if !names.insert((c.workspace.clone(), c.component.clone(), c.name.clone())) {
+                return Err(RuleError::CredentialExists {
+                    workspace: workspace.name.clone(),
+                    component: c.component.clone(),
+                    name: c.name.clone(),
+                }
+                .into());
+            }
+        }
+        self.vault.put_credentials(&credentials)?;
+        self.snapshot.credentials.extend(credentials);
+        Ok(())
+    }
+
     /// Stores a verification result, and any tokens obtained by it, in one write.
     pub fn record_verification(
         &mut self,

@@ -48,6 +48,36 @@ pub enum Command {
     Flow(FlowCmd),
     /// Re-verify every credential and report; exits 1 when anything is not verified.
     Audit(AuditArgs),
+    /// Write a workspace's credentials to an encrypted file (its own passphrase, from
+    /// KEYWAY_EXPORT_PASSPHRASE or a prompt).
+    Export {
+        #[arg(long, short)]
+        workspace: String,
+        /// Only this component's credentials.
+        #[arg(long, short)]
+        component: Option<String>,
+        /// The file to create (never overwritten).
+        file: std::path::PathBuf,
+    },
+    /// Add the credentials of an export file; each is verified before it is saved.
+    Import {
+        file: std::path::PathBuf,
+        /// The target workspace (default: the exported one); created if missing.
+        #[arg(long, short)]
+        workspace: Option<String>,
+        /// What to do when a credential's name is taken: skip it, or rename it ("NAME-2").
+        #[arg(long, value_enum)]
+        on_conflict: Option<OnConflict>,
+        /// Do not verify: store every credential marked unverified.
+        #[arg(long)]
+        no_verify: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnConflict {
+    Skip,
+    Rename,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ mod flow;
 mod login;
 mod output;
 mod save;
+mod transfer;
 mod workspace;
 
 pub use args::Cli;
@@ -115,5 +116,16 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
             audit::run(&ctx, scope, args.json)
         }
         Command::Flow(cmd) => flow::run(&ctx, cmd),
+        Command::Export {
+            workspace,
+            component,
+            file,
+        } => transfer::export(&ctx, workspace, component.as_deref(), file),
+        Command::Import {
+            file,
+            workspace,
+            on_conflict,
+            no_verify,
+        } => transfer::import(&ctx, file, workspace.as_deref(), *on_conflict, *no_verify),
     }
 }

@@ -1,0 +1,269 @@
+//! `keyway export` and `keyway import`: moving credentials between ops hosts in a file that is
+//! useless without its own passphrase. Import decrypts and checks everything before it writes
+//! anything, verifies each credential like any other save, and commits in one transaction.
+
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use super::args::OnConflict;
+use super::context::Context;
+use super::error::CliError;
+use super::save::{runtime, verifier};
+use crate::clock;
+use crate::core::{Credential, Status, Verification};
+use crate::transfer::{self, ExportedCredential};
+use crate::vault::crypto::fresh_id;
+use crate::vault::kdf::KdfParams;
+use crate::verify::verify_all;
+
+const ENV_VAR: &str = "KEYWAY_EXPORT_PASSPHRASE";
+
+pub fn export(
+    ctx: &Context,
+    workspace: &str,
+    component: Option<&str>,
+    file: &Path,
+) -> Result<(), CliError> {
+    let store = ctx.open_store()?;
+    let s = store.snapshot();
+    let w = s.workspace_by_name(workspace)?;
+    if let Some(c) = component {
+        if ctx.catalog.get(c).is_none() {
+            return Err(CliError::Usage(format!("unknown component '{c}'")));
+        }
+    }
+    let credentials: Vec<ExportedCredential> = s
+        .credentials_in(&w.id)
+        .filter(|c| component.is_none_or(|comp| c.component == comp))
+        .map(|c| ExportedCredential {
+            component: c.component.clone(),
+            name: c.name.clone(),
+            environment: c.environment.clone(),
+            public: c.public.clone(),
+            secrets: c.secrets.clone(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            history: c.history.clone(),
+        })
+        .collect();
+    let count = credentials.len();
+    let pass = ctx.new_passphrase(ENV_VAR, "Export passphrase: ")?;
+    let params = KdfParams::for_new_key(&ctx.config.kdf);
+    let bytes = transfer::seal(
+        workspace,
+        credentials,
+        pass.expose_secret().as_bytes(),
+        params,
+        clock::now(),
+    )
+    .map_err(|e| CliError::Refused(format!("cannot write the export: {e}")))?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+        .map_err(|e| CliError::Refused(format!("cannot create {}: {e}", file.display())))?;
+    out.write_all(&bytes)
+        .and_then(|_| out.sync_all())
+        .map_err(|e| CliError::Refused(format!("cannot write {}: {e}", file.display())))?;
+    println!(
+        "Exported {count} credential(s) of workspace '{workspace}' to {}",
+        file.display()
+    );
+    Ok(())
+}
+
+pub fn import(
+    ctx: &Context,
+    file: &Path,
+    workspace: Option<&str>,
+    on_conflict: Option<OnConflict>,
+    no_verify: bool,
+) -> Result<(), CliError> {
+    let shown = file.display().to_string();
+    let bytes =
+        std::fs::read(file).map_err(|e| CliError::Refused(format!("cannot read {shown}: {e}")))?;
+    let mut store = ctx.open_store()?;
+    let pass = match std::env::var(ENV_VAR) {
+        Ok(p) => secrecy::SecretString::from(p),
+        Err(_) if std::io::stdin().is_terminal() => secrecy::SecretString::from(
+            rpassword::prompt_password("Export passphrase: ")
+                .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
+        ),
+        Err(_) => {
+            return Err(CliError::Usage(format!(
+                "no export passphrase: set {ENV_VAR} or run on a terminal"
+            )))
+        }
+    };
+    let export = transfer::open(&shown, &bytes, pass.expose_secret().as_bytes())
+        .map_err(|e| CliError::Refused(e.to_string()))?;
+    let target = workspace.unwrap_or(&export.workspace).to_string();
+    let now = clock::now();
+
+    // Plan: which credentials go in, under which names.
+    let existing: Option<crate::core::Workspace> =
+        store.snapshot().workspace_by_name(&target).ok().cloned();
+    let taken = |component: &str, name: &str, planned: &[Credential]| {
+        existing.as_ref().is_some_and(|w| {
+            store
+                .snapshot()
+                .credentials_in(&w.id)
+                .any(|c| c.component == component && c.name == name)
+        }) || planned
+            .iter()
+            .any(|c| c.component == component && c.name == name)
+    };
+    let conflicts: Vec<String> = export
+        .credentials
+        .iter()
+        .filter(|c| taken(&c.component, &c.name, &[]))
+        .map(|c| format!("{}/{}", c.component, c.name))
+        .collect();
+    let choice = match (conflicts.is_empty(), on_conflict) {
+        (true, _) => OnConflict::Skip,
+        (false, Some(choice)) => choice,
+        (false, None) => ask_conflict(&conflicts)?,
+    };
+    eprintln!(
+        "{shown}: {} credential(s) from workspace '{}' into '{target}'{}",
+        export.credentials.len(),
+        export.workspace,
+        if existing.is_none() {
+            " (a new workspace)"
+        } else {
+            ""
+        }
+    );
+    let workspace_id = existing.as_ref().map_or_else(fresh_id, |w| w.id.clone());
+    let mut planned: Vec<Credential> = Vec::new();
+    let mut skipped = Vec::new();
+    for e in export.credentials {
+        let mut name = e.name.clone();
+        if taken(&e.component, &name, &planned) {
+            if choice == OnConflict::Skip {
+                skipped.push(format!("{}/{} (name taken)", e.component, e.name));
+                continue;
+            }
+            let mut n = 2;
+            while taken(&e.component, &format!("{}-{n}", e.name), &planned) {
+                n += 1;
+            }
+            name = format!("{}-{n}", e.name);
+        }
+        if ctx.catalog.get(&e.component).is_none() {
+            skipped.push(format!("{}/{} (unknown component)", e.component, e.name));
+            continue;
+        }
+        planned.push(Credential {
+            id: fresh_id(),
+            workspace: workspace_id.clone(),
+            component: e.component,
+            name,
+            environment: e.environment,
+            public: e.public,
+            secrets: e.secrets,
+            created_at: e.created_at,
+            updated_at: now,
+            last_verification: None,
+            history: e.history,
+        });
+    }
+
+    // Verify (nothing invalid is saved), or mark unverified on request.
+    let mut accepted = Vec::new();
+    if no_verify {
+        for mut c in planned {
+            c.record_verification(Verification {
+                status: Status::Unverified,
+                reason: "Imported without verification (--no-verify).".into(),
+                detail: None,
+                latency_ms: None,
+                at: now,
+            });
+            accepted.push(c);
+        }
+    } else {
+        let verifier = verifier(ctx)?;
+        let items: Vec<_> = planned
+            .iter()
+            .filter_map(|c| ctx.catalog.get(&c.component).map(|comp| (comp, c)))
+            .collect();
+        let outcomes = runtime()?.block_on(verify_all(
+            &verifier,
+            ctx.config.verify.concurrency,
+            &items,
+            now,
+            |_| {},
+        ));
+        for (mut c, outcome) in planned.into_iter().zip(outcomes) {
+            if outcome.status == Status::Verified {
+                if let Some(t) = &outcome.tokens {
+                    crate::store::apply_tokens(&mut c, t, now);
+                }
+                c.record_verification(outcome.to_verification(now));
+                accepted.push(c);
+            } else {
+                skipped.push(format!(
+                    "{}/{} ({}: {})",
+                    c.component,
+                    c.name,
+                    outcome.status.as_str(),
+                    outcome.reason
+                ));
+            }
+        }
+    }
+    if existing.is_none() && !accepted.is_empty() {
+        let w = store.add_workspace(&target, now)?;
+        for c in &mut accepted {
+            c.workspace = w.id.clone();
+        }
+    }
+    let count = accepted.len();
+    let names: Vec<String> = accepted
+        .iter()
+        .map(|c| format!("{}/{}", c.component, c.name))
+        .collect();
+    store.save_credentials(accepted)?;
+    println!(
+        "Imported {count} credential(s) into '{target}'{}",
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", names.join(", "))
+        }
+    );
+    for s in &skipped {
+        eprintln!("skipped {s}");
+    }
+    if skipped.iter().any(|s| !s.ends_with("(name taken)")) {
+        return Err(CliError::Silent(1));
+    }
+    Ok(())
+}
+
+fn ask_conflict(conflicts: &[String]) -> Result<OnConflict, CliError> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(format!(
+            "these names are already taken: {}; pass --on-conflict skip or --on-conflict rename",
+            conflicts.join(", ")
+        )));
+    }
+    eprint!(
+        "Already taken: {}. Skip them or rename them? [s/r] ",
+        conflicts.join(", ")
+    );
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Usage(format!("cannot read the answer: {e}")))?;
+    match answer.trim() {
+        "s" | "skip" => Ok(OnConflict::Skip),
+        "r" | "rename" => Ok(OnConflict::Rename),
+        _ => Err(CliError::Usage("answer s (skip) or r (rename)".into())),
+    }
+}

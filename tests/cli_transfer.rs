@@ -1,0 +1,275 @@
+//! Encrypted export and import through the real binary: round trip, refusal of damaged or
+//! wrongly-keyed files with nothing changed, name conflicts, and verification on import.
+
+mod common;
+mod support;
+
+use common::{stderr, stdout, TestVault, PASS};
+use serde_json::Value;
+use support::http::api_server;
+
+const SECRET: &str = "sk_SENTINEL_transfer_33";
+const EXPORT_PASS: &str = "export passphrase";
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn with_component(v: &TestVault) {
+    let dir = v.dir.path().join("components");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("loopback_api.toml"),
+        "id = \"loopback_api\"\nname = \"Loopback API\"\nkind = \"api_key\"\nicon = \"L\"\n[[fields]]\nname = \"base_url\"\nlabel = \"Base URL\"\nrequired = true\nvalidate = \"url\"\n[[fields]]\nname = \"api_key\"\nlabel = \"Key\"\nsecret = true\nrequired = true\n[verify]\nengine = \"http\"\npath = \"/v1/me\"\nauth = { type = \"bearer\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &v.config,
+        format!(
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+            dir.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+}
+
+fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
+    v.keyway_with(
+        args,
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", EXPORT_PASS),
+        ],
+        None,
+    )
+}
+
+fn names(v: &TestVault, workspace: &str) -> Vec<String> {
+    let o = run(v, &["credential", "list", "-w", workspace, "--json"]);
+    let list: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let mut n: Vec<String> = list
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn export_import_round_trip_conflicts_and_damage() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(SECRET, None));
+    let base = format!("base_url={}", server.base_url());
+    let a = TestVault::new();
+    with_component(&a);
+    assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
+    for name in ["billing", "ledger"] {
+        let key = format!("api_key={SECRET}");
+        let o = run(
+            &a,
+            &[
+                "credential",
+                "add",
+                "-w",
+                "acme",
+                "-c",
+                "loopback_api",
+                "-n",
+                name,
+                "-f",
+                &base,
+                "-f",
+                &key,
+            ],
+        );
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
+    let file = a.dir.path().join("acme.kwx");
+    let f = file.to_string_lossy().into_owned();
+    let o = run(&a, &["export", "-w", "acme", &f]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(
+        !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+        "plaintext secret in export"
+    );
+    assert!(!stdout(&o).contains(SECRET) && !stderr(&o).contains(SECRET));
+    // Never overwrites.
+    assert_eq!(code(&run(&a, &["export", "-w", "acme", &f])), 1);
+
+    // Another host's vault: import creates the workspace and verifies each credential.
+    let b = TestVault::new();
+    with_component(&b);
+    let o = run(&b, &["import", &f]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(names(&b, "acme"), vec!["billing", "ledger"]);
+    let o = run(
+        &b,
+        &[
+            "credential",
+            "show",
+            "-w",
+            "acme",
+            "billing",
+            "--json",
+            "--reveal",
+        ],
+    );
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["fields"]["api_key"], SECRET);
+    assert_eq!(shown["status"], "verified");
+
+    // Conflicts: refused without a choice when not on a terminal; skip; rename.
+    let o = run(&b, &["import", &f]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("--on-conflict"));
+    assert_eq!(code(&run(&b, &["import", &f, "--on-conflict", "skip"])), 0);
+    assert_eq!(names(&b, "acme").len(), 2);
+    assert_eq!(
+        code(&run(&b, &["import", &f, "--on-conflict", "rename"])),
+        0
+    );
+    assert_eq!(
+        names(&b, "acme"),
+        vec!["billing", "billing-2", "ledger", "ledger-2"]
+    );
+    // Into another workspace, unverified on request.
+    let o = run(&b, &["import", &f, "-w", "staging-copy", "--no-verify"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&b, &["credential", "list", "-w", "staging-copy", "--json"]);
+    let list: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(list.iter().all(|c| c["status"] == "unverified"));
+
+    // Damaged, truncated, wrong passphrase: refused, nothing changes.
+    let before = names(&b, "acme");
+    let mut damaged = bytes.clone();
+    let at = damaged.len() - 40;
+    damaged[at] ^= 0x01;
+    let damaged_path = b.dir.path().join("damaged.kwx");
+    std::fs::write(&damaged_path, &damaged).unwrap();
+    let truncated_path = b.dir.path().join("truncated.kwx");
+    std::fs::write(&truncated_path, &bytes[..bytes.len() / 2]).unwrap();
+    for p in [&damaged_path, &truncated_path] {
+        let o = run(
+            &b,
+            &[
+                "import",
+                &p.to_string_lossy(),
+                "-w",
+                "fresh",
+                "--on-conflict",
+                "rename",
+            ],
+        );
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("nothing was imported"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = b.keyway_with(
+        &["import", &f, "-w", "fresh"],
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", "wrong"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains("wrong export passphrase"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(names(&b, "acme"), before);
+    let o = run(&b, &["workspace", "list", "--json"]);
+    let ws: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        ws.iter().all(|w| w["name"] != "fresh"),
+        "no workspace created by a failed import"
+    );
+    drop(rt);
+}
+
+#[test]
+fn import_verifies_and_skips_what_the_service_rejects() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(SECRET, None));
+    let base = format!("base_url={}", server.base_url());
+    let a = TestVault::new();
+    with_component(&a);
+    assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
+    let good = format!("api_key={SECRET}");
+    assert_eq!(
+        code(&run(
+            &a,
+            &[
+                "credential",
+                "add",
+                "-w",
+                "acme",
+                "-c",
+                "loopback_api",
+                "-n",
+                "good",
+                "-f",
+                &base,
+                "-f",
+                &good
+            ]
+        )),
+        0
+    );
+    // Stored unverified while its service was unreachable; it still cannot be verified, so an
+    // import (which verifies everything) leaves it out.
+    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let o = run(
+        &a,
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            "bad",
+            "-f",
+            &closed,
+            "-f",
+            "api_key=sk_bad",
+            "--save-unverified",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(
+        &a,
+        &[
+            "credential",
+            "edit",
+            "-w",
+            "acme",
+            "bad",
+            "-f",
+            &base,
+            "--save-unverified",
+        ],
+    );
+    assert_eq!(code(&o), 1, "the service rejects its key: {}", stderr(&o));
+    let file = a.dir.path().join("x.kwx");
+    let f = file.to_string_lossy().into_owned();
+    assert_eq!(code(&run(&a, &["export", "-w", "acme", &f])), 0);
+    let b = TestVault::new();
+    with_component(&b);
+    let o = run(&b, &["import", &f]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("skipped loopback_api/bad"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(names(&b, "acme"), vec!["good"]);
+    drop(rt);
+}
