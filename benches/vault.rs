@@ -1,0 +1,167 @@
+//! Vault benchmarks (issue 2), run with `cargo bench --bench vault`:
+//! - open a vault of 10,000 credentials and list them, KDF excluded (goal < 100 ms);
+//! - save one credential: encrypt + durable commit (median goal < 10 ms);
+//! - peak heap while listing 10,000 credentials, KDF excluded (goal < 50 MB).
+//! A plain timing harness rather than criterion: the durable commit is dominated by fsync and
+//! the open by one-off work, so medians over repeated runs are the honest figures.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use keyway::catalog::Catalog;
+use keyway::core::input::FieldValue;
+use keyway::core::time::Timestamp;
+use keyway::core::{Credential, Environment, Status, Verification};
+use keyway::store::{CredentialDraft, Store};
+use keyway::vault::kdf::{self, KdfParams};
+use keyway::vault::Vault;
+use secrecy::SecretString;
+
+/// Counts live heap bytes and their peak, so memory is measured for a phase, not the process.
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded unchanged to the system allocator.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const N: usize = 10_000;
+const PASS: &[u8] = b"bench passphrase";
+
+fn params() -> KdfParams {
+    KdfParams {
+        memory_kib: kdf::FLOOR_MEMORY_KIB,
+        iterations: kdf::FLOOR_ITERATIONS,
+        parallelism: 1,
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn credential(store: &Store, catalog: &Catalog, ws: &keyway::core::RecordId, i: usize) -> Credential {
+    let (component, changes) = if i % 2 == 0 {
+        ("stripe", vec![("api_key".to_string(), FieldValue::Secret(SecretString::from(format!("sk_live_{i:032}"))))])
+    } else {
+        (
+            "postgresql",
+            vec![
+                ("host".to_string(), FieldValue::Plain(format!("db{i}.internal"))),
+                ("user".to_string(), FieldValue::Plain("etl".into())),
+                ("password".to_string(), FieldValue::Secret(SecretString::from(format!("pw-{i:024}")))),
+            ],
+        )
+    };
+    let draft = CredentialDraft {
+        workspace: ws.clone(),
+        component: component.into(),
+        name: format!("cred-{i:05}"),
+        environment: if i % 3 == 0 { Environment::Production } else { Environment::Staging },
+        changes,
+    };
+    let mut c = store.prepare_credential(catalog, draft, None, Timestamp(1)).expect("prepare");
+    c.record_verification(Verification {
+        status: Status::Verified,
+        reason: "The service accepted the credential.".into(),
+        detail: Some("acct_123".into()),
+        latency_ms: Some(87),
+        at: Timestamp(2),
+    });
+    c
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run a tiny smoke.
+    let full = std::env::args().any(|a| a == "--bench");
+    let n = if full { N } else { 200 };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("vault.redb");
+    let catalog = Catalog::builtin().expect("catalog");
+    let mut store = Store::create(&path, PASS, params(), Timestamp(0)).expect("create");
+    let ws = store.add_workspace("bench", Timestamp(0)).expect("workspace").id;
+    let creds: Vec<Credential> = (0..n).map(|i| credential(&store, &catalog, &ws, i)).collect();
+    for chunk in creds.chunks(1000) {
+        store.vault().put_credentials(chunk).expect("bulk insert");
+    }
+    drop(store);
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+
+    // 1. Open + list, KDF excluded: time the open (which includes one KDF run) and subtract a
+    //    separately timed KDF run with the same parameters.
+    let mut opens = Vec::new();
+    let mut kdfs = Vec::new();
+    let runs = if full { 15 } else { 2 };
+    for _ in 0..runs {
+        let t = Instant::now();
+        let (vault, snapshot) = Vault::open_and_load(&path, PASS).expect("open");
+        let lines: Vec<String> = snapshot
+            .credentials
+            .iter()
+            .map(|c| format!("{} {} {} {}", c.component, c.name, c.environment, c.status_word()))
+            .collect();
+        assert_eq!(lines.len(), n);
+        opens.push(t.elapsed());
+        drop(vault);
+        let t = Instant::now();
+        let _ = kdf::derive(PASS, &[7; 16], &params()).expect("kdf");
+        kdfs.push(t.elapsed());
+    }
+    let open_ms = median(opens).as_secs_f64() * 1e3;
+    let kdf_ms = median(kdfs).as_secs_f64() * 1e3;
+
+    // 2. Peak heap while listing, KDF excluded: open first, then measure a fresh load + list.
+    let vault = Vault::open(&path, PASS).expect("open");
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let snapshot = vault.load().expect("load");
+    let listing: Vec<String> = snapshot
+        .credentials
+        .iter()
+        .map(|c| format!("{} {} {} {}", c.component, c.name, c.environment, c.status_word()))
+        .collect();
+    let peak_mb = (PEAK.load(Ordering::Relaxed) - base) as f64 / 1e6;
+    drop(listing);
+    drop(snapshot);
+    drop(vault);
+
+    // 3. Save one credential: encrypt + Immediate-durability commit.
+    let mut store = Store::open(&path, PASS).expect("open");
+    let mut saves = Vec::new();
+    let save_runs = if full { 200 } else { 5 };
+    for i in 0..save_runs {
+        let c = credential(&store, &catalog, &ws, n + i);
+        let t = Instant::now();
+        store.save_credential(c).expect("save");
+        saves.push(t.elapsed());
+    }
+    let save_ms = median(saves.clone()).as_secs_f64() * 1e3;
+    saves.sort();
+    let p95_ms = saves[saves.len() * 95 / 100].as_secs_f64() * 1e3;
+
+    println!("vault of {n} credentials ({:.1} MB on disk)", size as f64 / 1e6);
+    println!("open + list, total:           {open_ms:8.1} ms (median of {runs})");
+    println!("  of which KDF (m=19 MiB,t=2): {kdf_ms:8.1} ms");
+    println!("open + list, KDF excluded:    {:8.1} ms   goal < 100 ms", open_ms - kdf_ms);
+    println!("peak heap listing, no KDF:    {peak_mb:8.1} MB   goal < 50 MB");
+    println!("save one credential, median:  {save_ms:8.2} ms   goal < 10 ms (p95 {p95_ms:.2} ms)");
+}
