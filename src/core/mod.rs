@@ -2,6 +2,7 @@
 //! terminal, a file or a socket, so all of it is unit-tested without a runtime.
 
 pub mod domain;
+pub mod expiry;
 pub mod input;
 pub mod rules;
 pub mod secret;

@@ -13,18 +13,23 @@
 
 use std::time::Duration;
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{
+    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+};
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
     EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    StandardDeviceAuthorizationResponse, TokenUrl,
+    StandardDeviceAuthorizationResponse, StandardRevocableToken, TokenUrl,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
-use super::oauth::{expiry, printable_code, status_failure, token_failure, token_update, Grant};
+use super::oauth::{
+    expiry, lifetime_secs, printable_code, status_failure, token_failure, token_update, Grant,
+    GrantResponse,
+};
 use super::safety::{self, NetFailure};
 use super::transport::{read_body, OAuthHttp};
 use super::{TokenUpdate, Verifier};
@@ -98,12 +103,10 @@ impl OAuthClient {
     }
 
     /// The oauth2 client for token-endpoint grants (client secret sent as HTTP basic auth, the
-    /// RFC 6749 default, when there is one; a public client sends only its id).
-    pub(crate) fn basic_client(
-        &self,
-    ) -> BasicClient<EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>
-    {
-        let client = BasicClient::new(ClientId::new(self.client_id.clone()))
+    /// RFC 6749 default, when there is one; a public client sends only its id). It parses token
+    /// responses as `GrantResponse`, so a stated refresh-token lifetime is kept.
+    pub(crate) fn grant_client(&self) -> GrantClient {
+        let client: GrantClient = oauth2::Client::new(ClientId::new(self.client_id.clone()))
             .set_token_uri(TokenUrl::from_url(self.token_url.clone()));
         match &self.client_secret {
             Some(secret) => {
@@ -117,6 +120,20 @@ impl OAuthClient {
         self.scopes.iter().cloned().map(Scope::new)
     }
 }
+
+/// `BasicClient` with keyway's token response (`GrantResponse`) and only the token URL set.
+pub(crate) type GrantClient = oauth2::Client<
+    BasicErrorResponse,
+    GrantResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// What the user needs to finish a device login, plus the device code keyway polls with.
 #[derive(Debug, Clone)]
@@ -158,7 +175,7 @@ impl Verifier {
             )
         })?;
         let client = oauth
-            .basic_client()
+            .grant_client()
             .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
         let details: StandardDeviceAuthorizationResponse = client
             .exchange_device_code()
@@ -291,7 +308,7 @@ impl Verifier {
         let code = code_from_pasted(pasted, expected_state)?;
         let redirect = redirect_url(redirect_uri)?;
         let response = oauth
-            .basic_client()
+            .grant_client()
             .set_redirect_uri(redirect)
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
@@ -322,6 +339,9 @@ struct GrantBody {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_in: Option<u64>,
+    /// Read leniently (see `oauth::LifetimeFields`): a malformed lifetime is ignored.
+    #[serde(default)]
+    refresh_token_expires_in: Option<serde_json::Value>,
 }
 
 fn granted_tokens(
@@ -340,6 +360,11 @@ fn granted_tokens(
         refresh_token: grant.refresh_token.map(SecretString::from),
         expires_at: grant
             .expires_in
+            .map(|s| expiry(issued_at, Duration::from_secs(s))),
+        refresh_expires_at: grant
+            .refresh_token_expires_in
+            .as_ref()
+            .and_then(lifetime_secs)
             .map(|s| expiry(issued_at, Duration::from_secs(s))),
     })
 }

@@ -4,11 +4,23 @@
 //! Interface contract (used by the CLI and the TUI):
 //! - `Verifier::new(&VerifyConfig)` builds the shared HTTP stack (one reqwest 0.12 client, which
 //!   oauth2 5 also uses) and holds the timeouts.
+//!   `Verifier::with_audit(&VerifyConfig, &AuditConfig)` also takes the refresh-ahead margin
+//!   (`audit.refresh_margin_minutes`); `Verifier::new` uses the default margin (5 minutes).
 //! - `Verifier::verify(&self, &Component, &Credential, now: Timestamp) -> Outcome` runs one
-//!   non-mutating check within the configured deadline. It never panics and never logs secrets.
+//!   check within the configured deadline. It never panics and never logs secrets.
 //! - `pool::Pool` runs many of them (see pool.rs) and reports `PoolEvent`s over a channel;
 //!   `pool::verify_all` is the bulk form for the CLI (`credential verify --all`, `audit`).
 //! - `flows` gets OAuth2 tokens from a terminal: the device grant and auth code + PKCE.
+//!
+//! OAuth2 and refresh tokens (issue 3 verifies with a refresh grant, issue 6 refreshes ahead):
+//! a refresh grant is a write at the provider (it spends and rotates the refresh token), so
+//! keyway refreshes only when it needs a new access token: when there is none, when the stored
+//! one expires within the refresh margin (or has expired), or when the provider refuses it. An
+//! access token far from expiry is verified by the read-only userinfo request and nothing is
+//! rotated; this keeps two verifications racing (the TUI and a cron audit) from spending the
+//! same refresh token, which providers with reuse detection punish by revoking the whole grant.
+//! Whenever a refresh does happen, the new tokens come back in `Outcome.tokens` for the caller
+//! to store with the result, atomically.
 
 pub mod flows;
 mod http;
@@ -23,7 +35,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 
 use crate::catalog::{Component, VerifySpec};
-use crate::config::VerifyConfig;
+use crate::config::{AuditConfig, VerifyConfig};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, Verification};
 
@@ -53,6 +65,9 @@ pub struct TokenUpdate {
     /// A rotated refresh token, when the provider issued one.
     pub refresh_token: Option<SecretString>,
     pub expires_at: Option<Timestamp>,
+    /// When the refresh token expires, if the provider said (`refresh_token_expires_in`).
+    /// Stored as the public field `refresh_expires_at` (see `core::expiry`).
+    pub refresh_expires_at: Option<Timestamp>,
 }
 
 impl Outcome {
@@ -116,12 +131,15 @@ pub struct Verifier {
     http: reqwest::Client,
     pg_tls: tokio_postgres_rustls::MakeRustlsConnect,
     limits: Limits,
+    /// OAuth2 access tokens expiring within this are refreshed before they are checked.
+    refresh_margin: Duration,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Verifier")
             .field("limits", &self.limits)
+            .field("refresh_margin", &self.refresh_margin)
             .finish()
     }
 }
@@ -141,7 +159,31 @@ impl Verifier {
             http,
             pg_tls,
             limits,
+            refresh_margin: crate::core::expiry::refresh_margin(
+                AuditConfig::default().refresh_margin_minutes,
+            ),
         })
+    }
+
+    /// The same, with the refresh-ahead margin from `audit.refresh_margin_minutes`.
+    pub fn with_audit(verify: &VerifyConfig, audit: &AuditConfig) -> Result<Verifier, String> {
+        Ok(
+            Verifier::new(verify)?.with_refresh_margin(crate::core::expiry::refresh_margin(
+                audit.refresh_margin_minutes,
+            )),
+        )
+    }
+
+    /// Sets the refresh-ahead margin: an OAuth2 access token expiring within it (and holding a
+    /// refresh token) is refreshed before verification. Zero refreshes only expired tokens.
+    pub fn with_refresh_margin(mut self, margin: Duration) -> Verifier {
+        self.refresh_margin = margin;
+        self
+    }
+
+    /// The refresh-ahead margin in use.
+    pub fn refresh_margin(&self) -> Duration {
+        self.refresh_margin
     }
 
     /// One live, non-mutating check of `credential` as `component` describes it. The whole check
@@ -159,7 +201,13 @@ impl Verifier {
                     http::verify_api_key(&self.http, self.limits, component, credential).await
                 }
                 VerifySpec::Oauth2 { .. } => {
-                    oauth::verify_oauth2(&self.http, self.limits, component, credential, now).await
+                    let ctx = oauth::Context {
+                        http: &self.http,
+                        limits: self.limits,
+                        refresh_margin: self.refresh_margin,
+                        now,
+                    };
+                    oauth::verify_oauth2(ctx, component, credential).await
                 }
                 VerifySpec::Database { .. } => {
                     postgres::verify_postgres(&self.pg_tls, self.limits, credential).await

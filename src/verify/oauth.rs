@@ -1,14 +1,19 @@
-//! OAuth2 verification: a refresh grant when the credential has a refresh token (the new tokens
-//! go back in the Outcome), a userinfo request for access-token-only credentials, and a client
+//! OAuth2 verification. With a refresh token: the userinfo request while the access token is far
+//! from expiry, a refresh grant when it expires within the refresh margin, is missing, or is not
+//! accepted (the new tokens go back in the Outcome; see the verify module docs for why not
+//! always). Without one: a userinfo request for access-token-only credentials, and a client
 //! credentials grant for machine clients. Plus the token-error vocabulary the login flows share.
 
 use std::time::Duration;
 
-use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenResponse};
-use oauth2::{RefreshToken, RequestTokenError, Scope, TokenResponse};
+use oauth2::basic::{BasicErrorResponse, BasicErrorResponseType, BasicTokenType};
+use oauth2::{
+    ExtraTokenFields, RefreshToken, RequestTokenError, Scope, StandardTokenResponse, TokenResponse,
+};
 use reqwest::header::AUTHORIZATION;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 
 use super::flows::{FlowError, OAuthClient};
 use super::http::{judge, secret_header};
@@ -16,15 +21,24 @@ use super::safety::{self, NetFailure};
 use super::transport::{OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};
 use crate::catalog::{Component, VerifySpec};
-use crate::core::time::{parse_user_time, Timestamp};
+use crate::core::expiry;
+use crate::core::time::Timestamp;
 use crate::core::{Credential, Status};
 
+/// What one OAuth2 verification takes from the Verifier.
+#[derive(Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub(crate) http: &'a reqwest::Client,
+    pub(crate) limits: Limits,
+    /// Access tokens expiring within this are refreshed first (see the module docs of verify).
+    pub(crate) refresh_margin: Duration,
+    pub(crate) now: Timestamp,
+}
+
 pub(crate) async fn verify_oauth2(
-    http: &reqwest::Client,
-    limits: Limits,
+    ctx: Context<'_>,
     component: &Component,
     credential: &Credential,
-    now: Timestamp,
 ) -> Finding {
     let VerifySpec::Oauth2 {
         userinfo_path,
@@ -35,34 +49,79 @@ pub(crate) async fn verify_oauth2(
         return Finding::misconfigured(format!("{} is not an OAuth2 component.", component.name));
     };
     let probe = Probe {
-        http,
+        http: ctx.http,
         component,
         credential,
         userinfo_path,
         ok_status,
         detail_pointer: detail_pointer.as_deref(),
     };
+    let now = ctx.now;
+    let access = safety::optional(credential, "access_token");
+    let access_expiry = expiry::expires_at(credential);
     if let Some(refresh) = safety::optional(credential, "refresh_token") {
-        return refresh_grant(&probe, limits, refresh, now).await;
+        let why = match access {
+            None => Refreshing::NoAccessToken,
+            Some(_) if expiry::needs_refresh(credential, now, ctx.refresh_margin) => {
+                // needs_refresh with an access token present implies a known expiry.
+                Refreshing::Expiring(access_expiry.unwrap_or(now))
+            }
+            Some(access) => {
+                // Far from expiry (or of unknown expiry): the read-only check, so an audit does
+                // not spend and rotate the refresh token for nothing.
+                let checked = probe.userinfo(access, ctx.limits).await;
+                if checked.status == Status::Verified {
+                    return Finding {
+                        reason: not_refreshed(&checked.reason, access_expiry, now),
+                        ..checked
+                    };
+                }
+                // Revoked early, a token userinfo cannot judge, or userinfo unreachable: the
+                // refresh grant is the authority on whether the credential still works.
+                Refreshing::AccessNotConfirmed
+            }
+        };
+        return refresh_grant(&probe, ctx, refresh, why).await;
     }
-    if let Some(access) = safety::optional(credential, "access_token") {
-        let expiry = safety::optional(credential, "expires_at").and_then(parse_user_time);
-        if let Some(at) = expiry.filter(|at| *at <= now) {
+    if let Some(access) = access {
+        if let Some(at) = access_expiry.filter(|at| *at <= now) {
             // No request: the provider would only confirm what the stored expiry says.
             return Finding::rejected(format!(
-                "The access token expired at {} and there is no refresh token; the credential needs to be logged in again.",
+                "The access token of '{}' expired at {} and there is no refresh token; the credential needs to be logged in again.",
+                credential.name,
                 at.rfc3339()
             ));
         }
-        return probe.userinfo(access, limits).await;
+        return probe.userinfo(access, ctx.limits).await;
     }
     if safety::optional(credential, "client_secret").is_some() {
-        return client_credentials(&probe, limits, now).await;
+        return client_credentials(&probe, ctx.limits, now).await;
     }
     Finding::misconfigured(
         "The credential has no refresh token, access token or client secret; log it in first (keyway credential login)."
             .to_string(),
     )
+}
+
+/// Why a verification is spending the refresh token; it shapes the reason shown.
+#[derive(Debug, Clone, Copy)]
+enum Refreshing {
+    NoAccessToken,
+    /// The stored access token expires (or expired) at this time, within the margin.
+    Expiring(Timestamp),
+    /// The stored access token was not confirmed by the userinfo request.
+    AccessNotConfirmed,
+}
+
+/// The userinfo verdict for a token that was left alone, saying why it was not refreshed.
+fn not_refreshed(reason: &str, expires: Option<Timestamp>, now: Timestamp) -> String {
+    match expires {
+        Some(at) => format!(
+            "{reason} It was not refreshed: it is valid for another {}.",
+            expiry::span(u64::try_from(at.0.saturating_sub(now.0)).unwrap_or(0))
+        ),
+        None => reason.to_string(),
+    }
 }
 
 /// The bits of a verification the userinfo request needs.
@@ -117,9 +176,9 @@ impl Probe<'_> {
 
 async fn refresh_grant(
     probe: &Probe<'_>,
-    limits: Limits,
+    ctx: Context<'_>,
     refresh: &str,
-    now: Timestamp,
+    why: Refreshing,
 ) -> Finding {
     let client = match OAuthClient::from_credential(probe.credential) {
         Ok(c) => c,
@@ -127,32 +186,62 @@ async fn refresh_grant(
     };
     let refresh = RefreshToken::new(refresh.to_string());
     let answer = client
-        .basic_client()
+        .grant_client()
         .exchange_refresh_token(&refresh)
         .request_async(&OAuthHttp(probe.http))
         .await;
     let tokens = match answer {
-        Ok(response) => token_update(&response, now),
-        Err(e) => return token_failure(e, Grant::Refresh, &client, limits).into_finding(),
+        Ok(response) => token_update(&response, ctx.now),
+        Err(RequestTokenError::ServerResponse(response))
+            if *response.error() == BasicErrorResponseType::InvalidGrant =>
+        {
+            return needs_login(probe, ctx.now);
+        }
+        Err(e) => return token_failure(e, Grant::Refresh, &client, ctx.limits).into_finding(),
     };
     // The grant alone proves the credential; the userinfo answer only adds the account name,
     // so its failure (a token without the openid scope, say) does not fail the verification.
     let detail = probe
-        .userinfo(tokens.access_token.expose_secret(), limits)
+        .userinfo(tokens.access_token.expose_secret(), ctx.limits)
         .await;
     let detail = (detail.status == Status::Verified)
         .then_some(detail.detail)
         .flatten();
+    let service = &probe.component.name;
+    let reason = match why {
+        Refreshing::NoAccessToken => {
+            format!("{service} issued a new access token for the refresh token.")
+        }
+        Refreshing::Expiring(at) if at <= ctx.now => format!(
+            "The access token had expired, so keyway refreshed it: {service} issued a new one."
+        ),
+        Refreshing::Expiring(at) => format!(
+            "The access token expires in {}, within the refresh margin, so keyway refreshed it: {service} issued a new one.",
+            expiry::span(u64::try_from(at.0.saturating_sub(ctx.now.0)).unwrap_or(0))
+        ),
+        Refreshing::AccessNotConfirmed => format!(
+            "The stored access token was not accepted, so keyway refreshed it: {service} issued a new one."
+        ),
+    };
     Finding {
         tokens: Some(tokens),
-        ..Finding::verified(
-            format!(
-                "{} issued a new access token for the refresh token.",
-                probe.component.name
-            ),
-            detail,
-        )
+        ..Finding::verified(reason, detail)
     }
+}
+
+/// invalid_grant on a refresh (RFC 6749 §5.2): the refresh token was revoked, expired or already
+/// spent. Nothing keyway can retry fixes that; a person has to log the credential in again, so
+/// the reason names the credential for an audit listing many.
+fn needs_login(probe: &Probe<'_>, now: Timestamp) -> Finding {
+    let name = &probe.credential.name;
+    let service = &probe.component.name;
+    let cause = match expiry::refresh_expires_at(probe.credential).filter(|at| *at <= now) {
+        Some(at) => format!("its refresh token expired at {}", at.rfc3339()),
+        None => "its refresh token was revoked or has expired".to_string(),
+    };
+    Finding::rejected(format!(
+        "The credential '{name}' needs to be logged in again (keyway credential login): {service} no longer accepts its refresh token (invalid_grant; {cause})."
+    ))
 }
 
 async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -> Finding {
@@ -161,7 +250,7 @@ async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -
         Err(e) => return e.into_finding(),
     };
     let answer = client
-        .basic_client()
+        .grant_client()
         .exchange_client_credentials()
         .add_scopes(client.scopes.iter().cloned().map(Scope::new))
         .request_async(&OAuthHttp(probe.http))
@@ -181,14 +270,49 @@ async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -
     }
 }
 
-/// The tokens to store from a successful grant; `expires_at` is counted from `now`.
-pub(crate) fn token_update(response: &BasicTokenResponse, now: Timestamp) -> TokenUpdate {
+/// Token-response fields beyond RFC 6749 §5.1 that keyway reads: the refresh token's lifetime,
+/// which some providers state (`refresh_token_expires_in`). Kept as raw JSON and read leniently,
+/// because these fields are flattened into the response: a provider sending it as a string must
+/// not make the whole grant unreadable.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub(crate) struct LifetimeFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token_expires_in: Option<serde_json::Value>,
+}
+
+impl ExtraTokenFields for LifetimeFields {}
+
+impl LifetimeFields {
+    pub(crate) fn refresh_expires_in(&self) -> Option<Duration> {
+        lifetime_secs(self.refresh_token_expires_in.as_ref()?).map(Duration::from_secs)
+    }
+}
+
+/// Seconds from a JSON number or a numeric string; anything else (negative, fractional text,
+/// an object) is ignored rather than guessed.
+pub(crate) fn lifetime_secs(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The token response keyway's grants parse: the standard one plus `LifetimeFields`.
+pub(crate) type GrantResponse = StandardTokenResponse<LifetimeFields, BasicTokenType>;
+
+/// The tokens to store from a successful grant; expiries are counted from `now`.
+pub(crate) fn token_update(response: &GrantResponse, now: Timestamp) -> TokenUpdate {
     TokenUpdate {
         access_token: SecretString::from(response.access_token().secret().clone()),
         refresh_token: response
             .refresh_token()
             .map(|t| SecretString::from(t.secret().clone())),
         expires_at: response.expires_in().map(|d| expiry(now, d)),
+        refresh_expires_at: response
+            .extra_fields()
+            .refresh_expires_in()
+            .map(|d| expiry(now, d)),
     }
 }
 

@@ -1,6 +1,8 @@
 //! A loopback OAuth2 provider: client credentials, refresh with rotation (a used or revoked
 //! refresh token is invalid_grant), the device grant with a scripted sequence of answers, the
-//! authorization code grant with PKCE (S256), and a userinfo endpoint.
+//! authorization code grant with PKCE (S256), and a userinfo endpoint. Request counters let tests
+//! tell a refresh from a read-only check; `set_refresh_lifetime` makes grants state
+//! `refresh_token_expires_in`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -45,6 +47,10 @@ pub struct ProviderState {
     /// code → (PKCE challenge, redirect_uri)
     pub codes: Mutex<HashMap<String, (String, String)>>,
     pub token_requests: AtomicUsize,
+    pub userinfo_requests: AtomicUsize,
+    /// Sent as `refresh_token_expires_in` with every issued refresh token, when set (any JSON,
+    /// so tests can send a malformed one).
+    pub refresh_lifetime: Mutex<Option<serde_json::Value>>,
     issued: AtomicUsize,
 }
 
@@ -93,6 +99,27 @@ impl Provider {
             .lock()
             .unwrap()
             .insert(code.into(), (challenge.into(), redirect_uri.into()));
+    }
+
+    /// Revokes an access token early (the provider forgets it).
+    pub fn revoke_access_token(&self, token: &str) {
+        self.state.access_tokens.lock().unwrap().remove(token);
+    }
+
+    pub fn has_refresh_token(&self, token: &str) -> bool {
+        self.state.refresh_tokens.lock().unwrap().contains(token)
+    }
+
+    pub fn set_refresh_lifetime(&self, value: serde_json::Value) {
+        *self.state.refresh_lifetime.lock().unwrap() = Some(value);
+    }
+
+    pub fn token_requests(&self) -> usize {
+        self.state.token_requests.load(Ordering::SeqCst)
+    }
+
+    pub fn userinfo_requests(&self) -> usize {
+        self.state.userinfo_requests.load(Ordering::SeqCst)
     }
 
     pub fn device_polls(&self) -> Vec<tokio::time::Instant> {
@@ -156,6 +183,9 @@ fn issue(state: &ProviderState, with_refresh: bool) -> Response {
         let refresh = format!("rt_SENTINEL_rotated_{n}");
         state.refresh_tokens.lock().unwrap().insert(refresh.clone());
         body["refresh_token"] = json!(refresh);
+        if let Some(lifetime) = state.refresh_lifetime.lock().unwrap().clone() {
+            body["refresh_token_expires_in"] = lifetime;
+        }
     }
     Json(body).into_response()
 }
@@ -251,6 +281,7 @@ async fn device_code(
 }
 
 async fn userinfo(State(state): State<Arc<ProviderState>>, headers: HeaderMap) -> Response {
+    state.userinfo_requests.fetch_add(1, Ordering::SeqCst);
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
