@@ -2,6 +2,7 @@
 //! - open a vault of 10,000 credentials and list them, KDF excluded (goal < 100 ms);
 //! - save one credential: encrypt + durable commit (median goal < 10 ms);
 //! - peak heap while listing 10,000 credentials, KDF excluded (goal < 50 MB).
+//!
 //! A plain timing harness rather than criterion: the durable commit is dominated by fsync and
 //! the open by one-off work, so medians over repeated runs are the honest figures.
 
@@ -59,16 +60,33 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn credential(store: &Store, catalog: &Catalog, ws: &keyway::core::RecordId, i: usize) -> Credential {
+fn credential(
+    store: &Store,
+    catalog: &Catalog,
+    ws: &keyway::core::RecordId,
+    i: usize,
+) -> Credential {
     let (component, changes) = if i % 2 == 0 {
-        ("stripe", vec![("api_key".to_string(), FieldValue::Secret(SecretString::from(format!("sk_live_{i:032}"))))])
+        (
+            "stripe",
+            vec![(
+                "api_key".to_string(),
+                FieldValue::Secret(SecretString::from(format!("sk_live_{i:032}"))),
+            )],
+        )
     } else {
         (
             "postgresql",
             vec![
-                ("host".to_string(), FieldValue::Plain(format!("db{i}.internal"))),
+                (
+                    "host".to_string(),
+                    FieldValue::Plain(format!("db{i}.internal")),
+                ),
                 ("user".to_string(), FieldValue::Plain("etl".into())),
-                ("password".to_string(), FieldValue::Secret(SecretString::from(format!("pw-{i:024}")))),
+                (
+                    "password".to_string(),
+                    FieldValue::Secret(SecretString::from(format!("pw-{i:024}"))),
+                ),
             ],
         )
     };
@@ -76,10 +94,16 @@ fn credential(store: &Store, catalog: &Catalog, ws: &keyway::core::RecordId, i: 
         workspace: ws.clone(),
         component: component.into(),
         name: format!("cred-{i:05}"),
-        environment: if i % 3 == 0 { Environment::Production } else { Environment::Staging },
+        environment: if i % 3 == 0 {
+            Environment::Production
+        } else {
+            Environment::Staging
+        },
         changes,
     };
-    let mut c = store.prepare_credential(catalog, draft, None, Timestamp(1)).expect("prepare");
+    let mut c = store
+        .prepare_credential(catalog, draft, None, Timestamp(1))
+        .expect("prepare");
     c.record_verification(Verification {
         status: Status::Verified,
         reason: "The service accepted the credential.".into(),
@@ -98,8 +122,13 @@ fn main() {
     let path = dir.path().join("vault.redb");
     let catalog = Catalog::builtin().expect("catalog");
     let mut store = Store::create(&path, PASS, params(), Timestamp(0)).expect("create");
-    let ws = store.add_workspace("bench", Timestamp(0)).expect("workspace").id;
-    let creds: Vec<Credential> = (0..n).map(|i| credential(&store, &catalog, &ws, i)).collect();
+    let ws = store
+        .add_workspace("bench", Timestamp(0))
+        .expect("workspace")
+        .id;
+    let creds: Vec<Credential> = (0..n)
+        .map(|i| credential(&store, &catalog, &ws, i))
+        .collect();
     for chunk in creds.chunks(1000) {
         store.vault().put_credentials(chunk).expect("bulk insert");
     }
@@ -117,7 +146,15 @@ fn main() {
         let lines: Vec<String> = snapshot
             .credentials
             .iter()
-            .map(|c| format!("{} {} {} {}", c.component, c.name, c.environment, c.status_word()))
+            .map(|c| {
+                format!(
+                    "{} {} {} {}",
+                    c.component,
+                    c.name,
+                    c.environment,
+                    c.status_word()
+                )
+            })
             .collect();
         assert_eq!(lines.len(), n);
         opens.push(t.elapsed());
@@ -137,7 +174,15 @@ fn main() {
     let listing: Vec<String> = snapshot
         .credentials
         .iter()
-        .map(|c| format!("{} {} {} {}", c.component, c.name, c.environment, c.status_word()))
+        .map(|c| {
+            format!(
+                "{} {} {} {}",
+                c.component,
+                c.name,
+                c.environment,
+                c.status_word()
+            )
+        })
         .collect();
     let peak_mb = (PEAK.load(Ordering::Relaxed) - base) as f64 / 1e6;
     drop(listing);
@@ -158,10 +203,16 @@ fn main() {
     saves.sort();
     let p95_ms = saves[saves.len() * 95 / 100].as_secs_f64() * 1e3;
 
-    println!("vault of {n} credentials ({:.1} MB on disk)", size as f64 / 1e6);
+    println!(
+        "vault of {n} credentials ({:.1} MB on disk)",
+        size as f64 / 1e6
+    );
     println!("open + list, total:           {open_ms:8.1} ms (median of {runs})");
     println!("  of which KDF (m=19 MiB,t=2): {kdf_ms:8.1} ms");
-    println!("open + list, KDF excluded:    {:8.1} ms   goal < 100 ms", open_ms - kdf_ms);
+    println!(
+        "open + list, KDF excluded:    {:8.1} ms   goal < 100 ms",
+        open_ms - kdf_ms
+    );
     println!("peak heap listing, no KDF:    {peak_mb:8.1} MB   goal < 50 MB");
     println!("save one credential, median:  {save_ms:8.2} ms   goal < 10 ms (p95 {p95_ms:.2} ms)");
 }

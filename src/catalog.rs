@@ -157,6 +157,10 @@ pub struct Component {
 /// http on a non-loopback host. Added by the loader so no definition can forget it.
 pub const ALLOW_HTTP_FIELD: &str = "allow_http";
 
+/// The optional expiry date every component gets (OAuth2 definitions bring their own, for the
+/// access token), so audits can warn before an API key or password lapses.
+pub const EXPIRES_FIELD: &str = "expires_at";
+
 /// Problems with a component definition, each naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -310,6 +314,21 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
             validate: Validation::Text,
             choices: vec!["no".to_string(), "yes".to_string()],
             help: Some("Only for trusted networks: the key then travels unencrypted".to_string()),
+        });
+    }
+    if component.field(EXPIRES_FIELD).is_none() {
+        component.fields.push(FieldSpec {
+            name: EXPIRES_FIELD.to_string(),
+            label: "Expires on".to_string(),
+            secret: false,
+            required: false,
+            default: None,
+            validate: Validation::Date,
+            choices: vec![],
+            help: Some(
+                "Optional: when this key or password expires (YYYY-MM-DD); audits warn ahead"
+                    .to_string(),
+            ),
         });
     }
     Ok(component)

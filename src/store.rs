@@ -504,5 +504,16 @@ pub fn apply_tokens(c: &mut Credential, t: &TokenUpdate, now: Timestamp) {
             c.public.remove("expires_at");
         }
     }
+    // A refresh token's stated lifetime belongs to that token: replace it with the new one's,
+    // or drop it when a rotated token came without one.
+    match (&t.refresh_expires_at, &t.refresh_token) {
+        (Some(at), _) => {
+            c.public.insert("refresh_expires_at".into(), at.rfc3339());
+        }
+        (None, Some(_)) => {
+            c.public.remove("refresh_expires_at");
+        }
+        (None, None) => {}
+    }
     c.updated_at = now;
 }

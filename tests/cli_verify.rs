@@ -331,3 +331,68 @@ fn field_errors_name_the_field() {
     assert_eq!(code(&o), 2);
     assert!(creds(&v).is_empty());
 }
+
+#[test]
+fn audits_report_expiry_and_can_fail_on_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let base = format!("base_url={}", server.base_url());
+    let v = vault();
+    let soon = keyway::clock::now().0 + 3 * 86_400;
+    let soon = keyway::core::time::Timestamp(soon).rfc3339();
+    let key = format!("api_key={API_KEY}");
+    let expires = format!("expires_at={soon}");
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "-n",
+        "k",
+        "-f",
+        &base,
+        "-f",
+        &key,
+        "-f",
+        &expires,
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "-n",
+        "bad-date",
+        "-f",
+        &base,
+        "-f",
+        &key,
+        "-f",
+        "expires_at=soonish",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    // Verified, expiring in 3 days: within the default 14-day window, so flagged...
+    let o = v.keyway(&["audit", "--json"]);
+    assert_eq!(
+        code(&o),
+        0,
+        "expiry alone does not fail a plain audit: {}",
+        stderr(&o)
+    );
+    let report: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report[0]["expiry_state"], "soon");
+    assert_eq!(report[0]["expires_at"], soon.as_str());
+    let secs = report[0]["expires_in_secs"].as_i64().unwrap();
+    assert!((3 * 86_400 - 120..=3 * 86_400).contains(&secs), "{secs}");
+    // ...and --fail-on-expiring makes cron notice.
+    assert_eq!(code(&v.keyway(&["audit", "--fail-on-expiring", "7"])), 1);
+    assert_eq!(code(&v.keyway(&["audit", "--fail-on-expiring", "1"])), 0);
+    let o = v.keyway(&["audit"]);
+    assert!(stdout(&o).contains("expires in"), "{}", stdout(&o));
+    drop(rt);
+}

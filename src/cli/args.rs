@@ -172,6 +172,9 @@ pub enum CredentialCmd {
         /// When the service cannot be reached, save anyway, marked unverified.
         #[arg(long)]
         save_unverified: bool,
+        /// OAuth2: sign in first (device grant) and save the tokens it yields.
+        #[arg(long)]
+        login: bool,
     },
     /// Change a credential's fields, name or environment; verified live before it is saved.
     Edit {
@@ -291,4 +294,7 @@ pub struct AuditArgs {
     pub workspace: Option<String>,
     #[arg(long)]
     pub json: bool,
+    /// Also exit 1 when anything expires within DAYS (for cron).
+    #[arg(long, value_name = "DAYS")]
+    pub fail_on_expiring: Option<u64>,
 }

@@ -10,6 +10,7 @@ use super::error::CliError;
 use super::output::{print_json, print_table};
 use super::save::{runtime, verifier};
 use crate::clock;
+use crate::core::expiry::{self, ExpiryState};
 use crate::core::{Credential, RecordId, Status};
 use crate::verify::{verify_all, Outcome, Progress};
 
@@ -24,7 +25,12 @@ pub enum Scope<'a> {
     All,
 }
 
-pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliError> {
+pub fn run(
+    ctx: &Context,
+    scope: Scope<'_>,
+    as_json: bool,
+    fail_on_expiring: Option<u64>,
+) -> Result<(), CliError> {
     let mut store = ctx.open_store()?;
     let snapshot = store.snapshot();
     let targets: Vec<&Credential> = match scope {
@@ -96,6 +102,26 @@ pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliErro
         .collect();
     store.record_verifications(results, now)?;
 
+    // Expiry is read after recording: a refresh during verification moves it.
+    let warn_days = fail_on_expiring.unwrap_or(ctx.config.audit.expiry_warning_days);
+    let window = expiry::warning_window(warn_days);
+    let after = store.snapshot();
+    let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|(id, ..)| match after.credential(id) {
+            Some(c) => (
+                expiry::expiry_state(c, now, window),
+                expiry::expires_at(c).map(|t| t.rfc3339()),
+                expiry::refresh_expires_at(c).map(|t| t.rfc3339()),
+            ),
+            None => (ExpiryState::None, None, None),
+        })
+        .collect();
+    let expiring = expiries
+        .iter()
+        .filter(|(e, ..)| e.needs_attention())
+        .count();
+
     let problems = outcomes
         .iter()
         .filter(|o| o.status != Status::Verified)
@@ -104,11 +130,15 @@ pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliErro
         print_json(&serde_json::Value::Array(
             rows.iter()
                 .zip(&outcomes)
-                .map(|((_, ws, comp, name, env), o)| {
+                .zip(&expiries)
+                .map(|(((_, ws, comp, name, env), o), (state, expires_at, refresh_expires_at))| {
+                    let expires_in_secs = state.at().map(|at| at.0 - now.0);
                     json!({
                         "workspace": ws, "component": comp, "credential": name, "environment": env,
                         "status": o.status.as_str(), "reason": o.reason, "detail": o.detail,
                         "latency_ms": o.latency.as_millis() as u64, "verified_at": now.rfc3339(),
+                        "expires_at": expires_at, "refresh_expires_at": refresh_expires_at,
+                        "expiry_state": state.as_str(), "expires_in_secs": expires_in_secs,
                     })
                 })
                 .collect(),
@@ -119,7 +149,8 @@ pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliErro
         let table: Vec<Vec<String>> = rows
             .iter()
             .zip(&outcomes)
-            .map(|((_, ws, comp, name, env), o)| {
+            .zip(&expiries)
+            .map(|(((_, ws, comp, name, env), o), (state, ..))| {
                 vec![
                     ws.clone(),
                     comp.clone(),
@@ -129,6 +160,10 @@ pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliErro
                     o.reason.clone(),
                     format!("{} ms", o.latency.as_millis()),
                     now.rfc3339(),
+                    match state {
+                        ExpiryState::None => "-".to_string(),
+                        other => other.text_at(now),
+                    },
                 ]
             })
             .collect();
@@ -142,16 +177,19 @@ pub fn run(ctx: &Context, scope: Scope<'_>, as_json: bool) -> Result<(), CliErro
                 "REASON",
                 "LATENCY",
                 "LAST VERIFIED",
+                "EXPIRES",
             ],
             &table,
         );
         println!(
-            "\n{} verified, {} not verified",
+            "\n{} verified, {} not verified, {} expiring within {} days",
             outcomes.len() - problems,
-            problems
+            problems,
+            expiring,
+            warn_days
         );
     }
-    if problems > 0 {
+    if problems > 0 || (fail_on_expiring.is_some() && expiring > 0) {
         return Err(CliError::Silent(1));
     }
     Ok(())

@@ -13,9 +13,10 @@ use super::error::CliError;
 use super::save::{runtime, verifier, verify_then_save};
 use crate::catalog::Kind;
 use crate::clock;
+use crate::core::Credential;
 use crate::store::apply_tokens;
 use crate::verify::flows::PASTE_REDIRECT_URI;
-use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient};
+use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient, TokenUpdate};
 
 pub fn run(
     ctx: &Context,
@@ -25,6 +26,18 @@ pub fn run(
 ) -> Result<(), CliError> {
     let mut store = ctx.open_store()?;
     let mut credential = find(store.snapshot(), target)?.clone();
+    let tokens = obtain_tokens(ctx, &credential, paste, redirect_uri)?;
+    apply_tokens(&mut credential, &tokens, clock::now());
+    verify_then_save(ctx, &mut store, credential, false, "Logged in;")
+}
+
+/// Runs a login for an OAuth2 credential (stored or about to be added) and returns its tokens.
+pub fn obtain_tokens(
+    ctx: &Context,
+    credential: &Credential,
+    paste: bool,
+    redirect_uri: Option<&str>,
+) -> Result<TokenUpdate, CliError> {
     let kind = ctx.catalog.get(&credential.component).map(|c| c.kind);
     if kind != Some(Kind::Oauth2) {
         return Err(CliError::Usage(format!(
@@ -32,12 +45,12 @@ pub fn run(
             credential.name
         )));
     }
-    let oauth = OAuthClient::from_credential(&credential).map_err(flow_error)?;
+    let oauth = OAuthClient::from_credential(credential).map_err(flow_error)?;
     let verifier = verifier(ctx)?;
     let rt = runtime()?;
     let now = clock::now();
     let use_paste = paste || oauth.device_authorization_url.is_none();
-    let tokens = if use_paste {
+    if use_paste {
         let redirect = redirect_uri.unwrap_or(PASTE_REDIRECT_URI);
         let (url, pkce, state) = authorize_url(&oauth, redirect).map_err(flow_error)?;
         eprintln!("Open this address in any browser and sign in:\n\n  {url}\n");
@@ -48,50 +61,47 @@ pub fn run(
             .lock()
             .read_line(&mut pasted)
             .map_err(|e| CliError::Usage(format!("cannot read the pasted address: {e}")))?;
-        rt.block_on(verifier.exchange_pasted_redirect(
-            &oauth,
-            redirect,
-            pasted.trim(),
-            &state,
-            pkce,
-            now,
-        ))
-        .map_err(flow_error)?
-    } else {
-        let device = rt
-            .block_on(verifier.device_start(&oauth))
-            .map_err(flow_error)?;
-        match &device.verification_uri_complete {
-            Some(complete) => eprintln!(
-                "Open {complete}\n(or {} and enter the code {})",
-                device.verification_uri, device.user_code
-            ),
-            None => eprintln!(
-                "Open {} and enter the code {}",
-                device.verification_uri, device.user_code
-            ),
-        }
-        eprintln!(
-            "Waiting for you to approve (the code expires in {} s)...",
-            device.expires_in.as_secs()
-        );
-        rt.block_on(
-            verifier.device_poll(&oauth, &device, now, |event| match event {
-                DevicePollEvent::Pending => {}
-                DevicePollEvent::SlowDown { interval } => {
-                    eprintln!(
-                        "The provider asked to poll less often: every {} s now.",
-                        interval.as_secs()
-                    )
-                }
-                DevicePollEvent::Retrying { reason } => eprintln!("{reason} Retrying..."),
-            }),
-        )
-        .map_err(flow_error)?
-    };
-    apply_tokens(&mut credential, &tokens, clock::now());
-    drop(rt);
-    verify_then_save(ctx, &mut store, credential, false, "Logged in;")
+        return rt
+            .block_on(verifier.exchange_pasted_redirect(
+                &oauth,
+                redirect,
+                pasted.trim(),
+                &state,
+                pkce,
+                now,
+            ))
+            .map_err(flow_error);
+    }
+    let device = rt
+        .block_on(verifier.device_start(&oauth))
+        .map_err(flow_error)?;
+    match &device.verification_uri_complete {
+        Some(complete) => eprintln!(
+            "Open {complete}\n(or {} and enter the code {})",
+            device.verification_uri, device.user_code
+        ),
+        None => eprintln!(
+            "Open {} and enter the code {}",
+            device.verification_uri, device.user_code
+        ),
+    }
+    eprintln!(
+        "Waiting for you to approve (the code expires in {} s)...",
+        device.expires_in.as_secs()
+    );
+    rt.block_on(
+        verifier.device_poll(&oauth, &device, now, |event| match event {
+            DevicePollEvent::Pending => {}
+            DevicePollEvent::SlowDown { interval } => {
+                eprintln!(
+                    "The provider asked to poll less often: every {} s now.",
+                    interval.as_secs()
+                )
+            }
+            DevicePollEvent::Retrying { reason } => eprintln!("{reason} Retrying..."),
+        }),
+    )
+    .map_err(flow_error)
 }
 
 fn flow_error(e: FlowError) -> CliError {

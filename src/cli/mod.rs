@@ -62,6 +62,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 env,
                 fields,
                 save_unverified,
+                login,
             } => save::add(
                 &ctx,
                 workspace,
@@ -70,6 +71,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 env,
                 fields,
                 *save_unverified,
+                *login,
             ),
             CredentialCmd::Edit {
                 target,
@@ -100,7 +102,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     },
                     _ => audit::Scope::Workspace(workspace),
                 };
-                audit::run(&ctx, scope, *json)
+                audit::run(&ctx, scope, *json, None)
             }
             CredentialCmd::Login {
                 target,
@@ -113,7 +115,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 Some(w) => audit::Scope::Workspace(w),
                 None => audit::Scope::All,
             };
-            audit::run(&ctx, scope, args.json)
+            audit::run(&ctx, scope, args.json, args.fail_on_expiring)
         }
         Command::Flow(cmd) => flow::run(&ctx, cmd),
         Command::Export {

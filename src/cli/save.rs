@@ -47,7 +47,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 pub fn verifier(ctx: &Context) -> Result<Verifier, CliError> {
-    Verifier::new(&ctx.config.verify)
+    Verifier::with_audit(&ctx.config.verify, &ctx.config.audit)
         .map_err(|e| CliError::Refused(format!("cannot set up verification: {e}")))
 }
 
@@ -60,6 +60,7 @@ pub fn add(
     env: &str,
     fields: &[String],
     save_unverified: bool,
+    login: bool,
 ) -> Result<(), CliError> {
     let comp = ctx.catalog.get(component).ok_or_else(|| {
         CliError::Usage(format!(
@@ -77,7 +78,11 @@ pub fn add(
         environment,
         changes,
     };
-    let credential = store.prepare_credential(&ctx.catalog, draft, None, clock::now())?;
+    let mut credential = store.prepare_credential(&ctx.catalog, draft, None, clock::now())?;
+    if login {
+        let tokens = super::login::obtain_tokens(ctx, &credential, false, None)?;
+        crate::store::apply_tokens(&mut credential, &tokens, clock::now());
+    }
     verify_then_save(ctx, &mut store, credential, save_unverified, "Added")
 }
 
