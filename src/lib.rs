@@ -2,6 +2,7 @@
 //! platform. The pure `core` is surrounded by thin edges: the `vault` (redb + crypto), the
 //! verifiers, the TUI and the CLI.
 
+pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod clock;

@@ -261,21 +261,29 @@ impl Store {
         results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let index: std::collections::HashMap<RecordId, usize> = self
+            .snapshot
+            .credentials
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let mut positions = Vec::with_capacity(results.len());
         let mut updated = Vec::with_capacity(results.len());
         for (id, result, tokens) in results {
-            let Some(pos) = self.snapshot.credentials.iter().position(|c| c.id == id) else {
-                continue;
+            let Some(&pos) = index.get(&id) else {
+                continue; // deleted meanwhile
             };
             let mut c = self.snapshot.credentials[pos].clone();
             c.record_verification(result);
             if let Some(t) = &tokens {
                 apply_tokens(&mut c, t, now);
             }
-            updated.push((pos, c));
+            positions.push(pos);
+            updated.push(c);
         }
-        let creds: Vec<Credential> = updated.iter().map(|(_, c)| c.clone()).collect();
-        self.vault.put_credentials(&creds)?;
-        for (pos, c) in updated {
+        self.vault.put_credentials(&updated)?;
+        for (pos, c) in positions.into_iter().zip(updated) {
             self.snapshot.credentials[pos] = c;
         }
         Ok(())

@@ -9,10 +9,11 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::{print_json, print_table};
 use super::save::{runtime, verifier};
+use crate::audit::verify_and_record;
 use crate::clock;
 use crate::core::expiry::{self, ExpiryState};
 use crate::core::{Credential, RecordId, Status};
-use crate::verify::{verify_all, Outcome, Progress};
+use crate::verify::{Outcome, Progress};
 
 /// Which credentials to check.
 pub enum Scope<'a> {
@@ -52,7 +53,7 @@ pub fn run(
     let mut missing = Vec::new();
     for c in &targets {
         match ctx.catalog.get(&c.component) {
-            Some(comp) => items.push((comp, *c)),
+            Some(comp) => items.push((comp.clone(), (*c).clone())),
             None => missing.push(c.name.clone()),
         }
     }
@@ -63,24 +64,6 @@ pub fn run(
             missing.join(", ")
         );
     }
-    let verifier = verifier(ctx)?;
-    let now = clock::now();
-    let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
-    let outcomes: Vec<Outcome> = runtime()?.block_on(verify_all(
-        &verifier,
-        ctx.config.verify.concurrency,
-        &items,
-        now,
-        |p: Progress<'_>| {
-            if show_progress {
-                eprint!("\rverifying {}/{} ", p.done, p.total);
-            }
-        },
-    ));
-    if show_progress {
-        eprintln!();
-    }
-    // Resolve names before the results are recorded (the snapshot borrow ends here).
     let rows: Vec<(RecordId, String, String, String, String)> = items
         .iter()
         .map(|(comp, c)| {
@@ -95,12 +78,25 @@ pub fn run(
             )
         })
         .collect();
-    let results = rows
-        .iter()
-        .zip(&outcomes)
-        .map(|((id, ..), o)| (id.clone(), o.to_verification(now), o.tokens.clone()))
-        .collect();
-    store.record_verifications(results, now)?;
+    let verifier = verifier(ctx)?;
+    let now = clock::now();
+    let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
+    let outcomes: Vec<Outcome> = verify_and_record(
+        &runtime()?,
+        &mut store,
+        &verifier,
+        ctx.config.verify.concurrency,
+        &items,
+        now,
+        |p: Progress<'_>| {
+            if show_progress {
+                eprint!("\rverifying {}/{} ", p.done, p.total);
+            }
+        },
+    )?;
+    if show_progress {
+        eprintln!();
+    }
 
     // Expiry is read after recording: a refresh during verification moves it.
     let warn_days = fail_on_expiring.unwrap_or(ctx.config.audit.expiry_warning_days);
