@@ -225,6 +225,22 @@ mod tests {
     }
 
     #[test]
+    fn calibration_never_goes_below_the_recommendation() {
+        let p = calibrate();
+        assert!(p.memory_kib >= RECOMMENDED.memory_kib);
+        assert!(p.iterations >= RECOMMENDED.iterations);
+        assert!(p.parallelism >= RECOMMENDED.parallelism);
+        assert!(p.check_bounds().is_ok());
+        // Unset config means calibrate; set values are used as given.
+        let chosen = KdfParams::for_new_key(&KdfConfig {
+            memory_kib: Some(FLOOR_MEMORY_KIB),
+            iterations: Some(2),
+            parallelism: Some(1),
+        });
+        assert_eq!(chosen, KdfParams { memory_kib: FLOOR_MEMORY_KIB, iterations: 2, parallelism: 1 });
+    }
+
+    #[test]
     fn config_values_are_checked_by_name() {
         let low = KdfConfig {
             memory_kib: Some(1000),
