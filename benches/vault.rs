@@ -6,8 +6,7 @@
 //! A plain timing harness rather than criterion: the durable commit is dominated by fsync and
 //! the open by one-off work, so medians over repeated runs are the honest figures.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
@@ -19,30 +18,9 @@ use keyway::vault::kdf::{self, KdfParams};
 use keyway::vault::Vault;
 use secrecy::SecretString;
 
-/// Counts live heap bytes and their peak, so memory is measured for a phase, not the process.
-struct Counting;
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded unchanged to the system allocator.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "common/alloc.rs"]
+mod alloc;
+use alloc::{LIVE, PEAK};
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";

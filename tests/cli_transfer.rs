@@ -15,25 +15,6 @@ fn code(o: &std::process::Output) -> i32 {
     o.status.code().unwrap_or(-1)
 }
 
-fn with_component(v: &TestVault) {
-    let dir = v.dir.path().join("components");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("loopback_api.toml"),
-        "id = \"loopback_api\"\nname = \"Loopback API\"\nkind = \"api_key\"\nicon = \"L\"\n[[fields]]\nname = \"base_url\"\nlabel = \"Base URL\"\nrequired = true\nvalidate = \"url\"\n[[fields]]\nname = \"api_key\"\nlabel = \"Key\"\nsecret = true\nrequired = true\n[verify]\nengine = \"http\"\npath = \"/v1/me\"\nauth = { type = \"bearer\" }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        &v.config,
-        format!(
-            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
-            dir.to_string_lossy()
-        ),
-    )
-    .unwrap();
-    assert_eq!(code(&v.keyway(&["init"])), 0);
-}
-
 fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
     v.keyway_with(
         args,
@@ -61,8 +42,7 @@ fn export_import_round_trip_conflicts_and_damage() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(api_server(SECRET, None));
     let base = format!("base_url={}", server.base_url());
-    let a = TestVault::new();
-    with_component(&a);
+    let a = TestVault::with_loopback_component();
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     for name in ["billing", "ledger"] {
         let key = format!("api_key={SECRET}");
@@ -99,8 +79,7 @@ fn export_import_round_trip_conflicts_and_damage() {
     assert_eq!(code(&run(&a, &["export", "-w", "acme", &f])), 1);
 
     // Another host's vault: import creates the workspace and verifies each credential.
-    let b = TestVault::new();
-    with_component(&b);
+    let b = TestVault::with_loopback_component();
     let o = run(&b, &["import", &f]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(names(&b, "acme"), vec!["billing", "ledger"]);
@@ -198,8 +177,7 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt.block_on(api_server(SECRET, None));
     let base = format!("base_url={}", server.base_url());
-    let a = TestVault::new();
-    with_component(&a);
+    let a = TestVault::with_loopback_component();
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     let good = format!("api_key={SECRET}");
     assert_eq!(
@@ -261,8 +239,7 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     let file = a.dir.path().join("x.kwx");
     let f = file.to_string_lossy().into_owned();
     assert_eq!(code(&run(&a, &["export", "-w", "acme", &f])), 0);
-    let b = TestVault::new();
-    with_component(&b);
+    let b = TestVault::with_loopback_component();
     let o = run(&b, &["import", &f]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(

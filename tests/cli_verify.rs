@@ -27,43 +27,7 @@ fn creds(v: &TestVault) -> Vec<Value> {
 /// A vault with workspace "acme", a short verification deadline, and a user component
 /// "loopback_api" whose check is GET {base_url}/v1/me with a bearer key.
 fn vault() -> TestVault {
-    let v = TestVault::new();
-    let components = v.dir.path().join("components");
-    std::fs::create_dir_all(&components).unwrap();
-    std::fs::write(
-        components.join("loopback_api.toml"),
-        r#"
-id = "loopback_api"
-name = "Loopback API"
-kind = "api_key"
-icon = "L"
-[[fields]]
-name = "base_url"
-label = "Base URL"
-required = true
-validate = "url"
-[[fields]]
-name = "api_key"
-label = "API key"
-secret = true
-required = true
-[verify]
-engine = "http"
-path = "/v1/me"
-auth = { type = "bearer" }
-detail_pointer = "/account/id"
-"#,
-    )
-    .unwrap();
-    std::fs::write(
-        &v.config,
-        format!(
-            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
-            components.to_string_lossy()
-        ),
-    )
-    .unwrap();
-    assert_eq!(code(&v.keyway(&["init"])), 0);
+    let v = TestVault::with_loopback_component();
     assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
     v
 }

@@ -19,6 +19,29 @@ pub fn fast_kdf() -> KdfParams {
     }
 }
 
+/// A user-defined component for a loopback API server (tests/support/http.rs).
+pub const LOOPBACK_COMPONENT: &str = r#"
+id = "loopback_api"
+name = "Loopback API"
+kind = "api_key"
+icon = "L"
+[[fields]]
+name = "base_url"
+label = "Base URL"
+required = true
+validate = "url"
+[[fields]]
+name = "api_key"
+label = "API key"
+secret = true
+required = true
+[verify]
+engine = "http"
+path = "/v1/me"
+auth = { type = "bearer" }
+detail_pointer = "/account/id"
+"#;
+
 pub struct TestVault {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
@@ -36,6 +59,28 @@ impl TestVault {
         )
         .expect("config");
         TestVault { dir, path, config }
+    }
+
+    /// An initialised vault (through the binary) whose config adds a user component
+    /// `loopback_api` (GET {base_url}/v1/me with a bearer key, detail from /account/id) and
+    /// keeps verification deadlines short.
+    pub fn with_loopback_component() -> TestVault {
+        let v = TestVault::new();
+        let components = v.dir.path().join("components");
+        std::fs::create_dir_all(&components).expect("components dir");
+        std::fs::write(components.join("loopback_api.toml"), LOOPBACK_COMPONENT)
+            .expect("component");
+        std::fs::write(
+            &v.config,
+            format!(
+                "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+                components.to_string_lossy()
+            ),
+        )
+        .expect("config");
+        let o = v.keyway(&["init"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        v
     }
 
     pub fn create(&self) -> Store {
