@@ -1,7 +1,8 @@
 //! Frame cost of the terminal UI: the component grid and a credential list in a workspace of
 //! 10,000 credentials (goal < 2 ms a frame), and a frame while 1,000 verifications are in
-//! flight (goal < 16 ms). Drawn on ratatui's TestBackend at 120x40, so this measures our
-//! render and ratatui's buffer work, not a terminal's output speed.
+//! flight (goal < 16 ms); and the audit table of 1,000 credentials, idle and during "verify
+//! all". Drawn on ratatui's TestBackend, so this measures our render and ratatui's buffer
+//! work, not a terminal's output speed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,10 +23,14 @@ use keyway::tui::{render, update, Action, Clock, State, StateInit, Theme};
 const NOW: Timestamp = Timestamp(1_780_000_000);
 
 fn big_state() -> State {
+    state_with(10_000)
+}
+
+fn state_with(count: usize) -> State {
     let catalog = Catalog::builtin().expect("builtin catalogue");
     let ids: Vec<String> = catalog.all().iter().map(|c| c.id.clone()).collect();
     let ws = RecordId("w".into());
-    let credentials = (0..10_000)
+    let credentials = (0..count)
         .map(|i| Credential {
             id: RecordId(format!("c{i:05}")),
             workspace: ws.clone(),
@@ -131,5 +136,25 @@ fn frames(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, frames);
+/// The audit table of 1,000 credentials (sorted and summarised every frame), idle and while
+/// "verify all" has all 1,000 in flight.
+fn audit_frames(c: &mut Criterion) {
+    let mut terminal = Terminal::new(TestBackend::new(160, 40)).expect("test backend");
+    let mut audit = state_with(1_000);
+    key(&mut audit, KeyCode::Char('A'));
+    c.bench_function("audit frame, 1,000 credentials", |b| {
+        b.iter(|| terminal.draw(|f| render(&audit, f)).map(|_| ()))
+    });
+    key(&mut audit, KeyCode::Char('v'));
+    assert_eq!(audit.verifying.len(), 1_000);
+    c.bench_function("audit key + frame, verify all of 1,000 in flight", |b| {
+        b.iter(|| {
+            key(&mut audit, KeyCode::Down);
+            key(&mut audit, KeyCode::Up);
+            terminal.draw(|f| render(&audit, f)).map(|_| ())
+        })
+    });
+}
+
+criterion_group!(benches, frames, audit_frames);
 criterion_main!(benches);

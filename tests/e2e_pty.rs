@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
+use support::http::api_server;
 use support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
 
 const ROWS: u16 = 32;
@@ -104,6 +105,15 @@ type Spawned = (
 
 /// Starts keyway in a fresh pty; a thread feeds its output to the screen emulator.
 fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::Path) -> Spawned {
+    spawn_with(dir, vault, config, &[])
+}
+
+fn spawn_with(
+    dir: &tempfile::TempDir,
+    vault: &std::path::Path,
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Spawned {
     let pty = native_pty_system()
         .openpty(PtySize {
             rows: ROWS,
@@ -124,6 +134,10 @@ fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::P
     cmd.env("XDG_CONFIG_HOME", dir.path().join("config"));
     cmd.env_remove("NO_COLOR");
     cmd.env_remove("KEYWAY_VAULT");
+    cmd.env_remove("KEYWAY_PASSPHRASE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let screen = Arc::new(Mutex::new(Screen {
@@ -269,4 +283,188 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     let state = std::fs::read_to_string(dir.path().join("state/keyway/tui-state.json"))
         .expect("the UI state file");
     assert!(!state.contains("e2e-ws") && !state.contains(ETL_PASSWORD));
+}
+
+const API_KEY: &str = "sk_SENTINEL_e2e_flow_42";
+const PASSPHRASE: &str = "e2e flow passphrase";
+const CTRL_N: &str = "\x0e";
+
+/// Two user components checked against the loopback API (GET /v1/me with a bearer key).
+fn loopback_components(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (id, name) in [
+        ("loopback_api", "Loopback API"),
+        ("loopback_two", "Loopback Two"),
+    ] {
+        std::fs::write(
+            dir.join(format!("{id}.toml")),
+            format!(
+                r#"
+id = "{id}"
+name = "{name}"
+kind = "api_key"
+icon = "L"
+[[fields]]
+name = "base_url"
+label = "Base URL"
+required = true
+validate = "url"
+[[fields]]
+name = "api_key"
+label = "API key"
+secret = true
+required = true
+[verify]
+engine = "http"
+path = "/v1/me"
+auth = {{ type = "bearer" }}
+"#
+            ),
+        )
+        .unwrap();
+    }
+}
+
+/// The CLI prepares the vault: workspace "acme" and a verified "first" Loopback API credential.
+fn cli(vault: &std::path::Path, config: &std::path::Path, home: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(vault)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("KEYWAY_PASSPHRASE", PASSPHRASE)
+        .env_remove("KEYWAY_VAULT")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "keyway {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Issue 5 end to end: build a two-component flow in the wizard, adding its second credential
+/// inline (verified against the loopback API), activate it, then fail to delete that
+/// credential with the flow named in the refusal.
+#[test]
+fn wizard_flow_with_an_inline_credential_guards_the_delete() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let dir = tempfile::tempdir().unwrap();
+    let components = dir.path().join("components");
+    loopback_components(&components);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+            components.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let vault = dir.path().join("vault.redb");
+    let base = format!("base_url={}", server.base_url());
+    let key = format!("api_key={API_KEY}");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    cli(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            "first",
+            "-f",
+            &base,
+            "-f",
+            &key,
+        ],
+    );
+
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    // The only workspace opens by itself.
+    tty.wait_for("ws: acme");
+    tty.send("f");
+    tty.wait_for("No flows in this workspace yet");
+
+    // Step 1: name, environment staging by default.
+    tty.send("n");
+    tty.wait_for("1 Name");
+    tty.line("e2e-flow");
+    tty.send("\r");
+    tty.wait_for("Chosen, in order (0)");
+    // Step 2: two components, filtered as typed.
+    tty.send("loopback api");
+    tty.wait_for("Filter: /loopback api");
+    tty.send("\r");
+    tty.wait_for("1. Loopback API");
+    tty.send("loopback two");
+    tty.send("\r");
+    tty.wait_for("2. Loopback Two");
+    tty.send(CTRL_N);
+    // Step 3: "first" for Loopback API; Loopback Two has none yet: add one inline.
+    tty.wait_for("Steps (staging flow)");
+    tty.wait_for("first");
+    tty.send("\r");
+    tty.wait_for("+ add a new Loopback Two credential");
+    tty.send("a");
+    tty.wait_for("New Loopback Two credential");
+    tty.send("second");
+    tty.send(TAB); // environment: staging, from the flow
+    tty.send(TAB);
+    tty.send(&server.base_url());
+    tty.send(TAB);
+    tty.send(API_KEY);
+    tty.send(CTRL_S);
+    // Verified, saved, and back in the wizard with it picked.
+    tty.wait_for("2. Loopback Two → second");
+    tty.wait_for("Saved 'second' (verified");
+    tty.send(CTRL_N);
+    tty.wait_for("Save as");
+    // Saved inactive, then activated from the list.
+    tty.send(" ");
+    tty.wait_for("[x] inactive");
+    tty.send("\r");
+    tty.wait_for("Saved flow 'e2e-flow' (inactive)");
+    tty.send("a");
+    tty.wait_for("'e2e-flow' is now active");
+    tty.wait_for("● active");
+
+    // The credential an active flow uses cannot be deleted; the refusal names the flow.
+    tty.send(ESC);
+    tty.wait_for("Enter opens a component");
+    tty.send("/");
+    tty.send("loopback two");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("Loopback Two · api_key · 1 credential(s)");
+    tty.send("d");
+    tty.wait_for("Cannot delete the credential 'second'");
+    tty.wait_for("'e2e-flow'");
+    tty.send(ESC);
+    // An Esc followed at once by a key reads as Alt-key: wait for the dialog to close.
+    tty.wait_for("previous credential");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(API_KEY),
+        "the API key was drawn"
+    );
 }

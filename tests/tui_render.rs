@@ -752,3 +752,605 @@ fn verify_now_records_the_result() {
     assert!(matches!(fx.as_slice(), [Effect::RecordVerification { .. }]));
     assert!(h.state.verifying.is_empty());
 }
+
+// ---- flows, the wizard, promotion, used-by (issue 5) -----------------------------------------
+
+fn staging(mut c: Credential) -> Credential {
+    c.environment = Environment::Staging;
+    c
+}
+
+/// The base snapshot plus: a staging Stripe credential, a Stripe credential of the other
+/// workspace (never offered), and an inactive staging flow whose PostgreSQL step uses the
+/// rejected "legacy".
+fn flow_snapshot() -> Snapshot {
+    let mut s = snapshot();
+    s.credentials.push(staging(cred(
+        "c7",
+        "w1",
+        "stripe",
+        "billing-test",
+        Some(verification(Status::Verified, 600, "ok")),
+    )));
+    s.credentials.push(staging(cred(
+        "c8",
+        "w2",
+        "stripe",
+        "theirs",
+        Some(verification(Status::Verified, 600, "ok")),
+    )));
+    s.flows.push(Flow {
+        id: id("f2"),
+        workspace: id("w1"),
+        name: "billing-sync".into(),
+        environment: Environment::Staging,
+        steps: vec![
+            FlowStep {
+                component: "stripe".into(),
+                credential: id("c7"),
+            },
+            FlowStep {
+                component: "postgresql".into(),
+                credential: id("c2"),
+            },
+        ],
+        active: false,
+        created_at: NOW,
+        updated_at: NOW,
+    });
+    s
+}
+
+impl Harness {
+    fn with_snapshot(snapshot: Snapshot) -> Harness {
+        let mut h = Harness::new(Theme::COLOR);
+        h.act(Action::Unlocked {
+            snapshot,
+            remembered: Some(id("w1")),
+        });
+        h
+    }
+
+    /// Types valid PostgreSQL values into an open, new form (focus on Name).
+    fn fill_pg(&mut self, name: &str) {
+        self.typed(name);
+        self.key(KeyCode::Tab); // environment: keeps its default
+        self.key(KeyCode::Tab);
+        self.typed("127.0.0.1");
+        self.key(KeyCode::Tab);
+        self.key(KeyCode::Tab);
+        self.key(KeyCode::Tab);
+        self.typed("etl");
+        self.key(KeyCode::Tab);
+        self.typed(SECRET);
+    }
+
+    /// Saves the open form, answers "verified", and stores what it asked to save.
+    fn verify_and_store(&mut self, mut snap: Snapshot) -> Credential {
+        let request = self.save();
+        let draft = self.state.form.as_ref().unwrap();
+        let name = draft.fields[0].input.value().to_string();
+        let env = Environment::parse(draft.fields[1].input.value()).unwrap();
+        let mut prepared = cred("new1", "w1", "postgresql", &name, None);
+        prepared.environment = env;
+        let fx = self.act(Action::VerifyFinished {
+            request,
+            credential: Box::new(prepared),
+            outcome: outcome(Status::Verified, "ok"),
+        });
+        let saved = match fx.as_slice() {
+            [Effect::SaveCredential { credential }] => (**credential).clone(),
+            other => panic!("expected a save, got {other:?}"),
+        };
+        snap.credentials.push(saved.clone());
+        self.act(Action::Stored {
+            snapshot: snap,
+            event: Stored::CredentialSaved(saved.id.clone()),
+        });
+        saved
+    }
+
+    fn wizard(&self) -> &keyway::tui::wizard::WizardState {
+        self.state.wizard.as_ref().expect("the wizard is open")
+    }
+}
+
+fn offered_ids(h: &Harness) -> Vec<String> {
+    keyway::tui::wizard::current_candidates(&h.state, h.wizard())
+        .iter()
+        .map(|c| c.id.0.clone())
+        .collect()
+}
+
+#[test]
+fn wizard_builds_a_flow_with_an_inline_credential() {
+    use keyway::tui::wizard::WizardStep;
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    assert_eq!(h.state.screen, Screen::Flows);
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.state.screen, Screen::Wizard);
+    // Step 1: a taken name is refused; the environment defaults to staging.
+    h.typed("billing-sync");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.wizard().step, WizardStep::Name);
+    assert!(
+        h.screen(100, 24).contains("already"),
+        "{}",
+        h.screen(100, 24)
+    );
+    h.key(KeyCode::Tab);
+    h.typed("-v2");
+    insta::assert_snapshot!("wizard_step1_name", h.screen(100, 24));
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Components);
+
+    // Step 2: fewer than two components cannot proceed.
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Components);
+    h.typed("stripe");
+    h.key(KeyCode::Enter);
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Components, "one is not enough");
+    assert!(h
+        .screen(100, 24)
+        .contains("Pick two or more components (1 chosen)"));
+    h.typed("git");
+    h.key(KeyCode::Enter); // GitHub, to be removed again
+    h.typed("postg");
+    h.key(KeyCode::Enter);
+    // Reorder and remove in the chosen list: GitHub goes.
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Char('d'));
+    let chosen: Vec<&str> = h
+        .wizard()
+        .picks
+        .iter()
+        .map(|p| p.component.as_str())
+        .collect();
+    assert_eq!(chosen, ["stripe", "postgresql"]);
+    h.key(KeyCode::Char('K'));
+    h.key(KeyCode::Char('J'));
+    h.key(KeyCode::Tab);
+    h.typed("sl");
+    insta::assert_snapshot!("wizard_step2_components", h.screen(100, 24));
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Credentials);
+
+    // Step 3: only this workspace's Stripe credentials, the flow's environment (staging) first.
+    assert_eq!(h.wizard().step_cursor, 0);
+    assert_eq!(offered_ids(&h), ["c7", "c5"]);
+    insta::assert_snapshot!("wizard_step3_credentials", h.screen(100, 24));
+    h.key(KeyCode::Enter); // billing-test
+    assert_eq!(h.wizard().picks[0].credential, Some(id("c7")));
+    assert_eq!(h.wizard().step_cursor, 1, "moves on to the unbound step");
+    // All of them production: sorted by name.
+    assert_eq!(offered_ids(&h), ["c2", "c3", "c4", "c1"]);
+    for c in keyway::tui::wizard::current_candidates(&h.state, h.wizard()) {
+        assert_eq!(
+            (c.workspace.0.as_str(), c.component.as_str()),
+            ("w1", "postgresql")
+        );
+    }
+
+    // Inline add, cancelled: back in the wizard with nothing lost.
+    h.key(KeyCode::Char('a'));
+    assert_eq!(h.state.screen, Screen::Form);
+    assert_eq!(
+        h.state.form.as_ref().unwrap().fields[1].input.value(),
+        "staging"
+    );
+    h.typed("half-typed");
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.wizard().step, WizardStep::Credentials);
+    assert_eq!(h.wizard().picks[0].credential, Some(id("c7")));
+    assert_eq!(h.wizard().picks[1].credential, None);
+
+    // Inline add, verified and saved: back with the new credential picked.
+    h.key(KeyCode::Char('a'));
+    h.fill_pg("analytics");
+    insta::assert_snapshot!("wizard_inline_form", h.screen(100, 24));
+    let saved = h.verify_and_store(flow_snapshot());
+    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.wizard().picks[1].credential, Some(saved.id.clone()));
+    assert_eq!(saved.environment, Environment::Staging);
+
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Review);
+    insta::assert_snapshot!("wizard_step4_review", h.screen(100, 24));
+    let fx = h.key(KeyCode::Enter);
+    match fx.as_slice() {
+        [Effect::AddFlow {
+            workspace,
+            name,
+            environment,
+            steps,
+            active,
+        }] => {
+            assert_eq!(workspace, &id("w1"));
+            assert_eq!(name, "billing-sync-v2");
+            assert_eq!(environment, &Environment::Staging);
+            assert!(*active);
+            let bound: Vec<(&str, &RecordId)> = steps
+                .iter()
+                .map(|s| (s.component.as_str(), &s.credential))
+                .collect();
+            assert_eq!(bound, [("stripe", &id("c7")), ("postgresql", &saved.id)]);
+        }
+        other => panic!("expected AddFlow, got {other:?}"),
+    }
+}
+
+#[test]
+fn flows_list_marks_a_failing_step_and_refuses_activation() {
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    // billing-sync (inactive, its PostgreSQL step on the rejected "legacy") is first by name.
+    let screen = h.screen(100, 24);
+    assert!(screen.contains("✗ postgresql:legacy"), "{screen}");
+    insta::assert_snapshot!("flows_list", screen);
+    let colours = fg_of(&h.draw(100, 24), "✗ postgresql:legacy");
+    assert_eq!(colours.first(), Some(&Color::Red));
+    // Activation is refused with the rule's words; nothing is written.
+    assert!(h.key(KeyCode::Char('a')).is_empty());
+    let screen = h.screen(100, 24);
+    assert!(
+        screen.contains("Not activated") && screen.contains("rejected"),
+        "{screen}"
+    );
+    // Deactivating the active one and deleting ask the store.
+    h.key(KeyCode::Down); // nightly-etl
+    assert!(matches!(
+        h.key(KeyCode::Char('x')).as_slice(),
+        [Effect::SetFlowActive { active: false, .. }]
+    ));
+    h.key(KeyCode::Char('d'));
+    assert!(h.screen(100, 24).contains("Delete the flow 'nightly-etl'?"));
+    assert!(matches!(
+        h.key(KeyCode::Char('y')).as_slice(),
+        [Effect::DeleteFlow { .. }]
+    ));
+}
+
+#[test]
+fn an_active_flow_cannot_be_saved_on_a_rejected_credential() {
+    use keyway::tui::wizard::WizardStep;
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    // Edit billing-sync: the wizard opens at its credentials, bound as stored.
+    h.key(KeyCode::Char('e'));
+    assert_eq!(h.wizard().step, WizardStep::Credentials);
+    assert_eq!(h.wizard().picks[1].credential, Some(id("c2")));
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Review);
+    h.key(KeyCode::Char(' ')); // inactive -> active
+    assert!(h.wizard().active);
+    assert!(h.key(KeyCode::Enter).is_empty(), "refused before any write");
+    let screen = h.screen(100, 24);
+    assert!(
+        screen.contains("Not saved") && screen.contains("rejected"),
+        "{screen}"
+    );
+    // The store's own refusal (e.g. a race) is shown the same way and keeps the wizard.
+    h.key(KeyCode::Char(' ')); // inactive again: allowed
+    assert!(matches!(
+        h.key(KeyCode::Enter).as_slice(),
+        [Effect::UpdateFlow { .. }]
+    ));
+    h.act(Action::StoreFailed {
+        event: Stored::FlowSaved {
+            name: "billing-sync".into(),
+        },
+        message: "flow 'billing-sync' cannot be active: step 2 uses credential 'legacy'".into(),
+    });
+    assert_eq!(h.state.screen, Screen::Wizard);
+    assert!(h.screen(100, 24).contains("Not saved: flow 'billing-sync'"));
+}
+
+#[test]
+fn promote_asks_where_several_production_credentials_exist() {
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('p'));
+    assert_eq!(h.state.screen, Screen::Promote);
+    let p = h.state.promote.as_ref().unwrap();
+    // Stripe: exactly one production credential (billing): automatic.
+    assert!(p.picks[0].automatic);
+    assert_eq!(p.picks[0].chosen, Some(id("c5")));
+    // PostgreSQL: four production credentials: asked.
+    assert!(!p.picks[1].automatic);
+    assert_eq!(p.picks[1].candidates.len(), 4);
+    assert_eq!(p.picks[1].chosen, None);
+    assert_eq!(p.name.value(), "billing-sync-production");
+    assert_eq!(p.cursor, 1, "the cursor starts on the step to answer");
+    insta::assert_snapshot!("promote_ask", h.screen(100, 24));
+    // Not before every step has a credential.
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert!(h.screen(100, 24).contains("Step 2 (postgresql)"));
+    h.key(KeyCode::Right);
+    let chosen = h.state.promote.as_ref().unwrap().picks[1].chosen.clone();
+    assert!(chosen.is_some());
+    match h.key(KeyCode::Enter).as_slice() {
+        [Effect::PromoteFlow {
+            id: flow,
+            bindings,
+            new_name,
+            move_flow,
+        }] => {
+            assert_eq!(flow, &id("f2"));
+            assert_eq!(bindings, &vec![id("c5"), chosen.unwrap()]);
+            assert_eq!(new_name, "billing-sync-production");
+            assert!(!move_flow, "the staging flow is kept by default");
+        }
+        other => panic!("expected PromoteFlow, got {other:?}"),
+    }
+}
+
+#[test]
+fn promote_adds_a_missing_production_credential_inline() {
+    let mut snap = flow_snapshot();
+    // No production PostgreSQL credential at all.
+    snap.credentials
+        .retain(|c| !(c.component == "postgresql" && c.id != id("c2")));
+    snap.flows.retain(|f| f.id != id("f1"));
+    for c in snap.credentials.iter_mut().filter(|c| c.id == id("c2")) {
+        c.environment = Environment::Staging;
+    }
+    let mut h = Harness::with_snapshot(snap.clone());
+    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('p'));
+    assert!(h.screen(100, 24).contains("none in production"));
+    h.key(KeyCode::Char('a'));
+    assert_eq!(h.state.screen, Screen::Form);
+    assert_eq!(
+        h.state.form.as_ref().unwrap().fields[1].input.value(),
+        "production"
+    );
+    h.fill_pg("warehouse-prod");
+    let saved = h.verify_and_store(snap);
+    assert_eq!(h.state.screen, Screen::Promote);
+    assert_eq!(
+        h.state.promote.as_ref().unwrap().picks[1].chosen,
+        Some(saved.id)
+    );
+}
+
+#[test]
+fn used_by_lists_flows_and_rebinds_everywhere() {
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.open_postgres();
+    // legacy (first by name) is used by billing-sync.
+    h.key(KeyCode::Char('u'));
+    assert_eq!(h.state.screen, Screen::UsedBy);
+    let screen = h.screen(90, 24);
+    assert!(screen.contains("billing-sync"), "{screen}");
+    insta::assert_snapshot!("used_by", screen);
+    h.key(KeyCode::Down); // scratch
+    match h.key(KeyCode::Enter).as_slice() {
+        [Effect::RebindEverywhere { old, new, new_name }] => {
+            assert_eq!(old, &id("c2"));
+            assert_eq!(new, &id("c4"));
+            assert_eq!(new_name, "scratch");
+        }
+        other => panic!("expected RebindEverywhere, got {other:?}"),
+    }
+    let mut snap = flow_snapshot();
+    snap.flows[1].steps[1].credential = id("c4");
+    h.act(Action::Stored {
+        snapshot: snap,
+        event: Stored::Rebound {
+            flows: vec!["billing-sync".into()],
+            to: "scratch".into(),
+        },
+    });
+    let screen = h.screen(90, 24);
+    assert!(screen.contains("Rebound 1 flow(s) to 'scratch': billing-sync"));
+    assert!(screen.contains("No flow uses this credential"));
+}
+
+// ---- audit and detail (issue 6) --------------------------------------------------------------
+
+fn audit_snapshot() -> Snapshot {
+    let mut s = flow_snapshot();
+    let day = 86_400;
+    for c in s.credentials.iter_mut() {
+        let expires = match c.id.0.as_str() {
+            "c1" => Some(NOW.0 - 2 * day),  // expired 2 days ago
+            "c5" => Some(NOW.0 + 3 * day),  // within the 14-day window
+            "c3" => Some(NOW.0 + 40 * day), // fine
+            _ => None,
+        };
+        if let Some(e) = expires {
+            c.public.insert("expires_at".into(), Timestamp(e).rfc3339());
+        }
+        c.created_at = Timestamp(NOW.0 - 30 * day);
+        c.updated_at = Timestamp(NOW.0 - 5 * day);
+    }
+    s
+}
+
+fn audit_names(h: &Harness) -> Vec<String> {
+    keyway::tui::audit::rows(&h.state)
+        .iter()
+        .map(|r| r.credential.name.clone())
+        .collect()
+}
+
+#[test]
+fn audit_table_sorts_filters_and_summarises() {
+    use keyway::tui::audit::AuditColumn;
+    let mut h = Harness::with_snapshot(audit_snapshot());
+    h.key(KeyCode::Char('A'));
+    assert_eq!(h.state.screen, Screen::Audit);
+    let screen = h.screen(150, 20);
+    assert!(screen.contains("expired 2d ago"), "{screen}");
+    assert!(screen.contains("⚠ in 3d"), "{screen}");
+    assert!(screen.contains("2 expire within 14d"), "{screen}");
+    insta::assert_snapshot!("audit", screen);
+    let t = h.draw(150, 20);
+    assert!(fg_of(&t, "rejected").contains(&Color::Red));
+    assert_eq!(fg_of(&t, "⚠ in 3d").first(), Some(&Color::Yellow));
+    // Only this workspace's six credentials, by name.
+    assert_eq!(
+        audit_names(&h),
+        [
+            "billing",
+            "billing-test",
+            "legacy",
+            "replica",
+            "scratch",
+            "warehouse"
+        ]
+    );
+    // s cycles the sort column: Name -> Env -> Status (worst first).
+    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.state.audit.sort, AuditColumn::Status);
+    assert_eq!(audit_names(&h)[0], "legacy");
+    h.key(KeyCode::Char('r'));
+    assert_eq!(audit_names(&h).last().unwrap(), "legacy");
+    // Needs attention: not verified, or expiring within the window.
+    h.key(KeyCode::Char('f'));
+    let mut names = audit_names(&h);
+    names.sort();
+    assert_eq!(
+        names,
+        ["billing", "legacy", "replica", "scratch", "warehouse"]
+    );
+    // All workspaces adds the other workspace's credentials.
+    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('w'));
+    assert_eq!(audit_names(&h).len(), 8);
+}
+
+#[test]
+fn audit_verify_all_updates_rows_and_can_be_cancelled() {
+    let mut h = Harness::with_snapshot(audit_snapshot());
+    h.key(KeyCode::Char('A'));
+    let fx = h.key(KeyCode::Char('v'));
+    let requests: Vec<(u64, String)> = fx
+        .iter()
+        .map(|e| match e {
+            Effect::Verify {
+                request,
+                credential,
+                ..
+            } => (*request, credential.name.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(requests.len(), 6);
+    assert!(h.key(KeyCode::Char('v')).is_empty(), "one run at a time");
+    // One result arrives: its row updates at once; the UI keeps taking keys.
+    let (first, name) = requests
+        .iter()
+        .find(|(_, n)| n == "legacy")
+        .cloned()
+        .unwrap();
+    let fx = h.act(Action::VerifyFinished {
+        request: first,
+        credential: Box::new(cred("c2", "w1", "postgresql", &name, None)),
+        outcome: outcome(Status::Verified, "password accepted"),
+    });
+    assert!(fx.is_empty(), "recorded in batches");
+    h.key(KeyCode::Down);
+    let screen = h.screen(150, 20);
+    assert!(screen.contains("verifying 1/6"), "{screen}");
+    assert!(screen.contains("password accepted"), "{screen}");
+    insta::assert_snapshot!("audit_verifying", screen);
+    // Esc cancels the other five and records what came in.
+    let fx = h.key(KeyCode::Esc);
+    let cancelled = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::CancelVerify { .. }))
+        .count();
+    assert_eq!(cancelled, 5);
+    let recorded: Vec<_> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RecordVerifications { results } => Some(results.len()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded, [1]);
+    assert!(h.state.audit.run.is_none());
+    assert!(h.state.verifying.is_empty());
+    assert_eq!(
+        h.state.screen,
+        Screen::Audit,
+        "Esc cancelled, did not leave"
+    );
+    assert!(h.screen(150, 20).contains("cancelled: 1 of 6 checked"));
+    // A late result of a cancelled request is dropped.
+    assert!(h
+        .act(Action::VerifyFinished {
+            request: requests[5].0,
+            credential: Box::new(cred("c1", "w1", "postgresql", "x", None)),
+            outcome: outcome(Status::Verified, "ok"),
+        })
+        .is_empty());
+}
+
+#[test]
+fn audit_run_finishes_with_one_record_per_batch_and_a_summary() {
+    let mut h = Harness::with_snapshot(audit_snapshot());
+    h.key(KeyCode::Char('A'));
+    let fx = h.key(KeyCode::Char('v'));
+    let mut all = Vec::new();
+    for e in fx {
+        if let Effect::Verify {
+            request,
+            credential,
+            ..
+        } = e
+        {
+            all.extend(h.act(Action::VerifyFinished {
+                request,
+                credential,
+                outcome: outcome(Status::Verified, "ok"),
+            }));
+        }
+    }
+    match all.as_slice() {
+        [Effect::RecordVerifications { results }] => assert_eq!(results.len(), 6),
+        other => panic!("{other:?}"),
+    }
+    assert!(h.state.audit.run.is_none());
+    assert!(h
+        .screen(150, 20)
+        .contains("Verified 6 credential(s): 6 verified"));
+}
+
+#[test]
+fn detail_view_shows_the_verification_history() {
+    let mut snap = audit_snapshot();
+    for c in snap.credentials.iter_mut().filter(|c| c.id == id("c2")) {
+        c.history = vec![
+            verification(
+                Status::Rejected,
+                7200,
+                "PostgreSQL rejected the password for user 'etl'",
+            ),
+            verification(
+                Status::Unreachable,
+                86_400,
+                "Connection refused by db.internal:5432",
+            ),
+            verification(Status::Verified, 86_400 * 9, "ok"),
+        ];
+    }
+    let mut h = Harness::with_snapshot(snap);
+    h.open_postgres();
+    h.key(KeyCode::Char('i'));
+    assert_eq!(h.state.screen, Screen::Detail);
+    let screen = h.screen(100, 24);
+    assert!(!screen.contains(SECRET));
+    assert!(screen.contains("Connection refused"));
+    insta::assert_snapshot!("detail", screen);
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Credentials);
+}

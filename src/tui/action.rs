@@ -8,10 +8,10 @@ use secrecy::SecretString;
 use crate::catalog::Component;
 use crate::core::rules::Snapshot;
 use crate::core::time::Timestamp;
-use crate::core::{Credential, RecordId};
+use crate::core::{Credential, Environment, Flow, FlowStep, RecordId, Verification};
 use crate::store::{CredentialDraft, StoreError};
 use crate::vault::VaultError;
-use crate::verify::Outcome;
+use crate::verify::{Outcome, TokenUpdate};
 
 use super::state::Clock;
 
@@ -65,6 +65,23 @@ pub enum Stored {
     CredentialSaved(RecordId),
     VerificationRecorded,
     CredentialDeleted,
+    FlowSaved {
+        name: String,
+    },
+    FlowActivated {
+        name: String,
+        active: bool,
+    },
+    FlowDeleted,
+    FlowPromoted {
+        name: String,
+    },
+    /// `rebind_everywhere` moved these flows to the credential named `to`.
+    Rebound {
+        flows: Vec<String>,
+        to: String,
+    },
+    VerificationsRecorded,
 }
 
 #[derive(Debug)]
@@ -115,6 +132,41 @@ pub enum Effect {
     },
     DeleteCredential {
         id: RecordId,
+    },
+    AddFlow {
+        workspace: RecordId,
+        name: String,
+        environment: Environment,
+        steps: Vec<FlowStep>,
+        active: bool,
+    },
+    /// Writes an edited flow (same id) through the store's checks.
+    UpdateFlow {
+        flow: Box<Flow>,
+    },
+    SetFlowActive {
+        id: RecordId,
+        active: bool,
+    },
+    DeleteFlow {
+        id: RecordId,
+    },
+    PromoteFlow {
+        id: RecordId,
+        /// One production credential per step, in step order.
+        bindings: Vec<RecordId>,
+        new_name: String,
+        move_flow: bool,
+    },
+    /// Every flow using `old` switches to `new` in one transaction.
+    RebindEverywhere {
+        old: RecordId,
+        new: RecordId,
+        new_name: String,
+    },
+    /// A batch of audit results, each with the tokens its check obtained, in one commit.
+    RecordVerifications {
+        results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
     },
     /// Drop the store (and with it the keys) and cancel all verifications.
     Lock,

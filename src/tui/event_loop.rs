@@ -237,6 +237,91 @@ impl Edges {
                     Err(e) => failed(Stored::CredentialDeleted, e),
                 })
             }
+            Effect::AddFlow {
+                workspace,
+                name,
+                environment,
+                steps,
+                active,
+            } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                let event = Stored::FlowSaved { name: name.clone() };
+                match s.add_flow(&workspace, &name, environment, steps, active, now) {
+                    Ok(_) => stored(s, event),
+                    Err(e) => failed(event, e),
+                }
+            }),
+            Effect::UpdateFlow { flow } => self.with_store(move |s| {
+                let event = Stored::FlowSaved {
+                    name: flow.name.clone(),
+                };
+                match s.save_flow(*flow) {
+                    Ok(()) => stored(s, event),
+                    Err(e) => failed(event, e),
+                }
+            }),
+            Effect::SetFlowActive { id, active } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.set_flow_active(&id, active, now) {
+                    Ok(f) => stored(
+                        s,
+                        Stored::FlowActivated {
+                            name: f.name,
+                            active,
+                        },
+                    ),
+                    Err(e) => failed(
+                        Stored::FlowActivated {
+                            name: String::new(),
+                            active,
+                        },
+                        e,
+                    ),
+                }
+            }),
+            Effect::DeleteFlow { id } => self.with_store(move |s| match s.remove_flow(&id) {
+                Ok(()) => stored(s, Stored::FlowDeleted),
+                Err(e) => failed(Stored::FlowDeleted, e),
+            }),
+            Effect::PromoteFlow {
+                id,
+                bindings,
+                new_name,
+                move_flow,
+            } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                let target = crate::core::Environment::Production;
+                match s.promote_flow(&id, target, bindings, &new_name, move_flow, now) {
+                    Ok(f) => stored(s, Stored::FlowPromoted { name: f.name }),
+                    Err(e) => failed(Stored::FlowPromoted { name: new_name }, e),
+                }
+            }),
+            Effect::RebindEverywhere { old, new, new_name } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.rebind_everywhere(&old, &new, now) {
+                    Ok(flows) => stored(
+                        s,
+                        Stored::Rebound {
+                            flows,
+                            to: new_name,
+                        },
+                    ),
+                    Err(e) => failed(
+                        Stored::Rebound {
+                            flows: Vec::new(),
+                            to: new_name,
+                        },
+                        e,
+                    ),
+                }
+            }),
+            Effect::RecordVerifications { results } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.record_verifications(results, now) {
+                    Ok(()) => stored(s, Stored::VerificationsRecorded),
+                    Err(e) => failed(Stored::VerificationsRecorded, e),
+                }
+            }),
             Effect::Lock => {
                 // Dropping the handles cancels the verifications; dropping our Arc drops the
                 // store (and its keys) once a write in progress, if any, has finished.

@@ -31,6 +31,29 @@ pub enum Command {
     Login,
     Confirm,
     Cancel,
+    /// The workspace's flows (from the grid).
+    Flows,
+    /// The audit table (from the grid).
+    Audit,
+    /// A credential's detail view with its verification history.
+    Details,
+    /// The flows using a credential, with "rebind to another credential".
+    UsedBy,
+    NextStep,
+    PrevStep,
+    /// Flip a yes/no choice (active, all workspaces, move instead of copy...).
+    Toggle,
+    Activate,
+    Deactivate,
+    Promote,
+    MoveUp,
+    MoveDown,
+    Remove,
+    SortNext,
+    SortReverse,
+    AttentionFilter,
+    AllWorkspaces,
+    VerifyAll,
 }
 
 /// Where the keyboard focus is; each context has its own binding list.
@@ -46,14 +69,60 @@ pub enum Context {
     ConfirmDelete,
     ConfirmDiscard,
     Help,
+    Flows,
+    /// Wizard step 1: name and environment (text).
+    WizardName,
+    /// Wizard step 2, the catalogue pane: typing filters it.
+    WizardComponents,
+    /// Wizard step 2, the chosen components pane: reorder and remove.
+    WizardChosen,
+    WizardCredentials,
+    WizardReview,
+    PromoteSteps,
+    /// The promoted copy's name (text).
+    PromoteName,
+    UsedBy,
+    Audit,
+    Detail,
 }
+
+/// Every context, for the checks below and the help tests.
+pub const ALL_CONTEXTS: &[Context] = &[
+    Context::Unlock,
+    Context::Workspaces,
+    Context::Grid,
+    Context::GridFilter,
+    Context::Credentials,
+    Context::Form,
+    Context::Prompt,
+    Context::ConfirmDelete,
+    Context::ConfirmDiscard,
+    Context::Help,
+    Context::Flows,
+    Context::WizardName,
+    Context::WizardComponents,
+    Context::WizardChosen,
+    Context::WizardCredentials,
+    Context::WizardReview,
+    Context::PromoteSteps,
+    Context::PromoteName,
+    Context::UsedBy,
+    Context::Audit,
+    Context::Detail,
+];
 
 impl Context {
     /// Contexts with a focused text field: unbound printable keys are typed into it.
     pub fn takes_text(self) -> bool {
         matches!(
             self,
-            Context::Unlock | Context::GridFilter | Context::Form | Context::Prompt
+            Context::Unlock
+                | Context::GridFilter
+                | Context::Form
+                | Context::Prompt
+                | Context::WizardName
+                | Context::WizardComponents
+                | Context::PromoteName
         )
     }
 
@@ -69,6 +138,17 @@ impl Context {
             Context::ConfirmDelete => "Confirm delete",
             Context::ConfirmDiscard => "Discard changes",
             Context::Help => "Help",
+            Context::Flows => "Flows",
+            Context::WizardName => "New flow: name and environment",
+            Context::WizardComponents => "New flow: components (filtering)",
+            Context::WizardChosen => "New flow: chosen components",
+            Context::WizardCredentials => "New flow: credentials",
+            Context::WizardReview => "New flow: review",
+            Context::PromoteSteps => "Promote to production",
+            Context::PromoteName => "Promote: name of the copy",
+            Context::UsedBy => "Used by",
+            Context::Audit => "Audit",
+            Context::Detail => "Credential detail",
         }
     }
 }
@@ -107,6 +187,7 @@ const ESC: Key = code(KeyCode::Esc);
 const TAB: Key = code(KeyCode::Tab);
 const BACKTAB: Key = code(KeyCode::BackTab);
 const F1: Key = code(KeyCode::F(1));
+const SPACE: Key = k(' ');
 
 pub struct Binding {
     pub keys: &'static [Key],
@@ -155,6 +236,8 @@ pub const GRID: &[Binding] = &[
     b(&[ENTER], Command::Open, "open the component's credentials"),
     b(&[k('/')], Command::Filter, "filter by name"),
     b(&[k('w')], Command::Workspaces, "switch workspace"),
+    b(&[k('f')], Command::Flows, "the workspace's flows"),
+    b(&[k('A')], Command::Audit, "audit every credential"),
     b(&[ESC], Command::Back, "clear the filter"),
     b(&[ctrl('l')], Command::Lock, "lock now"),
     b(&[k('?'), F1], Command::Help, "help"),
@@ -177,6 +260,12 @@ pub const CREDENTIALS: &[Binding] = &[
     b(&[k('a'), k('n')], Command::Add, "add a credential"),
     b(&[ENTER, k('e')], Command::Edit, "edit"),
     b(&[k('v')], Command::Verify, "verify now"),
+    b(
+        &[k('i')],
+        Command::Details,
+        "details and verification history",
+    ),
+    b(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
     b(&[k('d'), code(KeyCode::Delete)], Command::Delete, "delete"),
     b(&[ESC, k('h')], Command::Back, "back to the components"),
     b(&[ctrl('l')], Command::Lock, "lock now"),
@@ -224,6 +313,183 @@ pub const CONFIRM_DISCARD: &[Binding] = &[
     b(&[k('n'), ESC], Command::Cancel, "keep editing"),
 ];
 
+pub const FLOWS: &[Binding] = &[
+    b(&[UP, k('k')], Command::Up, "previous flow"),
+    b(&[DOWN, k('j')], Command::Down, "next flow"),
+    b(&[k('n')], Command::Add, "new flow (wizard)"),
+    b(&[ENTER, k('e')], Command::Edit, "edit: rebind its steps"),
+    b(&[k('a')], Command::Activate, "activate"),
+    b(&[k('x')], Command::Deactivate, "deactivate"),
+    b(&[k('p')], Command::Promote, "promote to production"),
+    b(&[k('d'), code(KeyCode::Delete)], Command::Delete, "delete"),
+    b(&[ESC, k('h')], Command::Back, "back to the components"),
+    b(&[ctrl('l')], Command::Lock, "lock now"),
+    b(&[k('?'), F1], Command::Help, "help"),
+    b(&[k('q')], Command::Quit, "quit"),
+];
+
+pub const WIZARD_NAME: &[Binding] = &[
+    b(
+        &[ENTER],
+        Command::Submit,
+        "next field; on the last one, next step",
+    ),
+    b(
+        &[TAB, BACKTAB, DOWN, UP],
+        Command::NextField,
+        "switch field",
+    ),
+    b(&[ctrl('n')], Command::NextStep, "next step"),
+    b(&[ESC], Command::Back, "leave the wizard"),
+    b(&[F1], Command::Help, "help"),
+];
+
+pub const WIZARD_COMPONENTS: &[Binding] = &[
+    b(&[ENTER], Command::Add, "add the highlighted component"),
+    b(
+        &[ctrl('n')],
+        Command::NextStep,
+        "next step (two or more chosen)",
+    ),
+    b(
+        &[TAB],
+        Command::NextField,
+        "the chosen list: reorder, remove",
+    ),
+    b(&[ESC], Command::Back, "previous step"),
+    b(&[UP], Command::Up, "previous component"),
+    b(&[DOWN], Command::Down, "next component"),
+    b(&[F1], Command::Help, "help"),
+];
+
+pub const WIZARD_CHOSEN: &[Binding] = &[
+    b(&[k('K')], Command::MoveUp, "move it earlier"),
+    b(&[k('J')], Command::MoveDown, "move it later"),
+    b(
+        &[
+            k('d'),
+            k('x'),
+            code(KeyCode::Delete),
+            code(KeyCode::Backspace),
+        ],
+        Command::Remove,
+        "remove it",
+    ),
+    b(
+        &[TAB, k('/')],
+        Command::NextField,
+        "back to the catalogue filter",
+    ),
+    b(
+        &[ENTER, ctrl('n')],
+        Command::NextStep,
+        "next step (two or more chosen)",
+    ),
+    b(&[ESC], Command::Back, "previous step"),
+    b(&[UP, k('k')], Command::Up, "previous chosen component"),
+    b(&[DOWN, k('j')], Command::Down, "next chosen component"),
+    b(&[k('?'), F1], Command::Help, "help"),
+];
+
+pub const WIZARD_CREDENTIALS: &[Binding] = &[
+    b(&[ENTER, SPACE], Command::Open, "use this credential"),
+    b(&[k('a'), k('n')], Command::Add, "add a new credential here"),
+    b(&[ctrl('n')], Command::NextStep, "review (every step bound)"),
+    b(
+        &[TAB, RIGHT, k('l')],
+        Command::NextField,
+        "next step of the flow",
+    ),
+    b(
+        &[BACKTAB, LEFT, k('h')],
+        Command::PrevField,
+        "previous step of the flow",
+    ),
+    b(&[ESC], Command::Back, "previous step"),
+    b(&[UP, k('k')], Command::Up, "previous credential"),
+    b(&[DOWN, k('j')], Command::Down, "next credential"),
+    b(&[k('?'), F1], Command::Help, "help"),
+];
+
+pub const WIZARD_REVIEW: &[Binding] = &[
+    b(
+        &[SPACE, k('t')],
+        Command::Toggle,
+        "save as active or inactive",
+    ),
+    b(&[ENTER, ctrl('s')], Command::Save, "save the flow"),
+    b(&[ESC], Command::Back, "previous step"),
+    b(&[k('?'), F1], Command::Help, "help"),
+];
+
+pub const PROMOTE_STEPS: &[Binding] = &[
+    b(&[ENTER, ctrl('s')], Command::Save, "promote"),
+    b(
+        &[RIGHT, k('l'), SPACE],
+        Command::Right,
+        "next candidate credential",
+    ),
+    b(
+        &[LEFT, k('h')],
+        Command::Left,
+        "previous candidate credential",
+    ),
+    b(&[k('a')], Command::Add, "add a production credential here"),
+    b(&[k('m')], Command::Toggle, "move instead of copy"),
+    b(&[TAB], Command::NextField, "edit the copy's name"),
+    b(&[ESC], Command::Back, "cancel"),
+    b(&[UP, k('k')], Command::Up, "previous step"),
+    b(&[DOWN, k('j')], Command::Down, "next step"),
+    b(&[k('?'), F1], Command::Help, "help"),
+];
+
+pub const PROMOTE_NAME: &[Binding] = &[
+    b(&[TAB, BACKTAB], Command::NextField, "back to the steps"),
+    b(&[ENTER, ctrl('s')], Command::Save, "promote"),
+    b(&[ESC], Command::Back, "cancel"),
+    b(&[F1], Command::Help, "help"),
+];
+
+pub const USED_BY: &[Binding] = &[
+    b(&[UP, k('k')], Command::Up, "previous replacement"),
+    b(&[DOWN, k('j')], Command::Down, "next replacement"),
+    b(
+        &[ENTER],
+        Command::Confirm,
+        "rebind every flow to the highlighted credential",
+    ),
+    b(&[ESC, k('h')], Command::Back, "back to the credentials"),
+    b(&[k('?'), F1], Command::Help, "help"),
+    b(&[k('q')], Command::Quit, "quit"),
+];
+
+pub const AUDIT: &[Binding] = &[
+    b(&[UP, k('k')], Command::Up, "previous row"),
+    b(&[DOWN, k('j')], Command::Down, "next row"),
+    b(&[k('v')], Command::VerifyAll, "verify all (Esc cancels)"),
+    b(&[k('s')], Command::SortNext, "sort by the next column"),
+    b(&[k('r')], Command::SortReverse, "reverse the sort"),
+    b(
+        &[k('f')],
+        Command::AttentionFilter,
+        "only what needs attention",
+    ),
+    b(&[k('w')], Command::AllWorkspaces, "this workspace or all"),
+    b(&[ENTER, k('i')], Command::Details, "details and history"),
+    b(&[ESC], Command::Back, "cancel verify all; else back"),
+    b(&[ctrl('l')], Command::Lock, "lock now"),
+    b(&[k('?'), F1], Command::Help, "help"),
+    b(&[k('q')], Command::Quit, "quit"),
+];
+
+pub const DETAIL: &[Binding] = &[
+    b(&[ESC, k('h')], Command::Back, "back"),
+    b(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
+    b(&[ctrl('l')], Command::Lock, "lock now"),
+    b(&[k('?'), F1], Command::Help, "help"),
+    b(&[k('q')], Command::Quit, "quit"),
+];
+
 pub const HELP: &[Binding] = &[b(&[ESC, k('?'), k('q'), F1], Command::Back, "close help")];
 
 pub fn bindings(context: Context) -> &'static [Binding] {
@@ -238,6 +504,17 @@ pub fn bindings(context: Context) -> &'static [Binding] {
         Context::ConfirmDelete => CONFIRM_DELETE,
         Context::ConfirmDiscard => CONFIRM_DISCARD,
         Context::Help => HELP,
+        Context::Flows => FLOWS,
+        Context::WizardName => WIZARD_NAME,
+        Context::WizardComponents => WIZARD_COMPONENTS,
+        Context::WizardChosen => WIZARD_CHOSEN,
+        Context::WizardCredentials => WIZARD_CREDENTIALS,
+        Context::WizardReview => WIZARD_REVIEW,
+        Context::PromoteSteps => PROMOTE_STEPS,
+        Context::PromoteName => PROMOTE_NAME,
+        Context::UsedBy => USED_BY,
+        Context::Audit => AUDIT,
+        Context::Detail => DETAIL,
     }
 }
 
@@ -276,6 +553,7 @@ pub fn key_label(key: &Key) -> String {
         KeyCode::Left => "←".into(),
         KeyCode::Right => "→".into(),
         KeyCode::Delete => "Del".into(),
+        KeyCode::Backspace => "Backspace".into(),
         KeyCode::F(n) => format!("F{n}"),
         other => format!("{other:?}"),
     };
@@ -302,18 +580,7 @@ mod tests {
 
     #[test]
     fn no_key_is_bound_twice_in_one_context() {
-        for ctx in [
-            Context::Unlock,
-            Context::Workspaces,
-            Context::Grid,
-            Context::GridFilter,
-            Context::Credentials,
-            Context::Form,
-            Context::Prompt,
-            Context::ConfirmDelete,
-            Context::ConfirmDiscard,
-            Context::Help,
-        ] {
+        for &ctx in ALL_CONTEXTS {
             let keys: Vec<&Key> = bindings(ctx).iter().flat_map(|b| b.keys.iter()).collect();
             for (i, a) in keys.iter().enumerate() {
                 assert!(!keys[i + 1..].contains(a), "{ctx:?}: {a:?} bound twice");
@@ -323,12 +590,7 @@ mod tests {
 
     #[test]
     fn text_contexts_bind_no_plain_printable_keys() {
-        for ctx in [
-            Context::Unlock,
-            Context::GridFilter,
-            Context::Form,
-            Context::Prompt,
-        ] {
+        for &ctx in ALL_CONTEXTS.iter().filter(|c| c.takes_text()) {
             for b in bindings(ctx) {
                 for key in b.keys {
                     let printable = matches!(key.code, KeyCode::Char(_)) && key.mods.is_empty();

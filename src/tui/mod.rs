@@ -6,7 +6,9 @@
 //! one. `update`, `render`, the state and the actions are public so tests drive them directly.
 
 pub mod action;
+pub mod audit;
 mod event_loop;
+pub mod flows;
 pub mod keys;
 pub mod layout;
 pub mod remember;
@@ -17,6 +19,7 @@ pub mod terminal;
 pub mod theme;
 pub mod update;
 pub mod widgets;
+pub mod wizard;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,12 +79,15 @@ impl TuiError {
 /// blocking pool runs the KDF and the vault writes). The terminal is restored on every way
 /// out, including a panic.
 pub async fn run(opts: Options) -> Result<(), TuiError> {
-    let verifier = Arc::new(Verifier::new(&opts.config.verify).map_err(TuiError::Verifier)?);
+    let verifier = Arc::new(
+        Verifier::with_audit(&opts.config.verify, &opts.config.audit)
+            .map_err(TuiError::Verifier)?,
+    );
     let auto_lock = match opts.config.ui.auto_lock_minutes {
         0 => None,
         m => Some(Duration::from_secs(m.saturating_mul(60))),
     };
-    let state = State::new(StateInit {
+    let mut state = State::new(StateInit {
         vault_exists: opts.vault.exists(),
         vault_path: opts.vault.clone(),
         catalog: opts.catalog.clone(),
@@ -89,6 +95,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         auto_lock,
         clock: Clock::now(),
     });
+    state.expiry_warning_days = opts.config.audit.expiry_warning_days;
     let (edges, channels) = event_loop::Edges::new(
         opts.vault,
         opts.config,

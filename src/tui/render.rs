@@ -5,7 +5,7 @@ use ratatui::Frame;
 
 use super::layout::too_small;
 use super::screens;
-use super::state::{Screen, State};
+use super::state::{FormOrigin, Screen, State};
 use super::widgets::chrome;
 
 pub fn render(state: &State, frame: &mut Frame) {
@@ -26,7 +26,16 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::Workspaces => "workspaces".to_string(),
         Screen::Grid => "components".to_string(),
         Screen::Credentials => format!("components › {}", state.credentials.component),
-        Screen::Form => format!("components › {} › form", state.credentials.component),
+        Screen::Form => form_title(state),
+        Screen::Flows => "flows".to_string(),
+        Screen::Wizard => {
+            let step = state.wizard.as_ref().map_or(1, |w| w.step.number());
+            format!("flows › wizard › step {step} of 4")
+        }
+        Screen::Promote => "flows › promote".to_string(),
+        Screen::UsedBy => "credential › used by".to_string(),
+        Screen::Audit => "audit".to_string(),
+        Screen::Detail => "credential › detail".to_string(),
     };
     chrome::title(frame, title, state, &screen_title);
     match state.screen {
@@ -35,8 +44,28 @@ pub fn render(state: &State, frame: &mut Frame) {
         Screen::Grid => screens::grid::render(frame, main, state),
         Screen::Credentials => screens::credentials::render(frame, main, state),
         Screen::Form => screens::form::render(frame, main, state),
+        Screen::Flows => screens::flows::render(frame, main, state),
+        Screen::Wizard => screens::wizard::render(frame, main, state),
+        Screen::Promote => screens::promote::render(frame, main, state),
+        Screen::UsedBy => screens::used_by::render(frame, main, state),
+        Screen::Audit => screens::audit::render(frame, main, state),
+        Screen::Detail => screens::detail::render(frame, main, state),
     }
     screens::modal::render(frame, main, state);
     chrome::hints(frame, hints, &state.theme, state.context());
     chrome::status_bar(frame, status, state);
+}
+
+/// The form's breadcrumb says where it returns: the credentials page, the wizard or promotion.
+fn form_title(state: &State) -> String {
+    let Some(form) = state.form.as_ref() else {
+        return "form".to_string();
+    };
+    match form.origin {
+        FormOrigin::Credentials => format!("components › {} › form", form.component),
+        FormOrigin::Wizard { .. } => format!("flows › wizard › new {} credential", form.component),
+        FormOrigin::Promote { .. } => {
+            format!("flows › promote › new {} credential", form.component)
+        }
+    }
 }

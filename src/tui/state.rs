@@ -15,8 +15,11 @@ use crate::core::{Credential, RecordId, Status};
 use crate::vault::VaultError;
 
 use super::action::RequestId;
+use super::audit::AuditState;
+use super::flows::{FlowsState, PromoteState, UsedByState};
 use super::keys::Context;
 use super::theme::Theme;
+use super::wizard::{WizardState, WizardStep};
 
 /// How long a revealed secret stays visible.
 pub const REVEAL_FOR: Duration = Duration::from_secs(10);
@@ -46,6 +49,12 @@ pub enum Screen {
     Grid,
     Credentials,
     Form,
+    Flows,
+    Wizard,
+    Promote,
+    UsedBy,
+    Audit,
+    Detail,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,8 +163,24 @@ pub enum FormPhase {
     Saving,
 }
 
+/// Where the credential form returns when it is saved or closed: an inline add from the flow
+/// wizard or the promotion screen goes back there, with the new credential picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormOrigin {
+    Credentials,
+    /// The wizard's credential step for this flow step.
+    Wizard {
+        step: usize,
+    },
+    /// The promotion screen's step.
+    Promote {
+        step: usize,
+    },
+}
+
 #[derive(Debug)]
 pub struct FormState {
+    pub origin: FormOrigin,
     pub component: String,
     pub editing: Option<RecordId>,
     pub fields: Vec<FormField>,
@@ -196,6 +221,7 @@ pub struct Prompt {
 pub enum DeleteTarget {
     Credential { id: RecordId, name: String },
     EmptyWorkspace { name: String },
+    Flow { id: RecordId, name: String },
 }
 
 #[derive(Debug)]
@@ -210,6 +236,13 @@ pub enum Modal {
         refusal: Option<String>,
     },
     ConfirmDiscard,
+}
+
+/// The credential shown in the detail view, and where Esc returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetailState {
+    pub credential: RecordId,
+    pub back: Screen,
 }
 
 /// One verification in flight, for the status bar and the row spinners.
@@ -329,6 +362,15 @@ pub struct State {
     pub size: (u16, u16),
     pub credentials: CredentialsState,
     pub form: Option<FormState>,
+    pub flows: FlowsState,
+    /// The flow wizard; kept while an inline credential form is open over it.
+    pub wizard: Option<WizardState>,
+    pub promote: Option<PromoteState>,
+    pub used_by: Option<UsedByState>,
+    pub audit: AuditState,
+    pub detail: Option<DetailState>,
+    /// Expiry within this many days is flagged (config `audit.expiry_warning_days`).
+    pub expiry_warning_days: u64,
     pub modal: Option<Modal>,
     pub verifying: BTreeMap<RequestId, InFlight>,
     pub next_request: RequestId,
@@ -361,6 +403,13 @@ impl State {
             size: (80, 24),
             credentials: CredentialsState::default(),
             form: None,
+            flows: FlowsState::default(),
+            wizard: None,
+            promote: None,
+            used_by: None,
+            audit: AuditState::default(),
+            detail: None,
+            expiry_warning_days: 14,
             modal: None,
             verifying: BTreeMap::new(),
             next_request: 1,
@@ -385,6 +434,21 @@ impl State {
                 Screen::Grid => Context::Grid,
                 Screen::Credentials => Context::Credentials,
                 Screen::Form => Context::Form,
+                Screen::Flows => Context::Flows,
+                Screen::Wizard => match self.wizard.as_ref().map(|w| (w.step, w.in_chosen)) {
+                    Some((WizardStep::Name, _)) | None => Context::WizardName,
+                    Some((WizardStep::Components, false)) => Context::WizardComponents,
+                    Some((WizardStep::Components, true)) => Context::WizardChosen,
+                    Some((WizardStep::Credentials, _)) => Context::WizardCredentials,
+                    Some((WizardStep::Review, _)) => Context::WizardReview,
+                },
+                Screen::Promote if self.promote.as_ref().is_some_and(|p| p.name_focused) => {
+                    Context::PromoteName
+                }
+                Screen::Promote => Context::PromoteSteps,
+                Screen::UsedBy => Context::UsedBy,
+                Screen::Audit => Context::Audit,
+                Screen::Detail => Context::Detail,
             },
         }
     }
@@ -428,6 +492,11 @@ impl State {
             consider(self.last_input + after);
         }
         next
+    }
+
+    /// The open workspace's id, when one is open.
+    pub fn workspace_id(&self) -> Option<&RecordId> {
+        self.vault.as_ref().and_then(|v| v.workspace.as_ref())
     }
 
     pub fn spinner_frame(&self) -> usize {

@@ -67,6 +67,11 @@ fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // A storage-engine panic inside the vault's guard is caught and reported as a
+            // damaged vault; the UI carries on, so the terminal must stay as it is.
+            if crate::vault::guard::in_guarded_section() {
+                return;
+            }
             restore();
             previous(info);
         }));

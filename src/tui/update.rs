@@ -19,6 +19,7 @@ use super::action::{Action, Effect, RequestId, Stored};
 use super::keys::{self, Command, Context};
 use super::layout;
 use super::state::*;
+use super::{audit, flows, wizard};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -44,14 +45,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         } => on_unlocked(state, snapshot, remembered, &mut fx),
         Action::UnlockFailed(error) => on_unlock_failed(state, error),
         Action::Stored { snapshot, event } => on_stored(state, snapshot, event),
-        Action::StoreFailed { event, message } => {
-            if let (Stored::CredentialSaved(_), Some(form)) = (&event, state.form.as_mut()) {
-                form.phase = FormPhase::Editing;
-                form.message = Some(Notice::error(format!("Not saved: {message}")));
-            } else {
-                state.notice = Some(Notice::error(message));
-            }
-        }
+        Action::StoreFailed { event, message } => on_store_failed(state, event, message),
         Action::DraftRefused { request, error } => on_draft_refused(state, request, error),
         Action::VerifyFinished {
             request,
@@ -61,6 +55,29 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Terminate => state.quit = true,
     }
     fx
+}
+
+fn on_store_failed(state: &mut State, event: Stored, message: String) {
+    if let (Stored::CredentialSaved(_), Some(form)) = (&event, state.form.as_mut()) {
+        form.phase = FormPhase::Editing;
+        form.message = Some(Notice::error(format!("Not saved: {message}")));
+        return;
+    }
+    let handled = match &event {
+        Stored::FlowSaved { .. } => wizard::save_failed(state, &message),
+        Stored::FlowPromoted { .. } => flows::promote_failed(state, &message),
+        _ => false,
+    };
+    if handled {
+        return;
+    }
+    let text = match event {
+        Stored::FlowActivated { active: true, .. } => format!("Not activated: {message}"),
+        Stored::Rebound { to, .. } => format!("Not rebound to '{to}': {message}"),
+        Stored::VerificationsRecorded => format!("Audit results not recorded: {message}"),
+        _ => message,
+    };
+    state.notice = Some(Notice::error(text));
 }
 
 // ---- time ------------------------------------------------------------------------------------
@@ -91,6 +108,12 @@ fn lock(state: &mut State, fx: &mut Vec<Effect>, why: String) {
     }
     state.vault = None;
     state.modal = None;
+    state.wizard = None;
+    state.promote = None;
+    state.used_by = None;
+    state.detail = None;
+    state.audit.run = None;
+    state.audit.fresh.clear();
     state.verifying.clear();
     state.notice = None;
     state.screen = Screen::Unlock;
@@ -146,6 +169,12 @@ fn focused_input(state: &mut State) -> Option<&mut Input> {
         Screen::Unlock if state.unlock.focus == 1 => Some(&mut state.unlock.confirm),
         Screen::Unlock => Some(&mut state.unlock.passphrase),
         Screen::Grid if state.grid.filtering => Some(&mut state.grid.filter),
+        Screen::Wizard => state.wizard.as_mut()?.focused_input(),
+        Screen::Promote => state
+            .promote
+            .as_mut()
+            .filter(|p| p.name_focused)
+            .map(|p| &mut p.name),
         Screen::Form => {
             let form = state.form.as_mut()?;
             let focus = form.focus;
@@ -163,6 +192,16 @@ fn after_edit(state: &mut State) {
     }
     match state.screen {
         Screen::Grid => state.grid.selected = 0,
+        Screen::Wizard => {
+            if let Some(w) = state.wizard.as_mut() {
+                w.after_edit();
+            }
+        }
+        Screen::Promote => {
+            if let Some(p) = state.promote.as_mut() {
+                p.message = None;
+            }
+        }
         Screen::Form => {
             let Some(form) = state.form.as_mut() else {
                 return;
@@ -231,6 +270,16 @@ fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Ve
             _ => state.modal = None,
         },
         Context::Help => state.modal = None,
+        Context::Flows => flows::flows_command(state, command, fx),
+        Context::WizardName
+        | Context::WizardComponents
+        | Context::WizardChosen
+        | Context::WizardCredentials
+        | Context::WizardReview => wizard::command(state, command, fx),
+        Context::PromoteSteps | Context::PromoteName => flows::promote_command(state, command, fx),
+        Context::UsedBy => flows::used_by_command(state, command, fx),
+        Context::Audit => audit::command(state, command, fx),
+        Context::Detail => detail_command(state, command),
     }
 }
 
@@ -470,6 +519,7 @@ fn confirm_delete_command(state: &mut State, command: Command, fx: &mut Vec<Effe
     fx.push(match target {
         DeleteTarget::Credential { id, .. } => Effect::DeleteCredential { id },
         DeleteTarget::EmptyWorkspace { name } => Effect::DeleteWorkspace { name, force: false },
+        DeleteTarget::Flow { id, .. } => Effect::DeleteFlow { id },
     });
 }
 
@@ -511,6 +561,8 @@ fn grid_command(state: &mut State, context: Context, command: Command) {
             grid.filter = Input::default();
             grid.selected = 0;
         }
+        Command::Flows => flows::open_list(state),
+        Command::Audit => audit::open(state),
         Command::Workspaces => {
             let index = state.vault.as_ref().and_then(|v| {
                 sorted_workspaces(&v.snapshot)
@@ -555,10 +607,28 @@ fn credentials_command(state: &mut State, command: Command, fx: &mut Vec<Effect>
             state.notice = None;
             state.screen = Screen::Grid;
         }
-        Command::Add => open_form(state, None),
+        Command::Add => {
+            let component = state.credentials.component.clone();
+            open_form(state, &component, None, "staging", FormOrigin::Credentials);
+        }
         Command::Edit => {
             if let Some(c) = current {
-                open_form(state, Some(&c));
+                let component = c.component.clone();
+                open_form(state, &component, Some(&c), "", FormOrigin::Credentials);
+            }
+        }
+        Command::Details => {
+            if let Some(c) = current {
+                state.detail = Some(DetailState {
+                    credential: c.id,
+                    back: Screen::Credentials,
+                });
+                state.screen = Screen::Detail;
+            }
+        }
+        Command::UsedBy => {
+            if let Some(c) = current {
+                flows::open_used_by(state, c.id, Screen::Credentials);
             }
         }
         Command::Verify => {
@@ -613,12 +683,21 @@ fn credentials_command(state: &mut State, command: Command, fx: &mut Vec<Effect>
 
 // ---- form ------------------------------------------------------------------------------------
 
-fn open_form(state: &mut State, editing: Option<&Credential>) {
-    let Some(component) = state.catalog.get(&state.credentials.component) else {
+/// Opens the credential form for `component` (editing a credential, or new with
+/// `default_env`); `origin` is where it returns. The credentials page, the flow wizard and the
+/// promotion screen all use this one form, so an inline add verifies exactly like the page.
+pub(crate) fn open_form(
+    state: &mut State,
+    component: &str,
+    editing: Option<&Credential>,
+    default_env: &str,
+    origin: FormOrigin,
+) {
+    let Some(component) = state.catalog.get(component) else {
         return;
     };
     let mut fields = Vec::with_capacity(component.fields.len() + 2);
-    let (name, env) = editing.map_or((String::new(), "staging".to_string()), |c| {
+    let (name, env) = editing.map_or((String::new(), default_env.to_string()), |c| {
         (c.name.clone(), c.environment.as_str().to_string())
     });
     fields.push(plain_field(FieldKey::Name, "Name", true, name, None));
@@ -658,6 +737,7 @@ fn open_form(state: &mut State, editing: Option<&Credential>) {
         });
     }
     state.form = Some(FormState {
+        origin,
         component: component.id.clone(),
         editing: editing.map(|c| c.id.clone()),
         fields,
@@ -798,8 +878,13 @@ fn close_form(state: &mut State, fx: &mut Vec<Effect>) {
             fx.push(Effect::CancelVerify { request });
         }
         wipe_form(&mut form);
+        // Cancelling an inline add returns to the wizard or promotion exactly as it was.
+        state.screen = match form.origin {
+            FormOrigin::Credentials => Screen::Credentials,
+            FormOrigin::Wizard { .. } => Screen::Wizard,
+            FormOrigin::Promote { .. } => Screen::Promote,
+        };
     }
-    state.screen = Screen::Credentials;
 }
 
 /// Save gating: nothing leaves the form while a field is invalid or a save is under way.
@@ -918,6 +1003,9 @@ fn on_verified(
     let Some(flight) = state.verifying.remove(&request) else {
         return; // superseded or abandoned: the result is stale
     };
+    if audit::on_result(state, request, outcome.clone(), fx) {
+        return;
+    }
     let now = state.clock.wall;
     if let Some(id) = flight.credential {
         let name = credential.name.clone();
@@ -1006,17 +1094,23 @@ fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
                     }
                 },
             );
+            let mut origin = FormOrigin::Credentials;
             if state
                 .form
                 .as_ref()
                 .is_some_and(|f| matches!(f.phase, FormPhase::Saving))
             {
                 if let Some(mut form) = state.form.take() {
+                    origin = form.origin;
                     wipe_form(&mut form);
                 }
                 state.screen = Screen::Credentials;
             }
-            state.credentials.selected = index.unwrap_or(0);
+            match origin {
+                FormOrigin::Credentials => state.credentials.selected = index.unwrap_or(0),
+                FormOrigin::Wizard { step } => wizard::credential_added(state, step, id),
+                FormOrigin::Promote { step } => flows::promote_credential_added(state, step, id),
+            }
             state.notice = Some(Notice::info(text));
         }
         Stored::VerificationRecorded => {}
@@ -1025,5 +1119,92 @@ fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
             state.credentials.selected = state.credentials.selected.min(count.saturating_sub(1));
             state.notice = Some(Notice::info("Credential deleted"));
         }
+        Stored::FlowSaved { name } => {
+            if state.wizard.take().is_some() {
+                state.screen = Screen::Flows;
+            }
+            select_flow(state, &name);
+            let active = flow_is_active(state, &name);
+            state.notice = Some(Notice::info(format!(
+                "Saved flow '{name}' ({})",
+                if active { "active" } else { "inactive" }
+            )));
+        }
+        Stored::FlowActivated { name, active } => {
+            state.notice = Some(Notice::info(format!(
+                "'{name}' is now {}",
+                if active { "active" } else { "inactive" }
+            )));
+        }
+        Stored::FlowDeleted => {
+            state.flows.selected = state.flows.selected.saturating_sub(1);
+            state.notice = Some(Notice::info("Flow deleted"));
+        }
+        Stored::FlowPromoted { name } => {
+            if state.promote.take().is_some() {
+                state.screen = Screen::Flows;
+            }
+            select_flow(state, &name);
+            // The store keeps a promoted copy active only if it can run on its credentials.
+            let active = flow_is_active(state, &name);
+            state.notice = Some(Notice::info(format!(
+                "Promoted to '{name}' in production ({})",
+                if active { "active" } else { "inactive" }
+            )));
+        }
+        Stored::Rebound { flows, to } => {
+            state.notice = Some(Notice::info(if flows.is_empty() {
+                format!("No flow used it; nothing rebound to '{to}'")
+            } else {
+                format!(
+                    "Rebound {} flow(s) to '{to}': {}",
+                    flows.len(),
+                    flows.join(", ")
+                )
+            }));
+        }
+        Stored::VerificationsRecorded => {}
+    }
+}
+
+fn select_flow(state: &mut State, name: &str) {
+    let Some(view) = state.vault.as_ref() else {
+        return;
+    };
+    let Some(w) = view.workspace.as_ref() else {
+        return;
+    };
+    if let Some(i) = flows::sorted_flows(&view.snapshot, w)
+        .iter()
+        .position(|f| f.name == name)
+    {
+        state.flows.selected = i;
+    }
+}
+
+fn flow_is_active(state: &State, name: &str) -> bool {
+    state.vault.as_ref().is_some_and(|v| {
+        v.workspace
+            .as_ref()
+            .is_some_and(|w| v.snapshot.flows_in(w).any(|f| f.name == name && f.active))
+    })
+}
+
+// ---- detail ----------------------------------------------------------------------------------
+
+fn detail_command(state: &mut State, command: Command) {
+    let Some(detail) = state.detail.as_ref() else {
+        return;
+    };
+    match command {
+        Command::Back => {
+            state.screen = detail.back;
+            state.detail = None;
+        }
+        Command::UsedBy => {
+            let id = detail.credential.clone();
+            flows::open_used_by(state, id, Screen::Detail);
+        }
+        _ => {}
     }
 }

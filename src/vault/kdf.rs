@@ -237,7 +237,14 @@ mod tests {
             iterations: Some(2),
             parallelism: Some(1),
         });
-        assert_eq!(chosen, KdfParams { memory_kib: FLOOR_MEMORY_KIB, iterations: 2, parallelism: 1 });
+        assert_eq!(
+            chosen,
+            KdfParams {
+                memory_kib: FLOOR_MEMORY_KIB,
+                iterations: 2,
+                parallelism: 1
+            }
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let what = match target {
                 DeleteTarget::Credential { name, .. } => format!("credential '{name}'"),
                 DeleteTarget::EmptyWorkspace { name } => format!("empty workspace '{name}'"),
+                DeleteTarget::Flow { name, .. } => format!("flow '{name}'"),
             };
             let r = dialog(frame, area, state, " Delete ", 60, 8);
             let lines = match refusal {

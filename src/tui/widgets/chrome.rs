@@ -111,3 +111,40 @@ pub fn notice_style(theme: &Theme, notice: &crate::tui::state::Notice) -> Style 
         crate::tui::state::NoticeKind::Error => theme.error(),
     }
 }
+
+/// The screen's latest notice on the last line of `area`; returns the area above it.
+pub fn notice_at_bottom(frame: &mut Frame, area: Rect, state: &State) -> Rect {
+    if area.height == 0 {
+        return area;
+    }
+    if let Some(n) = &state.notice {
+        let line = Rect {
+            y: area.bottom() - 1,
+            height: 1,
+            ..area
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(n.text.clone(), notice_style(&state.theme, n))),
+            line,
+        );
+    }
+    Rect {
+        height: area.height - 1,
+        ..area
+    }
+}
+
+/// A rounded, titled box; returns its inside.
+pub fn boxed(frame: &mut Frame, area: Rect, theme: &Theme, title: &str) -> Rect {
+    let block = ratatui::widgets::Block::bordered()
+        .border_type(ratatui::widgets::BorderType::Rounded)
+        .title(Span::styled(title.to_string(), theme.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// The first row to draw so `selected` stays visible in `height` rows.
+pub fn scroll_offset(selected: usize, height: usize) -> usize {
+    (selected + 1).saturating_sub(height.max(1))
+}

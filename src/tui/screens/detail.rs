@@ -1,0 +1,167 @@
+//! A credential's detail view: what it is, where it is used, when it expires, its non-secret
+//! fields, and its verification-history log (newest first: time, status, latency, reason).
+//! Secret fields are named, never shown.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::tui::audit::{expires_at, expiring, expiry_text};
+use crate::tui::state::State;
+use crate::tui::widgets::chrome::{boxed, notice_at_bottom};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let (Some(d), Some(view)) = (state.detail.as_ref(), state.vault.as_ref()) else {
+        return;
+    };
+    let Some(c) = view.snapshot.credential(&d.credential) else {
+        return;
+    };
+    let now = state.clock.wall;
+    let component = state
+        .catalog
+        .get(&c.component)
+        .map_or(c.component.as_str(), |k| k.name.as_str());
+    let title = format!(" {component} · {} ", c.name);
+    let inner = boxed(frame, area, t, &title);
+    let inner = notice_at_bottom(frame, inner, state);
+    let label = |s: &str| Span::styled(format!("{s:<13}"), t.dim());
+    let last = c.last_verification.as_ref();
+    let mut lines = vec![
+        Line::from(vec![
+            label("Environment"),
+            Span::raw(c.environment.as_str().to_string()),
+            Span::styled("   Workspace ", t.dim()),
+            Span::raw(
+                view.snapshot
+                    .workspace(&c.workspace)
+                    .map_or("?", |w| w.name.as_str())
+                    .to_string(),
+            ),
+        ]),
+        Line::from(vec![
+            label("Status"),
+            Span::styled(c.status_word(), t.status(last.map(|v| v.status))),
+            Span::raw(last.map_or_else(String::new, |v| format!(" — {}", v.reason))),
+        ]),
+        Line::from(vec![
+            label("Changed"),
+            Span::raw(format!(
+                "{} ({})   created {}",
+                c.updated_at.relative_to(now),
+                c.updated_at.rfc3339(),
+                c.created_at.rfc3339()
+            )),
+        ]),
+    ];
+    let expires = expires_at(c);
+    lines.push(Line::from(vec![
+        label("Expires"),
+        match expires {
+            None => Span::styled("not set", t.dim()),
+            Some(e) if e <= now => Span::styled(expiry_text(e, now), t.error()),
+            Some(e) if expiring(expires, now, state.expiry_warning_days) => Span::styled(
+                format!("⚠ {} ({})", expiry_text(e, now), e.rfc3339()),
+                t.warn(),
+            ),
+            Some(e) => Span::raw(format!("{} ({})", expiry_text(e, now), e.rfc3339())),
+        },
+    ]));
+    let mut flows: Vec<&str> = view
+        .snapshot
+        .flows_using(&c.id)
+        .map(|f| f.name.as_str())
+        .collect();
+    flows.sort_unstable();
+    lines.push(Line::from(vec![
+        label("Used by"),
+        Span::raw(if flows.is_empty() {
+            "no flow".to_string()
+        } else {
+            flows.join(", ")
+        }),
+    ]));
+    let public: Vec<String> = c
+        .public
+        .iter()
+        .filter(|(k, _)| k.as_str() != "expires_at")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    lines.push(Line::from(vec![
+        label("Fields"),
+        Span::raw(public.join("  ")),
+    ]));
+    let secrets: Vec<&str> = c.secrets.names().collect();
+    lines.push(Line::from(vec![
+        label("Secrets"),
+        Span::styled(
+            if secrets.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} (stored encrypted, not shown)", secrets.join(", "))
+            },
+            t.dim(),
+        ),
+    ]));
+    let head_h = u16::try_from(lines.len() + 1).unwrap_or(u16::MAX);
+    let [head, history] =
+        Layout::vertical([Constraint::Length(head_h), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines), head);
+
+    let title_line = Rect {
+        height: 1,
+        ..history
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!(
+                "Verification history ({} kept, newest first)",
+                c.history.len()
+            ),
+            t.title(),
+        )),
+        title_line,
+    );
+    let table_area = Rect {
+        y: history.y + 1,
+        height: history.height.saturating_sub(1),
+        ..history
+    };
+    if c.history.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled("Never verified.", t.dim())),
+            table_area,
+        );
+        return;
+    }
+    let rows: Vec<Row> = c
+        .history
+        .iter()
+        .take(usize::from(table_area.height.saturating_sub(1)))
+        .map(|v| {
+            Row::new(vec![
+                Cell::from(format!("{} ({})", v.at.rfc3339(), v.at.relative_to(now))),
+                Cell::from(Span::styled(v.status.as_str(), t.status(Some(v.status)))),
+                Cell::from(
+                    v.latency_ms
+                        .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
+                ),
+                Cell::from(v.reason.clone()),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(32),
+            Constraint::Length(13),
+            Constraint::Length(8),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["Time", "Status", "Latency", "Reason"]).style(t.title()))
+    .column_spacing(1);
+    frame.render_widget(table, table_area);
+}

@@ -1,0 +1,156 @@
+//! The workspace's flows: name, environment, active or not, and each step's component and
+//! credential, with a step whose credential is missing or failing marked ✗ (in red). The
+//! selected flow's steps are listed in full below the table.
+
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::Frame;
+
+use crate::core::Flow;
+use crate::tui::flows::sorted_flows;
+use crate::tui::state::State;
+use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
+
+pub fn render(frame: &mut Frame, area: Rect, state: &State) {
+    let t = &state.theme;
+    let Some(view) = state.vault.as_ref() else {
+        return;
+    };
+    let Some(ws) = view.workspace.as_ref() else {
+        return;
+    };
+    let list = sorted_flows(&view.snapshot, ws);
+    let title = format!(
+        " Flows · {} · {} flow(s) ",
+        view.workspace_name().unwrap_or("?"),
+        list.len()
+    );
+    let inner = boxed(frame, area, t, &title);
+    let inner = notice_at_bottom(frame, inner, state);
+    if list.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "No flows in this workspace yet: press n to build one.",
+                t.dim(),
+            )),
+            inner,
+        );
+        return;
+    }
+    let selected = state.flows.selected.min(list.len() - 1);
+    let detail_h = u16::try_from(list[selected].steps.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(inner.height / 2);
+    let table_area = Rect {
+        height: inner.height.saturating_sub(detail_h),
+        ..inner
+    };
+    let rows_h = usize::from(table_area.height.saturating_sub(1));
+    let offset = scroll_offset(selected, rows_h);
+    let rows: Vec<Row> = list
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(rows_h)
+        .map(|(i, f)| {
+            let failing = view.snapshot.failing_steps(f);
+            let state_cell = if f.active {
+                Span::styled("● active", t.ok())
+            } else {
+                Span::styled("○ inactive", t.dim())
+            };
+            let mut spans = Vec::new();
+            for (n, s) in f.steps.iter().enumerate() {
+                if n > 0 {
+                    spans.push(Span::styled(" → ", t.dim()));
+                }
+                let cred = view
+                    .snapshot
+                    .credential(&s.credential)
+                    .map_or("(missing)", |c| c.name.as_str());
+                let text = format!("{}:{cred}", s.component);
+                if failing.contains(&n) {
+                    spans.push(Span::styled(format!("✗ {text}"), t.error()));
+                } else {
+                    spans.push(Span::raw(text));
+                }
+            }
+            let row = Row::new(vec![
+                Cell::from(f.name.clone()),
+                Cell::from(f.environment.as_str().to_string()),
+                Cell::from(state_cell),
+                Cell::from(Line::from(spans)),
+            ]);
+            if i == selected {
+                row.style(t.selected())
+            } else {
+                row
+            }
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(18),
+            Constraint::Length(11),
+            Constraint::Length(10),
+            Constraint::Min(10),
+        ],
+    )
+    .header(Row::new(["Name", "Env", "State", "Steps"]).style(t.title()))
+    .column_spacing(1);
+    frame.render_widget(table, table_area);
+    let detail_area = Rect {
+        y: table_area.bottom(),
+        height: detail_h,
+        ..inner
+    };
+    frame.render_widget(
+        Paragraph::new(step_lines(state, list[selected])),
+        detail_area,
+    );
+}
+
+/// The selected flow's steps, one a line, failing ones explained.
+fn step_lines<'a>(state: &State, flow: &Flow) -> Vec<Line<'a>> {
+    let t = &state.theme;
+    let Some(view) = state.vault.as_ref() else {
+        return Vec::new();
+    };
+    let mut lines = vec![Line::styled(
+        format!("Steps of '{}':", flow.name),
+        t.title(),
+    )];
+    let failing = view.snapshot.failing_steps(flow);
+    for (i, s) in flow.steps.iter().enumerate() {
+        let component = state
+            .catalog
+            .get(&s.component)
+            .map_or(s.component.as_str(), |c| c.name.as_str());
+        let (cred, status) = match view.snapshot.credential(&s.credential) {
+            Some(c) => (
+                format!("{} ({})", c.name, c.environment),
+                Span::styled(
+                    c.status_word(),
+                    t.status(c.last_verification.as_ref().map(|v| v.status)),
+                ),
+            ),
+            None => (
+                "(missing credential)".to_string(),
+                Span::styled("missing", t.error()),
+            ),
+        };
+        let mark = if failing.contains(&i) {
+            Span::styled("✗ ", t.error())
+        } else {
+            Span::styled("  ", t.base())
+        };
+        lines.push(Line::from(vec![
+            mark,
+            Span::raw(format!("{}. {component}: {cred} ", i + 1)),
+            status,
+        ]));
+    }
+    lines
+}
