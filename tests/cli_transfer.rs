@@ -103,7 +103,13 @@ fn export_import_round_trip_conflicts_and_damage() {
     let o = run(&b, &["import", &f]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("--on-conflict"));
-    assert_eq!(code(&run(&b, &["import", &f, "--on-conflict", "skip"])), 0);
+    let o = run(&b, &["import", &f, "--on-conflict", "skip"]);
+    assert_eq!(code(&o), 0);
+    assert!(
+        stderr(&o).contains("will skip loopback_api/billing (name taken)"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(names(&b, "acme").len(), 2);
     assert_eq!(
         code(&run(&b, &["import", &f, "--on-conflict", "rename"])),
@@ -112,6 +118,12 @@ fn export_import_round_trip_conflicts_and_damage() {
     assert_eq!(
         names(&b, "acme"),
         vec!["billing", "billing-2", "ledger", "ledger-2"]
+    );
+    let o = run(&b, &["import", &f, "--on-conflict", "rename"]);
+    assert!(
+        stderr(&o).contains("will add loopback_api/billing-3"),
+        "the plan is shown: {}",
+        stderr(&o)
     );
     // Into another workspace, unverified on request.
     let o = run(&b, &["import", &f, "-w", "staging-copy", "--no-verify"]);

@@ -173,6 +173,14 @@ pub fn import(
         });
     }
 
+    // Show what will be added before anything is verified or written.
+    for c in &planned {
+        eprintln!("  will add {}/{} [{}]", c.component, c.name, c.environment);
+    }
+    for s in &skipped {
+        eprintln!("  will skip {s}");
+    }
+
     // Verify (nothing invalid is saved), or mark unverified on request.
     let mut accepted = Vec::new();
     if no_verify {
