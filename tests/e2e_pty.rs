@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
 use support::http::api_server;
+use support::oauth::{provider, DeviceStep, USER_CODE};
 use support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
 
 const ROWS: u16 = 32;
@@ -114,14 +115,6 @@ fn spawn_with(
     config: &std::path::Path,
     env: &[(&str, &str)],
 ) -> Spawned {
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .unwrap();
     let mut cmd = CommandBuilder::new(binary());
     cmd.arg("--vault");
     cmd.arg(vault);
@@ -138,6 +131,19 @@ fn spawn_with(
     for (k, v) in env {
         cmd.env(k, v);
     }
+    spawn_command(cmd)
+}
+
+/// Runs `cmd` in a fresh pty; a thread feeds its output to the screen emulator.
+fn spawn_command(cmd: CommandBuilder) -> Spawned {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
     let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let screen = Arc::new(Mutex::new(Screen {
@@ -466,5 +472,172 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
+    );
+}
+
+const CTRL_G: &str = "\x07";
+
+/// Issue 4's OAuth2 "log in" end to end: a device login from the credential form against the
+/// loopback provider (one "pending", then the grant), the user code on screen, then Ctrl-s
+/// verifies and saves the tokens and the counter moves to 1. No token is ever drawn.
+#[test]
+fn device_login_from_the_form_then_save() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let oauth = rt.block_on(provider(&[DeviceStep::Pending, DeviceStep::Grant], 1, 60));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 5\n",
+    )
+    .unwrap();
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let fields: std::collections::HashMap<&str, String> = oauth.fields().into_iter().collect();
+
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("generic oauth2");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("0 credential(s)");
+    tty.send("a");
+    tty.wait_for("New Generic OAuth2 credential");
+    tty.send("oauth-ci");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB);
+    tty.send(&fields["base_url"]);
+    tty.send(TAB);
+    tty.send(&fields["client_id"]);
+    tty.send(TAB); // client secret: a public client
+    for _ in 0..4 {
+        tty.send(TAB); // access token, refresh token, expiry → scope
+    }
+    tty.send(CTRL_U);
+    tty.send(&fields["scope"]);
+    tty.send(TAB);
+    tty.send(&fields["token_url"]);
+    tty.send(TAB);
+    tty.send(&fields["device_authorization_url"]);
+    tty.send(TAB);
+    tty.send(&fields["auth_url"]);
+    tty.wait_for("Authorization URL");
+    tty.send(CTRL_G);
+    tty.wait_for(USER_CODE);
+    tty.wait_for("https://example.invalid/device");
+    tty.wait_for("Logged in: press Ctrl-s");
+    tty.send(CTRL_S);
+    tty.wait_for("Saved 'oauth-ci' (verified");
+    tty.wait_for("1 credential(s)");
+    tty.send(ESC);
+    tty.wait_for("● 1");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains("at_SENTINEL") && !text.contains("rt_SENTINEL"),
+        "a token was drawn"
+    );
+    assert!(
+        oauth.device_polls().len() >= 2,
+        "the pending answer was polled through"
+    );
+}
+
+/// Set for the child run of `panicking_tui_child`; without it that test does nothing.
+const PANIC_CHILD: &str = "KEYWAY_E2E_PANIC_CHILD";
+
+/// The child side of `a_panic_restores_the_terminal`: the real terminal mode of the TUI, then a
+/// panic once the parent has checked raw mode (it sends one byte).
+#[test]
+#[ignore = "run by a_panic_restores_the_terminal inside a pseudo-terminal"]
+fn panicking_tui_child() {
+    if std::env::var_os(PANIC_CHILD).is_none() {
+        return;
+    }
+    let guard = keyway::tui::terminal::enter().expect("the TUI terminal mode");
+    // Only the panic hook may restore the terminal: the guard's Drop must not get the chance.
+    std::mem::forget(guard);
+    print!("\x1b[1;1HCHILD-IN-TUI");
+    std::io::stdout().flush().unwrap();
+    let mut byte = [0u8; 1];
+    let _ = std::io::stdin().read(&mut byte);
+    panic!("deliberate panic inside the TUI");
+}
+
+/// The tty's local modes: tcgetattr on a pty master reads its slave's settings.
+fn local_modes(master: &dyn portable_pty::MasterPty) -> libc::tcflag_t {
+    let fd = master.as_raw_fd().expect("the pty master's fd");
+    // SAFETY: an all-zero termios is a valid out-parameter; fd is open for the call.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0, "tcgetattr");
+    t.c_lflag
+}
+
+/// A panic inside the TUI leaves the terminal as the shell expects it: alternate screen left,
+/// cursor shown, bracketed paste off, and the tty back in cooked mode (canonical, echoing).
+#[test]
+fn a_panic_restores_the_terminal() {
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "panicking_tui_child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd.env(PANIC_CHILD, "1");
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("RUST_BACKTRACE", "0");
+    let (mut child, mut tty, screen, reader_thread, master) = spawn_command(cmd);
+    tty.wait_for("CHILD-IN-TUI");
+    let cooked = (libc::ICANON | libc::ECHO) as libc::tcflag_t;
+    assert_eq!(
+        local_modes(&*master) & cooked,
+        0,
+        "the TUI runs in raw mode"
+    );
+    tty.send("x");
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the child test was meant to fail by panicking"
+    );
+    assert_eq!(
+        local_modes(&*master) & cooked,
+        cooked,
+        "raw mode was not switched off after the panic"
+    );
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    let paste_on = raw.windows(8).rposition(|w| w == b"\x1b[?2004h");
+    let paste_off = raw.windows(8).rposition(|w| w == b"\x1b[?2004l");
+    assert!(
+        paste_on.is_some() && paste_off > paste_on,
+        "bracketed paste left on"
+    );
+    // The hook restores before the panic message is printed, so the message is readable.
+    let text = String::from_utf8_lossy(&raw);
+    let message = text
+        .find("deliberate panic inside the TUI")
+        .expect("the panic message");
+    let left_alt = text
+        .rfind("\x1b[?1049l")
+        .expect("left the alternate screen");
+    assert!(
+        left_alt < message,
+        "the message was printed inside the alternate screen"
     );
 }

@@ -13,6 +13,7 @@ use crate::store::{CredentialDraft, StoreError};
 use crate::vault::VaultError;
 use crate::verify::{Outcome, TokenUpdate};
 
+use super::login::DeviceInfo;
 use super::state::Clock;
 
 /// Identifies one verification request.
@@ -51,6 +52,26 @@ pub enum Action {
         request: RequestId,
         credential: Box<Credential>,
         outcome: Outcome,
+    },
+    /// A device login started: show where to go and the code to enter.
+    LoginDevice {
+        request: RequestId,
+        device: DeviceInfo,
+    },
+    /// The device poll's latest word (slow down, retrying...).
+    LoginProgress {
+        request: RequestId,
+        note: String,
+    },
+    /// A browser login: open `url`, then paste back the address the browser ended on.
+    LoginPasteReady {
+        request: RequestId,
+        url: String,
+    },
+    /// The login ended: the new tokens, or why not (a sentence for the user).
+    LoginFinished {
+        request: RequestId,
+        result: Result<TokenUpdate, String>,
     },
     /// SIGTERM or SIGHUP: leave cleanly.
     Terminate,
@@ -120,6 +141,24 @@ pub enum Effect {
         credential: Box<Credential>,
     },
     CancelVerify {
+        request: RequestId,
+    },
+    /// Build the OAuth2 client from the draft (through the store, so stored secrets of an
+    /// edited credential count) and log in: device grant unless `paste` or the provider has no
+    /// device endpoint. Answers LoginDevice / LoginPasteReady, then LoginFinished.
+    StartLogin {
+        request: RequestId,
+        draft: CredentialDraft,
+        editing: Option<RecordId>,
+        paste: bool,
+    },
+    /// Exchange the pasted redirect address of a browser login; answers LoginFinished.
+    ExchangeLogin {
+        request: RequestId,
+        pasted: SecretString,
+    },
+    /// Abort a login's task (closing the form, Esc, a restart).
+    CancelLogin {
         request: RequestId,
     },
     SaveCredential {

@@ -28,6 +28,7 @@ use crate::verify::pool::{JobHandle, Pool, PoolEvent};
 use crate::verify::Verifier;
 
 use super::action::{Action, Effect, RequestId, Stored};
+use super::login_tasks::{self, AbortOnDrop, LoginReport, PasteLogin};
 use super::remember;
 use super::render::render;
 use super::state::{Clock, State};
@@ -42,6 +43,17 @@ enum Inbox {
         request: RequestId,
         credential: Box<Credential>,
     },
+    Login(LoginReport),
+}
+
+/// An OAuth2 login of the form: a task running (dropping it aborts the task), or a browser
+/// login waiting for the pasted address.
+enum LoginJob {
+    /// Held only for its Drop, which aborts the task.
+    Running {
+        _task: AbortOnDrop,
+    },
+    AwaitingPaste(Box<PasteLogin>),
 }
 
 /// How long quitting waits for a commit in progress to finish.
@@ -56,6 +68,9 @@ pub(crate) struct Edges {
     pool: Pool<RequestId>,
     /// In-flight verifications: dropping a handle cancels its job.
     jobs: HashMap<RequestId, (JobHandle<RequestId>, Box<Credential>)>,
+    /// The form's OAuth2 logins (one at a time in practice), by request id.
+    logins: HashMap<RequestId, LoginJob>,
+    verifier: Arc<Verifier>,
     inbox: mpsc::UnboundedSender<Inbox>,
     workers: Vec<JoinHandle<()>>,
 }
@@ -73,7 +88,7 @@ impl Edges {
         state_file: Option<PathBuf>,
         verifier: Arc<Verifier>,
     ) -> Result<(Edges, Channels), TuiError> {
-        let (pool, pool_rx) = Pool::new(verifier, config.verify.concurrency)
+        let (pool, pool_rx) = Pool::new(verifier.clone(), config.verify.concurrency)
             .map_err(|e| TuiError::Verifier(e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         Ok((
@@ -85,6 +100,8 @@ impl Edges {
                 store: None,
                 pool,
                 jobs: HashMap::new(),
+                logins: HashMap::new(),
+                verifier,
                 inbox: tx,
                 workers: Vec::new(),
             },
@@ -217,6 +234,57 @@ impl Edges {
             Effect::CancelVerify { request } => {
                 self.jobs.remove(&request);
             }
+            Effect::StartLogin {
+                request,
+                draft,
+                editing,
+                paste,
+            } => {
+                let Some(store) = self.store.clone() else {
+                    return;
+                };
+                let catalog = self.catalog.clone();
+                let prepare: login_tasks::Prepare = Box::new(move || {
+                    let now = crate::clock::now();
+                    lock(&store).prepare_credential(&catalog, draft, editing.as_ref(), now)
+                });
+                let task = login_tasks::spawn_login(
+                    request,
+                    paste,
+                    prepare,
+                    self.verifier.clone(),
+                    self.login_report(),
+                );
+                self.logins
+                    .insert(request, LoginJob::Running { _task: task });
+            }
+            Effect::ExchangeLogin { request, pasted } => match self.logins.remove(&request) {
+                Some(LoginJob::AwaitingPaste(login)) => {
+                    let task = login_tasks::spawn_exchange(
+                        request,
+                        *login,
+                        pasted,
+                        self.verifier.clone(),
+                        self.login_report(),
+                    );
+                    self.logins
+                        .insert(request, LoginJob::Running { _task: task });
+                }
+                other => {
+                    // Not waiting for an address (cannot happen through the UI): say so
+                    // rather than leave the form spinning.
+                    drop(other);
+                    let _ = self.inbox.send(Inbox::Action(Action::LoginFinished {
+                        request,
+                        result: Err("This login is no longer waiting for an address; press \
+                                     Ctrl-p to start again."
+                            .into()),
+                    }));
+                }
+            },
+            Effect::CancelLogin { request } => {
+                self.logins.remove(&request);
+            }
             Effect::SaveCredential { credential } => self.with_store(move |s| {
                 let id = credential.id.clone();
                 match s.save_credential(*credential) {
@@ -326,7 +394,37 @@ impl Edges {
                 // Dropping the handles cancels the verifications; dropping our Arc drops the
                 // store (and its keys) once a write in progress, if any, has finished.
                 self.jobs.clear();
+                self.logins.clear();
                 self.store = None;
+            }
+        }
+    }
+
+    fn login_report(&self) -> login_tasks::Report {
+        let tx = self.inbox.clone();
+        Arc::new(move |report| {
+            let _ = tx.send(Inbox::Login(report));
+        })
+    }
+
+    /// A login task's report, unless the login was cancelled meanwhile.
+    fn on_login(&mut self, report: LoginReport) -> Option<Action> {
+        match report {
+            LoginReport::PasteReady {
+                request,
+                url,
+                login,
+            } => {
+                // Its task has ended; keep what the exchange needs.
+                self.logins.get_mut(&request)?;
+                self.logins.insert(request, LoginJob::AwaitingPaste(login));
+                Some(Action::LoginPasteReady { request, url })
+            }
+            LoginReport::Action(action) => {
+                if let Action::LoginFinished { request, .. } = &action {
+                    self.logins.remove(request);
+                }
+                Some(action)
             }
         }
     }
@@ -349,6 +447,7 @@ impl Edges {
     fn on_inbox(&mut self, message: Inbox) -> Option<Action> {
         match message {
             Inbox::Action(a) => Some(a),
+            Inbox::Login(report) => self.on_login(report),
             Inbox::Opened(store) => {
                 let snapshot = store.snapshot().clone();
                 self.store = Some(Arc::new(Mutex::new(*store)));
@@ -387,6 +486,7 @@ impl Edges {
     /// cuts a write short.
     async fn shut_down(&mut self) {
         self.jobs.clear();
+        self.logins.clear();
         let workers = std::mem::take(&mut self.workers);
         let _ = tokio::time::timeout(WRITE_DRAIN, futures::future::join_all(workers)).await;
         self.store = None;

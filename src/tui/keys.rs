@@ -28,7 +28,11 @@ pub enum Command {
     Save,
     SaveUnverified,
     Reveal,
+    /// OAuth2: log in with the device grant (or the browser flow when there is no device
+    /// endpoint).
     Login,
+    /// OAuth2: log in through a browser and paste the address it ended on.
+    LoginPaste,
     Confirm,
     Cancel,
     /// The workspace's flows (from the grid).
@@ -65,6 +69,10 @@ pub enum Context {
     GridFilter,
     Credentials,
     Form,
+    /// The form of an OAuth2 component: the form's keys plus "log in".
+    OAuthForm,
+    /// The pasted-address field of a browser login (text).
+    LoginPaste,
     Prompt,
     ConfirmDelete,
     ConfirmDiscard,
@@ -94,6 +102,8 @@ pub const ALL_CONTEXTS: &[Context] = &[
     Context::GridFilter,
     Context::Credentials,
     Context::Form,
+    Context::OAuthForm,
+    Context::LoginPaste,
     Context::Prompt,
     Context::ConfirmDelete,
     Context::ConfirmDiscard,
@@ -119,6 +129,8 @@ impl Context {
             Context::Unlock
                 | Context::GridFilter
                 | Context::Form
+                | Context::OAuthForm
+                | Context::LoginPaste
                 | Context::Prompt
                 | Context::WizardName
                 | Context::WizardComponents
@@ -134,6 +146,8 @@ impl Context {
             Context::GridFilter => "Components (filtering)",
             Context::Credentials => "Credentials",
             Context::Form => "Credential form",
+            Context::OAuthForm => "Credential form (OAuth2)",
+            Context::LoginPaste => "Log in: paste the address",
             Context::Prompt => "Prompt",
             Context::ConfirmDelete => "Confirm delete",
             Context::ConfirmDiscard => "Discard changes",
@@ -273,27 +287,72 @@ pub const CREDENTIALS: &[Binding] = &[
     b(&[k('q')], Command::Quit, "quit"),
 ];
 
+// The form's keys, shared by the plain and the OAuth2 form lists.
+const FORM_NEXT: Binding = b(&[TAB, DOWN], Command::NextField, "next field");
+const FORM_PREV: Binding = b(&[BACKTAB, UP], Command::PrevField, "previous field");
+const FORM_SUBMIT: Binding = b(
+    &[ENTER],
+    Command::Submit,
+    "next field; on the last one, save",
+);
+const FORM_SAVE: Binding = b(&[ctrl('s')], Command::Save, "verify and save");
+const FORM_SAVE_UNVERIFIED: Binding = b(
+    &[ctrl('o')],
+    Command::SaveUnverified,
+    "save as unverified (after 'unreachable')",
+);
+const FORM_REVEAL: Binding = b(
+    &[ctrl('r')],
+    Command::Reveal,
+    "reveal the secret field for 10 s",
+);
+const FORM_BACK: Binding = b(&[ESC], Command::Back, "close (asks when changed)");
+const FORM_HELP: Binding = b(&[F1], Command::Help, "help");
+
 pub const FORM: &[Binding] = &[
-    b(&[TAB, DOWN], Command::NextField, "next field"),
-    b(&[BACKTAB, UP], Command::PrevField, "previous field"),
+    FORM_NEXT,
+    FORM_PREV,
+    FORM_SUBMIT,
+    FORM_SAVE,
+    FORM_SAVE_UNVERIFIED,
+    FORM_REVEAL,
+    FORM_BACK,
+    FORM_HELP,
+];
+
+// Ctrl-b would be tmux's prefix, so the browser login is on Ctrl-p.
+pub const OAUTH_FORM: &[Binding] = &[
+    FORM_NEXT,
+    FORM_PREV,
+    FORM_SUBMIT,
+    FORM_SAVE,
+    FORM_SAVE_UNVERIFIED,
+    FORM_REVEAL,
+    b(
+        &[ctrl('g')],
+        Command::Login,
+        "log in: device code (browser if no device URL)",
+    ),
+    b(
+        &[ctrl('p')],
+        Command::LoginPaste,
+        "log in in a browser, paste the address back",
+    ),
+    b(
+        &[ESC],
+        Command::Back,
+        "cancel the login; else close (asks when changed)",
+    ),
+    FORM_HELP,
+];
+
+pub const LOGIN_PASTE: &[Binding] = &[
     b(
         &[ENTER],
-        Command::Submit,
-        "next field; on the last one, save",
+        Command::Confirm,
+        "exchange the pasted address for tokens",
     ),
-    b(&[ctrl('s')], Command::Save, "verify and save"),
-    b(
-        &[ctrl('o')],
-        Command::SaveUnverified,
-        "save as unverified (after 'unreachable')",
-    ),
-    b(
-        &[ctrl('r')],
-        Command::Reveal,
-        "reveal the secret field for 10 s",
-    ),
-    b(&[ctrl('g')], Command::Login, "OAuth2: log in"),
-    b(&[ESC], Command::Back, "close (asks when changed)"),
+    b(&[ESC], Command::Cancel, "cancel the login"),
     b(&[F1], Command::Help, "help"),
 ];
 
@@ -500,6 +559,8 @@ pub fn bindings(context: Context) -> &'static [Binding] {
         Context::GridFilter => GRID_FILTER,
         Context::Credentials => CREDENTIALS,
         Context::Form => FORM,
+        Context::OAuthForm => OAUTH_FORM,
+        Context::LoginPaste => LOGIN_PASTE,
         Context::Prompt => PROMPT,
         Context::ConfirmDelete => CONFIRM_DELETE,
         Context::ConfirmDiscard => CONFIRM_DISCARD,

@@ -11,6 +11,8 @@ mod event_loop;
 pub mod flows;
 pub mod keys;
 pub mod layout;
+pub mod login;
+mod login_tasks;
 pub mod remember;
 pub mod render;
 pub mod screens;

@@ -18,6 +18,7 @@ use super::action::RequestId;
 use super::audit::AuditState;
 use super::flows::{FlowsState, PromoteState, UsedByState};
 use super::keys::Context;
+use super::login::LoginState;
 use super::theme::Theme;
 use super::wizard::{WizardState, WizardStep};
 
@@ -189,6 +190,8 @@ pub struct FormState {
     pub revealed: Option<(usize, Instant)>,
     pub phase: FormPhase,
     pub message: Option<Notice>,
+    /// An OAuth2 login started from this form (Ctrl-g / Ctrl-p), until its tokens arrive.
+    pub login: Option<LoginState>,
 }
 
 impl FormState {
@@ -433,7 +436,7 @@ impl State {
                 Screen::Grid if self.grid.filtering => Context::GridFilter,
                 Screen::Grid => Context::Grid,
                 Screen::Credentials => Context::Credentials,
-                Screen::Form => Context::Form,
+                Screen::Form => self.form_context(),
                 Screen::Flows => Context::Flows,
                 Screen::Wizard => match self.wizard.as_ref().map(|w| (w.step, w.in_chosen)) {
                     Some((WizardStep::Name, _)) | None => Context::WizardName,
@@ -450,6 +453,26 @@ impl State {
                 Screen::Audit => Context::Audit,
                 Screen::Detail => Context::Detail,
             },
+        }
+    }
+
+    /// The form's keys depend on its component (only OAuth2 forms can log in) and on whether a
+    /// browser login waits for the pasted address.
+    fn form_context(&self) -> Context {
+        let Some(form) = self.form.as_ref() else {
+            return Context::Form;
+        };
+        if form.login.as_ref().is_some_and(LoginState::takes_paste) {
+            return Context::LoginPaste;
+        }
+        let oauth = self
+            .catalog
+            .get(&form.component)
+            .is_some_and(|c| c.kind == crate::catalog::Kind::Oauth2);
+        if oauth {
+            Context::OAuthForm
+        } else {
+            Context::Form
         }
     }
 
@@ -471,10 +494,10 @@ impl State {
     pub fn animating(&self) -> bool {
         !self.verifying.is_empty()
             || self.unlock.busy
-            || self
-                .form
-                .as_ref()
-                .is_some_and(|f| matches!(f.phase, FormPhase::Saving))
+            || self.form.as_ref().is_some_and(|f| {
+                matches!(f.phase, FormPhase::Saving)
+                    || f.login.as_ref().is_some_and(|l| l.phase.is_waiting())
+            })
     }
 
     /// When the loop must wake up even without input: the next spinner frame, a reveal's end,

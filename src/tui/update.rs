@@ -7,7 +7,6 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::Input;
 use zeroize::Zeroize;
 
-use crate::catalog::Kind;
 use crate::core::input::{check_field, FieldValue};
 use crate::core::rules::{check_name, Snapshot};
 use crate::core::{Credential, Environment, RecordId, RuleError, Status, Verification, Workspace};
@@ -19,7 +18,7 @@ use super::action::{Action, Effect, RequestId, Stored};
 use super::keys::{self, Command, Context};
 use super::layout;
 use super::state::*;
-use super::{audit, flows, wizard};
+use super::{audit, flows, login, wizard};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -52,6 +51,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             credential,
             outcome,
         } => on_verified(state, request, *credential, outcome, &mut fx),
+        Action::LoginDevice { request, device } => login::on_device(state, request, device),
+        Action::LoginProgress { request, note } => login::on_progress(state, request, note),
+        Action::LoginPasteReady { request, url } => login::on_paste_ready(state, request, url),
+        Action::LoginFinished { request, result } => login::on_finished(state, request, result),
         Action::Terminate => state.quit = true,
     }
     fx
@@ -129,6 +132,9 @@ fn wipe_form(form: &mut FormState) {
     for field in form.fields.iter_mut().filter(|f| f.secret) {
         field.input.value_and_reset().zeroize();
     }
+    if let Some(l) = form.login.as_mut() {
+        login::wipe(l);
+    }
 }
 
 fn take_secret(input: &mut Input) -> SecretString {
@@ -177,6 +183,18 @@ fn focused_input(state: &mut State) -> Option<&mut Input> {
             .map(|p| &mut p.name),
         Screen::Form => {
             let form = state.form.as_mut()?;
+            if let Some(login::LoginState {
+                phase:
+                    login::LoginPhase::Paste {
+                        input,
+                        exchanging: false,
+                        ..
+                    },
+                ..
+            }) = form.login.as_mut()
+            {
+                return Some(input);
+            }
             let focus = form.focus;
             form.fields.get_mut(focus).map(|f| &mut f.input)
         }
@@ -206,6 +224,14 @@ fn after_edit(state: &mut State) {
             let Some(form) = state.form.as_mut() else {
                 return;
             };
+            if form
+                .login
+                .as_ref()
+                .is_some_and(login::LoginState::takes_paste)
+            {
+                form.message = None; // the edit went to the pasted address, not a field
+                return;
+            }
             // A prepared credential no longer matches the form once it changes.
             if matches!(form.phase, FormPhase::Unreachable { .. }) {
                 form.phase = FormPhase::Editing;
@@ -262,7 +288,8 @@ fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Ve
         Context::Workspaces => workspaces_command(state, command, fx),
         Context::Grid | Context::GridFilter => grid_command(state, context, command),
         Context::Credentials => credentials_command(state, command, fx),
-        Context::Form => form_command(state, command, fx),
+        Context::Form | Context::OAuthForm => form_command(state, command, fx),
+        Context::LoginPaste => login::paste_command(state, command, fx),
         Context::Prompt => prompt_command(state, command, fx),
         Context::ConfirmDelete => confirm_delete_command(state, command, fx),
         Context::ConfirmDiscard => match command {
@@ -745,6 +772,7 @@ pub(crate) fn open_form(
         revealed: None,
         phase: FormPhase::Editing,
         message: None,
+        login: None,
     });
     state.notice = None;
     state.screen = Screen::Form;
@@ -847,17 +875,12 @@ fn form_command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
                 };
             }
         }
-        Command::Login => {
-            let oauth = state
-                .catalog
-                .get(&form.component)
-                .is_some_and(|c| c.kind == Kind::Oauth2);
-            form.message = Some(Notice::info(if oauth {
-                "Device login is not in the form yet: save the client id and secret, then run \
-                 `keyway credential login --workspace W NAME`"
-            } else {
-                "Log in applies to OAuth2 components only"
-            }));
+        // Bound only in the OAuth2 form's key list.
+        Command::Login => login::start(state, false, fx),
+        Command::LoginPaste => login::start(state, true, fx),
+        Command::Back if form.login.is_some() => {
+            login::cancel(form, fx);
+            form.message = Some(Notice::info("Login cancelled"));
         }
         Command::Back => {
             if form.changed() && !matches!(form.phase, FormPhase::Saving) {
@@ -877,6 +900,7 @@ fn close_form(state: &mut State, fx: &mut Vec<Effect>) {
             state.verifying.remove(&request);
             fx.push(Effect::CancelVerify { request });
         }
+        login::cancel(&mut form, fx);
         wipe_form(&mut form);
         // Cancelling an inline add returns to the wizard or promotion exactly as it was.
         state.screen = match form.origin {
@@ -893,6 +917,14 @@ fn save_form(state: &mut State, fx: &mut Vec<Effect>) {
         return;
     };
     if matches!(form.phase, FormPhase::Verifying { .. } | FormPhase::Saving) {
+        return;
+    }
+    if form.login.is_some() {
+        if let Some(form) = state.form.as_mut() {
+            form.message = Some(Notice::info(
+                "Finish the login, or cancel it with Esc, before saving",
+            ));
+        }
         return;
     }
     let errors: Vec<Option<String>> = (0..form.fields.len())
@@ -912,6 +944,28 @@ fn save_form(state: &mut State, fx: &mut Vec<Effect>) {
         form.message = Some(Notice::error("Fix the marked fields before saving"));
         return;
     }
+    let draft = form_draft(form, workspace);
+    let request = state.next_request;
+    state.next_request += 1;
+    state.verifying.insert(
+        request,
+        InFlight {
+            credential: None,
+            label: draft.name.clone(),
+        },
+    );
+    form.phase = FormPhase::Verifying { request };
+    form.message = None;
+    fx.push(Effect::PrepareAndVerify {
+        request,
+        draft,
+        editing: form.editing.clone(),
+    });
+}
+
+/// The draft the form's fields describe: what a save verifies, and what a login reads its
+/// client from.
+pub(crate) fn form_draft(form: &FormState, workspace: RecordId) -> CredentialDraft {
     let mut name = String::new();
     let mut environment = Environment::Staging;
     let mut changes = Vec::new();
@@ -940,28 +994,13 @@ fn save_form(state: &mut State, fx: &mut Vec<Effect>) {
             }
         }
     }
-    let request = state.next_request;
-    state.next_request += 1;
-    state.verifying.insert(
-        request,
-        InFlight {
-            credential: None,
-            label: name.clone(),
-        },
-    );
-    form.phase = FormPhase::Verifying { request };
-    form.message = None;
-    fx.push(Effect::PrepareAndVerify {
-        request,
-        draft: CredentialDraft {
-            workspace,
-            component: form.component.clone(),
-            name,
-            environment,
-            changes,
-        },
-        editing: form.editing.clone(),
-    });
+    CredentialDraft {
+        workspace,
+        component: form.component.clone(),
+        name,
+        environment,
+        changes,
+    }
 }
 
 fn on_draft_refused(state: &mut State, request: RequestId, error: StoreError) {

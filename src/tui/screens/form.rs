@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui::Frame;
 
+use super::login::{self, PastePanel};
 use crate::tui::state::{FieldKey, FormPhase, FormState, State};
 use crate::tui::widgets::chrome::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
@@ -25,14 +26,42 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Some(_) => format!(" Edit {component_name} credential "),
         None => format!(" New {component_name} credential "),
     };
-    let panel = panel_lines(state, form);
+    // A browser login takes the full width under the form (see screens/login.rs).
+    let paste = form.login.as_ref().and_then(PastePanel::of);
+    let (area, paste_area) = match &paste {
+        Some(p) => {
+            let height = p.height(area.width).min(area.height.saturating_sub(4));
+            let [a, b] =
+                Layout::vertical([Constraint::Min(4), Constraint::Length(height)]).areas(area);
+            (a, Some(b))
+        }
+        None => (area, None),
+    };
+    let login_lines = form
+        .login
+        .as_ref()
+        .and_then(|l| login::side_lines(state, l));
+    let panel_title = if login_lines.is_some() {
+        " Log in "
+    } else {
+        " Verification "
+    };
+    let (panel, below_height) = match login_lines {
+        Some(mut lines) => {
+            lines.extend(message_line(state, form));
+            let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+            (lines, h.min(area.height / 2).max(5))
+        }
+        None => (panel_lines(state, form), 5),
+    };
     let (form_area, panel_area) = if panel.is_empty() {
         (area, None)
     } else if area.width >= SIDE_PANEL_MIN_WIDTH {
         let [a, b] = Layout::horizontal([Constraint::Min(40), Constraint::Length(38)]).areas(area);
         (a, Some(b))
     } else {
-        let [a, b] = Layout::vertical([Constraint::Min(4), Constraint::Length(5)]).areas(area);
+        let [a, b] =
+            Layout::vertical([Constraint::Min(4), Constraint::Length(below_height)]).areas(area);
         (a, Some(b))
     };
     let block = Block::bordered()
@@ -44,11 +73,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if let Some(panel_area) = panel_area {
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
-            .title(Span::styled(" Verification ", t.title()));
+            .title(Span::styled(panel_title, t.title()));
         let inner = block.inner(panel_area);
         frame.render_widget(block, panel_area);
         frame.render_widget(Paragraph::new(panel).wrap(Wrap { trim: true }), inner);
     }
+    if let (Some(p), Some(paste_area)) = (paste, paste_area) {
+        p.draw(frame, paste_area, state);
+    }
+}
+
+fn message_line<'a>(state: &State, form: &'a FormState) -> Option<Line<'a>> {
+    let m = form.message.as_ref()?;
+    Some(Line::styled(m.text.clone(), notice_style(&state.theme, m)))
 }
 
 fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
@@ -65,7 +102,9 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
         .min(22) as u16;
     let per_screen = usize::from(area.height / 2).max(1);
     let offset = (form.focus + 1).saturating_sub(per_screen);
-    let interactive = state.modal.is_none();
+    // The pasted-address field of a browser login has the cursor while it is shown.
+    let interactive =
+        state.modal.is_none() && !form.login.as_ref().is_some_and(|l| l.takes_paste());
     for (slot, (i, field)) in form
         .fields
         .iter()
@@ -186,8 +225,6 @@ fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {
             Span::raw(" Saving…"),
         ])),
     }
-    if let Some(m) = &form.message {
-        lines.push(Line::styled(m.text.clone(), notice_style(t, m)));
-    }
+    lines.extend(message_line(state, form));
     lines
 }
