@@ -160,6 +160,8 @@ pub const ALLOW_HTTP_FIELD: &str = "allow_http";
 /// The optional expiry date every component gets (OAuth2 definitions bring their own, for the
 /// access token), so audits can warn before an API key or password lapses.
 pub const EXPIRES_FIELD: &str = "expires_at";
+/// The OAuth2 refresh token's stated expiry (`refresh_token_expires_in`), kept beside it.
+pub const REFRESH_EXPIRES_FIELD: &str = "refresh_expires_at";
 
 /// Problems with a component definition, each naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -314,6 +316,20 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
             validate: Validation::Text,
             choices: vec!["no".to_string(), "yes".to_string()],
             help: Some("Only for trusted networks: the key then travels unencrypted".to_string()),
+        });
+    }
+    if component.kind == Kind::Oauth2 && component.field(REFRESH_EXPIRES_FIELD).is_none() {
+        component.fields.push(FieldSpec {
+            name: REFRESH_EXPIRES_FIELD.to_string(),
+            label: "Refresh token expires at".to_string(),
+            secret: false,
+            required: false,
+            default: None,
+            validate: Validation::Date,
+            choices: vec![],
+            help: Some(
+                "Filled in by login when the provider states it; audits warn ahead".to_string(),
+            ),
         });
     }
     if component.field(EXPIRES_FIELD).is_none() {
@@ -529,6 +545,11 @@ mod tests {
             for f in &comp.fields {
                 assert!(!(f.secret && f.default.is_some()), "{}.{}", comp.id, f.name);
             }
+            // Every credential can carry an expiry date for audits to warn about.
+            assert_eq!(
+                comp.field(EXPIRES_FIELD).map(|f| &f.validate),
+                Some(&Validation::Date)
+            );
             if comp.kind == Kind::Oauth2 {
                 for name in [
                     "client_id",

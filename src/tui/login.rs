@@ -253,7 +253,7 @@ pub(crate) fn on_finished(
 }
 
 fn is_token_field(key: &FieldKey) -> bool {
-    matches!(key, FieldKey::Field(n) if n == "access_token" || n == "refresh_token" || n == "expires_at")
+    matches!(key, FieldKey::Field(n) if matches!(n.as_str(), "access_token" | "refresh_token" | "expires_at" | "refresh_expires_at"))
 }
 
 /// The new tokens replace what the fields held (the old values are wiped first); a grant with
@@ -270,6 +270,11 @@ fn fill_tokens(form: &mut FormState, tokens: &TokenUpdate) {
                 None => continue,
             },
             "expires_at" => tokens.expires_at.map(|at| at.rfc3339()).unwrap_or_default(),
+            // A rotated refresh token's lifetime replaces the old one's (none stated: cleared).
+            "refresh_expires_at" if tokens.refresh_token.is_some() => tokens
+                .refresh_expires_at
+                .map(|at| at.rfc3339())
+                .unwrap_or_default(),
             _ => continue,
         };
         field.input.value_and_reset().zeroize();
