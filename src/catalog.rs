@@ -558,6 +558,7 @@ mod tests {
                     "refresh_token",
                     "scope",
                     "token_url",
+                    REFRESH_EXPIRES_FIELD,
                 ] {
                     assert!(comp.field(name).is_some(), "{}.{name}", comp.id);
                 }
