@@ -319,35 +319,33 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
         });
     }
     if component.kind == Kind::Oauth2 && component.field(REFRESH_EXPIRES_FIELD).is_none() {
-        component.fields.push(FieldSpec {
-            name: REFRESH_EXPIRES_FIELD.to_string(),
-            label: "Refresh token expires at".to_string(),
-            secret: false,
-            required: false,
-            default: None,
-            validate: Validation::Date,
-            choices: vec![],
-            help: Some(
-                "Filled in by login when the provider states it; audits warn ahead".to_string(),
-            ),
-        });
+        component.fields.push(optional_date_field(
+            REFRESH_EXPIRES_FIELD,
+            "Refresh token expires at",
+            "Filled in by login when the provider states it; audits warn ahead",
+        ));
     }
     if component.field(EXPIRES_FIELD).is_none() {
-        component.fields.push(FieldSpec {
-            name: EXPIRES_FIELD.to_string(),
-            label: "Expires on".to_string(),
-            secret: false,
-            required: false,
-            default: None,
-            validate: Validation::Date,
-            choices: vec![],
-            help: Some(
-                "Optional: when this key or password expires (YYYY-MM-DD); audits warn ahead"
-                    .to_string(),
-            ),
-        });
+        component.fields.push(optional_date_field(
+            EXPIRES_FIELD,
+            "Expires on",
+            "Optional: when this key or password expires (YYYY-MM-DD); audits warn ahead",
+        ));
     }
     Ok(component)
+}
+
+fn optional_date_field(name: &str, label: &str, help: &str) -> FieldSpec {
+    FieldSpec {
+        name: name.to_string(),
+        label: label.to_string(),
+        secret: false,
+        required: false,
+        default: None,
+        validate: Validation::Date,
+        choices: vec![],
+        help: Some(help.to_string()),
+    }
 }
 
 /// The checks serde cannot express: consistent ids, one-glyph icons, the field-name convention.

@@ -291,17 +291,7 @@ impl Vault {
 
     /// Several credentials in one transaction (import, OAuth2 token rotation, benchmarks).
     pub fn put_credentials(&self, creds: &[Credential]) -> Result<(), VaultError> {
-        let sealed: Vec<(String, Vec<u8>)> = creds
-            .iter()
-            .map(|c| (c.id.0.clone(), self.seal_record(CREDENTIALS_NAME, &c.id, c)))
-            .collect();
-        self.write(|txn| {
-            let mut t = txn.open_table(CREDENTIALS)?;
-            for (id, bytes) in &sealed {
-                t.insert(id.as_str(), bytes.as_slice())?;
-            }
-            Ok(())
-        })
+        self.put_records(CREDENTIALS, CREDENTIALS_NAME, creds, |c| &c.id)
     }
 
     pub fn put_flow(&self, f: &Flow) -> Result<(), VaultError> {
@@ -309,12 +299,24 @@ impl Vault {
     }
 
     pub fn put_flows(&self, flows: &[Flow]) -> Result<(), VaultError> {
-        let sealed: Vec<(String, Vec<u8>)> = flows
+        self.put_records(FLOWS, FLOWS_NAME, flows, |f| &f.id)
+    }
+
+    /// Seals every record (outside the transaction, so the write lock is held only for the
+    /// inserts) and writes them in one durable commit.
+    fn put_records<T: Serialize>(
+        &self,
+        table: TableDefinition<&str, &[u8]>,
+        name: &str,
+        records: &[T],
+        id_of: impl Fn(&T) -> &RecordId,
+    ) -> Result<(), VaultError> {
+        let sealed: Vec<(&RecordId, Vec<u8>)> = records
             .iter()
-            .map(|f| (f.id.0.clone(), self.seal_record(FLOWS_NAME, &f.id, f)))
+            .map(|r| (id_of(r), self.seal_record(name, id_of(r), r)))
             .collect();
         self.write(|txn| {
-            let mut t = txn.open_table(FLOWS)?;
+            let mut t = txn.open_table(table)?;
             for (id, bytes) in &sealed {
                 t.insert(id.as_str(), bytes.as_slice())?;
             }
