@@ -125,10 +125,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 fn width(c: AuditColumn) -> Constraint {
     match c {
         AuditColumn::Component => Constraint::Length(11),
-        AuditColumn::Name => Constraint::Min(10),
+        AuditColumn::Name => Constraint::Length(16),
         AuditColumn::Environment => Constraint::Length(10),
         AuditColumn::Status => Constraint::Length(13),
-        AuditColumn::Reason => Constraint::Min(12),
+        AuditColumn::Reason => Constraint::Fill(1),
         AuditColumn::LastVerified => Constraint::Length(9),
         AuditColumn::Latency => Constraint::Length(8),
         AuditColumn::Expires => Constraint::Length(15),
