@@ -131,7 +131,10 @@ pub(crate) fn location(headers: &reqwest::header::HeaderMap) -> Option<&HeaderVa
 /// never shown: reqwest's top-level Display includes the URL, which may carry a query-string key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum NetFailure {
+    /// No connection within the connect timeout.
     Timeout,
+    /// Connected, but the answer did not come in time.
+    SlowAnswer,
     Refused,
     Dns,
     Tls,
@@ -143,7 +146,11 @@ pub(crate) enum NetFailure {
 impl NetFailure {
     pub(crate) fn from_reqwest(e: &reqwest::Error) -> NetFailure {
         if e.is_timeout() {
-            return NetFailure::Timeout;
+            return if e.is_connect() {
+                NetFailure::Timeout
+            } else {
+                NetFailure::SlowAnswer
+            };
         }
         NetFailure::from_chain(e)
     }
@@ -201,6 +208,9 @@ impl NetFailure {
             NetFailure::Timeout => format!(
                 "{where_} did not answer in time (connect timeout {connect_timeout_secs} s)."
             ),
+            NetFailure::SlowAnswer => {
+                format!("{where_} accepted the connection but did not answer in time.")
+            }
             NetFailure::Refused => format!("{where_} refused the connection."),
             NetFailure::Dns => format!("The host name of {where_} could not be resolved."),
             NetFailure::Certificate => format!(

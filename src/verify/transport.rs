@@ -31,7 +31,10 @@ pub(crate) fn http_client(limits: Limits) -> Result<reqwest::Client, ClientBuild
         .use_rustls_tls()
         .https_only(false) // plain http is gated per request by safety::checked_endpoint
         .connect_timeout(limits.connect_timeout)
-        .timeout(limits.deadline)
+        // A backstop for requests outside `Verifier::verify` (login flows). It runs a second
+        // past the verification deadline so that, inside `verify`, the deadline fires first and
+        // the reason names it.
+        .timeout(limits.deadline + std::time::Duration::from_secs(1))
         .user_agent(USER_AGENT)
         .build()
         .map_err(ClientBuildError)
