@@ -31,6 +31,9 @@ pub const MAX_MEMORY_KIB: u32 = 2 * 1024 * 1024;
 pub const MAX_ITERATIONS: u32 = 20;
 pub const MAX_PARALLELISM: u32 = 16;
 
+/// Calibration never picks more memory than this, so a vault stays openable on small ops hosts.
+const CALIBRATION_MAX_MEMORY_KIB: u32 = 1024 * 1024;
+
 /// Calibration aims for a derivation time in this window.
 const TARGET_LOW: Duration = Duration::from_millis(500);
 const TARGET_HIGH: Duration = Duration::from_millis(1000);
@@ -144,20 +147,26 @@ pub fn derive(
 pub fn calibrate() -> KdfParams {
     let mut params = RECOMMENDED;
     let salt = [0u8; 16];
-    for _ in 0..4 {
+    for _ in 0..5 {
         let started = Instant::now();
         if derive(b"calibration", &salt, &params).is_err() {
             return RECOMMENDED;
         }
         let took = started.elapsed();
-        if took >= TARGET_LOW || params.iterations >= MAX_ITERATIONS {
+        if took >= TARGET_LOW || params.memory_kib >= CALIBRATION_MAX_MEMORY_KIB {
             break;
         }
-        // Scale iterations toward the middle of the window; time grows linearly with them.
+        // Time grows linearly with both iterations and memory: scale toward the middle of the
+        // window, first with iterations (no memory cost), then, at their ceiling, with memory.
         let target = (TARGET_LOW + TARGET_HIGH).as_secs_f64() / 2.0;
-        let scaled = (params.iterations as f64 * target / took.as_secs_f64().max(0.001)).ceil();
-        let next = (scaled as u32).clamp(params.iterations + 1, MAX_ITERATIONS);
-        params.iterations = next;
+        let factor = target / took.as_secs_f64().max(0.001);
+        if params.iterations < MAX_ITERATIONS {
+            let scaled = (params.iterations as f64 * factor).ceil() as u32;
+            params.iterations = scaled.clamp(params.iterations + 1, MAX_ITERATIONS);
+        } else {
+            let scaled = (params.memory_kib as f64 * factor).ceil() as u32;
+            params.memory_kib = scaled.clamp(params.memory_kib + 1024, CALIBRATION_MAX_MEMORY_KIB);
+        }
     }
     params
 }
