@@ -242,17 +242,7 @@ impl Store {
         tokens: Option<&TokenUpdate>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let Some(pos) = self.snapshot.credentials.iter().position(|c| &c.id == id) else {
-            return Ok(()); // deleted meanwhile: nothing to record
-        };
-        let mut c = self.snapshot.credentials[pos].clone();
-        c.record_verification(result);
-        if let Some(t) = tokens {
-            apply_tokens(&mut c, t, now);
-        }
-        self.vault.put_credential(&c)?;
-        self.snapshot.credentials[pos] = c;
-        Ok(())
+        self.record_verifications(vec![(id.clone(), result, tokens.cloned())], now)
     }
 
     /// Stores many verification results (an audit, `verify --all`) in one durable write.
