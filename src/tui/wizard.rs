@@ -337,13 +337,7 @@ fn components_step(state: &mut State, command: Command) {
                 .iter()
                 .position(|p| p.credential.is_none())
                 .unwrap_or(0);
-            let cursor = state
-                .wizard
-                .as_ref()
-                .map_or(0, |w| cursor_of_binding(state, w));
-            if let Some(w) = state.wizard.as_mut() {
-                w.credential_cursor = cursor;
-            }
+            sync_credential_cursor(state);
         }
         Command::Back => {
             wizard.step = WizardStep::Name;
@@ -377,13 +371,7 @@ fn credentials_step(state: &mut State, command: Command) {
             } else {
                 (wizard.step_cursor + steps.max(1) - 1) % steps.max(1)
             };
-            let c = state
-                .wizard
-                .as_ref()
-                .map_or(0, |w| cursor_of_binding(state, w));
-            if let Some(w) = state.wizard.as_mut() {
-                w.credential_cursor = c;
-            }
+            sync_credential_cursor(state);
         }
         Command::Open if cursor < offered.len() => {
             let step = wizard.step_cursor;
@@ -421,13 +409,18 @@ fn advance_to_unbound(state: &mut State) {
         .find(|i| wizard.picks[*i].credential.is_none());
     if let Some(i) = next {
         wizard.step_cursor = i;
-        let c = state
-            .wizard
-            .as_ref()
-            .map_or(0, |w| cursor_of_binding(state, w));
-        if let Some(w) = state.wizard.as_mut() {
-            w.credential_cursor = c;
-        }
+        sync_credential_cursor(state);
+    }
+}
+
+/// Puts the credential cursor on the current step's bound credential (or the top).
+fn sync_credential_cursor(state: &mut State) {
+    let cursor = state
+        .wizard
+        .as_ref()
+        .map_or(0, |w| cursor_of_binding(state, w));
+    if let Some(w) = state.wizard.as_mut() {
+        w.credential_cursor = cursor;
     }
 }
 
@@ -460,13 +453,7 @@ pub fn credential_added(state: &mut State, step: usize, id: RecordId) {
         pick.credential = Some(id);
     }
     wizard.step_cursor = step;
-    let c = state
-        .wizard
-        .as_ref()
-        .map_or(0, |w| cursor_of_binding(state, w));
-    if let Some(w) = state.wizard.as_mut() {
-        w.credential_cursor = c;
-    }
+    sync_credential_cursor(state);
     advance_to_unbound(state);
     state.screen = Screen::Wizard;
 }
