@@ -3,6 +3,7 @@
 //! then the right one (saved, counter 1), quit, and check the terminal was restored. Every wait
 //! is for text on the emulated screen, with a deadline; nothing is paced by sleeping.
 
+mod common;
 mod support;
 
 use std::io::{Read, Write};
@@ -302,32 +303,10 @@ fn loopback_components(dir: &std::path::Path) {
         ("loopback_api", "Loopback API"),
         ("loopback_two", "Loopback Two"),
     ] {
-        std::fs::write(
-            dir.join(format!("{id}.toml")),
-            format!(
-                r#"
-id = "{id}"
-name = "{name}"
-kind = "api_key"
-icon = "L"
-[[fields]]
-name = "base_url"
-label = "Base URL"
-required = true
-validate = "url"
-[[fields]]
-name = "api_key"
-label = "API key"
-secret = true
-required = true
-[verify]
-engine = "http"
-path = "/v1/me"
-auth = {{ type = "bearer" }}
-"#
-            ),
-        )
-        .unwrap();
+        let definition = common::LOOPBACK_COMPONENT
+            .replace("loopback_api", id)
+            .replace("Loopback API", name);
+        std::fs::write(dir.join(format!("{id}.toml")), definition).unwrap();
     }
 }
 
