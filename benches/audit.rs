@@ -16,6 +16,7 @@ use keyway::audit::verify_and_record;
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
+use keyway::core::{Status, Verification, HISTORY_LIMIT};
 use keyway::store::{CredentialDraft, Store};
 use keyway::vault::kdf::{self, KdfParams};
 use secrecy::SecretString;
@@ -70,7 +71,19 @@ fn main() {
                 .expect("prepare")
         })
         .collect();
-    store.save_credentials(creds).expect("save");
+    // A long-lived vault: every credential already has a full history.
+    let history: Vec<Verification> = (0..HISTORY_LIMIT as i64)
+        .map(|i| Verification {
+            status: Status::Verified,
+            reason: "Loopback API accepted the key.".into(),
+            detail: None,
+            latency_ms: Some(1),
+            at: Timestamp(1_000 - i),
+        })
+        .collect();
+    store
+        .save_credentials(creds.into_iter().map(|c| (c, history.clone())).collect())
+        .expect("save");
     let v = verifier(5, 15);
 
     let mut audits = Vec::new();

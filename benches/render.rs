@@ -53,7 +53,6 @@ fn state_with(count: usize) -> State {
                 latency_ms: Some(10),
                 at: Timestamp(NOW.0 - i as i64 * 7),
             }),
-            history: vec![],
         })
         .collect();
     let snapshot = Snapshot {

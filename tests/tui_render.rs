@@ -61,7 +61,6 @@ fn cred(i: &str, ws: &str, component: &str, name: &str, v: Option<Verification>)
         secrets,
         created_at: NOW,
         updated_at: NOW,
-        history: v.iter().cloned().collect(),
         last_verification: v,
     }
 }
@@ -1327,32 +1326,61 @@ fn audit_run_finishes_with_one_record_per_batch_and_a_summary() {
 
 #[test]
 fn detail_view_shows_the_verification_history() {
-    let mut snap = audit_snapshot();
-    for c in snap.credentials.iter_mut().filter(|c| c.id == id("c2")) {
-        c.history = vec![
-            verification(
-                Status::Rejected,
-                7200,
-                "PostgreSQL rejected the password for user 'etl'",
-            ),
-            verification(
-                Status::Unreachable,
-                86_400,
-                "Connection refused by db.internal:5432",
-            ),
-            verification(Status::Verified, 86_400 * 9, "ok"),
-        ];
-    }
-    let mut h = Harness::with_snapshot(snap);
+    let history = vec![
+        verification(
+            Status::Rejected,
+            7200,
+            "PostgreSQL rejected the password for user 'etl'",
+        ),
+        verification(
+            Status::Unreachable,
+            86_400,
+            "Connection refused by db.internal:5432",
+        ),
+        verification(Status::Verified, 86_400 * 9, "ok"),
+    ];
+    let mut h = Harness::with_snapshot(audit_snapshot());
     h.open_postgres();
-    h.key(KeyCode::Char('i'));
+    // The history lives in the vault: opening the view asks for it.
+    let fx = h.key(KeyCode::Char('i'));
     assert_eq!(h.state.screen, Screen::Detail);
+    assert!(
+        matches!(fx.as_slice(), [Effect::LoadHistory { credential }] if *credential == id("c2")),
+        "{fx:?}"
+    );
+    assert!(h.screen(100, 24).contains("Reading the history"));
+    // A late answer for another credential is not shown here.
+    h.act(Action::HistoryLoaded {
+        credential: id("c1"),
+        result: Ok(vec![verification(Status::Verified, 60, "other credential")]),
+    });
+    assert!(!h.screen(100, 24).contains("other credential"));
+    h.act(Action::HistoryLoaded {
+        credential: id("c2"),
+        result: Ok(history),
+    });
     let screen = h.screen(100, 24);
     assert!(!screen.contains(SECRET));
     assert!(screen.contains("Connection refused"));
     insta::assert_snapshot!("detail", screen);
     h.key(KeyCode::Esc);
     assert_eq!(h.state.screen, Screen::Credentials);
+}
+
+#[test]
+fn detail_view_says_when_the_history_cannot_be_read() {
+    let mut h = Harness::with_snapshot(audit_snapshot());
+    h.open_postgres();
+    h.key(KeyCode::Char('i'));
+    h.act(Action::HistoryLoaded {
+        credential: id("c2"),
+        result: Err("history entry 3 of credential c2 failed authentication".into()),
+    });
+    let screen = h.screen(100, 24);
+    assert!(
+        screen.contains("The history cannot be read: history entry 3"),
+        "{screen}"
+    );
 }
 
 // ---- OAuth2 log in from the form ---------------------------------------------------------------

@@ -103,10 +103,11 @@ pub fn show(
     let store = ctx.open_store()?;
     let s = store.snapshot();
     let c = find(s, target)?;
+    let history = store.history(&c.id)?;
     if as_json {
         let mut v = credential_json(s, &ctx.catalog, c, reveal);
         v["history"] = serde_json::Value::Array(
-            c.history
+            history
                 .iter()
                 .map(|h| {
                     serde_json::json!({
@@ -161,9 +162,9 @@ pub fn show(
     if !flows.is_empty() {
         println!("used by flows: {}", flows.join(", "));
     }
-    if !c.history.is_empty() {
+    if !history.is_empty() {
         println!("\nHISTORY");
-        for h in &c.history {
+        for h in &history {
             println!(
                 "  {}  {:<12} {}",
                 h.at.rfc3339(),

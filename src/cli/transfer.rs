@@ -2,6 +2,7 @@
 //! useless without its own passphrase. Import decrypts and checks everything before it writes
 //! anything, verifies each credential like any other save, and commits in one transaction.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -13,7 +14,7 @@ use super::context::Context;
 use super::error::CliError;
 use super::save::{runtime, verifier};
 use crate::clock;
-use crate::core::{Credential, Status, Verification};
+use crate::core::{Credential, RecordId, Status, Verification};
 use crate::transfer::{self, ExportedCredential};
 use crate::vault::crypto::fresh_id;
 use crate::vault::kdf::KdfParams;
@@ -38,17 +39,19 @@ pub fn export(
     let credentials: Vec<ExportedCredential> = s
         .credentials_in(&w.id)
         .filter(|c| component.is_none_or(|comp| c.component == comp))
-        .map(|c| ExportedCredential {
-            component: c.component.clone(),
-            name: c.name.clone(),
-            environment: c.environment.clone(),
-            public: c.public.clone(),
-            secrets: c.secrets.clone(),
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-            history: c.history.clone(),
+        .map(|c| {
+            Ok(ExportedCredential {
+                component: c.component.clone(),
+                name: c.name.clone(),
+                environment: c.environment.clone(),
+                public: c.public.clone(),
+                secrets: c.secrets.clone(),
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                history: store.history(&c.id)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, CliError>>()?;
     let count = credentials.len();
     let pass = ctx.new_passphrase(ENV_VAR, "Export passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
@@ -140,6 +143,8 @@ pub fn import(
     );
     let workspace_id = existing.as_ref().map_or_else(fresh_id, |w| w.id.clone());
     let mut planned: Vec<Credential> = Vec::new();
+    // Each planned credential's exported history, newest first, by its new id.
+    let mut histories: HashMap<RecordId, Vec<Verification>> = HashMap::new();
     let mut skipped = Vec::new();
     for e in export.credentials {
         let mut name = e.name.clone();
@@ -158,8 +163,10 @@ pub fn import(
             skipped.push(format!("{}/{} (unknown component)", e.component, e.name));
             continue;
         }
+        let id = fresh_id();
+        histories.insert(id.clone(), e.history);
         planned.push(Credential {
-            id: fresh_id(),
+            id,
             workspace: workspace_id.clone(),
             component: e.component,
             name,
@@ -169,7 +176,6 @@ pub fn import(
             created_at: e.created_at,
             updated_at: now,
             last_verification: None,
-            history: e.history,
         });
     }
 
@@ -182,17 +188,25 @@ pub fn import(
     }
 
     // Verify (nothing invalid is saved), or mark unverified on request.
-    let mut accepted = Vec::new();
+    let mut accepted: Vec<(Credential, Vec<Verification>)> = Vec::new();
+    // The import's own result heads the history the credential brought along.
+    let mut accept = |c: Credential, result: Verification| {
+        let mut history = vec![result];
+        history.extend(histories.remove(&c.id).unwrap_or_default());
+        accepted.push((c, history));
+    };
     if no_verify {
-        for mut c in planned {
-            c.record_verification(Verification {
-                status: Status::Unverified,
-                reason: "Imported without verification (--no-verify).".into(),
-                detail: None,
-                latency_ms: None,
-                at: now,
-            });
-            accepted.push(c);
+        for c in planned {
+            accept(
+                c,
+                Verification {
+                    status: Status::Unverified,
+                    reason: "Imported without verification (--no-verify).".into(),
+                    detail: None,
+                    latency_ms: None,
+                    at: now,
+                },
+            );
         }
     } else {
         let verifier = verifier(ctx)?;
@@ -212,8 +226,7 @@ pub fn import(
                 if let Some(t) = &outcome.tokens {
                     crate::store::apply_tokens(&mut c, t, now);
                 }
-                c.record_verification(outcome.to_verification(now));
-                accepted.push(c);
+                accept(c, outcome.to_verification(now));
             } else {
                 skipped.push(format!(
                     "{}/{} ({}: {})",
@@ -227,14 +240,14 @@ pub fn import(
     }
     if existing.is_none() && !accepted.is_empty() {
         let w = store.add_workspace(&target, now)?;
-        for c in &mut accepted {
+        for (c, _) in &mut accepted {
             c.workspace = w.id.clone();
         }
     }
     let count = accepted.len();
     let names: Vec<String> = accepted
         .iter()
-        .map(|c| format!("{}/{}", c.component, c.name))
+        .map(|(c, _)| format!("{}/{}", c.component, c.name))
         .collect();
     store.save_credentials(accepted)?;
     println!(

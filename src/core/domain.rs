@@ -146,14 +146,14 @@ pub struct Credential {
     pub secrets: SecretFields,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
-    #[serde(default)]
+    /// The newest verification result. The vault keeps results (and the bounded history, read
+    /// on demand) in tables of their own, so recording a result never rewrites this record;
+    /// vaults of format 1 stored it here, which is why it is still read.
+    #[serde(default, skip_serializing)]
     pub last_verification: Option<Verification>,
-    /// Most recent first; bounded so a credential record stays small.
-    #[serde(default)]
-    pub history: Vec<Verification>,
 }
 
-/// How many past verifications a credential keeps.
+/// How many past verifications a credential keeps in its history.
 pub const HISTORY_LIMIT: usize = 20;
 
 impl Credential {
@@ -164,10 +164,8 @@ impl Credential {
             .map_or("never", |v| v.status.as_str())
     }
 
-    /// Records a verification result as the latest and in the bounded history.
+    /// Makes `v` the newest verification result (the store also appends it to the history).
     pub fn record_verification(&mut self, v: Verification) {
-        self.history.insert(0, v.clone());
-        self.history.truncate(HISTORY_LIMIT);
         self.last_verification = Some(v);
     }
 
@@ -221,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn history_is_bounded_and_newest_first() {
+    fn the_latest_result_is_not_part_of_the_stored_record() {
         let mut c = Credential {
             id: RecordId("c".into()),
             workspace: RecordId("w".into()),
@@ -233,20 +231,23 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             last_verification: None,
-            history: vec![],
         };
         assert_eq!(c.status_word(), "never");
-        for i in 0..30 {
-            c.record_verification(Verification {
-                status: Status::Verified,
-                reason: format!("ok {i}"),
-                detail: None,
-                latency_ms: Some(1),
-                at: Timestamp(i),
-            });
-        }
-        assert_eq!(c.history.len(), HISTORY_LIMIT);
-        assert_eq!(c.history[0].at, Timestamp(29));
+        c.record_verification(Verification {
+            status: Status::Verified,
+            reason: "ok".into(),
+            detail: None,
+            latency_ms: Some(1),
+            at: Timestamp(29),
+        });
         assert_eq!(c.status_word(), "verified");
+        let json = serde_json::to_value(&c).unwrap();
+        assert!(json.get("last_verification").is_none(), "{json}");
+        // A format-1 record carried it, and still reads.
+        let mut legacy = json;
+        legacy["last_verification"] =
+            serde_json::to_value(c.last_verification.as_ref().unwrap()).unwrap();
+        let read: Credential = serde_json::from_value(legacy).unwrap();
+        assert_eq!(read.last_verification, c.last_verification);
     }
 }

@@ -241,7 +241,6 @@ mod tests {
             created_at: NOW,
             updated_at: NOW,
             last_verification: None,
-            history: vec![],
         }
     }
 

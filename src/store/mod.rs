@@ -179,12 +179,13 @@ impl Store {
             created_at: base.map_or(now, |b| b.created_at),
             updated_at: now,
             last_verification: base.and_then(|b| b.last_verification.clone()),
-            history: base.map(|b| b.history.clone()).unwrap_or_default(),
         })
     }
 
-    /// Writes a prepared (and verified, or explicitly unverified) credential. The name rule is
-    /// checked again: the snapshot may have changed while the verification ran.
+    /// Writes a prepared (and verified, or explicitly unverified) credential, and its new
+    /// verification result (`last_verification`, unless it is the one already stored) to its
+    /// history, in one transaction. The name rule is checked again: the snapshot may have
+    /// changed while the verification ran.
     pub fn save_credential(&mut self, credential: Credential) -> Result<(), StoreError> {
         let workspace = self
             .snapshot
@@ -197,7 +198,17 @@ impl Store {
             &credential.name,
             Some(&credential.id),
         )?;
-        self.vault.put_credential(&credential)?;
+        let stored = self
+            .snapshot
+            .credential(&credential.id)
+            .and_then(|c| c.last_verification.as_ref());
+        let new_result = credential
+            .last_verification
+            .as_ref()
+            .filter(|v| Some(*v) != stored)
+            .map(|v| (credential.id.clone(), v));
+        self.vault
+            .record_results(new_result.as_slice(), std::slice::from_ref(&credential))?;
         match self
             .snapshot
             .credentials
@@ -210,10 +221,14 @@ impl Store {
         Ok(())
     }
 
-    /// Writes several new credentials in one transaction (an import): all or nothing.
-    pub fn save_credentials(&mut self, credentials: Vec<Credential>) -> Result<(), StoreError> {
+    /// Writes several new credentials, each with its verification history (newest first; the
+    /// first entry is its latest result), in one transaction (an import): all or nothing.
+    pub fn save_credentials(
+        &mut self,
+        credentials: Vec<(Credential, Vec<Verification>)>,
+    ) -> Result<(), StoreError> {
         let mut names = std::collections::HashSet::new();
-        for c in &credentials {
+        for (c, _) in &credentials {
             let workspace = self
                 .snapshot
                 .workspace(&c.workspace)
@@ -229,9 +244,19 @@ impl Store {
                 .into());
             }
         }
-        self.vault.put_credentials(&credentials)?;
-        self.snapshot.credentials.extend(credentials);
+        self.vault.put_credentials_with_history(&credentials)?;
+        self.snapshot
+            .credentials
+            .extend(credentials.into_iter().map(|(mut c, history)| {
+                c.last_verification = history.into_iter().next();
+                c
+            }));
         Ok(())
+    }
+
+    /// A credential's verification history, newest first, read from the vault.
+    pub fn history(&self, id: &RecordId) -> Result<Vec<Verification>, StoreError> {
+        Ok(self.vault.history(id)?)
     }
 
     /// Stores a verification result, and any tokens obtained by it, in one write.
@@ -245,36 +270,45 @@ impl Store {
         self.record_verifications(vec![(id.clone(), result, tokens.cloned())], now)
     }
 
-    /// Stores many verification results (an audit, `verify --all`) in one durable write.
+    /// Stores many verification results (an audit, `verify --all`) in one durable write. Only
+    /// credentials that got new tokens are rewritten; a result alone is a small append.
     pub fn record_verifications(
         &mut self,
         results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let index: std::collections::HashMap<RecordId, usize> = self
+        let index: std::collections::HashMap<&RecordId, usize> = self
             .snapshot
             .credentials
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
+            .map(|(i, c)| (&c.id, i))
             .collect();
-        let mut positions = Vec::with_capacity(results.len());
-        let mut updated = Vec::with_capacity(results.len());
+        let mut recorded = Vec::with_capacity(results.len());
+        let (mut rewritten_at, mut rewritten) = (Vec::new(), Vec::new());
         for (id, result, tokens) in results {
             let Some(&pos) = index.get(&id) else {
                 continue; // deleted meanwhile
             };
-            let mut c = self.snapshot.credentials[pos].clone();
-            c.record_verification(result);
             if let Some(t) = &tokens {
+                let mut c = self.snapshot.credentials[pos].clone();
                 apply_tokens(&mut c, t, now);
+                c.record_verification(result.clone());
+                rewritten_at.push(pos);
+                rewritten.push(c);
             }
-            positions.push(pos);
-            updated.push(c);
+            recorded.push((pos, id, result));
         }
-        self.vault.put_credentials(&updated)?;
-        for (pos, c) in positions.into_iter().zip(updated) {
+        drop(index);
+        let pairs: Vec<(RecordId, &Verification)> =
+            recorded.iter().map(|(_, id, v)| (id.clone(), v)).collect();
+        self.vault.record_results(&pairs, &rewritten)?;
+        drop(pairs);
+        for (pos, c) in rewritten_at.into_iter().zip(rewritten) {
             self.snapshot.credentials[pos] = c;
+        }
+        for (pos, _, v) in recorded {
+            self.snapshot.credentials[pos].record_verification(v);
         }
         Ok(())
     }

@@ -73,6 +73,11 @@ pub enum Action {
         request: RequestId,
         result: Result<TokenUpdate, String>,
     },
+    /// A credential's verification history, read for the detail view (newest first).
+    HistoryLoaded {
+        credential: RecordId,
+        result: Result<Vec<Verification>, String>,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Terminate,
 }
@@ -123,6 +128,10 @@ pub enum Effect {
     DeleteWorkspace {
         name: String,
         force: bool,
+    },
+    /// Read a credential's verification history; answers HistoryLoaded.
+    LoadHistory {
+        credential: RecordId,
     },
     /// Remember the selected workspace (its id only: names are encrypted in the vault).
     RememberWorkspace {

@@ -13,7 +13,7 @@ use crate::verify::{Outcome, TokenUpdate};
 
 use super::action::{Effect, RequestId};
 use super::keys::Command;
-use super::state::{DetailState, InFlight, Notice, Screen, State};
+use super::state::{InFlight, Notice, Screen, State};
 
 /// Results are committed in batches of this many, so 1,000 results are 40 commits, not 1,000,
 /// and a cancelled run still keeps what it learned.
@@ -317,11 +317,7 @@ pub fn command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         Command::Details => {
             let id = rows(state).get(sel).map(|r| r.credential.id.clone());
             if let Some(credential) = id {
-                state.detail = Some(DetailState {
-                    credential,
-                    back: Screen::Audit,
-                });
-                state.screen = Screen::Detail;
+                super::detail::open(state, credential, Screen::Audit, fx);
             }
         }
         Command::Back if a.run.is_some() => cancel(state, fx),

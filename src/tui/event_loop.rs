@@ -185,6 +185,10 @@ impl Edges {
                     Err(e) => failed(Stored::WorkspaceDeleted, e),
                 })
             }
+            Effect::LoadHistory { credential } => self.with_store(move |s| {
+                let result = s.history(&credential).map_err(|e| e.to_string());
+                Action::HistoryLoaded { credential, result }
+            }),
             Effect::RememberWorkspace { id } => {
                 let Some(file) = self.state_file.clone() else {
                     return;

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod detail;
 mod event_loop;
 pub mod flows;
 pub mod keys;

@@ -11,7 +11,7 @@ use tui_input::Input;
 use crate::catalog::{Catalog, Component};
 use crate::core::rules::Snapshot;
 use crate::core::time::Timestamp;
-use crate::core::{Credential, RecordId, Status};
+use crate::core::{Credential, RecordId, Status, Verification};
 use crate::vault::VaultError;
 
 use super::action::RequestId;
@@ -246,6 +246,17 @@ pub enum Modal {
 pub struct DetailState {
     pub credential: RecordId,
     pub back: Screen,
+    pub history: HistoryView,
+}
+
+/// The detail view's verification history, which the vault reads on demand.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HistoryView {
+    Loading,
+    /// Newest first.
+    Loaded(Vec<Verification>),
+    /// Why it could not be read (a damaged history entry, a storage error).
+    Failed(String),
 }
 
 /// One verification in flight, for the status bar and the row spinners.

@@ -18,7 +18,7 @@ use super::action::{Action, Effect, RequestId, Stored};
 use super::keys::{self, Command, Context};
 use super::layout;
 use super::state::*;
-use super::{audit, flows, login, wizard};
+use super::{audit, detail, flows, login, wizard};
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     let mut fx = Vec::new();
@@ -43,7 +43,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             remembered,
         } => on_unlocked(state, snapshot, remembered, &mut fx),
         Action::UnlockFailed(error) => on_unlock_failed(state, error),
-        Action::Stored { snapshot, event } => on_stored(state, snapshot, event),
+        Action::Stored { snapshot, event } => {
+            detail::on_stored(state, &event, &mut fx);
+            on_stored(state, snapshot, event);
+        }
+        Action::HistoryLoaded { credential, result } => {
+            detail::on_history_loaded(state, credential, result)
+        }
         Action::StoreFailed { event, message } => on_store_failed(state, event, message),
         Action::DraftRefused { request, error } => on_draft_refused(state, request, error),
         Action::VerifyFinished {
@@ -306,7 +312,7 @@ fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Ve
         Context::PromoteSteps | Context::PromoteName => flows::promote_command(state, command, fx),
         Context::UsedBy => flows::used_by_command(state, command, fx),
         Context::Audit => audit::command(state, command, fx),
-        Context::Detail => detail_command(state, command),
+        Context::Detail => detail::command(state, command),
     }
 }
 
@@ -646,11 +652,7 @@ fn credentials_command(state: &mut State, command: Command, fx: &mut Vec<Effect>
         }
         Command::Details => {
             if let Some(c) = current {
-                state.detail = Some(DetailState {
-                    credential: c.id,
-                    back: Screen::Credentials,
-                });
-                state.screen = Screen::Detail;
+                detail::open(state, c.id, Screen::Credentials, fx);
             }
         }
         Command::UsedBy => {
@@ -1230,20 +1232,3 @@ fn flow_is_active(state: &State, name: &str) -> bool {
 }
 
 // ---- detail ----------------------------------------------------------------------------------
-
-fn detail_command(state: &mut State, command: Command) {
-    let Some(detail) = state.detail.as_ref() else {
-        return;
-    };
-    match command {
-        Command::Back => {
-            state.screen = detail.back;
-            state.detail = None;
-        }
-        Command::UsedBy => {
-            let id = detail.credential.clone();
-            flows::open_used_by(state, id, Screen::Detail);
-        }
-        _ => {}
-    }
-}

@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use super::kdf::KdfParams;
 
 /// The format this build writes and reads. A higher number is refused as "newer format".
-pub const FORMAT: u32 = 1;
+/// 2: verification results moved out of the credential records into tables of their own
+/// (a format-1 vault is migrated when it is opened; see migrate.rs).
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -152,8 +154,11 @@ mod tests {
     #[test]
     fn newer_format_and_huge_kdf_are_refused() {
         let mut h = sample();
-        h.format = 2;
-        assert_eq!(Header::decode(&h.encode()), Err(HeaderProblem::Newer(2)));
+        h.format = FORMAT + 1;
+        assert_eq!(
+            Header::decode(&h.encode()),
+            Err(HeaderProblem::Newer(FORMAT + 1))
+        );
         let mut h = sample();
         h.kdf.params.memory_kib = 4 * 1024 * 1024;
         assert!(matches!(

@@ -7,9 +7,12 @@ mod error;
 pub mod guard;
 pub mod header;
 pub mod kdf;
+mod migrate;
 mod open;
+mod results;
 pub mod tables;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -19,7 +22,7 @@ use zeroize::Zeroizing;
 pub use error::VaultError;
 
 use crate::core::rules::Snapshot;
-use crate::core::{Credential, Flow, RecordId, Workspace};
+use crate::core::{Credential, Flow, RecordId, Verification, Workspace, HISTORY_LIMIT};
 use crypto::DataKey;
 use header::{Header, KdfSection};
 use kdf::KdfParams;
@@ -32,8 +35,19 @@ pub struct Vault {
     path: PathBuf,
     header: Header,
     key: DataKey,
+    /// The sequence number each credential's next verification result gets (see results.rs).
+    next_seq: HashMap<RecordId, u64>,
     /// Notes for the user (loose permissions); the CLI prints them to stderr.
     pub warnings: Vec<String>,
+}
+
+/// Everything decrypted at open.
+pub(crate) struct Loaded {
+    pub snapshot: Snapshot,
+    pub next_seq: HashMap<RecordId, u64>,
+    /// Histories found inside format-1 credential records, newest first, to be moved to the
+    /// history table once the file is open for writing.
+    pub legacy_history: Vec<(RecordId, Vec<Verification>)>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -165,6 +179,7 @@ impl Vault {
             path: path.to_path_buf(),
             header,
             key,
+            next_seq: HashMap::new(),
             warnings: Vec::new(),
         };
         vault.write(|txn| {
@@ -173,6 +188,8 @@ impl Vault {
             txn.open_table(WORKSPACES)?;
             txn.open_table(CREDENTIALS)?;
             txn.open_table(FLOWS)?;
+            txn.open_table(RESULTS)?;
+            txn.open_table(HISTORY)?;
             Ok(())
         })?;
         Ok(vault)
@@ -185,18 +202,23 @@ impl Vault {
 
     /// Opens, unlocks and decrypts everything. Every record is authenticated on a read-only
     /// handle before the file is opened for writing, so damage anywhere in the records leaves
-    /// the file untouched.
+    /// the file untouched. (History entries, read on demand, are authenticated when read.) A
+    /// format-1 vault is then migrated to the current format in one transaction.
     pub fn open_and_load(path: &Path, passphrase: &[u8]) -> Result<(Vault, Snapshot), VaultError> {
-        let (db, header, key, snapshot) =
+        let (db, header, key, loaded) =
             guard::guarded(path, "opening", || open::open_checked(path, passphrase))?;
-        let vault = Vault {
+        let mut vault = Vault {
             db: Some(db),
             path: path.to_path_buf(),
             header,
             key,
+            next_seq: loaded.next_seq,
             warnings: open::permission_warnings(path),
         };
-        Ok((vault, snapshot))
+        if vault.header.format < header::FORMAT {
+            vault.migrate(&loaded.snapshot, &loaded.legacy_history)?;
+        }
+        Ok((vault, loaded.snapshot))
     }
 
     fn db(&self) -> &Database {
@@ -246,7 +268,21 @@ impl Vault {
     /// Decrypts every record. A record that fails to authenticate is reported, never guessed at.
     pub fn load(&self) -> Result<Snapshot, VaultError> {
         guard::guarded(&self.path, "reading", || {
-            load_snapshot(self.db(), &self.path, &self.header.vault_id, &self.key)
+            load_snapshot(self.db(), &self.path, &self.header, &self.key).map(|l| l.snapshot)
+        })
+    }
+
+    /// A credential's verification history, newest first (at most HISTORY_LIMIT entries).
+    pub fn history(&self, credential: &RecordId) -> Result<Vec<Verification>, VaultError> {
+        guard::guarded(&self.path, "reading", || {
+            let txn = self.db().begin_read().map_err(|e| storage(&self.path, e))?;
+            results::read_history(
+                &txn,
+                &self.path,
+                &self.header.vault_id,
+                &self.key,
+                credential,
+            )
         })
     }
 
@@ -289,9 +325,64 @@ impl Vault {
         self.put_credentials(std::slice::from_ref(c))
     }
 
-    /// Several credentials in one transaction (import, OAuth2 token rotation, benchmarks).
+    /// Several credentials in one transaction (benchmarks, tests).
     pub fn put_credentials(&self, creds: &[Credential]) -> Result<(), VaultError> {
         self.put_records(CREDENTIALS, CREDENTIALS_NAME, creds, |c| &c.id)
+    }
+
+    /// New credentials with their histories (newest first), in one transaction: an import.
+    pub fn put_credentials_with_history(
+        &mut self,
+        creds: &[(Credential, Vec<Verification>)],
+    ) -> Result<(), VaultError> {
+        let records: Vec<Credential> = creds.iter().map(|(c, _)| c.clone()).collect();
+        let results: Vec<(RecordId, &Verification)> = creds
+            .iter()
+            .flat_map(|(c, history)| {
+                // Oldest first, so the newest ends up as the credential's latest result.
+                history
+                    .iter()
+                    .take(HISTORY_LIMIT)
+                    .rev()
+                    .map(|v| (c.id.clone(), v))
+            })
+            .collect();
+        self.record_results(&results, &records)
+    }
+
+    /// Stores verification results (each becomes its credential's latest and joins its
+    /// history) and rewrites `credentials` (new OAuth2 tokens), all in one durable transaction.
+    pub fn record_results(
+        &mut self,
+        results: &[(RecordId, &Verification)],
+        credentials: &[Credential],
+    ) -> Result<(), VaultError> {
+        let mut next = HashMap::new();
+        let sealed: Vec<_> = results
+            .iter()
+            .map(|(id, v)| {
+                let seq = next
+                    .get(id)
+                    .or_else(|| self.next_seq.get(id))
+                    .copied()
+                    .unwrap_or(0);
+                next.insert(id.clone(), seq + 1);
+                results::seal(&self.key, &self.header.vault_id, id, seq, v)
+            })
+            .collect();
+        let records: Vec<(&RecordId, Vec<u8>)> = credentials
+            .iter()
+            .map(|c| (&c.id, self.seal_record(CREDENTIALS_NAME, &c.id, c)))
+            .collect();
+        self.write(|txn| {
+            let mut t = txn.open_table(CREDENTIALS)?;
+            for (id, bytes) in &records {
+                t.insert(id.as_str(), bytes.as_slice())?;
+            }
+            results::insert(txn, &sealed)
+        })?;
+        self.next_seq.extend(next);
+        Ok(())
     }
 
     pub fn put_flow(&self, f: &Flow) -> Result<(), VaultError> {
@@ -324,11 +415,13 @@ impl Vault {
         })
     }
 
-    pub fn delete_credential(&self, id: &RecordId) -> Result<(), VaultError> {
+    pub fn delete_credential(&mut self, id: &RecordId) -> Result<(), VaultError> {
         self.write(|txn| {
             txn.open_table(CREDENTIALS)?.remove(id.as_str())?;
-            Ok(())
-        })
+            results::remove(txn, id)
+        })?;
+        self.next_seq.remove(id);
+        Ok(())
     }
 
     pub fn delete_flow(&self, id: &RecordId) -> Result<(), VaultError> {
@@ -340,7 +433,7 @@ impl Vault {
 
     /// Deletes a workspace with its credentials and flows in one transaction.
     pub fn delete_workspace(
-        &self,
+        &mut self,
         id: &RecordId,
         credentials: &[RecordId],
         flows: &[RecordId],
@@ -349,6 +442,7 @@ impl Vault {
             let mut c = txn.open_table(CREDENTIALS)?;
             for cid in credentials {
                 c.remove(cid.as_str())?;
+                results::remove(txn, cid)?;
             }
             let mut f = txn.open_table(FLOWS)?;
             for fid in flows {
@@ -356,29 +450,54 @@ impl Vault {
             }
             txn.open_table(WORKSPACES)?.remove(id.as_str())?;
             Ok(())
-        })
+        })?;
+        for cid in credentials {
+            self.next_seq.remove(cid);
+        }
+        Ok(())
     }
 }
 
-/// Decrypts every record of every table through any readable redb handle.
+/// Decrypts every record of every table and each credential's latest result through any
+/// readable redb handle.
 pub(crate) fn load_snapshot(
     db: &impl ReadableDatabase,
     path: &Path,
-    vault_id: &str,
+    header: &Header,
     key: &DataKey,
-) -> Result<Snapshot, VaultError> {
+) -> Result<Loaded, VaultError> {
+    let vault_id = header.vault_id.as_str();
     let txn = db.begin_read().map_err(|e| VaultError::Corrupt {
         path: path.to_path_buf(),
         detail: format!("it cannot be read ({e})"),
     })?;
-    Ok(Snapshot {
-        workspaces: read_all(&txn, path, vault_id, key, WORKSPACES, WORKSPACES_NAME)?,
-        credentials: read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?,
-        flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
+    let (mut credentials, legacy_history) = if header.format < header::FORMAT {
+        migrate::read_format1_credentials(&txn, path, vault_id, key)?
+    } else {
+        let credentials: Vec<Credential> =
+            read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
+        (credentials, Vec::new())
+    };
+    let mut latest = results::read_latest(&txn, path, vault_id, key)?;
+    let mut next_seq = HashMap::with_capacity(latest.len());
+    for c in &mut credentials {
+        if let Some(stored) = latest.remove(c.id.as_str()) {
+            next_seq.insert(c.id.clone(), stored.seq + 1);
+            c.last_verification = Some(stored.verification);
+        }
+    }
+    Ok(Loaded {
+        snapshot: Snapshot {
+            workspaces: read_all(&txn, path, vault_id, key, WORKSPACES, WORKSPACES_NAME)?,
+            credentials,
+            flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
+        },
+        next_seq,
+        legacy_history,
     })
 }
 
-fn read_all<T: DeserializeOwned>(
+pub(super) fn read_all<T: DeserializeOwned>(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
@@ -407,3 +526,7 @@ fn read_all<T: DeserializeOwned>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "results_tests.rs"]
+mod results_tests;

@@ -16,8 +16,7 @@ use redb::{Builder, Database, DatabaseError, ReadableDatabase, StorageError, Tab
 use super::crypto::DataKey;
 use super::header::{Header, HeaderProblem};
 use super::tables::{HEADER_KEY, META};
-use super::{load_snapshot, unwrap_key, VaultError};
-use crate::core::rules::Snapshot;
+use super::{load_snapshot, unwrap_key, Loaded, VaultError};
 
 /// redb's file signature.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -183,13 +182,13 @@ fn unlock(path: &Path, header: &Header, passphrase: &[u8]) -> Result<DataKey, Va
 pub(super) fn open_checked(
     path: &Path,
     passphrase: &[u8],
-) -> Result<(Database, Header, DataKey, Snapshot), VaultError> {
+) -> Result<(Database, Header, DataKey, Loaded), VaultError> {
     check_signature(path)?;
     let (header, key, snapshot) = match Builder::new().open_read_only(path) {
         Ok(ro) => {
             let header = read_header(path, &ro)?;
             let key = unlock(path, &header, passphrase)?;
-            let snapshot = load_snapshot(&ro, path, &header.vault_id, &key)?;
+            let snapshot = load_snapshot(&ro, path, &header, &key)?;
             drop(ro);
             (header, key, snapshot)
         }
@@ -223,7 +222,7 @@ impl Drop for PrivateCopy {
 fn check_on_recovered_copy(
     path: &Path,
     passphrase: &[u8],
-) -> Result<(Header, DataKey, Snapshot), VaultError> {
+) -> Result<(Header, DataKey, Loaded), VaultError> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -252,7 +251,7 @@ fn check_on_recovered_copy(
     })?;
     let header = read_header(path, &db)?;
     let key = unlock(path, &header, passphrase)?;
-    let snapshot = load_snapshot(&db, path, &header.vault_id, &key)?;
+    let snapshot = load_snapshot(&db, path, &header, &key)?;
     drop(db);
     Ok((header, key, snapshot))
 }

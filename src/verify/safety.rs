@@ -272,7 +272,6 @@ mod tests {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             last_verification: None,
-            history: vec![],
         }
     }
 

@@ -45,7 +45,6 @@ pub fn credential(
         created_at: NOW,
         updated_at: NOW,
         last_verification: None,
-        history: vec![],
     }
 }
 

@@ -8,7 +8,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::tui::audit::{expires_at, expiring, expiry_text};
-use crate::tui::state::State;
+use crate::tui::state::{HistoryView, State};
 use crate::tui::widgets::chrome::{boxed, notice_at_bottom};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -114,30 +114,57 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         height: 1,
         ..history
     };
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            format!(
-                "Verification history ({} kept, newest first)",
-                c.history.len()
-            ),
-            t.title(),
-        )),
-        title_line,
-    );
     let table_area = Rect {
         y: history.y + 1,
         height: history.height.saturating_sub(1),
         ..history
     };
-    if c.history.is_empty() {
+    let entries = match &d.history {
+        HistoryView::Loaded(entries) => entries,
+        HistoryView::Loading => {
+            frame.render_widget(
+                Paragraph::new(Line::styled("Verification history", t.title())),
+                title_line,
+            );
+            frame.render_widget(
+                Paragraph::new(Line::styled("Reading the history…", t.dim())),
+                table_area,
+            );
+            return;
+        }
+        HistoryView::Failed(message) => {
+            frame.render_widget(
+                Paragraph::new(Line::styled("Verification history", t.title())),
+                title_line,
+            );
+            frame.render_widget(
+                Paragraph::new(Line::styled(
+                    format!("The history cannot be read: {message}"),
+                    t.error(),
+                )),
+                table_area,
+            );
+            return;
+        }
+    };
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            format!(
+                "Verification history ({} kept, newest first)",
+                entries.len()
+            ),
+            t.title(),
+        )),
+        title_line,
+    );
+    if entries.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("Never verified.", t.dim())),
             table_area,
         );
         return;
     }
-    let rows: Vec<Row> = c
-        .history
+    let rows: Vec<Row> = entries
         .iter()
         .take(usize::from(table_area.height.saturating_sub(1)))
         .map(|v| {

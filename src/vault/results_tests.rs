@@ -1,0 +1,244 @@
+//! The results and history tables through a real vault file: the ring's bounds and order, its
+//! integrity checks, cleanup on delete, and the migration of a format-1 vault.
+
+use std::collections::BTreeMap;
+
+use redb::{ReadableDatabase, ReadableTableMetadata};
+
+use super::kdf::{self, KdfParams};
+use super::tables::*;
+use super::{crypto, header::Header, Vault, VaultError};
+use crate::core::secret::SecretFields;
+use crate::core::time::Timestamp;
+use crate::core::{Credential, Environment, RecordId, Status, Verification, HISTORY_LIMIT};
+
+const PASS: &[u8] = b"correct horse";
+
+fn params() -> KdfParams {
+    KdfParams {
+        memory_kib: kdf::FLOOR_MEMORY_KIB,
+        iterations: kdf::FLOOR_ITERATIONS,
+        parallelism: 1,
+    }
+}
+
+fn credential(workspace: &RecordId) -> Credential {
+    Credential {
+        id: crypto::fresh_id(),
+        workspace: workspace.clone(),
+        component: "stripe".into(),
+        name: "billing".into(),
+        environment: Environment::Production,
+        public: BTreeMap::new(),
+        secrets: SecretFields::new(),
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+        last_verification: None,
+    }
+}
+
+fn result(n: i64) -> Verification {
+    Verification {
+        status: if n % 2 == 0 {
+            Status::Verified
+        } else {
+            Status::Rejected
+        },
+        reason: format!("result {n}"),
+        detail: None,
+        latency_ms: Some(n as u64),
+        at: Timestamp(n),
+    }
+}
+
+/// A vault with one credential that has `results` results recorded one by one.
+fn vault_with_results(dir: &std::path::Path, results: i64) -> (Vault, Credential) {
+    let mut vault = Vault::create(&dir.join("v.redb"), PASS, params(), 0).unwrap();
+    let c = credential(&crypto::fresh_id());
+    vault.put_credential(&c).unwrap();
+    for n in 0..results {
+        vault
+            .record_results(&[(c.id.clone(), &result(n))], &[])
+            .unwrap();
+    }
+    (vault, c)
+}
+
+fn reasons(history: &[Verification]) -> Vec<String> {
+    history.iter().map(|v| v.reason.clone()).collect()
+}
+
+#[test]
+fn the_history_keeps_the_newest_results_newest_first_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, c) = vault_with_results(dir.path(), HISTORY_LIMIT as i64 + 5);
+    let history = vault.history(&c.id).unwrap();
+    let expected: Vec<String> = (5..HISTORY_LIMIT as i64 + 5)
+        .rev()
+        .map(|n| format!("result {n}"))
+        .collect();
+    assert_eq!(reasons(&history), expected);
+    let path = vault.path().to_path_buf();
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    // The latest result comes with the snapshot; the next result continues the sequence.
+    assert_eq!(
+        snapshot.credentials[0].last_verification.as_ref(),
+        history.first()
+    );
+    let mut vault = vault;
+    vault
+        .record_results(&[(c.id.clone(), &result(99))], &[])
+        .unwrap();
+    let after = vault.history(&c.id).unwrap();
+    assert_eq!(after[0].reason, "result 99");
+    assert_eq!(after[1..], history[..HISTORY_LIMIT - 1]);
+}
+
+#[test]
+fn deleting_a_credential_removes_its_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vault, c) = vault_with_results(dir.path(), 3);
+    vault.delete_credential(&c.id).unwrap();
+    assert!(vault.history(&c.id).unwrap().is_empty());
+    let txn = vault.db().begin_read().unwrap();
+    assert_eq!(txn.open_table(RESULTS).unwrap().len().unwrap(), 0);
+    assert_eq!(txn.open_table(HISTORY).unwrap().len().unwrap(), 0);
+}
+
+#[test]
+fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vault, c) = vault_with_results(dir.path(), 1);
+    let id = c.id.as_str();
+    let first = {
+        let txn = vault.db().begin_read().unwrap();
+        let table = txn.open_table(HISTORY).unwrap();
+        let bytes = table.get((0, id)).unwrap().unwrap().value().to_vec();
+        bytes
+    };
+    // Result number HISTORY_LIMIT overwrites slot 0; putting the old entry back is a replay.
+    for n in 1..=HISTORY_LIMIT as i64 {
+        vault
+            .record_results(&[(c.id.clone(), &result(n))], &[])
+            .unwrap();
+    }
+    let put = |slot: u8, bytes: Option<&[u8]>| {
+        vault
+            .write(|txn| {
+                let mut t = txn.open_table(HISTORY)?;
+                match bytes {
+                    Some(b) => t.insert((slot, id), b)?,
+                    None => t.remove((slot, id))?,
+                };
+                Ok(())
+            })
+            .unwrap()
+    };
+    put(0, Some(&first));
+    let err = vault.history(&c.id).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("replaced by an older one")),
+        "{err}"
+    );
+    put(0, None);
+    let err = vault.history(&c.id).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("is missing")),
+        "{err}"
+    );
+    // An entry moved to another slot fails authentication (the slot is in its AAD).
+    put(0, Some(&first));
+    let err = {
+        let txn = vault.db().begin_read().unwrap();
+        let table = txn.open_table(HISTORY).unwrap();
+        let slot5 = table.get((5, id)).unwrap().unwrap().value().to_vec();
+        drop(table);
+        drop(txn);
+        put(0, Some(&slot5));
+        vault.history(&c.id).unwrap_err()
+    };
+    assert!(
+        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("failed authentication")),
+        "{err}"
+    );
+}
+
+/// Writes `c` as format 1 did: the latest result and the history inside the record.
+fn put_format1_record(vault: &Vault, c: &Credential, history: &[Verification]) {
+    let mut json = serde_json::to_value(c).unwrap();
+    json["last_verification"] = serde_json::to_value(&history[0]).unwrap();
+    json["history"] = serde_json::to_value(history).unwrap();
+    let plain = serde_json::to_vec(&json).unwrap();
+    let sealed = vault.key.seal(
+        &plain,
+        &crypto::record_aad(vault.vault_id(), CREDENTIALS_NAME, c.id.as_str()),
+    );
+    vault
+        .write(|txn| {
+            txn.open_table(CREDENTIALS)?
+                .insert(c.id.as_str(), sealed.as_slice())?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_format1_vault_is_migrated_once_with_its_histories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v.redb");
+    let vault = Vault::create(&path, PASS, params(), 0).unwrap();
+    let c = credential(&crypto::fresh_id());
+    let history: Vec<Verification> = (0..5).rev().map(result).collect();
+    put_format1_record(&vault, &c, &history);
+    // Back to format 1: its header, and no results tables.
+    let mut header: Header = vault.header.clone();
+    header.format = 1;
+    vault
+        .write(|txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, header.encode().as_slice())?;
+            txn.delete_table(RESULTS)?;
+            txn.delete_table(HISTORY)?;
+            Ok(())
+        })
+        .unwrap();
+    drop(vault);
+
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.header.format, super::header::FORMAT);
+    assert_eq!(
+        snapshot.credentials[0].last_verification.as_ref(),
+        Some(&history[0])
+    );
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    // The record was rewritten without the embedded results.
+    let txn = vault.db().begin_read().unwrap();
+    let sealed = txn
+        .open_table(CREDENTIALS)
+        .unwrap()
+        .get(c.id.as_str())
+        .unwrap()
+        .unwrap()
+        .value()
+        .to_vec();
+    let plain = vault
+        .key
+        .open(
+            &sealed,
+            &crypto::record_aad(vault.vault_id(), CREDENTIALS_NAME, c.id.as_str()),
+        )
+        .unwrap();
+    let text = String::from_utf8(plain.to_vec()).unwrap();
+    assert!(!text.contains("history") && !text.contains("last_verification"));
+    drop(txn);
+    drop(vault);
+    // Opening again finds format 2 and the same state.
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    assert_eq!(
+        snapshot.credentials[0].last_verification.as_ref(),
+        Some(&history[0])
+    );
+}
