@@ -98,7 +98,7 @@ fn main() {
             .snapshot()
             .credentials
             .iter()
-            .map(|c| (component.clone(), c.clone()))
+            .map(|c| (&component, c.id.clone()))
             .collect();
         let outcomes = verify_and_record(&rt, &mut store, &v, CONCURRENCY, &items, now, |_| {})
             .expect("audit");

@@ -50,10 +50,22 @@ pub fn run(
         Scope::All => snapshot.credentials.iter().collect(),
     };
     let mut items = Vec::new();
+    let mut rows: Vec<(RecordId, String, String, String, String)> = Vec::new();
     let mut missing = Vec::new();
     for c in &targets {
         match ctx.catalog.get(&c.component) {
-            Some(comp) => items.push((comp.clone(), (*c).clone())),
+            Some(comp) => {
+                items.push((comp, c.id.clone()));
+                rows.push((
+                    c.id.clone(),
+                    snapshot
+                        .workspace(&c.workspace)
+                        .map_or(String::new(), |w| w.name.clone()),
+                    comp.name.clone(),
+                    c.name.clone(),
+                    c.environment.to_string(),
+                ));
+            }
             None => missing.push(c.name.clone()),
         }
     }
@@ -64,20 +76,6 @@ pub fn run(
             missing.join(", ")
         );
     }
-    let rows: Vec<(RecordId, String, String, String, String)> = items
-        .iter()
-        .map(|(comp, c)| {
-            (
-                c.id.clone(),
-                snapshot
-                    .workspace(&c.workspace)
-                    .map_or(String::new(), |w| w.name.clone()),
-                comp.name.clone(),
-                c.name.clone(),
-                c.environment.to_string(),
-            )
-        })
-        .collect();
     let verifier = verifier(ctx)?;
     let now = clock::now();
     let show_progress = std::io::stderr().is_terminal() && items.len() > 1;

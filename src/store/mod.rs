@@ -3,6 +3,9 @@
 //! snapshot. The CLI and the TUI both go through here, so there is one rule set and two faces.
 
 mod flows;
+mod recording;
+
+pub use recording::{Recorded, Recording};
 
 use std::path::Path;
 
@@ -268,49 +271,6 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         self.record_verifications(vec![(id.clone(), result, tokens.cloned())], now)
-    }
-
-    /// Stores many verification results (an audit, `verify --all`) in one durable write. Only
-    /// credentials that got new tokens are rewritten; a result alone is a small append.
-    pub fn record_verifications(
-        &mut self,
-        results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let index: std::collections::HashMap<&RecordId, usize> = self
-            .snapshot
-            .credentials
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (&c.id, i))
-            .collect();
-        let mut recorded = Vec::with_capacity(results.len());
-        let (mut rewritten_at, mut rewritten) = (Vec::new(), Vec::new());
-        for (id, result, tokens) in results {
-            let Some(&pos) = index.get(&id) else {
-                continue; // deleted meanwhile
-            };
-            if let Some(t) = &tokens {
-                let mut c = self.snapshot.credentials[pos].clone();
-                apply_tokens(&mut c, t, now);
-                c.record_verification(result.clone());
-                rewritten_at.push(pos);
-                rewritten.push(c);
-            }
-            recorded.push((pos, id, result));
-        }
-        drop(index);
-        let pairs: Vec<(RecordId, &Verification)> =
-            recorded.iter().map(|(_, id, v)| (id.clone(), v)).collect();
-        self.vault.record_results(&pairs, &rewritten)?;
-        drop(pairs);
-        for (pos, c) in rewritten_at.into_iter().zip(rewritten) {
-            self.snapshot.credentials[pos] = c;
-        }
-        for (pos, _, v) in recorded {
-            self.snapshot.credentials[pos].record_verification(v);
-        }
-        Ok(())
     }
 
     /// Deletes a credential unless an active flow uses it (the refusal names those flows).

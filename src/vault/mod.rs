@@ -2,6 +2,7 @@
 //! under a random data key that is stored only wrapped by a passphrase-derived key. The only
 //! module that touches redb and crypto; it hands the core plain domain values.
 
+mod batch;
 pub mod crypto;
 mod error;
 pub mod guard;
@@ -19,6 +20,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use serde::{de::DeserializeOwned, Serialize};
 use zeroize::Zeroizing;
 
+pub use batch::{Committed, ResultBatch};
 pub use error::VaultError;
 
 use crate::core::rules::Snapshot;
@@ -357,31 +359,15 @@ impl Vault {
         results: &[(RecordId, &Verification)],
         credentials: &[Credential],
     ) -> Result<(), VaultError> {
-        let mut next = HashMap::new();
-        let sealed: Vec<_> = results
-            .iter()
-            .map(|(id, v)| {
-                let seq = next
-                    .get(id)
-                    .or_else(|| self.next_seq.get(id))
-                    .copied()
-                    .unwrap_or(0);
-                next.insert(id.clone(), seq + 1);
-                results::seal(&self.key, &self.header.vault_id, id, seq, v)
-            })
-            .collect();
-        let records: Vec<(&RecordId, Vec<u8>)> = credentials
-            .iter()
-            .map(|c| (&c.id, self.seal_record(CREDENTIALS_NAME, &c.id, c)))
-            .collect();
-        self.write(|txn| {
-            let mut t = txn.open_table(CREDENTIALS)?;
-            for (id, bytes) in &records {
-                t.insert(id.as_str(), bytes.as_slice())?;
-            }
-            results::insert(txn, &sealed)
-        })?;
-        self.next_seq.extend(next);
+        let mut batch = self.begin_results()?;
+        for c in credentials {
+            batch.put_credential(c)?;
+        }
+        for (id, v) in results {
+            batch.add(id, v)?;
+        }
+        let committed = batch.commit()?;
+        self.committed(committed);
         Ok(())
     }
 
@@ -481,9 +467,9 @@ pub(crate) fn load_snapshot(
     let mut latest = results::read_latest(&txn, path, vault_id, key)?;
     let mut next_seq = HashMap::with_capacity(latest.len());
     for c in &mut credentials {
-        if let Some(stored) = latest.remove(c.id.as_str()) {
-            next_seq.insert(c.id.clone(), stored.seq + 1);
-            c.last_verification = Some(stored.verification);
+        if let Some((seq, verification)) = latest.remove(c.id.as_str()) {
+            next_seq.insert(c.id.clone(), seq + 1);
+            c.last_verification = Some(verification);
         }
     }
     Ok(Loaded {

@@ -12,19 +12,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use redb::{ReadableTable, TableError};
-use serde::{Deserialize, Serialize};
 
 use super::crypto::{self, DataKey};
-use super::tables::{HISTORY, HISTORY_NAME, RESULTS, RESULTS_NAME};
+use super::tables::{HISTORY, RESULTS, RESULTS_NAME};
 use super::VaultError;
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
-
-/// One stored result and its sequence number within its credential (0 for the first).
-#[derive(Serialize, Deserialize)]
-pub(super) struct Stored<V> {
-    pub seq: u64,
-    pub verification: V,
-}
 
 /// The ring slot of result number `seq`. HISTORY_LIMIT is far below 256 (checked at compile time).
 pub(super) fn slot(seq: u64) -> u8 {
@@ -32,47 +24,60 @@ pub(super) fn slot(seq: u64) -> u8 {
     (seq % HISTORY_LIMIT as u64) as u8
 }
 
-/// The record id bound into a history entry's associated data: the credential and the slot, so an
-/// entry moved to another slot or credential fails to authenticate.
-fn history_record_id(credential: &str, slot: u8) -> String {
-    format!("{credential}/{slot}")
-}
-
-/// The sealed bytes of one result for both tables, sealed outside any transaction.
-pub(super) struct SealedResult<'a> {
-    pub credential: &'a RecordId,
+/// A stored result: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(JSON
+/// Verification), with AAD = (vault id, "results", "credential id/seq"). The same bytes go to
+/// both tables (one seal per result). The AAD binds the credential and the sequence number, and
+/// the sequence number fixes the slot, so an entry moved to another credential fails
+/// authentication and one moved to another slot, or replayed there, is out of sequence.
+pub(super) struct SealedResult {
+    pub credential: RecordId,
     pub slot: u8,
-    pub latest: Vec<u8>,
-    pub history: Vec<u8>,
+    pub bytes: Vec<u8>,
 }
 
-pub(super) fn seal<'a>(
+fn result_aad(vault_id: &str, credential: &str, seq: u64) -> Vec<u8> {
+    crypto::record_aad(vault_id, RESULTS_NAME, &format!("{credential}/{seq}"))
+}
+
+pub(super) fn seal(
     key: &DataKey,
     vault_id: &str,
-    credential: &'a RecordId,
+    credential: &RecordId,
     seq: u64,
     verification: &Verification,
-) -> SealedResult<'a> {
-    let record = Stored { seq, verification };
+) -> SealedResult {
     // A struct of strings and integers always serializes.
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(&record).unwrap_or_default());
-    let slot = slot(seq);
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(verification).unwrap_or_default());
+    let mut bytes = seq.to_be_bytes().to_vec();
+    bytes.extend(key.seal(&plain, &result_aad(vault_id, credential.as_str(), seq)));
     SealedResult {
-        credential,
-        slot,
-        latest: key.seal(
-            &plain,
-            &crypto::record_aad(vault_id, RESULTS_NAME, credential.as_str()),
-        ),
-        history: key.seal(
-            &plain,
-            &crypto::record_aad(
-                vault_id,
-                HISTORY_NAME,
-                &history_record_id(credential.as_str(), slot),
-            ),
-        ),
+        credential: credential.clone(),
+        slot: slot(seq),
+        bytes,
     }
+}
+
+/// Why a stored result could not be read.
+enum Unreadable {
+    /// The sequence prefix is missing.
+    Short,
+    Unauthentic,
+}
+
+/// The sequence number and result in stored bytes.
+fn open_result(
+    key: &DataKey,
+    vault_id: &str,
+    credential: &str,
+    bytes: &[u8],
+) -> Result<(u64, Verification), Unreadable> {
+    let (prefix, sealed) = bytes.split_first_chunk::<8>().ok_or(Unreadable::Short)?;
+    let seq = u64::from_be_bytes(*prefix);
+    let plain = key
+        .open(sealed, &result_aad(vault_id, credential, seq))
+        .map_err(|_| Unreadable::Unauthentic)?;
+    let v = serde_json::from_slice(&plain).map_err(|_| Unreadable::Unauthentic)?;
+    Ok((seq, v))
 }
 
 pub(super) fn insert(
@@ -82,8 +87,8 @@ pub(super) fn insert(
     let mut latest = txn.open_table(RESULTS)?;
     let mut history = txn.open_table(HISTORY)?;
     for s in sealed {
-        latest.insert(s.credential.as_str(), s.latest.as_slice())?;
-        history.insert((s.slot, s.credential.as_str()), s.history.as_slice())?;
+        latest.insert(s.credential.as_str(), s.bytes.as_slice())?;
+        history.insert((s.slot, s.credential.as_str()), s.bytes.as_slice())?;
     }
     Ok(())
 }
@@ -115,7 +120,7 @@ pub(super) fn read_latest(
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-) -> Result<HashMap<String, Stored<Verification>>, VaultError> {
+) -> Result<HashMap<String, (u64, Verification)>, VaultError> {
     let unreadable = |e: &dyn std::fmt::Display| {
         corrupt(path, format!("table {RESULTS_NAME} cannot be read ({e})"))
     };
@@ -126,23 +131,23 @@ pub(super) fn read_latest(
     };
     let mut out = HashMap::new();
     for entry in table.iter().map_err(|e| unreadable(&e))? {
-        let (id, sealed) = entry.map_err(|e| unreadable(&e))?;
+        let (id, bytes) = entry.map_err(|e| unreadable(&e))?;
         let id = id.value();
-        let aad = crypto::record_aad(vault_id, RESULTS_NAME, id);
-        let record = open_record(key, sealed.value(), &aad).ok_or_else(|| {
+        let result = open_result(key, vault_id, id, bytes.value()).map_err(|_| {
             corrupt(
                 path,
                 format!("the latest result of credential {id} failed authentication"),
             )
         })?;
-        out.insert(id.to_string(), record);
+        out.insert(id.to_string(), result);
     }
     Ok(out)
 }
 
 /// One credential's history, newest first. The latest result's sequence number says which
-/// entries must exist (the last HISTORY_LIMIT of them), so an entry that went missing or was
-/// swapped for an older one is reported as damage, like a record that fails authentication.
+/// entries must exist (the last HISTORY_LIMIT of them), so an entry that went missing, was moved
+/// or was replayed from an older state is reported as damage, like one that fails
+/// authentication.
 pub(super) fn read_history(
     txn: &redb::ReadTransaction,
     path: &Path,
@@ -150,71 +155,44 @@ pub(super) fn read_history(
     key: &DataKey,
     credential: &RecordId,
 ) -> Result<Vec<Verification>, VaultError> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        corrupt(path, format!("table {HISTORY_NAME} cannot be read ({e})"))
-    };
+    let unreadable =
+        |e: &dyn std::fmt::Display| corrupt(path, format!("its results cannot be read ({e})"));
     let id = credential.as_str();
-    let Some(newest) = read_latest_of(txn, path, vault_id, key, id)? else {
-        return Ok(Vec::new()); // never verified
-    };
-    let table = txn.open_table(HISTORY).map_err(|e| unreadable(&e))?;
-    let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
-    let mut entries = Vec::with_capacity(HISTORY_LIMIT);
-    for seq in (oldest..=newest).rev() {
-        let slot = slot(seq);
-        let damaged = |what: &str| {
-            corrupt(
-                path,
-                format!("history entry {seq} of credential {id} {what}"),
-            )
-        };
-        let sealed = table
-            .get((slot, id))
-            .map_err(|e| unreadable(&e))?
-            .ok_or_else(|| damaged("is missing"))?;
-        let aad = crypto::record_aad(vault_id, HISTORY_NAME, &history_record_id(id, slot));
-        let record = open_record(key, sealed.value(), &aad)
-            .ok_or_else(|| damaged("failed authentication"))?;
-        if record.seq != seq {
-            return Err(damaged("was replaced by an older one"));
-        }
-        entries.push(record.verification);
-    }
-    Ok(entries)
-}
-
-/// The sequence number of one credential's latest result, if it has one.
-fn read_latest_of(
-    txn: &redb::ReadTransaction,
-    path: &Path,
-    vault_id: &str,
-    key: &DataKey,
-    id: &str,
-) -> Result<Option<u64>, VaultError> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        corrupt(path, format!("table {RESULTS_NAME} cannot be read ({e})"))
-    };
-    let table = match txn.open_table(RESULTS) {
+    let latest = match txn.open_table(RESULTS) {
         Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(None),
+        Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
         Err(e) => return Err(unreadable(&e)),
     };
-    let Some(sealed) = table.get(id).map_err(|e| unreadable(&e))? else {
-        return Ok(None);
+    let Some(bytes) = latest.get(id).map_err(|e| unreadable(&e))? else {
+        return Ok(Vec::new()); // never verified
     };
-    let aad = crypto::record_aad(vault_id, RESULTS_NAME, id);
-    let record = open_record(key, sealed.value(), &aad).ok_or_else(|| {
+    let (newest, _) = open_result(key, vault_id, id, bytes.value()).map_err(|_| {
         corrupt(
             path,
             format!("the latest result of credential {id} failed authentication"),
         )
     })?;
-    Ok(Some(record.seq))
-}
-
-fn open_record(key: &DataKey, sealed: &[u8], aad: &[u8]) -> Option<Stored<Verification>> {
-    let plain = key.open(sealed, aad).ok()?;
-    serde_json::from_slice(&plain).ok()
+    let table = txn.open_table(HISTORY).map_err(|e| unreadable(&e))?;
+    let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
+    let mut entries = Vec::with_capacity(HISTORY_LIMIT);
+    for seq in (oldest..=newest).rev() {
+        let damaged = |what: String| {
+            corrupt(
+                path,
+                format!("history entry {seq} of credential {id} {what}"),
+            )
+        };
+        let bytes = table
+            .get((slot(seq), id))
+            .map_err(|e| unreadable(&e))?
+            .ok_or_else(|| damaged("is missing".into()))?;
+        match open_result(key, vault_id, id, bytes.value()) {
+            Ok((found, v)) if found == seq => entries.push(v),
+            Ok((found, _)) => return Err(damaged(format!("holds entry {found} instead"))),
+            Err(_) => return Err(damaged("failed authentication".into())),
+        }
+    }
+    Ok(entries)
 }
 
 #[cfg(test)]

@@ -124,45 +124,78 @@ fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
             .record_results(&[(c.id.clone(), &result(n))], &[])
             .unwrap();
     }
-    let put = |slot: u8, bytes: Option<&[u8]>| {
-        vault
-            .write(|txn| {
-                let mut t = txn.open_table(HISTORY)?;
-                match bytes {
-                    Some(b) => t.insert((slot, id), b)?,
-                    None => t.remove((slot, id))?,
-                };
-                Ok(())
-            })
-            .unwrap()
-    };
-    put(0, Some(&first));
+    put_history(&vault, id, 0, Some(&first));
     let err = vault.history(&c.id).unwrap_err();
     assert!(
-        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("replaced by an older one")),
+        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("history entry 20") && detail.contains("holds entry 0 instead")),
         "{err}"
     );
-    put(0, None);
+    put_history(&vault, id, 0, None);
     let err = vault.history(&c.id).unwrap_err();
     assert!(
         matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("is missing")),
         "{err}"
     );
-    // An entry moved to another slot fails authentication (the slot is in its AAD).
-    put(0, Some(&first));
-    let err = {
+    // An entry moved to another slot is out of sequence.
+    let slot5 = {
         let txn = vault.db().begin_read().unwrap();
         let table = txn.open_table(HISTORY).unwrap();
-        let slot5 = table.get((5, id)).unwrap().unwrap().value().to_vec();
-        drop(table);
-        drop(txn);
-        put(0, Some(&slot5));
-        vault.history(&c.id).unwrap_err()
+        let bytes = table.get((5, id)).unwrap().unwrap().value().to_vec();
+        bytes
     };
+    put_history(&vault, id, 0, Some(&slot5));
+    let err = vault.history(&c.id).unwrap_err();
+    assert!(
+        matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("holds entry 5 instead")),
+        "{err}"
+    );
+    // A sequence number edited to fit the slot fails authentication (it is in the AAD).
+    let mut forged = slot5.clone();
+    forged[..8].copy_from_slice(&20u64.to_be_bytes());
+    put_history(&vault, id, 0, Some(&forged));
+    let err = vault.history(&c.id).unwrap_err();
     assert!(
         matches!(&err, VaultError::Corrupt { detail, .. } if detail.contains("failed authentication")),
         "{err}"
     );
+    // Another credential's entry fails authentication too (the credential is in the AAD).
+    let other = credential(&c.workspace);
+    vault.put_credential(&other).unwrap();
+    vault
+        .record_results(&[(other.id.clone(), &result(7))], &[])
+        .unwrap();
+    let theirs = {
+        let txn = vault.db().begin_read().unwrap();
+        let table = txn.open_table(HISTORY).unwrap();
+        let bytes = table
+            .get((0, other.id.as_str()))
+            .unwrap()
+            .unwrap()
+            .value()
+            .to_vec();
+        bytes
+    };
+    let mut moved = theirs;
+    moved[..8].copy_from_slice(&20u64.to_be_bytes());
+    put_history(&vault, id, 0, Some(&moved));
+    assert!(matches!(
+        vault.history(&c.id).unwrap_err(),
+        VaultError::Corrupt { detail, .. } if detail.contains("failed authentication")
+    ));
+}
+
+/// Overwrites (or removes) one history entry behind the vault's back.
+fn put_history(vault: &Vault, id: &str, slot: u8, bytes: Option<&[u8]>) {
+    vault
+        .write(|txn| {
+            let mut t = txn.open_table(HISTORY)?;
+            match bytes {
+                Some(b) => t.insert((slot, id), b)?,
+                None => t.remove((slot, id))?,
+            };
+            Ok(())
+        })
+        .unwrap()
 }
 
 /// Writes `c` as format 1 did: the latest result and the history inside the record.

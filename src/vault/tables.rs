@@ -14,11 +14,10 @@ pub const WORKSPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("works
 pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials-v1");
 pub const FLOWS: TableDefinition<&str, &[u8]> = TableDefinition::new("flows-v1");
 
-/// credential id -> sealed `{seq, verification}`: each credential's newest verification result
-/// (see results.rs). AAD = (vault id, "results", credential id).
+/// credential id -> seq || sealed verification: each credential's newest verification result
+/// (see results.rs for the format).
 pub const RESULTS: TableDefinition<&str, &[u8]> = TableDefinition::new("results-v1");
-/// (slot, credential id) -> sealed `{seq, verification}`: a ring of each credential's last
-/// results. AAD = (vault id, "history", "credential id/slot"). Slot first: an audit gives every
+/// (slot, credential id) -> the same bytes: a ring of each credential's last results. Slot first: an audit gives every
 /// credential its next result, which for credentials verified equally often is the same slot,
 /// so its writes land in one key range and the commit rewrites few pages (credential first
 /// scattered them over the whole table and made the commit four times slower).
@@ -31,4 +30,3 @@ pub const WORKSPACES_NAME: &str = "workspaces";
 pub const CREDENTIALS_NAME: &str = "credentials";
 pub const FLOWS_NAME: &str = "flows";
 pub const RESULTS_NAME: &str = "results";
-pub const HISTORY_NAME: &str = "history";

@@ -1,0 +1,115 @@
+//! Writing verification results (and credentials whose tokens changed) in one transaction that
+//! stays open while they arrive. The audit feeds it each result as the verifier pool finishes
+//! it, so sealing and inserting overlap the network wait and only the commit remains once the
+//! last answer is in; single saves and imports use the same path all at once.
+
+use std::collections::HashMap;
+
+use redb::WriteTransaction;
+
+use super::results::{self, SealedResult};
+use super::tables::{CREDENTIALS, CREDENTIALS_NAME};
+use super::{guard, storage, Vault, VaultError};
+use crate::core::{Credential, RecordId, Verification};
+
+/// Results are inserted in groups of this many: one table open per group instead of per result.
+const GROUP: usize = 32;
+
+/// An open write transaction for results. Dropping it without `commit` writes nothing.
+pub struct ResultBatch<'v> {
+    vault: &'v Vault,
+    txn: WriteTransaction,
+    /// Sequence numbers handed out in this batch (the vault's own move on at commit).
+    next_seq: HashMap<RecordId, u64>,
+    pending: Vec<SealedResult>,
+}
+
+/// What a committed batch changed, for `Vault::committed`.
+#[must_use = "pass it to Vault::committed so the next results continue the sequence"]
+pub struct Committed {
+    next_seq: HashMap<RecordId, u64>,
+}
+
+impl Vault {
+    /// Starts a batch. The vault's write lock is held until it is committed or dropped.
+    pub fn begin_results(&self) -> Result<ResultBatch<'_>, VaultError> {
+        let txn = guard::guarded(&self.path, "writing", || {
+            let mut txn = self
+                .db()
+                .begin_write()
+                .map_err(|e| storage(&self.path, e))?;
+            txn.set_durability(redb::Durability::Immediate)
+                .map_err(|e| storage(&self.path, e))?;
+            Ok(txn)
+        })?;
+        Ok(ResultBatch {
+            vault: self,
+            txn,
+            next_seq: HashMap::new(),
+            pending: Vec::with_capacity(GROUP),
+        })
+    }
+
+    /// Takes note of a committed batch.
+    pub fn committed(&mut self, batch: Committed) {
+        self.next_seq.extend(batch.next_seq);
+    }
+}
+
+impl ResultBatch<'_> {
+    /// Adds a result: it becomes the credential's latest and joins its history.
+    pub fn add(&mut self, credential: &RecordId, result: &Verification) -> Result<(), VaultError> {
+        let v = self.vault;
+        let seq = match self.next_seq.get_mut(credential) {
+            Some(next) => next,
+            None => self
+                .next_seq
+                .entry(credential.clone())
+                .or_insert_with(|| v.next_seq.get(credential).copied().unwrap_or(0)),
+        };
+        let sealed = results::seal(&v.key, &v.header.vault_id, credential, *seq, result);
+        *seq += 1;
+        self.pending.push(sealed);
+        if self.pending.len() >= GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites a credential record (new OAuth2 tokens) in the same transaction.
+    pub fn put_credential(&mut self, credential: &Credential) -> Result<(), VaultError> {
+        let v = self.vault;
+        let sealed = v.seal_record(CREDENTIALS_NAME, &credential.id, credential);
+        let txn = &self.txn;
+        guard::guarded(&v.path, "writing", || {
+            let insert = || -> Result<(), redb::Error> {
+                txn.open_table(CREDENTIALS)?
+                    .insert(credential.id.as_str(), sealed.as_slice())?;
+                Ok(())
+            };
+            insert().map_err(|e| storage(&v.path, e))
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), VaultError> {
+        let (path, txn, pending) = (&self.vault.path, &self.txn, &self.pending);
+        guard::guarded(path, "writing", || {
+            results::insert(txn, pending).map_err(|e| storage(path, e))
+        })?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Makes everything added durable, in one commit.
+    pub fn commit(mut self) -> Result<Committed, VaultError> {
+        self.flush()?;
+        let path = &self.vault.path;
+        let txn = self.txn;
+        guard::guarded(path, "writing", || {
+            txn.commit().map_err(|e| storage(path, e))
+        })?;
+        Ok(Committed {
+            next_seq: self.next_seq,
+        })
+    }
+}
