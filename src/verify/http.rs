@@ -43,26 +43,28 @@ async fn build_and_send(
     };
     let base = safety::required(credential, "base_url")?;
     let base = safety::checked_endpoint(base, "base_url", safety::allows_http(credential))?;
-    let mut url = safety::join_path(&base, path);
+    let mut url = safety::join_path_owned(base, path);
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
         Finding::misconfigured(format!(
             "The component's verify method '{method}' is not an HTTP method."
         ))
     })?;
 
-    let mut headers = reqwest::header::HeaderMap::new();
+    // The key goes straight into the request's own header map: the request starts with no
+    // headers, so this is what building a separate map and `.headers()` did, minus a map.
+    let mut header: Option<(HeaderName, HeaderValue)> = None;
     let mut basic: Option<(String, String)> = None;
     match auth {
         KeyPlacement::Bearer => {
             let key = safety::required(credential, "api_key")?;
-            headers.insert(
+            header = Some((
                 AUTHORIZATION,
-                secret_header(&format!("Bearer {key}"), "api_key")?,
-            );
+                secret_header_owned(format!("Bearer {key}"), "api_key")?,
+            ));
         }
         KeyPlacement::Header { name, prefix } => {
             let key = safety::required(credential, "api_key")?;
-            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 Finding::misconfigured(format!(
                     "The component's header name '{name}' is not a valid HTTP header name."
                 ))
@@ -71,7 +73,7 @@ async fn build_and_send(
                 None | Some("") => key.to_string(),
                 Some(p) => format!("{}{key}", prefix_with_separator(p)),
             };
-            headers.insert(header, secret_header(&value, "api_key")?);
+            header = Some((name, secret_header_owned(value, "api_key")?));
         }
         KeyPlacement::Basic {
             username_field,
@@ -94,14 +96,18 @@ async fn build_and_send(
         }
     }
 
-    let mut request = client.request(method, url.clone()).headers(headers);
+    let mut request = client.request(method, url.clone());
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
     if let Some((user, password)) = basic {
         request = request.basic_auth(user, Some(password));
     }
-    let where_ = safety::host_port(&url);
+    // host_port is formatted only when a failure needs it, not on every request.
     let response = request.send().await.map_err(|e| {
         Finding::unreachable(
-            NetFailure::from_reqwest(&e).sentence(&where_, limits.connect_timeout.as_secs()),
+            NetFailure::from_reqwest(&e)
+                .sentence(&safety::host_port(&url), limits.connect_timeout.as_secs()),
         )
     })?;
     Ok(judge(
@@ -127,7 +133,13 @@ fn prefix_with_separator(prefix: &str) -> String {
 
 /// A header value marked sensitive (so hyper never logs it and HTTP/2 never indexes it).
 pub(crate) fn secret_header(value: &str, field: &str) -> Result<HeaderValue, Finding> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
+    secret_header_owned(value.to_string(), field)
+}
+
+/// The same for a value the caller already owns: the header takes the String's buffer instead
+/// of copying it (HeaderValue::from_str copies; the byte check is the same either way).
+pub(crate) fn secret_header_owned(value: String, field: &str) -> Result<HeaderValue, Finding> {
+    let mut v = HeaderValue::try_from(value).map_err(|_| {
         Finding::misconfigured(format!(
             "The field '{field}' contains characters that cannot be sent in an HTTP header."
         ))

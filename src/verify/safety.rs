@@ -92,14 +92,18 @@ pub(crate) fn host_port(url: &Url) -> String {
 /// Appends a catalogue path to a base URL, keeping the base's own path (GitHub Enterprise's
 /// `https://host/api/v3` + `/user`), which `Url::join` would drop.
 pub(crate) fn join_path(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
+    join_path_owned(base.clone(), path)
+}
+
+/// `join_path` for a base the caller no longer needs: edits it in place instead of cloning.
+pub(crate) fn join_path_owned(mut url: Url, path: &str) -> Url {
     let (path, query) = match path.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
     };
     let joined = format!(
         "{}/{}",
-        base.path().trim_end_matches('/'),
+        url.path().trim_end_matches('/'),
         path.trim_start_matches('/')
     );
     url.set_path(&joined);
