@@ -165,7 +165,15 @@ pub(crate) async fn judge(
     }
     if ok_status.contains(&status.as_u16()) {
         let body = read_body(response).await;
-        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        // Parsing the body into a Value is most of the cost of judging a success. It is needed
+        // only for a detail pointer or for `"ok": false`, and a JSON false can only be written
+        // as the literal `false` (no escape spells it), so a body without those five bytes
+        // cannot carry it; the `ok` rule still applies to every body that could.
+        let json = if detail_pointer.is_some() || contains_false(&body) {
+            serde_json::from_slice::<serde_json::Value>(&body).ok()
+        } else {
+            None
+        };
         if let Some(json) = &json {
             // Slack (and a few others) answer 200 for a bad token and say so in the body.
             if json.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
@@ -202,6 +210,11 @@ pub(crate) async fn judge(
     }
 }
 
+/// Whether `body` contains the JSON literal `false` anywhere (a cheap, exact pre-check).
+fn contains_false(body: &[u8]) -> bool {
+    body.windows(5).any(|w| w == b"false")
+}
+
 fn describe(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(r) => format!("HTTP {} {r}", status.as_u16()),
@@ -218,6 +231,58 @@ mod tests {
         assert_eq!(prefix_with_separator("Token"), "Token ");
         assert_eq!(prefix_with_separator("Token token="), "Token token=");
         assert_eq!(prefix_with_separator("Bearer "), "Bearer ");
+    }
+
+    async fn judged(body: &'static str, pointer: Option<&str>) -> Finding {
+        let response = oauth2::http::Response::builder()
+            .status(200)
+            .body(body)
+            .expect("response");
+        let url = Url::parse("http://127.0.0.1:1/v1/me").expect("url");
+        judge(response.into(), &url, "Svc", "key", &[200], pointer).await
+    }
+
+    #[tokio::test]
+    async fn ok_false_rejects_with_or_without_a_detail_pointer() {
+        for pointer in [None, Some("/team")] {
+            let f = judged(r#"{"ok": false, "error": "invalid_auth"}"#, pointer).await;
+            assert_eq!(f.status, crate::core::Status::Rejected, "{pointer:?}");
+            assert_eq!(
+                f.reason,
+                "Svc answered but reported the key as not valid (invalid_auth)."
+            );
+            let f = judged(r#"{"error":"x y","ok":false}"#, pointer).await;
+            assert_eq!(f.reason, "Svc answered but reported the key as not valid.");
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_that_cannot_say_ok_false_are_verified() {
+        for body in [
+            r#"{"ok": true, "team": "Acme"}"#,
+            r#"{"account": {"id": "acct_42"}}"#,
+            r#"{"ok": "false"}"#,
+            r#"{"flags": [false], "ok": true}"#,
+            "<html>ok: false</html>",
+            r#"[{"ok": false}]"#,
+            "",
+        ] {
+            let f = judged(body, None).await;
+            assert_eq!(f.status, crate::core::Status::Verified, "{body}");
+            assert_eq!(f.reason, "Svc accepted the key.");
+            assert_eq!(f.detail, None);
+        }
+        let f = judged(r#"{"ok": true, "team": "Acme"}"#, Some("/team")).await;
+        assert_eq!(f.detail.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn the_false_literal_is_found_anywhere() {
+        assert!(contains_false(b"false"));
+        assert!(contains_false(br#"{"ok":false}"#));
+        assert!(!contains_false(b"fals"));
+        assert!(!contains_false(br#"{"ok":true,"f":"fa lse"}"#));
+        assert!(!contains_false(b""));
     }
 
     #[test]
