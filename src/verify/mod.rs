@@ -232,8 +232,8 @@ impl Verifier {
         };
         Outcome {
             status: finding.status,
-            reason: safety::scrub(&finding.reason, credential),
-            detail: finding.detail.map(|d| safety::scrub(&d, credential)),
+            reason: safety::scrub(finding.reason, credential),
+            detail: finding.detail.map(|d| safety::scrub(d, credential)),
             latency: started.elapsed(),
             tokens: finding.tokens,
         }
