@@ -244,10 +244,18 @@ pub(crate) fn scrub(text: String, credential: &Credential) -> String {
         if value.chars().count() < 4 {
             continue;
         }
+        let mut masked = false;
+        if out.contains(value) {
+            out = out.replace(value, crate::core::secret::MASK);
+            masked = true;
+        }
         let encoded = form_encoded(value);
-        for form in [value, encoded.as_ref()] {
-            if out.contains(form) {
-                out = out.replace(form, crate::core::secret::MASK);
+        // When encoding changes nothing, a second search can only find what the first
+        // replacement created (a value made of '*' inside the mask), so it runs only then.
+        if matches!(encoded, Cow::Owned(_)) || masked {
+            let encoded = encoded.as_ref();
+            if out.contains(encoded) {
+                out = out.replace(encoded, crate::core::secret::MASK);
             }
         }
     }
@@ -383,6 +391,14 @@ mod tests {
         let text = "Loopback API accepted the key at https://api.example.com.";
         assert_eq!(scrub(text.to_string(), &c), text);
         assert_eq!(scrub(String::new(), &c), "");
+    }
+
+    #[test]
+    fn scrub_masks_a_value_the_mask_itself_contains() {
+        let c = credential(&[], &[("pin", "****")]);
+        // As before the shortcut: the raw pass masks "****", and the (identical) encoded pass
+        // masks the stars that the first mask brought in.
+        assert_eq!(scrub("a **** b".to_string(), &c), "a **************** b");
     }
 
     #[test]
