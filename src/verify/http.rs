@@ -43,26 +43,28 @@ async fn build_and_send(
     };
     let base = safety::required(credential, "base_url")?;
     let base = safety::checked_endpoint(base, "base_url", safety::allows_http(credential))?;
-    let mut url = safety::join_path(&base, path);
+    let mut url = safety::join_path_owned(base, path);
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
         Finding::misconfigured(format!(
             "The component's verify method '{method}' is not an HTTP method."
         ))
     })?;
 
-    let mut headers = reqwest::header::HeaderMap::new();
+    // The key goes straight into the request's own header map: the request starts with no
+    // headers, so this is what building a separate map and `.headers()` did, minus a map.
+    let mut header: Option<(HeaderName, HeaderValue)> = None;
     let mut basic: Option<(String, String)> = None;
     match auth {
         KeyPlacement::Bearer => {
             let key = safety::required(credential, "api_key")?;
-            headers.insert(
+            header = Some((
                 AUTHORIZATION,
-                secret_header(&format!("Bearer {key}"), "api_key")?,
-            );
+                secret_header_owned(format!("Bearer {key}"), "api_key")?,
+            ));
         }
         KeyPlacement::Header { name, prefix } => {
             let key = safety::required(credential, "api_key")?;
-            let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
                 Finding::misconfigured(format!(
                     "The component's header name '{name}' is not a valid HTTP header name."
                 ))
@@ -71,7 +73,7 @@ async fn build_and_send(
                 None | Some("") => key.to_string(),
                 Some(p) => format!("{}{key}", prefix_with_separator(p)),
             };
-            headers.insert(header, secret_header(&value, "api_key")?);
+            header = Some((name, secret_header_owned(value, "api_key")?));
         }
         KeyPlacement::Basic {
             username_field,
@@ -94,14 +96,18 @@ async fn build_and_send(
         }
     }
 
-    let mut request = client.request(method, url.clone()).headers(headers);
+    let mut request = client.request(method, url.clone());
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
+    }
     if let Some((user, password)) = basic {
         request = request.basic_auth(user, Some(password));
     }
-    let where_ = safety::host_port(&url);
+    // host_port is formatted only when a failure needs it, not on every request.
     let response = request.send().await.map_err(|e| {
         Finding::unreachable(
-            NetFailure::from_reqwest(&e).sentence(&where_, limits.connect_timeout.as_secs()),
+            NetFailure::from_reqwest(&e)
+                .sentence(&safety::host_port(&url), limits.connect_timeout.as_secs()),
         )
     })?;
     Ok(judge(
@@ -127,7 +133,13 @@ fn prefix_with_separator(prefix: &str) -> String {
 
 /// A header value marked sensitive (so hyper never logs it and HTTP/2 never indexes it).
 pub(crate) fn secret_header(value: &str, field: &str) -> Result<HeaderValue, Finding> {
-    let mut v = HeaderValue::from_str(value).map_err(|_| {
+    secret_header_owned(value.to_string(), field)
+}
+
+/// The same for a value the caller already owns: the header takes the String's buffer instead
+/// of copying it (HeaderValue::from_str copies; the byte check is the same either way).
+pub(crate) fn secret_header_owned(value: String, field: &str) -> Result<HeaderValue, Finding> {
+    let mut v = HeaderValue::try_from(value).map_err(|_| {
         Finding::misconfigured(format!(
             "The field '{field}' contains characters that cannot be sent in an HTTP header."
         ))
@@ -153,7 +165,15 @@ pub(crate) async fn judge(
     }
     if ok_status.contains(&status.as_u16()) {
         let body = read_body(response).await;
-        let json = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        // Parsing the body into a Value is most of the cost of judging a success. It is needed
+        // only for a detail pointer or for `"ok": false`, and a JSON false can only be written
+        // as the literal `false` (no escape spells it), so a body without those five bytes
+        // cannot carry it; the `ok` rule still applies to every body that could.
+        let json = if detail_pointer.is_some() || contains_false(&body) {
+            serde_json::from_slice::<serde_json::Value>(&body).ok()
+        } else {
+            None
+        };
         if let Some(json) = &json {
             // Slack (and a few others) answer 200 for a bad token and say so in the body.
             if json.get("ok").and_then(serde_json::Value::as_bool) == Some(false) {
@@ -171,7 +191,14 @@ pub(crate) async fn judge(
             }
         }
         let detail = json.as_ref().and_then(|j| detail_at(j, detail_pointer));
-        return Finding::verified(format!("{service} accepted the {what}."), detail);
+        // The success sentence is built by hand: it is written for nearly every outcome, and
+        // `format!` costs several times as much as three pushes into a right-sized String.
+        let mut reason = String::with_capacity(service.len() + what.len() + 15);
+        reason.push_str(service);
+        reason.push_str(" accepted the ");
+        reason.push_str(what);
+        reason.push('.');
+        return Finding::verified(reason, detail);
     }
     let code = describe(status);
     match status {
@@ -190,6 +217,15 @@ pub(crate) async fn judge(
     }
 }
 
+/// Whether `body` contains the JSON literal `false` anywhere (a cheap, exact pre-check).
+fn contains_false(body: &[u8]) -> bool {
+    // `<[u8]>::contains` on one byte is a word-at-a-time memchr; most bodies have few 'f's.
+    if !body.contains(&b'f') {
+        return false;
+    }
+    body.windows(5).any(|w| w == b"false")
+}
+
 fn describe(status: StatusCode) -> String {
     match status.canonical_reason() {
         Some(r) => format!("HTTP {} {r}", status.as_u16()),
@@ -206,6 +242,58 @@ mod tests {
         assert_eq!(prefix_with_separator("Token"), "Token ");
         assert_eq!(prefix_with_separator("Token token="), "Token token=");
         assert_eq!(prefix_with_separator("Bearer "), "Bearer ");
+    }
+
+    async fn judged(body: &'static str, pointer: Option<&str>) -> Finding {
+        let response = oauth2::http::Response::builder()
+            .status(200)
+            .body(body)
+            .expect("response");
+        let url = Url::parse("http://127.0.0.1:1/v1/me").expect("url");
+        judge(response.into(), &url, "Svc", "key", &[200], pointer).await
+    }
+
+    #[tokio::test]
+    async fn ok_false_rejects_with_or_without_a_detail_pointer() {
+        for pointer in [None, Some("/team")] {
+            let f = judged(r#"{"ok": false, "error": "invalid_auth"}"#, pointer).await;
+            assert_eq!(f.status, crate::core::Status::Rejected, "{pointer:?}");
+            assert_eq!(
+                f.reason,
+                "Svc answered but reported the key as not valid (invalid_auth)."
+            );
+            let f = judged(r#"{"error":"x y","ok":false}"#, pointer).await;
+            assert_eq!(f.reason, "Svc answered but reported the key as not valid.");
+        }
+    }
+
+    #[tokio::test]
+    async fn bodies_that_cannot_say_ok_false_are_verified() {
+        for body in [
+            r#"{"ok": true, "team": "Acme"}"#,
+            r#"{"account": {"id": "acct_42"}}"#,
+            r#"{"ok": "false"}"#,
+            r#"{"flags": [false], "ok": true}"#,
+            "<html>ok: false</html>",
+            r#"[{"ok": false}]"#,
+            "",
+        ] {
+            let f = judged(body, None).await;
+            assert_eq!(f.status, crate::core::Status::Verified, "{body}");
+            assert_eq!(f.reason, "Svc accepted the key.");
+            assert_eq!(f.detail, None);
+        }
+        let f = judged(r#"{"ok": true, "team": "Acme"}"#, Some("/team")).await;
+        assert_eq!(f.detail.as_deref(), Some("Acme"));
+    }
+
+    #[test]
+    fn the_false_literal_is_found_anywhere() {
+        assert!(contains_false(b"false"));
+        assert!(contains_false(br#"{"ok":false}"#));
+        assert!(!contains_false(b"fals"));
+        assert!(!contains_false(br#"{"ok":true,"f":"fa lse"}"#));
+        assert!(!contains_false(b""));
     }
 
     #[test]

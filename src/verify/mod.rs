@@ -2,8 +2,10 @@
 //! pool that runs them with bounded concurrency, deadlines and cancellation.
 //!
 //! Interface contract (used by the CLI and the TUI):
-//! - `Verifier::new(&VerifyConfig)` builds the shared HTTP stack (one reqwest 0.12 client, which
-//!   oauth2 5 also uses) and holds the timeouts.
+//! - `Verifier::new(&VerifyConfig)` builds the shared HTTP stack (reqwest 0.12 clients of one
+//!   configuration, which oauth2 5 also uses: one for verification, and one with a backstop
+//!   timeout for the login flows, which run outside the verification deadline) and holds the
+//!   timeouts.
 //!   `Verifier::with_audit(&VerifyConfig, &AuditConfig)` also takes the refresh-ahead margin
 //!   (`audit.refresh_margin_minutes`); `Verifier::new` uses the default margin (5 minutes).
 //! - `Verifier::verify(&self, &Component, &Credential, now: Timestamp) -> Outcome` runs one
@@ -125,9 +127,12 @@ pub(crate) struct Limits {
     pub(crate) deadline: Duration,
 }
 
-/// Runs verifications. Cheap to share behind an `Arc`; holds one HTTP client (connection pool,
+/// Runs verifications. Cheap to share behind an `Arc`; holds the HTTP clients (connection pool,
 /// TLS config) and one PostgreSQL TLS connector for the whole process.
 pub struct Verifier {
+    /// For `verify`, whose deadline bounds every request (see `transport::verification_client`).
+    verify_http: reqwest::Client,
+    /// For the login flows: the same settings plus a per-request backstop timeout.
     http: reqwest::Client,
     pg_tls: tokio_postgres_rustls::MakeRustlsConnect,
     limits: Limits,
@@ -153,9 +158,11 @@ impl Verifier {
             connect_timeout: config.connect_timeout(),
             deadline: config.deadline(),
         };
+        let verify_http = transport::verification_client(limits).map_err(|e| e.to_string())?;
         let http = transport::http_client(limits).map_err(|e| e.to_string())?;
         let pg_tls = postgres::tls_connector().map_err(|e| e.to_string())?;
         Ok(Verifier {
+            verify_http,
             http,
             pg_tls,
             limits,
@@ -195,22 +202,31 @@ impl Verifier {
         now: Timestamp,
     ) -> Outcome {
         let started = Instant::now();
+        // The OAuth2 and PostgreSQL futures are boxed: an async block is as large as its largest
+        // state, and theirs (about 2.4 KB and 5.5 KB) made every API-key verification, the bulk
+        // of an audit, a 5.5 KB future to carry and copy around (1.5 KB boxed).
         let work = async {
             match &component.verify {
                 VerifySpec::Http { .. } => {
-                    http::verify_api_key(&self.http, self.limits, component, credential).await
+                    http::verify_api_key(&self.verify_http, self.limits, component, credential)
+                        .await
                 }
                 VerifySpec::Oauth2 { .. } => {
                     let ctx = oauth::Context {
-                        http: &self.http,
+                        http: &self.verify_http,
                         limits: self.limits,
                         refresh_margin: self.refresh_margin,
                         now,
                     };
-                    oauth::verify_oauth2(ctx, component, credential).await
+                    Box::pin(oauth::verify_oauth2(ctx, component, credential)).await
                 }
                 VerifySpec::Database { .. } => {
-                    postgres::verify_postgres(&self.pg_tls, self.limits, credential).await
+                    Box::pin(postgres::verify_postgres(
+                        &self.pg_tls,
+                        self.limits,
+                        credential,
+                    ))
+                    .await
                 }
             }
         };
@@ -224,14 +240,14 @@ impl Verifier {
         };
         Outcome {
             status: finding.status,
-            reason: safety::scrub(&finding.reason, credential),
-            detail: finding.detail.map(|d| safety::scrub(&d, credential)),
+            reason: safety::scrub(finding.reason, credential),
+            detail: finding.detail.map(|d| safety::scrub(d, credential)),
             latency: started.elapsed(),
             tokens: finding.tokens,
         }
     }
 
-    /// The shared HTTP client, for the OAuth2 login flows.
+    /// The HTTP client for the OAuth2 login flows (with the backstop timeout).
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.http
     }
