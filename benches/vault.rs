@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
-use keyway::core::{Credential, Environment, Status, Verification};
+use keyway::core::{Credential, Environment, Status, Verification, HISTORY_LIMIT};
 use keyway::store::{CredentialDraft, Store};
 use keyway::vault::kdf::{self, KdfParams};
 use keyway::vault::Vault;
@@ -107,8 +107,23 @@ fn main() {
     let creds: Vec<Credential> = (0..n)
         .map(|i| credential(&store, &catalog, &ws, i))
         .collect();
+    // Each credential with a full verification history: opening reads only the latest result,
+    // so the history's size must not show in the open time.
     for chunk in creds.chunks(1000) {
-        store.vault().put_credentials(chunk).expect("bulk insert");
+        let with_history = chunk
+            .iter()
+            .map(|c| {
+                let latest = c.last_verification.clone().expect("verified");
+                let history = (0..HISTORY_LIMIT as i64)
+                    .map(|k| Verification {
+                        at: Timestamp(latest.at.0 - k),
+                        ..latest.clone()
+                    })
+                    .collect();
+                (c.clone(), history)
+            })
+            .collect();
+        store.save_credentials(with_history).expect("bulk insert");
     }
     drop(store);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
