@@ -517,7 +517,7 @@ fn stale_and_refused_results_are_handled() {
     let request = h.save();
     // Closing the form cancels the verification; its late result is dropped.
     h.key(KeyCode::Esc);
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard)));
+    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
     let fx = h.key(KeyCode::Char('y'));
     assert!(matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request));
     let fx = h.act(Action::VerifyFinished {
@@ -1048,6 +1048,31 @@ fn an_active_flow_cannot_be_saved_on_a_rejected_credential() {
     });
     assert_eq!(h.state.screen, Screen::Wizard);
     assert!(h.screen(100, 24).contains("Not saved: flow 'billing-sync'"));
+}
+
+#[test]
+fn leaving_the_wizard_with_unsaved_work_asks_first() {
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    // Nothing typed yet: Esc just leaves.
+    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.screen, Screen::Flows);
+    assert!(h.state.modal.is_none());
+    // A name typed: Esc asks; n keeps the wizard as it was, y drops it.
+    h.key(KeyCode::Char('n'));
+    h.typed("nightly-sync");
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    assert!(h.screen(100, 24).contains("The flow has not been saved."));
+    h.key(KeyCode::Char('n'));
+    assert!(h.state.modal.is_none());
+    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.wizard().name.value(), "nightly-sync");
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.state.screen, Screen::Flows);
+    assert!(h.state.wizard.is_none());
 }
 
 #[test]
@@ -1607,7 +1632,7 @@ fn cancelling_a_login_aborts_it_and_drops_its_late_result() {
         .request;
     h.key(KeyCode::Esc); // cancels the login
     h.key(KeyCode::Esc); // then asks to discard the changed form
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard)));
+    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
     h.key(KeyCode::Char('n'));
     let running = start_login(&mut h, 'g', false);
     assert!(running > third);

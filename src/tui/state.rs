@@ -238,7 +238,15 @@ pub enum Modal {
         /// Set when a rule refuses the delete; the dialog then only explains.
         refusal: Option<String>,
     },
-    ConfirmDiscard,
+    /// Esc with unsaved work: the credential form's, or the flow wizard's.
+    ConfirmDiscard(Discard),
+}
+
+/// What a ConfirmDiscard dialog would throw away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Discard {
+    Form,
+    Wizard,
 }
 
 /// The credential shown in the detail view, and where Esc returns.
@@ -440,7 +448,7 @@ impl State {
             Some(Modal::Help { .. }) => Context::Help,
             Some(Modal::Prompt(_)) => Context::Prompt,
             Some(Modal::ConfirmDelete { .. }) => Context::ConfirmDelete,
-            Some(Modal::ConfirmDiscard) => Context::ConfirmDiscard,
+            Some(Modal::ConfirmDiscard(_)) => Context::ConfirmDiscard,
             None => match self.screen {
                 Screen::Unlock => Context::Unlock,
                 Screen::Workspaces => Context::Workspaces,

@@ -298,10 +298,17 @@ fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Ve
         Context::LoginPaste => login::paste_command(state, command, fx),
         Context::Prompt => prompt_command(state, command, fx),
         Context::ConfirmDelete => confirm_delete_command(state, command, fx),
-        Context::ConfirmDiscard => match command {
-            Command::Confirm => close_form(state, fx),
-            _ => state.modal = None,
-        },
+        Context::ConfirmDiscard => {
+            let what = match state.modal.take() {
+                Some(Modal::ConfirmDiscard(what)) => what,
+                _ => return,
+            };
+            match (command, what) {
+                (Command::Confirm, Discard::Form) => close_form(state, fx),
+                (Command::Confirm, Discard::Wizard) => wizard::leave(state),
+                _ => {}
+            }
+        }
         Context::Help => state.modal = None,
         Context::Flows => flows::flows_command(state, command, fx),
         Context::WizardName
@@ -886,7 +893,7 @@ fn form_command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
         }
         Command::Back => {
             if form.changed() && !matches!(form.phase, FormPhase::Saving) {
-                state.modal = Some(Modal::ConfirmDiscard);
+                state.modal = Some(Modal::ConfirmDiscard(Discard::Form));
             } else {
                 close_form(state, fx);
             }

@@ -12,7 +12,7 @@ use crate::core::{Credential, Environment, Flow, FlowStep, RecordId};
 
 use super::action::Effect;
 use super::keys::Command;
-use super::state::{FormOrigin, Notice, Screen, State};
+use super::state::{Discard, FormOrigin, Modal, Notice, Screen, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WizardStep {
@@ -241,11 +241,42 @@ fn name_step(state: &mut State, command: Command) {
                 w.in_chosen = false;
             }
         }
-        Command::Back => {
-            state.wizard = None;
-            state.screen = Screen::Flows;
+        Command::Back if changed(state) => {
+            state.modal = Some(Modal::ConfirmDiscard(Discard::Wizard));
         }
+        Command::Back => leave(state),
         _ => {}
+    }
+}
+
+/// Closes the wizard, dropping whatever it held, back to the flows list.
+pub fn leave(state: &mut State) {
+    state.wizard = None;
+    state.screen = Screen::Flows;
+}
+
+/// Whether leaving would lose work: anything typed or picked in a new flow, or any difference
+/// from the flow being edited.
+fn changed(state: &State) -> bool {
+    let Some(w) = state.wizard.as_ref() else {
+        return false;
+    };
+    let original = w.editing.as_ref().and_then(|id| {
+        state
+            .vault
+            .as_ref()
+            .and_then(|v| v.snapshot.flows.iter().find(|f| &f.id == id))
+    });
+    match original {
+        None => !w.name.value().trim().is_empty() || !w.picks.is_empty(),
+        Some(f) => {
+            w.name.value() != f.name
+                || w.environment() != f.environment
+                || w.picks.len() != f.steps.len()
+                || w.picks.iter().zip(&f.steps).any(|(p, s)| {
+                    p.component != s.component || p.credential.as_ref() != Some(&s.credential)
+                })
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::tui::keys::{self, Context};
-use crate::tui::state::{DeleteTarget, Modal, PromptKind, State};
+use crate::tui::state::{DeleteTarget, Discard, Modal, PromptKind, State};
 use crate::tui::widgets::centered;
 use crate::tui::widgets::text_field::{self, FieldLook};
 
@@ -85,10 +85,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             };
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
         }
-        Modal::ConfirmDiscard => {
+        Modal::ConfirmDiscard(what) => {
             let r = dialog(frame, area, state, " Discard changes? ", 50, 6);
             let lines = vec![
-                Line::raw("The form has unsaved changes."),
+                Line::raw(match what {
+                    Discard::Form => "The form has unsaved changes.",
+                    Discard::Wizard => "The flow has not been saved.",
+                }),
                 Line::from(vec![
                     Span::styled("y", t.key()),
                     Span::raw(" discard   "),
