@@ -230,7 +230,7 @@ pub fn promote_command(state: &mut State, command: Command, fx: &mut Vec<Effect>
             let Some(component) = p.picks.get(step).map(|x| x.component.clone()) else {
                 return;
             };
-            super::update::open_form(
+            super::form::open_form(
                 state,
                 &component,
                 None,

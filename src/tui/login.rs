@@ -16,9 +16,9 @@ use crate::store::CredentialDraft;
 use crate::verify::TokenUpdate;
 
 use super::action::{Effect, RequestId};
+use super::form::{form_draft, validate_field};
 use super::keys::Command;
 use super::state::{FieldKey, FormPhase, FormState, Notice, State};
-use super::update::{form_draft, validate_field};
 
 /// The draft's name while logging in. The login needs only the client's fields, and a name
 /// that is still empty or taken must not stop it (the real name is checked on save).

@@ -7,9 +7,11 @@
 
 pub mod action;
 pub mod audit;
+mod browse;
 pub mod detail;
 mod event_loop;
 pub mod flows;
+mod form;
 pub mod keys;
 pub mod layout;
 pub mod login;
@@ -18,11 +20,14 @@ pub mod remember;
 pub mod render;
 pub mod screens;
 pub mod state;
+mod stored;
 pub mod terminal;
 pub mod theme;
+mod unlock;
 pub mod update;
 pub mod widgets;
 pub mod wizard;
+mod workspaces;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -466,7 +466,7 @@ fn add_inline(state: &mut State) {
         return;
     };
     let environment = wizard.environment().as_str().to_string();
-    super::update::open_form(
+    super::form::open_form(
         state,
         &component,
         None,

@@ -6,9 +6,9 @@ use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui::Frame;
 
 use crate::tui::state::State;
-use crate::tui::update::sorted_workspaces;
 use crate::tui::widgets::chrome::notice_style;
 use crate::tui::widgets::truncate;
+use crate::tui::workspaces::sorted_workspaces;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;
