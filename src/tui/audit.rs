@@ -13,7 +13,7 @@ use crate::verify::{Outcome, TokenUpdate};
 
 use super::action::{Effect, RequestId};
 use super::keys::Command;
-use super::state::{InFlight, Notice, Screen, State};
+use super::state::{Notice, Screen, State};
 
 /// Results are committed in batches of this many, so 1,000 results are 40 commits, not 1,000,
 /// and a cancelled run still keeps what it learned.
@@ -347,22 +347,10 @@ fn verify_all(state: &mut State, fx: &mut Vec<Effect>) {
             continue;
         };
         // A credential already being checked (from its list) is left to that check.
-        if state
-            .verifying
-            .values()
-            .any(|f| f.credential.as_ref() == Some(&c.id))
-        {
+        let Some(request) = state.begin_verifying(&c) else {
             skipped += 1;
             continue;
-        }
-        let request = state.allocate_request();
-        state.verifying.insert(
-            request,
-            InFlight {
-                credential: Some(c.id.clone()),
-                label: c.name.clone(),
-            },
-        );
+        };
         run.pending.insert(request, c.id.clone());
         fx.push(Effect::Verify {
             request,

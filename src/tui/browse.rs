@@ -119,21 +119,9 @@ pub(super) fn credentials_command(state: &mut State, command: Command, fx: &mut 
                 )));
                 return;
             };
-            if state
-                .verifying
-                .values()
-                .any(|f| f.credential.as_ref() == Some(&c.id))
-            {
-                return; // one run per credential at a time
-            }
-            let request = state.allocate_request();
-            state.verifying.insert(
-                request,
-                InFlight {
-                    credential: Some(c.id.clone()),
-                    label: c.name.clone(),
-                },
-            );
+            let Some(request) = state.begin_verifying(&c) else {
+                return;
+            };
             state.notice = Some(Notice::info(format!("Verifying '{}'…", c.name)));
             fx.push(Effect::Verify {
                 request,

@@ -555,4 +555,25 @@ impl State {
         self.next_request += 1;
         id
     }
+
+    /// Registers a re-check of stored credential `c` and returns its request id; None while
+    /// one is already running for it (one run per credential at a time).
+    pub fn begin_verifying(&mut self, c: &Credential) -> Option<RequestId> {
+        if self
+            .verifying
+            .values()
+            .any(|f| f.credential.as_ref() == Some(&c.id))
+        {
+            return None;
+        }
+        let request = self.allocate_request();
+        self.verifying.insert(
+            request,
+            InFlight {
+                credential: Some(c.id.clone()),
+                label: c.name.clone(),
+            },
+        );
+        Some(request)
+    }
 }
