@@ -98,6 +98,10 @@ fn export_import_round_trip_conflicts_and_damage() {
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(shown["fields"]["api_key"], SECRET);
     assert_eq!(shown["status"], "verified");
+    // The history came along, headed by the import's own verification.
+    let history = shown["history"].as_array().unwrap();
+    assert_eq!(history.len(), 2, "{shown}");
+    assert!(history.iter().all(|h| h["status"] == "verified"));
 
     // Conflicts: refused without a choice when not on a terminal; skip; rename.
     let o = run(&b, &["import", &f]);
@@ -182,6 +186,69 @@ fn export_import_round_trip_conflicts_and_damage() {
         "no workspace created by a failed import"
     );
     drop(rt);
+}
+
+#[test]
+fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
+    let a = TestVault::with_loopback_component();
+    assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
+    let key = format!("api_key={SECRET}");
+    // Nothing listens on port 9: saved unverified, which records a first result.
+    let o = run(
+        &a,
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            "billing",
+            "-f",
+            "base_url=http://127.0.0.1:9",
+            "-f",
+            &key,
+            "--save-unverified",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Remove the credential's only history entry (slot 0) behind keyway's back.
+    {
+        let history: redb::TableDefinition<(u8, &str), &[u8]> =
+            redb::TableDefinition::new("history-v1");
+        let db = redb::Database::open(&a.path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            use redb::ReadableTable;
+            let mut t = txn.open_table(history).unwrap();
+            let ids: Vec<String> = t
+                .iter()
+                .unwrap()
+                .map(|e| e.unwrap().0.value().1.to_string())
+                .collect();
+            assert_eq!(ids.len(), 1);
+            t.remove((0, ids[0].as_str())).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let o = run(&a, &["credential", "show", "-w", "acme", "billing"]);
+    assert_eq!(code(&o), 4, "the damage is reported: {}", stderr(&o));
+    assert!(stderr(&o).contains("is missing"), "{}", stderr(&o));
+
+    let file = a.dir.path().join("acme.kwx");
+    let o = run(&a, &["export", "-w", "acme", &file.to_string_lossy()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("warning: exporting loopback_api/billing without its verification history"),
+        "{}",
+        stderr(&o)
+    );
+    let b = TestVault::with_loopback_component();
+    let o = run(&b, &["import", &file.to_string_lossy(), "--no-verify"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(names(&b, "acme"), vec!["billing"]);
 }
 
 #[test]

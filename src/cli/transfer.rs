@@ -40,7 +40,7 @@ pub fn export(
         .credentials_in(&w.id)
         .filter(|c| component.is_none_or(|comp| c.component == comp))
         .map(|c| {
-            Ok(ExportedCredential {
+            ExportedCredential {
                 component: c.component.clone(),
                 name: c.name.clone(),
                 environment: c.environment.clone(),
@@ -48,10 +48,18 @@ pub fn export(
                 secrets: c.secrets.clone(),
                 created_at: c.created_at,
                 updated_at: c.updated_at,
-                history: store.history(&c.id)?,
-            })
+                // The history is a log, not the credential: a damaged entry must not keep the
+                // credential itself from moving to another host.
+                history: store.history(&c.id).unwrap_or_else(|e| {
+                    eprintln!(
+                        "warning: exporting {}/{} without its verification history: {e}",
+                        c.component, c.name
+                    );
+                    Vec::new()
+                }),
+            }
         })
-        .collect::<Result<_, CliError>>()?;
+        .collect();
     let count = credentials.len();
     let pass = ctx.new_passphrase(ENV_VAR, "Export passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
