@@ -1,16 +1,18 @@
 //! Writing verification results (and credentials whose tokens changed) in one transaction that
 //! stays open while they arrive. The audit feeds it each result as the verifier pool finishes
 //! it, so sealing and inserting overlap the network wait and only the commit remains once the
-//! last answer is in; single saves and imports use the same path all at once.
+//! last answer is in; single saves, imports and the format migration use the same path all at
+//! once.
 
 use std::collections::HashMap;
 
 use redb::WriteTransaction;
 
+use super::header::Header;
 use super::results::{self, SealedResult};
-use super::tables::{CREDENTIALS, CREDENTIALS_NAME};
+use super::tables::{CREDENTIALS, CREDENTIALS_NAME, HEADER_KEY, META};
 use super::{guard, storage, Vault, VaultError};
-use crate::core::{Credential, RecordId, Verification};
+use crate::core::{Credential, RecordId, Verification, HISTORY_LIMIT};
 
 /// Results are inserted in groups of this many: one table open per group instead of per result.
 const GROUP: usize = 32;
@@ -76,26 +78,52 @@ impl ResultBatch<'_> {
         Ok(())
     }
 
+    /// Adds a whole history (newest first, as it is shown and exported): oldest first, so the
+    /// newest becomes the credential's latest result. Beyond HISTORY_LIMIT nothing would be kept.
+    pub fn add_history(
+        &mut self,
+        credential: &RecordId,
+        newest_first: &[Verification],
+    ) -> Result<(), VaultError> {
+        for v in newest_first.iter().take(HISTORY_LIMIT).rev() {
+            self.add(credential, v)?;
+        }
+        Ok(())
+    }
+
     /// Rewrites a credential record (new OAuth2 tokens) in the same transaction.
     pub fn put_credential(&mut self, credential: &Credential) -> Result<(), VaultError> {
         let v = self.vault;
         let sealed = v.seal_record(CREDENTIALS_NAME, &credential.id, credential);
-        let txn = &self.txn;
-        guard::guarded(&v.path, "writing", || {
-            let insert = || -> Result<(), redb::Error> {
-                txn.open_table(CREDENTIALS)?
-                    .insert(credential.id.as_str(), sealed.as_slice())?;
-                Ok(())
-            };
-            insert().map_err(|e| storage(&v.path, e))
+        self.insert("writing", |txn| {
+            txn.open_table(CREDENTIALS)?
+                .insert(credential.id.as_str(), sealed.as_slice())?;
+            Ok(())
         })
     }
 
+    /// Replaces the header in the same transaction (a format migration).
+    pub(super) fn put_header(&mut self, header: &Header) -> Result<(), VaultError> {
+        let encoded = header.encode();
+        self.insert("migrating", |txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, encoded.as_slice())?;
+            Ok(())
+        })
+    }
+
+    /// Runs one write inside the open transaction, under the panic guard.
+    fn insert(
+        &self,
+        what: &str,
+        write: impl FnOnce(&WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), VaultError> {
+        let (path, txn) = (&self.vault.path, &self.txn);
+        guard::guarded(path, what, || write(txn).map_err(|e| storage(path, e)))
+    }
+
     fn flush(&mut self) -> Result<(), VaultError> {
-        let (path, txn, pending) = (&self.vault.path, &self.txn, &self.pending);
-        guard::guarded(path, "writing", || {
-            results::insert(txn, pending).map_err(|e| storage(path, e))
-        })?;
+        self.insert("writing", |txn| results::insert(txn, &self.pending))?;
         self.pending.clear();
         Ok(())
     }

@@ -8,10 +8,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::crypto::DataKey;
-use super::tables::{CREDENTIALS, CREDENTIALS_NAME, HEADER_KEY, HISTORY, META, RESULTS};
-use super::{header, read_all, results, Vault, VaultError};
+use super::tables::{CREDENTIALS, CREDENTIALS_NAME};
+use super::{header, read_all, Vault, VaultError};
 use crate::core::rules::Snapshot;
-use crate::core::{Credential, RecordId, Verification, HISTORY_LIMIT};
+use crate::core::{Credential, RecordId, Verification};
 
 /// A credential record as format 1 wrote it.
 #[derive(Deserialize)]
@@ -46,7 +46,6 @@ pub(super) fn read_format1_credentials(
                     history.insert(0, last.clone());
                 }
             }
-            history.truncate(HISTORY_LIMIT);
             if !history.is_empty() {
                 histories.push((r.credential.id.clone(), history));
             }
@@ -66,41 +65,18 @@ impl Vault {
     ) -> Result<(), VaultError> {
         let mut header = self.header.clone();
         header.format = header::FORMAT;
-        let encoded = header.encode();
-        // Oldest first, so sequence numbers follow time and the newest becomes the latest.
-        let results: Vec<(RecordId, &Verification)> = histories
-            .iter()
-            .flat_map(|(id, history)| history.iter().rev().map(|v| (id.clone(), v)))
-            .collect();
-        let mut next_seq = std::collections::HashMap::new();
-        let sealed: Vec<_> = results
-            .iter()
-            .map(|(id, v)| {
-                let seq = next_seq.get(id).copied().unwrap_or(0);
-                next_seq.insert(id.clone(), seq + 1);
-                results::seal(&self.key, &self.header.vault_id, id, seq, v)
-            })
-            .collect();
+        let mut batch = self.begin_results()?;
         // Re-sealing every record drops the embedded results (they are no longer serialized).
-        let records: Vec<(&RecordId, Vec<u8>)> = snapshot
-            .credentials
-            .iter()
-            .map(|c| (&c.id, self.seal_record(CREDENTIALS_NAME, &c.id, c)))
-            .collect();
-        self.write(|txn| {
-            txn.open_table(RESULTS)?;
-            txn.open_table(HISTORY)?;
-            let mut t = txn.open_table(CREDENTIALS)?;
-            for (id, bytes) in &records {
-                t.insert(id.as_str(), bytes.as_slice())?;
-            }
-            results::insert(txn, &sealed)?;
-            txn.open_table(META)?
-                .insert(HEADER_KEY, encoded.as_slice())?;
-            Ok(())
-        })?;
+        for c in &snapshot.credentials {
+            batch.put_credential(c)?;
+        }
+        for (id, history) in histories {
+            batch.add_history(id, history)?;
+        }
+        batch.put_header(&header)?;
+        let committed = batch.commit()?;
+        self.committed(committed);
         self.header = header;
-        self.next_seq = next_seq;
         Ok(())
     }
 }

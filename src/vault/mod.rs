@@ -24,7 +24,7 @@ pub use batch::{Committed, ResultBatch};
 pub use error::VaultError;
 
 use crate::core::rules::Snapshot;
-use crate::core::{Credential, Flow, RecordId, Verification, Workspace, HISTORY_LIMIT};
+use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
 use crypto::DataKey;
 use header::{Header, KdfSection};
 use kdf::KdfParams;
@@ -337,19 +337,14 @@ impl Vault {
         &mut self,
         creds: &[(Credential, Vec<Verification>)],
     ) -> Result<(), VaultError> {
-        let records: Vec<Credential> = creds.iter().map(|(c, _)| c.clone()).collect();
-        let results: Vec<(RecordId, &Verification)> = creds
-            .iter()
-            .flat_map(|(c, history)| {
-                // Oldest first, so the newest ends up as the credential's latest result.
-                history
-                    .iter()
-                    .take(HISTORY_LIMIT)
-                    .rev()
-                    .map(|v| (c.id.clone(), v))
-            })
-            .collect();
-        self.record_results(&results, &records)
+        let mut batch = self.begin_results()?;
+        for (c, history) in creds {
+            batch.put_credential(c)?;
+            batch.add_history(&c.id, history)?;
+        }
+        let committed = batch.commit()?;
+        self.committed(committed);
+        Ok(())
     }
 
     /// Stores verification results (each becomes its credential's latest and joins its
