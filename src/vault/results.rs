@@ -57,27 +57,21 @@ pub(super) fn seal(
     }
 }
 
-/// Why a stored result could not be read.
-enum Unreadable {
-    /// The sequence prefix is missing.
-    Short,
-    Unauthentic,
-}
-
-/// The sequence number and result in stored bytes.
+/// The sequence number and result in stored bytes; None if they are short, do not
+/// authenticate or do not decode.
 fn open_result(
     key: &DataKey,
     vault_id: &str,
     credential: &str,
     bytes: &[u8],
-) -> Result<(u64, Verification), Unreadable> {
-    let (prefix, sealed) = bytes.split_first_chunk::<8>().ok_or(Unreadable::Short)?;
+) -> Option<(u64, Verification)> {
+    let (prefix, sealed) = bytes.split_first_chunk::<8>()?;
     let seq = u64::from_be_bytes(*prefix);
     let plain = key
         .open(sealed, &result_aad(vault_id, credential, seq))
-        .map_err(|_| Unreadable::Unauthentic)?;
-    let v = serde_json::from_slice(&plain).map_err(|_| Unreadable::Unauthentic)?;
-    Ok((seq, v))
+        .ok()?;
+    let v = serde_json::from_slice(&plain).ok()?;
+    Some((seq, v))
 }
 
 pub(super) fn insert(
@@ -113,33 +107,59 @@ fn corrupt(path: &Path, detail: String) -> VaultError {
     }
 }
 
-/// Every credential's newest result with its sequence number. A vault written before these
-/// tables existed (format 1) has none.
+fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
+    corrupt(path, format!("table {table} cannot be read ({e})"))
+}
+
+/// The latest-result table; None in a vault written before it existed (format 1).
+fn latest_table(
+    txn: &redb::ReadTransaction,
+    path: &Path,
+) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, VaultError> {
+    match txn.open_table(RESULTS) {
+        Ok(t) => Ok(Some(t)),
+        Err(TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(unreadable(path, RESULTS_NAME, &e)),
+    }
+}
+
+/// A credential's latest result, authenticated.
+fn open_latest(
+    key: &DataKey,
+    vault_id: &str,
+    path: &Path,
+    credential: &str,
+    bytes: &[u8],
+) -> Result<(u64, Verification), VaultError> {
+    open_result(key, vault_id, credential, bytes).ok_or_else(|| {
+        corrupt(
+            path,
+            format!("the latest result of credential {credential} failed authentication"),
+        )
+    })
+}
+
+/// Every credential's newest result with its sequence number.
 pub(super) fn read_latest(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
 ) -> Result<HashMap<String, (u64, Verification)>, VaultError> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        corrupt(path, format!("table {RESULTS_NAME} cannot be read ({e})"))
-    };
-    let table = match txn.open_table(RESULTS) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(HashMap::new()),
-        Err(e) => return Err(unreadable(&e)),
+    let Some(table) = latest_table(txn, path)? else {
+        return Ok(HashMap::new());
     };
     let mut out = HashMap::new();
-    for entry in table.iter().map_err(|e| unreadable(&e))? {
-        let (id, bytes) = entry.map_err(|e| unreadable(&e))?;
+    for entry in table
+        .iter()
+        .map_err(|e| unreadable(path, RESULTS_NAME, &e))?
+    {
+        let (id, bytes) = entry.map_err(|e| unreadable(path, RESULTS_NAME, &e))?;
         let id = id.value();
-        let result = open_result(key, vault_id, id, bytes.value()).map_err(|_| {
-            corrupt(
-                path,
-                format!("the latest result of credential {id} failed authentication"),
-            )
-        })?;
-        out.insert(id.to_string(), result);
+        out.insert(
+            id.to_string(),
+            open_latest(key, vault_id, path, id, bytes.value())?,
+        );
     }
     Ok(out)
 }
@@ -155,23 +175,18 @@ pub(super) fn read_history(
     key: &DataKey,
     credential: &RecordId,
 ) -> Result<Vec<Verification>, VaultError> {
-    let unreadable =
-        |e: &dyn std::fmt::Display| corrupt(path, format!("its results cannot be read ({e})"));
     let id = credential.as_str();
-    let latest = match txn.open_table(RESULTS) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-        Err(e) => return Err(unreadable(&e)),
+    let Some(latest) = latest_table(txn, path)? else {
+        return Ok(Vec::new());
     };
-    let Some(bytes) = latest.get(id).map_err(|e| unreadable(&e))? else {
+    let Some(bytes) = latest
+        .get(id)
+        .map_err(|e| unreadable(path, RESULTS_NAME, &e))?
+    else {
         return Ok(Vec::new()); // never verified
     };
-    let (newest, _) = open_result(key, vault_id, id, bytes.value()).map_err(|_| {
-        corrupt(
-            path,
-            format!("the latest result of credential {id} failed authentication"),
-        )
-    })?;
+    let (newest, _) = open_latest(key, vault_id, path, id, bytes.value())?;
+    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, "history", e);
     let table = txn.open_table(HISTORY).map_err(|e| unreadable(&e))?;
     let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
     let mut entries = Vec::with_capacity(HISTORY_LIMIT);
@@ -187,9 +202,9 @@ pub(super) fn read_history(
             .map_err(|e| unreadable(&e))?
             .ok_or_else(|| damaged("is missing".into()))?;
         match open_result(key, vault_id, id, bytes.value()) {
-            Ok((found, v)) if found == seq => entries.push(v),
-            Ok((found, _)) => return Err(damaged(format!("holds entry {found} instead"))),
-            Err(_) => return Err(damaged("failed authentication".into())),
+            Some((found, v)) if found == seq => entries.push(v),
+            Some((found, _)) => return Err(damaged(format!("holds entry {found} instead"))),
+            None => return Err(damaged("failed authentication".into())),
         }
     }
     Ok(entries)
