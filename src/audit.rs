@@ -9,11 +9,9 @@
 //! handing results to a writer thread was slower (1.44 to 1.71): the client is CPU-bound there,
 //! so a second thread only competes with the pool.
 
-use std::collections::HashMap;
-
 use crate::catalog::Component;
 use crate::core::time::Timestamp;
-use crate::core::{Credential, RecordId, RuleError};
+use crate::core::{RecordId, RuleError};
 use crate::store::{Store, StoreError};
 use crate::verify::{verify_all, Outcome, Progress, Verifier};
 
@@ -30,20 +28,17 @@ pub fn verify_and_record(
     mut progress: impl FnMut(Progress<'_>),
 ) -> Result<Vec<Outcome>, StoreError> {
     let (outcomes, recorded) = {
-        let snapshot = store.snapshot();
-        let by_id: HashMap<&RecordId, &Credential> =
-            snapshot.credentials.iter().map(|c| (&c.id, c)).collect();
+        let mut recording = store.begin_recording(now)?;
         let refs = items
             .iter()
-            .map(|(component, id)| match by_id.get(id) {
-                Some(c) => Ok((*component, *c)),
+            .map(|(component, id)| match recording.credential(id) {
+                Some(c) => Ok((*component, c)),
                 None => Err(RuleError::NoSuchCredential {
                     workspace: String::new(),
                     name: id.to_string(),
                 }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut recording = store.begin_recording(now)?;
         let mut failed = None;
         let outcomes = runtime.block_on(verify_all(verifier, concurrency, &refs, now, |p| {
             if failed.is_none() {

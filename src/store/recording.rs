@@ -76,7 +76,12 @@ impl Store {
     }
 }
 
-impl Recording<'_> {
+impl<'s> Recording<'s> {
+    /// The stored credential `id` names, if it is in the snapshot being recorded against.
+    pub fn credential(&self, id: &RecordId) -> Option<&'s Credential> {
+        self.position.get(id).map(|&pos| &self.credentials[pos])
+    }
+
     /// Adds one result (and the tokens it obtained). A credential deleted meanwhile is skipped.
     pub fn add(
         &mut self,
