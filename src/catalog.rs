@@ -268,6 +268,19 @@ impl Catalog {
         &self.components
     }
 
+    /// Components whose name (any case) or id contains `filter`, trimmed; all when it is blank.
+    pub fn matching(&self, filter: &str) -> Vec<&Component> {
+        let needle = filter.trim().to_lowercase();
+        self.components
+            .iter()
+            .filter(|c| {
+                needle.is_empty()
+                    || c.name.to_lowercase().contains(&needle)
+                    || c.id.contains(&needle)
+            })
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.components.len()
     }

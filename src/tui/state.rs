@@ -497,16 +497,7 @@ impl State {
 
     /// Components shown on the grid, after the filter.
     pub fn visible_components(&self) -> Vec<&Component> {
-        let needle = self.grid.filter.value().trim().to_lowercase();
-        self.catalog
-            .all()
-            .iter()
-            .filter(|c| {
-                needle.is_empty()
-                    || c.name.to_lowercase().contains(&needle)
-                    || c.id.contains(&needle)
-            })
-            .collect()
+        self.catalog.matching(self.grid.filter.value())
     }
 
     /// Something on screen moves: a verification, an unlock, a save.

@@ -112,16 +112,7 @@ impl WizardState {
 
     /// Catalogue components matching the filter.
     pub fn visible_components<'a>(&self, catalog: &'a Catalog) -> Vec<&'a Component> {
-        let needle = self.filter.value().trim().to_lowercase();
-        catalog
-            .all()
-            .iter()
-            .filter(|c| {
-                needle.is_empty()
-                    || c.name.to_lowercase().contains(&needle)
-                    || c.id.contains(&needle)
-            })
-            .collect()
+        catalog.matching(self.filter.value())
     }
 
     /// The text field that has the keyboard, if the current step has one.
