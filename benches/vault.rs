@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
+use keyway::core::rules::Snapshot;
 use keyway::core::time::Timestamp;
 use keyway::core::{Credential, Environment, Status, Verification, HISTORY_LIMIT};
 use keyway::store::{CredentialDraft, Store};
@@ -92,6 +93,23 @@ fn credential(
     c
 }
 
+/// What `keyway credential list` shows of each credential, as the open benchmarks list it.
+fn list(snapshot: &Snapshot) -> Vec<String> {
+    snapshot
+        .credentials
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {} {} {}",
+                c.component,
+                c.name,
+                c.environment,
+                c.status_word()
+            )
+        })
+        .collect()
+}
+
 fn main() {
     // `cargo bench` passes --bench; `cargo test --benches` passes nothing: run a tiny smoke.
     let full = std::env::args().any(|a| a == "--bench");
@@ -136,19 +154,7 @@ fn main() {
     for _ in 0..runs {
         let t = Instant::now();
         let (vault, snapshot) = Vault::open_and_load(&path, PASS).expect("open");
-        let lines: Vec<String> = snapshot
-            .credentials
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {} {} {}",
-                    c.component,
-                    c.name,
-                    c.environment,
-                    c.status_word()
-                )
-            })
-            .collect();
+        let lines = list(&snapshot);
         assert_eq!(lines.len(), n);
         opens.push(t.elapsed());
         drop(vault);
@@ -164,19 +170,7 @@ fn main() {
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     let snapshot = vault.load().expect("load");
-    let listing: Vec<String> = snapshot
-        .credentials
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {} {} {}",
-                c.component,
-                c.name,
-                c.environment,
-                c.status_word()
-            )
-        })
-        .collect();
+    let listing = list(&snapshot);
     let peak_mb = (PEAK.load(Ordering::Relaxed) - base) as f64 / 1e6;
     drop(listing);
     drop(snapshot);
