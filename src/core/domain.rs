@@ -169,6 +169,30 @@ impl Credential {
         self.last_verification = Some(v);
     }
 
+    /// A credential holding just these fields, for unit tests of code that reads fields.
+    #[cfg(test)]
+    pub(crate) fn with_fields(public: &[(&str, &str)], secrets: &[(&str, &str)]) -> Credential {
+        let mut s = SecretFields::new();
+        for (k, v) in secrets {
+            s.insert(*k, secrecy::SecretString::from(v.to_string()));
+        }
+        Credential {
+            id: RecordId("c".into()),
+            workspace: RecordId("w".into()),
+            component: "x".into(),
+            name: "n".into(),
+            environment: Environment::Staging,
+            public: public
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            secrets: s,
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_verification: None,
+        }
+    }
+
     /// A field's value whether public or secret; secrets exposed, so use only to build requests.
     pub fn value(&self, name: &str) -> Option<&str> {
         self.public

@@ -214,34 +214,21 @@ fn clamp_u64(v: i128) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::secret::SecretFields;
-    use crate::core::{Environment, RecordId};
+
     use secrecy::SecretString;
-    use std::collections::BTreeMap;
 
     const NOW: Timestamp = Timestamp(1_780_000_000);
     const DAY: i64 = 86_400;
 
+    /// A credential with these public fields and these secrets (each set to "<name>-value").
     fn cred(public: &[(&str, &str)], secrets: &[&str]) -> Credential {
-        let mut s = SecretFields::new();
-        for name in secrets {
-            s.insert(*name, SecretString::from(format!("{name}-value")));
-        }
-        Credential {
-            id: RecordId("c".into()),
-            workspace: RecordId("w".into()),
-            component: "generic_oauth2".into(),
-            name: "main".into(),
-            environment: Environment::Staging,
-            public: public
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            secrets: s,
-            created_at: NOW,
-            updated_at: NOW,
-            last_verification: None,
-        }
+        let values: Vec<String> = secrets.iter().map(|n| format!("{n}-value")).collect();
+        let pairs: Vec<(&str, &str)> = secrets
+            .iter()
+            .zip(&values)
+            .map(|(n, v)| (*n, v.as_str()))
+            .collect();
+        Credential::with_fields(public, &pairs)
     }
 
     fn at(offset: i64) -> Timestamp {

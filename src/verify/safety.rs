@@ -283,31 +283,9 @@ fn form_encoded(value: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::time::Timestamp;
-    use crate::core::{secret::SecretFields, Environment, RecordId};
-    use secrecy::SecretString;
-    use std::collections::BTreeMap;
 
     fn credential(public: &[(&str, &str)], secrets: &[(&str, &str)]) -> Credential {
-        let mut s = SecretFields::new();
-        for (k, v) in secrets {
-            s.insert(*k, SecretString::from(v.to_string()));
-        }
-        Credential {
-            id: RecordId("c".into()),
-            workspace: RecordId("w".into()),
-            component: "x".into(),
-            name: "n".into(),
-            environment: Environment::Staging,
-            public: public
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-            secrets: s,
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            last_verification: None,
-        }
+        Credential::with_fields(public, secrets)
     }
 
     #[test]
