@@ -26,6 +26,22 @@ fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
     )
 }
 
+/// `credential add` of a loopback_api credential `name` in workspace acme.
+fn add(v: &TestVault, name: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "-n",
+        name,
+    ];
+    all.extend_from_slice(args);
+    run(v, &all)
+}
+
 fn names(v: &TestVault, workspace: &str) -> Vec<String> {
     let o = run(v, &["credential", "list", "-w", workspace, "--json"]);
     let list: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap_or_default();
@@ -46,23 +62,7 @@ fn export_import_round_trip_conflicts_and_damage() {
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     for name in ["billing", "ledger"] {
         let key = format!("api_key={SECRET}");
-        let o = run(
-            &a,
-            &[
-                "credential",
-                "add",
-                "-w",
-                "acme",
-                "-c",
-                "loopback_api",
-                "-n",
-                name,
-                "-f",
-                &base,
-                "-f",
-                &key,
-            ],
-        );
+        let o = add(&a, name, &["-f", &base, "-f", &key]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
     let file = a.dir.path().join("acme.kwx");
@@ -193,24 +193,12 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
     let a = TestVault::with_loopback_component();
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     let key = format!("api_key={SECRET}");
-    // Nothing listens on port 9: saved unverified, which records a first result.
-    let o = run(
+    // Nothing listens on a free port: saved unverified, which records a first result.
+    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let o = add(
         &a,
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            "billing",
-            "-f",
-            "base_url=http://127.0.0.1:9",
-            "-f",
-            &key,
-            "--save-unverified",
-        ],
+        "billing",
+        &["-f", &closed, "-f", &key, "--save-unverified"],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Remove the credential's only history entry (slot 0) behind keyway's back.
@@ -259,46 +247,14 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     let a = TestVault::with_loopback_component();
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     let good = format!("api_key={SECRET}");
-    assert_eq!(
-        code(&run(
-            &a,
-            &[
-                "credential",
-                "add",
-                "-w",
-                "acme",
-                "-c",
-                "loopback_api",
-                "-n",
-                "good",
-                "-f",
-                &base,
-                "-f",
-                &good
-            ]
-        )),
-        0
-    );
+    assert_eq!(code(&add(&a, "good", &["-f", &base, "-f", &good])), 0);
     // Stored unverified while its service was unreachable; it still cannot be verified, so an
     // import (which verifies everything) leaves it out.
     let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
-    let o = run(
+    let o = add(
         &a,
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            "bad",
-            "-f",
-            &closed,
-            "-f",
-            "api_key=sk_bad",
-            "--save-unverified",
-        ],
+        "bad",
+        &["-f", &closed, "-f", "api_key=sk_bad", "--save-unverified"],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = run(
