@@ -4,7 +4,8 @@
 //! one as the pool finishes it), so the write overlaps the network wait; the snapshot changes
 //! only when the whole batch is durable.
 
-use std::collections::HashMap;
+// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
+use foldhash::HashMap;
 
 use super::{apply_tokens, Store, StoreError};
 use crate::core::time::Timestamp;

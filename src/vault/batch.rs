@@ -4,7 +4,8 @@
 //! last answer is in; single saves, imports and the format migration use the same path all at
 //! once.
 
-use std::collections::HashMap;
+// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
+use foldhash::{HashMap, HashMapExt};
 
 use redb::WriteTransaction;
 

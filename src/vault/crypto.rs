@@ -2,7 +2,7 @@
 //! and associated data that binds the vault, the table and the record id, so a ciphertext moved to
 //! another record, table or vault fails to decrypt.
 
-use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
+use aes_gcm::aead::{Aead, AeadInPlace, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use rand::RngCore;
 use zeroize::Zeroizing;
@@ -51,6 +51,38 @@ impl DataKey {
     /// nonce || ciphertext+tag
     pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
         seal_with(&self.cipher, plaintext, aad)
+    }
+
+    /// Appends nonce || ciphertext+tag to `out` (the same layout as `seal`), where the plaintext
+    /// is whatever `write` appends: it is encrypted where it was written, so no separate
+    /// plaintext buffer or ciphertext copy is made. `write` should find room enough already
+    /// reserved in `out`, or a reallocation leaves a copy of the plaintext in freed memory.
+    /// If `write` fails, or encryption does (a defect in the AEAD crate), whatever it wrote is
+    /// zeroed and cut off with the nonce: nothing is appended, and the record cannot be opened.
+    pub fn seal_appended<E>(
+        &self,
+        out: &mut Vec<u8>,
+        aad: &[u8],
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) {
+        let nonce = Aes256Gcm::generate_nonce(&mut rand::thread_rng());
+        out.extend_from_slice(&nonce);
+        let start = out.len();
+        let written = write(out);
+        let tag = match written {
+            Ok(()) => self
+                .cipher
+                .encrypt_in_place_detached(&nonce, aad, &mut out[start..])
+                .ok(),
+            Err(_) => None,
+        };
+        match tag {
+            Some(tag) => out.extend_from_slice(&tag),
+            None => {
+                zeroize::Zeroize::zeroize(&mut out[start..]);
+                out.truncate(start - NONCE_LEN);
+            }
+        }
     }
 
     pub fn open(&self, sealed: &[u8], aad: &[u8]) -> Result<Zeroizing<Vec<u8>>, Unauthentic> {
@@ -156,6 +188,29 @@ mod tests {
             bad[bit / 8] ^= 1 << (bit % 8);
             assert!(key.open(&bad, &aad).is_err(), "bit {bit} accepted");
         }
+    }
+
+    #[test]
+    fn appended_seals_open_like_seal_and_failed_writes_leave_nothing() {
+        let (key, _) = DataKey::generate();
+        let aad = record_aad("v", "t", "i");
+        let mut out = b"prefix".to_vec();
+        key.seal_appended(&mut out, &aad, |buf| {
+            buf.extend_from_slice(b"appended body");
+            Ok::<(), ()>(())
+        });
+        assert_eq!(&out[..6], b"prefix");
+        assert_eq!(out.len(), 6 + NONCE_LEN + 13 + TAG_LEN);
+        assert!(!out.windows(13).any(|w| w == b"appended body"));
+        assert_eq!(&key.open(&out[6..], &aad).unwrap()[..], b"appended body");
+        assert!(key.open(&out[6..], &record_aad("v", "t", "j")).is_err());
+
+        let mut out = b"prefix".to_vec();
+        key.seal_appended(&mut out, &aad, |buf| {
+            buf.extend_from_slice(b"half");
+            Err(())
+        });
+        assert_eq!(out, b"prefix");
     }
 
     #[test]

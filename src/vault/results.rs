@@ -8,7 +8,8 @@
 //! BENCHMARKS.md, "Audit"). The ring keeps the history bounded with inserts only: result number
 //! `seq` goes to slot `seq % HISTORY_LIMIT`, overwriting the oldest, so no delete is ever needed.
 
-use std::collections::HashMap;
+// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
+use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
 use redb::{ReadableTable, TableError};
@@ -36,7 +37,15 @@ pub(super) struct SealedResult {
 }
 
 fn result_aad(vault_id: &str, credential: &str, seq: u64) -> Vec<u8> {
-    crypto::record_aad(vault_id, RESULTS_NAME, &format!("{credential}/{seq}"))
+    // "credential/seq", built without the formatting machinery: this runs for every result an
+    // audit records and every history entry read.
+    let mut digits = itoa::Buffer::new();
+    let seq = digits.format(seq);
+    let mut id = String::with_capacity(credential.len() + 1 + seq.len());
+    id.push_str(credential);
+    id.push('/');
+    id.push_str(seq);
+    crypto::record_aad(vault_id, RESULTS_NAME, &id)
 }
 
 pub(super) fn seal(
@@ -46,10 +55,19 @@ pub(super) fn seal(
     seq: u64,
     verification: &Verification,
 ) -> SealedResult {
-    // A struct of strings and integers always serializes.
-    let plain = zeroize::Zeroizing::new(serde_json::to_vec(verification).unwrap_or_default());
-    let mut bytes = seq.to_be_bytes().to_vec();
-    bytes.extend(key.seal(&plain, &result_aad(vault_id, credential.as_str(), seq)));
+    // The JSON is written straight into the record and encrypted where it lies. Room for it is
+    // reserved up front (field names and numbers fit in 160 bytes, and escaping at most doubles
+    // text without control characters), so no reallocation leaves a plaintext copy behind.
+    let text = verification.reason.len() + verification.detail.as_ref().map_or(0, String::len);
+    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 160 + 2 * text + crypto::TAG_LEN);
+    bytes.extend_from_slice(&seq.to_be_bytes());
+    // A struct of strings and integers always serializes; if it did not, the record would be
+    // left without a sealed part and read back as damaged.
+    key.seal_appended(
+        &mut bytes,
+        &result_aad(vault_id, credential.as_str(), seq),
+        |plain| serde_json::to_writer(plain, verification),
+    );
     SealedResult {
         credential: credential.clone(),
         slot: slot(seq),
