@@ -5,6 +5,7 @@ use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use reqwest::{Method, StatusCode};
 use url::Url;
 
+use super::endpoints::Endpoints;
 use super::safety::{self, NetFailure};
 use super::transport::{detail_at, read_body};
 use super::{Finding, Limits};
@@ -13,17 +14,19 @@ use crate::core::Credential;
 
 pub(crate) async fn verify_api_key(
     client: &reqwest::Client,
+    endpoints: &Endpoints,
     limits: Limits,
     component: &Component,
     credential: &Credential,
 ) -> Finding {
-    match build_and_send(client, limits, component, credential).await {
+    match build_and_send(client, endpoints, limits, component, credential).await {
         Ok(finding) | Err(finding) => finding,
     }
 }
 
 async fn build_and_send(
     client: &reqwest::Client,
+    endpoints: &Endpoints,
     limits: Limits,
     component: &Component,
     credential: &Credential,
@@ -42,8 +45,10 @@ async fn build_and_send(
         )));
     };
     let base = safety::required(credential, "base_url")?;
-    let base = safety::checked_endpoint(base, "base_url", safety::allows_http(credential))?;
-    let mut url = safety::join_path_owned(base, path);
+    let endpoint = endpoints.endpoint(base, "base_url", path, safety::allows_http(credential))?;
+    // The request's own copy; only a query-string key (below) makes it differ from `endpoint`,
+    // which the verdict and error sentences use (they name the host, never the query).
+    let mut url = Url::clone(&endpoint);
     let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
         Finding::misconfigured(format!(
             "The component's verify method '{method}' is not an HTTP method."
@@ -96,7 +101,7 @@ async fn build_and_send(
         }
     }
 
-    let mut request = client.request(method, url.clone());
+    let mut request = client.request(method, url);
     if let Some((name, value)) = header {
         request = request.header(name, value);
     }
@@ -105,14 +110,14 @@ async fn build_and_send(
     }
     // host_port is formatted only when a failure needs it, not on every request.
     let response = request.send().await.map_err(|e| {
-        Finding::unreachable(
-            NetFailure::from_reqwest(&e)
-                .sentence(&safety::host_port(&url), limits.connect_timeout.as_secs()),
-        )
+        Finding::unreachable(NetFailure::from_reqwest(&e).sentence(
+            &safety::host_port(&endpoint),
+            limits.connect_timeout.as_secs(),
+        ))
     })?;
     Ok(judge(
         response,
-        &url,
+        &endpoint,
         &component.name,
         "key",
         ok_status,

@@ -24,6 +24,7 @@
 //! Whenever a refresh does happen, the new tokens come back in `Outcome.tokens` for the caller
 //! to store with the result, atomically.
 
+mod endpoints;
 pub mod flows;
 mod http;
 mod oauth;
@@ -135,6 +136,8 @@ pub struct Verifier {
     /// For the login flows: the same settings plus a per-request backstop timeout.
     http: reqwest::Client,
     pg_tls: tokio_postgres_rustls::MakeRustlsConnect,
+    /// Endpoints already parsed (see endpoints.rs).
+    endpoints: endpoints::Endpoints,
     limits: Limits,
     /// OAuth2 access tokens expiring within this are refreshed before they are checked.
     refresh_margin: Duration,
@@ -165,6 +168,7 @@ impl Verifier {
             verify_http,
             http,
             pg_tls,
+            endpoints: endpoints::Endpoints::default(),
             limits,
             refresh_margin: crate::core::expiry::refresh_margin(
                 AuditConfig::default().refresh_margin_minutes,
@@ -208,12 +212,19 @@ impl Verifier {
         let work = async {
             match &component.verify {
                 VerifySpec::Http { .. } => {
-                    http::verify_api_key(&self.verify_http, self.limits, component, credential)
-                        .await
+                    http::verify_api_key(
+                        &self.verify_http,
+                        &self.endpoints,
+                        self.limits,
+                        component,
+                        credential,
+                    )
+                    .await
                 }
                 VerifySpec::Oauth2 { .. } => {
                     let ctx = oauth::Context {
                         http: &self.verify_http,
+                        endpoints: &self.endpoints,
                         limits: self.limits,
                         refresh_margin: self.refresh_margin,
                         now,

@@ -14,7 +14,9 @@ use reqwest::header::AUTHORIZATION;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use url::Url;
 
+use super::endpoints::Endpoints;
 use super::flows::{FlowError, OAuthClient};
 use super::http::{judge, secret_header};
 use super::safety::{self, NetFailure};
@@ -29,6 +31,7 @@ use crate::core::{Credential, Status};
 #[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
     pub(crate) http: &'a reqwest::Client,
+    pub(crate) endpoints: &'a Endpoints,
     pub(crate) limits: Limits,
     /// Access tokens expiring within this are refreshed first (see the module docs of verify).
     pub(crate) refresh_margin: Duration,
@@ -50,6 +53,7 @@ pub(crate) async fn verify_oauth2(
     };
     let probe = Probe {
         http: ctx.http,
+        endpoints: ctx.endpoints,
         component,
         credential,
         userinfo_path,
@@ -127,6 +131,7 @@ fn not_refreshed(reason: &str, expires: Option<Timestamp>, now: Timestamp) -> St
 /// The bits of a verification the userinfo request needs.
 struct Probe<'a> {
     http: &'a reqwest::Client,
+    endpoints: &'a Endpoints,
     component: &'a Component,
     credential: &'a Credential,
     userinfo_path: &'a str,
@@ -137,20 +142,21 @@ struct Probe<'a> {
 impl Probe<'_> {
     async fn userinfo(&self, access_token: &str, limits: Limits) -> Finding {
         let credential = self.credential;
-        let base = match safety::required(credential, "base_url")
-            .and_then(|b| safety::checked_endpoint(b, "base_url", safety::allows_http(credential)))
-        {
-            Ok(base) => base,
+        let url = match safety::required(credential, "base_url").and_then(|b| {
+            let allow_http = safety::allows_http(credential);
+            self.endpoints
+                .endpoint(b, "base_url", self.userinfo_path, allow_http)
+        }) {
+            Ok(url) => url,
             Err(f) => return f,
         };
-        let url = safety::join_path(&base, self.userinfo_path);
         let header = match secret_header(&format!("Bearer {access_token}"), "access_token") {
             Ok(h) => h,
             Err(f) => return f,
         };
         let sent = self
             .http
-            .get(url.clone())
+            .get(Url::clone(&url))
             .header(AUTHORIZATION, header)
             .send()
             .await;

@@ -43,6 +43,14 @@ pub(crate) fn optional<'c>(credential: &'c Credential, field: &str) -> Option<&'
 /// allows it; never credentials embedded in the URL itself. The raw value is not echoed back,
 /// because a mistyped URL may contain a pasted secret.
 pub(crate) fn checked_endpoint(raw: &str, field: &str, allow_http: bool) -> Result<Url, Finding> {
+    let url = parsed_endpoint(raw, field)?;
+    check_scheme(&url, field, allow_http)?;
+    Ok(url)
+}
+
+/// The first half of `checked_endpoint`: an absolute URL with a host and no user info. What it
+/// finds depends on `raw` alone, so its result may be kept (see endpoints.rs).
+pub(crate) fn parsed_endpoint(raw: &str, field: &str) -> Result<Url, Finding> {
     let url = Url::parse(raw.trim()).map_err(|_| {
         Finding::misconfigured(format!(
             "The field '{field}' is not an absolute URL such as https://api.example.com."
@@ -58,12 +66,17 @@ pub(crate) fn checked_endpoint(raw: &str, field: &str, allow_http: bool) -> Resu
             "The field '{field}' must not contain a user name or password; use the credential's own fields."
         )));
     }
+    Ok(url)
+}
+
+/// The second half: https always; plain http only to loopback or where the credential allows it.
+pub(crate) fn check_scheme(url: &Url, field: &str, allow_http: bool) -> Result<(), Finding> {
     match url.scheme() {
-        "https" => Ok(url),
-        "http" if is_loopback(&url) || allow_http => Ok(url),
+        "https" => Ok(()),
+        "http" if is_loopback(url) || allow_http => Ok(()),
         "http" => Err(Finding::misconfigured(format!(
             "Refusing to send the secret over plain http to {}; use https, or set {ALLOW_HTTP_FIELD} = yes on a trusted network.",
-            host_port(&url)
+            host_port(url)
         ))),
         other => Err(Finding::misconfigured(format!(
             "The field '{field}' uses the '{other}' scheme; only https (or http on loopback) is supported."
@@ -92,12 +105,7 @@ pub(crate) fn host_port(url: &Url) -> String {
 
 /// Appends a catalogue path to a base URL, keeping the base's own path (GitHub Enterprise's
 /// `https://host/api/v3` + `/user`), which `Url::join` would drop.
-pub(crate) fn join_path(base: &Url, path: &str) -> Url {
-    join_path_owned(base.clone(), path)
-}
-
-/// `join_path` for a base the caller no longer needs: edits it in place instead of cloning.
-pub(crate) fn join_path_owned(mut url: Url, path: &str) -> Url {
+pub(crate) fn join_path(mut url: Url, path: &str) -> Url {
     let (path, query) = match path.split_once('?') {
         Some((p, q)) => (p, Some(q)),
         None => (path, None),
@@ -317,12 +325,12 @@ mod tests {
     fn join_keeps_the_base_path() {
         let base = Url::parse("https://ghe.example.com/api/v3/").unwrap();
         assert_eq!(
-            join_path(&base, "/user").as_str(),
+            join_path(base.clone(), "/user").as_str(),
             "https://ghe.example.com/api/v3/user"
         );
         let base = Url::parse("https://api.example.com").unwrap();
         assert_eq!(
-            join_path(&base, "/v1/x?a=b").as_str(),
+            join_path(base.clone(), "/v1/x?a=b").as_str(),
             "https://api.example.com/v1/x?a=b"
         );
     }
