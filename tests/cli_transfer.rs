@@ -201,7 +201,10 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
         &["-f", &closed, "-f", &key, "--save-unverified"],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    // Remove the credential's only history entry (slot 0) behind keyway's back.
+    // A second result (unreachable again), so the first is history and no longer the latest.
+    let o = run(&a, &["credential", "verify", "-w", "acme", "billing"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    // Flip a byte of the first result (slot 0) behind keyway's back.
     {
         let history: redb::TableDefinition<(u8, &str), &[u8]> =
             redb::TableDefinition::new("history-v1");
@@ -215,14 +218,22 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
                 .unwrap()
                 .map(|e| e.unwrap().0.value().1.to_string())
                 .collect();
-            assert_eq!(ids.len(), 1);
-            t.remove((0, ids[0].as_str())).unwrap();
+            assert_eq!(ids.len(), 2);
+            let key = (0, ids[0].as_str());
+            let mut bytes = t.get(key).unwrap().unwrap().value().to_vec();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 1;
+            t.insert(key, bytes.as_slice()).unwrap();
         }
         txn.commit().unwrap();
     }
     let o = run(&a, &["credential", "show", "-w", "acme", "billing"]);
     assert_eq!(code(&o), 4, "the damage is reported: {}", stderr(&o));
-    assert!(stderr(&o).contains("is missing"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("history entry 0") && stderr(&o).contains("failed authentication"),
+        "{}",
+        stderr(&o)
+    );
 
     let file = a.dir.path().join("acme.kwx");
     let o = run(&a, &["export", "-w", "acme", &file.to_string_lossy()]);

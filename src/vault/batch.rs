@@ -11,7 +11,8 @@ use redb::WriteTransaction;
 
 use super::header::Header;
 use super::results::{self, SealedResult};
-use super::tables::{CREDENTIALS, CREDENTIALS_NAME, HEADER_KEY, META};
+use super::sequences;
+use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, HEADER_KEY, HISTORY, META};
 use super::{guard, storage, Vault, VaultError};
 use crate::core::{Credential, RecordId, Verification, HISTORY_LIMIT};
 
@@ -113,6 +114,28 @@ impl ResultBatch<'_> {
         })
     }
 
+    /// Puts stored result bytes back into a ring slot as they are (a format-2 migration).
+    pub(super) fn put_stored(
+        &mut self,
+        credential: &RecordId,
+        slot: u8,
+        bytes: &[u8],
+    ) -> Result<(), VaultError> {
+        self.insert("migrating", |txn| {
+            txn.open_table(HISTORY)?
+                .insert((slot, credential.as_str()), bytes)?;
+            Ok(())
+        })
+    }
+
+    /// Deletes format 2's latest-result table, if the file has one (a migration).
+    pub(super) fn drop_format2_latest(&mut self) -> Result<(), VaultError> {
+        self.insert("migrating", |txn| {
+            txn.delete_table(FORMAT2_LATEST)?;
+            Ok(())
+        })
+    }
+
     /// Runs one write inside the open transaction, under the panic guard.
     fn insert(
         &self,
@@ -132,6 +155,17 @@ impl ResultBatch<'_> {
     /// Makes everything added durable, in one commit.
     pub fn commit(mut self) -> Result<Committed, VaultError> {
         self.flush()?;
+        let v = self.vault;
+        // Every credential's next number: this batch's, else the vault's.
+        let batch_next = &self.next_seq;
+        let next = v
+            .next_seq
+            .iter()
+            .filter(|(id, _)| !batch_next.contains_key(*id))
+            .chain(batch_next)
+            .map(|(id, n)| (id, *n));
+        let sealed = sequences::seal(&v.key, &v.header.vault_id, next);
+        self.insert("writing", |txn| sequences::put(txn, &sealed))?;
         let path = &self.vault.path;
         let txn = self.txn;
         guard::guarded(path, "writing", || {

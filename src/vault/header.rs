@@ -8,9 +8,10 @@ use sha2::{Digest, Sha256};
 use super::kdf::KdfParams;
 
 /// The format this build writes and reads. A higher number is refused as "newer format".
-/// 2: verification results moved out of the credential records into tables of their own
-/// (a format-1 vault is migrated when it is opened; see migrate.rs).
-pub const FORMAT: u32 = 2;
+/// 2: verification results moved out of the credential records into tables of their own.
+/// 3: sequence numbers say which history entry is each credential's newest; no second copy.
+/// (An older vault is migrated when it is opened; see migrate.rs.)
+pub const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {

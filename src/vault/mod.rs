@@ -11,11 +11,12 @@ pub mod kdf;
 mod migrate;
 mod open;
 mod results;
+mod sequences;
 pub mod tables;
 
 // foldhash: these maps are keyed by random record ids from the vault itself, hashed once or
 // more per result an audit records; SipHash was a tenth of the cost of recording one.
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::path::{Path, PathBuf};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
@@ -49,9 +50,8 @@ pub struct Vault {
 pub(crate) struct Loaded {
     pub snapshot: Snapshot,
     pub next_seq: HashMap<RecordId, u64>,
-    /// Histories found inside format-1 credential records, newest first, to be moved to the
-    /// history table once the file is open for writing.
-    pub legacy_history: Vec<(RecordId, Vec<Verification>)>,
+    /// What an older format needs moved once the file is open for writing.
+    pub migration: migrate::Migration,
 }
 
 impl std::fmt::Debug for Vault {
@@ -192,8 +192,8 @@ impl Vault {
             txn.open_table(WORKSPACES)?;
             txn.open_table(CREDENTIALS)?;
             txn.open_table(FLOWS)?;
-            txn.open_table(RESULTS)?;
             txn.open_table(HISTORY)?;
+            txn.open_table(SEQUENCES)?;
             Ok(())
         })?;
         Ok(vault)
@@ -220,7 +220,7 @@ impl Vault {
             warnings: open::permission_warnings(path),
         };
         if vault.header.format < header::FORMAT {
-            vault.migrate(&loaded.snapshot, &loaded.legacy_history)?;
+            vault.migrate(&loaded.snapshot, &loaded.migration)?;
         }
         Ok((vault, loaded.snapshot))
     }
@@ -280,12 +280,14 @@ impl Vault {
     pub fn history(&self, credential: &RecordId) -> Result<Vec<Verification>, VaultError> {
         guard::guarded(&self.path, "reading", || {
             let txn = self.db().begin_read().map_err(|e| storage(&self.path, e))?;
+            let newest = self.next_seq.get(credential).map(|next| next - 1);
             results::read_history(
                 &txn,
                 &self.path,
                 &self.header.vault_id,
                 &self.key,
                 credential,
+                newest,
             )
         })
     }
@@ -399,11 +401,42 @@ impl Vault {
     }
 
     pub fn delete_credential(&mut self, id: &RecordId) -> Result<(), VaultError> {
+        self.delete_credentials(std::slice::from_ref(id), |_| Ok(()))
+    }
+
+    /// Deletes `credentials` with their results, and whatever else `also` removes, in one
+    /// transaction; the sequence numbers are rewritten without them if any had results.
+    fn delete_credentials(
+        &mut self,
+        credentials: &[RecordId],
+        also: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+    ) -> Result<(), VaultError> {
+        let had_results = credentials.iter().any(|id| self.next_seq.contains_key(id));
+        let sequences = had_results.then(|| {
+            let gone: HashSet<&RecordId> = credentials.iter().collect();
+            let kept = self
+                .next_seq
+                .iter()
+                .filter(|(id, _)| !gone.contains(id))
+                .map(|(id, n)| (id, *n));
+            sequences::seal(&self.key, &self.header.vault_id, kept)
+        });
         self.write(|txn| {
-            txn.open_table(CREDENTIALS)?.remove(id.as_str())?;
-            results::remove(txn, id)
+            {
+                let mut table = txn.open_table(CREDENTIALS)?;
+                for id in credentials {
+                    table.remove(id.as_str())?;
+                    results::remove(txn, id)?;
+                }
+            }
+            if let Some(sealed) = &sequences {
+                sequences::put(txn, sealed)?;
+            }
+            also(txn)
         })?;
-        self.next_seq.remove(id);
+        for id in credentials {
+            self.next_seq.remove(id);
+        }
         Ok(())
     }
 
@@ -421,23 +454,14 @@ impl Vault {
         credentials: &[RecordId],
         flows: &[RecordId],
     ) -> Result<(), VaultError> {
-        self.write(|txn| {
-            let mut c = txn.open_table(CREDENTIALS)?;
-            for cid in credentials {
-                c.remove(cid.as_str())?;
-                results::remove(txn, cid)?;
-            }
+        self.delete_credentials(credentials, |txn| {
             let mut f = txn.open_table(FLOWS)?;
             for fid in flows {
                 f.remove(fid.as_str())?;
             }
             txn.open_table(WORKSPACES)?.remove(id.as_str())?;
             Ok(())
-        })?;
-        for cid in credentials {
-            self.next_seq.remove(cid);
-        }
-        Ok(())
+        })
     }
 }
 
@@ -454,14 +478,28 @@ pub(crate) fn load_snapshot(
         path: path.to_path_buf(),
         detail: format!("it cannot be read ({e})"),
     })?;
-    let (mut credentials, legacy_history) = if header.format < header::FORMAT {
-        migrate::read_format1_credentials(&txn, path, vault_id, key)?
-    } else {
-        let credentials: Vec<Credential> =
-            read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
-        (credentials, Vec::new())
+    let (mut credentials, mut latest, migration) = match header.format {
+        1 => {
+            // The latest results are inside the records, and come with them.
+            let (credentials, histories) =
+                migrate::read_format1_credentials(&txn, path, vault_id, key)?;
+            let migration = migrate::Migration::Format1(histories);
+            (credentials, HashMap::new(), migration)
+        }
+        2 => {
+            let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
+            let (latest, migration) = migrate::read_format2_latest(&txn, path, vault_id, key)?;
+            (credentials, latest, migration)
+        }
+        _ => {
+            let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
+            let next = sequences::read(&txn, path, vault_id, key)?.ok_or_else(|| {
+                results::corrupt(path, format!("its table {SEQUENCES_NAME} is missing"))
+            })?;
+            let latest = results::read_latest(&txn, path, vault_id, key, &next)?;
+            (credentials, latest, migrate::Migration::None)
+        }
     };
-    let mut latest = results::read_latest(&txn, path, vault_id, key)?;
     let mut next_seq = HashMap::with_capacity(latest.len());
     for c in &mut credentials {
         if let Some((seq, verification)) = latest.remove(c.id.as_str()) {
@@ -476,7 +514,7 @@ pub(crate) fn load_snapshot(
             flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
         },
         next_seq,
-        legacy_history,
+        migration,
     })
 }
 

@@ -1,21 +1,24 @@
 //! Verification results, kept apart from the credential records.
 //!
-//! Two tables: RESULTS holds each credential's newest result (read at open, for every status
-//! column), HISTORY a ring of the last `HISTORY_LIMIT` results per credential (read only when a
-//! detail view or `credential show` asks). An audit records one result per credential; writing
-//! two ~200-byte records is far cheaper than re-encrypting the whole credential with its
-//! history, which is what made a 1,000-credential audit spend a third of its time writing (see
-//! BENCHMARKS.md, "Audit"). The ring keeps the history bounded with inserts only: result number
-//! `seq` goes to slot `seq % HISTORY_LIMIT`, overwriting the oldest, so no delete is ever needed.
+//! HISTORY holds a ring of the last `HISTORY_LIMIT` results of each credential: result number
+//! `seq` goes to slot `seq % HISTORY_LIMIT`, overwriting the oldest, so the history stays bounded
+//! with inserts only and no delete is ever needed. The sequence numbers (sequences.rs) say which
+//! entry is each credential's newest: open reads those entries, for every status column; the rest
+//! of a history is read when a detail view or `credential show` asks.
+//!
+//! An audit records one result per credential, and that insert is all it writes per credential
+//! (the sequence numbers are one record per transaction). Writing one ~200-byte record is far
+//! cheaper than re-encrypting the whole credential with its history, which is what made a
+//! 1,000-credential audit spend a third of its time writing (see BENCHMARKS.md, "Audit").
 
-// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
-use redb::{ReadableTable, TableError};
+use redb::{ReadableTableMetadata, TableError};
 
 use super::crypto::{self, DataKey};
-use super::tables::{HISTORY, RESULTS, RESULTS_NAME};
+use super::sequences::NextSeq;
+use super::tables::{HISTORY, HISTORY_NAME, RESULTS_NAME};
 use super::VaultError;
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
 
@@ -26,10 +29,10 @@ pub(super) fn slot(seq: u64) -> u8 {
 }
 
 /// A stored result: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(JSON
-/// Verification), with AAD = (vault id, "results", "credential id/seq"). The same bytes go to
-/// both tables (one seal per result). The AAD binds the credential and the sequence number, and
-/// the sequence number fixes the slot, so an entry moved to another credential fails
-/// authentication and one moved to another slot, or replayed there, is out of sequence.
+/// Verification), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
+/// credential and the sequence number, and the sequence number fixes the slot, so an entry
+/// moved to another credential fails authentication and one moved to another slot, or replayed
+/// there, is out of sequence.
 pub(super) struct SealedResult {
     pub credential: RecordId,
     pub slot: u8,
@@ -77,7 +80,7 @@ pub(super) fn seal(
 
 /// The sequence number and result in stored bytes; None if they are short, do not
 /// authenticate or do not decode.
-fn open_result(
+pub(super) fn open_result(
     key: &DataKey,
     vault_id: &str,
     credential: &str,
@@ -96,10 +99,8 @@ pub(super) fn insert(
     txn: &redb::WriteTransaction,
     sealed: &[SealedResult],
 ) -> Result<(), redb::Error> {
-    let mut latest = txn.open_table(RESULTS)?;
     let mut history = txn.open_table(HISTORY)?;
     for s in sealed {
-        latest.insert(s.credential.as_str(), s.bytes.as_slice())?;
         history.insert((s.slot, s.credential.as_str()), s.bytes.as_slice())?;
     }
     Ok(())
@@ -110,7 +111,6 @@ pub(super) fn remove(
     txn: &redb::WriteTransaction,
     credential: &RecordId,
 ) -> Result<(), redb::Error> {
-    txn.open_table(RESULTS)?.remove(credential.as_str())?;
     let mut history = txn.open_table(HISTORY)?;
     for slot in 0..HISTORY_LIMIT as u8 {
         history.remove((slot, credential.as_str()))?;
@@ -118,114 +118,129 @@ pub(super) fn remove(
     Ok(())
 }
 
-fn corrupt(path: &Path, detail: String) -> VaultError {
+pub(super) fn corrupt(path: &Path, detail: String) -> VaultError {
     VaultError::Corrupt {
         path: path.to_path_buf(),
         detail,
     }
 }
 
-fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
+pub(super) fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
     corrupt(path, format!("table {table} cannot be read ({e})"))
 }
 
-/// The latest-result table; None in a vault written before it existed (format 1).
-fn latest_table(
-    txn: &redb::ReadTransaction,
-    path: &Path,
-) -> Result<Option<redb::ReadOnlyTable<&'static str, &'static [u8]>>, VaultError> {
-    match txn.open_table(RESULTS) {
+/// Credential id -> its newest result and that result's sequence number.
+pub(super) type Latest = HashMap<String, (u64, Verification)>;
+
+type Ring = redb::ReadOnlyTable<(u8, &'static str), &'static [u8]>;
+
+/// The history table; None in a vault written before it existed (format 1).
+fn ring(txn: &redb::ReadTransaction, path: &Path) -> Result<Option<Ring>, VaultError> {
+    match txn.open_table(HISTORY) {
         Ok(t) => Ok(Some(t)),
         Err(TableError::TableDoesNotExist(_)) => Ok(None),
-        Err(e) => Err(unreadable(path, RESULTS_NAME, &e)),
+        Err(e) => Err(unreadable(path, HISTORY_NAME, &e)),
     }
 }
 
-/// A credential's latest result, authenticated.
-fn open_latest(
-    key: &DataKey,
-    vault_id: &str,
-    path: &Path,
-    credential: &str,
-    bytes: &[u8],
-) -> Result<(u64, Verification), VaultError> {
-    open_result(key, vault_id, credential, bytes).ok_or_else(|| {
-        corrupt(
-            path,
-            format!("the latest result of credential {credential} failed authentication"),
-        )
-    })
+/// The readers' shared context.
+struct Reader<'a> {
+    ring: Ring,
+    path: &'a Path,
+    vault_id: &'a str,
+    key: &'a DataKey,
 }
 
-/// Every credential's newest result with its sequence number.
+impl Reader<'_> {
+    /// History entry `seq` of `id`, authenticated, or the damage that keeps it from being read:
+    /// missing, another entry in its slot (moved or replayed), or failing authentication.
+    fn entry(&self, id: &str, seq: u64) -> Result<Verification, VaultError> {
+        let damaged = |what: String| {
+            corrupt(
+                self.path,
+                format!("history entry {seq} of credential {id} {what}"),
+            )
+        };
+        let bytes = self
+            .ring
+            .get((slot(seq), id))
+            .map_err(|e| unreadable(self.path, HISTORY_NAME, &e))?
+            .ok_or_else(|| damaged("is missing".into()))?;
+        match open_result(self.key, self.vault_id, id, bytes.value()) {
+            Some((found, v)) if found == seq => Ok(v),
+            Some((found, _)) => Err(damaged(format!("holds entry {found} instead"))),
+            None => Err(damaged("failed authentication".into())),
+        }
+    }
+}
+
+/// Every credential's newest result with its sequence number, for each credential `next` names.
+/// History entries with no sequence numbers to place them are damage (a record went missing).
 pub(super) fn read_latest(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-) -> Result<HashMap<String, (u64, Verification)>, VaultError> {
-    let Some(table) = latest_table(txn, path)? else {
-        return Ok(HashMap::new());
+    next: &NextSeq,
+) -> Result<Latest, VaultError> {
+    let Some(ring) = ring(txn, path)? else {
+        return Ok(Latest::new());
     };
-    let mut out = HashMap::new();
-    for entry in table
-        .iter()
-        .map_err(|e| unreadable(path, RESULTS_NAME, &e))?
-    {
-        let (id, bytes) = entry.map_err(|e| unreadable(path, RESULTS_NAME, &e))?;
-        let id = id.value();
-        out.insert(
-            id.to_string(),
-            open_latest(key, vault_id, path, id, bytes.value())?,
-        );
+    if next.is_empty() {
+        let entries = ring.len().map_err(|e| unreadable(path, HISTORY_NAME, &e))?;
+        if entries > 0 {
+            return Err(corrupt(
+                path,
+                format!("its {entries} history entries have no sequence numbers"),
+            ));
+        }
+    }
+    let reader = Reader {
+        ring,
+        path,
+        vault_id,
+        key,
+    };
+    let mut out = HashMap::with_capacity(next.len());
+    for (id, &n) in next {
+        let newest = n.checked_sub(1).ok_or_else(|| {
+            corrupt(
+                path,
+                format!("the sequence number of credential {id} is zero"),
+            )
+        })?;
+        let v = reader.entry(id.as_str(), newest)?;
+        out.insert(id.to_string(), (newest, v));
     }
     Ok(out)
 }
 
-/// One credential's history, newest first. The latest result's sequence number says which
-/// entries must exist (the last HISTORY_LIMIT of them), so an entry that went missing, was moved
-/// or was replayed from an older state is reported as damage, like one that fails
-/// authentication.
+/// One credential's history, newest first, given its newest entry's sequence number (None:
+/// never verified). That number says which entries must exist (the last HISTORY_LIMIT of them),
+/// so an entry that went missing, was moved or was replayed from an older state is reported as
+/// damage, like one that fails authentication.
 pub(super) fn read_history(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
     credential: &RecordId,
+    newest: Option<u64>,
 ) -> Result<Vec<Verification>, VaultError> {
-    let id = credential.as_str();
-    let Some(latest) = latest_table(txn, path)? else {
+    let (Some(newest), Some(ring)) = (newest, ring(txn, path)?) else {
         return Ok(Vec::new());
     };
-    let Some(bytes) = latest
-        .get(id)
-        .map_err(|e| unreadable(path, RESULTS_NAME, &e))?
-    else {
-        return Ok(Vec::new()); // never verified
+    let reader = Reader {
+        ring,
+        path,
+        vault_id,
+        key,
     };
-    let (newest, _) = open_latest(key, vault_id, path, id, bytes.value())?;
-    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, "history", e);
-    let table = txn.open_table(HISTORY).map_err(|e| unreadable(&e))?;
     let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
-    let mut entries = Vec::with_capacity(HISTORY_LIMIT);
-    for seq in (oldest..=newest).rev() {
-        let damaged = |what: String| {
-            corrupt(
-                path,
-                format!("history entry {seq} of credential {id} {what}"),
-            )
-        };
-        let bytes = table
-            .get((slot(seq), id))
-            .map_err(|e| unreadable(&e))?
-            .ok_or_else(|| damaged("is missing".into()))?;
-        match open_result(key, vault_id, id, bytes.value()) {
-            Some((found, v)) if found == seq => entries.push(v),
-            Some((found, _)) => return Err(damaged(format!("holds entry {found} instead"))),
-            None => return Err(damaged("failed authentication".into())),
-        }
-    }
-    Ok(entries)
+    (oldest..=newest)
+        .rev()
+        .map(|seq| reader.entry(credential.as_str(), seq))
+        .collect()
 }
 
 #[cfg(test)]

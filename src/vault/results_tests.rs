@@ -1,5 +1,6 @@
-//! The results and history tables through a real vault file: the ring's bounds and order, its
-//! integrity checks, cleanup on delete, and the migration of a format-1 vault.
+//! The history ring and the sequence numbers through a real vault file: the ring's bounds and
+//! order, its integrity checks, cleanup on delete, and the migrations of format-1 and format-2
+//! vaults.
 
 use std::collections::BTreeMap;
 
@@ -100,11 +101,25 @@ fn the_history_keeps_the_newest_results_newest_first_across_reopen() {
 fn deleting_a_credential_removes_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 3);
+    let kept = credential(&c.workspace);
+    vault.put_credential(&kept).unwrap();
+    vault
+        .record_results(&[(kept.id.clone(), &result(1))], &[])
+        .unwrap();
     vault.delete_credential(&c.id).unwrap();
     assert!(vault.history(&c.id).unwrap().is_empty());
-    let txn = vault.db().begin_read().unwrap();
-    assert_eq!(txn.open_table(RESULTS).unwrap().len().unwrap(), 0);
-    assert_eq!(txn.open_table(HISTORY).unwrap().len().unwrap(), 0);
+    {
+        let txn = vault.db().begin_read().unwrap();
+        assert_eq!(txn.open_table(HISTORY).unwrap().len().unwrap(), 1);
+    }
+    // The sequence numbers no longer name it (they would make open look for its results), and
+    // the other credential keeps its own.
+    let path = vault.path().to_path_buf();
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.next_seq.len(), 1);
+    assert_eq!(snapshot.credentials.len(), 1);
+    assert_eq!(snapshot.credentials[0].last_verification, Some(result(1)));
 }
 
 #[test]
@@ -232,8 +247,8 @@ fn a_format1_vault_is_migrated_once_with_its_histories() {
         .write(|txn| {
             txn.open_table(META)?
                 .insert(HEADER_KEY, header.encode().as_slice())?;
-            txn.delete_table(RESULTS)?;
             txn.delete_table(HISTORY)?;
+            txn.delete_table(SEQUENCES)?;
             Ok(())
         })
         .unwrap();
@@ -267,11 +282,153 @@ fn a_format1_vault_is_migrated_once_with_its_histories() {
     assert!(!text.contains("history") && !text.contains("last_verification"));
     drop(txn);
     drop(vault);
-    // Opening again finds format 2 and the same state.
+    // Opening again finds the current format and the same state.
     let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
     assert_eq!(vault.history(&c.id).unwrap(), history);
     assert_eq!(
         snapshot.credentials[0].last_verification.as_ref(),
         Some(&history[0])
     );
+}
+
+/// One stored history entry, as bytes.
+fn stored(vault: &Vault, id: &str, slot: u8) -> Option<Vec<u8>> {
+    let txn = vault.db().begin_read().unwrap();
+    let table = txn.open_table(HISTORY).unwrap();
+    let bytes = table.get((slot, id)).unwrap().map(|b| b.value().to_vec());
+    bytes
+}
+
+fn corrupt_detail(err: VaultError) -> String {
+    match err {
+        VaultError::Corrupt { detail, .. } => detail,
+        other => panic!("expected damage, got {other}"),
+    }
+}
+
+#[test]
+fn open_reads_each_newest_entry_and_refuses_a_rolled_back_or_unsequenced_ring() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vault, c) = vault_with_results(dir.path(), 5);
+    let (path, id) = (vault.path().to_path_buf(), c.id.clone());
+    let id = id.as_str();
+    let entry4 = stored(&vault, id, 4).unwrap();
+    // 20 more: the ring wraps, so the newest (24) overwrites entry 4 in slot 4.
+    for n in 5..HISTORY_LIMIT as i64 + 5 {
+        vault
+            .record_results(&[(c.id.clone(), &result(n))], &[])
+            .unwrap();
+    }
+    let newest = stored(&vault, id, 4).unwrap();
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(
+        snapshot.credentials[0].last_verification,
+        Some(result(HISTORY_LIMIT as i64 + 4))
+    );
+    // Entry 4 put back where 24 is: the ring now reads exactly as it did one result earlier,
+    // which no entry-by-entry check can tell from the real thing. The sequence numbers can.
+    put_history(&vault, id, 4, Some(&entry4));
+    drop(vault);
+    let detail = corrupt_detail(Vault::open_and_load(&path, PASS).unwrap_err());
+    assert!(
+        detail.contains("history entry 24") && detail.contains("holds entry 4 instead"),
+        "{detail}"
+    );
+    // The refusal changed nothing: with the real entry back, the vault opens as before.
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(HISTORY)
+            .unwrap()
+            .insert((4, id), newest.as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+    }
+    let (vault, again) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(
+        again.credentials[0].last_verification,
+        snapshot.credentials[0].last_verification
+    );
+    assert_eq!(vault.history(&c.id).unwrap().len(), HISTORY_LIMIT);
+
+    // Sequence numbers that fail authentication, or none at all beside a non-empty ring.
+    let sealed = {
+        let txn = vault.db().begin_read().unwrap();
+        let t = txn.open_table(SEQUENCES).unwrap();
+        let bytes = t.get(SEQUENCES_KEY).unwrap().unwrap().value().to_vec();
+        bytes
+    };
+    let mut flipped = sealed.clone();
+    flipped[crypto::NONCE_LEN] ^= 1;
+    let set = |bytes: Option<&[u8]>| {
+        vault
+            .write(|txn| {
+                let mut t = txn.open_table(SEQUENCES)?;
+                match bytes {
+                    Some(b) => t.insert(SEQUENCES_KEY, b)?,
+                    None => t.remove(SEQUENCES_KEY)?,
+                };
+                Ok(())
+            })
+            .unwrap()
+    };
+    set(Some(&flipped));
+    let detail = corrupt_detail(vault.load().unwrap_err());
+    assert_eq!(detail, "the result sequence numbers failed authentication");
+    set(None);
+    let detail = corrupt_detail(vault.load().unwrap_err());
+    assert!(
+        detail.contains("history entries have no sequence numbers"),
+        "{detail}"
+    );
+    set(Some(&sealed));
+    assert!(vault.load().is_ok());
+}
+
+#[test]
+fn a_format2_vault_is_migrated_without_losing_a_latest_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, c) = vault_with_results(dir.path(), 7);
+    let id = c.id.as_str();
+    let history = vault.history(&c.id).unwrap();
+    let newest = stored(&vault, id, 6).unwrap();
+    // Format 2: no sequence numbers, and a copy of each latest result in a table of its own.
+    // Here the ring has also lost that newest entry: the copy is all that is left of it.
+    let mut header: Header = vault.header.clone();
+    header.format = 2;
+    vault
+        .write(|txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, header.encode().as_slice())?;
+            txn.delete_table(SEQUENCES)?;
+            txn.open_table(FORMAT2_LATEST)?
+                .insert(id, newest.as_slice())?;
+            txn.open_table(HISTORY)?.remove((6, id))?;
+            Ok(())
+        })
+        .unwrap();
+    let path = vault.path().to_path_buf();
+    drop(vault);
+
+    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.header.format, super::header::FORMAT);
+    assert_eq!(snapshot.credentials[0].last_verification, Some(result(6)));
+    assert_eq!(stored(&vault, id, 6), Some(newest));
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    {
+        let txn = vault.db().begin_read().unwrap();
+        assert!(matches!(
+            txn.open_table(FORMAT2_LATEST),
+            Err(redb::TableError::TableDoesNotExist(_))
+        ));
+    }
+    // The sequence continues after the migrated latest result, and a reopen agrees.
+    vault
+        .record_results(&[(c.id.clone(), &result(7))], &[])
+        .unwrap();
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(snapshot.credentials[0].last_verification, Some(result(7)));
+    assert_eq!(vault.history(&c.id).unwrap()[1..], history[..]);
 }

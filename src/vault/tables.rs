@@ -14,14 +14,18 @@ pub const WORKSPACES: TableDefinition<&str, &[u8]> = TableDefinition::new("works
 pub const CREDENTIALS: TableDefinition<&str, &[u8]> = TableDefinition::new("credentials-v1");
 pub const FLOWS: TableDefinition<&str, &[u8]> = TableDefinition::new("flows-v1");
 
-/// credential id -> seq || sealed verification: each credential's newest verification result
-/// (see results.rs for the format).
-pub const RESULTS: TableDefinition<&str, &[u8]> = TableDefinition::new("results-v1");
-/// (slot, credential id) -> the same bytes: a ring of each credential's last results. Slot first: an audit gives every
-/// credential its next result, which for credentials verified equally often is the same slot,
-/// so its writes land in one key range and the commit rewrites few pages (credential first
-/// scattered them over the whole table and made the commit four times slower).
+/// Format 2 only: credential id -> its newest result (the same bytes as its newest history
+/// entry). Read once to migrate a format-2 vault, then deleted.
+pub const FORMAT2_LATEST: TableDefinition<&str, &[u8]> = TableDefinition::new("results-v1");
+/// (slot, credential id) -> seq || sealed verification: a ring of each credential's last results
+/// (see results.rs for the format). Slot first: an audit gives every credential its next result,
+/// which for credentials verified equally often is the same slot, so its writes land in one key
+/// range and the commit rewrites few pages (credential first scattered them over the whole table
+/// and made the commit four times slower).
 pub const HISTORY: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("history-v1");
+/// `"next"` -> the sealed sequence numbers of every credential's next result (sequences.rs).
+pub const SEQUENCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sequences-v1");
+pub const SEQUENCES_KEY: &str = "next";
 
 pub const HEADER_KEY: &str = "header";
 
@@ -30,3 +34,6 @@ pub const WORKSPACES_NAME: &str = "workspaces";
 pub const CREDENTIALS_NAME: &str = "credentials";
 pub const FLOWS_NAME: &str = "flows";
 pub const RESULTS_NAME: &str = "results";
+pub const SEQUENCES_NAME: &str = "sequences";
+/// The history table, as error messages name it.
+pub const HISTORY_NAME: &str = "history";
