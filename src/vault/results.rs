@@ -28,8 +28,8 @@ pub(super) fn slot(seq: u64) -> u8 {
     (seq % HISTORY_LIMIT as u64) as u8
 }
 
-/// A stored result: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(JSON
-/// Verification), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
+/// A stored result: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(encoded
+/// Verification, see `encode`), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
 /// credential and the sequence number, and the sequence number fixes the slot, so an entry
 /// moved to another credential fails authentication and one moved to another slot, or replayed
 /// there, is out of sequence.
@@ -58,23 +58,44 @@ pub(super) fn seal(
     seq: u64,
     verification: &Verification,
 ) -> SealedResult {
-    // The JSON is written straight into the record and encrypted where it lies. Room for it is
-    // reserved up front (field names and numbers fit in 160 bytes, and escaping at most doubles
-    // text without control characters), so no reallocation leaves a plaintext copy behind.
+    // Written straight into the record and encrypted where it lies. Room is reserved up front
+    // (the numbers and lengths fit in 40 bytes), so no reallocation leaves a plaintext copy
+    // behind.
     let text = verification.reason.len() + verification.detail.as_ref().map_or(0, String::len);
-    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 160 + 2 * text + crypto::TAG_LEN);
+    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 40 + text + crypto::TAG_LEN);
     bytes.extend_from_slice(&seq.to_be_bytes());
-    // A struct of strings and integers always serializes; if it did not, the record would be
-    // left without a sealed part and read back as damaged.
+    // A struct of strings and integers always encodes; if it did not, the record would be left
+    // without a sealed part and read back as damaged.
     key.seal_appended(
         &mut bytes,
         &result_aad(vault_id, credential.as_str(), seq),
-        |plain| serde_json::to_writer(plain, verification),
+        |plain| encode(verification, plain),
     );
     SealedResult {
         credential: credential.clone(),
         slot: slot(seq),
         bytes,
+    }
+}
+
+/// The first byte of a result encoded with postcard. Results written before it were JSON,
+/// which always starts with '{', and are still read.
+const POSTCARD: u8 = 1;
+
+/// POSTCARD || postcard(Verification). Compact binary, not JSON: an audit encodes a result per
+/// credential, and serde_json spent half the cost of sealing one on escaping and field names.
+/// Postcard stores an enum by its position, so `Status` variants may only ever be appended
+/// (pinned by `the_encoding_is_pinned` below).
+fn encode(verification: &Verification, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+    out.push(POSTCARD);
+    postcard::to_io(verification, out).map(|_| ())
+}
+
+fn decode(plain: &[u8]) -> Option<Verification> {
+    match plain.split_first()? {
+        (&POSTCARD, encoded) => postcard::from_bytes(encoded).ok(),
+        (b'{', _) => serde_json::from_slice(plain).ok(),
+        _ => None,
     }
 }
 
@@ -91,8 +112,7 @@ pub(super) fn open_result(
     let plain = key
         .open(sealed, &result_aad(vault_id, credential, seq))
         .ok()?;
-    let v = serde_json::from_slice(&plain).ok()?;
-    Some((seq, v))
+    Some((seq, decode(&plain)?))
 }
 
 pub(super) fn insert(
@@ -246,6 +266,52 @@ pub(super) fn read_history(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::time::Timestamp;
+    use crate::core::Status;
+
+    #[test]
+    fn the_encoding_is_pinned_and_json_results_still_read() {
+        let v = Verification {
+            status: Status::Rejected,
+            reason: "No.".into(),
+            detail: Some("x".into()),
+            latency_ms: Some(300),
+            at: Timestamp(-2),
+        };
+        let mut out = Vec::new();
+        encode(&v, &mut out).unwrap();
+        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint)
+        assert_eq!(
+            out,
+            [1, 1, 3, b'N', b'o', b'.', 1, 1, b'x', 1, 0xAC, 0x02, 3]
+        );
+        assert_eq!(decode(&out), Some(v.clone()));
+        // Every status keeps its position.
+        for (i, status) in [
+            Status::Verified,
+            Status::Rejected,
+            Status::Unreachable,
+            Status::Misconfigured,
+            Status::Unverified,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut out = Vec::new();
+            encode(
+                &Verification {
+                    status,
+                    ..v.clone()
+                },
+                &mut out,
+            )
+            .unwrap();
+            assert_eq!(out[1], i as u8, "{status:?}");
+        }
+        assert_eq!(decode(&serde_json::to_vec(&v).unwrap()), Some(v));
+        assert_eq!(decode(b""), None);
+        assert_eq!(decode(&[2, 0]), None);
+    }
 
     #[test]
     fn the_ring_reuses_slots_in_order() {

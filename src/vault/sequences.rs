@@ -28,19 +28,21 @@ fn aad(vault_id: &str) -> Vec<u8> {
     crypto::record_aad(vault_id, SEQUENCES_NAME, SEQUENCES_KEY)
 }
 
-/// The record for `next`: nonce || AES-GCM(JSON map), AAD = (vault id, "sequences", "next").
-/// The numbers are not secret, but sealing them is what makes them trustworthy.
+/// The record for `next`: nonce || AES-GCM(postcard list of (credential id, number)), AAD =
+/// (vault id, "sequences", "next"). The numbers are not secret, but sealing them is what makes
+/// them trustworthy. Postcard rather than JSON: the record is rewritten whole at the end of
+/// every audit, which waits for it.
 pub(super) fn seal<'a>(
     key: &DataKey,
     vault_id: &str,
     next: impl Iterator<Item = (&'a RecordId, u64)>,
 ) -> Vec<u8> {
-    let next: HashMap<&RecordId, u64> = next.collect();
-    let mut out = Vec::with_capacity(crypto::NONCE_LEN + 48 * next.len() + 2 + crypto::TAG_LEN);
-    // A map of strings to integers always serializes; if it did not, the record would be left
+    let next: Vec<(&RecordId, u64)> = next.collect();
+    let mut out = Vec::with_capacity(crypto::NONCE_LEN + 48 * next.len() + 8 + crypto::TAG_LEN);
+    // A list of strings and integers always encodes; if it did not, the record would be left
     // empty and read back as damaged.
     key.seal_appended(&mut out, &aad(vault_id), |plain| {
-        serde_json::to_writer(plain, &next)
+        postcard::to_io(&next, plain).map(|_| ())
     });
     out
 }
@@ -70,9 +72,9 @@ pub(super) fn read(
             "the result sequence numbers failed authentication".into(),
         )
     })?;
-    let next = serde_json::from_slice(&plain)
+    let next: Vec<(RecordId, u64)> = postcard::from_bytes(&plain)
         .map_err(|_| corrupt(path, "the result sequence numbers cannot be decoded".into()))?;
-    Ok(Some(next))
+    Ok(Some(next.into_iter().collect()))
 }
 
 /// Writes the record inside `txn`.
