@@ -5,8 +5,6 @@
 mod flows;
 mod recording;
 
-pub use recording::{Recorded, Recording};
-
 use std::path::Path;
 
 use crate::catalog::Catalog;

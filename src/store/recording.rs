@@ -1,8 +1,6 @@
-//! Recording verification results: each result is stored as its credential's latest and added
-//! to its history, and new OAuth2 tokens rewrite the credential, in one transaction. A
-//! `Recording` takes results while a verification run is still going (the audit hands it each
-//! one as the pool finishes it), so the write overlaps the network wait; the snapshot changes
-//! only when the whole batch is durable.
+//! Recording verification results: each result becomes its credential's latest and joins its
+//! history, and new OAuth2 tokens rewrite the credential, in one transaction; the snapshot
+//! changes only when the whole batch is durable.
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::HashMap;
@@ -13,8 +11,8 @@ use crate::core::{Credential, RecordId, Verification};
 use crate::vault::{Committed, ResultBatch};
 use crate::verify::TokenUpdate;
 
-/// Results being written; borrows the store, so verification can read the snapshot meanwhile.
-pub struct Recording<'s> {
+/// Results being written; borrows the store's snapshot.
+struct Recording<'s> {
     batch: ResultBatch<'s>,
     position: HashMap<&'s RecordId, usize>,
     credentials: &'s [Credential],
@@ -25,7 +23,7 @@ pub struct Recording<'s> {
 
 /// A durable batch, to be applied to the store's snapshot.
 #[must_use = "pass it to Store::apply_recorded"]
-pub struct Recorded {
+struct Recorded {
     committed: Committed,
     results: Vec<(usize, Verification)>,
     rewritten: Vec<(usize, Credential)>,
@@ -33,7 +31,7 @@ pub struct Recorded {
 
 impl Store {
     /// Starts recording results; nothing is visible until `finish` and `apply_recorded`.
-    pub fn begin_recording(&self, now: Timestamp) -> Result<Recording<'_>, StoreError> {
+    fn begin_recording(&self, now: Timestamp) -> Result<Recording<'_>, StoreError> {
         let credentials = self.snapshot.credentials.as_slice();
         Ok(Recording {
             batch: self.vault.begin_results()?,
@@ -50,7 +48,7 @@ impl Store {
     }
 
     /// Applies a committed batch to the snapshot.
-    pub fn apply_recorded(&mut self, recorded: Recorded) {
+    fn apply_recorded(&mut self, recorded: Recorded) {
         self.vault.committed(recorded.committed);
         for (pos, c) in recorded.rewritten {
             self.snapshot.credentials[pos] = c;
@@ -78,13 +76,8 @@ impl Store {
 }
 
 impl<'s> Recording<'s> {
-    /// The stored credential `id` names, if it is in the snapshot being recorded against.
-    pub fn credential(&self, id: &RecordId) -> Option<&'s Credential> {
-        self.position.get(id).map(|&pos| &self.credentials[pos])
-    }
-
     /// Adds one result (and the tokens it obtained). A credential deleted meanwhile is skipped.
-    pub fn add(
+    fn add(
         &mut self,
         id: &RecordId,
         result: Verification,
@@ -105,7 +98,7 @@ impl<'s> Recording<'s> {
     }
 
     /// Makes every added result durable in one commit.
-    pub fn finish(self) -> Result<Recorded, StoreError> {
+    fn finish(self) -> Result<Recorded, StoreError> {
         Ok(Recorded {
             committed: self.batch.commit()?,
             results: self.results,

@@ -1,8 +1,5 @@
-//! Writing verification results (and credentials whose tokens changed) in one transaction that
-//! stays open while they arrive. The audit feeds it each result as the verifier pool finishes
-//! it, so sealing and inserting overlap the network wait and only the commit remains once the
-//! last answer is in; single saves, imports and the format migration use the same path all at
-//! once.
+//! Writing verification results (and credentials whose tokens changed) in one transaction:
+//! audits, single saves, imports and the format migrations all write through it.
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMap, HashMapExt};
