@@ -105,6 +105,7 @@ fn main() {
     for _ in 0..runs {
         let base = LIVE.load(Ordering::Relaxed);
         PEAK.store(base, Ordering::Relaxed);
+        settle();
         let t = Timer::start();
         let now = keyway::clock::now();
         // What `keyway audit` does after opening the vault.
@@ -120,6 +121,7 @@ fn main() {
         audits.push(t.stop());
         peak = peak.max(PEAK.load(Ordering::Relaxed) - base);
 
+        settle();
         let t = Timer::start();
         let ok = rt.block_on(
             futures::stream::iter(0..n)
@@ -141,6 +143,7 @@ fn main() {
 
         // The same, reading each answer's body as a verifier must (the goal's baseline stays
         // the loop above, which does less).
+        settle();
         let t = Timer::start();
         let ok = rt.block_on(
             futures::stream::iter(0..n)
@@ -168,6 +171,7 @@ fn main() {
             .iter()
             .map(|c| (&component, c))
             .collect();
+        settle();
         let t = Timer::start();
         let outcomes = rt.block_on(keyway::verify::verify_all(
             &v,
@@ -186,6 +190,7 @@ fn main() {
             .zip(&outcomes)
             .map(|((_, c), o)| (c.id.clone(), o.to_verification(now), None))
             .collect();
+        settle();
         let t = Timer::start();
         store.record_verifications(results, now).expect("record");
         record_only.push(t.stop());
@@ -229,6 +234,16 @@ fn quartiles(mut v: Vec<f64>) -> (f64, f64, f64) {
     v.sort_by(f64::total_cmp);
     let at = |q: usize| v[(v.len() - 1) * q / 4];
     (at(1), at(2), at(3))
+}
+
+/// A pause before each measurement, so every phase starts from a quiet machine, as a real audit
+/// does, and background work one phase leaves behind (the kernel writing out and journalling
+/// the vault after a durable commit, on a 2-core machine) lands in the pause, not in the next
+/// phase's time. `KEYWAY_BENCH_BACK_TO_BACK=1` leaves the pauses out, for comparison.
+fn settle() {
+    if std::env::var_os("KEYWAY_BENCH_BACK_TO_BACK").is_none() {
+        std::thread::sleep(Duration::from_millis(30));
+    }
 }
 
 /// Wall and process CPU time (user + system) of one run.
