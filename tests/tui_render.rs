@@ -1388,6 +1388,23 @@ fn detail_view_shows_the_verification_history() {
     assert!(!screen.contains(SECRET));
     assert!(screen.contains("Connection refused"));
     insta::assert_snapshot!("detail", screen);
+    // `v` re-verifies the credential on show, from the view itself.
+    let fx = h.key(KeyCode::Char('v'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Verify { credential, .. }] if credential.id == id("c2")),
+        "{fx:?}"
+    );
+    assert_eq!(h.state.screen, Screen::Detail);
+    // Once its result is stored, the history is read again.
+    let fx = h.act(Action::Stored {
+        snapshot: audit_snapshot(),
+        event: Stored::VerificationRecorded,
+    });
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, Effect::LoadHistory { credential } if *credential == id("c2"))),
+        "{fx:?}"
+    );
     h.key(KeyCode::Esc);
     assert_eq!(h.state.screen, Screen::Credentials);
 }

@@ -2,6 +2,8 @@
 
 use tui_input::Input;
 
+use crate::core::Credential;
+
 use super::action::Effect;
 use super::keys::{Command, Context};
 use super::layout;
@@ -75,6 +77,27 @@ pub(super) fn grid_command(state: &mut State, context: Context, command: Command
 
 // ---- credentials -----------------------------------------------------------------------------
 
+/// Re-verifies a stored credential (the list's and the detail view's `v`); the result is
+/// recorded like any other and shows in the status column and the history.
+pub(super) fn verify_now(state: &mut State, c: Credential, fx: &mut Vec<Effect>) {
+    let Some(component) = state.catalog.get(&c.component).cloned() else {
+        state.notice = Some(Notice::error(format!(
+            "Component '{}' is not in the catalogue",
+            c.component
+        )));
+        return;
+    };
+    let Some(request) = state.begin_verifying(&c) else {
+        return;
+    };
+    state.notice = Some(Notice::info(format!("Verifying '{}'…", c.name)));
+    fx.push(Effect::Verify {
+        request,
+        component: Box::new(component),
+        credential: Box::new(c),
+    });
+}
+
 pub(super) fn credentials_command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
     let Some(view) = state.vault.as_ref() else {
         return;
@@ -111,23 +134,9 @@ pub(super) fn credentials_command(state: &mut State, command: Command, fx: &mut 
             }
         }
         Command::Verify => {
-            let Some(c) = current else { return };
-            let Some(component) = state.catalog.get(&c.component).cloned() else {
-                state.notice = Some(Notice::error(format!(
-                    "Component '{}' is not in the catalogue",
-                    c.component
-                )));
-                return;
-            };
-            let Some(request) = state.begin_verifying(&c) else {
-                return;
-            };
-            state.notice = Some(Notice::info(format!("Verifying '{}'…", c.name)));
-            fx.push(Effect::Verify {
-                request,
-                component: Box::new(component),
-                credential: Box::new(c),
-            });
+            if let Some(c) = current {
+                verify_now(state, c, fx);
+            }
         }
         Command::Delete => {
             let Some(c) = current else { return };

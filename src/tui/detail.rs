@@ -3,9 +3,9 @@
 //! it when a new result for the credential is stored, and its keys.
 
 use super::action::{Effect, Stored};
-use super::flows;
 use super::keys::Command;
 use super::state::{DetailState, HistoryView, Screen, State};
+use super::{browse, flows};
 use crate::core::{RecordId, Verification};
 
 /// Shows `credential`'s detail view; Esc returns to `back`.
@@ -52,11 +52,21 @@ pub fn on_stored(state: &State, event: &Stored, fx: &mut Vec<Effect>) {
     }
 }
 
-pub fn command(state: &mut State, command: Command) {
+pub fn command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {
     let Some(detail) = state.detail.as_ref() else {
         return;
     };
     match command {
+        Command::Verify => {
+            let shown = state
+                .vault
+                .as_ref()
+                .and_then(|v| v.snapshot.credential(&detail.credential))
+                .cloned();
+            if let Some(c) = shown {
+                browse::verify_now(state, c, fx);
+            }
+        }
         Command::Back => {
             state.screen = detail.back;
             state.detail = None;

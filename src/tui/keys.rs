@@ -543,6 +543,7 @@ pub const AUDIT: &[Binding] = &[
 
 pub const DETAIL: &[Binding] = &[
     b(&[ESC, k('h')], Command::Back, "back"),
+    b(&[k('v')], Command::Verify, "verify now"),
     b(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
     b(&[ctrl('l')], Command::Lock, "lock now"),
     b(&[k('?'), F1], Command::Help, "help"),

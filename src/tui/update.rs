@@ -292,6 +292,6 @@ fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Ve
         Context::PromoteSteps | Context::PromoteName => flows::promote_command(state, command, fx),
         Context::UsedBy => flows::used_by_command(state, command, fx),
         Context::Audit => audit::command(state, command, fx),
-        Context::Detail => detail::command(state, command),
+        Context::Detail => detail::command(state, command, fx),
     }
 }
