@@ -280,7 +280,10 @@ impl Vault {
     pub fn history(&self, credential: &RecordId) -> Result<Vec<Verification>, VaultError> {
         guard::guarded(&self.path, "reading", || {
             let txn = self.db().begin_read().map_err(|e| storage(&self.path, e))?;
-            let newest = self.next_seq.get(credential).map(|next| next - 1);
+            let newest = self
+                .next_seq
+                .get(credential)
+                .and_then(|next| next.checked_sub(1));
             results::read_history(
                 &txn,
                 &self.path,
@@ -503,7 +506,7 @@ pub(crate) fn load_snapshot(
     let mut next_seq = HashMap::with_capacity(latest.len());
     for c in &mut credentials {
         if let Some((seq, verification)) = latest.remove(c.id.as_str()) {
-            next_seq.insert(c.id.clone(), seq + 1);
+            next_seq.insert(c.id.clone(), seq.saturating_add(1));
             c.last_verification = Some(verification);
         }
     }
