@@ -657,7 +657,7 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
     let big: String = "x".repeat(10 * 1024) + "\n";
     h.key(KeyCode::Tab);
     h.key(KeyCode::Tab);
-    h.act(Action::Paste(big));
+    h.act(Action::Paste(big.into()));
     let form = h.state.form.as_ref().unwrap();
     assert_eq!(
         form.fields[2].input.value().len(),
@@ -671,7 +671,7 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
     for _ in 0..4 {
         h.key(KeyCode::Tab); // to the password
     }
-    h.act(Action::Paste("秘密".repeat(3000)));
+    h.act(Action::Paste("秘密".repeat(3000).into()));
     assert_eq!(h.state.form.as_ref().unwrap().focus, 6);
     assert!(
         !h.screen(80, 24).contains('秘'),
@@ -1762,4 +1762,60 @@ fn only_oauth2_forms_offer_log_in() {
     for b in keyway::tui::keys::OAUTH_FORM {
         assert!(help.contains(b.help), "help misses '{}':\n{help}", b.help);
     }
+}
+
+// ---- secrets and Debug -------------------------------------------------------------------------
+
+/// The state's Debug string, which a panic message or a log line could carry.
+fn debug_of(h: &Harness) -> String {
+    format!("{:?}", h.state)
+}
+
+#[test]
+fn secrets_held_by_the_tui_never_reach_its_debug_string() {
+    // The passphrase being typed at unlock.
+    let mut h = Harness::new(Theme::COLOR);
+    h.typed("hunter2-SENTINEL");
+    assert!(!debug_of(&h).contains("SENTINEL"));
+
+    // A secret typed into a form, and the same secret after Ctrl-W deleted it again (the
+    // field's kill ring keeps deleted text, for Ctrl-Y).
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    assert!(
+        debug_of(&h).contains("analytics"),
+        "plain fields still show"
+    );
+    assert!(!debug_of(&h).contains(SECRET));
+    h.ctrl('w');
+    assert_eq!(field_value(&h, "password"), "");
+    assert!(!debug_of(&h).contains(SECRET));
+
+    // The address pasted back from a browser login (it carries the authorization code), and
+    // the tokens the login then puts into the form.
+    let mut h = Harness::unlocked();
+    oauth_form(&mut h);
+    let request = start_login(&mut h, 'p', true);
+    h.act(Action::LoginPasteReady {
+        request,
+        url: "https://auth.example.com/oauth/authorize?state=s".into(),
+    });
+    let paste = Action::Paste("http://127.0.0.1/keyway-callback?code=c0de_SENTINEL&state=s".into());
+    assert!(
+        !format!("{paste:?}").contains("SENTINEL"),
+        "the paste itself"
+    );
+    h.act(paste);
+    assert!(!debug_of(&h).contains("SENTINEL"));
+    h.key(KeyCode::Enter);
+    h.act(Action::LoginFinished {
+        request,
+        result: Ok(tokens()),
+    });
+    assert_eq!(field_value(&h, "access_token"), ACCESS);
+    let debug = debug_of(&h);
+    assert!(
+        !debug.contains(ACCESS) && !debug.contains(REFRESH),
+        "{debug}"
+    );
 }

@@ -22,8 +22,9 @@ pub type RequestId = u64;
 #[derive(Debug)]
 pub enum Action {
     Key(KeyEvent),
-    /// Bracketed paste: the whole text at once, so a 10 KB paste is one edit, not 10,000.
-    Paste(String),
+    /// Bracketed paste: the whole text at once, so a 10 KB paste is one edit, not 10,000. Held
+    /// as a secret (redacted Debug, zeroed on drop): what is pasted is often a key or a token.
+    Paste(SecretString),
     Resize(u16, u16),
     /// Time passed: expires revealed secrets, drives the spinner and the idle auto-lock.
     Clock(Clock),

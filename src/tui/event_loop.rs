@@ -571,7 +571,7 @@ where
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => Some(Action::Key(key)),
-                Some(Ok(Event::Paste(text))) => Some(Action::Paste(text)),
+                Some(Ok(Event::Paste(text))) => Some(Action::Paste(text.into())),
                 Some(Ok(Event::Resize(w, h))) => Some(Action::Resize(w, h)),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => break Err(TuiError::Terminal(e)),

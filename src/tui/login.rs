@@ -18,7 +18,7 @@ use crate::verify::TokenUpdate;
 use super::action::{Effect, RequestId};
 use super::form::{form_draft, validate_field};
 use super::keys::Command;
-use super::state::{FieldKey, FormPhase, FormState, Notice, State};
+use super::state::{FieldKey, FormPhase, FormState, InputDebug, Notice, State};
 
 /// The draft's name while logging in. The login needs only the client's fields, and a name
 /// that is still empty or taken must not stop it (the real name is checked on save).
@@ -45,7 +45,6 @@ impl LoginState {
     }
 }
 
-#[derive(Debug)]
 pub enum LoginPhase {
     /// Reading the client from the form and, for the device grant, asking the provider for a
     /// code.
@@ -58,6 +57,32 @@ pub enum LoginPhase {
         input: Input,
         exchanging: bool,
     },
+}
+
+impl std::fmt::Debug for LoginPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoginPhase::Starting => f.write_str("Starting"),
+            LoginPhase::Device(info) => f.debug_tuple("Device").field(info).finish(),
+            // The pasted address carries the authorization code.
+            LoginPhase::Paste {
+                url,
+                input,
+                exchanging,
+            } => f
+                .debug_struct("Paste")
+                .field("url", url)
+                .field(
+                    "input",
+                    &InputDebug {
+                        input,
+                        secret: true,
+                    },
+                )
+                .field("exchanging", exchanging)
+                .finish(),
+        }
+    }
 }
 
 impl LoginPhase {

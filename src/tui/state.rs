@@ -85,7 +85,32 @@ impl Notice {
     }
 }
 
-#[derive(Debug, Default)]
+/// Debug for an input field: its text, or `[REDACTED]` where it may hold a secret. The field's
+/// kill ring (text deleted with Ctrl-W or Ctrl-U, kept for Ctrl-Y) is never shown: it can hold
+/// a secret deleted from a field whose text is shown.
+pub(crate) struct InputDebug<'a> {
+    pub input: &'a Input,
+    pub secret: bool,
+}
+
+impl std::fmt::Debug for InputDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secret {
+            f.write_str("[REDACTED]")
+        } else {
+            std::fmt::Debug::fmt(self.input.value(), f)
+        }
+    }
+}
+
+fn secret_input(input: &Input) -> InputDebug<'_> {
+    InputDebug {
+        input,
+        secret: true,
+    }
+}
+
+#[derive(Default)]
 pub struct UnlockState {
     /// The vault does not exist yet: the screen asks for a new passphrase twice.
     pub creating: bool,
@@ -95,6 +120,19 @@ pub struct UnlockState {
     pub focus: usize,
     pub busy: bool,
     pub message: Option<Notice>,
+}
+
+impl std::fmt::Debug for UnlockState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnlockState")
+            .field("creating", &self.creating)
+            .field("passphrase", &secret_input(&self.passphrase))
+            .field("confirm", &secret_input(&self.confirm))
+            .field("focus", &self.focus)
+            .field("busy", &self.busy)
+            .field("message", &self.message)
+            .finish()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -123,7 +161,6 @@ pub enum FieldKey {
     Field(String),
 }
 
-#[derive(Debug)]
 pub struct FormField {
     pub key: FieldKey,
     pub label: String,
@@ -136,6 +173,31 @@ pub struct FormField {
     /// Editing: a stored secret exists and is kept unless something is typed.
     pub has_stored_secret: bool,
     pub error: Option<String>,
+}
+
+impl std::fmt::Debug for FormField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let input = InputDebug {
+            input: &self.input,
+            secret: self.secret,
+        };
+        let original: &dyn std::fmt::Debug = if self.secret {
+            &"[REDACTED]"
+        } else {
+            &self.original
+        };
+        f.debug_struct("FormField")
+            .field("key", &self.key)
+            .field("label", &self.label)
+            .field("secret", &self.secret)
+            .field("required", &self.required)
+            .field("help", &self.help)
+            .field("input", &input)
+            .field("original", original)
+            .field("has_stored_secret", &self.has_stored_secret)
+            .field("error", &self.error)
+            .finish()
+    }
 }
 
 impl FormField {

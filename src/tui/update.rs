@@ -24,7 +24,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Key(key) => on_key(state, key, &mut fx),
         Action::Paste(text) => {
             state.last_input = state.clock.mono;
-            on_paste(state, &text);
+            on_paste(state, secrecy::ExposeSecret::expose_secret(&text));
         }
         Action::AutoUnlock(passphrase) => {
             state.unlock.busy = true;
