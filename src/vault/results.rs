@@ -7,7 +7,7 @@
 //! of a history is read when a detail view or `credential show` asks.
 //!
 //! An audit records one result per credential, and that insert is all it writes per credential
-//! (the sequence numbers are one record per transaction). Writing one ~200-byte record is far
+//! (the sequence numbers are one record per transaction). Writing one ~100-byte record is far
 //! cheaper than re-encrypting the whole credential with its history, which is what made a
 //! 1,000-credential audit spend a third of its time writing (see BENCHMARKS.md, "Audit").
 
