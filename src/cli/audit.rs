@@ -99,10 +99,16 @@ pub fn run(
     // Expiry is read after recording: a refresh during verification moves it.
     let warn_days = fail_on_expiring.unwrap_or(ctx.config.audit.expiry_warning_days);
     let window = expiry::warning_window(warn_days);
-    let after = store.snapshot();
+    // One index, not a scan of the snapshot per row (an audit of everything is n rows).
+    let after: foldhash::HashMap<&RecordId, &Credential> = store
+        .snapshot()
+        .credentials
+        .iter()
+        .map(|c| (&c.id, c))
+        .collect();
     let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = rows
         .iter()
-        .map(|(id, ..)| match after.credential(id) {
+        .map(|(id, ..)| match after.get(id) {
             Some(c) => (
                 expiry::expiry_state(c, now, window),
                 expiry::expires_at(c).map(|t| t.rfc3339()),
