@@ -143,7 +143,8 @@ pub fn derive(
 }
 
 /// Picks parameters that take about 0.5-1 s here, starting from (and never going below) RFC
-/// 9106's recommendation; extra cost goes into iterations, which costs no memory.
+/// 9106's recommendation; extra cost goes into iterations, which costs no memory, and once they
+/// reach MAX_ITERATIONS into memory, up to CALIBRATION_MAX_MEMORY_KIB.
 pub fn calibrate() -> KdfParams {
     let mut params = RECOMMENDED;
     let salt = [0u8; 16];
@@ -161,19 +162,37 @@ pub fn calibrate() -> KdfParams {
         let target = (TARGET_LOW + TARGET_HIGH).as_secs_f64() / 2.0;
         let factor = target / took.as_secs_f64().max(0.001);
         if params.iterations < MAX_ITERATIONS {
-            let scaled = (params.iterations as f64 * factor).ceil() as u32;
-            params.iterations = scaled.clamp(params.iterations + 1, MAX_ITERATIONS);
+            params.iterations = scale_up(params.iterations, factor, 1, MAX_ITERATIONS);
         } else {
-            let scaled = (params.memory_kib as f64 * factor).ceil() as u32;
-            params.memory_kib = scaled.clamp(params.memory_kib + 1024, CALIBRATION_MAX_MEMORY_KIB);
+            params.memory_kib =
+                scale_up(params.memory_kib, factor, 1024, CALIBRATION_MAX_MEMORY_KIB);
         }
     }
     params
 }
 
+/// `value * factor`, but at least `step` more than `value` and at most `max`. (The floor is
+/// capped at `max` too: `clamp` panics when its minimum is above its maximum, which a value
+/// within `step` of `max` would otherwise cause.)
+fn scale_up(value: u32, factor: f64, step: u32, max: u32) -> u32 {
+    let scaled = (value as f64 * factor).ceil() as u32;
+    scaled.clamp(value.saturating_add(step).min(max), max)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scaling_up_steps_at_least_once_and_never_passes_the_ceiling() {
+        assert_eq!(scale_up(2, 1.0, 1, 20), 3);
+        assert_eq!(scale_up(2, 4.0, 1, 20), 8);
+        assert_eq!(scale_up(10, 9.0, 1, 20), 20);
+        // Within one step of the ceiling: the ceiling, not a panic.
+        let cap = CALIBRATION_MAX_MEMORY_KIB;
+        assert_eq!(scale_up(cap - 100, 1.0, 1024, cap), cap);
+        assert_eq!(scale_up(cap - 100, 3.0, 1024, cap), cap);
+    }
 
     #[test]
     fn huge_headers_are_refused_before_running() {
