@@ -393,19 +393,19 @@ fn flush(run: &mut AuditRun, fx: &mut Vec<Effect>) {
     }
 }
 
-/// A pool result; true if it belonged to the audit run (and was handled here).
+/// A pool result: handled here if it belongs to the audit run, else handed back.
 pub fn on_result(
     state: &mut State,
     request: RequestId,
     outcome: Outcome,
     fx: &mut Vec<Effect>,
-) -> bool {
+) -> Option<Outcome> {
     let now = state.clock.wall;
     let Some(run) = state.audit.run.as_mut() else {
-        return false;
+        return Some(outcome);
     };
     let Some(id) = run.pending.remove(&request) else {
-        return false;
+        return Some(outcome);
     };
     run.done += 1;
     let v = outcome.to_verification(now);
@@ -423,5 +423,5 @@ pub fn on_result(
         );
         state.notice = Some(Notice::info(text));
     }
-    true
+    None
 }

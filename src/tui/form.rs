@@ -346,9 +346,9 @@ pub(super) fn on_verified(
     let Some(flight) = state.verifying.remove(&request) else {
         return; // superseded or abandoned: the result is stale
     };
-    if audit::on_result(state, request, outcome.clone(), fx) {
+    let Some(outcome) = audit::on_result(state, request, outcome, fx) else {
         return;
-    }
+    };
     let now = state.clock.wall;
     if let Some(id) = flight.credential {
         let name = credential.name.clone();
