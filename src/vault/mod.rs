@@ -206,8 +206,8 @@ impl Vault {
 
     /// Opens, unlocks and decrypts everything. Every record is authenticated on a read-only
     /// handle before the file is opened for writing, so damage anywhere in the records leaves
-    /// the file untouched. (History entries, read on demand, are authenticated when read.) A
-    /// format-1 vault is then migrated to the current format in one transaction.
+    /// the file untouched. (History entries, read on demand, are authenticated when read.) An
+    /// older (format 1 or 2) vault is then migrated to the current format in one transaction.
     pub fn open_and_load(path: &Path, passphrase: &[u8]) -> Result<(Vault, Snapshot), VaultError> {
         let (db, header, key, loaded) =
             guard::guarded(path, "opening", || open::open_checked(path, passphrase))?;
@@ -328,15 +328,6 @@ impl Vault {
                 .insert(w.id.as_str(), sealed.as_slice())?;
             Ok(())
         })
-    }
-
-    pub fn put_credential(&self, c: &Credential) -> Result<(), VaultError> {
-        self.put_credentials(std::slice::from_ref(c))
-    }
-
-    /// Several credentials in one transaction (benchmarks, tests).
-    pub fn put_credentials(&self, creds: &[Credential]) -> Result<(), VaultError> {
-        self.put_records(CREDENTIALS, CREDENTIALS_NAME, creds, |c| &c.id)
     }
 
     /// New credentials with their histories (newest first), in one transaction: an import.

@@ -56,7 +56,7 @@ fn result(n: i64) -> Verification {
 fn vault_with_results(dir: &std::path::Path, results: i64) -> (Vault, Credential) {
     let mut vault = Vault::create(&dir.join("v.redb"), PASS, params(), 0).unwrap();
     let c = credential(&crypto::fresh_id());
-    vault.put_credential(&c).unwrap();
+    vault.record_results(&[], std::slice::from_ref(&c)).unwrap();
     for n in 0..results {
         vault
             .record_results(&[(c.id.clone(), &result(n))], &[])
@@ -102,7 +102,9 @@ fn deleting_a_credential_removes_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 3);
     let kept = credential(&c.workspace);
-    vault.put_credential(&kept).unwrap();
+    vault
+        .record_results(&[], std::slice::from_ref(&kept))
+        .unwrap();
     vault
         .record_results(&[(kept.id.clone(), &result(1))], &[])
         .unwrap();
@@ -175,7 +177,9 @@ fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
     );
     // Another credential's entry fails authentication too (the credential is in the AAD).
     let other = credential(&c.workspace);
-    vault.put_credential(&other).unwrap();
+    vault
+        .record_results(&[], std::slice::from_ref(&other))
+        .unwrap();
     vault
         .record_results(&[(other.id.clone(), &result(7))], &[])
         .unwrap();

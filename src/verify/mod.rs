@@ -197,8 +197,9 @@ impl Verifier {
         self.refresh_margin
     }
 
-    /// One live, non-mutating check of `credential` as `component` describes it. The whole check
-    /// (DNS, connect, TLS, request, body) runs within the configured deadline.
+    /// One live check of `credential` as `component` describes it, non-mutating except for the
+    /// OAuth2 refresh the module docs describe. The whole check (DNS, connect, TLS, request,
+    /// body) runs within the configured deadline.
     pub async fn verify(
         &self,
         component: &Component,

@@ -47,7 +47,7 @@ fn builder(limits: Limits) -> reqwest::ClientBuilder {
         // service points; keyway reports a 3xx instead of following it.
         .redirect(reqwest::redirect::Policy::none())
         .use_rustls_tls()
-        .https_only(false) // plain http is gated per request by safety::checked_endpoint
+        .https_only(false) // plain http is gated per request by safety::check_scheme
         .connect_timeout(limits.connect_timeout)
         .user_agent(USER_AGENT)
 }

@@ -1,7 +1,8 @@
 //! The audit table: one row per credential with status in colour, reason, last verification,
 //! latency, expiry (warned within the window, red once past), age since the last change and
 //! the flows using it; the sort column marked ▲/▼; a summary line; and while "verify all" runs,
-//! a progress gauge. Only the visible rows are built.
+//! a progress gauge. Only the visible rows become table rows; the row list they come from
+//! (`audit::rows`) is built over every credential in scope on each frame.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
