@@ -64,7 +64,7 @@ async fn build_and_send(
             let key = safety::required(credential, "api_key")?;
             header = Some((
                 AUTHORIZATION,
-                secret_header_owned(format!("Bearer {key}"), "api_key")?,
+                secret_header(format!("Bearer {key}"), "api_key")?,
             ));
         }
         KeyPlacement::Header { name, prefix } => {
@@ -78,7 +78,7 @@ async fn build_and_send(
                 None | Some("") => key.to_string(),
                 Some(p) => format!("{}{key}", prefix_with_separator(p)),
             };
-            header = Some((name, secret_header_owned(value, "api_key")?));
+            header = Some((name, secret_header(value, "api_key")?));
         }
         KeyPlacement::Basic {
             username_field,
@@ -136,14 +136,10 @@ fn prefix_with_separator(prefix: &str) -> String {
     }
 }
 
-/// A header value marked sensitive (so hyper never logs it and HTTP/2 never indexes it).
-pub(crate) fn secret_header(value: &str, field: &str) -> Result<HeaderValue, Finding> {
-    secret_header_owned(value.to_string(), field)
-}
-
-/// The same for a value the caller already owns: the header takes the String's buffer instead
-/// of copying it (HeaderValue::from_str copies; the byte check is the same either way).
-pub(crate) fn secret_header_owned(value: String, field: &str) -> Result<HeaderValue, Finding> {
+/// A header value marked sensitive (so hyper never logs it and HTTP/2 never indexes it). It
+/// takes the String's buffer instead of copying it (HeaderValue::from_str copies; the byte
+/// check is the same either way).
+pub(crate) fn secret_header(value: String, field: &str) -> Result<HeaderValue, Finding> {
     let mut v = HeaderValue::try_from(value).map_err(|_| {
         Finding::misconfigured(format!(
             "The field '{field}' contains characters that cannot be sent in an HTTP header."
@@ -303,7 +299,7 @@ mod tests {
 
     #[test]
     fn header_values_with_newlines_are_misconfigured_without_echo() {
-        let f = secret_header("abc\r\nX-Evil: 1", "api_key").unwrap_err();
+        let f = secret_header("abc\r\nX-Evil: 1".into(), "api_key").unwrap_err();
         assert!(f.reason.contains("api_key"));
         assert!(!f.reason.contains("Evil"));
     }

@@ -150,7 +150,7 @@ impl Probe<'_> {
             Ok(url) => url,
             Err(f) => return f,
         };
-        let header = match secret_header(&format!("Bearer {access_token}"), "access_token") {
+        let header = match secret_header(format!("Bearer {access_token}"), "access_token") {
             Ok(h) => h,
             Err(f) => return f,
         };
@@ -391,10 +391,11 @@ fn provider_error(kind: &BasicErrorResponseType, grant: Grant) -> FlowError {
         E::InvalidClient => FlowError::Rejected(
             "The provider rejected the client ID or client secret (invalid_client).".into(),
         ),
+        // A refresh's invalid_grant never gets here: refresh_grant answers it with
+        // needs_login, which names the credential.
         E::InvalidGrant => FlowError::Rejected(match grant {
-            Grant::Refresh => "The provider no longer accepts the refresh token (invalid_grant); the credential needs to be logged in again.".into(),
             Grant::Code => "The provider rejected the authorization code (invalid_grant); start the login again.".into(),
-            Grant::ClientCredentials | Grant::Device => "The provider rejected the grant (invalid_grant).".into(),
+            Grant::ClientCredentials | Grant::Device | Grant::Refresh => "The provider rejected the grant (invalid_grant).".into(),
         }),
         E::UnauthorizedClient => FlowError::Rejected(
             "The provider does not allow this client to use this kind of login (unauthorized_client).".into(),
