@@ -157,11 +157,10 @@ pub struct Component {
 /// http on a non-loopback host. Added by the loader so no definition can forget it.
 pub const ALLOW_HTTP_FIELD: &str = "allow_http";
 
-/// The optional expiry date every component gets (OAuth2 definitions bring their own, for the
-/// access token), so audits can warn before an API key or password lapses.
-pub const EXPIRES_FIELD: &str = "expires_at";
-/// The OAuth2 refresh token's stated expiry (`refresh_token_expires_in`), kept beside it.
-pub const REFRESH_EXPIRES_FIELD: &str = "refresh_expires_at";
+// The optional expiry date every component gets (OAuth2 definitions bring their own, for the
+// access token), so audits can warn before an API key or password lapses; and the OAuth2
+// refresh token's stated expiry (`refresh_token_expires_in`), kept beside it.
+use crate::core::expiry::{EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
 
 /// Problems with a component definition, each naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -331,16 +330,16 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
             help: Some("Only for trusted networks: the key then travels unencrypted".to_string()),
         });
     }
-    if component.kind == Kind::Oauth2 && component.field(REFRESH_EXPIRES_FIELD).is_none() {
+    if component.kind == Kind::Oauth2 && component.field(REFRESH_EXPIRES_AT_FIELD).is_none() {
         component.fields.push(optional_date_field(
-            REFRESH_EXPIRES_FIELD,
+            REFRESH_EXPIRES_AT_FIELD,
             "Refresh token expires at",
             "Filled in by login when the provider states it; audits warn ahead",
         ));
     }
-    if component.field(EXPIRES_FIELD).is_none() {
+    if component.field(EXPIRES_AT_FIELD).is_none() {
         component.fields.push(optional_date_field(
-            EXPIRES_FIELD,
+            EXPIRES_AT_FIELD,
             "Expires on",
             "Optional: when this key or password expires (YYYY-MM-DD); audits warn ahead",
         ));
@@ -558,7 +557,7 @@ mod tests {
             }
             // Every credential can carry an expiry date for audits to warn about.
             assert_eq!(
-                comp.field(EXPIRES_FIELD).map(|f| &f.validate),
+                comp.field(EXPIRES_AT_FIELD).map(|f| &f.validate),
                 Some(&Validation::Date)
             );
             if comp.kind == Kind::Oauth2 {
@@ -569,7 +568,7 @@ mod tests {
                     "refresh_token",
                     "scope",
                     "token_url",
-                    REFRESH_EXPIRES_FIELD,
+                    REFRESH_EXPIRES_AT_FIELD,
                 ] {
                     assert!(comp.field(name).is_some(), "{}.{name}", comp.id);
                 }

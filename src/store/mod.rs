@@ -8,6 +8,7 @@ mod recording;
 use std::path::Path;
 
 use crate::catalog::Catalog;
+use crate::core::expiry::{EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
 use crate::core::input::{apply_fields, FieldError, FieldValue};
 use crate::core::rules::Snapshot;
 use crate::core::time::Timestamp;
@@ -296,20 +297,21 @@ pub fn apply_tokens(c: &mut Credential, t: &TokenUpdate, now: Timestamp) {
     }
     match t.expires_at {
         Some(at) => {
-            c.public.insert("expires_at".into(), at.rfc3339());
+            c.public.insert(EXPIRES_AT_FIELD.into(), at.rfc3339());
         }
         None => {
-            c.public.remove("expires_at");
+            c.public.remove(EXPIRES_AT_FIELD);
         }
     }
     // A refresh token's stated lifetime belongs to that token: replace it with the new one's,
     // or drop it when a rotated token came without one.
     match (&t.refresh_expires_at, &t.refresh_token) {
         (Some(at), _) => {
-            c.public.insert("refresh_expires_at".into(), at.rfc3339());
+            c.public
+                .insert(REFRESH_EXPIRES_AT_FIELD.into(), at.rfc3339());
         }
         (None, Some(_)) => {
-            c.public.remove("refresh_expires_at");
+            c.public.remove(REFRESH_EXPIRES_AT_FIELD);
         }
         (None, None) => {}
     }

@@ -12,6 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tui_input::Input;
 use zeroize::Zeroize;
 
+use crate::core::expiry::{EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
 use crate::store::CredentialDraft;
 use crate::verify::TokenUpdate;
 
@@ -278,7 +279,7 @@ pub(crate) fn on_finished(
 }
 
 fn is_token_field(key: &FieldKey) -> bool {
-    matches!(key, FieldKey::Field(n) if matches!(n.as_str(), "access_token" | "refresh_token" | "expires_at" | "refresh_expires_at"))
+    matches!(key, FieldKey::Field(n) if matches!(n.as_str(), "access_token" | "refresh_token" | EXPIRES_AT_FIELD | REFRESH_EXPIRES_AT_FIELD))
 }
 
 /// The new tokens replace what the fields held (the old values are wiped first); a grant with
@@ -294,9 +295,9 @@ fn fill_tokens(form: &mut FormState, tokens: &TokenUpdate) {
                 Some(r) => r.expose_secret().to_string(),
                 None => continue,
             },
-            "expires_at" => tokens.expires_at.map(|at| at.rfc3339()).unwrap_or_default(),
+            EXPIRES_AT_FIELD => tokens.expires_at.map(|at| at.rfc3339()).unwrap_or_default(),
             // A rotated refresh token's lifetime replaces the old one's (none stated: cleared).
-            "refresh_expires_at" if tokens.refresh_token.is_some() => tokens
+            REFRESH_EXPIRES_AT_FIELD if tokens.refresh_token.is_some() => tokens
                 .refresh_expires_at
                 .map(|at| at.rfc3339())
                 .unwrap_or_default(),

@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use crate::core::expiry::EXPIRES_AT_FIELD;
 use crate::tui::audit::{expires_at, expiring, expiry_text};
 use crate::tui::state::{HistoryView, State};
 use crate::tui::widgets::chrome::{boxed, notice_at_bottom};
@@ -86,7 +87,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let public: Vec<String> = c
         .public
         .iter()
-        .filter(|(k, _)| k.as_str() != "expires_at")
+        .filter(|(k, _)| k.as_str() != EXPIRES_AT_FIELD)
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     lines.push(Line::from(vec![
