@@ -263,6 +263,12 @@ impl Catalog {
         self.index.get(id).map(|&i| &self.components[i])
     }
 
+    /// A component's name for display: its catalogue name, or the id itself when the catalogue
+    /// no longer has it (a stored credential of a removed component still shows).
+    pub fn display_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.get(id).map_or(id, |c| c.name.as_str())
+    }
+
     pub fn all(&self) -> &[Component] {
         &self.components
     }

@@ -164,6 +164,15 @@ impl Credential {
             .map_or("never", |v| v.status.as_str())
     }
 
+    /// Its last verification failed (rejected or misconfigured): a flow may not run on it.
+    /// Unreachable and unverified are not failures; never verified is not either.
+    pub fn is_failing(&self) -> bool {
+        matches!(
+            self.last_verification.as_ref().map(|v| v.status),
+            Some(Status::Rejected | Status::Misconfigured)
+        )
+    }
+
     /// Makes `v` the newest verification result (the store also appends it to the history).
     pub fn record_verification(&mut self, v: Verification) {
         self.last_verification = Some(v);

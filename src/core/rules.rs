@@ -1,7 +1,6 @@
 //! The domain rules, checked against a snapshot of the vault's records before anything is written:
 //! unique names, workspace and component scoping of flow steps, and the delete guards.
 
-use super::domain::Status;
 use super::domain::*;
 
 /// A rule said no. Each message is a sentence a person can act on.
@@ -291,15 +290,13 @@ impl Snapshot {
                     i + 1,
                     step.component
                 )),
-                Some(c) => match c.last_verification.as_ref().map(|v| v.status) {
-                    Some(status @ (Status::Rejected | Status::Misconfigured)) => Some(format!(
-                        "step {} uses credential '{}', whose last verification was {}",
-                        i + 1,
-                        c.name,
-                        status.as_str()
-                    )),
-                    _ => None,
-                },
+                Some(c) if c.is_failing() => Some(format!(
+                    "step {} uses credential '{}', whose last verification was {}",
+                    i + 1,
+                    c.name,
+                    c.status_word()
+                )),
+                Some(_) => None,
             };
             if let Some(problem) = problem {
                 return Err(RuleError::FlowNotReady {
@@ -317,12 +314,8 @@ impl Snapshot {
             .iter()
             .enumerate()
             .filter(|(_, s)| {
-                self.credential(&s.credential).is_none_or(|c| {
-                    matches!(
-                        c.last_verification.as_ref().map(|v| v.status),
-                        Some(Status::Rejected | Status::Misconfigured)
-                    )
-                })
+                self.credential(&s.credential)
+                    .is_none_or(Credential::is_failing)
             })
             .map(|(i, _)| i)
             .collect()

@@ -229,10 +229,7 @@ pub fn rows(state: &State) -> Vec<AuditRow<'_>> {
             let verified = verification.is_some_and(|v| v.status == Status::Verified);
             AuditRow {
                 credential: c,
-                component: state
-                    .catalog
-                    .get(&c.component)
-                    .map_or(c.component.as_str(), |k| k.name.as_str()),
+                component: state.catalog.display_name(&c.component),
                 workspace: workspaces.get(&c.workspace).copied().unwrap_or("?"),
                 verification,
                 expires,

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use tui_input::Input;
 use zeroize::Zeroize;
 
@@ -20,6 +20,7 @@ use super::action::{Effect, RequestId};
 use super::form::{form_draft, validate_field};
 use super::keys::Command;
 use super::state::{FieldKey, FormPhase, FormState, InputDebug, Notice, State};
+use super::update::take_secret;
 
 /// The draft's name while logging in. The login needs only the client's fields, and a name
 /// that is still empty or taken must not stop it (the real name is checked on save).
@@ -181,7 +182,7 @@ pub(crate) fn paste_command(state: &mut State, command: Command, fx: &mut Vec<Ef
                 ));
                 return;
             }
-            let pasted = SecretString::from(input.value_and_reset());
+            let pasted = take_secret(input);
             *exchanging = true;
             form.message = None;
             fx.push(Effect::ExchangeLogin { request, pasted });

@@ -21,10 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         return;
     };
     let now = state.clock.wall;
-    let component = state
-        .catalog
-        .get(&c.component)
-        .map_or(c.component.as_str(), |k| k.name.as_str());
+    let component = state.catalog.display_name(&c.component);
     let title = format!(" {component} · {} ", c.name);
     let inner = boxed(frame, area, t, &title);
     let inner = notice_at_bottom(frame, inner, state);

@@ -124,10 +124,7 @@ fn step_lines<'a>(state: &State, flow: &Flow) -> Vec<Line<'a>> {
     )];
     let failing = view.snapshot.failing_steps(flow);
     for (i, s) in flow.steps.iter().enumerate() {
-        let component = state
-            .catalog
-            .get(&s.component)
-            .map_or(s.component.as_str(), |c| c.name.as_str());
+        let component = state.catalog.display_name(&s.component);
         let (cred, status) = match view.snapshot.credential(&s.credential) {
             Some(c) => (
                 format!("{} ({})", c.name, c.environment),

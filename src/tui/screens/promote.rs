@@ -26,10 +26,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         t.dim(),
     )];
     for (i, pick) in p.picks.iter().enumerate() {
-        let component = state
-            .catalog
-            .get(&pick.component)
-            .map_or(pick.component.as_str(), |c| c.name.as_str());
+        let component = state.catalog.display_name(&pick.component);
         let chosen = pick
             .chosen
             .as_ref()

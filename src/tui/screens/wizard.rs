@@ -170,10 +170,7 @@ fn components_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState
         ));
     }
     for (i, p) in w.picks.iter().enumerate() {
-        let name = state
-            .catalog
-            .get(&p.component)
-            .map_or(p.component.as_str(), |c| c.name.as_str());
+        let name = state.catalog.display_name(&p.component);
         let mut line = Line::raw(format!("{}. {name}", i + 1));
         if w.in_chosen && i == w.chosen_cursor {
             line = line.style(t.selected());
@@ -202,10 +199,7 @@ fn credentials_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardStat
         t.title(),
     )];
     for (i, p) in w.picks.iter().enumerate() {
-        let component = state
-            .catalog
-            .get(&p.component)
-            .map_or(p.component.as_str(), |c| c.name.as_str());
+        let component = state.catalog.display_name(&p.component);
         let bound = p
             .credential
             .as_ref()
@@ -229,10 +223,7 @@ fn credentials_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardStat
     let Some(pick) = w.picks.get(w.step_cursor) else {
         return;
     };
-    let component = state
-        .catalog
-        .get(&pick.component)
-        .map_or(pick.component.as_str(), |c| c.name.as_str());
+    let component = state.catalog.display_name(&pick.component);
     let offered = current_candidates(state, w);
     let mut lines = vec![Line::styled(
         format!("{component} credentials in this workspace:"),
@@ -291,10 +282,7 @@ fn review_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
         Line::styled("Steps", t.dim()),
     ];
     for (i, p) in w.picks.iter().enumerate() {
-        let component = state
-            .catalog
-            .get(&p.component)
-            .map_or(p.component.as_str(), |c| c.name.as_str());
+        let component = state.catalog.display_name(&p.component);
         let cred = p
             .credential
             .as_ref()
@@ -302,10 +290,7 @@ fn review_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
         let (mark, text, status) = match cred {
             Some(c) => {
                 let status = c.last_verification.as_ref().map(|v| v.status);
-                let failing = matches!(
-                    status,
-                    Some(crate::core::Status::Rejected | crate::core::Status::Misconfigured)
-                );
+                let failing = c.is_failing();
                 (
                     if failing {
                         Span::styled("  ✗ ", t.error())
