@@ -88,8 +88,34 @@ fn device_login_from_the_cli_saves_verified_tokens() {
     ]);
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(shown["fields"]["access_token"], token.as_str());
-    // Login is for OAuth2 only.
+    // A credential that does not exist is refused as such.
     let o = v.keyway(&["credential", "login", "-w", "acme", "nope"]);
     assert_eq!(code(&o), 1);
+    // Login is for OAuth2 only: an API key is refused as a usage error. (Nothing listens on
+    // the free port: the key is saved unverified.)
+    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "generic_api_key",
+        "-n",
+        "plain",
+        "-f",
+        &closed,
+        "-f",
+        "api_key=k",
+        "--save-unverified",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = v.keyway(&["credential", "login", "-w", "acme", "plain"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("login only applies to OAuth2"),
+        "{}",
+        stderr(&o)
+    );
     drop(rt);
 }
