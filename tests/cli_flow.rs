@@ -3,16 +3,12 @@
 
 mod common;
 
-use common::{stderr, stdout, TestVault};
+use common::{code, stderr, stdout, TestVault};
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
 use keyway::core::{Environment, Status, Verification};
 use keyway::store::CredentialDraft;
 use serde_json::Value;
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 /// Workspaces acme and globex; acme holds stripe/st-staging (staging), stripe/st-live
 /// (production), postgresql/pg-staging (staging), postgresql/pg-a and pg-b (production) and

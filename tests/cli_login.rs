@@ -5,13 +5,9 @@
 mod common;
 mod support;
 
-use common::{stderr, stdout, TestVault};
+use common::{code, stderr, stdout, TestVault};
 use serde_json::Value;
 use support::oauth::{provider, DeviceStep, CLIENT_ID, USER_CODE};
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 #[test]
 fn device_login_from_the_cli_saves_verified_tokens() {

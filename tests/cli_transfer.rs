@@ -4,16 +4,12 @@
 mod common;
 mod support;
 
-use common::{stderr, stdout, TestVault, PASS};
+use common::{code, stderr, stdout, TestVault, PASS};
 use serde_json::Value;
 use support::http::api_server;
 
 const SECRET: &str = "sk_SENTINEL_transfer_33";
 const EXPORT_PASS: &str = "export passphrase";
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
     v.keyway_with(
@@ -206,8 +202,7 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     // Flip a byte of the first result (slot 0) behind keyway's back.
     {
-        let history: redb::TableDefinition<(u8, &str), &[u8]> =
-            redb::TableDefinition::new("history-v1");
+        let history = keyway::vault::tables::HISTORY;
         let db = redb::Database::open(&a.path).unwrap();
         let txn = db.begin_write().unwrap();
         {

@@ -4,16 +4,12 @@
 mod common;
 mod support;
 
-use common::{stderr, stdout, TestVault};
+use common::{code, stderr, stdout, TestVault};
 use serde_json::Value;
 use support::http::api_server;
 use support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
 
 const API_KEY: &str = "sk_SENTINEL_cli_verify_91";
-
-fn code(o: &std::process::Output) -> i32 {
-    o.status.code().unwrap_or(-1)
-}
 
 fn creds(v: &TestVault) -> Vec<Value> {
     let o = v.keyway(&["credential", "list", "--json"]);

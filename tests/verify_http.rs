@@ -11,7 +11,7 @@ use keyway::core::{Credential, Status};
 use keyway::verify::{verify_all, Outcome, Pool, PoolEvent};
 use support::http::{api_server, trap_server, ApiServer, BASIC_USER};
 use support::pg::free_port;
-use support::{api_component, credential, verifier, NOW, SENTINEL};
+use support::{api_component, assert_no_secret, credential, verifier, NOW, SENTINEL};
 
 const BEARER: &str = r#"{ type = "bearer" }"#;
 
@@ -27,11 +27,6 @@ async fn check(component: &Component, base_url: &str, key: &str) -> Outcome {
     verifier(2, 5)
         .verify(component, &key_credential(base_url, key), NOW)
         .await
-}
-
-fn assert_no_secret(o: &Outcome) {
-    let all = format!("{} {:?} {o:?}", o.reason, o.detail);
-    assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use keyway::verify::{verify_all, Outcome, Pool, Verifier};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use support::oauth::{provider, DeviceStep, Provider, CLIENT_SECRET};
-use support::{builtin, credential, verifier, NOW};
+use support::{assert_no_secret, builtin, credential, verifier, NOW};
 
 const NAME: &str = "crm-prod-sync";
 const MINUTE: i64 = 60;
@@ -63,11 +63,6 @@ async fn check_with(v: &Verifier, c: &Credential) -> Outcome {
 
 async fn check(c: &Credential) -> Outcome {
     check_with(&verifier(2, 5), c).await
-}
-
-fn assert_no_secret(o: &Outcome) {
-    let all = format!("{} {:?} {o:?}", o.reason, o.detail);
-    assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
 // ---- expiry arithmetic --------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 
 mod support;
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use keyway::core::{Credential, Status};
@@ -11,7 +10,7 @@ use keyway::verify::flows::{authorize_url, PASTE_REDIRECT_URI};
 use keyway::verify::{DevicePollEvent, FlowError, OAuthClient, Outcome};
 use secrecy::ExposeSecret;
 use support::oauth::{provider, DeviceStep, Provider, CLIENT_SECRET, USER_CODE};
-use support::{builtin, credential, verifier, NOW};
+use support::{assert_no_secret, builtin, credential, verifier, NOW};
 
 fn oauth_credential(p: &Provider, secrets: &[(&str, &str)]) -> Credential {
     let fields = p.fields();
@@ -23,11 +22,6 @@ async fn check(c: &Credential) -> Outcome {
     verifier(2, 5)
         .verify(&builtin("generic_oauth2"), c, NOW)
         .await
-}
-
-fn assert_no_secret(o: &Outcome) {
-    let all = format!("{} {:?} {o:?}", o.reason, o.detail);
-    assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
 #[tokio::test]
@@ -250,13 +244,13 @@ async fn pkce_login_exchanges_a_pasted_redirect_with_the_right_state() {
 
     // A pasted address from another login attempt sends nothing.
     let forged = format!("{PASTE_REDIRECT_URI}?code=code-1&state=someone-else");
-    let before = p.state.token_requests.load(Ordering::SeqCst);
+    let before = p.token_requests();
     let err = v
         .exchange_pasted_redirect(&oauth, PASTE_REDIRECT_URI, &forged, &state, pkce, NOW)
         .await
         .unwrap_err();
     assert!(matches!(err, FlowError::StateMismatch), "{err}");
-    assert_eq!(p.state.token_requests.load(Ordering::SeqCst), before);
+    assert_eq!(p.token_requests(), before);
 
     // The real one (a fresh login, since the verifier was consumed).
     let (url, pkce, state) = authorize_url(&oauth, PASTE_REDIRECT_URI).expect("authorize url");

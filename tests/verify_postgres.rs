@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use keyway::core::Status;
 use keyway::verify::Outcome;
 use support::pg::{free_port, PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
-use support::{builtin, credential, verifier, NOW};
+use support::{assert_no_secret, builtin, credential, verifier, NOW};
 
 fn pg_credential(
     port: u16,
@@ -37,11 +37,6 @@ async fn check(port: u16, database: &str, password: &str, sslmode: &str) -> Outc
             NOW,
         )
         .await
-}
-
-fn assert_no_secret(o: &Outcome) {
-    let all = format!("{} {:?} {o:?}", o.reason, o.detail);
-    assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
 #[tokio::test]

@@ -136,6 +136,11 @@ impl TestVault {
     }
 }
 
+/// The exit code, -1 if the process was killed by a signal.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

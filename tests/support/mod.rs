@@ -48,6 +48,12 @@ pub fn credential(
     }
 }
 
+/// No "SENTINEL" (every test secret carries it) in an outcome's reason, detail or Debug.
+pub fn assert_no_secret(o: &keyway::verify::Outcome) {
+    let all = format!("{} {:?} {o:?}", o.reason, o.detail);
+    assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
+}
+
 pub fn verifier(connect_timeout_secs: u64, deadline_secs: u64) -> Verifier {
     Verifier::new(&VerifyConfig {
         concurrency: 16,
