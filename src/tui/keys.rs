@@ -44,7 +44,6 @@ pub enum Command {
     /// The flows using a credential, with "rebind to another credential".
     UsedBy,
     NextStep,
-    PrevStep,
     /// Flip a yes/no choice (active, all workspaces, move instead of copy...).
     Toggle,
     Activate,

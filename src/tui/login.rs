@@ -141,15 +141,14 @@ pub(crate) fn start(state: &mut State, paste: bool, fx: &mut Vec<Effect>) {
 }
 
 /// Stops a login in progress; the edges abort its task.
-pub(crate) fn cancel(form: &mut FormState, fx: &mut Vec<Effect>) -> bool {
+pub(crate) fn cancel(form: &mut FormState, fx: &mut Vec<Effect>) {
     let Some(mut login) = form.login.take() else {
-        return false;
+        return;
     };
     wipe(&mut login);
     fx.push(Effect::CancelLogin {
         request: login.request,
     });
-    true
 }
 
 /// The pasted address may hold a live authorization code: overwritten before it is freed.

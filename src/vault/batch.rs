@@ -34,15 +34,7 @@ pub struct Committed {
 impl Vault {
     /// Starts a batch. The vault's write lock is held until it is committed or dropped.
     pub fn begin_results(&self) -> Result<ResultBatch<'_>, VaultError> {
-        let txn = guard::guarded(&self.path, "writing", || {
-            let mut txn = self
-                .db()
-                .begin_write()
-                .map_err(|e| storage(&self.path, e))?;
-            txn.set_durability(redb::Durability::Immediate)
-                .map_err(|e| storage(&self.path, e))?;
-            Ok(txn)
-        })?;
+        let txn = guard::guarded(&self.path, "writing", || self.begin_write())?;
         Ok(ResultBatch {
             vault: self,
             txn,

@@ -304,15 +304,21 @@ impl Vault {
         body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), VaultError> {
         guard::guarded(&self.path, "writing", || {
-            let mut txn = self
-                .db()
-                .begin_write()
-                .map_err(|e| storage(&self.path, e))?;
-            txn.set_durability(Durability::Immediate)
-                .map_err(|e| storage(&self.path, e))?;
+            let txn = self.begin_write()?;
             body(&txn).map_err(|e| storage(&self.path, e))?;
             txn.commit().map_err(|e| storage(&self.path, e))
         })
+    }
+
+    /// A write transaction whose commit is durable (Immediate); call under the panic guard.
+    fn begin_write(&self) -> Result<redb::WriteTransaction, VaultError> {
+        let mut txn = self
+            .db()
+            .begin_write()
+            .map_err(|e| storage(&self.path, e))?;
+        txn.set_durability(Durability::Immediate)
+            .map_err(|e| storage(&self.path, e))?;
+        Ok(txn)
     }
 
     fn seal_record<T: Serialize>(&self, table: &str, id: &RecordId, record: &T) -> Vec<u8> {
