@@ -14,9 +14,9 @@ use redb::ReadableTable;
 use serde::Deserialize;
 
 use super::crypto::DataKey;
-use super::results::{self, open_result, unreadable, Latest};
-use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST};
-use super::{header, read_all, Vault, VaultError};
+use super::results::{self, open_result, Latest};
+use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, RESULTS_NAME};
+use super::{corrupt, header, read_all, unreadable, Vault, VaultError};
 use crate::core::rules::Snapshot;
 use crate::core::{Credential, RecordId, Verification};
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
@@ -83,7 +83,7 @@ pub(super) fn read_format2_latest(
     vault_id: &str,
     key: &DataKey,
 ) -> Result<(Latest, Migration), VaultError> {
-    let name = "results";
+    let name = RESULTS_NAME;
     let table = match txn.open_table(FORMAT2_LATEST) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => {
@@ -97,7 +97,7 @@ pub(super) fn read_format2_latest(
         let (id, bytes) = entry.map_err(|e| unreadable(path, name, &e))?;
         let (id, bytes) = (id.value(), bytes.value());
         let (seq, verification) = open_result(key, vault_id, id, bytes).ok_or_else(|| {
-            results::corrupt(
+            corrupt(
                 path,
                 format!("the latest result of credential {id} failed authentication"),
             )

@@ -82,6 +82,19 @@ fn storage(path: &Path, e: impl std::fmt::Display) -> VaultError {
     }
 }
 
+/// Damage found while reading: `detail` says where.
+fn corrupt(path: &Path, detail: String) -> VaultError {
+    VaultError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+/// A table that redb cannot read.
+fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
+    corrupt(path, format!("table {table} cannot be read ({e})"))
+}
+
 /// A header for a new data key under `passphrase`: fresh salt, the data key wrapped.
 fn wrap_header(
     vault_id: String,
@@ -493,9 +506,8 @@ pub(crate) fn load_snapshot(
         }
         _ => {
             let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
-            let next = sequences::read(&txn, path, vault_id, key)?.ok_or_else(|| {
-                results::corrupt(path, format!("its table {SEQUENCES_NAME} is missing"))
-            })?;
+            let next = sequences::read(&txn, path, vault_id, key)?
+                .ok_or_else(|| corrupt(path, format!("its table {SEQUENCES_NAME} is missing")))?;
             let latest = results::read_latest(&txn, path, vault_id, key, &next)?;
             (credentials, latest, migrate::Migration::None)
         }
@@ -526,12 +538,8 @@ pub(super) fn read_all<T: DeserializeOwned>(
     table: TableDefinition<&str, &[u8]>,
     name: &str,
 ) -> Result<Vec<T>, VaultError> {
-    let corrupt = |detail: String| VaultError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let unreadable =
-        |e: &dyn std::fmt::Display| corrupt(format!("table {name} cannot be read ({e})"));
+    let corrupt = |detail: String| corrupt(path, detail);
+    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, name, e);
     let table = txn.open_table(table).map_err(|e| unreadable(&e))?;
     let mut out = Vec::new();
     for entry in table.iter().map_err(|e| unreadable(&e))? {

@@ -19,7 +19,7 @@ use redb::{ReadableTableMetadata, TableError};
 use super::crypto::{self, DataKey};
 use super::sequences::NextSeq;
 use super::tables::{HISTORY, HISTORY_NAME, RESULTS_NAME};
-use super::VaultError;
+use super::{corrupt, unreadable, VaultError};
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
 
 /// The ring slot of result number `seq`. HISTORY_LIMIT is far below 256 (checked at compile time).
@@ -136,17 +136,6 @@ pub(super) fn remove(
         history.remove((slot, credential.as_str()))?;
     }
     Ok(())
-}
-
-pub(super) fn corrupt(path: &Path, detail: String) -> VaultError {
-    VaultError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    }
-}
-
-pub(super) fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
-    corrupt(path, format!("table {table} cannot be read ({e})"))
 }
 
 /// Credential id -> its newest result and that result's sequence number.

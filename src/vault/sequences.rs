@@ -16,9 +16,8 @@ use redb::TableError;
 use foldhash::{HashMap, HashMapExt};
 
 use super::crypto::{self, DataKey};
-use super::results::corrupt;
 use super::tables::{SEQUENCES, SEQUENCES_KEY, SEQUENCES_NAME};
-use super::VaultError;
+use super::{corrupt, unreadable, VaultError};
 use crate::core::RecordId;
 
 /// Credential -> the sequence number of its next result.
@@ -55,9 +54,7 @@ pub(super) fn read(
     vault_id: &str,
     key: &DataKey,
 ) -> Result<Option<NextSeq>, VaultError> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        corrupt(path, format!("table {SEQUENCES_NAME} cannot be read ({e})"))
-    };
+    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, SEQUENCES_NAME, e);
     let table = match txn.open_table(SEQUENCES) {
         Ok(t) => t,
         Err(TableError::TableDoesNotExist(_)) => return Ok(None),
