@@ -176,10 +176,17 @@ pub fn needs_refresh(c: &Credential, now: Timestamp, margin: Duration) -> bool {
     if !has_value(c, "access_token") {
         return true;
     }
-    match expires_at(c) {
-        Some(at) => i128::from(at.0) - i128::from(now.0) <= i128::from(margin.as_secs()),
-        None => false,
-    }
+    expires_at(c).is_some_and(|at| due_within(at, now, margin))
+}
+
+/// Whether `at` falls within `margin` of `now` (or is already past).
+pub fn due_within(at: Timestamp, now: Timestamp, margin: Duration) -> bool {
+    i128::from(at.0) - i128::from(now.0) <= i128::from(margin.as_secs())
+}
+
+/// Seconds from `now` until `at`; zero once it is past.
+pub fn secs_until(at: Timestamp, now: Timestamp) -> u64 {
+    clamp_u64(i128::from(at.0) - i128::from(now.0))
 }
 
 /// "expires in 3d".

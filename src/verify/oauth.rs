@@ -64,13 +64,13 @@ pub(crate) async fn verify_oauth2(
     let access = safety::optional(credential, "access_token");
     let access_expiry = expiry::expires_at(credential);
     if let Some(refresh) = safety::optional(credential, "refresh_token") {
-        let why = match access {
-            None => Refreshing::NoAccessToken,
-            Some(_) if expiry::needs_refresh(credential, now, ctx.refresh_margin) => {
-                // needs_refresh with an access token present implies a known expiry.
-                Refreshing::Expiring(access_expiry.unwrap_or(now))
+        // The same rule as expiry::needs_refresh, with the token and its expiry in hand.
+        let why = match (access, access_expiry) {
+            (None, _) => Refreshing::NoAccessToken,
+            (Some(_), Some(at)) if expiry::due_within(at, now, ctx.refresh_margin) => {
+                Refreshing::Expiring(at)
             }
-            Some(access) => {
+            (Some(access), _) => {
                 // Far from expiry (or of unknown expiry): the read-only check, so an audit does
                 // not spend and rotate the refresh token for nothing.
                 let checked = probe.userinfo(access, ctx.limits).await;
@@ -122,7 +122,7 @@ fn not_refreshed(reason: &str, expires: Option<Timestamp>, now: Timestamp) -> St
     match expires {
         Some(at) => format!(
             "{reason} It was not refreshed: it is valid for another {}.",
-            expiry::span(u64::try_from(at.0.saturating_sub(now.0)).unwrap_or(0))
+            expiry::span(expiry::secs_until(at, now))
         ),
         None => reason.to_string(),
     }
@@ -223,7 +223,7 @@ async fn refresh_grant(
         ),
         Refreshing::Expiring(at) => format!(
             "The access token expires in {}, within the refresh margin, so keyway refreshed it: {service} issued a new one.",
-            expiry::span(u64::try_from(at.0.saturating_sub(ctx.now.0)).unwrap_or(0))
+            expiry::span(expiry::secs_until(at, ctx.now))
         ),
         Refreshing::AccessNotConfirmed => format!(
             "The stored access token was not accepted, so keyway refreshed it: {service} issued a new one."
