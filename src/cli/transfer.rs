@@ -2,7 +2,6 @@
 //! useless without its own passphrase. Import decrypts and checks everything before it writes
 //! anything, verifies each credential like any other save, and commits in one transaction.
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
@@ -14,7 +13,7 @@ use super::context::Context;
 use super::error::CliError;
 use super::save::{runtime, verifier};
 use crate::clock;
-use crate::core::{Credential, RecordId, Status, Verification};
+use crate::core::{Credential, Status, Verification};
 use crate::transfer::{self, ExportedCredential};
 use crate::vault::crypto::fresh_id;
 use crate::vault::kdf::KdfParams;
@@ -151,8 +150,8 @@ pub fn import(
     );
     let workspace_id = existing.as_ref().map_or_else(fresh_id, |w| w.id.clone());
     let mut planned: Vec<Credential> = Vec::new();
-    // Each planned credential's exported history, newest first, by its new id.
-    let mut histories: HashMap<RecordId, Vec<Verification>> = HashMap::new();
+    // Each planned credential's exported history, newest first, in the same order.
+    let mut histories: Vec<Vec<Verification>> = Vec::new();
     let mut skipped = Vec::new();
     for e in export.credentials {
         let mut name = e.name.clone();
@@ -171,10 +170,9 @@ pub fn import(
             skipped.push(format!("{}/{} (unknown component)", e.component, e.name));
             continue;
         }
-        let id = fresh_id();
-        histories.insert(id.clone(), e.history);
+        histories.push(e.history);
         planned.push(Credential {
-            id,
+            id: fresh_id(),
             workspace: workspace_id.clone(),
             component: e.component,
             name,
@@ -198,13 +196,13 @@ pub fn import(
     // Verify (nothing invalid is saved), or mark unverified on request.
     let mut accepted: Vec<(Credential, Vec<Verification>)> = Vec::new();
     // The import's own result heads the history the credential brought along.
-    let mut accept = |c: Credential, result: Verification| {
+    let mut accept = |c: Credential, result: Verification, brought: Vec<Verification>| {
         let mut history = vec![result];
-        history.extend(histories.remove(&c.id).unwrap_or_default());
+        history.extend(brought);
         accepted.push((c, history));
     };
     if no_verify {
-        for c in planned {
+        for (c, brought) in planned.into_iter().zip(histories) {
             accept(
                 c,
                 Verification {
@@ -214,6 +212,7 @@ pub fn import(
                     latency_ms: None,
                     at: now,
                 },
+                brought,
             );
         }
     } else {
@@ -229,12 +228,12 @@ pub fn import(
             now,
             |_| {},
         ));
-        for (mut c, outcome) in planned.into_iter().zip(outcomes) {
+        for ((mut c, outcome), brought) in planned.into_iter().zip(outcomes).zip(histories) {
             if outcome.status == Status::Verified {
                 if let Some(t) = &outcome.tokens {
                     crate::store::apply_tokens(&mut c, t, now);
                 }
-                accept(c, outcome.to_verification(now));
+                accept(c, outcome.to_verification(now), brought);
             } else {
                 skipped.push(format!(
                     "{}/{} ({}: {})",
