@@ -27,8 +27,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::oauth::{
-    expiry, lifetime_secs, printable_code, status_failure, token_failure, token_update, Grant,
-    GrantResponse,
+    expiry, printable_code, status_failure, token_failure, token_update, Grant, GrantResponse,
+    LifetimeFields,
 };
 use super::safety::{self, NetFailure};
 use super::transport::{read_body, OAuthHttp};
@@ -339,9 +339,9 @@ struct GrantBody {
     refresh_token: Option<String>,
     #[serde(default)]
     expires_in: Option<u64>,
-    /// Read leniently (see `oauth::LifetimeFields`): a malformed lifetime is ignored.
-    #[serde(default)]
-    refresh_token_expires_in: Option<serde_json::Value>,
+    /// The refresh token's lifetime, read leniently as the oauth2 grants read it.
+    #[serde(flatten)]
+    lifetimes: LifetimeFields,
 }
 
 fn granted_tokens(
@@ -362,10 +362,9 @@ fn granted_tokens(
             .expires_in
             .map(|s| expiry(issued_at, Duration::from_secs(s))),
         refresh_expires_at: grant
-            .refresh_token_expires_in
-            .as_ref()
-            .and_then(lifetime_secs)
-            .map(|s| expiry(issued_at, Duration::from_secs(s))),
+            .lifetimes
+            .refresh_expires_in()
+            .map(|d| expiry(issued_at, d)),
     })
 }
 

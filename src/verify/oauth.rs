@@ -296,7 +296,7 @@ impl LifetimeFields {
 
 /// Seconds from a JSON number or a numeric string; anything else (negative, fractional text,
 /// an object) is ignored rather than guessed.
-pub(crate) fn lifetime_secs(value: &serde_json::Value) -> Option<u64> {
+fn lifetime_secs(value: &serde_json::Value) -> Option<u64> {
     match value {
         serde_json::Value::Number(n) => n.as_u64(),
         serde_json::Value::String(s) => s.trim().parse().ok(),
