@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use crate::core::expiry;
+use crate::core::expiry::{self, ExpiryState};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, RecordId, Status, Verification};
 use crate::verify::{Outcome, TokenUpdate};
@@ -116,17 +116,12 @@ pub struct AuditRow<'a> {
     pub component: &'a str,
     pub workspace: &'a str,
     pub verification: Option<&'a Verification>,
-    pub expires: Option<Timestamp>,
+    /// When it lapses, by the same rule as `keyway audit` (core::expiry): the refresh token's
+    /// expiry when there is one (the access token renews itself), else the access token's or
+    /// the date the user set; classified against the warning window.
+    pub expiry: ExpiryState,
     pub flows: usize,
     pub attention: bool,
-    pub expiring: bool,
-}
-
-/// When the credential lapses, by the same rule as `keyway audit` (core::expiry): the
-/// refresh token's expiry when there is one (the access token renews itself), else the
-/// access token's or the date the user set.
-pub fn expires_at(c: &Credential) -> Option<Timestamp> {
-    expiry::lapses_at(c)
 }
 
 /// "in 3d", or "expired 2d ago".
@@ -138,9 +133,13 @@ pub fn expiry_text(expires: Timestamp, now: Timestamp) -> String {
     }
 }
 
-/// Expired, or expiring within the warning window (core::expiry's rule).
-pub fn expiring(expires: Option<Timestamp>, now: Timestamp, window_days: u64) -> bool {
-    expiry::ExpiryState::of(expires, now, expiry::warning_window(window_days)).needs_attention()
+/// Where `c`'s expiry stands against the warning window the config sets.
+pub fn expiry_of(state: &State, c: &Credential) -> ExpiryState {
+    expiry::expiry_state(
+        c,
+        state.clock.wall,
+        expiry::warning_window(state.expiry_warning_days),
+    )
 }
 
 fn status_rank(v: Option<&Verification>) -> u8 {
@@ -183,7 +182,7 @@ fn compare(column: AuditColumn, a: &AuditRow, b: &AuditRow) -> Ordering {
             a.verification.and_then(|v| v.latency_ms),
             b.verification.and_then(|v| v.latency_ms),
         ),
-        AuditColumn::Expires => opt_cmp(a.expires, b.expires),
+        AuditColumn::Expires => opt_cmp(a.expiry.at(), b.expiry.at()),
         AuditColumn::Age => cb.updated_at.cmp(&ca.updated_at),
         AuditColumn::Flows => b.flows.cmp(&a.flows),
     }
@@ -195,7 +194,6 @@ pub fn rows(state: &State) -> Vec<AuditRow<'_>> {
         return Vec::new();
     };
     let a = &state.audit;
-    let now = state.clock.wall;
     let snapshot = &view.snapshot;
     // Flow counts in one pass over the flows, not one per credential.
     let mut flows: HashMap<&RecordId, usize> = HashMap::new();
@@ -224,18 +222,16 @@ pub fn rows(state: &State) -> Vec<AuditRow<'_>> {
                 (Some(f), None) => Some(f),
                 _ => stored,
             };
-            let expires = expires_at(c);
-            let expiring = expiring(expires, now, state.expiry_warning_days);
+            let expiry = expiry_of(state, c);
             let verified = verification.is_some_and(|v| v.status == Status::Verified);
             AuditRow {
                 credential: c,
                 component: state.catalog.display_name(&c.component),
                 workspace: workspaces.get(&c.workspace).copied().unwrap_or("?"),
                 verification,
-                expires,
+                expiry,
                 flows: flows.get(&c.id).copied().unwrap_or(0),
-                attention: !verified || expiring,
-                expiring,
+                attention: !verified || expiry.needs_attention(),
             }
         })
         .filter(|r| !a.attention_only || r.attention)
@@ -273,7 +269,7 @@ pub fn summary(rows: &[AuditRow], window_days: u64) -> String {
             slot.1 += 1;
         }
     }
-    let expiring = rows.iter().filter(|r| r.expiring).count();
+    let expiring = rows.iter().filter(|r| r.expiry.needs_attention()).count();
     let mut parts: Vec<String> = counts
         .iter()
         .filter(|(_, n)| *n > 0)

@@ -9,8 +9,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use crate::core::expiry::ExpiryState;
+use crate::core::time::Timestamp;
 use crate::tui::audit::{expiry_text, rows, summary, AuditColumn, AuditRow};
 use crate::tui::state::State;
+use crate::tui::theme::Theme;
 use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
 use crate::tui::widgets::spinner;
 
@@ -158,12 +161,7 @@ fn cells<'a>(state: &State, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
             t.status(v.map(|v| v.status)),
         )
     };
-    let expires = match r.expires {
-        None => Span::styled("-", t.dim()),
-        Some(e) if e <= now => Span::styled(expiry_text(e, now), t.error()),
-        Some(e) if r.expiring => Span::styled(format!("⚠ {}", expiry_text(e, now)), t.warn()),
-        Some(e) => Span::raw(expiry_text(e, now)),
-    };
+    let expires = expiry_span(r.expiry, now, t, "-", false);
     out.extend([
         Cell::from(r.component.to_string()),
         Cell::from(c.name.clone()),
@@ -180,4 +178,26 @@ fn cells<'a>(state: &State, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
         Cell::from(r.flows.to_string()),
     ]);
     out
+}
+
+/// An expiry as the audit table and the detail view show it: red once expired, ⚠ and the
+/// warning colour within the window, dim `none` when there is none; `dated` adds the date to
+/// an expiry still ahead.
+pub(crate) fn expiry_span(
+    e: ExpiryState,
+    now: Timestamp,
+    t: &Theme,
+    none: &'static str,
+    dated: bool,
+) -> Span<'static> {
+    let text = |at: Timestamp| match dated {
+        true => format!("{} ({})", expiry_text(at, now), at.rfc3339()),
+        false => expiry_text(at, now),
+    };
+    match e {
+        ExpiryState::None => Span::styled(none, t.dim()),
+        ExpiryState::Expired { at, .. } => Span::styled(expiry_text(at, now), t.error()),
+        ExpiryState::Soon { at, .. } => Span::styled(format!("⚠ {}", text(at)), t.warn()),
+        ExpiryState::Fine { at } => Span::raw(text(at)),
+    }
 }

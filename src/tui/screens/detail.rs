@@ -8,7 +8,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::core::expiry::EXPIRES_AT_FIELD;
-use crate::tui::audit::{expires_at, expiring, expiry_text};
+use crate::tui::audit::expiry_of;
+use crate::tui::screens::audit::expiry_span;
 use crate::tui::state::{HistoryView, State};
 use crate::tui::widgets::chrome::{boxed, notice_at_bottom};
 
@@ -54,18 +55,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             )),
         ]),
     ];
-    let expires = expires_at(c);
     lines.push(Line::from(vec![
         label("Expires"),
-        match expires {
-            None => Span::styled("not set", t.dim()),
-            Some(e) if e <= now => Span::styled(expiry_text(e, now), t.error()),
-            Some(e) if expiring(expires, now, state.expiry_warning_days) => Span::styled(
-                format!("⚠ {} ({})", expiry_text(e, now), e.rfc3339()),
-                t.warn(),
-            ),
-            Some(e) => Span::raw(format!("{} ({})", expiry_text(e, now), e.rfc3339())),
-        },
+        expiry_span(expiry_of(state, c), now, t, "not set", true),
     ]));
     let mut flows: Vec<&str> = view
         .snapshot
