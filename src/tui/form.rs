@@ -205,14 +205,20 @@ pub(super) fn close_form(state: &mut State, fx: &mut Vec<Effect>) {
             fx.push(Effect::CancelVerify { request });
         }
         login::cancel(&mut form, fx);
-        update::wipe_form(&mut form);
-        // Cancelling an inline add returns to the wizard or promotion exactly as it was.
-        state.screen = match form.origin {
-            FormOrigin::Credentials => Screen::Credentials,
-            FormOrigin::Wizard { .. } => Screen::Wizard,
-            FormOrigin::Promote { .. } => Screen::Promote,
-        };
+        leave(state, form);
     }
+}
+
+/// Wipes a form taken out of the state and returns to the screen it was opened from: an
+/// inline add returns to the wizard or promotion exactly as it was. Returns that origin.
+pub(super) fn leave(state: &mut State, mut form: FormState) -> FormOrigin {
+    update::wipe_form(&mut form);
+    state.screen = match form.origin {
+        FormOrigin::Credentials => Screen::Credentials,
+        FormOrigin::Wizard { .. } => Screen::Wizard,
+        FormOrigin::Promote { .. } => Screen::Promote,
+    };
+    form.origin
 }
 
 /// Save gating: nothing leaves the form while a field is invalid or a save is under way.

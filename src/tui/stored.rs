@@ -5,7 +5,7 @@ use crate::core::rules::Snapshot;
 
 use super::action::Stored;
 use super::state::*;
-use super::{flows, update, wizard, workspaces};
+use super::{flows, form, wizard, workspaces};
 
 pub(super) fn on_store_failed(state: &mut State, event: Stored, message: String) {
     if let (Stored::CredentialSaved(_), Some(form)) = (&event, state.form.as_mut()) {
@@ -70,11 +70,9 @@ pub(super) fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
                 .as_ref()
                 .is_some_and(|f| matches!(f.phase, FormPhase::Saving))
             {
-                if let Some(mut form) = state.form.take() {
-                    origin = form.origin;
-                    update::wipe_form(&mut form);
+                if let Some(form) = state.form.take() {
+                    origin = form::leave(state, form);
                 }
-                state.screen = Screen::Credentials;
             }
             match origin {
                 FormOrigin::Credentials => state.credentials.selected = index.unwrap_or(0),
