@@ -128,6 +128,10 @@ impl Snapshot {
         self.credentials.iter().find(|c| &c.id == id)
     }
 
+    pub fn flow(&self, id: &RecordId) -> Option<&Flow> {
+        self.flows.iter().find(|f| &f.id == id)
+    }
+
     /// Finds a credential by name in a workspace; `component` disambiguates when two components
     /// hold credentials of the same name.
     pub fn credential_by_name(

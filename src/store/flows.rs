@@ -54,18 +54,13 @@ impl Store {
     }
 
     fn flow_copy(&self, id: &RecordId) -> Result<Flow, StoreError> {
-        self.snapshot
-            .flows
-            .iter()
-            .find(|f| &f.id == id)
-            .cloned()
-            .ok_or_else(|| {
-                RuleError::NoSuchFlow {
-                    workspace: String::new(),
-                    name: id.to_string(),
-                }
-                .into()
-            })
+        self.snapshot.flow(id).cloned().ok_or_else(|| {
+            RuleError::NoSuchFlow {
+                workspace: String::new(),
+                name: id.to_string(),
+            }
+            .into()
+        })
     }
 
     pub fn set_flow_active(

@@ -362,7 +362,7 @@ impl Edges {
                 move_flow,
             } => self.with_store(move |s| {
                 let now = crate::clock::now();
-                let target = crate::core::Environment::Production;
+                let target = super::flows::PROMOTION_TARGET;
                 match s.promote_flow(&id, target, bindings, &new_name, move_flow, now) {
                     Ok(f) => stored(s, Stored::FlowPromoted { name: f.name }),
                     Err(e) => failed(Stored::FlowPromoted { name: new_name }, e),

@@ -252,12 +252,10 @@ fn changed(state: &State) -> bool {
     let Some(w) = state.wizard.as_ref() else {
         return false;
     };
-    let original = w.editing.as_ref().and_then(|id| {
-        state
-            .vault
-            .as_ref()
-            .and_then(|v| v.snapshot.flows.iter().find(|f| &f.id == id))
-    });
+    let original = w
+        .editing
+        .as_ref()
+        .and_then(|id| state.vault.as_ref().and_then(|v| v.snapshot.flow(id)));
     match original {
         None => !w.name.value().trim().is_empty() || !w.picks.is_empty(),
         Some(f) => {
@@ -484,12 +482,10 @@ pub fn credential_added(state: &mut State, step: usize, id: RecordId) {
 pub fn flow_of(state: &State, wizard: &WizardState) -> Option<Flow> {
     let workspace = state.workspace_id()?.clone();
     let now = state.clock.wall;
-    let original = wizard.editing.as_ref().and_then(|id| {
-        state
-            .vault
-            .as_ref()
-            .and_then(|v| v.snapshot.flows.iter().find(|f| &f.id == id))
-    });
+    let original = wizard
+        .editing
+        .as_ref()
+        .and_then(|id| state.vault.as_ref().and_then(|v| v.snapshot.flow(id)));
     let steps = wizard
         .picks
         .iter()
