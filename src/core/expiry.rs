@@ -12,7 +12,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::time::{parse_user_time, Timestamp};
+use super::time::{parse_user_time, span, Timestamp};
 use super::Credential;
 
 /// The public field holding the access-token expiry or the user-set expiry date.
@@ -146,9 +146,7 @@ impl ExpiryState {
     /// The same text with the distance for every state ("expires in 40d" for a Fine one).
     pub fn text_at(&self, now: Timestamp) -> String {
         match *self {
-            ExpiryState::Fine { at } => {
-                expires_in_text(clamp_u64(i128::from(at.0) - i128::from(now.0)))
-            }
+            ExpiryState::Fine { at } => expires_in_text(secs_until(at, now)),
             _ => self.text(),
         }
     }
@@ -190,27 +188,16 @@ pub fn secs_until(at: Timestamp, now: Timestamp) -> u64 {
 }
 
 /// "expires in 3d".
-pub fn expires_in_text(secs: u64) -> String {
+fn expires_in_text(secs: u64) -> String {
     format!("expires in {}", span(secs))
 }
 
 /// "expired 2h ago" ("expired just now" at zero, which reads better than "0s ago").
-pub fn expired_ago_text(secs: u64) -> String {
+fn expired_ago_text(secs: u64) -> String {
     if secs == 0 {
         "expired just now".to_string()
     } else {
         format!("expired {} ago", span(secs))
-    }
-}
-
-/// A duration in its largest whole unit: 45s, 5m, 2h, 3d. Rounded down, so a warning never
-/// promises more time than is left.
-pub fn span(secs: u64) -> String {
-    match secs {
-        s if s < 60 => format!("{s}s"),
-        s if s < 3_600 => format!("{}m", s / 60),
-        s if s < 86_400 => format!("{}h", s / 3_600),
-        s => format!("{}d", s / 86_400),
     }
 }
 

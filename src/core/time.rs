@@ -8,6 +8,17 @@ use serde::{Deserialize, Serialize};
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
+/// A duration in its largest whole unit: 45s, 5m, 2h, 3d. Rounded down, so a warning never
+/// promises more time than is left.
+pub fn span(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3_600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3_600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
 impl Timestamp {
     /// RFC 3339 in UTC, e.g. `2026-11-25T20:01:02Z`.
     pub fn rfc3339(self) -> String {
@@ -28,15 +39,7 @@ impl Timestamp {
         } else {
             (-delta, true)
         };
-        let text = if amount < 60 {
-            format!("{amount}s")
-        } else if amount < 3600 {
-            format!("{}m", amount / 60)
-        } else if amount < 86_400 {
-            format!("{}h", amount / 3600)
-        } else {
-            format!("{}d", amount / 86_400)
-        };
+        let text = span(amount.unsigned_abs());
         if future {
             format!("in {text}")
         } else {

@@ -122,7 +122,7 @@ fn not_refreshed(reason: &str, expires: Option<Timestamp>, now: Timestamp) -> St
     match expires {
         Some(at) => format!(
             "{reason} It was not refreshed: it is valid for another {}.",
-            expiry::span(expiry::secs_until(at, now))
+            crate::core::time::span(expiry::secs_until(at, now))
         ),
         None => reason.to_string(),
     }
@@ -223,7 +223,7 @@ async fn refresh_grant(
         ),
         Refreshing::Expiring(at) => format!(
             "The access token expires in {}, within the refresh margin, so keyway refreshed it: {service} issued a new one.",
-            expiry::span(expiry::secs_until(at, ctx.now))
+            crate::core::time::span(expiry::secs_until(at, ctx.now))
         ),
         Refreshing::AccessNotConfirmed => format!(
             "The stored access token was not accepted, so keyway refreshed it: {service} issued a new one."
