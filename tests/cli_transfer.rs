@@ -22,22 +22,6 @@ fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
     )
 }
 
-/// `credential add` of a loopback_api credential `name` in workspace acme.
-fn add(v: &TestVault, name: &str, args: &[&str]) -> std::process::Output {
-    let mut all = vec![
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "loopback_api",
-        "-n",
-        name,
-    ];
-    all.extend_from_slice(args);
-    run(v, &all)
-}
-
 fn names(v: &TestVault, workspace: &str) -> Vec<String> {
     let o = run(v, &["credential", "list", "-w", workspace, "--json"]);
     let list: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap_or_default();
@@ -58,7 +42,7 @@ fn export_import_round_trip_conflicts_and_damage() {
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     for name in ["billing", "ledger"] {
         let key = format!("api_key={SECRET}");
-        let o = add(&a, name, &["-f", &base, "-f", &key]);
+        let o = a.add_loopback(name, &["-f", &base, "-f", &key]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
     let file = a.dir.path().join("acme.kwx");
@@ -191,11 +175,7 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
     let key = format!("api_key={SECRET}");
     // Nothing listens on a free port: saved unverified, which records a first result.
     let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
-    let o = add(
-        &a,
-        "billing",
-        &["-f", &closed, "-f", &key, "--save-unverified"],
-    );
+    let o = a.add_loopback("billing", &["-f", &closed, "-f", &key, "--save-unverified"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // A second result (unreachable again), so the first is history and no longer the latest.
     let o = run(&a, &["credential", "verify", "-w", "acme", "billing"]);
@@ -253,12 +233,14 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     let a = TestVault::with_loopback_component();
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     let good = format!("api_key={SECRET}");
-    assert_eq!(code(&add(&a, "good", &["-f", &base, "-f", &good])), 0);
+    assert_eq!(
+        code(&a.add_loopback("good", &["-f", &base, "-f", &good])),
+        0
+    );
     // Stored unverified while its service was unreachable; it still cannot be verified, so an
     // import (which verifies everything) leaves it out.
     let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
-    let o = add(
-        &a,
+    let o = a.add_loopback(
         "bad",
         &["-f", &closed, "-f", "api_key=sk_bad", "--save-unverified"],
     );

@@ -121,22 +121,10 @@ fn http_keys_are_verified_before_saving_and_audited() {
     let base = format!("base_url={}", server.base_url());
     let v = vault();
     let add = |name: &str, key: &str, extra: &[&str]| {
-        let mut args = vec![
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            name,
-            "-f",
-            &base,
-        ];
         let key_arg = format!("api_key={key}");
-        args.extend(["-f", &key_arg]);
+        let mut args = vec!["-f", &base, "-f", &key_arg];
         args.extend(extra);
-        v.keyway(&args)
+        v.add_loopback(name, &args)
     };
     let o = add("wrong", "sk_wrong", &[]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
@@ -149,22 +137,9 @@ fn http_keys_are_verified_before_saving_and_audited() {
     // Unreachable: refused unless --save-unverified, then stored with that status.
     let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
     let unreachable = |extra: &[&str]| {
-        let mut args = vec![
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            "later",
-            "-f",
-            &closed,
-            "-f",
-            "api_key=sk_x",
-        ];
+        let mut args = vec!["-f", &closed, "-f", "api_key=sk_x"];
         args.extend(extra);
-        v.keyway(&args)
+        v.add_loopback("later", &args)
     };
     let o = unreachable(&[]);
     assert_eq!(code(&o), 1);
@@ -302,39 +277,12 @@ fn audits_report_expiry_and_can_fail_on_it() {
     let soon = keyway::core::time::Timestamp(soon).rfc3339();
     let key = format!("api_key={API_KEY}");
     let expires = format!("expires_at={soon}");
-    let o = v.keyway(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "loopback_api",
-        "-n",
-        "k",
-        "-f",
-        &base,
-        "-f",
-        &key,
-        "-f",
-        &expires,
-    ]);
+    let o = v.add_loopback("k", &["-f", &base, "-f", &key, "-f", &expires]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = v.keyway(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "loopback_api",
-        "-n",
+    let o = v.add_loopback(
         "bad-date",
-        "-f",
-        &base,
-        "-f",
-        &key,
-        "-f",
-        "expires_at=soonish",
-    ]);
+        &["-f", &base, "-f", &key, "-f", "expires_at=soonish"],
+    );
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     // Verified, expiring in 3 days: within the default 14-day window, so flagged...
     let o = v.keyway(&["audit", "--json"]);

@@ -102,6 +102,22 @@ impl TestVault {
         self.keyway_with(args, &[("KEYWAY_PASSPHRASE", PASS)], None)
     }
 
+    /// `credential add` of a loopback_api credential `name` in workspace acme, then `args`.
+    pub fn add_loopback(&self, name: &str, args: &[&str]) -> Output {
+        let mut all = vec![
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "loopback_api",
+            "-n",
+            name,
+        ];
+        all.extend_from_slice(args);
+        self.keyway(&all)
+    }
+
     pub fn keyway_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyway"));
         cmd.arg("--vault")
