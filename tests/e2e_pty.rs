@@ -105,6 +105,22 @@ type Spawned = (
     Box<dyn portable_pty::MasterPty + Send>,
 );
 
+/// After the child exited: closes its terminal, waits for the reader to take in everything it
+/// wrote, checks the terminal was left as found, and returns the raw output.
+fn closed(
+    tty: Tty,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    reader_thread: std::thread::JoinHandle<()>,
+    screen: &Arc<Mutex<Screen>>,
+) -> Vec<u8> {
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    raw
+}
+
 /// Starts keyway in a fresh pty; a thread feeds its output to the screen emulator.
 fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::Path) -> Spawned {
     spawn_with(dir, vault, config, &[])
@@ -213,10 +229,7 @@ fn signals_restore_the_terminal() {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
         let status = child.wait().unwrap();
         assert!(status.success(), "signal {signal}: exit {status:?}");
-        drop(tty);
-        drop(master);
-        let _ = reader_thread.join();
-        assert_restored(&screen.lock().unwrap().raw);
+        closed(tty, master, reader_thread, &screen);
     }
 }
 
@@ -276,12 +289,7 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
-    drop(tty);
-    drop(master);
-    let _ = reader_thread.join();
-
-    let raw = screen.lock().unwrap().raw.clone();
-    assert_restored(&raw);
+    let raw = closed(tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD),
         "the password was written to the terminal"
@@ -443,11 +451,7 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
-    drop(tty);
-    drop(master);
-    let _ = reader_thread.join();
-    let raw = screen.lock().unwrap().raw.clone();
-    assert_restored(&raw);
+    let raw = closed(tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
@@ -516,11 +520,7 @@ fn device_login_from_the_form_then_save() {
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
-    drop(tty);
-    drop(master);
-    let _ = reader_thread.join();
-    let raw = screen.lock().unwrap().raw.clone();
-    assert_restored(&raw);
+    let raw = closed(tty, master, reader_thread, &screen);
     let text = String::from_utf8_lossy(&raw);
     assert!(
         !text.contains("at_SENTINEL") && !text.contains("rt_SENTINEL"),
@@ -596,11 +596,7 @@ fn a_panic_restores_the_terminal() {
         cooked,
         "raw mode was not switched off after the panic"
     );
-    drop(tty);
-    drop(master);
-    let _ = reader_thread.join();
-    let raw = screen.lock().unwrap().raw.clone();
-    assert_restored(&raw);
+    let raw = closed(tty, master, reader_thread, &screen);
     let paste_on = raw.windows(8).rposition(|w| w == b"\x1b[?2004h");
     let paste_off = raw.windows(8).rposition(|w| w == b"\x1b[?2004l");
     assert!(
