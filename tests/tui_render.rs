@@ -154,14 +154,20 @@ impl Harness {
 
     /// Unlocked, in workspace "acme", on the component grid.
     fn unlocked() -> Harness {
-        let mut h = Harness::new(Theme::COLOR);
-        let fx = h.act(Action::Unlocked {
-            snapshot: snapshot(),
-            remembered: Some(id("w1")),
-        });
+        let (h, fx) = Harness::unlocked_with(snapshot());
         assert!(matches!(fx.as_slice(), [Effect::RememberWorkspace { .. }]));
         assert_eq!(h.state.screen, Screen::Grid);
         h
+    }
+
+    /// Unlocked with `snapshot`, in workspace w1; and what unlocking asked for.
+    fn unlocked_with(snapshot: Snapshot) -> (Harness, Vec<Effect>) {
+        let mut h = Harness::new(Theme::COLOR);
+        let fx = h.act(Action::Unlocked {
+            snapshot,
+            remembered: Some(id("w1")),
+        });
+        (h, fx)
     }
 
     fn act(&mut self, action: Action) -> Vec<Effect> {
@@ -218,16 +224,7 @@ impl Harness {
         self.open_postgres();
         self.key(KeyCode::Char('a'));
         assert_eq!(self.state.screen, Screen::Form);
-        self.typed("analytics");
-        self.key(KeyCode::Tab); // environment (staging)
-        self.key(KeyCode::Tab); // host
-        self.typed("127.0.0.1");
-        self.key(KeyCode::Tab); // port 5432
-        self.key(KeyCode::Tab); // database
-        self.key(KeyCode::Tab); // user
-        self.typed("etl");
-        self.key(KeyCode::Tab); // password
-        self.typed(SECRET);
+        self.fill_pg("analytics");
     }
 
     fn save(&mut self) -> u64 {
@@ -802,25 +799,20 @@ fn flow_snapshot() -> Snapshot {
 
 impl Harness {
     fn with_snapshot(snapshot: Snapshot) -> Harness {
-        let mut h = Harness::new(Theme::COLOR);
-        h.act(Action::Unlocked {
-            snapshot,
-            remembered: Some(id("w1")),
-        });
-        h
+        Harness::unlocked_with(snapshot).0
     }
 
     /// Types valid PostgreSQL values into an open, new form (focus on Name).
     fn fill_pg(&mut self, name: &str) {
         self.typed(name);
         self.key(KeyCode::Tab); // environment: keeps its default
-        self.key(KeyCode::Tab);
+        self.key(KeyCode::Tab); // host
         self.typed("127.0.0.1");
-        self.key(KeyCode::Tab);
-        self.key(KeyCode::Tab);
-        self.key(KeyCode::Tab);
+        self.key(KeyCode::Tab); // port 5432
+        self.key(KeyCode::Tab); // database
+        self.key(KeyCode::Tab); // user
         self.typed("etl");
-        self.key(KeyCode::Tab);
+        self.key(KeyCode::Tab); // password
         self.typed(SECRET);
     }
 
