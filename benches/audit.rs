@@ -22,21 +22,18 @@ use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
 use keyway::core::{Status, Verification, HISTORY_LIMIT};
 use keyway::store::{CredentialDraft, Store};
-use keyway::vault::kdf::{self, KdfParams};
 use secrecy::SecretString;
 use support::http::api_server;
 use support::{api_component, verifier, SENTINEL};
 
 #[path = "common/alloc.rs"]
 mod alloc;
+#[path = "common/measure.rs"]
+mod measure;
 use alloc::{LIVE, PEAK};
+use measure::{floor_kdf, median};
 
 const CONCURRENCY: usize = 16;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
@@ -48,12 +45,7 @@ fn main() {
     let catalog = Catalog::from_components(vec![component.clone()]);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vault.redb");
-    let params = KdfParams {
-        memory_kib: kdf::FLOOR_MEMORY_KIB,
-        iterations: kdf::FLOOR_ITERATIONS,
-        parallelism: 1,
-    };
-    let mut store = Store::create(&path, b"p", params, Timestamp(0)).expect("create");
+    let mut store = Store::create(&path, b"p", floor_kdf(), Timestamp(0)).expect("create");
     let ws = store.add_workspace("bench", Timestamp(0)).expect("ws").id;
     let creds: Vec<_> = (0..n)
         .map(|i| {

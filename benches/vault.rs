@@ -7,7 +7,7 @@
 //! the open by one-off work, so medians over repeated runs are the honest figures.
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
@@ -15,29 +15,19 @@ use keyway::core::rules::Snapshot;
 use keyway::core::time::Timestamp;
 use keyway::core::{Credential, Environment, Status, Verification, HISTORY_LIMIT};
 use keyway::store::{CredentialDraft, Store};
-use keyway::vault::kdf::{self, KdfParams};
+use keyway::vault::kdf;
 use keyway::vault::Vault;
 use secrecy::SecretString;
 
 #[path = "common/alloc.rs"]
 mod alloc;
+#[path = "common/measure.rs"]
+mod measure;
 use alloc::{LIVE, PEAK};
+use measure::{floor_kdf, median};
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";
-
-fn params() -> KdfParams {
-    KdfParams {
-        memory_kib: kdf::FLOOR_MEMORY_KIB,
-        iterations: kdf::FLOOR_ITERATIONS,
-        parallelism: 1,
-    }
-}
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 fn credential(
     store: &Store,
@@ -117,7 +107,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vault.redb");
     let catalog = Catalog::builtin().expect("catalog");
-    let mut store = Store::create(&path, PASS, params(), Timestamp(0)).expect("create");
+    let mut store = Store::create(&path, PASS, floor_kdf(), Timestamp(0)).expect("create");
     let ws = store
         .add_workspace("bench", Timestamp(0))
         .expect("workspace")
@@ -159,7 +149,7 @@ fn main() {
         opens.push(t.elapsed());
         drop(vault);
         let t = Instant::now();
-        let _ = kdf::derive(PASS, &[7; 16], &params()).expect("kdf");
+        let _ = kdf::derive(PASS, &[7; 16], &floor_kdf()).expect("kdf");
         kdfs.push(t.elapsed());
     }
     let open_ms = median(opens).as_secs_f64() * 1e3;
