@@ -25,24 +25,24 @@ impl Store {
             .enumerate()
             .map(|(i, c)| (&c.id, i))
             .collect();
-        let mut batch = self.vault.begin_results()?;
         let mut recorded = Vec::with_capacity(results.len());
         let mut rewritten = Vec::new();
-        for (id, result, tokens) in results {
-            let Some(&pos) = position.get(&id) else {
-                continue;
-            };
-            if let Some(t) = &tokens {
-                let mut c = credentials[pos].clone();
-                apply_tokens(&mut c, t, now);
-                batch.put_credential(&c)?;
-                rewritten.push((pos, c));
+        self.vault.write_results(|batch| {
+            for (id, result, tokens) in results {
+                let Some(&pos) = position.get(&id) else {
+                    continue;
+                };
+                if let Some(t) = &tokens {
+                    let mut c = credentials[pos].clone();
+                    apply_tokens(&mut c, t, now);
+                    batch.put_credential(&c)?;
+                    rewritten.push((pos, c));
+                }
+                batch.add(&id, &result)?;
+                recorded.push((pos, result));
             }
-            batch.add(&id, &result)?;
-            recorded.push((pos, result));
-        }
-        let committed = batch.commit()?;
-        self.vault.committed(committed);
+            Ok::<_, StoreError>(())
+        })?;
         for (pos, c) in rewritten {
             self.snapshot.credentials[pos] = c;
         }

@@ -25,27 +25,25 @@ pub struct ResultBatch<'v> {
     pending: Vec<SealedResult>,
 }
 
-/// What a committed batch changed, for `Vault::committed`.
-#[must_use = "pass it to Vault::committed so the next results continue the sequence"]
-pub struct Committed {
-    next_seq: HashMap<RecordId, u64>,
-}
-
 impl Vault {
-    /// Starts a batch. The vault's write lock is held until it is committed or dropped.
-    pub fn begin_results(&self) -> Result<ResultBatch<'_>, VaultError> {
+    /// Runs `fill` on a new batch and makes what it added durable in one commit; the next
+    /// results then continue the sequence. If `fill` fails, nothing is written. The vault's
+    /// write lock is held meanwhile.
+    pub fn write_results<R, E: From<VaultError>>(
+        &mut self,
+        fill: impl FnOnce(&mut ResultBatch<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
         let txn = guard::guarded(&self.path, "writing", || self.begin_write())?;
-        Ok(ResultBatch {
+        let mut batch = ResultBatch {
             vault: self,
             txn,
             next_seq: HashMap::new(),
             pending: Vec::with_capacity(GROUP),
-        })
-    }
-
-    /// Takes note of a committed batch.
-    pub fn committed(&mut self, batch: Committed) {
-        self.next_seq.extend(batch.next_seq);
+        };
+        let out = fill(&mut batch)?;
+        let next_seq = batch.commit()?;
+        self.next_seq.extend(next_seq);
+        Ok(out)
     }
 }
 
@@ -141,8 +139,8 @@ impl ResultBatch<'_> {
         Ok(())
     }
 
-    /// Makes everything added durable, in one commit.
-    pub fn commit(mut self) -> Result<Committed, VaultError> {
+    /// Makes everything added durable, in one commit; returns the sequence numbers it handed out.
+    fn commit(mut self) -> Result<HashMap<RecordId, u64>, VaultError> {
         self.flush()?;
         let v = self.vault;
         // Every credential's next number: this batch's, else the vault's.
@@ -160,8 +158,6 @@ impl ResultBatch<'_> {
         guard::guarded(path, "writing", || {
             txn.commit().map_err(|e| storage(path, e))
         })?;
-        Ok(Committed {
-            next_seq: self.next_seq,
-        })
+        Ok(self.next_seq)
     }
 }

@@ -119,30 +119,30 @@ impl Vault {
     ) -> Result<(), VaultError> {
         let mut header = self.header.clone();
         header.format = header::FORMAT;
-        let mut batch = self.begin_results()?;
-        match migration {
-            Migration::Format1(histories) => {
-                // Re-sealing every record drops the embedded results (no longer serialized).
-                for c in &snapshot.credentials {
-                    batch.put_credential(c)?;
+        self.write_results(|batch| {
+            match migration {
+                Migration::Format1(histories) => {
+                    // Re-sealing every record drops the embedded results (no longer serialized).
+                    for c in &snapshot.credentials {
+                        batch.put_credential(c)?;
+                    }
+                    for (id, history) in histories {
+                        batch.add_history(id, history)?;
+                    }
                 }
-                for (id, history) in histories {
-                    batch.add_history(id, history)?;
+                Migration::Format2(latest) => {
+                    let live: HashSet<&RecordId> =
+                        snapshot.credentials.iter().map(|c| &c.id).collect();
+                    // Normally each of these is in the ring already, byte for byte.
+                    for (id, seq, bytes) in latest.iter().filter(|(id, ..)| live.contains(id)) {
+                        batch.put_stored(id, results::slot(*seq), bytes)?;
+                    }
                 }
+                Migration::None => {}
             }
-            Migration::Format2(latest) => {
-                let live: HashSet<&RecordId> = snapshot.credentials.iter().map(|c| &c.id).collect();
-                // Normally each of these is in the ring already, byte for byte.
-                for (id, seq, bytes) in latest.iter().filter(|(id, ..)| live.contains(id)) {
-                    batch.put_stored(id, results::slot(*seq), bytes)?;
-                }
-            }
-            Migration::None => {}
-        }
-        batch.drop_format2_latest()?;
-        batch.put_header(&header)?;
-        let committed = batch.commit()?;
-        self.committed(committed);
+            batch.drop_format2_latest()?;
+            batch.put_header(&header)
+        })?;
         self.header = header;
         Ok(())
     }

@@ -23,7 +23,7 @@ use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinitio
 use serde::{de::DeserializeOwned, Serialize};
 use zeroize::Zeroizing;
 
-pub use batch::{Committed, ResultBatch};
+pub use batch::ResultBatch;
 pub use error::VaultError;
 
 use crate::core::rules::Snapshot;
@@ -354,14 +354,13 @@ impl Vault {
         &mut self,
         creds: &[(Credential, Vec<Verification>)],
     ) -> Result<(), VaultError> {
-        let mut batch = self.begin_results()?;
-        for (c, history) in creds {
-            batch.put_credential(c)?;
-            batch.add_history(&c.id, history)?;
-        }
-        let committed = batch.commit()?;
-        self.committed(committed);
-        Ok(())
+        self.write_results(|batch| {
+            for (c, history) in creds {
+                batch.put_credential(c)?;
+                batch.add_history(&c.id, history)?;
+            }
+            Ok(())
+        })
     }
 
     /// Stores verification results (each becomes its credential's latest and joins its
@@ -371,16 +370,15 @@ impl Vault {
         results: &[(RecordId, &Verification)],
         credentials: &[Credential],
     ) -> Result<(), VaultError> {
-        let mut batch = self.begin_results()?;
-        for c in credentials {
-            batch.put_credential(c)?;
-        }
-        for (id, v) in results {
-            batch.add(id, v)?;
-        }
-        let committed = batch.commit()?;
-        self.committed(committed);
-        Ok(())
+        self.write_results(|batch| {
+            for c in credentials {
+                batch.put_credential(c)?;
+            }
+            for (id, v) in results {
+                batch.add(id, v)?;
+            }
+            Ok(())
+        })
     }
 
     pub fn put_flow(&self, f: &Flow) -> Result<(), VaultError> {
