@@ -13,6 +13,7 @@ use url::Url;
 
 use super::safety;
 use super::Finding;
+use crate::core::Credential;
 
 /// More distinct base URLs than this and the cache starts over: a bound on its memory far above
 /// the number of services one vault talks to. Likewise for the paths seen with one base URL.
@@ -51,6 +52,16 @@ impl Endpoints {
         // Joining a path keeps the scheme and host, which are all this rule looks at.
         safety::check_scheme(&url, field, allow_http)?;
         Ok(url)
+    }
+
+    /// `path` on the credential's own base URL (its `base_url` field), by the same rules.
+    pub(crate) fn for_credential(
+        &self,
+        credential: &Credential,
+        path: &str,
+    ) -> Result<Arc<Url>, Finding> {
+        let base = safety::required(credential, "base_url")?;
+        self.endpoint(base, "base_url", path, safety::allows_http(credential))
     }
 
     /// The map. Every critical section is one lookup or one insert, so a panic elsewhere

@@ -44,8 +44,7 @@ async fn build_and_send(
             component.name
         )));
     };
-    let base = safety::required(credential, "base_url")?;
-    let endpoint = endpoints.endpoint(base, "base_url", path, safety::allows_http(credential))?;
+    let endpoint = endpoints.for_credential(credential, path)?;
     // The request's own copy; only a query-string key (below) makes it differ from `endpoint`,
     // which the verdict and error sentences use (they name the host, never the query).
     let mut url = Url::clone(&endpoint);

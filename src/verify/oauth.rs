@@ -141,12 +141,10 @@ struct Probe<'a> {
 
 impl Probe<'_> {
     async fn userinfo(&self, access_token: &str, limits: Limits) -> Finding {
-        let credential = self.credential;
-        let url = match safety::required(credential, "base_url").and_then(|b| {
-            let allow_http = safety::allows_http(credential);
-            self.endpoints
-                .endpoint(b, "base_url", self.userinfo_path, allow_http)
-        }) {
+        let url = match self
+            .endpoints
+            .for_credential(self.credential, self.userinfo_path)
+        {
             Ok(url) => url,
             Err(f) => return f,
         };
