@@ -47,16 +47,20 @@ fn device_login_from_the_cli_saves_verified_tokens() {
         stderr(&o)
     );
     assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
-    let o = v.keyway(&[
-        "credential",
-        "show",
-        "-w",
-        "acme",
-        "crm",
-        "--json",
-        "--reveal",
-    ]);
-    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The stored credential, secrets included.
+    let show = || -> Value {
+        let o = v.keyway(&[
+            "credential",
+            "show",
+            "-w",
+            "acme",
+            "crm",
+            "--json",
+            "--reveal",
+        ]);
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let shown = show();
     assert_eq!(shown["status"], "verified");
     assert_eq!(shown["fields"]["client_id"], CLIENT_ID);
     let token = shown["fields"]["access_token"]
@@ -73,16 +77,7 @@ fn device_login_from_the_cli_saves_verified_tokens() {
         "{}",
         stderr(&o)
     );
-    let o = v.keyway(&[
-        "credential",
-        "show",
-        "-w",
-        "acme",
-        "crm",
-        "--json",
-        "--reveal",
-    ]);
-    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let shown = show();
     assert_eq!(shown["fields"]["access_token"], token.as_str());
     // A credential that does not exist is refused as such.
     let o = v.keyway(&["credential", "login", "-w", "acme", "nope"]);
