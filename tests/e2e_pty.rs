@@ -318,7 +318,8 @@ fn loopback_components(dir: &std::path::Path) {
     }
 }
 
-/// The CLI prepares the vault: workspace "acme" and a verified "first" Loopback API credential.
+/// Runs the CLI (the binary under test, see `binary`) against a test's vault and requires it
+/// to succeed: how a test prepares its vault before the TUI starts.
 fn cli(vault: &std::path::Path, config: &std::path::Path, home: &std::path::Path, args: &[&str]) {
     let o = std::process::Command::new(binary())
         .stdin(std::process::Stdio::null())
