@@ -52,6 +52,7 @@ fn state_with(count: usize) -> State {
                 detail: None,
                 latency_ms: Some(10),
                 at: Timestamp(NOW.0 - i as i64 * 7),
+                run: None,
             }),
         })
         .collect();

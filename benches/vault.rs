@@ -79,6 +79,7 @@ fn credential(
         detail: Some("acct_123".into()),
         latency_ms: Some(87),
         at: Timestamp(2),
+        run: None,
     });
     c
 }
@@ -125,6 +126,7 @@ fn main() {
                 let history = (0..HISTORY_LIMIT as i64)
                     .map(|k| Verification {
                         at: Timestamp(latest.at.0 - k),
+                        run: None,
                         ..latest.clone()
                     })
                     .collect();

@@ -95,6 +95,7 @@ fn seeded() -> TestVault {
             detail: None,
             latency_ms: Some(1),
             at: Timestamp(3),
+            run: None,
         });
         store.save_credential(c).unwrap();
     }

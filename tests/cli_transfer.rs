@@ -45,6 +45,11 @@ fn export_import_round_trip_conflicts_and_damage() {
         let o = a.add_loopback(name, &["-f", &base, "-f", &key]);
         assert_eq!(code(&o), 0, "{}", stderr(&o));
     }
+    // Two rechecks that find what the save did: billing's history is one run of three checks.
+    for _ in 0..2 {
+        let o = run(&a, &["credential", "verify", "-w", "acme", "billing"]);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+    }
     let file = a.dir.path().join("acme.kwx");
     let f = file.to_string_lossy().into_owned();
     let o = run(&a, &["export", "-w", "acme", &f]);
@@ -78,10 +83,13 @@ fn export_import_round_trip_conflicts_and_damage() {
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(shown["fields"]["api_key"], SECRET);
     assert_eq!(shown["status"], "verified");
-    // The history came along, headed by the import's own verification.
+    // The history came along, its run intact, headed by the import's own verification (a new
+    // entry: the credential is new to this vault).
     let history = shown["history"].as_array().unwrap();
     assert_eq!(history.len(), 2, "{shown}");
     assert!(history.iter().all(|h| h["status"] == "verified"));
+    assert_eq!(history[0]["checks"], 1, "{shown}");
+    assert_eq!(history[1]["checks"], 3, "{shown}");
 
     // Conflicts: refused without a choice when not on a terminal; skip; rename.
     let o = run(&b, &["import", &f]);

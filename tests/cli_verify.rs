@@ -172,10 +172,16 @@ fn http_keys_are_verified_before_saving_and_audited() {
     assert_eq!(prod["environment"], "production");
     let later = report.iter().find(|r| r["credential"] == "later").unwrap();
     assert_eq!(later["status"], "unreachable");
-    // Results are recorded on the credentials.
+    // Results are recorded on the credentials. The audit found what the save did, so its check
+    // joins the saved result's entry as a run of two rather than adding one.
     let o = v.keyway(&["credential", "show", "-w", "acme", "prod", "--json"]);
     let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(shown["history"].as_array().unwrap().len(), 2);
+    let history = shown["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1, "{shown}");
+    assert_eq!(history[0]["checks"], 2, "{shown}");
+    assert!(history[0]["first_at"].as_str() <= history[0]["at"].as_str());
+    let o = v.keyway(&["credential", "show", "-w", "acme", "prod"]);
+    assert!(stdout(&o).contains("(2 checks since "), "{}", stdout(&o));
     // The table form names the reason.
     let o = v.keyway(&["audit", "--workspace", "acme"]);
     assert_eq!(code(&o), 1);

@@ -39,6 +39,7 @@ fn verification(status: Status, ago: i64, reason: &str) -> Verification {
         detail: None,
         latency_ms: Some(12),
         at: Timestamp(NOW.0 - ago),
+        run: None,
     }
 }
 
@@ -1354,7 +1355,14 @@ fn detail_view_shows_the_verification_history() {
             86_400,
             "Connection refused by db.internal:5432",
         ),
-        verification(Status::Verified, 86_400 * 9, "ok"),
+        // A run: the same result from 14 checks, the first 30 days ago.
+        Verification {
+            run: Some(keyway::core::Run {
+                first: Timestamp(NOW.0 - 86_400 * 30),
+                count: 14,
+            }),
+            ..verification(Status::Verified, 86_400 * 9, "ok")
+        },
     ];
     let mut h = Harness::with_snapshot(audit_snapshot());
     h.open_postgres();
@@ -1379,6 +1387,7 @@ fn detail_view_shows_the_verification_history() {
     let screen = h.screen(100, 24);
     assert!(!screen.contains(SECRET));
     assert!(screen.contains("Connection refused"));
+    assert!(screen.contains("ok (first 30d ago)"), "{screen}");
     insta::assert_snapshot!("detail", screen);
     // `v` re-verifies the credential on show, from the view itself.
     let fx = h.key(KeyCode::Char('v'));

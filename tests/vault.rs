@@ -44,6 +44,7 @@ fn populated(v: &TestVault) -> Store {
             detail: Some("acct_1".into()),
             latency_ms: Some(42),
             at: Timestamp(3),
+            run: None,
         });
         store.save_credential(c).unwrap();
     }

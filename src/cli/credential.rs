@@ -110,9 +110,12 @@ pub fn show(
             history
                 .iter()
                 .map(|h| {
+                    // A run of identical results is one entry: `at` and `latency_ms` are its
+                    // latest check's, `first_at` its first's, `checks` how many it holds.
                     serde_json::json!({
                         "at": h.at.rfc3339(), "status": h.status.as_str(),
                         "reason": h.reason, "latency_ms": h.latency_ms,
+                        "checks": h.checks(), "first_at": h.first_at().rfc3339(),
                     })
                 })
                 .collect(),
@@ -165,8 +168,12 @@ pub fn show(
     if !history.is_empty() {
         println!("\nHISTORY");
         for h in &history {
+            let run = match h.checks() {
+                1 => String::new(),
+                n => format!("  ({n} checks since {})", h.first_at().rfc3339()),
+            };
             println!(
-                "  {}  {:<12} {}",
+                "  {}  {:<12} {}{run}",
                 h.at.rfc3339(),
                 h.status.as_str(),
                 h.reason

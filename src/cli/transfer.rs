@@ -205,13 +205,10 @@ pub fn import(
         for (c, brought) in planned.into_iter().zip(histories) {
             accept(
                 c,
-                Verification {
-                    status: Status::Unverified,
-                    reason: "Imported without verification (--no-verify).".into(),
-                    detail: None,
-                    latency_ms: None,
-                    at: now,
-                },
+                Verification::unverified(
+                    "Imported without verification (--no-verify).".into(),
+                    now,
+                ),
                 brought,
             );
         }

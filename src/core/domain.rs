@@ -127,9 +127,82 @@ pub struct Verification {
     /// A short detail on success (account name, server version).
     #[serde(default)]
     pub detail: Option<String>,
+    /// The latency of the check made at `at` (the latest, when it heads a run).
     #[serde(default)]
     pub latency_ms: Option<u64>,
+    /// When the check was made (the latest, when it heads a run).
     pub at: Timestamp,
+    /// Set when rechecks of the unchanged credential came back with this same result: the
+    /// history keeps such a run as one entry, so it shows the last HISTORY_LIMIT changes rather
+    /// than the last HISTORY_LIMIT checks, and a steady audit stores little.
+    #[serde(default)]
+    pub run: Option<Run>,
+}
+
+/// A run of identical results (status, reason and detail) from rechecks of an unchanged
+/// credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    /// When the first check of the run was made.
+    pub first: Timestamp,
+    /// How many checks the run holds, at least 2.
+    pub count: u32,
+}
+
+impl Verification {
+    /// A credential saved without a successful verification, on the user's request.
+    pub fn unverified(reason: String, at: Timestamp) -> Verification {
+        Verification {
+            status: Status::Unverified,
+            reason,
+            detail: None,
+            latency_ms: None,
+            at,
+            run: None,
+        }
+    }
+
+    /// Whether `next` is the same result again: the same status, reason and detail (latency and
+    /// time differ from check to check).
+    pub fn is_repeated_by(&self, next: &Verification) -> bool {
+        self.status == next.status && self.reason == next.reason && self.detail == next.detail
+    }
+
+    /// Takes `next`, a repeat of this result, into its run: the time and latency become the
+    /// newest check's, the first time and the count are kept.
+    pub fn absorb(&mut self, next: &Verification) {
+        self.run = Some(self.extended_run());
+        self.at = next.at;
+        self.latency_ms = next.latency_ms;
+    }
+
+    /// The run this result heads once one more repeat joins it.
+    pub fn extended_run(&self) -> Run {
+        Run {
+            first: self.first_at(),
+            count: self.checks().saturating_add(1),
+        }
+    }
+
+    /// Takes `result`, from rechecking a stored credential unchanged, into `newest` (its newest
+    /// result): folded into the run when it repeats it, else the newest result itself. The
+    /// vault's history follows the same rule (`ResultBatch::recheck`).
+    pub fn record_recheck(newest: &mut Option<Verification>, result: Verification) {
+        match newest {
+            Some(last) if last.is_repeated_by(&result) => last.absorb(&result),
+            _ => *newest = Some(result),
+        }
+    }
+
+    /// How many checks this entry stands for.
+    pub fn checks(&self) -> u32 {
+        self.run.map_or(1, |r| r.count)
+    }
+
+    /// When the first check this entry stands for was made.
+    pub fn first_at(&self) -> Timestamp {
+        self.run.map_or(self.at, |r| r.first)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,7 +246,8 @@ impl Credential {
         )
     }
 
-    /// Makes `v` the newest verification result (the store also appends it to the history).
+    /// Makes `v`, the result of verifying this version of the credential (a save), its newest
+    /// result: a new history entry, even if the result is the same as before.
     pub fn record_verification(&mut self, v: Verification) {
         self.last_verification = Some(v);
     }
@@ -272,6 +346,7 @@ mod tests {
             detail: None,
             latency_ms: Some(1),
             at: Timestamp(29),
+            run: None,
         });
         assert_eq!(c.status_word(), "verified");
         let json = serde_json::to_value(&c).unwrap();
@@ -282,5 +357,63 @@ mod tests {
             serde_json::to_value(c.last_verification.as_ref().unwrap()).unwrap();
         let read: Credential = serde_json::from_value(legacy).unwrap();
         assert_eq!(read.last_verification, c.last_verification);
+    }
+
+    #[test]
+    fn rechecks_that_repeat_the_newest_result_fold_into_its_run() {
+        let check = |at: i64, latency: u64| Verification {
+            status: Status::Verified,
+            reason: "ok".into(),
+            detail: Some("acct".into()),
+            latency_ms: Some(latency),
+            at: Timestamp(at),
+            run: None,
+        };
+        let mut newest = None;
+        Verification::record_recheck(&mut newest, check(10, 5));
+        assert_eq!(newest, Some(check(10, 5)));
+        Verification::record_recheck(&mut newest, check(20, 7));
+        Verification::record_recheck(&mut newest, check(30, 9));
+        let run = Some(Run {
+            first: Timestamp(10),
+            count: 3,
+        });
+        assert_eq!(
+            newest,
+            Some(Verification {
+                run,
+                ..check(30, 9)
+            })
+        );
+        assert_eq!(newest.as_ref().unwrap().checks(), 3);
+        // Another status, reason or detail is a new result, not a repeat.
+        for changed in [
+            Verification {
+                status: Status::Rejected,
+                ..check(40, 1)
+            },
+            Verification {
+                reason: "ok, again".into(),
+                ..check(40, 1)
+            },
+            Verification {
+                detail: None,
+                ..check(40, 1)
+            },
+        ] {
+            let mut n = newest.clone();
+            Verification::record_recheck(&mut n, changed.clone());
+            assert_eq!(n, Some(changed));
+        }
+        // The count stops at its ceiling rather than wrapping.
+        let mut full = Verification {
+            run: Some(Run {
+                first: Timestamp(0),
+                count: u32::MAX,
+            }),
+            ..check(1, 1)
+        };
+        full.absorb(&check(2, 1));
+        assert_eq!(full.checks(), u32::MAX);
     }
 }

@@ -589,6 +589,7 @@ mod tests {
             detail: None,
             latency_ms: None,
             at: Timestamp(5),
+            run: None,
         });
         let err = s.check_flow_ready(&s.flows[0]).unwrap_err();
         assert!(err.to_string().contains("rejected"), "{err}");

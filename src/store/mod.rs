@@ -207,10 +207,8 @@ impl Store {
         let new_result = credential
             .last_verification
             .as_ref()
-            .filter(|v| Some(*v) != stored)
-            .map(|v| (credential.id.clone(), v));
-        self.vault
-            .record_results(new_result.as_slice(), std::slice::from_ref(&credential))?;
+            .filter(|v| Some(*v) != stored);
+        self.vault.save_verified(&credential, new_result, stored)?;
         match self
             .snapshot
             .credentials

@@ -1,9 +1,10 @@
-//! Recording verification results: each result becomes its credential's latest and joins its
-//! history, and new OAuth2 tokens rewrite the credential, in one transaction; the snapshot
-//! changes only when the whole batch is durable.
+//! Recording the results of rechecking stored credentials: each result becomes its
+//! credential's latest, joining the newest history entry's run if it repeats that result and
+//! starting a new entry otherwise, and new OAuth2 tokens rewrite the credential, in one
+//! transaction; the snapshot changes only when the whole batch is durable.
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
-use foldhash::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 use super::{apply_tokens, Store, StoreError};
 use crate::core::time::Timestamp;
@@ -12,8 +13,9 @@ use crate::verify::TokenUpdate;
 
 impl Store {
     /// Stores many verification results (an audit's, the TUI's) in one durable write. Only
-    /// credentials that got new tokens are rewritten; a result alone is a small append. A
-    /// result for a credential deleted meanwhile is skipped.
+    /// credentials that got new tokens are rewritten; a changed result is a small append and a
+    /// repeated one only moves its run on in the sequence record. A result for a credential
+    /// deleted meanwhile is skipped.
     pub fn record_verifications(
         &mut self,
         results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
@@ -25,7 +27,10 @@ impl Store {
             .enumerate()
             .map(|(i, c)| (&c.id, i))
             .collect();
-        let mut recorded = Vec::with_capacity(results.len());
+        // Each credential's newest result as the results so far leave it: the vault folds a
+        // repeat into the newest result's run by the same rule (`Verification::record_recheck`).
+        let mut newest: HashMap<usize, Option<Verification>> =
+            HashMap::with_capacity(position.len().min(results.len()));
         let mut rewritten = Vec::new();
         self.vault.write_results(|batch| {
             for (id, result, tokens) in results {
@@ -38,16 +43,19 @@ impl Store {
                     batch.put_credential(&c)?;
                     rewritten.push((pos, c));
                 }
-                batch.add(&id, &result)?;
-                recorded.push((pos, result));
+                let last = newest
+                    .entry(pos)
+                    .or_insert_with(|| credentials[pos].last_verification.clone());
+                batch.recheck(&id, &result, last.as_ref())?;
+                Verification::record_recheck(last, result);
             }
             Ok::<_, StoreError>(())
         })?;
         for (pos, c) in rewritten {
             self.snapshot.credentials[pos] = c;
         }
-        for (pos, v) in recorded {
-            self.snapshot.credentials[pos].record_verification(v);
+        for (pos, v) in newest {
+            self.snapshot.credentials[pos].last_verification = v;
         }
         Ok(())
     }

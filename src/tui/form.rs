@@ -160,13 +160,7 @@ pub(super) fn form_command(state: &mut State, command: Command, fx: &mut Vec<Eff
             else {
                 return;
             };
-            credential.record_verification(Verification {
-                status: Status::Unverified,
-                reason,
-                detail: None,
-                latency_ms: None,
-                at: state.clock.wall,
-            });
+            credential.record_verification(Verification::unverified(reason, state.clock.wall));
             fx.push(Effect::SaveCredential { credential });
         }
         Command::Reveal => {

@@ -8,7 +8,7 @@ use redb::WriteTransaction;
 
 use super::header::Header;
 use super::results::{self, SealedResult};
-use super::sequences;
+use super::sequences::{self, Position, Repeats};
 use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, HEADER_KEY, HISTORY, META};
 use super::{guard, storage, Vault, VaultError};
 use crate::core::{Credential, RecordId, Verification, HISTORY_LIMIT};
@@ -20,8 +20,8 @@ const GROUP: usize = 32;
 pub struct ResultBatch<'v> {
     vault: &'v Vault,
     txn: WriteTransaction,
-    /// Sequence numbers handed out in this batch (the vault's own move on at commit).
-    next_seq: HashMap<RecordId, u64>,
+    /// Positions changed in this batch (the vault's own move on at commit).
+    positions: HashMap<RecordId, Position>,
     pending: Vec<SealedResult>,
 }
 
@@ -37,29 +37,99 @@ impl Vault {
         let mut batch = ResultBatch {
             vault: self,
             txn,
-            next_seq: HashMap::new(),
+            positions: HashMap::new(),
             pending: Vec::with_capacity(GROUP),
         };
         let out = fill(&mut batch)?;
-        let next_seq = batch.commit()?;
-        self.next_seq.extend(next_seq);
+        let positions = batch.commit()?;
+        self.positions.extend(positions);
         Ok(out)
     }
 }
 
 impl ResultBatch<'_> {
-    /// Adds a result: it becomes the credential's latest and joins its history.
-    pub fn add(&mut self, credential: &RecordId, result: &Verification) -> Result<(), VaultError> {
+    /// Adds a result of rechecking an unchanged credential. If it repeats `newest` (the
+    /// credential's newest result, as the vault gave it or as this rule left it) it only joins
+    /// that result's run, which writes no history entry; otherwise it is added as a new entry.
+    /// This is `Verification::record_recheck`'s rule, which the store keeps.
+    pub fn recheck(
+        &mut self,
+        credential: &RecordId,
+        result: &Verification,
+        newest: Option<&Verification>,
+    ) -> Result<(), VaultError> {
+        let position = self.position(credential);
+        match newest {
+            Some(newest) if newest.is_repeated_by(result) && position.next > 0 => {
+                let repeats = Some(Repeats::after(newest, result));
+                self.set_position(
+                    credential,
+                    Position {
+                        repeats,
+                        ..position
+                    },
+                );
+                Ok(())
+            }
+            _ => self.add(credential, result, newest),
+        }
+    }
+
+    /// Adds a result as a new history entry: it becomes the credential's newest. If the newest
+    /// so far (`newest`) heads a run, the run's final state is written into its entry first.
+    pub fn add(
+        &mut self,
+        credential: &RecordId,
+        result: &Verification,
+        newest: Option<&Verification>,
+    ) -> Result<(), VaultError> {
+        let position = self.position(credential);
+        let head = position.next.checked_sub(1);
+        if let (Some(_), Some(newest), Some(head)) = (position.repeats, newest, head) {
+            self.seal(credential, head, newest)?;
+        }
+        self.seal(credential, position.next, result)?;
+        let next = position.next + 1;
+        self.set_position(
+            credential,
+            Position {
+                next,
+                repeats: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// The credential's position: as this batch left it, else as the vault has it.
+    fn position(&self, credential: &RecordId) -> Position {
         let v = self.vault;
-        let seq = match self.next_seq.get_mut(credential) {
-            Some(next) => next,
-            None => self
-                .next_seq
-                .entry(credential.clone())
-                .or_insert_with(|| v.next_seq.get(credential).copied().unwrap_or(0)),
-        };
-        let sealed = results::seal(&v.key, &v.header.vault_id, credential, *seq, result);
-        *seq += 1;
+        (self.positions.get(credential))
+            .or_else(|| v.positions.get(credential))
+            .copied()
+            .unwrap_or(Position {
+                next: 0,
+                repeats: None,
+            })
+    }
+
+    fn set_position(&mut self, credential: &RecordId, position: Position) {
+        match self.positions.get_mut(credential) {
+            Some(slot) => *slot = position,
+            None => {
+                self.positions.insert(credential.clone(), position);
+            }
+        }
+    }
+
+    /// Seals `result` as entry `seq` of `credential`, to be inserted with its group.
+    fn seal(
+        &mut self,
+        credential: &RecordId,
+        seq: u64,
+        result: &Verification,
+    ) -> Result<(), VaultError> {
+        let v = self.vault;
+        let sealed = results::seal(&v.key, &v.header.vault_id, credential, seq, result);
         self.pending.push(sealed);
         if self.pending.len() >= GROUP {
             self.flush()?;
@@ -67,15 +137,16 @@ impl ResultBatch<'_> {
         Ok(())
     }
 
-    /// Adds a whole history (newest first, as it is shown and exported): oldest first, so the
-    /// newest becomes the credential's latest result. Beyond HISTORY_LIMIT nothing would be kept.
+    /// Adds a whole history (newest first, as it is shown and exported) to a credential that
+    /// has none: oldest first, each entry as it is, runs included, so the newest becomes the
+    /// credential's latest result. Beyond HISTORY_LIMIT nothing would be kept.
     pub fn add_history(
         &mut self,
         credential: &RecordId,
         newest_first: &[Verification],
     ) -> Result<(), VaultError> {
         for v in newest_first.iter().take(HISTORY_LIMIT).rev() {
-            self.add(credential, v)?;
+            self.add(credential, v, None)?;
         }
         Ok(())
     }
@@ -139,25 +210,24 @@ impl ResultBatch<'_> {
         Ok(())
     }
 
-    /// Makes everything added durable, in one commit; returns the sequence numbers it handed out.
-    fn commit(mut self) -> Result<HashMap<RecordId, u64>, VaultError> {
+    /// Makes everything added durable, in one commit; returns the positions it changed.
+    fn commit(mut self) -> Result<HashMap<RecordId, Position>, VaultError> {
         self.flush()?;
         let v = self.vault;
-        // Every credential's next number: this batch's, else the vault's.
-        let batch_next = &self.next_seq;
-        let next = v
-            .next_seq
+        // Every credential's position: this batch's, else the vault's.
+        let changed = &self.positions;
+        let all = v
+            .positions
             .iter()
-            .filter(|(id, _)| !batch_next.contains_key(*id))
-            .chain(batch_next)
-            .map(|(id, n)| (id, *n));
-        let sealed = sequences::seal(&v.key, &v.header.vault_id, next);
+            .filter(|(id, _)| !changed.contains_key(*id))
+            .chain(changed);
+        let sealed = sequences::seal(&v.key, &v.header.vault_id, all);
         self.insert("writing", |txn| sequences::put(txn, &sealed))?;
         let path = &self.vault.path;
         let txn = self.txn;
         guard::guarded(path, "writing", || {
             txn.commit().map_err(|e| storage(path, e))
         })?;
-        Ok(self.next_seq)
+        Ok(self.positions)
     }
 }

@@ -10,8 +10,9 @@ use super::kdf::KdfParams;
 /// The format this build writes and reads. A higher number is refused as "newer format".
 /// 2: verification results moved out of the credential records into tables of their own.
 /// 3: sequence numbers say which history entry is each credential's newest; no second copy.
+/// 4: repeated results of rechecks are kept as runs, their latest check in the sequence record.
 /// (An older vault is migrated when it is opened; see migrate.rs.)
-pub const FORMAT: u32 = 3;
+pub const FORMAT: u32 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {

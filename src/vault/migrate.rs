@@ -7,6 +7,8 @@
 //!   same bytes in the ring. The table gives way to the sequence numbers (sequences.rs); its
 //!   entries are written back into the ring first, so nothing is lost even where the ring had
 //!   lost one.
+//! - Format 3's sequence record held numbers only; rewritten with room for runs (sequences.rs).
+//!   Its history entries are read as they are.
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ use serde::Deserialize;
 
 use super::crypto::DataKey;
 use super::results::{self, open_result, Latest};
+use super::sequences::Position;
 use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, RESULTS_NAME};
 use super::{corrupt, header, read_all, unreadable, Vault, VaultError};
 use crate::core::rules::Snapshot;
@@ -29,7 +32,8 @@ pub(crate) enum Migration {
     /// Format 2: each credential's newest result as its own table held it (sequence number and
     /// stored bytes).
     Format2(Vec<(RecordId, u64, Vec<u8>)>),
-    /// The current format.
+    /// Format 3 (the sequence record is rewritten by every result batch's commit) or the
+    /// current format.
     None,
 }
 
@@ -103,7 +107,11 @@ pub(super) fn read_format2_latest(
             )
         })?;
         stored.push((RecordId(id.to_string()), seq, bytes.to_vec()));
-        latest.insert(id.to_string(), (seq, verification));
+        let position = Position {
+            next: seq.saturating_add(1),
+            repeats: None,
+        };
+        latest.insert(id.to_string(), (position, verification));
     }
     Ok((latest, Migration::Format2(stored)))
 }

@@ -31,6 +31,7 @@ use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
 use crypto::DataKey;
 use header::{Header, KdfSection};
 use kdf::KdfParams;
+use sequences::Positions;
 use tables::*;
 
 /// An open, unlocked vault. Holding it holds redb's file lock: a second process gets "in use".
@@ -40,8 +41,8 @@ pub struct Vault {
     path: PathBuf,
     header: Header,
     key: DataKey,
-    /// The sequence number each credential's next verification result gets (see results.rs).
-    next_seq: HashMap<RecordId, u64>,
+    /// Where each credential's verification results stand (see results.rs, sequences.rs).
+    positions: Positions,
     /// Notes for the user (loose permissions); the CLI prints them to stderr.
     pub warnings: Vec<String>,
 }
@@ -49,7 +50,7 @@ pub struct Vault {
 /// Everything decrypted at open.
 pub(crate) struct Loaded {
     pub snapshot: Snapshot,
-    pub next_seq: HashMap<RecordId, u64>,
+    pub positions: Positions,
     /// What an older format needs moved once the file is open for writing.
     pub migration: migrate::Migration,
 }
@@ -196,7 +197,7 @@ impl Vault {
             path: path.to_path_buf(),
             header,
             key,
-            next_seq: HashMap::new(),
+            positions: Positions::new(),
             warnings: Vec::new(),
         };
         vault.write(|txn| {
@@ -220,7 +221,7 @@ impl Vault {
     /// Opens, unlocks and decrypts everything. Every record is authenticated on a read-only
     /// handle before the file is opened for writing, so damage anywhere in the records leaves
     /// the file untouched. (History entries, read on demand, are authenticated when read.) An
-    /// older (format 1 or 2) vault is then migrated to the current format in one transaction.
+    /// older (format 1 to 3) vault is then migrated to the current format in one transaction.
     pub fn open_and_load(path: &Path, passphrase: &[u8]) -> Result<(Vault, Snapshot), VaultError> {
         let (db, header, key, loaded) =
             guard::guarded(path, "opening", || open::open_checked(path, passphrase))?;
@@ -229,7 +230,7 @@ impl Vault {
             path: path.to_path_buf(),
             header,
             key,
-            next_seq: loaded.next_seq,
+            positions: loaded.positions,
             warnings: open::permission_warnings(path),
         };
         if vault.header.format < header::FORMAT {
@@ -293,17 +294,13 @@ impl Vault {
     pub fn history(&self, credential: &RecordId) -> Result<Vec<Verification>, VaultError> {
         guard::guarded(&self.path, "reading", || {
             let txn = self.db().begin_read().map_err(|e| storage(&self.path, e))?;
-            let newest = self
-                .next_seq
-                .get(credential)
-                .and_then(|next| next.checked_sub(1));
             results::read_history(
                 &txn,
                 &self.path,
                 &self.header.vault_id,
                 &self.key,
                 credential,
-                newest,
+                self.positions.get(credential),
             )
         })
     }
@@ -363,19 +360,19 @@ impl Vault {
         })
     }
 
-    /// Stores verification results (each becomes its credential's latest and joins its
-    /// history) and rewrites `credentials` (new OAuth2 tokens), all in one durable transaction.
-    pub fn record_results(
+    /// Rewrites `credential` (a save) and, if given, adds `result`, the verification of this
+    /// version, as its newest history entry (`newest`: its newest result so far), all in one
+    /// durable transaction.
+    pub fn save_verified(
         &mut self,
-        results: &[(RecordId, &Verification)],
-        credentials: &[Credential],
+        credential: &Credential,
+        result: Option<&Verification>,
+        newest: Option<&Verification>,
     ) -> Result<(), VaultError> {
         self.write_results(|batch| {
-            for c in credentials {
-                batch.put_credential(c)?;
-            }
-            for (id, v) in results {
-                batch.add(id, v)?;
+            batch.put_credential(credential)?;
+            if let Some(v) = result {
+                batch.add(&credential.id, v, newest)?;
             }
             Ok(())
         })
@@ -422,14 +419,10 @@ impl Vault {
         credentials: &[RecordId],
         also: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
     ) -> Result<(), VaultError> {
-        let had_results = credentials.iter().any(|id| self.next_seq.contains_key(id));
+        let had_results = credentials.iter().any(|id| self.positions.contains_key(id));
         let sequences = had_results.then(|| {
             let gone: HashSet<&RecordId> = credentials.iter().collect();
-            let kept = self
-                .next_seq
-                .iter()
-                .filter(|(id, _)| !gone.contains(id))
-                .map(|(id, n)| (id, *n));
+            let kept = self.positions.iter().filter(|(id, _)| !gone.contains(id));
             sequences::seal(&self.key, &self.header.vault_id, kept)
         });
         self.write(|txn| {
@@ -446,7 +439,7 @@ impl Vault {
             also(txn)
         })?;
         for id in credentials {
-            self.next_seq.remove(id);
+            self.positions.remove(id);
         }
         Ok(())
     }
@@ -504,16 +497,16 @@ pub(crate) fn load_snapshot(
         }
         _ => {
             let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
-            let next = sequences::read(&txn, path, vault_id, key)?
+            let positions = sequences::read(&txn, path, vault_id, key, header.format)?
                 .ok_or_else(|| corrupt(path, format!("its table {SEQUENCES_NAME} is missing")))?;
-            let latest = results::read_latest(&txn, path, vault_id, key, &next)?;
+            let latest = results::read_latest(&txn, path, vault_id, key, &positions)?;
             (credentials, latest, migrate::Migration::None)
         }
     };
-    let mut next_seq = HashMap::with_capacity(latest.len());
+    let mut positions = Positions::with_capacity(latest.len());
     for c in &mut credentials {
-        if let Some((seq, verification)) = latest.remove(c.id.as_str()) {
-            next_seq.insert(c.id.clone(), seq.saturating_add(1));
+        if let Some((position, verification)) = latest.remove(c.id.as_str()) {
+            positions.insert(c.id.clone(), position);
             c.last_verification = Some(verification);
         }
     }
@@ -523,7 +516,7 @@ pub(crate) fn load_snapshot(
             credentials,
             flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
         },
-        next_seq,
+        positions,
         migration,
     })
 }

@@ -1,13 +1,16 @@
 //! Verification results, kept apart from the credential records.
 //!
-//! HISTORY holds a ring of the last `HISTORY_LIMIT` results of each credential: result number
+//! HISTORY holds a ring of the last `HISTORY_LIMIT` entries of each credential: entry number
 //! `seq` goes to slot `seq % HISTORY_LIMIT`, overwriting the oldest, so the history stays bounded
 //! with inserts only and no delete is ever needed. The sequence numbers (sequences.rs) say which
 //! entry is each credential's newest: open reads those entries, for every status column; the rest
 //! of a history is read when a detail view or `credential show` asks.
 //!
-//! An audit records one result per credential, and that insert is all it writes per credential
-//! (the sequence numbers are one record per transaction). Writing one ~100-byte record is far
+//! An entry is a result, or a run of identical results from rechecks of the unchanged
+//! credential (`Verification::run`). While a run goes on, its entry keeps the first check and
+//! the sequence record the rest (sequences.rs), so a recheck that repeats the newest result
+//! writes no entry: a steady audit writes the sequence record alone. A changed result is one
+//! ~100-byte insert (two when it ends a run, whose final state goes into its entry), far
 //! cheaper than re-encrypting the whole credential with its history, which is what made a
 //! 1,000-credential audit spend a third of its time writing (see BENCHMARKS.md, "Audit").
 
@@ -17,7 +20,7 @@ use std::path::Path;
 use redb::{ReadableTableMetadata, TableError};
 
 use super::crypto::{self, DataKey};
-use super::sequences::NextSeq;
+use super::sequences::{Position, Positions};
 use super::tables::{HISTORY, HISTORY_NAME, RESULTS_NAME};
 use super::{corrupt, unreadable, VaultError};
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
@@ -59,10 +62,10 @@ pub(super) fn seal(
     verification: &Verification,
 ) -> SealedResult {
     // Written straight into the record and encrypted where it lies. Room is reserved up front
-    // (the numbers and lengths fit in 40 bytes), so no reallocation leaves a plaintext copy
+    // (the numbers, lengths and run fit in 56 bytes), so no reallocation leaves a plaintext copy
     // behind.
     let text = verification.reason.len() + verification.detail.as_ref().map_or(0, String::len);
-    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 40 + text + crypto::TAG_LEN);
+    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 56 + text + crypto::TAG_LEN);
     bytes.extend_from_slice(&seq.to_be_bytes());
     // A struct of strings and integers always encodes; if it did not, the record would be left
     // without a sealed part and read back as damaged.
@@ -78,14 +81,26 @@ pub(super) fn seal(
     }
 }
 
-/// The first byte of a result encoded with postcard. Results written before it were JSON,
-/// which always starts with '{', and are still read.
-const POSTCARD: u8 = 1;
+/// The first byte of a result encoded with postcard, with its run. Results written before runs
+/// were postcard without one (POSTCARD_NO_RUN), and before that JSON, which always starts with
+/// '{'; both are still read.
+const POSTCARD: u8 = 2;
+const POSTCARD_NO_RUN: u8 = 1;
+
+/// A result as format 3 encoded it, before runs.
+#[derive(serde::Deserialize)]
+struct NoRun {
+    status: crate::core::Status,
+    reason: String,
+    detail: Option<String>,
+    latency_ms: Option<u64>,
+    at: crate::core::time::Timestamp,
+}
 
 /// POSTCARD || postcard(Verification). Compact binary, not JSON: an audit encodes a result per
 /// credential, and serde_json spent half the cost of sealing one on escaping and field names.
-/// Postcard stores an enum by its position, so `Status` variants may only ever be appended
-/// (pinned by `the_encoding_is_pinned` below).
+/// Postcard stores fields and enum variants by position, so `Status` variants may only ever be
+/// appended, and a new field needs a new first byte (pinned by `the_encoding_is_pinned` below).
 fn encode(verification: &Verification, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
     out.push(POSTCARD);
     postcard::to_io(verification, out).map(|_| ())
@@ -94,6 +109,17 @@ fn encode(verification: &Verification, out: &mut Vec<u8>) -> Result<(), postcard
 fn decode(plain: &[u8]) -> Option<Verification> {
     match plain.split_first()? {
         (&POSTCARD, encoded) => postcard::from_bytes(encoded).ok(),
+        (&POSTCARD_NO_RUN, encoded) => {
+            let v: NoRun = postcard::from_bytes(encoded).ok()?;
+            Some(Verification {
+                status: v.status,
+                reason: v.reason,
+                detail: v.detail,
+                latency_ms: v.latency_ms,
+                at: v.at,
+                run: None,
+            })
+        }
         (b'{', _) => serde_json::from_slice(plain).ok(),
         _ => None,
     }
@@ -138,8 +164,8 @@ pub(super) fn remove(
     Ok(())
 }
 
-/// Credential id -> its newest result and that result's sequence number.
-pub(super) type Latest = HashMap<String, (u64, Verification)>;
+/// Credential id -> where its results stand and its newest result (with any repeats folded in).
+pub(super) type Latest = HashMap<String, (Position, Verification)>;
 
 type Ring = redb::ReadOnlyTable<(u8, &'static str), &'static [u8]>;
 
@@ -183,14 +209,14 @@ impl Reader<'_> {
     }
 }
 
-/// Every credential's newest result with its sequence number, for each credential `next` names.
+/// Every credential's newest result with its position, for each credential `next` names.
 /// History entries with no sequence numbers to place them are damage (a record went missing).
 pub(super) fn read_latest(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-    next: &NextSeq,
+    next: &Positions,
 ) -> Result<Latest, VaultError> {
     let Some(ring) = ring(txn, path)? else {
         return Ok(Latest::new());
@@ -211,31 +237,35 @@ pub(super) fn read_latest(
         key,
     };
     let mut out = HashMap::with_capacity(next.len());
-    for (id, &n) in next {
-        let newest = n.checked_sub(1).ok_or_else(|| {
+    for (id, position) in next {
+        let newest = position.next.checked_sub(1).ok_or_else(|| {
             corrupt(
                 path,
                 format!("the sequence number of credential {id} is zero"),
             )
         })?;
-        let v = reader.entry(id.as_str(), newest)?;
-        out.insert(id.to_string(), (newest, v));
+        let mut v = reader.entry(id.as_str(), newest)?;
+        if let Some(repeats) = &position.repeats {
+            repeats.apply(&mut v);
+        }
+        out.insert(id.to_string(), (*position, v));
     }
     Ok(out)
 }
 
-/// One credential's history, newest first, given its newest entry's sequence number (None:
-/// never verified). That number says which entries must exist (the last HISTORY_LIMIT of them),
-/// so an entry that went missing, was moved or was replayed from an older state is reported as
-/// damage, like one that fails authentication.
+/// One credential's history, newest first, given its position (None: never verified). The
+/// sequence number says which entries must exist (the last HISTORY_LIMIT of them), so an entry
+/// that went missing, was moved or was replayed from an older state is reported as damage,
+/// like one that fails authentication.
 pub(super) fn read_history(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
     credential: &RecordId,
-    newest: Option<u64>,
+    position: Option<&Position>,
 ) -> Result<Vec<Verification>, VaultError> {
+    let newest = position.and_then(|p| p.next.checked_sub(1));
     let (Some(newest), Some(ring)) = (newest, ring(txn, path)?) else {
         return Ok(Vec::new());
     };
@@ -246,10 +276,14 @@ pub(super) fn read_history(
         key,
     };
     let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
-    (oldest..=newest)
+    let mut history = (oldest..=newest)
         .rev()
         .map(|seq| reader.entry(credential.as_str(), seq))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    if let (Some(first), Some(repeats)) = (history.first_mut(), position.and_then(|p| p.repeats)) {
+        repeats.apply(first);
+    }
+    Ok(history)
 }
 
 #[cfg(test)]
@@ -259,22 +293,35 @@ mod tests {
     use crate::core::Status;
 
     #[test]
-    fn the_encoding_is_pinned_and_json_results_still_read() {
+    fn the_encoding_is_pinned_and_older_encodings_still_read() {
         let v = Verification {
             status: Status::Rejected,
             reason: "No.".into(),
             detail: Some("x".into()),
             latency_ms: Some(300),
             at: Timestamp(-2),
+            run: None,
         };
         let mut out = Vec::new();
         encode(&v, &mut out).unwrap();
-        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint)
-        assert_eq!(
-            out,
-            [1, 1, 3, b'N', b'o', b'.', 1, 1, b'x', 1, 0xAC, 0x02, 3]
-        );
+        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint), no run
+        let fields = [1, 3, b'N', b'o', b'.', 1, 1, b'x', 1, 0xAC, 0x02, 3];
+        assert_eq!(out, [&[2][..], &fields, &[0]].concat());
         assert_eq!(decode(&out), Some(v.clone()));
+        // A run: Some, first -5 (zigzag), count 300.
+        let run = Verification {
+            run: Some(crate::core::Run {
+                first: Timestamp(-5),
+                count: 300,
+            }),
+            ..v.clone()
+        };
+        let mut out = Vec::new();
+        encode(&run, &mut out).unwrap();
+        assert_eq!(out, [&[2][..], &fields, &[1, 9, 0xAC, 0x02]].concat());
+        assert_eq!(decode(&out), Some(run));
+        // Format 3 wrote the same fields without a run, under version 1.
+        assert_eq!(decode(&[&[1][..], &fields].concat()), Some(v.clone()));
         // Every status keeps its position.
         for (i, status) in [
             Status::Verified,
@@ -300,6 +347,7 @@ mod tests {
         assert_eq!(decode(&serde_json::to_vec(&v).unwrap()), Some(v));
         assert_eq!(decode(b""), None);
         assert_eq!(decode(&[2, 0]), None);
+        assert_eq!(decode(&[3, 0]), None);
     }
 
     #[test]

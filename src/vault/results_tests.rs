@@ -49,18 +49,22 @@ fn result(n: i64) -> Verification {
         detail: None,
         latency_ms: Some(n as u64),
         at: Timestamp(n),
+        run: None,
     }
+}
+
+/// Adds `v` to `id`'s history as a new entry.
+fn add(vault: &mut Vault, id: &RecordId, v: &Verification) {
+    vault.write_results(|batch| batch.add(id, v, None)).unwrap();
 }
 
 /// A vault with one credential that has `results` results recorded one by one.
 fn vault_with_results(dir: &std::path::Path, results: i64) -> (Vault, Credential) {
     let mut vault = Vault::create(&dir.join("v.redb"), PASS, params(), 0).unwrap();
     let c = credential(&crypto::fresh_id());
-    vault.record_results(&[], std::slice::from_ref(&c)).unwrap();
+    vault.save_verified(&c, None, None).unwrap();
     for n in 0..results {
-        vault
-            .record_results(&[(c.id.clone(), &result(n))], &[])
-            .unwrap();
+        add(&mut vault, &c.id, &result(n));
     }
     (vault, c)
 }
@@ -89,9 +93,7 @@ fn the_history_keeps_the_newest_results_newest_first_across_reopen() {
         history.first()
     );
     let mut vault = vault;
-    vault
-        .record_results(&[(c.id.clone(), &result(99))], &[])
-        .unwrap();
+    add(&mut vault, &c.id, &result(99));
     let after = vault.history(&c.id).unwrap();
     assert_eq!(after[0].reason, "result 99");
     assert_eq!(after[1..], history[..HISTORY_LIMIT - 1]);
@@ -102,12 +104,8 @@ fn deleting_a_credential_removes_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 3);
     let kept = credential(&c.workspace);
-    vault
-        .record_results(&[], std::slice::from_ref(&kept))
-        .unwrap();
-    vault
-        .record_results(&[(kept.id.clone(), &result(1))], &[])
-        .unwrap();
+    vault.save_verified(&kept, None, None).unwrap();
+    add(&mut vault, &kept.id, &result(1));
     vault.delete_credential(&c.id).unwrap();
     assert!(vault.history(&c.id).unwrap().is_empty());
     {
@@ -119,7 +117,7 @@ fn deleting_a_credential_removes_its_results() {
     let path = vault.path().to_path_buf();
     drop(vault);
     let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
-    assert_eq!(vault.next_seq.len(), 1);
+    assert_eq!(vault.positions.len(), 1);
     assert_eq!(snapshot.credentials.len(), 1);
     assert_eq!(snapshot.credentials[0].last_verification, Some(result(1)));
 }
@@ -137,9 +135,7 @@ fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
     };
     // Result number HISTORY_LIMIT overwrites slot 0; putting the old entry back is a replay.
     for n in 1..=HISTORY_LIMIT as i64 {
-        vault
-            .record_results(&[(c.id.clone(), &result(n))], &[])
-            .unwrap();
+        add(&mut vault, &c.id, &result(n));
     }
     put_history(&vault, id, 0, Some(&first));
     let err = vault.history(&c.id).unwrap_err();
@@ -177,12 +173,8 @@ fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
     );
     // Another credential's entry fails authentication too (the credential is in the AAD).
     let other = credential(&c.workspace);
-    vault
-        .record_results(&[], std::slice::from_ref(&other))
-        .unwrap();
-    vault
-        .record_results(&[(other.id.clone(), &result(7))], &[])
-        .unwrap();
+    vault.save_verified(&other, None, None).unwrap();
+    add(&mut vault, &other.id, &result(7));
     let theirs = {
         let txn = vault.db().begin_read().unwrap();
         let table = txn.open_table(HISTORY).unwrap();
@@ -319,9 +311,7 @@ fn open_reads_each_newest_entry_and_refuses_a_rolled_back_or_unsequenced_ring() 
     let entry4 = stored(&vault, id, 4).unwrap();
     // 20 more: the ring wraps, so the newest (24) overwrites entry 4 in slot 4.
     for n in 5..HISTORY_LIMIT as i64 + 5 {
-        vault
-            .record_results(&[(c.id.clone(), &result(n))], &[])
-            .unwrap();
+        add(&mut vault, &c.id, &result(n));
     }
     let newest = stored(&vault, id, 4).unwrap();
     drop(vault);
@@ -428,11 +418,180 @@ fn a_format2_vault_is_migrated_without_losing_a_latest_result() {
         ));
     }
     // The sequence continues after the migrated latest result, and a reopen agrees.
-    vault
-        .record_results(&[(c.id.clone(), &result(7))], &[])
-        .unwrap();
+    add(&mut vault, &c.id, &result(7));
     drop(vault);
     let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
     assert_eq!(snapshot.credentials[0].last_verification, Some(result(7)));
     assert_eq!(vault.history(&c.id).unwrap()[1..], history[..]);
+}
+
+/// A recheck of `id` that found `v`, its newest result so far being `newest`.
+fn recheck(vault: &mut Vault, id: &RecordId, v: &Verification, newest: Option<&Verification>) {
+    vault
+        .write_results(|batch| batch.recheck(id, v, newest))
+        .unwrap();
+}
+
+fn ring_len(vault: &Vault) -> u64 {
+    let txn = vault.db().begin_read().unwrap();
+    txn.open_table(HISTORY).unwrap().len().unwrap()
+}
+
+/// `v` with `count` checks from `first` to its own time.
+fn run_of(v: &Verification, first: i64, count: u32) -> Verification {
+    Verification {
+        run: Some(crate::core::Run {
+            first: Timestamp(first),
+            count,
+        }),
+        ..v.clone()
+    }
+}
+
+#[test]
+fn repeated_rechecks_extend_one_run_and_a_change_closes_it_into_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vault, c) = vault_with_results(dir.path(), 1);
+    let path = vault.path().to_path_buf();
+    let first = result(0);
+    // The same result (status, reason, detail) twice more, with other times and latencies.
+    let again = |at: i64| Verification {
+        latency_ms: Some(40 + at as u64),
+        at: Timestamp(at),
+        ..first.clone()
+    };
+    recheck(&mut vault, &c.id, &again(10), Some(&first));
+    let mut newest = run_of(&again(10), 0, 2);
+    recheck(&mut vault, &c.id, &again(20), Some(&newest));
+    newest = run_of(&again(20), 0, 3);
+    assert_eq!(ring_len(&vault), 1, "repeats write no history entry");
+    assert_eq!(vault.history(&c.id).unwrap(), [newest.clone()]);
+    drop(vault);
+
+    // The run, its latest time and latency come back from the sequence record.
+    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(
+        snapshot.credentials[0].last_verification,
+        Some(newest.clone())
+    );
+    assert_eq!(vault.history(&c.id).unwrap(), [newest.clone()]);
+
+    // A different result is a new entry; the run's final state is written into its own.
+    let changed = result(31);
+    recheck(&mut vault, &c.id, &changed, Some(&newest));
+    assert_eq!(ring_len(&vault), 2);
+    drop(vault);
+    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(
+        snapshot.credentials[0].last_verification,
+        Some(changed.clone())
+    );
+    assert_eq!(
+        vault.history(&c.id).unwrap(),
+        [changed.clone(), newest.clone()]
+    );
+
+    // A saved version's result is always a new entry, even the same result again.
+    let saved = Verification {
+        at: Timestamp(40),
+        ..changed.clone()
+    };
+    vault
+        .save_verified(&c, Some(&saved), Some(&changed))
+        .unwrap();
+    assert_eq!(
+        vault.history(&c.id).unwrap(),
+        [saved.clone(), changed, newest]
+    );
+}
+
+#[test]
+fn a_save_after_a_run_keeps_the_run_in_its_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut vault, c) = vault_with_results(dir.path(), 1);
+    let first = result(0);
+    let later = Verification {
+        at: Timestamp(9),
+        ..first.clone()
+    };
+    recheck(&mut vault, &c.id, &later, Some(&first));
+    let run = run_of(&later, 0, 2);
+    vault
+        .save_verified(&c, Some(&result(11)), Some(&run))
+        .unwrap();
+    let path = vault.path().to_path_buf();
+    drop(vault);
+    let (vault, _) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.history(&c.id).unwrap(), [result(11), run]);
+}
+
+#[test]
+fn a_format3_vault_is_migrated_and_its_entries_read_as_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, c) = vault_with_results(dir.path(), 3);
+    let id = c.id.as_str();
+    let history = vault.history(&c.id).unwrap();
+    // Format 3: entries encoded without a run (version byte 1), and a sequence record of
+    // bare numbers.
+    let vault_id = vault.vault_id().to_string();
+    let old_entry = |seq: u64| {
+        let v = result(seq as i64);
+        let plain = [
+            &[1u8][..],
+            &postcard::to_allocvec(&(v.status, &v.reason, &v.detail, v.latency_ms, v.at)).unwrap(),
+        ]
+        .concat();
+        let aad = crypto::record_aad(&vault_id, RESULTS_NAME, &format!("{id}/{seq}"));
+        [&seq.to_be_bytes()[..], &vault.key.seal(&plain, &aad)].concat()
+    };
+    let numbers = postcard::to_allocvec(&vec![(id, 3u64)]).unwrap();
+    let sequences = vault.key.seal(
+        &numbers,
+        &crypto::record_aad(&vault_id, SEQUENCES_NAME, SEQUENCES_KEY),
+    );
+    let mut header: Header = vault.header.clone();
+    header.format = 3;
+    vault
+        .write(|txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, header.encode().as_slice())?;
+            txn.open_table(SEQUENCES)?
+                .insert(SEQUENCES_KEY, sequences.as_slice())?;
+            let mut ring = txn.open_table(HISTORY)?;
+            for seq in 0..3u64 {
+                ring.insert((seq as u8, id), old_entry(seq).as_slice())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let path = vault.path().to_path_buf();
+    drop(vault);
+
+    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.header.format, super::header::FORMAT);
+    assert_eq!(snapshot.credentials[0].last_verification, Some(result(2)));
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    // The old newest entry heads a run like any other, and the record now holds runs.
+    recheck(
+        &mut vault,
+        &c.id,
+        &Verification {
+            at: Timestamp(5),
+            ..result(2)
+        },
+        Some(&result(2)),
+    );
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    let run = run_of(
+        &Verification {
+            at: Timestamp(5),
+            ..result(2)
+        },
+        2,
+        2,
+    );
+    assert_eq!(snapshot.credentials[0].last_verification, Some(run.clone()));
+    assert_eq!(vault.history(&c.id).unwrap()[0], run);
+    assert_eq!(vault.history(&c.id).unwrap()[1..], history[1..]);
 }

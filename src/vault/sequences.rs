@@ -1,6 +1,11 @@
 //! The result sequence numbers: for every credential with results, the number its next result
-//! gets (its newest is the one before). One sealed record, rewritten in each transaction that
-//! records results or deletes a credential that had some.
+//! gets (its newest is the one before), and the repeats of its newest result, if rechecks keep
+//! returning it. One sealed record, rewritten in each transaction that records results or
+//! deletes a credential that had some.
+//!
+//! A recheck that repeats the newest result only updates the repeats here, so a steady audit
+//! (nothing changed) writes this one record and no history entry. Format 3 kept only the
+//! numbers; its record is still read.
 //!
 //! It is what says which history entries must exist (see results.rs). Format 2 kept a copy of
 //! every credential's newest result in a table of its own instead, which made each recorded
@@ -11,6 +16,7 @@
 use std::path::Path;
 
 use redb::TableError;
+use serde::{Deserialize, Serialize};
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMap, HashMapExt};
@@ -18,26 +24,68 @@ use foldhash::{HashMap, HashMapExt};
 use super::crypto::{self, DataKey};
 use super::tables::{SEQUENCES, SEQUENCES_KEY, SEQUENCES_NAME};
 use super::{corrupt, unreadable, VaultError};
-use crate::core::RecordId;
+use crate::core::time::Timestamp;
+use crate::core::{RecordId, Run, Verification};
 
-/// Credential -> the sequence number of its next result.
-pub(super) type NextSeq = HashMap<RecordId, u64>;
+/// Where a credential's results stand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Position {
+    /// The sequence number its next result gets; its newest entry's is the one before.
+    pub next: u64,
+    /// Set while rechecks repeat the newest entry, which holds the run's first check.
+    pub repeats: Option<Repeats>,
+}
+
+/// The rest of a run whose first check is the newest history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Repeats {
+    /// How many checks the run holds, the first included.
+    pub count: u32,
+    /// The latest check's time and latency.
+    pub at: Timestamp,
+    pub latency_ms: Option<u64>,
+}
+
+impl Repeats {
+    /// The repeats of `newest`'s run once `repeat` joins it (what `Verification::absorb`
+    /// makes of them, without copying the result).
+    pub(crate) fn after(newest: &Verification, repeat: &Verification) -> Repeats {
+        Repeats {
+            count: newest.extended_run().count,
+            at: repeat.at,
+            latency_ms: repeat.latency_ms,
+        }
+    }
+
+    /// The newest entry, `first`, with the repeats folded in: what the run reads as.
+    pub(crate) fn apply(&self, first: &mut Verification) {
+        first.run = Some(Run {
+            first: first.first_at(),
+            count: self.count,
+        });
+        first.at = self.at;
+        first.latency_ms = self.latency_ms;
+    }
+}
+
+/// Credential -> where its results stand.
+pub(super) type Positions = HashMap<RecordId, Position>;
 
 fn aad(vault_id: &str) -> Vec<u8> {
     crypto::record_aad(vault_id, SEQUENCES_NAME, SEQUENCES_KEY)
 }
 
-/// The record for `next`: nonce || AES-GCM(postcard list of (credential id, number)), AAD =
-/// (vault id, "sequences", "next"). The numbers are not secret, but sealing them is what makes
-/// them trustworthy. Postcard rather than JSON: the record is rewritten whole at the end of
-/// every audit, which waits for it.
+/// The record for `positions`: nonce || AES-GCM(postcard list of (credential id, position)),
+/// AAD = (vault id, "sequences", "next"). The numbers are not secret, but sealing them is what
+/// makes them trustworthy, and the repeats carry times and latencies. Postcard rather than
+/// JSON: the record is rewritten whole at the end of every audit, which waits for it.
 pub(super) fn seal<'a>(
     key: &DataKey,
     vault_id: &str,
-    next: impl Iterator<Item = (&'a RecordId, u64)>,
+    positions: impl Iterator<Item = (&'a RecordId, &'a Position)>,
 ) -> Vec<u8> {
-    let next: Vec<(&RecordId, u64)> = next.collect();
-    let mut out = Vec::with_capacity(crypto::NONCE_LEN + 48 * next.len() + 8 + crypto::TAG_LEN);
+    let next: Vec<(&RecordId, &Position)> = positions.collect();
+    let mut out = Vec::with_capacity(crypto::NONCE_LEN + 64 * next.len() + 8 + crypto::TAG_LEN);
     // A list of strings and integers always encodes; if it did not, the record would be left
     // empty and read back as damaged.
     key.seal_appended(&mut out, &aad(vault_id), |plain| {
@@ -46,14 +94,15 @@ pub(super) fn seal<'a>(
     out
 }
 
-/// The numbers, authenticated. None if the vault has no such table (format 1 or 2); empty if
-/// nothing was ever recorded.
+/// The positions, authenticated, from a vault of `format` (3: numbers only). None if the vault
+/// has no such table (format 1 or 2); empty if nothing was ever recorded.
 pub(super) fn read(
     txn: &redb::ReadTransaction,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-) -> Result<Option<NextSeq>, VaultError> {
+    format: u32,
+) -> Result<Option<Positions>, VaultError> {
     let unreadable = |e: &dyn std::fmt::Display| unreadable(path, SEQUENCES_NAME, e);
     let table = match txn.open_table(SEQUENCES) {
         Ok(t) => t,
@@ -61,7 +110,7 @@ pub(super) fn read(
         Err(e) => return Err(unreadable(&e)),
     };
     let Some(sealed) = table.get(SEQUENCES_KEY).map_err(|e| unreadable(&e))? else {
-        return Ok(Some(NextSeq::new()));
+        return Ok(Some(Positions::new()));
     };
     let plain = key.open(sealed.value(), &aad(vault_id)).map_err(|_| {
         corrupt(
@@ -69,9 +118,21 @@ pub(super) fn read(
             "the result sequence numbers failed authentication".into(),
         )
     })?;
-    let next: Vec<(RecordId, u64)> = postcard::from_bytes(&plain)
-        .map_err(|_| corrupt(path, "the result sequence numbers cannot be decoded".into()))?;
-    Ok(Some(next.into_iter().collect()))
+    let undecodable = |_| corrupt(path, "the result sequence numbers cannot be decoded".into());
+    let positions = if format == 3 {
+        let next: Vec<(RecordId, u64)> = postcard::from_bytes(&plain).map_err(undecodable)?;
+        next.into_iter()
+            .map(|(id, next)| {
+                let repeats = None;
+                (id, Position { next, repeats })
+            })
+            .collect()
+    } else {
+        let positions: Vec<(RecordId, Position)> =
+            postcard::from_bytes(&plain).map_err(undecodable)?;
+        positions.into_iter().collect()
+    };
+    Ok(Some(positions))
 }
 
 /// Writes the record inside `txn`.

@@ -82,6 +82,7 @@ impl Outcome {
             detail: self.detail.clone(),
             latency_ms: Some(self.latency.as_millis() as u64),
             at,
+            run: None,
         }
     }
 }

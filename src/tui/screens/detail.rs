@@ -1,5 +1,6 @@
 //! A credential's detail view: what it is, where it is used, when it expires, its non-secret
-//! fields, and its verification-history log (newest first: time, status, latency, reason).
+//! fields, and its verification-history log (newest first: time, status, latency, how many
+//! checks, reason).
 //! Secret fields are named, never shown.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -165,7 +166,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     v.latency_ms
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
                 ),
-                Cell::from(v.reason.clone()),
+                Cell::from(v.checks().to_string()),
+                // A run (the same result from several checks) is one entry, timed by its
+                // latest check; when it began follows the reason.
+                Cell::from(match v.run {
+                    None => v.reason.clone(),
+                    Some(_) => format!("{} (first {})", v.reason, v.first_at().relative_to(now)),
+                }),
             ])
         })
         .collect();
@@ -175,10 +182,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             Constraint::Length(32),
             Constraint::Length(13),
             Constraint::Length(8),
+            Constraint::Length(6),
             Constraint::Min(10),
         ],
     )
-    .header(Row::new(["Time", "Status", "Latency", "Reason"]).style(t.title()))
+    .header(Row::new(["Time", "Status", "Latency", "Checks", "Reason"]).style(t.title()))
     .column_spacing(1);
     frame.render_widget(table, table_area);
 }
