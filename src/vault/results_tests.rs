@@ -209,6 +209,30 @@ fn put_history(vault: &Vault, id: &str, slot: u8, bytes: Option<&[u8]>) {
         .unwrap()
 }
 
+/// Turns `vault` back into one of format `format`: its header says so and `older` makes the
+/// tables look as that format left them, in one transaction. Then reopens it (which migrates
+/// it) and checks that it is at the current format.
+fn reopened_from_format(
+    vault: Vault,
+    format: u32,
+    older: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
+) -> (Vault, crate::core::rules::Snapshot) {
+    let mut header: Header = vault.header.clone();
+    header.format = format;
+    vault
+        .write(|txn| {
+            txn.open_table(META)?
+                .insert(HEADER_KEY, header.encode().as_slice())?;
+            older(txn)
+        })
+        .unwrap();
+    let path = vault.path().to_path_buf();
+    drop(vault);
+    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
+    assert_eq!(vault.header.format, super::header::FORMAT);
+    (vault, snapshot)
+}
+
 /// Writes `c` as format 1 did: the latest result and the history inside the record.
 fn put_format1_record(vault: &Vault, c: &Credential, history: &[Verification]) {
     let mut json = serde_json::to_value(c).unwrap();
@@ -237,21 +261,11 @@ fn a_format1_vault_is_migrated_once_with_its_histories() {
     let history: Vec<Verification> = (0..5).rev().map(result).collect();
     put_format1_record(&vault, &c, &history);
     // Back to format 1: its header, and no results tables.
-    let mut header: Header = vault.header.clone();
-    header.format = 1;
-    vault
-        .write(|txn| {
-            txn.open_table(META)?
-                .insert(HEADER_KEY, header.encode().as_slice())?;
-            txn.delete_table(HISTORY)?;
-            txn.delete_table(SEQUENCES)?;
-            Ok(())
-        })
-        .unwrap();
-    drop(vault);
-
-    let (vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
-    assert_eq!(vault.header.format, super::header::FORMAT);
+    let (vault, snapshot) = reopened_from_format(vault, 1, |txn| {
+        txn.delete_table(HISTORY)?;
+        txn.delete_table(SEQUENCES)?;
+        Ok(())
+    });
     assert_eq!(
         snapshot.credentials[0].last_verification.as_ref(),
         Some(&history[0])
@@ -389,24 +403,14 @@ fn a_format2_vault_is_migrated_without_losing_a_latest_result() {
     let newest = stored(&vault, id, 6).unwrap();
     // Format 2: no sequence numbers, and a copy of each latest result in a table of its own.
     // Here the ring has also lost that newest entry: the copy is all that is left of it.
-    let mut header: Header = vault.header.clone();
-    header.format = 2;
-    vault
-        .write(|txn| {
-            txn.open_table(META)?
-                .insert(HEADER_KEY, header.encode().as_slice())?;
-            txn.delete_table(SEQUENCES)?;
-            txn.open_table(FORMAT2_LATEST)?
-                .insert(id, newest.as_slice())?;
-            txn.open_table(HISTORY)?.remove((6, id))?;
-            Ok(())
-        })
-        .unwrap();
+    let (mut vault, snapshot) = reopened_from_format(vault, 2, |txn| {
+        txn.delete_table(SEQUENCES)?;
+        txn.open_table(FORMAT2_LATEST)?
+            .insert(id, newest.as_slice())?;
+        txn.open_table(HISTORY)?.remove((6, id))?;
+        Ok(())
+    });
     let path = vault.path().to_path_buf();
-    drop(vault);
-
-    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
-    assert_eq!(vault.header.format, super::header::FORMAT);
     assert_eq!(snapshot.credentials[0].last_verification, Some(result(6)));
     assert_eq!(stored(&vault, id, 6), Some(newest));
     assert_eq!(vault.history(&c.id).unwrap(), history);
@@ -549,26 +553,17 @@ fn a_format3_vault_is_migrated_and_its_entries_read_as_they_are() {
         &numbers,
         &crypto::record_aad(&vault_id, SEQUENCES_NAME, SEQUENCES_KEY),
     );
-    let mut header: Header = vault.header.clone();
-    header.format = 3;
-    vault
-        .write(|txn| {
-            txn.open_table(META)?
-                .insert(HEADER_KEY, header.encode().as_slice())?;
-            txn.open_table(SEQUENCES)?
-                .insert(SEQUENCES_KEY, sequences.as_slice())?;
-            let mut ring = txn.open_table(HISTORY)?;
-            for seq in 0..3u64 {
-                ring.insert((seq as u8, id), old_entry(seq).as_slice())?;
-            }
-            Ok(())
-        })
-        .unwrap();
+    let old_entries: Vec<Vec<u8>> = (0..3).map(old_entry).collect();
+    let (mut vault, snapshot) = reopened_from_format(vault, 3, |txn| {
+        txn.open_table(SEQUENCES)?
+            .insert(SEQUENCES_KEY, sequences.as_slice())?;
+        let mut ring = txn.open_table(HISTORY)?;
+        for (seq, entry) in old_entries.iter().enumerate() {
+            ring.insert((seq as u8, id), entry.as_slice())?;
+        }
+        Ok(())
+    });
     let path = vault.path().to_path_buf();
-    drop(vault);
-
-    let (mut vault, snapshot) = Vault::open_and_load(&path, PASS).unwrap();
-    assert_eq!(vault.header.format, super::header::FORMAT);
     assert_eq!(snapshot.credentials[0].last_verification, Some(result(2)));
     assert_eq!(vault.history(&c.id).unwrap(), history);
     // The old newest entry heads a run like any other, and the record now holds runs.
