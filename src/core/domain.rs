@@ -139,6 +139,15 @@ pub struct Verification {
     pub run: Option<Run>,
 }
 
+/// What `Verification::record_recheck` did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Recheck {
+    /// The result repeated the newest one and joined its run.
+    Repeated,
+    /// The result is the new newest; this is the one it replaced.
+    Replaced(Option<Verification>),
+}
+
 /// A run of identical results (status, reason and detail) from rechecks of an unchanged
 /// credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,29 +178,38 @@ impl Verification {
     }
 
     /// Takes `next`, a repeat of this result, into its run: the time and latency become the
-    /// newest check's, the first time and the count are kept.
+    /// newest check's (the time never moves back, should the clock have), the first time and
+    /// the count are kept.
     pub fn absorb(&mut self, next: &Verification) {
-        self.run = Some(self.extended_run());
-        self.at = next.at;
+        self.run = Some(Run {
+            first: self.first_at(),
+            count: self.checks().saturating_add(1),
+        });
+        self.at = self.at.max(next.at);
         self.latency_ms = next.latency_ms;
     }
 
-    /// The run this result heads once one more repeat joins it.
-    pub fn extended_run(&self) -> Run {
-        Run {
-            first: self.first_at(),
-            count: self.checks().saturating_add(1),
+    /// Takes `result`, from rechecking a stored credential unchanged, into `newest` (its newest
+    /// result): folded into the run when it repeats it, else the newest result itself, and
+    /// says which. The vault's history follows (`ResultBatch::recheck`).
+    pub fn record_recheck(newest: &mut Option<Verification>, result: Verification) -> Recheck {
+        match newest {
+            Some(last) if last.is_repeated_by(&result) => {
+                last.absorb(&result);
+                Recheck::Repeated
+            }
+            _ => Recheck::Replaced(newest.replace(result)),
         }
     }
 
-    /// Takes `result`, from rechecking a stored credential unchanged, into `newest` (its newest
-    /// result): folded into the run when it repeats it, else the newest result itself. The
-    /// vault's history follows the same rule (`ResultBatch::recheck`).
-    pub fn record_recheck(newest: &mut Option<Verification>, result: Verification) {
-        match newest {
-            Some(last) if last.is_repeated_by(&result) => last.absorb(&result),
-            _ => *newest = Some(result),
-        }
+    /// Makes a run read from a file of unknown origin (an import) consistent: fewer than two
+    /// checks are no run, and the first check is no later than the latest.
+    pub fn make_run_consistent(&mut self) {
+        let at = self.at;
+        self.run = self.run.filter(|r| r.count >= 2).map(|r| Run {
+            first: r.first.min(at),
+            count: r.count,
+        });
     }
 
     /// How many checks this entry stands for.
@@ -370,10 +388,16 @@ mod tests {
             run: None,
         };
         let mut newest = None;
-        Verification::record_recheck(&mut newest, check(10, 5));
+        assert_eq!(
+            Verification::record_recheck(&mut newest, check(10, 5)),
+            Recheck::Replaced(None)
+        );
         assert_eq!(newest, Some(check(10, 5)));
-        Verification::record_recheck(&mut newest, check(20, 7));
-        Verification::record_recheck(&mut newest, check(30, 9));
+        assert_eq!(
+            Verification::record_recheck(&mut newest, check(20, 7)),
+            Recheck::Repeated
+        );
+        let _ = Verification::record_recheck(&mut newest, check(30, 9));
         let run = Some(Run {
             first: Timestamp(10),
             count: 3,
@@ -402,7 +426,8 @@ mod tests {
             },
         ] {
             let mut n = newest.clone();
-            Verification::record_recheck(&mut n, changed.clone());
+            let replaced = Verification::record_recheck(&mut n, changed.clone());
+            assert_eq!(replaced, Recheck::Replaced(newest.clone()));
             assert_eq!(n, Some(changed));
         }
         // The count stops at its ceiling rather than wrapping.
@@ -415,5 +440,24 @@ mod tests {
         };
         full.absorb(&check(2, 1));
         assert_eq!(full.checks(), u32::MAX);
+        // A run from an imported file is made consistent.
+        let mut odd = Verification {
+            run: Some(Run {
+                first: Timestamp(99),
+                count: 5,
+            }),
+            ..check(50, 1)
+        };
+        odd.make_run_consistent();
+        assert_eq!(odd.first_at(), Timestamp(50));
+        odd.run = Some(Run {
+            first: Timestamp(1),
+            count: 1,
+        });
+        odd.make_run_consistent();
+        assert_eq!(odd.run, None);
+        // A check timed before the run's latest (the clock moved back) does not move it back.
+        full.absorb(&check(0, 3));
+        assert_eq!((full.at, full.latency_ms), (Timestamp(2), Some(3)));
     }
 }

@@ -27,8 +27,8 @@ impl Store {
             .enumerate()
             .map(|(i, c)| (&c.id, i))
             .collect();
-        // Each credential's newest result as the results so far leave it: the vault folds a
-        // repeat into the newest result's run by the same rule (`Verification::record_recheck`).
+        // Each credential's newest result as the results so far leave it (the batch folds a
+        // repeat into it, as into the vault's history).
         let mut newest: HashMap<usize, Option<Verification>> =
             HashMap::with_capacity(position.len().min(results.len()));
         let mut rewritten = Vec::new();
@@ -46,8 +46,7 @@ impl Store {
                 let last = newest
                     .entry(pos)
                     .or_insert_with(|| credentials[pos].last_verification.clone());
-                batch.recheck(&id, &result, last.as_ref())?;
-                Verification::record_recheck(last, result);
+                batch.recheck(&id, last, result)?;
             }
             Ok::<_, StoreError>(())
         })?;

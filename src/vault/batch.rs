@@ -11,7 +11,7 @@ use super::results::{self, SealedResult};
 use super::sequences::{self, Position, Repeats};
 use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, HEADER_KEY, HISTORY, META};
 use super::{guard, storage, Vault, VaultError};
-use crate::core::{Credential, RecordId, Verification, HISTORY_LIMIT};
+use crate::core::{Credential, Recheck, RecordId, Verification, HISTORY_LIMIT};
 
 /// Results are inserted in groups of this many: one table open per group instead of per result.
 const GROUP: usize = 32;
@@ -48,20 +48,23 @@ impl Vault {
 }
 
 impl ResultBatch<'_> {
-    /// Adds a result of rechecking an unchanged credential. If it repeats `newest` (the
-    /// credential's newest result, as the vault gave it or as this rule left it) it only joins
-    /// that result's run, which writes no history entry; otherwise it is added as a new entry.
-    /// This is `Verification::record_recheck`'s rule, which the store keeps.
+    /// Records `result`, from rechecking an unchanged credential, and updates `newest` (the
+    /// credential's newest result, as the vault gave it or the previous call left it) by
+    /// `Verification::record_recheck`: a repeat joins the newest entry's run, which writes no
+    /// entry (only the sequence record moves on); anything else is a new entry.
     pub fn recheck(
         &mut self,
         credential: &RecordId,
-        result: &Verification,
-        newest: Option<&Verification>,
+        newest: &mut Option<Verification>,
+        result: Verification,
     ) -> Result<(), VaultError> {
         let position = self.position(credential);
-        match newest {
-            Some(newest) if newest.is_repeated_by(result) && position.next > 0 => {
-                let repeats = Some(Repeats::after(newest, result));
+        match (
+            Verification::record_recheck(newest, result),
+            newest.as_ref(),
+        ) {
+            (Recheck::Repeated, Some(run)) if position.next > 0 => {
+                let repeats = Some(Repeats::of(run));
                 self.set_position(
                     credential,
                     Position {
@@ -71,7 +74,14 @@ impl ResultBatch<'_> {
                 );
                 Ok(())
             }
-            _ => self.add(credential, result, newest),
+            // A newest result with no entry behind it cannot be stored as a run: it becomes
+            // the first entry, run and all. (The store never holds one; this keeps them equal.)
+            (Recheck::Repeated, Some(run)) => self.add(credential, run, None),
+            (Recheck::Replaced(previous), Some(new)) => {
+                self.add(credential, new, previous.as_ref())
+            }
+            // record_recheck always leaves a newest result.
+            (_, None) => Ok(()),
         }
     }
 
@@ -84,6 +94,10 @@ impl ResultBatch<'_> {
         newest: Option<&Verification>,
     ) -> Result<(), VaultError> {
         let position = self.position(credential);
+        debug_assert!(
+            position.repeats.is_none() || newest.is_some(),
+            "closing a run needs the newest result"
+        );
         let head = position.next.checked_sub(1);
         if let (Some(_), Some(newest), Some(head)) = (position.repeats, newest, head) {
             self.seal(credential, head, newest)?;
@@ -112,6 +126,7 @@ impl ResultBatch<'_> {
             })
     }
 
+    /// Sets the credential's position in this batch, cloning its id only the first time.
     fn set_position(&mut self, credential: &RecordId, position: Position) {
         match self.positions.get_mut(credential) {
             Some(slot) => *slot = position,

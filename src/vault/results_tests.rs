@@ -431,8 +431,9 @@ fn a_format2_vault_is_migrated_without_losing_a_latest_result() {
 
 /// A recheck of `id` that found `v`, its newest result so far being `newest`.
 fn recheck(vault: &mut Vault, id: &RecordId, v: &Verification, newest: Option<&Verification>) {
+    let mut newest = newest.cloned();
     vault
-        .write_results(|batch| batch.recheck(id, v, newest))
+        .write_results(|batch| batch.recheck(id, &mut newest, v.clone()))
         .unwrap();
 }
 
@@ -554,7 +555,7 @@ fn a_format3_vault_is_migrated_and_its_entries_read_as_they_are() {
         &crypto::record_aad(&vault_id, SEQUENCES_NAME, SEQUENCES_KEY),
     );
     let old_entries: Vec<Vec<u8>> = (0..3).map(old_entry).collect();
-    let (mut vault, snapshot) = reopened_from_format(vault, 3, |txn| {
+    let (vault, snapshot) = reopened_from_format(vault, 3, |txn| {
         txn.open_table(SEQUENCES)?
             .insert(SEQUENCES_KEY, sequences.as_slice())?;
         let mut ring = txn.open_table(HISTORY)?;
@@ -565,6 +566,10 @@ fn a_format3_vault_is_migrated_and_its_entries_read_as_they_are() {
     });
     let path = vault.path().to_path_buf();
     assert_eq!(snapshot.credentials[0].last_verification, Some(result(2)));
+    assert_eq!(vault.history(&c.id).unwrap(), history);
+    // The migration itself rewrote the sequence record: it reads as format 4 now.
+    drop(vault);
+    let (mut vault, _) = Vault::open_and_load(&path, PASS).unwrap();
     assert_eq!(vault.history(&c.id).unwrap(), history);
     // The old newest entry heads a run like any other, and the record now holds runs.
     recheck(

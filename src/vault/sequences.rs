@@ -47,13 +47,12 @@ pub(crate) struct Repeats {
 }
 
 impl Repeats {
-    /// The repeats of `newest`'s run once `repeat` joins it (what `Verification::absorb`
-    /// makes of them, without copying the result).
-    pub(crate) fn after(newest: &Verification, repeat: &Verification) -> Repeats {
+    /// The repeats of `run`, a result that has absorbed its repeats (`Verification::absorb`).
+    pub(crate) fn of(run: &Verification) -> Repeats {
         Repeats {
-            count: newest.extended_run().count,
-            at: repeat.at,
-            latency_ms: repeat.latency_ms,
+            count: run.checks(),
+            at: run.at,
+            latency_ms: run.latency_ms,
         }
     }
 
@@ -103,6 +102,8 @@ pub(super) fn read(
     key: &DataKey,
     format: u32,
 ) -> Result<Option<Positions>, VaultError> {
+    /// The last format whose record held bare numbers.
+    const NUMBERS_ONLY: u32 = 3;
     let unreadable = |e: &dyn std::fmt::Display| unreadable(path, SEQUENCES_NAME, e);
     let table = match txn.open_table(SEQUENCES) {
         Ok(t) => t,
@@ -119,7 +120,7 @@ pub(super) fn read(
         )
     })?;
     let undecodable = |_| corrupt(path, "the result sequence numbers cannot be decoded".into());
-    let positions = if format == 3 {
+    let positions = if format <= NUMBERS_ONLY {
         let next: Vec<(RecordId, u64)> = postcard::from_bytes(&plain).map_err(undecodable)?;
         next.into_iter()
             .map(|(id, next)| {
