@@ -151,9 +151,14 @@ pub fn open(path: &str, bytes: &[u8], passphrase: &[u8]) -> Result<Export, Trans
     let key = kdf::derive(passphrase, &salt, &header.kdf).map_err(|_| damaged())?;
     let plain = open_with(&kek_cipher(&key), sealed, &header_aad(header_json))
         .map_err(|_| TransferError::WrongPassphrase(path.to_string()))?;
-    let payload: Payload = serde_json::from_slice(&plain).map_err(|_| damaged())?;
+    let mut payload: Payload = serde_json::from_slice(&plain).map_err(|_| damaged())?;
     if payload.credentials.len() != header.count {
         return Err(damaged());
+    }
+    for c in &mut payload.credentials {
+        c.history
+            .iter_mut()
+            .for_each(Verification::make_run_consistent);
     }
     Ok(Export {
         workspace: payload.workspace,

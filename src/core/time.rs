@@ -33,14 +33,10 @@ impl Timestamp {
 
     /// "3m ago", "2d ago", "in 5h" relative to `now`.
     pub fn relative_to(self, now: Timestamp) -> String {
-        let delta = now.0 - self.0;
-        let (amount, future) = if delta >= 0 {
-            (delta, false)
-        } else {
-            (-delta, true)
-        };
-        let text = span(amount.unsigned_abs());
-        if future {
+        // Saturating: a timestamp from an imported file may be anywhere in i64.
+        let delta = now.0.saturating_sub(self.0);
+        let text = span(delta.unsigned_abs());
+        if delta < 0 {
             format!("in {text}")
         } else {
             format!("{text} ago")
