@@ -181,7 +181,12 @@ fn http_keys_are_verified_before_saving_and_audited() {
     assert_eq!(history[0]["checks"], 2, "{shown}");
     assert!(history[0]["first_at"].as_str() <= history[0]["at"].as_str());
     let o = v.keyway(&["credential", "show", "-w", "acme", "prod"]);
-    assert!(stdout(&o).contains("(2 checks since "), "{}", stdout(&o));
+    assert!(stdout(&o).contains("[2 checks since "), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("accepted the key. (acct_42)"),
+        "{}",
+        stdout(&o)
+    );
     // The table form names the reason.
     let o = v.keyway(&["audit", "--workspace", "acme"]);
     assert_eq!(code(&o), 1);

@@ -114,7 +114,7 @@ pub fn show(
                     // latest check's, `first_at` its first's, `checks` how many it holds.
                     serde_json::json!({
                         "at": h.at.rfc3339(), "status": h.status.as_str(),
-                        "reason": h.reason, "latency_ms": h.latency_ms,
+                        "reason": h.reason, "detail": h.detail, "latency_ms": h.latency_ms,
                         "checks": h.checks(), "first_at": h.first_at().rfc3339(),
                     })
                 })
@@ -168,12 +168,17 @@ pub fn show(
     if !history.is_empty() {
         println!("\nHISTORY");
         for h in &history {
+            // The detail too: a run ends when it changes, so two neighbours may differ only there.
+            let detail = h
+                .detail
+                .as_ref()
+                .map_or(String::new(), |d| format!(" ({d})"));
             let run = match h.checks() {
                 1 => String::new(),
-                n => format!("  ({n} checks since {})", h.first_at().rfc3339()),
+                n => format!("  [{n} checks since {}]", h.first_at().rfc3339()),
             };
             println!(
-                "  {}  {:<12} {}{run}",
+                "  {}  {:<12} {}{detail}{run}",
                 h.at.rfc3339(),
                 h.status.as_str(),
                 h.reason

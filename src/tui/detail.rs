@@ -35,7 +35,8 @@ pub fn on_history_loaded(
     }
 }
 
-/// After a write: a new result for the credential on show means its history grew.
+/// After a write: a new result for the credential on show changed its history (a new entry,
+/// or its newest run went on).
 pub fn on_stored(state: &State, event: &Stored, fx: &mut Vec<Effect>) {
     let Some(d) = state.detail.as_ref() else {
         return;
