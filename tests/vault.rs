@@ -433,3 +433,127 @@ fn vault_file_and_directory_are_private() {
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].contains("chmod 600"));
 }
+
+/// The store's view after rechecks in several batches (repeats, changes and both for the same
+/// credential in one batch), saves that end runs, the ring wrapping while runs go on, and a
+/// deletion, is what the core rule gives, and what a reopened vault reads back.
+#[test]
+fn recorded_runs_match_the_core_rule_and_survive_reopening() {
+    let v = TestVault::new();
+    let mut store = populated(&v);
+    let ids: Vec<_> = store
+        .snapshot()
+        .credentials
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    // The expected newest result and history (newest first) of each credential.
+    let mut expected: Vec<(Option<Verification>, Vec<Verification>)> = ids
+        .iter()
+        .map(|id| {
+            let last = store
+                .snapshot()
+                .credential(id)
+                .unwrap()
+                .last_verification
+                .clone();
+            (last, store.history(id).unwrap())
+        })
+        .collect();
+    let result = |status: Status, at: i64| Verification {
+        status,
+        reason: format!("{status:?}"),
+        detail: None,
+        latency_ms: Some(at as u64 % 7),
+        at: Timestamp(at),
+        run: None,
+    };
+    let mut at = 10;
+    // A fixed pseudo-random walk: mostly repeats, sometimes a change, now and then a save.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..60 {
+        let mut batch = Vec::new();
+        for _ in 0..3 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let which = (seed % 2) as usize;
+            let status = if seed % 5 == 0 {
+                Status::Rejected
+            } else {
+                Status::Verified
+            };
+            at += 1;
+            batch.push((which, result(status, at)));
+        }
+        let results = batch
+            .iter()
+            .map(|(i, r)| (ids[*i].clone(), r.clone(), None))
+            .collect();
+        store.record_verifications(results, Timestamp(at)).unwrap();
+        for (i, r) in batch {
+            let (last, history) = &mut expected[i];
+            let replaced = Verification::record_recheck(last, r);
+            match replaced {
+                keyway::core::Recheck::Repeated => history[0] = last.clone().unwrap(),
+                keyway::core::Recheck::Replaced(_) => history.insert(0, last.clone().unwrap()),
+            }
+            history.truncate(keyway::core::HISTORY_LIMIT);
+        }
+        if round % 17 == 16 {
+            // A saved edit of credential 0, verified again with the same result: a new entry.
+            at += 1;
+            let mut c = store.snapshot().credentials[0].clone();
+            let again = Verification {
+                at: Timestamp(at),
+                ..expected[0].0.clone().unwrap()
+            };
+            let again = Verification { run: None, ..again };
+            c.record_verification(again.clone());
+            store.save_credential(c).unwrap();
+            expected[0].0 = Some(again.clone());
+            expected[0].1.insert(0, again);
+            expected[0].1.truncate(keyway::core::HISTORY_LIMIT);
+        }
+    }
+    let check = |store: &Store, expected: &[(Option<Verification>, Vec<Verification>)]| {
+        for (id, (last, history)) in ids.iter().zip(expected) {
+            let c = store.snapshot().credential(id).unwrap();
+            assert_eq!(&c.last_verification, last);
+            assert_eq!(&store.history(id).unwrap(), history);
+        }
+    };
+    check(&store, &expected);
+    assert!(
+        expected
+            .iter()
+            .any(|(_, h)| h.iter().any(|e| e.checks() > 2)),
+        "the walk should leave runs"
+    );
+    assert!(
+        expected
+            .iter()
+            .any(|(_, h)| h.len() == keyway::core::HISTORY_LIMIT),
+        "the walk should wrap a ring"
+    );
+    drop(store);
+    let store = v.open();
+    check(&store, &expected);
+
+    // Deleting a credential whose newest entry heads a run leaves the other one readable.
+    let mut store = store;
+    let repeat = Verification {
+        at: Timestamp(at + 1),
+        ..expected[1].0.clone().unwrap()
+    };
+    store
+        .record_verifications(vec![(ids[1].clone(), repeat, None)], Timestamp(at + 1))
+        .unwrap();
+    let newest = store.snapshot().credential(&ids[1]).unwrap();
+    assert!(newest.last_verification.as_ref().unwrap().run.is_some());
+    store.remove_credential(&ids[1]).unwrap();
+    drop(store);
+    let store = v.open();
+    assert!(store.snapshot().credential(&ids[1]).is_none());
+    assert_eq!(store.history(&ids[0]).unwrap(), expected[0].1);
+}
