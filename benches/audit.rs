@@ -2,6 +2,9 @@
 //! through the audit path (the verifier pool at the configured concurrency, then every result
 //! recorded in the vault in one durable write), against the bare-client limit: the same 1,000
 //! GETs sent by a plain reqwest loop at the same concurrency. Also the peak heap of the audit.
+//! Two audits are timed: a steady one, finding every credential as the last audit left it (its
+//! results join their runs: nothing but the sequence record is written), and one in which every
+//! result differs from the credential's newest (1,000 new history entries).
 //!
 //! The machine's speed drifts between runs (a shared 2-core VM here), so the measurements take
 //! turns within each round and the goal is judged on each round's own ratio, audit / bare, of
