@@ -22,7 +22,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let credentials = &self.snapshot.credentials;
-        let position: HashMap<&RecordId, usize> = credentials
+        let index: HashMap<&RecordId, usize> = credentials
             .iter()
             .enumerate()
             .map(|(i, c)| (&c.id, i))
@@ -30,11 +30,11 @@ impl Store {
         // Each credential's newest result as the results so far leave it (the batch folds a
         // repeat into it, as into the vault's history).
         let mut newest: HashMap<usize, Option<Verification>> =
-            HashMap::with_capacity(position.len().min(results.len()));
+            HashMap::with_capacity(index.len().min(results.len()));
         let mut rewritten = Vec::new();
         self.vault.write_results(|batch| {
             for (id, result, tokens) in results {
-                let Some(&pos) = position.get(&id) else {
+                let Some(&pos) = index.get(&id) else {
                     continue;
                 };
                 if let Some(t) = &tokens {

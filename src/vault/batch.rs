@@ -59,12 +59,14 @@ impl ResultBatch<'_> {
         result: Verification,
     ) -> Result<(), VaultError> {
         let position = self.position(credential);
-        match (
-            Verification::record_recheck(newest, result),
-            newest.as_ref(),
-        ) {
-            (Recheck::Repeated, Some(run)) if position.next > 0 => {
-                let repeats = Some(Repeats::of(run));
+        let recheck = Verification::record_recheck(newest, result);
+        // record_recheck always leaves a newest result.
+        let Some(new) = newest.as_ref() else {
+            return Ok(());
+        };
+        match recheck {
+            Recheck::Repeated if position.next > 0 => {
+                let repeats = Some(Repeats::of(new));
                 self.set_position(
                     credential,
                     Position {
@@ -76,31 +78,32 @@ impl ResultBatch<'_> {
             }
             // A newest result with no entry behind it cannot be stored as a run: it becomes
             // the first entry, run and all. (The store never holds one; this keeps them equal.)
-            (Recheck::Repeated, Some(run)) => self.add(credential, run, None),
-            (Recheck::Replaced(previous), Some(new)) => {
-                self.add(credential, new, previous.as_ref())
-            }
-            // record_recheck always leaves a newest result.
-            (_, None) => Ok(()),
+            Recheck::Repeated => self.add(credential, new, None),
+            Recheck::Replaced(previous) => self.add(credential, new, previous.as_ref()),
         }
     }
 
     /// Adds a result as a new history entry: it becomes the credential's newest. If the newest
-    /// so far (`newest`) heads a run, the run's final state is written into its entry first.
+    /// so far, `previous`, heads a run, the run's final state is written into its entry first;
+    /// without it that state would be lost, so the batch is refused (nothing is written).
     pub fn add(
         &mut self,
         credential: &RecordId,
         result: &Verification,
-        newest: Option<&Verification>,
+        previous: Option<&Verification>,
     ) -> Result<(), VaultError> {
         let position = self.position(credential);
-        debug_assert!(
-            position.repeats.is_none() || newest.is_some(),
-            "closing a run needs the newest result"
-        );
-        let head = position.next.checked_sub(1);
-        if let (Some(_), Some(newest), Some(head)) = (position.repeats, newest, head) {
-            self.seal(credential, head, newest)?;
+        if let (Some(_), Some(head)) = (position.repeats, position.next.checked_sub(1)) {
+            let Some(previous) = previous else {
+                return Err(VaultError::Storage {
+                    path: self.vault.path.clone(),
+                    detail: format!(
+                        "the run heading the history of credential {credential} was to be \
+                         closed without its latest result"
+                    ),
+                });
+            };
+            self.seal(credential, head, previous)?;
         }
         self.seal(credential, position.next, result)?;
         let next = position.next + 1;

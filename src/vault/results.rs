@@ -43,8 +43,8 @@ pub(super) struct SealedResult {
 }
 
 fn result_aad(vault_id: &str, credential: &str, seq: u64) -> Vec<u8> {
-    // "credential/seq", built without the formatting machinery: this runs for every result an
-    // audit records and every history entry read.
+    // "credential/seq", built without the formatting machinery: this runs for every entry
+    // sealed and every entry read.
     let mut digits = itoa::Buffer::new();
     let seq = digits.format(seq);
     let mut id = String::with_capacity(credential.len() + 1 + seq.len());
@@ -97,8 +97,8 @@ struct NoRun {
     at: crate::core::time::Timestamp,
 }
 
-/// POSTCARD || postcard(Verification). Compact binary, not JSON: an audit encodes a result per
-/// credential, and serde_json spent half the cost of sealing one on escaping and field names.
+/// POSTCARD || postcard(Verification). Compact binary, not JSON: an audit encodes every changed
+/// result, and serde_json spent half the cost of sealing one on escaping and field names.
 /// Postcard stores fields and enum variants by position, so `Status` variants may only ever be
 /// appended, and a new field needs a new first byte (pinned by `the_encoding_is_pinned` below).
 fn encode(verification: &Verification, out: &mut Vec<u8>) -> Result<(), postcard::Error> {

@@ -521,6 +521,13 @@ fn a_save_after_a_run_keeps_the_run_in_its_entry() {
     };
     recheck(&mut vault, &c.id, &later, Some(&first));
     let run = run_of(&later, 0, 2);
+    // Closing the run needs its latest state: without it the batch is refused, unwritten.
+    let refused = vault.write_results(|batch| batch.add(&c.id, &result(11), None));
+    assert!(
+        matches!(refused, Err(VaultError::Storage { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(vault.history(&c.id).unwrap(), std::slice::from_ref(&run));
     vault
         .save_verified(&c, Some(&result(11)), Some(&run))
         .unwrap();
