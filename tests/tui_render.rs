@@ -1361,6 +1361,7 @@ fn detail_view_shows_the_verification_history() {
                 first: Timestamp(NOW.0 - 86_400 * 30),
                 count: 14,
             }),
+            detail: Some("acct_9".into()),
             ..verification(Status::Verified, 86_400 * 9, "ok")
         },
     ];
@@ -1387,7 +1388,7 @@ fn detail_view_shows_the_verification_history() {
     let screen = h.screen(100, 24);
     assert!(!screen.contains(SECRET));
     assert!(screen.contains("Connection refused"));
-    assert!(screen.contains("ok (first 30d ago)"), "{screen}");
+    assert!(screen.contains("ok (acct_9) · first 30d ago"), "{screen}");
     insta::assert_snapshot!("detail", screen);
     // `v` re-verifies the credential on show, from the view itself.
     let fx = h.key(KeyCode::Char('v'));

@@ -174,8 +174,8 @@ pub fn show(
                 .as_ref()
                 .map_or(String::new(), |d| format!(" ({d})"));
             let run = match h.checks() {
-                1 => String::new(),
-                n => format!("  [{n} checks since {}]", h.first_at().rfc3339()),
+                n if n > 1 => format!("  [{n} checks since {}]", h.first_at().rfc3339()),
+                _ => String::new(),
             };
             println!(
                 "  {}  {:<12} {}{detail}{run}",

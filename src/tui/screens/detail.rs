@@ -9,6 +9,8 @@ use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
 use crate::core::expiry::EXPIRES_AT_FIELD;
+use crate::core::time::Timestamp;
+use crate::core::Verification;
 use crate::tui::audit::expiry_of;
 use crate::tui::screens::audit::expiry_span;
 use crate::tui::state::{HistoryView, State};
@@ -167,12 +169,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
                 ),
                 Cell::from(v.checks().to_string()),
-                // A run (the same result from several checks) is one entry, timed by its
-                // latest check; when it began follows the reason.
-                Cell::from(match v.run {
-                    None => v.reason.clone(),
-                    Some(_) => format!("{} (first {})", v.reason, v.first_at().relative_to(now)),
-                }),
+                Cell::from(history_reason(v, now)),
             ])
         })
         .collect();
@@ -189,4 +186,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     .header(Row::new(["Time", "Status", "Latency", "Checks", "Reason"]).style(t.title()))
     .column_spacing(1);
     frame.render_widget(table, table_area);
+}
+
+/// An entry's reason, with its detail (a run ends when the detail changes, so two neighbours
+/// may differ only there) and, for a run of several checks (one entry, timed by its latest),
+/// when it began.
+fn history_reason(v: &Verification, now: Timestamp) -> String {
+    let mut text = v.reason.clone();
+    if let Some(detail) = &v.detail {
+        text.push_str(&format!(" ({detail})"));
+    }
+    if v.checks() > 1 {
+        text.push_str(&format!(" · first {}", v.first_at().relative_to(now)));
+    }
+    text
 }
