@@ -5,7 +5,7 @@
 //! Two audits are timed: a steady one, finding every credential as the last audit left it (its
 //! results join their runs: nothing but the sequence record is written), and one in which every
 //! result differs from the credential's newest, which heads a run (each result ends a run and
-//! starts an entry: 2,000 entries written, the worst case).
+//! starts an entry, 1,000 entries written: the worst case).
 //!
 //! The machine's speed drifts between runs (a shared 2-core VM here), so the measurements take
 //! turns within each round and the goal is judged on each round's own ratio, audit / bare, of
@@ -151,8 +151,8 @@ fn main() {
         record_only.push(t.stop());
 
         // The same, when every result differs from its credential's newest, which heads a run
-        // (the first audit of an outage, say): each result is a new history entry, and each run
-        // it ends is written into its own entry first, 2,000 entries in all. The worst case.
+        // (the first audit of an outage, say): each result is a new history entry carrying the
+        // final state of the run it ends. The worst case.
         let changed: Vec<_> = ids
             .into_iter()
             .zip(&outcomes)

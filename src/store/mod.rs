@@ -208,7 +208,7 @@ impl Store {
             .last_verification
             .as_ref()
             .filter(|v| Some(*v) != stored);
-        self.vault.save_verified(&credential, new_result, stored)?;
+        self.vault.save_verified(&credential, new_result)?;
         match self
             .snapshot
             .credentials

@@ -78,34 +78,28 @@ impl ResultBatch<'_> {
             }
             // A newest result with no entry behind it cannot be stored as a run: it becomes
             // the first entry, run and all. (The store never holds one; this keeps them equal.)
-            Recheck::Repeated => self.add(credential, new, None),
-            Recheck::Replaced(previous) => self.add(credential, new, previous.as_ref()),
+            Recheck::Repeated | Recheck::Replaced(_) => self.add(credential, new),
         }
     }
 
     /// Adds a result as a new history entry: it becomes the credential's newest. If the newest
-    /// so far, `previous`, heads a run, the run's final state is written into its entry first;
-    /// without it that state would be lost, so the batch is refused (nothing is written).
-    pub fn add(
-        &mut self,
-        credential: &RecordId,
-        result: &Verification,
-        previous: Option<&Verification>,
-    ) -> Result<(), VaultError> {
+    /// so far heads a run, the run's final state (its repeats, from the sequence record) is
+    /// stored with the new entry, which holds it from then on (results.rs, `Ended`).
+    pub fn add(&mut self, credential: &RecordId, result: &Verification) -> Result<(), VaultError> {
         let position = self.position(credential);
-        if let (Some(_), Some(head)) = (position.repeats, position.next.checked_sub(1)) {
-            let Some(previous) = previous else {
-                return Err(VaultError::Storage {
-                    path: self.vault.path.clone(),
-                    detail: format!(
-                        "the run heading the history of credential {credential} was to be \
-                         closed without its latest result"
-                    ),
-                });
-            };
-            self.seal(credential, head, previous)?;
+        let v = self.vault;
+        let sealed = results::seal(
+            &v.key,
+            &v.header.vault_id,
+            credential,
+            position.next,
+            result,
+            position.repeats.as_ref(),
+        );
+        self.pending.push(sealed);
+        if self.pending.len() >= GROUP {
+            self.flush()?;
         }
-        self.seal(credential, position.next, result)?;
         let next = position.next + 1;
         self.set_position(
             credential,
@@ -139,22 +133,6 @@ impl ResultBatch<'_> {
         }
     }
 
-    /// Seals `result` as entry `seq` of `credential`, to be inserted with its group.
-    fn seal(
-        &mut self,
-        credential: &RecordId,
-        seq: u64,
-        result: &Verification,
-    ) -> Result<(), VaultError> {
-        let v = self.vault;
-        let sealed = results::seal(&v.key, &v.header.vault_id, credential, seq, result);
-        self.pending.push(sealed);
-        if self.pending.len() >= GROUP {
-            self.flush()?;
-        }
-        Ok(())
-    }
-
     /// Adds a whole history (newest first, as it is shown and exported) to a credential that
     /// has none: oldest first, each entry as it is, runs included, so the newest becomes the
     /// credential's latest result. Beyond HISTORY_LIMIT nothing would be kept.
@@ -164,7 +142,7 @@ impl ResultBatch<'_> {
         newest_first: &[Verification],
     ) -> Result<(), VaultError> {
         for v in newest_first.iter().take(HISTORY_LIMIT).rev() {
-            self.add(credential, v, None)?;
+            self.add(credential, v)?;
         }
         Ok(())
     }

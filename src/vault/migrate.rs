@@ -100,7 +100,7 @@ pub(super) fn read_format2_latest(
     for entry in table.iter().map_err(|e| unreadable(path, name, &e))? {
         let (id, bytes) = entry.map_err(|e| unreadable(path, name, &e))?;
         let (id, bytes) = (id.value(), bytes.value());
-        let (seq, verification) = open_result(key, vault_id, id, bytes).ok_or_else(|| {
+        let (seq, verification, _) = open_result(key, vault_id, id, bytes).ok_or_else(|| {
             corrupt(
                 path,
                 format!("the latest result of credential {id} failed authentication"),

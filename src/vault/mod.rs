@@ -361,18 +361,16 @@ impl Vault {
     }
 
     /// Rewrites `credential` (a save) and, if given, adds `result`, the verification of this
-    /// version, as its newest history entry (`newest`: its newest result so far), all in one
-    /// durable transaction.
+    /// version, as its newest history entry, all in one durable transaction.
     pub fn save_verified(
         &mut self,
         credential: &Credential,
         result: Option<&Verification>,
-        newest: Option<&Verification>,
     ) -> Result<(), VaultError> {
         self.write_results(|batch| {
             batch.put_credential(credential)?;
             if let Some(v) = result {
-                batch.add(&credential.id, v, newest)?;
+                batch.add(&credential.id, v)?;
             }
             Ok(())
         })

@@ -10,7 +10,7 @@
 //! credential (`Verification::run`). While a run goes on, its entry keeps the first check and
 //! the sequence record the rest (sequences.rs), so a recheck that repeats the newest result
 //! writes no entry: a steady audit writes the sequence record alone. A changed result is one
-//! ~100-byte insert (two when it ends a run, whose final state goes into its entry), far
+//! ~100-byte insert, which also carries the final state of the run it ends (`Ended`), far
 //! cheaper than re-encrypting the whole credential with its history, which is what made a
 //! 1,000-credential audit spend a third of its time writing (see BENCHMARKS.md, "Audit").
 
@@ -20,7 +20,7 @@ use std::path::Path;
 use redb::{ReadableTableMetadata, TableError};
 
 use super::crypto::{self, DataKey};
-use super::sequences::{Position, Positions};
+use super::sequences::{Position, Positions, Repeats};
 use super::tables::{HISTORY, HISTORY_NAME, RESULTS_NAME};
 use super::{corrupt, unreadable, VaultError};
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
@@ -31,8 +31,8 @@ pub(super) fn slot(seq: u64) -> u8 {
     (seq % HISTORY_LIMIT as u64) as u8
 }
 
-/// A stored result: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(encoded
-/// Verification, see `encode`), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
+/// A stored entry: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(encoded
+/// Verification and the final repeats of the run it ended, see `encode`), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
 /// credential and the sequence number, and the sequence number fixes the slot, so an entry
 /// moved to another credential fails authentication and one moved to another slot, or replayed
 /// there, is out of sequence.
@@ -54,25 +54,28 @@ fn result_aad(vault_id: &str, credential: &str, seq: u64) -> Vec<u8> {
     crypto::record_aad(vault_id, RESULTS_NAME, &id)
 }
 
+/// Seals `verification` as entry `seq` of `credential`; `ended` is the final state of the run
+/// the entry before it headed, if it ended one (see `Ended`).
 pub(super) fn seal(
     key: &DataKey,
     vault_id: &str,
     credential: &RecordId,
     seq: u64,
     verification: &Verification,
+    ended: Option<&Repeats>,
 ) -> SealedResult {
     // Written straight into the record and encrypted where it lies. Room is reserved up front
-    // (the numbers, lengths and run fit in 56 bytes), so no reallocation leaves a plaintext copy
-    // behind.
+    // (the numbers, lengths and runs fit in 80 bytes), so no reallocation leaves a plaintext
+    // copy behind.
     let text = verification.reason.len() + verification.detail.as_ref().map_or(0, String::len);
-    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 56 + text + crypto::TAG_LEN);
+    let mut bytes = Vec::with_capacity(8 + crypto::NONCE_LEN + 80 + text + crypto::TAG_LEN);
     bytes.extend_from_slice(&seq.to_be_bytes());
     // A struct of strings and integers always encodes; if it did not, the record would be left
     // without a sealed part and read back as damaged.
     key.seal_appended(
         &mut bytes,
         &result_aad(vault_id, credential.as_str(), seq),
-        |plain| encode(verification, plain),
+        |plain| encode(verification, ended, plain),
     );
     SealedResult {
         credential: credential.clone(),
@@ -81,9 +84,9 @@ pub(super) fn seal(
     }
 }
 
-/// The first byte of a result encoded with postcard, with its run. Results written before runs
-/// were postcard without one (POSTCARD_NO_RUN), and before that JSON, which always starts with
-/// '{'; both are still read.
+/// The first byte of an entry encoded with postcard, with its run and the run it ended.
+/// Entries written before runs were postcard without either (POSTCARD_NO_RUN), and before that
+/// JSON, which always starts with '{'; both are still read.
 const POSTCARD: u8 = 2;
 const POSTCARD_NO_RUN: u8 = 1;
 
@@ -97,48 +100,62 @@ struct NoRun {
     at: crate::core::time::Timestamp,
 }
 
-/// POSTCARD || postcard(Verification). Compact binary, not JSON: an audit encodes every changed
-/// result, and serde_json spent half the cost of sealing one on escaping and field names.
-/// Postcard stores fields and enum variants by position, so `Status` variants may only ever be
-/// appended, and a new field needs a new first byte (pinned by `the_encoding_is_pinned` below).
-fn encode(verification: &Verification, out: &mut Vec<u8>) -> Result<(), postcard::Error> {
+/// The final state of the run headed by the entry before this one, stored with the entry that
+/// ended it. A run's latest check lives in the sequence record while the run goes on; when a
+/// new entry ends it, it moves into that new entry, so ending a run is one insert, not two
+/// (rewriting the run's own entry). The ring keeps the newest entries, so an entry is never
+/// kept without the one that holds its end.
+pub(super) type Ended = Option<Repeats>;
+
+/// POSTCARD || postcard((Verification, Ended)). Compact binary, not JSON: an audit encodes every
+/// changed result, and serde_json spent half the cost of sealing one on escaping and field
+/// names. Postcard stores fields and enum variants by position, so `Status` variants may only
+/// ever be appended, and a new field needs a new first byte (pinned by `the_encoding_is_pinned`
+/// below).
+fn encode(
+    verification: &Verification,
+    ended: Option<&Repeats>,
+    out: &mut Vec<u8>,
+) -> Result<(), postcard::Error> {
     out.push(POSTCARD);
-    postcard::to_io(verification, out).map(|_| ())
+    postcard::to_io(&(verification, ended), out).map(|_| ())
 }
 
-fn decode(plain: &[u8]) -> Option<Verification> {
+fn decode(plain: &[u8]) -> Option<(Verification, Ended)> {
     match plain.split_first()? {
         (&POSTCARD, encoded) => postcard::from_bytes(encoded).ok(),
         (&POSTCARD_NO_RUN, encoded) => {
             let v: NoRun = postcard::from_bytes(encoded).ok()?;
-            Some(Verification {
+            let v = Verification {
                 status: v.status,
                 reason: v.reason,
                 detail: v.detail,
                 latency_ms: v.latency_ms,
                 at: v.at,
                 run: None,
-            })
+            };
+            Some((v, None))
         }
-        (b'{', _) => serde_json::from_slice(plain).ok(),
+        (b'{', _) => Some((serde_json::from_slice(plain).ok()?, None)),
         _ => None,
     }
 }
 
-/// The sequence number and result in stored bytes; None if they are short, do not
+/// The sequence number, result and ended run in stored bytes; None if they are short, do not
 /// authenticate or do not decode.
 pub(super) fn open_result(
     key: &DataKey,
     vault_id: &str,
     credential: &str,
     bytes: &[u8],
-) -> Option<(u64, Verification)> {
+) -> Option<(u64, Verification, Ended)> {
     let (prefix, sealed) = bytes.split_first_chunk::<8>()?;
     let seq = u64::from_be_bytes(*prefix);
     let plain = key
         .open(sealed, &result_aad(vault_id, credential, seq))
         .ok()?;
-    Some((seq, decode(&plain)?))
+    let (v, ended) = decode(&plain)?;
+    Some((seq, v, ended))
 }
 
 pub(super) fn insert(
@@ -189,7 +206,7 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// History entry `seq` of `id`, authenticated, or the damage that keeps it from being read:
     /// missing, another entry in its slot (moved or replayed), or failing authentication.
-    fn entry(&self, id: &str, seq: u64) -> Result<Verification, VaultError> {
+    fn entry(&self, id: &str, seq: u64) -> Result<(Verification, Ended), VaultError> {
         let damaged = |what: String| {
             corrupt(
                 self.path,
@@ -202,8 +219,8 @@ impl Reader<'_> {
             .map_err(|e| unreadable(self.path, HISTORY_NAME, &e))?
             .ok_or_else(|| damaged("is missing".into()))?;
         match open_result(self.key, self.vault_id, id, bytes.value()) {
-            Some((found, v)) if found == seq => Ok(v),
-            Some((found, _)) => Err(damaged(format!("holds entry {found} instead"))),
+            Some((found, v, ended)) if found == seq => Ok((v, ended)),
+            Some((found, ..)) => Err(damaged(format!("holds entry {found} instead"))),
             None => Err(damaged("failed authentication".into())),
         }
     }
@@ -244,7 +261,7 @@ pub(super) fn read_latest(
                 format!("the sequence number of credential {id} is zero"),
             )
         })?;
-        let mut v = reader.entry(id.as_str(), newest)?;
+        let (mut v, _) = reader.entry(id.as_str(), newest)?;
         if let Some(repeats) = &position.repeats {
             repeats.apply(&mut v);
         }
@@ -276,12 +293,20 @@ pub(super) fn read_history(
         key,
     };
     let oldest = newest.saturating_sub(HISTORY_LIMIT as u64 - 1);
-    let mut history = (oldest..=newest)
+    let entries = (oldest..=newest)
         .rev()
         .map(|seq| reader.entry(credential.as_str(), seq))
         .collect::<Result<Vec<_>, _>>()?;
-    if let (Some(first), Some(repeats)) = (history.first_mut(), position.and_then(|p| p.repeats)) {
-        repeats.apply(first);
+    // Each run's final state is held by what came after it: the sequence record for the
+    // newest entry, the next newer entry for the rest.
+    let mut end = position.and_then(|p| p.repeats);
+    let mut history = Vec::with_capacity(entries.len());
+    for (mut v, ended) in entries {
+        if let Some(repeats) = &end {
+            repeats.apply(&mut v);
+        }
+        end = ended;
+        history.push(v);
     }
     Ok(history)
 }
@@ -303,12 +328,14 @@ mod tests {
             run: None,
         };
         let mut out = Vec::new();
-        encode(&v, &mut out).unwrap();
-        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint), no run
+        encode(&v, None, &mut out).unwrap();
+        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint), no run,
+        // no ended run
         let fields = [1, 3, b'N', b'o', b'.', 1, 1, b'x', 1, 0xAC, 0x02, 3];
-        assert_eq!(out, [&[2][..], &fields, &[0]].concat());
-        assert_eq!(decode(&out), Some(v.clone()));
-        // A run: Some, first -5 (zigzag), count 300.
+        assert_eq!(out, [&[2][..], &fields, &[0, 0]].concat());
+        assert_eq!(decode(&out), Some((v.clone(), None)));
+        // A run: Some, first -5 (zigzag), count 300; ending one: Some, count 2, at 4, latency
+        // Some 7.
         let run = Verification {
             run: Some(crate::core::Run {
                 first: Timestamp(-5),
@@ -316,12 +343,21 @@ mod tests {
             }),
             ..v.clone()
         };
+        let ended = Repeats {
+            count: 2,
+            at: Timestamp(4),
+            latency_ms: Some(7),
+        };
         let mut out = Vec::new();
-        encode(&run, &mut out).unwrap();
-        assert_eq!(out, [&[2][..], &fields, &[1, 9, 0xAC, 0x02]].concat());
-        assert_eq!(decode(&out), Some(run));
-        // Format 3 wrote the same fields without a run, under version 1.
-        assert_eq!(decode(&[&[1][..], &fields].concat()), Some(v.clone()));
+        encode(&run, Some(&ended), &mut out).unwrap();
+        let tail = [1, 9, 0xAC, 0x02, 1, 2, 8, 1, 7];
+        assert_eq!(out, [&[2][..], &fields, &tail].concat());
+        assert_eq!(decode(&out), Some((run, Some(ended))));
+        // Format 3 wrote the same fields without either, under version 1.
+        assert_eq!(
+            decode(&[&[1][..], &fields].concat()),
+            Some((v.clone(), None))
+        );
         // Every status keeps its position.
         for (i, status) in [
             Status::Verified,
@@ -339,12 +375,13 @@ mod tests {
                     status,
                     ..v.clone()
                 },
+                None,
                 &mut out,
             )
             .unwrap();
             assert_eq!(out[1], i as u8, "{status:?}");
         }
-        assert_eq!(decode(&serde_json::to_vec(&v).unwrap()), Some(v));
+        assert_eq!(decode(&serde_json::to_vec(&v).unwrap()), Some((v, None)));
         assert_eq!(decode(b""), None);
         assert_eq!(decode(&[2, 0]), None);
         assert_eq!(decode(&[3, 0]), None);

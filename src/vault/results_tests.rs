@@ -55,14 +55,14 @@ fn result(n: i64) -> Verification {
 
 /// Adds `v` to `id`'s history as a new entry.
 fn add(vault: &mut Vault, id: &RecordId, v: &Verification) {
-    vault.write_results(|batch| batch.add(id, v, None)).unwrap();
+    vault.write_results(|batch| batch.add(id, v)).unwrap();
 }
 
 /// A vault with one credential that has `results` results recorded one by one.
 fn vault_with_results(dir: &std::path::Path, results: i64) -> (Vault, Credential) {
     let mut vault = Vault::create(&dir.join("v.redb"), PASS, params(), 0).unwrap();
     let c = credential(&crypto::fresh_id());
-    vault.save_verified(&c, None, None).unwrap();
+    vault.save_verified(&c, None).unwrap();
     for n in 0..results {
         add(&mut vault, &c.id, &result(n));
     }
@@ -104,7 +104,7 @@ fn deleting_a_credential_removes_its_results() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 3);
     let kept = credential(&c.workspace);
-    vault.save_verified(&kept, None, None).unwrap();
+    vault.save_verified(&kept, None).unwrap();
     add(&mut vault, &kept.id, &result(1));
     vault.delete_credential(&c.id).unwrap();
     assert!(vault.history(&c.id).unwrap().is_empty());
@@ -173,7 +173,7 @@ fn a_missing_or_replayed_history_entry_is_reported_as_damage() {
     );
     // Another credential's entry fails authentication too (the credential is in the AAD).
     let other = credential(&c.workspace);
-    vault.save_verified(&other, None, None).unwrap();
+    vault.save_verified(&other, None).unwrap();
     add(&mut vault, &other.id, &result(7));
     let theirs = {
         let txn = vault.db().begin_read().unwrap();
@@ -454,7 +454,7 @@ fn run_of(v: &Verification, first: i64, count: u32) -> Verification {
 }
 
 #[test]
-fn repeated_rechecks_extend_one_run_and_a_change_closes_it_into_its_entry() {
+fn repeated_rechecks_extend_one_run_and_a_change_ends_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 1);
     let path = vault.path().to_path_buf();
@@ -481,7 +481,7 @@ fn repeated_rechecks_extend_one_run_and_a_change_closes_it_into_its_entry() {
     );
     assert_eq!(vault.history(&c.id).unwrap(), [newest.clone()]);
 
-    // A different result is a new entry; the run's final state is written into its own.
+    // A different result is a new entry, which keeps the run's final state.
     let changed = result(31);
     recheck(&mut vault, &c.id, &changed, Some(&newest));
     assert_eq!(ring_len(&vault), 2);
@@ -501,9 +501,7 @@ fn repeated_rechecks_extend_one_run_and_a_change_closes_it_into_its_entry() {
         at: Timestamp(40),
         ..changed.clone()
     };
-    vault
-        .save_verified(&c, Some(&saved), Some(&changed))
-        .unwrap();
+    vault.save_verified(&c, Some(&saved)).unwrap();
     assert_eq!(
         vault.history(&c.id).unwrap(),
         [saved.clone(), changed, newest]
@@ -511,7 +509,7 @@ fn repeated_rechecks_extend_one_run_and_a_change_closes_it_into_its_entry() {
 }
 
 #[test]
-fn a_save_after_a_run_keeps_the_run_in_its_entry() {
+fn a_save_after_a_run_ends_it_with_one_insert() {
     let dir = tempfile::tempdir().unwrap();
     let (mut vault, c) = vault_with_results(dir.path(), 1);
     let first = result(0);
@@ -521,16 +519,12 @@ fn a_save_after_a_run_keeps_the_run_in_its_entry() {
     };
     recheck(&mut vault, &c.id, &later, Some(&first));
     let run = run_of(&later, 0, 2);
-    // Closing the run needs its latest state: without it the batch is refused, unwritten.
-    let refused = vault.write_results(|batch| batch.add(&c.id, &result(11), None));
-    assert!(
-        matches!(refused, Err(VaultError::Storage { .. })),
-        "{refused:?}"
-    );
-    assert_eq!(vault.history(&c.id).unwrap(), std::slice::from_ref(&run));
-    vault
-        .save_verified(&c, Some(&result(11)), Some(&run))
-        .unwrap();
+    let head = stored(&vault, c.id.as_str(), 0);
+    vault.save_verified(&c, Some(&result(11))).unwrap();
+    // Ending the run is one insert: the new entry holds the run's final state, and the run's
+    // own entry stays as it was written.
+    assert_eq!(ring_len(&vault), 2);
+    assert_eq!(stored(&vault, c.id.as_str(), 0), head);
     let path = vault.path().to_path_buf();
     drop(vault);
     let (vault, _) = Vault::open_and_load(&path, PASS).unwrap();
