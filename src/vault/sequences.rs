@@ -4,8 +4,9 @@
 //! deletes a credential that had some.
 //!
 //! A recheck that repeats the newest result only updates the repeats here, so a steady audit
-//! (nothing changed) writes this one record and no history entry. Format 3 kept only the
-//! numbers; its record is still read.
+//! (nothing changed) writes this one record and no history entry; the entry that ends the run
+//! takes the repeats along (results.rs, `Ended`). Format 3 kept only the numbers; its record is
+//! still read.
 //!
 //! It is what says which history entries must exist (see results.rs). Format 2 kept a copy of
 //! every credential's newest result in a table of its own instead, which made each recorded
@@ -56,7 +57,7 @@ impl Repeats {
         }
     }
 
-    /// The newest entry, `first`, with the repeats folded in: what the run reads as.
+    /// The entry heading the run, `first`, with the repeats folded in: what the run reads as.
     pub(crate) fn apply(&self, first: &mut Verification) {
         first.run = Some(Run {
             first: first.first_at(),
