@@ -476,10 +476,9 @@ pub(crate) fn load_snapshot(
     key: &DataKey,
 ) -> Result<Loaded, VaultError> {
     let vault_id = header.vault_id.as_str();
-    let txn = db.begin_read().map_err(|e| VaultError::Corrupt {
-        path: path.to_path_buf(),
-        detail: format!("it cannot be read ({e})"),
-    })?;
+    let txn = db
+        .begin_read()
+        .map_err(|e| corrupt(path, format!("it cannot be read ({e})")))?;
     let (mut credentials, mut latest, migration) = match header.format {
         1 => {
             // The latest results are inside the records, and come with them.

@@ -16,7 +16,7 @@ use redb::{Builder, Database, DatabaseError, ReadableDatabase, StorageError, Tab
 use super::crypto::DataKey;
 use super::header::{Header, HeaderProblem};
 use super::tables::{HEADER_KEY, META};
-use super::{load_snapshot, unwrap_key, Loaded, VaultError};
+use super::{corrupt, load_snapshot, unwrap_key, Loaded, VaultError};
 
 /// redb's file signature.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -62,29 +62,27 @@ pub(super) fn permission_warnings(path: &Path) -> Vec<String> {
 }
 
 pub(super) fn map_db_error(path: &Path, e: DatabaseError) -> VaultError {
-    let corrupt = |detail: String| VaultError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    };
     match e {
         DatabaseError::DatabaseAlreadyOpen | DatabaseError::LockProtocolMismatch => {
             VaultError::InUse(path.to_path_buf())
         }
         DatabaseError::UpgradeRequired(v) => {
-            corrupt(format!("its storage format {v} is not supported"))
+            corrupt(path, format!("its storage format {v} is not supported"))
         }
-        DatabaseError::RepairAborted => corrupt("it needs a repair that could not be made".into()),
+        DatabaseError::RepairAborted => {
+            corrupt(path, "it needs a repair that could not be made".into())
+        }
         DatabaseError::Storage(StorageError::Io(source))
             if source.kind() == std::io::ErrorKind::UnexpectedEof =>
         {
-            corrupt("the file is truncated".into())
+            corrupt(path, "the file is truncated".into())
         }
         DatabaseError::Storage(StorageError::Io(source)) => VaultError::Io {
             path: path.to_path_buf(),
             source,
         },
-        DatabaseError::Storage(s) => corrupt(format!("the storage layer reports: {s}")),
-        other => corrupt(other.to_string()),
+        DatabaseError::Storage(s) => corrupt(path, format!("the storage layer reports: {s}")),
+        other => corrupt(path, other.to_string()),
     }
 }
 
@@ -117,10 +115,7 @@ fn check_signature(path: &Path) -> Result<(), VaultError> {
         }
     }
     if read == 0 {
-        return Err(VaultError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "the file is empty".into(),
-        });
+        return Err(corrupt(path, "the file is empty".into()));
     }
     if read < head.len() || head != REDB_MAGIC {
         return Err(VaultError::Foreign(path.to_path_buf()));
@@ -130,13 +125,9 @@ fn check_signature(path: &Path) -> Result<(), VaultError> {
 
 /// Reads and checks our header from any readable redb handle.
 fn read_header(path: &Path, db: &impl ReadableDatabase) -> Result<Header, VaultError> {
-    let corrupt = |detail: String| VaultError::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    };
     let txn = db
         .begin_read()
-        .map_err(|e| corrupt(format!("it cannot be read ({e})")))?;
+        .map_err(|e| corrupt(path, format!("it cannot be read ({e})")))?;
     let table = match txn.open_table(META) {
         Ok(t) => t,
         Err(TableError::TableDoesNotExist(_)) => {
@@ -145,16 +136,21 @@ fn read_header(path: &Path, db: &impl ReadableDatabase) -> Result<Header, VaultE
         Err(TableError::TableTypeMismatch { .. }) => {
             return Err(VaultError::Foreign(path.to_path_buf()))
         }
-        Err(e) => return Err(corrupt(format!("its header table cannot be read ({e})"))),
+        Err(e) => {
+            return Err(corrupt(
+                path,
+                format!("its header table cannot be read ({e})"),
+            ))
+        }
     };
     let bytes = table
         .get(HEADER_KEY)
-        .map_err(|e| corrupt(format!("its header cannot be read ({e})")))?
-        .ok_or_else(|| corrupt("its header is missing".into()))?
+        .map_err(|e| corrupt(path, format!("its header cannot be read ({e})")))?
+        .ok_or_else(|| corrupt(path, "its header is missing".into()))?
         .value()
         .to_vec();
     Header::decode(&bytes).map_err(|problem| match problem {
-        HeaderProblem::Damaged(detail) => corrupt(detail),
+        HeaderProblem::Damaged(detail) => corrupt(path, detail),
         HeaderProblem::Newer(found) => VaultError::NewerFormat {
             path: path.to_path_buf(),
             found,
@@ -200,10 +196,10 @@ pub(super) fn open_checked(
     // vault that was checked.
     let reread = read_header(path, &db)?;
     if reread.vault_id != header.vault_id || reread.wrapped_key != header.wrapped_key {
-        return Err(VaultError::Corrupt {
-            path: path.to_path_buf(),
-            detail: "the file changed while it was being opened".into(),
-        });
+        return Err(corrupt(
+            path,
+            "the file changed while it was being opened".into(),
+        ));
     }
     Ok((db, header, key, snapshot))
 }
