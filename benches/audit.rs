@@ -35,7 +35,7 @@ mod alloc;
 #[path = "common/measure.rs"]
 mod measure;
 use alloc::{LIVE, PEAK};
-use measure::{floor_kdf, median};
+use measure::median;
 
 const CONCURRENCY: usize = 16;
 
@@ -49,7 +49,8 @@ fn main() {
     let catalog = Catalog::from_components(vec![component.clone()]);
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vault.redb");
-    let mut store = Store::create(&path, b"p", floor_kdf(), Timestamp(0)).expect("create");
+    let mut store =
+        Store::create(&path, b"p", keyway::vault::kdf::FLOOR, Timestamp(0)).expect("create");
     let ws = store.add_workspace("bench", Timestamp(0)).expect("ws").id;
     let creds: Vec<_> = (0..n)
         .map(|i| {

@@ -24,7 +24,7 @@ mod alloc;
 #[path = "common/measure.rs"]
 mod measure;
 use alloc::{LIVE, PEAK};
-use measure::{floor_kdf, median};
+use measure::median;
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";
@@ -108,7 +108,8 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("vault.redb");
     let catalog = Catalog::builtin().expect("catalog");
-    let mut store = Store::create(&path, PASS, floor_kdf(), Timestamp(0)).expect("create");
+    let mut store =
+        Store::create(&path, PASS, keyway::vault::kdf::FLOOR, Timestamp(0)).expect("create");
     let ws = store
         .add_workspace("bench", Timestamp(0))
         .expect("workspace")
@@ -151,7 +152,7 @@ fn main() {
         opens.push(t.elapsed());
         drop(vault);
         let t = Instant::now();
-        let _ = kdf::derive(PASS, &[7; 16], &floor_kdf()).expect("kdf");
+        let _ = kdf::derive(PASS, &[7; 16], &keyway::vault::kdf::FLOOR).expect("kdf");
         kdfs.push(t.elapsed());
     }
     let open_ms = median(opens).as_secs_f64() * 1e3;

@@ -172,14 +172,6 @@ mod tests {
     use super::*;
     use secrecy::SecretString;
 
-    fn fast() -> KdfParams {
-        KdfParams {
-            memory_kib: kdf::FLOOR_MEMORY_KIB,
-            iterations: kdf::FLOOR_ITERATIONS,
-            parallelism: 1,
-        }
-    }
-
     fn sample() -> Vec<ExportedCredential> {
         let mut secrets = SecretFields::new();
         secrets.insert("api_key", SecretString::from("SENTINEL-export"));
@@ -197,7 +189,7 @@ mod tests {
 
     #[test]
     fn round_trip_and_no_plaintext() {
-        let bytes = seal("acme", sample(), b"export pass", fast(), Timestamp(9)).unwrap();
+        let bytes = seal("acme", sample(), b"export pass", kdf::FLOOR, Timestamp(9)).unwrap();
         assert!(!bytes.windows(15).any(|w| w == b"SENTINEL-export"));
         assert!(!bytes.windows(7).any(|w| w == b"billing"));
         assert!(
@@ -218,7 +210,7 @@ mod tests {
 
     #[test]
     fn every_truncation_and_byte_flip_is_refused() {
-        let bytes = seal("acme", sample(), b"p", fast(), Timestamp(9)).unwrap();
+        let bytes = seal("acme", sample(), b"p", kdf::FLOOR, Timestamp(9)).unwrap();
         for len in [0, 4, 8, 11, 20, bytes.len() / 2, bytes.len() - 1] {
             assert!(
                 open("f", &bytes[..len], b"p").is_err(),

@@ -129,7 +129,7 @@ fn passphrase_change_rewraps_only_the_key() {
     let mut store = populated(&v);
     let before = summary(&store);
     store
-        .change_passphrase(b"a new passphrase", fast_kdf())
+        .change_passphrase(b"a new passphrase", keyway::vault::kdf::FLOOR)
         .unwrap();
     drop(store);
     let records_after = raw_table(&v, CREDENTIALS);
@@ -146,7 +146,9 @@ fn passphrase_change_rewraps_only_the_key() {
     drop(store2);
     let records_before = raw_table(&v2, CREDENTIALS);
     let mut store2 = v2.open();
-    store2.change_passphrase(b"other", fast_kdf()).unwrap();
+    store2
+        .change_passphrase(b"other", keyway::vault::kdf::FLOOR)
+        .unwrap();
     drop(store2);
     assert_eq!(raw_table(&v2, CREDENTIALS), records_before);
     assert_eq!(records_after.len(), 2);
@@ -414,7 +416,13 @@ fn init_never_overwrites_a_file() {
     let v = TestVault::new();
     std::fs::create_dir_all(v.path.parent().unwrap()).unwrap();
     std::fs::write(&v.path, b"precious").unwrap();
-    let err = Store::create(&v.path, PASS.as_bytes(), fast_kdf(), Timestamp(0)).unwrap_err();
+    let err = Store::create(
+        &v.path,
+        PASS.as_bytes(),
+        keyway::vault::kdf::FLOOR,
+        Timestamp(0),
+    )
+    .unwrap_err();
     assert!(matches!(err, VaultError::AlreadyExists(_)));
     assert_eq!(file_bytes(&v.path), b"precious");
 }

@@ -26,6 +26,13 @@ pub const RECOMMENDED: KdfParams = KdfParams {
 /// OWASP's minimum for Argon2id: the least a config may ask for.
 pub const FLOOR_MEMORY_KIB: u32 = 19 * 1024;
 pub const FLOOR_ITERATIONS: u32 = 2;
+/// The least a vault may use, on one lane: what tests and benches create vaults with, so a
+/// vault opens fast and the KDF's share of a measurement stays small.
+pub const FLOOR: KdfParams = KdfParams {
+    memory_kib: FLOOR_MEMORY_KIB,
+    iterations: FLOOR_ITERATIONS,
+    parallelism: 1,
+};
 /// Above these a header is refused before the KDF runs.
 pub const MAX_MEMORY_KIB: u32 = 2 * 1024 * 1024;
 pub const MAX_ITERATIONS: u32 = 20;
@@ -238,11 +245,7 @@ mod tests {
 
     #[test]
     fn derivation_is_deterministic_and_salted() {
-        let p = KdfParams {
-            memory_kib: FLOOR_MEMORY_KIB,
-            iterations: 2,
-            parallelism: 1,
-        };
+        let p = FLOOR;
         let a = derive(b"pass", &[1; 16], &p).unwrap();
         let b = derive(b"pass", &[1; 16], &p).unwrap();
         let c = derive(b"pass", &[2; 16], &p).unwrap();

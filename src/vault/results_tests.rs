@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use redb::{ReadableDatabase, ReadableTableMetadata};
 
-use super::kdf::{self, KdfParams};
+use super::kdf;
 use super::tables::*;
 use super::{crypto, header::Header, Vault, VaultError};
 use crate::core::secret::SecretFields;
@@ -14,14 +14,6 @@ use crate::core::time::Timestamp;
 use crate::core::{Credential, Environment, RecordId, Status, Verification, HISTORY_LIMIT};
 
 const PASS: &[u8] = b"correct horse";
-
-fn params() -> KdfParams {
-    KdfParams {
-        memory_kib: kdf::FLOOR_MEMORY_KIB,
-        iterations: kdf::FLOOR_ITERATIONS,
-        parallelism: 1,
-    }
-}
 
 fn credential(workspace: &RecordId) -> Credential {
     Credential {
@@ -60,7 +52,7 @@ fn add(vault: &mut Vault, id: &RecordId, v: &Verification) {
 
 /// A vault with one credential that has `results` results recorded one by one.
 fn vault_with_results(dir: &std::path::Path, results: i64) -> (Vault, Credential) {
-    let mut vault = Vault::create(&dir.join("v.redb"), PASS, params(), 0).unwrap();
+    let mut vault = Vault::create(&dir.join("v.redb"), PASS, kdf::FLOOR, 0).unwrap();
     let c = credential(&crypto::fresh_id());
     vault.save_verified(&c, None).unwrap();
     for n in 0..results {
@@ -256,7 +248,7 @@ fn put_format1_record(vault: &Vault, c: &Credential, history: &[Verification]) {
 fn a_format1_vault_is_migrated_once_with_its_histories() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("v.redb");
-    let vault = Vault::create(&path, PASS, params(), 0).unwrap();
+    let vault = Vault::create(&path, PASS, kdf::FLOOR, 0).unwrap();
     let c = credential(&crypto::fresh_id());
     let history: Vec<Verification> = (0..5).rev().map(result).collect();
     put_format1_record(&vault, &c, &history);

@@ -7,17 +7,9 @@ use std::process::{Command, Output};
 
 use keyway::core::time::Timestamp;
 use keyway::store::Store;
-use keyway::vault::kdf::{KdfParams, FLOOR_ITERATIONS, FLOOR_MEMORY_KIB};
+use keyway::vault::kdf;
 
 pub const PASS: &str = "correct horse battery staple";
-
-pub fn fast_kdf() -> KdfParams {
-    KdfParams {
-        memory_kib: FLOOR_MEMORY_KIB,
-        iterations: FLOOR_ITERATIONS,
-        parallelism: 1,
-    }
-}
 
 /// A user-defined component for a loopback API server (tests/support/http.rs).
 pub const LOOPBACK_COMPONENT: &str = r#"
@@ -87,7 +79,7 @@ impl TestVault {
         Store::create(
             &self.path,
             PASS.as_bytes(),
-            fast_kdf(),
+            kdf::FLOOR,
             Timestamp(1_700_000_000),
         )
         .expect("create")
@@ -216,7 +208,7 @@ pub fn child_main() {
             loop {
                 let next = if current == a { b } else { a };
                 store
-                    .change_passphrase(next.as_bytes(), fast_kdf())
+                    .change_passphrase(next.as_bytes(), kdf::FLOOR)
                     .expect("passwd");
                 current = next;
                 ack(current);
