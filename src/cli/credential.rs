@@ -129,7 +129,7 @@ pub fn show(
         "{} / {} ({}) [{}]",
         target.workspace,
         c.name,
-        component.map_or(c.component.as_str(), |x| x.name.as_str()),
+        ctx.catalog.display_name(&c.component),
         c.environment
     );
     match &c.last_verification {

@@ -236,9 +236,7 @@ fn list(
                 let cred = s.credential(&step.credential);
                 (
                     step.component.clone(),
-                    ctx.catalog
-                        .get(&step.component)
-                        .map_or(step.component.clone(), |c| c.name.clone()),
+                    ctx.catalog.display_name(&step.component).to_string(),
                     cred.map_or("(missing)".to_string(), |c| c.name.clone()),
                     cred.map_or("missing", |c| c.status_word()),
                     failing.contains(&i),

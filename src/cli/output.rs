@@ -71,7 +71,7 @@ pub fn credential_json(
     json!({
         "workspace": snapshot.workspace(&c.workspace).map_or("", |w| w.name.as_str()),
         "component": c.component,
-        "component_name": catalog.get(&c.component).map_or(c.component.as_str(), |x| x.name.as_str()),
+        "component_name": catalog.display_name(&c.component),
         "name": c.name,
         "environment": c.environment.as_str(),
         "status": c.status_word(),

@@ -20,8 +20,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let Some(form) = state.form.as_ref() else {
         return;
     };
-    let component = state.catalog.get(&form.component);
-    let component_name = component.map_or(form.component.as_str(), |c| c.name.as_str());
+    let component_name = state.catalog.display_name(&form.component);
     let title = match &form.editing {
         Some(_) => format!(" Edit {component_name} credential "),
         None => format!(" New {component_name} credential "),
