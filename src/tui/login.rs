@@ -19,7 +19,7 @@ use crate::verify::TokenUpdate;
 use super::action::{Effect, RequestId};
 use super::form::{form_draft, validate_field};
 use super::keys::Command;
-use super::state::{FieldKey, FormPhase, FormState, InputDebug, Notice, State};
+use super::state::{secret_input, FieldKey, FormPhase, FormState, Notice, State};
 use super::update::take_secret;
 
 /// The draft's name while logging in. The login needs only the client's fields, and a name
@@ -74,13 +74,7 @@ impl std::fmt::Debug for LoginPhase {
             } => f
                 .debug_struct("Paste")
                 .field("url", url)
-                .field(
-                    "input",
-                    &InputDebug {
-                        input,
-                        secret: true,
-                    },
-                )
+                .field("input", &secret_input(input))
                 .field("exchanging", exchanging)
                 .finish(),
         }

@@ -89,8 +89,8 @@ impl Notice {
 /// kill ring (text deleted with Ctrl-W or Ctrl-U, kept for Ctrl-Y) is never shown: it can hold
 /// a secret deleted from a field whose text is shown.
 pub(crate) struct InputDebug<'a> {
-    pub input: &'a Input,
-    pub secret: bool,
+    input: &'a Input,
+    secret: bool,
 }
 
 impl std::fmt::Debug for InputDebug<'_> {
@@ -103,7 +103,7 @@ impl std::fmt::Debug for InputDebug<'_> {
     }
 }
 
-fn secret_input(input: &Input) -> InputDebug<'_> {
+pub(crate) fn secret_input(input: &Input) -> InputDebug<'_> {
     InputDebug {
         input,
         secret: true,
