@@ -65,7 +65,7 @@ pub fn flows_command(state: &mut State, command: Command, fx: &mut Vec<Effect>) 
                 state.notice = Some(Notice::info(format!(
                     "'{}' is already {}",
                     f.name,
-                    if active { "active" } else { "inactive" }
+                    activity(active)
                 )));
                 return;
             }
@@ -415,5 +415,14 @@ pub fn used_by_command(state: &mut State, command: Command, fx: &mut Vec<Effect>
             });
         }
         _ => {}
+    }
+}
+
+/// How notices word a flow's state.
+pub(super) fn activity(active: bool) -> &'static str {
+    if active {
+        "active"
+    } else {
+        "inactive"
     }
 }

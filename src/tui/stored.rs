@@ -88,20 +88,17 @@ pub(super) fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
             state.notice = Some(Notice::info("Credential deleted"));
         }
         Stored::FlowSaved { name } => {
-            if state.wizard.take().is_some() {
-                state.screen = Screen::Flows;
-            }
-            select_flow(state, &name);
-            let active = flow_is_active(state, &name);
+            let closed = state.wizard.take().is_some();
+            let active = land_on_flow(state, &name, closed);
             state.notice = Some(Notice::info(format!(
                 "Saved flow '{name}' ({})",
-                if active { "active" } else { "inactive" }
+                flows::activity(active)
             )));
         }
         Stored::FlowActivated { name, active } => {
             state.notice = Some(Notice::info(format!(
                 "'{name}' is now {}",
-                if active { "active" } else { "inactive" }
+                flows::activity(active)
             )));
         }
         Stored::FlowDeleted => {
@@ -109,15 +106,12 @@ pub(super) fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
             state.notice = Some(Notice::info("Flow deleted"));
         }
         Stored::FlowPromoted { name } => {
-            if state.promote.take().is_some() {
-                state.screen = Screen::Flows;
-            }
-            select_flow(state, &name);
+            let closed = state.promote.take().is_some();
             // The store keeps a promoted copy active only if it can run on its credentials.
-            let active = flow_is_active(state, &name);
+            let active = land_on_flow(state, &name, closed);
             state.notice = Some(Notice::info(format!(
                 "Promoted to '{name}' in production ({})",
-                if active { "active" } else { "inactive" }
+                flows::activity(active)
             )));
         }
         Stored::Rebound { flows, to } => {
@@ -135,25 +129,21 @@ pub(super) fn on_stored(state: &mut State, snapshot: Snapshot, event: Stored) {
     }
 }
 
-pub(super) fn select_flow(state: &mut State, name: &str) {
-    let Some(view) = state.vault.as_ref() else {
-        return;
-    };
-    let Some(w) = view.workspace.as_ref() else {
-        return;
-    };
-    if let Some(i) = flows::sorted_flows(&view.snapshot, w)
-        .iter()
-        .position(|f| f.name == name)
-    {
-        state.flows.selected = i;
+/// Shows the saved flow `name` selected in the flow list (on that screen if `closed`, a wizard
+/// having closed to make way) and says whether it is active.
+fn land_on_flow(state: &mut State, name: &str, closed: bool) -> bool {
+    if closed {
+        state.screen = Screen::Flows;
     }
-}
-
-pub(super) fn flow_is_active(state: &State, name: &str) -> bool {
-    state.vault.as_ref().is_some_and(|v| {
-        v.workspace
-            .as_ref()
-            .is_some_and(|w| v.snapshot.flows_in(w).any(|f| f.name == name && f.active))
-    })
+    let found = state.vault.as_ref().and_then(|view| {
+        let w = view.workspace.as_ref()?;
+        let flows = flows::sorted_flows(&view.snapshot, w);
+        let i = flows.iter().position(|f| f.name == name)?;
+        Some((i, flows[i].active))
+    });
+    let Some((i, active)) = found else {
+        return false;
+    };
+    state.flows.selected = i;
+    active
 }
