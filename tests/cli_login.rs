@@ -84,7 +84,7 @@ fn device_login_from_the_cli_saves_verified_tokens() {
     assert_eq!(code(&o), 1);
     // Login is for OAuth2 only: an API key is refused as a usage error. (Nothing listens on
     // the free port: the key is saved unverified.)
-    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let closed = support::closed_base_url();
     let o = v.keyway(&[
         "credential",
         "add",

@@ -182,7 +182,7 @@ fn a_damaged_history_does_not_keep_credentials_from_being_exported() {
     assert_eq!(code(&run(&a, &["workspace", "add", "acme"])), 0);
     let key = format!("api_key={SECRET}");
     // Nothing listens on a free port: saved unverified, which records a first result.
-    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let closed = support::closed_base_url();
     let o = a.add_loopback("billing", &["-f", &closed, "-f", &key, "--save-unverified"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // A second result (unreachable again), so the first is history and no longer the latest.
@@ -247,7 +247,7 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     );
     // Stored unverified while its service was unreachable; it still cannot be verified, so an
     // import (which verifies everything) leaves it out.
-    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let closed = support::closed_base_url();
     let o = a.add_loopback(
         "bad",
         &["-f", &closed, "-f", "api_key=sk_bad", "--save-unverified"],

@@ -135,7 +135,7 @@ fn http_keys_are_verified_before_saving_and_audited() {
     assert!(!stdout(&o).contains(API_KEY) && !stderr(&o).contains(API_KEY));
 
     // Unreachable: refused unless --save-unverified, then stored with that status.
-    let closed = format!("base_url=http://127.0.0.1:{}", support::pg::free_port());
+    let closed = support::closed_base_url();
     let unreachable = |extra: &[&str]| {
         let mut args = vec!["-f", &closed, "-f", "api_key=sk_x"];
         args.extend(extra);
@@ -179,7 +179,7 @@ fn http_keys_are_verified_before_saving_and_audited() {
     let history = shown["history"].as_array().unwrap();
     assert_eq!(history.len(), 1, "{shown}");
     assert_eq!(history[0]["checks"], 2, "{shown}");
-    assert!(history[0]["first_at"].as_str() <= history[0]["at"].as_str());
+    assert!(history[0]["first_at"].as_str().unwrap() <= history[0]["at"].as_str().unwrap());
     let o = v.keyway(&["credential", "show", "-w", "acme", "prod"]);
     assert!(stdout(&o).contains("[2 checks since "), "{}", stdout(&o));
     assert!(

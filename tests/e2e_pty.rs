@@ -365,25 +365,8 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     let key = format!("api_key={API_KEY}");
     cli(&vault, &config, dir.path(), &["init"]);
     cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
-    cli(
-        &vault,
-        &config,
-        dir.path(),
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            "first",
-            "-f",
-            &base,
-            "-f",
-            &key,
-        ],
-    );
+    let add = common::add_loopback_args("first", &["-f", &base, "-f", &key]);
+    cli(&vault, &config, dir.path(), &add);
 
     let (mut child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);

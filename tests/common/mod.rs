@@ -34,6 +34,23 @@ auth = { type = "bearer" }
 detail_pointer = "/account/id"
 "#;
 
+/// The arguments of `credential add` for a loopback_api credential `name` in workspace acme,
+/// followed by `rest`.
+pub fn add_loopback_args<'a>(name: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "-n",
+        name,
+    ];
+    all.extend_from_slice(rest);
+    all
+}
+
 pub struct TestVault {
     pub dir: tempfile::TempDir,
     pub path: PathBuf,
@@ -96,18 +113,7 @@ impl TestVault {
 
     /// `credential add` of a loopback_api credential `name` in workspace acme, then `args`.
     pub fn add_loopback(&self, name: &str, args: &[&str]) -> Output {
-        let mut all = vec![
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "loopback_api",
-            "-n",
-            name,
-        ];
-        all.extend_from_slice(args);
-        self.keyway(&all)
+        self.keyway(&add_loopback_args(name, args))
     }
 
     pub fn keyway_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {

@@ -54,6 +54,11 @@ pub fn assert_no_secret(o: &keyway::verify::Outcome) {
     assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
+/// A `base_url=` field for a loopback port nothing listens on: verification finds it unreachable.
+pub fn closed_base_url() -> String {
+    format!("base_url=http://127.0.0.1:{}", pg::free_port())
+}
+
 pub fn verifier(connect_timeout_secs: u64, deadline_secs: u64) -> Verifier {
     Verifier::new(&VerifyConfig {
         concurrency: 16,
