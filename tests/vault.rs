@@ -514,9 +514,9 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
             let mut c = store.snapshot().credentials[0].clone();
             let again = Verification {
                 at: Timestamp(at),
+                run: None,
                 ..expected[0].0.clone().unwrap()
             };
-            let again = Verification { run: None, ..again };
             c.record_verification(again.clone());
             store.save_credential(c).unwrap();
             expected[0].0 = Some(again.clone());
@@ -545,11 +545,10 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
         "the walk should wrap a ring"
     );
     drop(store);
-    let store = v.open();
+    let mut store = v.open();
     check(&store, &expected);
 
     // Deleting a credential whose newest entry heads a run leaves the other one readable.
-    let mut store = store;
     let repeat = Verification {
         at: Timestamp(at + 1),
         ..expected[1].0.clone().unwrap()
