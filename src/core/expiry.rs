@@ -168,13 +168,33 @@ pub fn expiry_state(c: &Credential, now: Timestamp, warning: Duration) -> Expiry
 /// `margin` of now (already expired included). An access token with no known expiry is not
 /// refreshed ahead: the verifier tries it and refreshes only if the provider refuses it.
 pub fn needs_refresh(c: &Credential, now: Timestamp, margin: Duration) -> bool {
-    if !has_refresh_token(c) {
-        return false;
+    has_refresh_token(c)
+        && refresh_due(has_value(c, "access_token"), expires_at(c), now, margin).is_some()
+}
+
+/// Why a credential that has a refresh token should refresh before anything else (the rule of
+/// `needs_refresh`, on parts a verifier already holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshDue {
+    NoAccessToken,
+    /// The access token expires (or expired) at this time, within the margin.
+    Expiring(Timestamp),
+}
+
+/// `needs_refresh`'s rule for a credential with a refresh token, given whether it has an
+/// access token and that token's known expiry.
+pub fn refresh_due(
+    has_access_token: bool,
+    access_expiry: Option<Timestamp>,
+    now: Timestamp,
+    margin: Duration,
+) -> Option<RefreshDue> {
+    if !has_access_token {
+        return Some(RefreshDue::NoAccessToken);
     }
-    if !has_value(c, "access_token") {
-        return true;
-    }
-    expires_at(c).is_some_and(|at| due_within(at, now, margin))
+    access_expiry
+        .filter(|at| due_within(*at, now, margin))
+        .map(RefreshDue::Expiring)
 }
 
 /// Whether `at` falls within `margin` of `now` (or is already past).

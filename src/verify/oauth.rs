@@ -23,7 +23,7 @@ use super::safety::{self, NetFailure};
 use super::transport::{OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};
 use crate::catalog::{Component, VerifySpec};
-use crate::core::expiry;
+use crate::core::expiry::{self, RefreshDue};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status};
 
@@ -64,13 +64,12 @@ pub(crate) async fn verify_oauth2(
     let access = safety::optional(credential, "access_token");
     let access_expiry = expiry::expires_at(credential);
     if let Some(refresh) = safety::optional(credential, "refresh_token") {
-        // The same rule as expiry::needs_refresh, with the token and its expiry in hand.
-        let why = match (access, access_expiry) {
-            (None, _) => Refreshing::NoAccessToken,
-            (Some(_), Some(at)) if expiry::due_within(at, now, ctx.refresh_margin) => {
-                Refreshing::Expiring(at)
-            }
-            (Some(access), _) => {
+        let due = expiry::refresh_due(access.is_some(), access_expiry, now, ctx.refresh_margin);
+        let why = match (due, access) {
+            (Some(due), _) => Refreshing::Due(due),
+            // refresh_due itself reports a missing access token as due.
+            (None, None) => Refreshing::Due(RefreshDue::NoAccessToken),
+            (None, Some(access)) => {
                 // Far from expiry (or of unknown expiry): the read-only check, so an audit does
                 // not spend and rotate the refresh token for nothing.
                 let checked = probe.userinfo(access, ctx.limits).await;
@@ -110,9 +109,8 @@ pub(crate) async fn verify_oauth2(
 /// Why a verification is spending the refresh token; it shapes the reason shown.
 #[derive(Debug, Clone, Copy)]
 enum Refreshing {
-    NoAccessToken,
-    /// The stored access token expires (or expired) at this time, within the margin.
-    Expiring(Timestamp),
+    /// Due by the rule of `expiry::needs_refresh`.
+    Due(RefreshDue),
     /// The stored access token was not confirmed by the userinfo request.
     AccessNotConfirmed,
 }
@@ -213,13 +211,13 @@ async fn refresh_grant(
         .flatten();
     let service = &probe.component.name;
     let reason = match why {
-        Refreshing::NoAccessToken => {
+        Refreshing::Due(RefreshDue::NoAccessToken) => {
             format!("{service} issued a new access token for the refresh token.")
         }
-        Refreshing::Expiring(at) if at <= ctx.now => format!(
+        Refreshing::Due(RefreshDue::Expiring(at)) if at <= ctx.now => format!(
             "The access token had expired, so keyway refreshed it: {service} issued a new one."
         ),
-        Refreshing::Expiring(at) => format!(
+        Refreshing::Due(RefreshDue::Expiring(at)) => format!(
             "The access token expires in {}, within the refresh margin, so keyway refreshed it: {service} issued a new one.",
             crate::core::time::span(expiry::secs_until(at, ctx.now))
         ),
