@@ -117,7 +117,7 @@ pub fn import(
     // Plan: which credentials go in, under which names.
     let existing: Option<crate::core::Workspace> =
         store.snapshot().workspace_by_name(&target).ok().cloned();
-    let taken = |component: &str, name: &str, planned: &[Credential]| {
+    let taken = |component: &str, name: &str, planned: &[(Credential, Vec<Verification>)]| {
         existing.as_ref().is_some_and(|w| {
             store
                 .snapshot()
@@ -125,7 +125,7 @@ pub fn import(
                 .any(|c| c.component == component && c.name == name)
         }) || planned
             .iter()
-            .any(|c| c.component == component && c.name == name)
+            .any(|(c, _)| c.component == component && c.name == name)
     };
     let conflicts: Vec<String> = export
         .credentials
@@ -149,9 +149,8 @@ pub fn import(
         }
     );
     let workspace_id = existing.as_ref().map_or_else(fresh_id, |w| w.id.clone());
-    let mut planned: Vec<Credential> = Vec::new();
-    // Each planned credential's exported history, newest first, in the same order.
-    let mut histories: Vec<Vec<Verification>> = Vec::new();
+    // Each planned credential with its exported history, newest first.
+    let mut planned: Vec<(Credential, Vec<Verification>)> = Vec::new();
     let mut skipped = Vec::new();
     for e in export.credentials {
         let mut name = e.name.clone();
@@ -170,8 +169,7 @@ pub fn import(
             skipped.push(format!("{}/{} (unknown component)", e.component, e.name));
             continue;
         }
-        histories.push(e.history);
-        planned.push(Credential {
+        let c = Credential {
             id: fresh_id(),
             workspace: workspace_id.clone(),
             component: e.component,
@@ -182,11 +180,12 @@ pub fn import(
             created_at: e.created_at,
             updated_at: now,
             last_verification: None,
-        });
+        };
+        planned.push((c, e.history));
     }
 
     // Show what will be added before anything is verified or written.
-    for c in &planned {
+    for (c, _) in &planned {
         eprintln!("  will add {}/{} [{}]", c.component, c.name, c.environment);
     }
     for s in &skipped {
@@ -202,7 +201,7 @@ pub fn import(
         accepted.push((c, history));
     };
     if no_verify {
-        for (c, brought) in planned.into_iter().zip(histories) {
+        for (c, brought) in planned {
             accept(
                 c,
                 Verification::unverified(
@@ -216,7 +215,7 @@ pub fn import(
         let verifier = verifier(ctx)?;
         let items: Vec<_> = planned
             .iter()
-            .filter_map(|c| ctx.catalog.get(&c.component).map(|comp| (comp, c)))
+            .filter_map(|(c, _)| ctx.catalog.get(&c.component).map(|comp| (comp, c)))
             .collect();
         let outcomes = runtime()?.block_on(verify_all(
             &verifier,
@@ -225,7 +224,7 @@ pub fn import(
             now,
             |_| {},
         ));
-        for ((mut c, outcome), brought) in planned.into_iter().zip(outcomes).zip(histories) {
+        for ((mut c, brought), outcome) in planned.into_iter().zip(outcomes) {
             if outcome.status == Status::Verified {
                 if let Some(t) = &outcome.tokens {
                     crate::store::apply_tokens(&mut c, t, now);
