@@ -50,14 +50,14 @@ pub fn run(
         Scope::All => snapshot.credentials.iter().collect(),
     };
     let mut items = Vec::new();
-    let mut rows: Vec<(RecordId, String, String, String, String)> = Vec::new();
+    // Each verified credential's workspace, component, name and environment, in `items` order.
+    let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let mut missing = Vec::new();
     for c in &targets {
         match ctx.catalog.get(&c.component) {
             Some(comp) => {
                 items.push((comp, c.id.clone()));
                 rows.push((
-                    c.id.clone(),
                     snapshot
                         .workspace(&c.workspace)
                         .map_or(String::new(), |w| w.name.clone()),
@@ -106,9 +106,9 @@ pub fn run(
         .iter()
         .map(|c| (&c.id, c))
         .collect();
-    let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = rows
+    let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = items
         .iter()
-        .map(|(id, ..)| match after.get(id) {
+        .map(|(_, id)| match after.get(id) {
             Some(c) => (
                 expiry::expiry_state(c, now, window),
                 expiry::expires_at(c).map(|t| t.rfc3339()),
@@ -131,7 +131,7 @@ pub fn run(
             rows.iter()
                 .zip(&outcomes)
                 .zip(&expiries)
-                .map(|(((_, ws, comp, name, env), o), (state, expires_at, refresh_expires_at))| {
+                .map(|(((ws, comp, name, env), o), (state, expires_at, refresh_expires_at))| {
                     let expires_in_secs = state.at().map(|at| at.0 - now.0);
                     json!({
                         "workspace": ws, "component": comp, "credential": name, "environment": env,
@@ -150,7 +150,7 @@ pub fn run(
             .iter()
             .zip(&outcomes)
             .zip(&expiries)
-            .map(|(((_, ws, comp, name, env), o), (state, ..))| {
+            .map(|(((ws, comp, name, env), o), (state, ..))| {
                 vec![
                     ws.clone(),
                     comp.clone(),
