@@ -82,7 +82,7 @@ pub(crate) fn open_form(
     state.screen = Screen::Form;
 }
 
-pub(super) fn plain_field(
+fn plain_field(
     key: FieldKey,
     label: &str,
     required: bool,
@@ -216,7 +216,7 @@ pub(super) fn leave(state: &mut State, mut form: FormState) -> FormOrigin {
 }
 
 /// Save gating: nothing leaves the form while a field is invalid or a save is under way.
-pub(super) fn save_form(state: &mut State, fx: &mut Vec<Effect>) {
+fn save_form(state: &mut State, fx: &mut Vec<Effect>) {
     let Some(form) = state.form.as_ref() else {
         return;
     };

@@ -84,7 +84,7 @@ fn on_clock(state: &mut State, clock: Clock, fx: &mut Vec<Effect>) {
 }
 
 /// Forgets everything decrypted and returns to Unlock; the edges drop the store with the keys.
-pub(super) fn lock(state: &mut State, fx: &mut Vec<Effect>, why: String) {
+fn lock(state: &mut State, fx: &mut Vec<Effect>, why: String) {
     if let Some(mut form) = state.form.take() {
         wipe_form(&mut form);
     }

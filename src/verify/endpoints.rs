@@ -33,7 +33,7 @@ impl Endpoints {
     /// `path` on the endpoint a credential's field `field` holds (`raw`), with the transport
     /// rules applied: what `safety::checked_endpoint` and then `safety::join_path` give, with the
     /// same errors, parsed only the first time.
-    pub(crate) fn endpoint(
+    fn endpoint(
         &self,
         raw: &str,
         field: &str,
