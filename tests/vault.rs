@@ -501,10 +501,9 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
         store.record_verifications(results, Timestamp(at)).unwrap();
         for (i, r) in batch {
             let (last, history) = &mut expected[i];
-            let replaced = Verification::record_recheck(last, r);
-            match replaced {
-                keyway::core::Recheck::Repeated => history[0] = last.clone().unwrap(),
-                keyway::core::Recheck::Replaced(_) => history.insert(0, last.clone().unwrap()),
+            match Verification::record_recheck(last, r) {
+                (keyway::core::Recheck::Repeated, run) => history[0] = run.clone(),
+                (keyway::core::Recheck::New, new) => history.insert(0, new.clone()),
             }
             history.truncate(keyway::core::HISTORY_LIMIT);
         }

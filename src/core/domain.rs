@@ -144,8 +144,8 @@ pub struct Verification {
 pub enum Recheck {
     /// The result repeated the newest one and joined its run.
     Repeated,
-    /// The result is the new newest; this is the one it replaced.
-    Replaced(Option<Verification>),
+    /// The result is the new newest, a new history entry.
+    New,
 }
 
 /// A run of identical results (status, reason and detail) from rechecks of an unchanged
@@ -191,15 +191,20 @@ impl Verification {
 
     /// Takes `result`, from rechecking a stored credential unchanged, into `newest` (its newest
     /// result): folded into the run when it repeats it, else the newest result itself, and
-    /// says which. The vault's history follows (`ResultBatch::recheck`).
-    pub fn record_recheck(newest: &mut Option<Verification>, result: Verification) -> Recheck {
-        match newest {
-            Some(last) if last.is_repeated_by(&result) => {
+    /// says which, with the newest result as it now stands. The vault's history follows
+    /// (`ResultBatch::recheck`).
+    pub fn record_recheck(
+        newest: &mut Option<Verification>,
+        result: Verification,
+    ) -> (Recheck, &Verification) {
+        let (recheck, current) = match newest.take() {
+            Some(mut last) if last.is_repeated_by(&result) => {
                 last.absorb(&result);
-                Recheck::Repeated
+                (Recheck::Repeated, last)
             }
-            _ => Recheck::Replaced(newest.replace(result)),
-        }
+            _ => (Recheck::New, result),
+        };
+        (recheck, newest.insert(current))
     }
 
     /// Makes a run read from a file of unknown origin (an import) consistent: fewer than two
@@ -390,11 +395,11 @@ mod tests {
         let mut newest = None;
         assert_eq!(
             Verification::record_recheck(&mut newest, check(10, 5)),
-            Recheck::Replaced(None)
+            (Recheck::New, &check(10, 5))
         );
         assert_eq!(newest, Some(check(10, 5)));
         assert_eq!(
-            Verification::record_recheck(&mut newest, check(20, 7)),
+            Verification::record_recheck(&mut newest, check(20, 7)).0,
             Recheck::Repeated
         );
         let _ = Verification::record_recheck(&mut newest, check(30, 9));
@@ -426,8 +431,8 @@ mod tests {
             },
         ] {
             let mut n = newest.clone();
-            let replaced = Verification::record_recheck(&mut n, changed.clone());
-            assert_eq!(replaced, Recheck::Replaced(newest.clone()));
+            let recorded = Verification::record_recheck(&mut n, changed.clone());
+            assert_eq!(recorded, (Recheck::New, &changed));
             assert_eq!(n, Some(changed));
         }
         // The count stops at its ceiling rather than wrapping.

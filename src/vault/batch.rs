@@ -59,14 +59,9 @@ impl ResultBatch<'_> {
         result: Verification,
     ) -> Result<(), VaultError> {
         let position = self.position(credential);
-        let recheck = Verification::record_recheck(newest, result);
-        // record_recheck always leaves a newest result.
-        let Some(new) = newest.as_ref() else {
-            return Ok(());
-        };
-        match recheck {
-            Recheck::Repeated if position.next > 0 => {
-                let repeats = Some(Repeats::of(new));
+        match Verification::record_recheck(newest, result) {
+            (Recheck::Repeated, run) if position.next > 0 => {
+                let repeats = Some(Repeats::of(run));
                 self.set_position(
                     credential,
                     Position {
@@ -78,7 +73,7 @@ impl ResultBatch<'_> {
             }
             // A newest result with no entry behind it cannot be stored as a run: it becomes
             // the first entry, run and all. (The store never holds one; this keeps them equal.)
-            Recheck::Repeated | Recheck::Replaced(_) => self.add(credential, new),
+            (_, new) => self.add(credential, new),
         }
     }
 
