@@ -95,14 +95,7 @@ impl ResultBatch<'_> {
         if self.pending.len() >= GROUP {
             self.flush()?;
         }
-        let next = position.next + 1;
-        self.set_position(
-            credential,
-            Position {
-                next,
-                repeats: None,
-            },
-        );
+        self.set_position(credential, Position::new(position.next + 1));
         Ok(())
     }
 
@@ -112,10 +105,7 @@ impl ResultBatch<'_> {
         (self.positions.get(credential))
             .or_else(|| v.positions.get(credential))
             .copied()
-            .unwrap_or(Position {
-                next: 0,
-                repeats: None,
-            })
+            .unwrap_or(Position::new(0))
     }
 
     /// Sets the credential's position in this batch, cloning its id only the first time.

@@ -107,10 +107,7 @@ pub(super) fn read_format2_latest(
             )
         })?;
         stored.push((RecordId(id.to_string()), seq, bytes.to_vec()));
-        let position = Position {
-            next: seq.saturating_add(1),
-            repeats: None,
-        };
+        let position = Position::new(seq.saturating_add(1));
         latest.insert(id.to_string(), (position, verification));
     }
     Ok((latest, Migration::Format2(stored)))

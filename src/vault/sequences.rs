@@ -37,6 +37,16 @@ pub(crate) struct Position {
     pub repeats: Option<Repeats>,
 }
 
+impl Position {
+    /// Next number `next`, no run going on.
+    pub(crate) fn new(next: u64) -> Position {
+        Position {
+            next,
+            repeats: None,
+        }
+    }
+}
+
 /// The rest of a run whose first check is the newest history entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Repeats {
@@ -124,10 +134,7 @@ pub(super) fn read(
     let positions = if format <= NUMBERS_ONLY {
         let next: Vec<(RecordId, u64)> = postcard::from_bytes(&plain).map_err(undecodable)?;
         next.into_iter()
-            .map(|(id, next)| {
-                let repeats = None;
-                (id, Position { next, repeats })
-            })
+            .map(|(id, next)| (id, Position::new(next)))
             .collect()
     } else {
         let positions: Vec<(RecordId, Position)> =
