@@ -1397,9 +1397,24 @@ fn detail_view_shows_the_verification_history() {
         "{fx:?}"
     );
     assert_eq!(h.state.screen, Screen::Detail);
-    // Once its result is stored, the history is read again.
+    // A result stored for another credential (an audit running meanwhile) leaves it be.
+    let with_result_for = |cred: &str| {
+        let mut s = audit_snapshot();
+        let c = s.credentials.iter_mut().find(|c| c.id == id(cred)).unwrap();
+        c.last_verification = Some(verification(Status::Verified, 1, "ok"));
+        s
+    };
     let fx = h.act(Action::Stored {
-        snapshot: audit_snapshot(),
+        snapshot: with_result_for("c1"),
+        event: Stored::VerificationsRecorded,
+    });
+    assert!(
+        !fx.iter().any(|e| matches!(e, Effect::LoadHistory { .. })),
+        "{fx:?}"
+    );
+    // Once its own result is stored, the history is read again.
+    let fx = h.act(Action::Stored {
+        snapshot: with_result_for("c2"),
         event: Stored::VerificationRecorded,
     });
     assert!(

@@ -6,6 +6,7 @@ use super::action::{Effect, Stored};
 use super::keys::Command;
 use super::state::{DetailState, HistoryView, Screen, State};
 use super::{browse, flows};
+use crate::core::rules::Snapshot;
 use crate::core::{RecordId, Verification};
 
 /// Shows `credential`'s detail view; Esc returns to `back`.
@@ -35,15 +36,23 @@ pub fn on_history_loaded(
     }
 }
 
-/// After a write: a new result for the credential on show changed its history (a new entry,
-/// or its newest run went on).
-pub fn on_stored(state: &State, event: &Stored, fx: &mut Vec<Effect>) {
+/// After a write (`after`: the snapshot it left): a new result for the credential on show
+/// changed its history (a new entry, or its newest run went on). Every result recorded changes
+/// the credential's latest one, so results for other credentials (an audit's, say) are told
+/// apart without reading the history again.
+pub fn on_stored(state: &State, after: &Snapshot, event: &Stored, fx: &mut Vec<Effect>) {
     let Some(d) = state.detail.as_ref() else {
         return;
     };
     let concerns_it = match event {
         Stored::CredentialSaved(id) => *id == d.credential,
-        Stored::VerificationRecorded | Stored::VerificationsRecorded => true,
+        Stored::VerificationRecorded | Stored::VerificationsRecorded => {
+            let before = state
+                .vault
+                .as_ref()
+                .map(|v| latest(&v.snapshot, &d.credential));
+            before != Some(latest(after, &d.credential))
+        }
         _ => false,
     };
     if concerns_it {
@@ -51,6 +60,12 @@ pub fn on_stored(state: &State, event: &Stored, fx: &mut Vec<Effect>) {
             credential: d.credential.clone(),
         });
     }
+}
+
+fn latest<'s>(snapshot: &'s Snapshot, credential: &RecordId) -> Option<&'s Verification> {
+    snapshot
+        .credential(credential)
+        .and_then(|c| c.last_verification.as_ref())
 }
 
 pub fn command(state: &mut State, command: Command, fx: &mut Vec<Effect>) {

@@ -40,7 +40,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         } => unlock::on_unlocked(state, snapshot, remembered, &mut fx),
         Action::UnlockFailed(error) => unlock::on_unlock_failed(state, error),
         Action::Stored { snapshot, event } => {
-            detail::on_stored(state, &event, &mut fx);
+            detail::on_stored(state, &snapshot, &event, &mut fx);
             stored::on_stored(state, snapshot, event);
         }
         Action::HistoryLoaded { credential, result } => {
