@@ -1069,6 +1069,24 @@ fn leaving_the_wizard_with_unsaved_work_asks_first() {
 }
 
 #[test]
+fn leaving_an_edited_flow_whose_activity_was_toggled_asks_first() {
+    use keyway::tui::wizard::WizardStep;
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('e')); // billing-sync, inactive
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Review);
+    h.key(KeyCode::Char(' ')); // inactive -> active: the only change
+    assert!(h.wizard().active);
+    while h.wizard().step != WizardStep::Name {
+        h.key(KeyCode::Esc);
+    }
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    assert_eq!(h.state.screen, Screen::Wizard);
+}
+
+#[test]
 fn promote_asks_where_several_production_credentials_exist() {
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));

@@ -261,6 +261,7 @@ fn changed(state: &State) -> bool {
         Some(f) => {
             w.name.value() != f.name
                 || w.environment() != f.environment
+                || w.active != f.active
                 || w.picks.len() != f.steps.len()
                 || w.picks.iter().zip(&f.steps).any(|(p, s)| {
                     p.component != s.component || p.credential.as_ref() != Some(&s.credential)
