@@ -1445,7 +1445,7 @@ fn detail_view_shows_the_verification_history() {
 }
 
 #[test]
-fn detail_view_says_when_the_history_cannot_be_read() {
+fn detail_view_says_when_the_history_cannot_be_read_or_is_empty() {
     let mut h = Harness::with_snapshot(audit_snapshot());
     h.open_postgres();
     h.key(KeyCode::Char('i'));
@@ -1456,6 +1456,17 @@ fn detail_view_says_when_the_history_cannot_be_read() {
     let screen = h.screen(100, 24);
     assert!(
         screen.contains("The history cannot be read: history entry 3"),
+        "{screen}"
+    );
+    // An empty history says so.
+    h.act(Action::HistoryLoaded {
+        credential: id("c2"),
+        result: Ok(Vec::new()),
+    });
+    let screen = h.screen(100, 24);
+    assert!(
+        screen.contains("Verification history (0 kept, newest first)")
+            && screen.contains("Never verified."),
         "{screen}"
     );
 }

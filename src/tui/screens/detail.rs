@@ -112,49 +112,35 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         height: history.height.saturating_sub(1),
         ..history
     };
-    let entries = match &d.history {
-        HistoryView::Loaded(entries) => entries,
-        HistoryView::Loading => {
-            frame.render_widget(
-                Paragraph::new(Line::styled("Verification history", t.title())),
-                title_line,
-            );
-            frame.render_widget(
-                Paragraph::new(Line::styled("Reading the history…", t.dim())),
-                table_area,
-            );
-            return;
-        }
-        HistoryView::Failed(message) => {
-            frame.render_widget(
-                Paragraph::new(Line::styled("Verification history", t.title())),
-                title_line,
-            );
-            frame.render_widget(
-                Paragraph::new(Line::styled(
-                    format!("The history cannot be read: {message}"),
-                    t.error(),
-                )),
-                table_area,
-            );
-            return;
-        }
-    };
-    frame.render_widget(
-        Paragraph::new(Line::styled(
+    // The title, then the table, or in its place one line saying why there is none.
+    let (title, entries, instead) = match &d.history {
+        HistoryView::Loading => (
+            "Verification history".to_string(),
+            &[][..],
+            Some(Line::styled("Reading the history…", t.dim())),
+        ),
+        HistoryView::Failed(message) => (
+            "Verification history".to_string(),
+            &[][..],
+            Some(Line::styled(
+                format!("The history cannot be read: {message}"),
+                t.error(),
+            )),
+        ),
+        HistoryView::Loaded(entries) => (
             format!(
                 "Verification history ({} kept, newest first)",
                 entries.len()
             ),
-            t.title(),
-        )),
-        title_line,
-    );
-    if entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Line::styled("Never verified.", t.dim())),
-            table_area,
-        );
+            entries.as_slice(),
+            entries
+                .is_empty()
+                .then(|| Line::styled("Never verified.", t.dim())),
+        ),
+    };
+    frame.render_widget(Paragraph::new(Line::styled(title, t.title())), title_line);
+    if let Some(line) = instead {
+        frame.render_widget(Paragraph::new(line), table_area);
         return;
     }
     let rows: Vec<Row> = entries
