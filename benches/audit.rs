@@ -24,7 +24,7 @@ use keyway::audit::verify_and_record;
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
-use keyway::core::{Status, Verification, HISTORY_LIMIT};
+use keyway::core::{Status, Verification};
 use keyway::store::{CredentialDraft, Store};
 use secrecy::SecretString;
 use support::http::api_server;
@@ -35,7 +35,7 @@ mod alloc;
 #[path = "common/measure.rs"]
 mod measure;
 use alloc::{LIVE, PEAK};
-use measure::median;
+use measure::{full_history, median};
 
 const CONCURRENCY: usize = 16;
 
@@ -73,16 +73,14 @@ fn main() {
         })
         .collect();
     // A long-lived vault: every credential already has a full history.
-    let history: Vec<Verification> = (0..HISTORY_LIMIT as i64)
-        .map(|i| Verification {
-            status: Status::Verified,
-            reason: "Loopback API accepted the key.".into(),
-            detail: None,
-            latency_ms: Some(1),
-            at: Timestamp(1_000 - i),
-            run: None,
-        })
-        .collect();
+    let history = full_history(&Verification {
+        status: Status::Verified,
+        reason: "Loopback API accepted the key.".into(),
+        detail: None,
+        latency_ms: Some(1),
+        at: Timestamp(1_000),
+        run: None,
+    });
     store
         .save_credentials(creds.into_iter().map(|c| (c, history.clone())).collect())
         .expect("save");
