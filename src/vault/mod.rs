@@ -545,5 +545,4 @@ pub(super) fn read_all<T: DeserializeOwned>(
 }
 
 #[cfg(test)]
-#[path = "results_tests.rs"]
 mod results_tests;

@@ -1,21 +1,26 @@
-//! Shared loopback servers for the verification tests and benchmarks: a PostgreSQL cluster, an
-//! API-key server (with a 500 path and a 302 to a "trap" port that records whether the key
-//! reached it) and an OAuth2 provider. Everything listens on 127.0.0.1 only.
-#![allow(dead_code)] // each test binary uses a different part of this file
+//! What the integration tests share: fast KDF settings, a temp vault, running the real binary
+//! (and re-running a test binary as a child process), and loopback servers for verification: a
+//! PostgreSQL cluster, an API-key server (with a 500 path and a 302 to a "trap" port that
+//! records whether the key reached it) and an OAuth2 provider. Everything listens on 127.0.0.1
+//! only.
+#![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod http;
 pub mod oauth;
 pub mod pg;
-
-use std::collections::BTreeMap;
 
 use keyway::catalog::{parse_component, Catalog, Component};
 use keyway::config::VerifyConfig;
 use keyway::core::secret::SecretFields;
 use keyway::core::time::Timestamp;
 use keyway::core::{Credential, Environment, RecordId};
+use keyway::store::Store;
+use keyway::vault::kdf;
 use keyway::verify::Verifier;
 use secrecy::SecretString;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// A value that must never show up in any reason, detail or Debug output.
 pub const SENTINEL: &str = "sk_SENTINEL_7f3a9c";
@@ -76,12 +81,229 @@ pub fn builtin(id: &str) -> Component {
         .clone()
 }
 
-/// A test-only API-key component: GET `path` with the key placed as `auth` (TOML inline table).
-pub fn api_component(path: &str, auth: &str, detail_pointer: Option<&str>) -> Component {
+pub const PASS: &str = "correct horse battery staple";
+
+/// The arguments of `credential add` for a loopback_api credential `name` in workspace acme,
+/// followed by `rest`.
+pub fn add_loopback_args<'a>(name: &'a str, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut all = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "-n",
+        name,
+    ];
+    all.extend_from_slice(rest);
+    all
+}
+
+pub struct TestVault {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+    pub config: PathBuf,
+}
+
+impl TestVault {
+    pub fn new() -> TestVault {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("vault").join("vault.redb");
+        let config = dir.path().join("config.toml");
+        std::fs::write(
+            &config,
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n",
+        )
+        .expect("config");
+        TestVault { dir, path, config }
+    }
+
+    /// An initialised vault (through the binary) whose config adds a user component
+    /// `loopback_api` (GET {base_url}/v1/me with a bearer key, detail from /account/id) and
+    /// keeps verification deadlines short.
+    pub fn with_loopback_component() -> TestVault {
+        let v = TestVault::new();
+        let components = v.dir.path().join("components");
+        std::fs::create_dir_all(&components).expect("components dir");
+        std::fs::write(
+            components.join("loopback_api.toml"),
+            loopback_component_toml(),
+        )
+        .expect("component");
+        std::fs::write(
+            &v.config,
+            format!(
+                "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+                components.to_string_lossy()
+            ),
+        )
+        .expect("config");
+        let o = v.keyway(&["init"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        v
+    }
+
+    pub fn create(&self) -> Store {
+        Store::create(
+            &self.path,
+            PASS.as_bytes(),
+            kdf::FLOOR,
+            Timestamp(1_700_000_000),
+        )
+        .expect("create")
+    }
+
+    pub fn open(&self) -> Store {
+        Store::open(&self.path, PASS.as_bytes()).expect("open")
+    }
+
+    /// Runs the real binary against this vault with the test passphrase.
+    pub fn keyway(&self, args: &[&str]) -> Output {
+        self.keyway_with(args, &[("KEYWAY_PASSPHRASE", PASS)], None)
+    }
+
+    /// `credential add` of a loopback_api credential `name` in workspace acme, then `args`.
+    pub fn add_loopback(&self, name: &str, args: &[&str]) -> Output {
+        self.keyway(&add_loopback_args(name, args))
+    }
+
+    /// The real binary against this vault, with `env` and nothing else of the test's own
+    /// keyway settings, not yet started.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyway"));
+        cmd.arg("--vault")
+            .arg(&self.path)
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("KEYWAY_PASSPHRASE")
+            .env_remove("KEYWAY_VAULT")
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    pub fn keyway_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+        let mut cmd = self.command(args, env);
+        match stdin {
+            Some(text) => {
+                use std::io::Write;
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().expect("spawn keyway");
+                if let Some(mut s) = child.stdin.take() {
+                    let _ = s.write_all(text.as_bytes());
+                }
+                child.wait_with_output().expect("wait keyway")
+            }
+            None => cmd
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run keyway"),
+        }
+    }
+}
+
+/// The exit code, -1 if the process was killed by a signal.
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn file_bytes(p: &Path) -> Vec<u8> {
+    std::fs::read(p).expect("read file")
+}
+
+/// The child side of `child_command`, in every test binary that has this module.
+#[test]
+#[ignore = "run as a child process by the other tests"]
+fn child_process() {
+    child_main();
+}
+
+/// A command that re-runs this test binary as a child process executing the ignored test
+/// `support::child_process` (which calls `child_main`), with its arguments in KEYWAY_CHILD_ARGS.
+pub fn child_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("current exe"));
+    cmd.args([
+        "support::child_process",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("KEYWAY_CHILD_ARGS", args.join("\u{1f}"));
+    cmd
+}
+
+/// The child side: opens a vault and either commits records (printing "ack NAME" after each
+/// durable commit), flips the passphrase back and forth ("ack PASSPHRASE"), or holds the vault
+/// open until stdin closes ("ready").
+pub fn child_main() {
+    use std::io::Write;
+    let Ok(raw) = std::env::var("KEYWAY_CHILD_ARGS") else {
+        panic!("child_process is run by other tests, with KEYWAY_CHILD_ARGS set");
+    };
+    let args: Vec<&str> = raw.split('\u{1f}').collect();
+    let path = Path::new(args[0]);
+    let pass = std::env::var("KEYWAY_PASSPHRASE").expect("passphrase");
+    let out = std::io::stdout();
+    let ack = |line: &str| {
+        let mut lock = out.lock();
+        let _ = writeln!(lock, "ack {line}");
+        let _ = lock.flush();
+    };
+    let mut store = Store::open(path, pass.as_bytes()).expect("child opens the vault");
+    match args[1] {
+        "write" => {
+            for i in 0.. {
+                let name = format!("{}-{i}", args[2]);
+                store.add_workspace(&name, Timestamp(i)).expect("commit");
+                ack(&name); // only after the durable commit returned
+            }
+        }
+        "passwd" => {
+            let (a, b) = (args[2], args[3]);
+            let mut current = a;
+            loop {
+                let next = if current == a { b } else { a };
+                store
+                    .change_passphrase(next.as_bytes(), kdf::FLOOR)
+                    .expect("passwd");
+                current = next;
+                ack(current);
+            }
+        }
+        "hold" => {
+            println!("ready");
+            let _ = std::io::stdout().flush();
+            let mut sink = String::new();
+            let _ = std::io::stdin().read_line(&mut sink);
+        }
+        other => panic!("unknown child mode {other}"),
+    }
+}
+
+/// The one loopback API-key component of the tests: GET `path` with the key placed as `auth`
+/// (a TOML inline table), the detail read from `detail_pointer`. Fields: base_url, api_key and an
+/// optional account_sid (last, so forms tab through base_url then api_key).
+pub fn loopback_toml(path: &str, auth: &str, detail_pointer: Option<&str>) -> String {
     let pointer = detail_pointer
         .map(|p| format!("detail_pointer = \"{p}\"\n"))
         .unwrap_or_default();
-    let text = format!(
+    format!(
         r#"
 id = "loopback_api"
 name = "Loopback API"
@@ -95,14 +317,14 @@ required = true
 validate = "url"
 
 [[fields]]
-name = "account_sid"
-label = "Account"
-
-[[fields]]
 name = "api_key"
-label = "Key"
+label = "API key"
 secret = true
 required = true
+
+[[fields]]
+name = "account_sid"
+label = "Account"
 
 [verify]
 engine = "http"
@@ -111,6 +333,23 @@ path = "{path}"
 auth = {auth}
 ok_status = [200]
 {pointer}"#
-    );
-    parse_component("tests/loopback_api.toml", &text).expect("test component parses")
+    )
+}
+
+/// A bearer key: the auth of the CLI tests' loopback component.
+pub const BEARER: &str = r#"{ type = "bearer" }"#;
+
+/// The user component file the CLI tests install: GET {base_url}/v1/me with a bearer key, the
+/// detail from /account/id.
+pub fn loopback_component_toml() -> String {
+    loopback_toml("/v1/me", BEARER, Some("/account/id"))
+}
+
+/// The loopback component parsed, for tests that call the verifiers directly.
+pub fn api_component(path: &str, auth: &str, detail_pointer: Option<&str>) -> Component {
+    parse_component(
+        "tests/loopback_api.toml",
+        &loopback_toml(path, auth, detail_pointer),
+    )
+    .expect("test component parses")
 }

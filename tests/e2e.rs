@@ -1,0 +1,7 @@
+//! The real binary in a pseudo-terminal.
+
+mod support;
+
+mod e2e {
+    mod pty;
+}

@@ -1,0 +1,599 @@
+//! The real binary in a pseudo-terminal: create a vault, create a workspace, add a PostgreSQL
+//! credential against a loopback cluster with a wrong password (refused, counter unchanged) and
+//! then the right one (saved, counter 1), quit, and check the terminal was restored. Every wait
+//! is for text on the emulated screen, with a deadline; nothing is paced by sleeping.
+
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use portable_pty::{native_pty_system, CommandBuilder, PtySize};
+
+use crate::support::http::api_server;
+use crate::support::oauth::{provider, DeviceStep, USER_CODE};
+use crate::support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
+
+const ROWS: u16 = 32;
+const COLS: u16 = 110;
+const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Screen {
+    parser: vt100::Parser,
+    raw: Vec<u8>,
+    closed: bool,
+}
+
+struct Tty {
+    screen: Arc<Mutex<Screen>>,
+    writer: Box<dyn Write + Send>,
+}
+
+impl Tty {
+    fn contents(&self) -> String {
+        self.screen.lock().unwrap().parser.screen().contents()
+    }
+
+    fn wait_for(&self, text: &str) {
+        let start = Instant::now();
+        loop {
+            let contents = self.contents();
+            if contents.contains(text) {
+                return;
+            }
+            if start.elapsed() > DEADLINE || self.screen.lock().unwrap().closed {
+                panic!("timed out waiting for {text:?}; the screen shows:\n{contents}");
+            }
+            std::thread::sleep(Duration::from_millis(20)); // poll interval, not pacing
+        }
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn line(&mut self, text: &str) {
+        self.send(text);
+        self.send("\r");
+    }
+}
+
+const TAB: &str = "\t";
+const ESC: &str = "\x1b";
+const CTRL_S: &str = "\x13";
+const CTRL_U: &str = "\x15";
+
+/// Fills the PostgreSQL form (focus on Name) and saves.
+fn fill_pg_form(tty: &mut Tty, port: u16, password: &str) {
+    tty.wait_for("New PostgreSQL credential");
+    tty.send("pg-main");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB);
+    tty.send("127.0.0.1");
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send(&port.to_string());
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send(ETL_DATABASE);
+    tty.send(TAB);
+    tty.send(ETL_USER);
+    tty.send(TAB);
+    tty.send(password);
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send("disable"); // the test cluster has no TLS
+    tty.wait_for("unencrypted connection");
+    tty.send(CTRL_S);
+}
+
+/// The real `keyway`; KEYWAY_E2E_BIN may point at another build of the same UI.
+fn binary() -> String {
+    std::env::var("KEYWAY_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keyway").to_string())
+}
+
+type Child = Box<dyn portable_pty::Child + Send + Sync>;
+/// The child, its terminal, the emulated screen, the reader thread and the pty master.
+type Spawned = (
+    Child,
+    Tty,
+    Arc<Mutex<Screen>>,
+    std::thread::JoinHandle<()>,
+    Box<dyn portable_pty::MasterPty + Send>,
+);
+
+/// After the child exited: closes its terminal, waits for the reader to take in everything it
+/// wrote, checks the terminal was left as found, and returns the raw output.
+fn closed(
+    tty: Tty,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    reader_thread: std::thread::JoinHandle<()>,
+    screen: &Arc<Mutex<Screen>>,
+) -> Vec<u8> {
+    drop(tty);
+    drop(master);
+    let _ = reader_thread.join();
+    let raw = screen.lock().unwrap().raw.clone();
+    assert_restored(&raw);
+    raw
+}
+
+/// Starts keyway in a fresh pty; a thread feeds its output to the screen emulator.
+fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::Path) -> Spawned {
+    spawn_with(dir, vault, config, &[])
+}
+
+fn spawn_with(
+    dir: &tempfile::TempDir,
+    vault: &std::path::Path,
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Spawned {
+    let mut cmd = CommandBuilder::new(binary());
+    cmd.arg("--vault");
+    cmd.arg(vault);
+    cmd.arg("--config");
+    cmd.arg(config);
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("HOME", dir.path());
+    cmd.env("XDG_STATE_HOME", dir.path().join("state"));
+    cmd.env("XDG_DATA_HOME", dir.path().join("data"));
+    cmd.env("XDG_CONFIG_HOME", dir.path().join("config"));
+    cmd.env_remove("NO_COLOR");
+    cmd.env_remove("KEYWAY_VAULT");
+    cmd.env_remove("KEYWAY_PASSPHRASE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    spawn_command(cmd)
+}
+
+/// Runs `cmd` in a fresh pty; a thread feeds its output to the screen emulator.
+fn spawn_command(cmd: CommandBuilder) -> Spawned {
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: ROWS,
+            cols: COLS,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .unwrap();
+    let child = pty.slave.spawn_command(cmd).unwrap();
+    drop(pty.slave);
+    let screen = Arc::new(Mutex::new(Screen {
+        parser: vt100::Parser::new(ROWS, COLS, 0),
+        raw: Vec::new(),
+        closed: false,
+    }));
+    let mut reader = pty.master.try_clone_reader().unwrap();
+    let sink = screen.clone();
+    let reader_thread = std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let mut s = sink.lock().unwrap();
+                    s.parser.process(&buf[..n]);
+                    s.raw.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        sink.lock().unwrap().closed = true;
+    });
+    let tty = Tty {
+        screen: screen.clone(),
+        writer: pty.master.take_writer().unwrap(),
+    };
+    (child, tty, screen, reader_thread, pty.master)
+}
+
+/// The output ends with the terminal put back: alternate screen left, cursor shown.
+fn assert_restored(raw: &[u8]) {
+    let tail = String::from_utf8_lossy(&raw[raw.len().saturating_sub(64)..]).to_string();
+    let left_alt = raw.windows(8).rposition(|w| w == b"\x1b[?1049l");
+    let shown = raw.windows(6).rposition(|w| w == b"\x1b[?25h");
+    let entered = raw.windows(8).rposition(|w| w == b"\x1b[?1049h");
+    assert!(entered.is_some(), "never entered the alternate screen");
+    assert!(
+        left_alt > entered,
+        "alternate screen not left; tail: {tail:?}"
+    );
+    assert!(shown > entered, "cursor not shown again; tail: {tail:?}");
+}
+
+fn fast_config(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n",
+    )
+    .unwrap();
+    config
+}
+
+/// SIGTERM and SIGHUP (a dropped SSH session) leave cleanly with the terminal restored.
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let dir = tempfile::tempdir().unwrap();
+        let config = fast_config(&dir);
+        let vault = dir.path().join("vault.redb");
+        let (mut child, tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
+        tty.wait_for("Create a new vault");
+        let pid = child.process_id().expect("child pid") as i32;
+        // SAFETY: sending a signal to our own child process.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert!(status.success(), "signal {signal}: exit {status:?}");
+        closed(tty, master, reader_thread, &screen);
+    }
+}
+
+#[test]
+fn create_vault_workspace_and_a_verified_postgres_credential() {
+    let pg = PgCluster::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    let (mut child, mut tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
+
+    // A missing vault: create it, passphrase twice.
+    tty.wait_for("Create a new vault");
+    tty.line("e2e passphrase");
+    tty.line("e2e passphrase");
+    tty.wait_for("No workspaces yet");
+
+    tty.send("n");
+    tty.wait_for("Name of the new workspace");
+    tty.line("e2e-ws");
+    tty.wait_for("Workspace created");
+    tty.send("\r");
+    tty.wait_for("ws: e2e-ws");
+
+    // Open PostgreSQL through the filter.
+    tty.send("/");
+    tty.send("postgres");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("PostgreSQL · database · 0 credential(s)");
+
+    // Wrong password: refused, nothing saved.
+    tty.send("a");
+    fill_pg_form(&mut tty, pg.port, "not-the-password");
+    tty.wait_for("✗ rejected");
+    tty.send(ESC);
+    tty.wait_for("unsaved changes");
+    tty.send("y");
+    tty.wait_for("PostgreSQL · database · 0 credential(s)");
+    tty.send(ESC);
+    tty.wait_for("Filter: /postgres");
+    assert!(!tty.contents().contains("● "), "no counter after a refusal");
+
+    // Right password: verified and saved; the counter moves to 1.
+    tty.send("\r");
+    tty.wait_for("0 credential(s)");
+    tty.send("a");
+    fill_pg_form(&mut tty, pg.port, ETL_PASSWORD);
+    tty.wait_for("Saved 'pg-main' (verified");
+    tty.wait_for("PostgreSQL · database · 1 credential(s)");
+    let listed = tty.contents();
+    assert!(listed.contains("pg-main") && listed.contains("verified"));
+    assert!(!listed.contains(ETL_PASSWORD), "a secret was drawn");
+    tty.send(ESC);
+    tty.wait_for("● 1");
+
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD),
+        "the password was written to the terminal"
+    );
+    // The workspace is remembered for the next run (by id, nothing secret).
+    let state = std::fs::read_to_string(dir.path().join("state/keyway/tui-state.json"))
+        .expect("the UI state file");
+    assert!(!state.contains("e2e-ws") && !state.contains(ETL_PASSWORD));
+}
+
+const API_KEY: &str = "sk_SENTINEL_e2e_flow_42";
+const PASSPHRASE: &str = "e2e flow passphrase";
+const CTRL_N: &str = "\x0e";
+
+/// Two user components checked against the loopback API (GET /v1/me with a bearer key).
+fn loopback_components(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (id, name) in [
+        ("loopback_api", "Loopback API"),
+        ("loopback_two", "Loopback Two"),
+    ] {
+        let definition = crate::support::loopback_component_toml()
+            .replace("loopback_api", id)
+            .replace("Loopback API", name);
+        std::fs::write(dir.join(format!("{id}.toml")), definition).unwrap();
+    }
+}
+
+/// Runs the CLI (the binary under test, see `binary`) against a test's vault and requires it
+/// to succeed: how a test prepares its vault before the TUI starts.
+fn cli(vault: &std::path::Path, config: &std::path::Path, home: &std::path::Path, args: &[&str]) {
+    let o = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(vault)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("KEYWAY_PASSPHRASE", PASSPHRASE)
+        .env_remove("KEYWAY_VAULT")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "keyway {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Issue 5 end to end: build a two-component flow in the wizard, adding its second credential
+/// inline (verified against the loopback API), activate it, then fail to delete that
+/// credential with the flow named in the refusal.
+#[test]
+fn wizard_flow_with_an_inline_credential_guards_the_delete() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let dir = tempfile::tempdir().unwrap();
+    let components = dir.path().join("components");
+    loopback_components(&components);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 3\n[vault]\ncomponents_dir = {:?}\n",
+            components.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let vault = dir.path().join("vault.redb");
+    let base = format!("base_url={}", server.base_url());
+    let key = format!("api_key={API_KEY}");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let add = crate::support::add_loopback_args("first", &["-f", &base, "-f", &key]);
+    cli(&vault, &config, dir.path(), &add);
+
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    // The only workspace opens by itself.
+    tty.wait_for("ws: acme");
+    tty.send("f");
+    tty.wait_for("No flows in this workspace yet");
+
+    // Step 1: name, environment staging by default.
+    tty.send("n");
+    tty.wait_for("1 Name");
+    tty.line("e2e-flow");
+    tty.send("\r");
+    tty.wait_for("Chosen, in order (0)");
+    // Step 2: two components, filtered as typed.
+    tty.send("loopback api");
+    tty.wait_for("Filter: /loopback api");
+    tty.send("\r");
+    tty.wait_for("1. Loopback API");
+    tty.send("loopback two");
+    tty.send("\r");
+    tty.wait_for("2. Loopback Two");
+    tty.send(CTRL_N);
+    // Step 3: "first" for Loopback API; Loopback Two has none yet: add one inline.
+    tty.wait_for("Steps (staging flow)");
+    tty.wait_for("first");
+    tty.send("\r");
+    tty.wait_for("+ add a new Loopback Two credential");
+    tty.send("a");
+    tty.wait_for("New Loopback Two credential");
+    tty.send("second");
+    tty.send(TAB); // environment: staging, from the flow
+    tty.send(TAB);
+    tty.send(&server.base_url());
+    tty.send(TAB);
+    tty.send(API_KEY);
+    tty.send(CTRL_S);
+    // Verified, saved, and back in the wizard with it picked.
+    tty.wait_for("2. Loopback Two → second");
+    tty.wait_for("Saved 'second' (verified");
+    tty.send(CTRL_N);
+    tty.wait_for("Save as");
+    // Saved inactive, then activated from the list.
+    tty.send(" ");
+    tty.wait_for("[x] inactive");
+    tty.send("\r");
+    tty.wait_for("Saved flow 'e2e-flow' (inactive)");
+    tty.send("a");
+    tty.wait_for("'e2e-flow' is now active");
+    tty.wait_for("● active");
+
+    // The credential an active flow uses cannot be deleted; the refusal names the flow.
+    tty.send(ESC);
+    tty.wait_for("Enter opens a component");
+    tty.send("/");
+    tty.send("loopback two");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("Loopback Two · api_key · 1 credential(s)");
+    tty.send("d");
+    tty.wait_for("Cannot delete the credential 'second'");
+    tty.wait_for("'e2e-flow'");
+    tty.send(ESC);
+    // An Esc followed at once by a key reads as Alt-key: wait for the dialog to close.
+    tty.wait_for("previous credential");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(API_KEY),
+        "the API key was drawn"
+    );
+}
+
+const CTRL_G: &str = "\x07";
+
+/// Issue 4's OAuth2 "log in" end to end: a device login from the credential form against the
+/// loopback provider (one "pending", then the grant), the user code on screen, then Ctrl-s
+/// verifies and saves the tokens and the counter moves to 1. No token is ever drawn.
+#[test]
+fn device_login_from_the_form_then_save() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let oauth = rt.block_on(provider(&[DeviceStep::Pending, DeviceStep::Grant], 1, 60));
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 5\n",
+    )
+    .unwrap();
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let fields: std::collections::HashMap<&str, String> = oauth.fields().into_iter().collect();
+
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("generic oauth2");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("0 credential(s)");
+    tty.send("a");
+    tty.wait_for("New Generic OAuth2 credential");
+    tty.send("oauth-ci");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB);
+    tty.send(&fields["base_url"]);
+    tty.send(TAB);
+    tty.send(&fields["client_id"]);
+    tty.send(TAB); // client secret: a public client
+    for _ in 0..4 {
+        tty.send(TAB); // access token, refresh token, expiry → scope
+    }
+    tty.send(CTRL_U);
+    tty.send(&fields["scope"]);
+    tty.send(TAB);
+    tty.send(&fields["token_url"]);
+    tty.send(TAB);
+    tty.send(&fields["device_authorization_url"]);
+    tty.send(TAB);
+    tty.send(&fields["auth_url"]);
+    tty.wait_for("Authorization URL");
+    tty.send(CTRL_G);
+    tty.wait_for(USER_CODE);
+    tty.wait_for("https://example.invalid/device");
+    tty.wait_for("Logged in: press Ctrl-s");
+    tty.send(CTRL_S);
+    tty.wait_for("Saved 'oauth-ci' (verified");
+    tty.wait_for("1 credential(s)");
+    tty.send(ESC);
+    tty.wait_for("● 1");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains("at_SENTINEL") && !text.contains("rt_SENTINEL"),
+        "a token was drawn"
+    );
+    assert!(
+        oauth.device_polls().len() >= 2,
+        "the pending answer was polled through"
+    );
+}
+
+/// Set for the child run of `panicking_tui_child`; without it that test does nothing.
+const PANIC_CHILD: &str = "KEYWAY_E2E_PANIC_CHILD";
+
+/// The child side of `a_panic_restores_the_terminal`: the real terminal mode of the TUI, then a
+/// panic once the parent has checked raw mode (it sends one byte).
+#[test]
+#[ignore = "run by a_panic_restores_the_terminal inside a pseudo-terminal"]
+fn panicking_tui_child() {
+    if std::env::var_os(PANIC_CHILD).is_none() {
+        return;
+    }
+    let guard = keyway::tui::terminal::enter().expect("the TUI terminal mode");
+    // Only the panic hook may restore the terminal: the guard's Drop must not get the chance.
+    std::mem::forget(guard);
+    print!("\x1b[1;1HCHILD-IN-TUI");
+    std::io::stdout().flush().unwrap();
+    let mut byte = [0u8; 1];
+    let _ = std::io::stdin().read(&mut byte);
+    panic!("deliberate panic inside the TUI");
+}
+
+/// The tty's local modes: tcgetattr on a pty master reads its slave's settings.
+fn local_modes(master: &dyn portable_pty::MasterPty) -> libc::tcflag_t {
+    let fd = master.as_raw_fd().expect("the pty master's fd");
+    // SAFETY: an all-zero termios is a valid out-parameter; fd is open for the call.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0, "tcgetattr");
+    t.c_lflag
+}
+
+/// A panic inside the TUI leaves the terminal as the shell expects it: alternate screen left,
+/// cursor shown, bracketed paste off, and the tty back in cooked mode (canonical, echoing).
+#[test]
+fn a_panic_restores_the_terminal() {
+    let mut cmd = CommandBuilder::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "e2e::pty::panicking_tui_child",
+        "--exact",
+        "--ignored",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    cmd.env(PANIC_CHILD, "1");
+    cmd.env("TERM", "xterm-256color");
+    cmd.env("RUST_BACKTRACE", "0");
+    let (mut child, mut tty, screen, reader_thread, master) = spawn_command(cmd);
+    tty.wait_for("CHILD-IN-TUI");
+    let cooked = (libc::ICANON | libc::ECHO) as libc::tcflag_t;
+    assert_eq!(
+        local_modes(&*master) & cooked,
+        0,
+        "the TUI runs in raw mode"
+    );
+    tty.send("x");
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "the child test was meant to fail by panicking"
+    );
+    assert_eq!(
+        local_modes(&*master) & cooked,
+        cooked,
+        "raw mode was not switched off after the panic"
+    );
+    let raw = closed(tty, master, reader_thread, &screen);
+    let paste_on = raw.windows(8).rposition(|w| w == b"\x1b[?2004h");
+    let paste_off = raw.windows(8).rposition(|w| w == b"\x1b[?2004l");
+    assert!(
+        paste_on.is_some() && paste_off > paste_on,
+        "bracketed paste left on"
+    );
+    // The hook restores before the panic message is printed, so the message is readable.
+    let text = String::from_utf8_lossy(&raw);
+    let message = text
+        .find("deliberate panic inside the TUI")
+        .expect("the panic message");
+    let left_alt = text
+        .rfind("\x1b[?1049l")
+        .expect("left the alternate screen");
+    assert!(
+        left_alt < message,
+        "the message was printed inside the alternate screen"
+    );
+}

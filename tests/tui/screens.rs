@@ -1,0 +1,491 @@
+//! Render snapshots of every screen, and the behaviour behind them.
+
+use crossterm::event::KeyCode;
+use keyway::core::Status;
+use keyway::store::StoreError;
+use keyway::tui::action::Stored;
+use keyway::tui::state::{FormPhase, Modal, Screen};
+use keyway::tui::{Action, Effect, Theme};
+use keyway::vault::VaultError;
+use ratatui::style::Color;
+use std::time::{Duration, Instant};
+
+use super::harness::*;
+
+#[test]
+fn unlock_screen_masks_the_passphrase() {
+    let mut h = Harness::new(Theme::COLOR);
+    h.typed("hunter2-SENTINEL");
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains("SENTINEL"));
+    assert_screen!("unlock", screen);
+}
+
+#[test]
+fn unlock_wrong_passphrase_lets_the_user_retry() {
+    let mut h = Harness::new(Theme::COLOR);
+    h.typed("nope");
+    let fx = h.key(KeyCode::Enter);
+    assert!(matches!(fx.as_slice(), [Effect::OpenVault { .. }]));
+    assert!(h.state.unlock.busy);
+    assert_screen!("unlock_busy", h.screen(80, 24));
+    h.act(Action::UnlockFailed(VaultError::WrongPassphrase(
+        "/v".into(),
+    )));
+    assert!(!h.state.unlock.busy);
+    assert_eq!(h.state.unlock.passphrase.value(), "");
+    assert_screen!("unlock_wrong", h.screen(80, 24));
+    h.typed("right");
+    assert!(matches!(
+        h.key(KeyCode::Enter).as_slice(),
+        [Effect::OpenVault { .. }]
+    ));
+}
+
+#[test]
+fn missing_vault_offers_to_create_with_the_passphrase_twice() {
+    let mut h = Harness::new(Theme::COLOR);
+    h.act(Action::UnlockFailed(VaultError::Missing("/v".into())));
+    assert!(h.state.unlock.creating);
+    h.typed("first");
+    assert!(h.key(KeyCode::Enter).is_empty()); // moves to the confirmation
+    h.typed("other");
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert_screen!("unlock_create_mismatch", h.screen(80, 24));
+    h.typed("first");
+    assert!(matches!(
+        h.key(KeyCode::Enter).as_slice(),
+        [Effect::CreateVault { .. }]
+    ));
+}
+
+#[test]
+fn damaged_vault_quits_with_the_error() {
+    let mut h = Harness::new(Theme::COLOR);
+    h.act(Action::UnlockFailed(VaultError::InUse("/v".into())));
+    assert!(h.state.quit);
+    assert!(matches!(h.state.fatal, Some(VaultError::InUse(_))));
+}
+
+#[test]
+fn workspace_picker_lists_wide_unicode_names() {
+    let mut h = Harness::unlocked();
+    h.key(KeyCode::Char('w'));
+    assert_eq!(h.state.screen, Screen::Workspaces);
+    assert_screen!("workspaces", h.screen(80, 24));
+}
+
+#[test]
+fn grid_shows_green_counters_and_dim_zeros() {
+    let h = Harness::unlocked();
+    assert_screen!("grid", h.screen(80, 24));
+    // All 27 cards fit at 100x40: PostgreSQL (4) and Stripe (1) carry green counters.
+    let t = h.draw(100, 40);
+    let screen = t.backend().to_string();
+    assert_screen!("grid_counters", screen);
+    assert!(fg_of(&t, "● 1").contains(&Color::Green));
+    assert!(fg_of(&t, "● 4").contains(&Color::Green));
+    assert!(
+        !screen.contains("● 0"),
+        "zero is drawn dim, without the dot"
+    );
+}
+
+#[test]
+fn grid_filter_narrows_as_you_type() {
+    let mut h = Harness::unlocked();
+    h.key(KeyCode::Char('/'));
+    h.typed("git");
+    let names: Vec<&str> = h
+        .state
+        .visible_components()
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert!(names.contains(&"github") && names.contains(&"gitlab"));
+    assert!(!names.contains(&"stripe"));
+    assert_screen!("grid_filtered", h.screen(80, 24));
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut h = Harness::unlocked();
+    h.state.theme = Theme::PLAIN;
+    let t = h.draw(80, 24);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!(cell.fg, Color::Reset);
+        assert_eq!(cell.bg, Color::Reset);
+    }
+}
+
+#[test]
+fn credentials_list_colours_statuses_and_shows_verification_in_progress() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    // Rows are sorted: legacy, replica, scratch, warehouse; verify "scratch".
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    let fx = h.key(KeyCode::Char('v'));
+    assert!(matches!(fx.as_slice(), [Effect::Verify { .. }]));
+    assert_eq!(h.state.verifying.len(), 1);
+    let t = h.draw(90, 24);
+    let screen = t.backend().to_string();
+    assert!(!screen.contains("SENTINEL"));
+    assert_screen!("credentials", screen);
+    assert!(fg_of(&t, "verified").contains(&Color::Green));
+    assert!(fg_of(&t, "rejected").contains(&Color::Red));
+    assert!(fg_of(&t, "unverified").contains(&Color::Yellow));
+}
+
+#[test]
+fn form_validates_inline_and_masks_secrets() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    // Back to the port, make it invalid.
+    for _ in 0..3 {
+        h.key(KeyCode::BackTab);
+    }
+    h.key(KeyCode::End);
+    h.typed("99");
+    assert!(h.state.form.as_ref().unwrap().fields[3].error.is_some());
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains("SENTINEL"), "a secret was drawn");
+    assert_screen!("form_invalid_port", screen);
+    // Save is gated while a field is invalid.
+    assert!(h.ctrl('s').is_empty());
+    assert!(matches!(
+        h.state.form.as_ref().unwrap().phase,
+        FormPhase::Editing
+    ));
+}
+
+#[test]
+fn revealed_secret_is_drawn_and_hidden_after_ten_seconds() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    h.ctrl('r');
+    assert!(h.screen(80, 24).contains(SECRET));
+    h.advance(Duration::from_secs(9));
+    assert!(h.screen(80, 24).contains(SECRET));
+    h.advance(Duration::from_secs(2));
+    assert!(!h.screen(80, 24).contains(SECRET));
+}
+
+#[test]
+fn verification_in_progress_then_rejection_saves_nothing() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    let request = h.save();
+    assert_screen!("form_verifying", h.screen(100, 24));
+    // The UI stays live: keys still move the focus while verifying, but save is gated.
+    h.key(KeyCode::Tab);
+    assert!(h.ctrl('s').is_empty());
+    let fx = h.act(Action::VerifyFinished {
+        request,
+        credential: prepared(),
+        outcome: outcome(
+            Status::Rejected,
+            "PostgreSQL rejected the password for user 'etl'",
+        ),
+    });
+    assert!(fx.is_empty(), "nothing is saved on rejection");
+    assert_screen!("form_rejected", h.screen(100, 24));
+    assert_screen!("form_rejected_narrow", h.screen(60, 24));
+}
+
+#[test]
+fn verified_draft_is_saved_with_its_result_and_the_counter_moves() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    let request = h.save();
+    let fx = h.act(Action::VerifyFinished {
+        request,
+        credential: prepared(),
+        outcome: outcome(Status::Verified, "ok"),
+    });
+    let saved = match fx.as_slice() {
+        [Effect::SaveCredential { credential }] => credential.clone(),
+        other => panic!("expected a save, got {other:?}"),
+    };
+    assert_eq!(
+        saved.last_verification.as_ref().unwrap().status,
+        Status::Verified
+    );
+    let mut snap = snapshot();
+    snap.credentials.push(*saved.clone());
+    h.act(Action::Stored {
+        snapshot: snap,
+        event: Stored::CredentialSaved(saved.id.clone()),
+    });
+    assert_eq!(h.state.screen, Screen::Credentials);
+    assert!(h.state.form.is_none());
+    assert_eq!(h.state.vault.as_ref().unwrap().count("postgresql"), 5);
+    assert_screen!("credentials_after_save", h.screen(90, 24));
+}
+
+#[test]
+fn unreachable_offers_save_as_unverified() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    assert!(h.ctrl('o').is_empty(), "not offered before a result");
+    let request = h.save();
+    let fx = h.act(Action::VerifyFinished {
+        request,
+        credential: prepared(),
+        outcome: outcome(Status::Unreachable, "Connection refused by 127.0.0.1:5432"),
+    });
+    assert!(fx.is_empty());
+    assert_screen!("form_unreachable", h.screen(100, 24));
+    let fx = h.ctrl('o');
+    match fx.as_slice() {
+        [Effect::SaveCredential { credential }] => {
+            let v = credential.last_verification.as_ref().unwrap();
+            assert_eq!(v.status, Status::Unverified);
+            assert!(v.reason.contains("refused"));
+        }
+        other => panic!("expected a save, got {other:?}"),
+    }
+}
+
+#[test]
+fn stale_and_refused_results_are_handled() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    let request = h.save();
+    // Closing the form cancels the verification; its late result is dropped.
+    h.key(KeyCode::Esc);
+    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    let fx = h.key(KeyCode::Char('y'));
+    assert!(matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request));
+    let fx = h.act(Action::VerifyFinished {
+        request,
+        credential: prepared(),
+        outcome: outcome(Status::Verified, "ok"),
+    });
+    assert!(fx.is_empty(), "a stale result must not be saved");
+    // A rule refusal before verification lands on the name field.
+    h.key(KeyCode::Char('a'));
+    h.typed("warehouse");
+    assert!(
+        h.state.form.as_ref().unwrap().fields[0].error.is_some(),
+        "duplicate name caught inline"
+    );
+    let _ = StoreError::UnknownComponent("x".into()); // the refusal type the edge sends
+}
+
+#[test]
+fn esc_on_a_changed_form_asks_first() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char('a'));
+    h.key(KeyCode::Esc);
+    assert_eq!(
+        h.state.screen,
+        Screen::Credentials,
+        "an untouched form just closes"
+    );
+    h.key(KeyCode::Char('a'));
+    h.typed("x");
+    h.key(KeyCode::Esc);
+    assert_screen!("form_discard", h.screen(80, 24));
+    h.key(KeyCode::Char('n'));
+    assert_eq!(h.state.screen, Screen::Form);
+    assert_eq!(h.state.form.as_ref().unwrap().fields[0].input.value(), "x");
+}
+
+#[test]
+fn delete_is_refused_for_a_credential_in_an_active_flow() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    for _ in 0..3 {
+        h.key(KeyCode::Down); // warehouse: used by nightly-etl
+    }
+    h.key(KeyCode::Char('d'));
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("nightly-etl"));
+    assert_screen!("delete_refused", screen);
+    assert!(
+        h.key(KeyCode::Char('y')).is_empty(),
+        "refused: no delete effect"
+    );
+    // An unused one asks and deletes.
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Char('d'));
+    assert_screen!("delete_confirm", h.screen(80, 24));
+    assert!(matches!(
+        h.key(KeyCode::Char('y')).as_slice(),
+        [Effect::DeleteCredential { .. }]
+    ));
+}
+
+#[test]
+fn workspace_create_rename_and_typed_delete() {
+    let mut h = Harness::unlocked();
+    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('n'));
+    h.typed("acme");
+    assert!(h.key(KeyCode::Enter).is_empty(), "duplicate refused");
+    assert_screen!("workspace_prompt_error", h.screen(80, 24));
+    h.ctrl('u');
+    h.typed("beta");
+    assert!(
+        matches!(h.key(KeyCode::Enter).as_slice(), [Effect::AddWorkspace { name }] if name == "beta")
+    );
+    // acme (selected first) holds credentials: delete needs its name typed.
+    h.state.workspaces.selected = 0;
+    h.key(KeyCode::Char('d'));
+    h.typed("acm");
+    assert!(h.key(KeyCode::Enter).is_empty());
+    h.typed("e");
+    assert!(matches!(
+        h.key(KeyCode::Enter).as_slice(),
+        [Effect::DeleteWorkspace { force: true, .. }]
+    ));
+    h.key(KeyCode::Char('r'));
+    h.ctrl('u');
+    h.typed("acme-2");
+    assert!(matches!(
+        h.key(KeyCode::Enter).as_slice(),
+        [Effect::RenameWorkspace { .. }]
+    ));
+}
+
+#[test]
+fn help_lists_every_key_of_the_screen() {
+    let mut h = Harness::unlocked();
+    h.key(KeyCode::Char('?'));
+    let screen = h.screen(80, 24);
+    for b in keyway::tui::keys::GRID {
+        assert!(screen.contains(b.help), "help misses '{}'", b.help);
+    }
+    assert_screen!("help_grid", screen);
+    h.key(KeyCode::Esc);
+    assert!(h.state.modal.is_none());
+}
+
+#[test]
+fn too_small_terminals_show_a_message_and_never_panic() {
+    let mut h = Harness::unlocked();
+    assert_screen!("too_small", h.screen(20, 6));
+    for (w, hgt) in [
+        (1, 1),
+        (1, 40),
+        (39, 9),
+        (40, 10),
+        (41, 11),
+        (200, 3),
+        (3, 200),
+    ] {
+        let _ = h.screen(w, hgt);
+    }
+    h.open_postgres();
+    h.key(KeyCode::Char('a'));
+    for (w, hgt) in [(1, 1), (40, 10), (45, 12), (300, 100)] {
+        let _ = h.screen(w, hgt);
+    }
+}
+
+#[test]
+fn wide_unicode_and_a_10kb_paste_in_a_field() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char('a'));
+    h.typed("データ倉庫");
+    let big: String = "x".repeat(10 * 1024) + "\n";
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab);
+    h.act(Action::Paste(big.into()));
+    let form = h.state.form.as_ref().unwrap();
+    assert_eq!(
+        form.fields[2].input.value().len(),
+        10 * 1024,
+        "newline dropped"
+    );
+    let started = Instant::now();
+    let screen = h.screen(80, 24);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    assert!(screen.contains("データ倉庫"));
+    for _ in 0..4 {
+        h.key(KeyCode::Tab); // to the password
+    }
+    h.act(Action::Paste("秘密".repeat(3000).into()));
+    assert_eq!(h.state.form.as_ref().unwrap().focus, 6);
+    assert!(
+        !h.screen(80, 24).contains('秘'),
+        "a pasted secret stays masked"
+    );
+}
+
+#[test]
+fn grid_navigation_follows_arrows_and_hjkl() {
+    let mut h = Harness::unlocked();
+    let columns = 80 / 24; // three cards a row at 80 columns
+    assert_eq!(h.state.grid.selected, 0);
+    h.key(KeyCode::Char('l'));
+    h.key(KeyCode::Right);
+    assert_eq!(h.state.grid.selected, 2);
+    h.key(KeyCode::Char('j'));
+    assert_eq!(h.state.grid.selected, 2 + columns);
+    h.key(KeyCode::Up);
+    h.key(KeyCode::Char('h'));
+    assert_eq!(h.state.grid.selected, 1);
+    h.key(KeyCode::Char('k'));
+    assert_eq!(h.state.grid.selected, 1, "top row stays");
+    for _ in 0..100 {
+        h.key(KeyCode::Down);
+    }
+    let last = h.state.visible_components().len() - 1;
+    assert_eq!(
+        h.state.grid.selected / columns,
+        last / columns,
+        "stops on the last row"
+    );
+    h.key(KeyCode::Char('G'));
+    for _ in 0..10 {
+        h.key(KeyCode::Right);
+    }
+    assert_eq!(h.state.grid.selected, last);
+    h.act(Action::Resize(48, 24));
+    h.key(KeyCode::Char('k'));
+    assert_eq!(h.state.grid.selected, last - 2, "columns follow the width");
+}
+
+#[test]
+fn idle_auto_lock_drops_everything_and_returns_to_unlock() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char('a'));
+    h.typed("half-typed");
+    assert!(h.advance(Duration::from_secs(299)).is_empty());
+    h.key(KeyCode::Tab); // input resets the idle timer
+    assert!(h.advance(Duration::from_secs(299)).is_empty());
+    let fx = h.advance(Duration::from_secs(2));
+    assert!(matches!(fx.as_slice(), [Effect::Lock]));
+    assert_eq!(h.state.screen, Screen::Unlock);
+    assert!(h.state.vault.is_none() && h.state.form.is_none());
+    assert_screen!("locked", h.screen(80, 24));
+    let _ = h.mono;
+}
+
+#[test]
+fn verify_now_records_the_result() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    let fx = h.key(KeyCode::Char('v'));
+    let request = match fx.as_slice() {
+        [Effect::Verify { request, .. }] => *request,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        h.key(KeyCode::Char('v')).is_empty(),
+        "one run per credential"
+    );
+    let fx = h.act(Action::VerifyFinished {
+        request,
+        credential: Box::new(cred("c2", "w1", "postgresql", "legacy", None)),
+        outcome: outcome(Status::Verified, "ok"),
+    });
+    assert!(matches!(fx.as_slice(), [Effect::RecordVerification { .. }]));
+    assert!(h.state.verifying.is_empty());
+}

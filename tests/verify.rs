@@ -1,0 +1,12 @@
+//! The verifiers against real loopback servers: HTTP API keys, OAuth2, PostgreSQL, hostile
+//! servers and the token lifecycle.
+
+mod support;
+
+mod verify {
+    mod hostile;
+    mod http;
+    mod lifecycle;
+    mod oauth;
+    mod postgres;
+}
