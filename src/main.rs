@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let message = e.to_string();
             if !message.is_empty() {
-                eprintln!("keyway: {message}");
+                cli::error_line(&message);
             }
             ExitCode::from(e.exit_code().clamp(1, 255) as u8)
         }

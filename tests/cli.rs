@@ -8,6 +8,7 @@ mod cli {
     mod flow;
     mod kdf_bomb;
     mod login;
+    mod output;
     mod transfer;
     mod verify;
 }

@@ -70,7 +70,7 @@ pub fn run(
         }
     }
     if !missing.is_empty() {
-        eprintln!(
+        note!(
             "warning: skipped {} credential(s) whose component is no longer in the catalogue: {}",
             missing.len(),
             missing.join(", ")
@@ -88,12 +88,12 @@ pub fn run(
         now,
         |p: Progress<'_>| {
             if show_progress {
-                eprint!("\rverifying {}/{} ", p.done, p.total);
+                super::output::progress(&format!("verifying {}/{} ", p.done, p.total));
             }
         },
     )?;
     if show_progress {
-        eprintln!();
+        note!("");
     }
 
     // Expiry is read after recording: a refresh during verification moves it.
@@ -142,9 +142,9 @@ pub fn run(
                     })
                 })
                 .collect(),
-        ));
+        ))?;
     } else if rows.is_empty() {
-        println!("No credentials to verify.");
+        say!("No credentials to verify.")?;
     } else {
         let table: Vec<Vec<String>> = rows
             .iter()
@@ -180,14 +180,14 @@ pub fn run(
                 "EXPIRES",
             ],
             &table,
-        );
-        println!(
+        )?;
+        say!(
             "\n{} verified, {} not verified, {} expiring within {} days",
             outcomes.len() - problems,
             problems,
             expiring,
             warn_days
-        );
+        )?;
     }
     if problems > 0 || (fail_on_expiring.is_some() && expiring > 0) {
         return Err(CliError::Silent(1));

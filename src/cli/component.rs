@@ -42,7 +42,7 @@ fn list(ctx: &Context, workspace: Option<&str>, as_json: bool) -> Result<(), Cli
                     })
                 })
                 .collect(),
-        ));
+        ))?;
         return Ok(());
     }
     let rows: Vec<Vec<String>> = components
@@ -57,7 +57,7 @@ fn list(ctx: &Context, workspace: Option<&str>, as_json: bool) -> Result<(), Cli
             ]
         })
         .collect();
-    print_table(&["", "ID", "NAME", "KIND", "CREDENTIALS"], &rows);
+    print_table(&["", "ID", "NAME", "KIND", "CREDENTIALS"], &rows)?;
     Ok(())
 }
 
@@ -82,14 +82,14 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
                 "default": f.default, "choices": f.choices, "help": f.help,
             })).collect::<Vec<_>>(),
-        }));
+        }))?;
         return Ok(());
     }
-    println!("{} {} ({}, {})", c.icon, c.name, c.id, c.kind.as_str());
+    say!("{} {} ({}, {})", c.icon, c.name, c.id, c.kind.as_str())?;
     if !c.description.is_empty() {
-        println!("{}", c.description);
+        say!("{}", c.description)?;
     }
-    println!("Verified by: {verify}\n");
+    say!("Verified by: {verify}\n")?;
     let rows: Vec<Vec<String>> = c
         .fields
         .iter()
@@ -106,6 +106,6 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
             ]
         })
         .collect();
-    print_table(&["FIELD", "LABEL", "", "DEFAULT"], &rows);
+    print_table(&["FIELD", "LABEL", "", "DEFAULT"], &rows)?;
     Ok(())
 }

@@ -47,7 +47,7 @@ impl Context {
             CliError::Refused(format!("the built-in component catalogue is broken: {e}"))
         })?;
         for warning in &loaded.warnings {
-            eprintln!("warning: skipped component definition {warning}");
+            note!("warning: skipped component definition {warning}");
         }
         Ok(Context {
             config,
@@ -115,7 +115,7 @@ impl Context {
         let pass = self.passphrase("Vault passphrase: ")?;
         let store = Store::open(&self.vault_path, pass.expose_secret().as_bytes())?;
         for w in &store.vault().warnings {
-            eprintln!("{w}");
+            note!("{w}");
         }
         Ok(store)
     }

@@ -57,11 +57,11 @@ pub fn list(
                 .iter()
                 .map(|c| credential_json(s, &ctx.catalog, c, false))
                 .collect(),
-        ));
+        ))?;
         return Ok(());
     }
     if creds.is_empty() {
-        println!("No credentials.");
+        say!("No credentials.")?;
         return Ok(());
     }
     let now = clock::now();
@@ -90,7 +90,7 @@ pub fn list(
             "VERIFIED",
         ],
         &rows,
-    );
+    )?;
     Ok(())
 }
 
@@ -120,27 +120,27 @@ pub fn show(
                 })
                 .collect(),
         );
-        print_json(&v);
+        print_json(&v)?;
         return Ok(());
     }
     let now = clock::now();
     let component = ctx.catalog.get(&c.component);
-    println!(
+    say!(
         "{} / {} ({}) [{}]",
         target.workspace,
         c.name,
         ctx.catalog.display_name(&c.component),
         c.environment
-    );
+    )?;
     match &c.last_verification {
-        Some(v) => println!(
+        Some(v) => say!(
             "status: {} {} - {}",
             v.status.as_str(),
             v.at.relative_to(now),
             v.reason
         ),
-        None => println!("status: never verified"),
-    }
+        None => say!("status: never verified"),
+    }?;
     let mut rows = Vec::new();
     let order: Vec<String> = component
         .map(|x| x.fields.iter().map(|f| f.name.clone()).collect())
@@ -160,13 +160,13 @@ pub fn show(
         };
         rows.push(vec![name.to_string(), value]);
     }
-    print_table(&["FIELD", "VALUE"], &rows);
+    print_table(&["FIELD", "VALUE"], &rows)?;
     let flows: Vec<&str> = s.flows_using(&c.id).map(|f| f.name.as_str()).collect();
     if !flows.is_empty() {
-        println!("used by flows: {}", flows.join(", "));
+        say!("used by flows: {}", flows.join(", "))?;
     }
     if !history.is_empty() {
-        println!("\nHISTORY");
+        say!("\nHISTORY")?;
         for h in &history {
             // The detail too: a run ends when it changes, so two neighbours may differ only there.
             let detail = h
@@ -177,12 +177,12 @@ pub fn show(
                 n if n > 1 => format!("  [{n} checks since {}]", h.first_at().rfc3339()),
                 _ => String::new(),
             };
-            println!(
+            say!(
                 "  {}  {:<12} {}{detail}{run}",
                 h.at.rfc3339(),
                 h.status.as_str(),
                 h.reason
-            );
+            )?;
         }
     }
     Ok(())
@@ -192,9 +192,10 @@ pub fn remove(ctx: &Context, target: &CredentialRef) -> Result<(), CliError> {
     let mut store: Store = ctx.open_store()?;
     let id = find(store.snapshot(), target)?.id.clone();
     store.remove_credential(&id)?;
-    println!(
+    done!(
         "Deleted credential '{}' from workspace '{}'",
-        target.name, target.workspace
-    );
+        target.name,
+        target.workspace
+    )?;
     Ok(())
 }

@@ -24,13 +24,19 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tui(#[from] crate::tui::TuiError),
+    /// Standard output could not be written (a full disk): the report is lost.
+    #[error("cannot write to standard output: {0}")]
+    Output(std::io::Error),
+    /// The change was durable before its report was printed; only the report is lost.
+    #[error("the change was saved, but its report could not be written to standard output: {0}")]
+    OutputAfterChange(std::io::Error),
 }
 
 impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) | CliError::Config(_) => 2,
-            CliError::Refused(_) => 1,
+            CliError::Refused(_) | CliError::Output(_) | CliError::OutputAfterChange(_) => 1,
             CliError::Silent(code) => *code,
             CliError::Vault(v) => v.exit_code(),
             CliError::Store(s) => s.exit_code(),

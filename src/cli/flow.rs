@@ -87,10 +87,10 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
                 });
             }
             store.add_flow(&w.id, name, environment, resolved, *active, now)?;
-            println!(
+            done!(
                 "Created {} flow '{name}' in workspace '{workspace}'",
                 if *active { "active" } else { "inactive" }
-            );
+            )?;
         }
         FlowCmd::List { workspace, json } => {
             list(ctx, store.snapshot(), workspace.as_deref(), *json)?
@@ -99,15 +99,15 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
             let active = matches!(cmd, FlowCmd::Activate { .. });
             let id = flow_id(store.snapshot(), workspace, name)?;
             store.set_flow_active(&id, active, now)?;
-            println!(
+            done!(
                 "Flow '{name}' is now {}",
                 if active { "active" } else { "inactive" }
-            );
+            )?;
         }
         FlowCmd::Rm { workspace, name } => {
             let id = flow_id(store.snapshot(), workspace, name)?;
             store.remove_flow(&id)?;
-            println!("Deleted flow '{name}'");
+            done!("Deleted flow '{name}'")?;
         }
         FlowCmd::Rebind {
             workspace,
@@ -121,7 +121,7 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
                 let w = s.workspace_by_name(workspace)?.clone();
                 let cred_id = resolve_step(ctx, s, &w, component, cred)?;
                 store.rebind_flow(&id, component, &cred_id, now)?;
-                println!("Flow '{name}': {component} now uses '{cred}'");
+                done!("Flow '{name}': {component} now uses '{cred}'")?;
             }
         }
         FlowCmd::Promote {
@@ -187,7 +187,7 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
                 *move_flow,
                 now,
             )?;
-            println!(
+            done!(
                 "{} flow '{name}' to {target} as '{}'{}",
                 if *move_flow { "Moved" } else { "Promoted" },
                 promoted.name,
@@ -196,7 +196,7 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
                 } else {
                     ""
                 }
-            );
+            )?;
         }
     }
     Ok(())
@@ -258,11 +258,11 @@ fn list(
                     })
                 })
                 .collect(),
-        ));
+        ))?;
         return Ok(());
     }
     if flows.is_empty() {
-        println!("No flows.");
+        say!("No flows.")?;
         return Ok(());
     }
     let rows: Vec<Vec<String>> = flows
@@ -286,6 +286,6 @@ fn list(
     print_table(
         &["WORKSPACE", "FLOW", "ENVIRONMENT", "STATE", "STEPS"],
         &rows,
-    );
+    )?;
     Ok(())
 }

@@ -53,9 +53,9 @@ pub fn obtain_tokens(
     if use_paste {
         let redirect = redirect_uri.unwrap_or(PASTE_REDIRECT_URI);
         let (url, pkce, state) = authorize_url(&oauth, redirect).map_err(flow_error)?;
-        eprintln!("Open this address in any browser and sign in:\n\n  {url}\n");
-        eprintln!("The browser then goes to {redirect}?code=... (the page may fail to load; that is fine).");
-        eprintln!("Paste that whole address here and press Enter:");
+        note!("Open this address in any browser and sign in:\n\n  {url}\n");
+        note!("The browser then goes to {redirect}?code=... (the page may fail to load; that is fine).");
+        note!("Paste that whole address here and press Enter:");
         let mut pasted = zeroize::Zeroizing::new(String::new());
         std::io::stdin()
             .lock()
@@ -76,16 +76,18 @@ pub fn obtain_tokens(
         .block_on(verifier.device_start(&oauth))
         .map_err(flow_error)?;
     match &device.verification_uri_complete {
-        Some(complete) => eprintln!(
+        Some(complete) => note!(
             "Open {complete}\n(or {} and enter the code {})",
-            device.verification_uri, device.user_code
+            device.verification_uri,
+            device.user_code
         ),
-        None => eprintln!(
+        None => note!(
             "Open {} and enter the code {}",
-            device.verification_uri, device.user_code
+            device.verification_uri,
+            device.user_code
         ),
     }
-    eprintln!(
+    note!(
         "Waiting for you to approve (the code expires in {} s)...",
         device.expires_in.as_secs()
     );
@@ -93,12 +95,12 @@ pub fn obtain_tokens(
         verifier.device_poll(&oauth, &device, now, |event| match event {
             DevicePollEvent::Pending => {}
             DevicePollEvent::SlowDown { interval } => {
-                eprintln!(
+                note!(
                     "The provider asked to poll less often: every {} s now.",
                     interval.as_secs()
                 )
             }
-            DevicePollEvent::Retrying { reason } => eprintln!("{reason} Retrying..."),
+            DevicePollEvent::Retrying { reason } => note!("{reason} Retrying..."),
         }),
     )
     .map_err(flow_error)

@@ -1,5 +1,8 @@
 //! The scriptable face of keyway: clap commands over the same store and rules as the TUI.
 
+// First: its macros (say!, done!, note!) are used by every module below.
+#[macro_use]
+mod output;
 pub mod args;
 mod audit;
 mod component;
@@ -8,7 +11,6 @@ mod credential;
 mod error;
 mod flow;
 mod login;
-mod output;
 mod save;
 mod transfer;
 mod workspace;
@@ -16,6 +18,7 @@ mod workspace;
 pub use args::Cli;
 pub use context::Context;
 pub use error::CliError;
+pub use output::error_line;
 
 use args::{Command, CredentialCmd};
 

@@ -153,10 +153,10 @@ pub fn verify_then_save(
                 .as_deref()
                 .map(|d| format!(" ({d})"))
                 .unwrap_or_default();
-            println!(
+            done!(
                 "{verb} {label}: verified{detail} in {} ms",
                 outcome.latency.as_millis()
-            );
+            )?;
             Ok(())
         }
         Status::Unreachable if save_unverified => {
@@ -165,10 +165,10 @@ pub fn verify_then_save(
             v.reason = format!("Saved unverified: {}", outcome.reason);
             credential.record_verification(v);
             store.save_credential(credential)?;
-            println!(
+            done!(
                 "{verb} {label}: saved UNVERIFIED ({}); audits will flag it",
                 outcome.reason
-            );
+            )?;
             Ok(())
         }
         Status::Unreachable => Err(CliError::Refused(format!(

@@ -50,9 +50,10 @@ pub fn export(
                 // The history is a log, not the credential: a damaged entry must not keep the
                 // credential itself from moving to another host.
                 history: store.history(&c.id).unwrap_or_else(|e| {
-                    eprintln!(
+                    note!(
                         "warning: exporting {}/{} without its verification history: {e}",
-                        c.component, c.name
+                        c.component,
+                        c.name
                     );
                     Vec::new()
                 }),
@@ -79,10 +80,10 @@ pub fn export(
     out.write_all(&bytes)
         .and_then(|_| out.sync_all())
         .map_err(|e| CliError::Refused(format!("cannot write {}: {e}", file.display())))?;
-    println!(
+    done!(
         "Exported {count} credential(s) of workspace '{workspace}' to {}",
         file.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -138,7 +139,7 @@ pub fn import(
         (false, Some(choice)) => choice,
         (false, None) => ask_conflict(&conflicts)?,
     };
-    eprintln!(
+    note!(
         "{shown}: {} credential(s) from workspace '{}' into '{target}'{}",
         export.credentials.len(),
         export.workspace,
@@ -186,10 +187,10 @@ pub fn import(
 
     // Show what will be added before anything is verified or written.
     for (c, _) in &planned {
-        eprintln!("  will add {}/{} [{}]", c.component, c.name, c.environment);
+        note!("  will add {}/{} [{}]", c.component, c.name, c.environment);
     }
     for s in &skipped {
-        eprintln!("  will skip {s}");
+        note!("  will skip {s}");
     }
 
     // Verify (nothing invalid is saved), or mark unverified on request.
@@ -253,16 +254,16 @@ pub fn import(
         .map(|(c, _)| format!("{}/{}", c.component, c.name))
         .collect();
     store.save_credentials(accepted)?;
-    println!(
+    done!(
         "Imported {count} credential(s) into '{target}'{}",
         if names.is_empty() {
             String::new()
         } else {
             format!(": {}", names.join(", "))
         }
-    );
+    )?;
     for s in &skipped {
-        eprintln!("skipped {s}");
+        note!("skipped {s}");
     }
     if skipped.iter().any(|s| !s.ends_with("(name taken)")) {
         return Err(CliError::Silent(1));
@@ -277,10 +278,10 @@ fn ask_conflict(conflicts: &[String]) -> Result<OnConflict, CliError> {
             conflicts.join(", ")
         )));
     }
-    eprint!(
+    super::output::prompt(&format!(
         "Already taken: {}. Skip them or rename them? [s/r] ",
         conflicts.join(", ")
-    );
+    ));
     let mut answer = String::new();
     std::io::stdin()
         .read_line(&mut answer)

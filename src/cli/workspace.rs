@@ -23,13 +23,13 @@ pub fn init(ctx: &Context) -> Result<(), CliError> {
         params,
         clock::now(),
     )?;
-    println!(
+    done!(
         "Created vault {} (Argon2id m={} MiB, t={}, p={})",
         ctx.vault_path.display(),
         params.memory_kib / 1024,
         params.iterations,
         params.parallelism
-    );
+    )?;
     Ok(())
 }
 
@@ -38,7 +38,7 @@ pub fn passwd(ctx: &Context) -> Result<(), CliError> {
     let new = ctx.new_passphrase("KEYWAY_NEW_PASSPHRASE", "New passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
     store.change_passphrase(new.expose_secret().as_bytes(), params)?;
-    println!("Passphrase changed for {}", ctx.vault_path.display());
+    done!("Passphrase changed for {}", ctx.vault_path.display())?;
     Ok(())
 }
 
@@ -47,12 +47,12 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
     match cmd {
         WorkspaceCmd::Add { name } => {
             store.add_workspace(name, clock::now())?;
-            println!("Created workspace '{name}'");
+            done!("Created workspace '{name}'")?;
         }
         WorkspaceCmd::Rename { name, new_name } => {
             let id = store.snapshot().workspace_by_name(name)?.id.clone();
             store.rename_workspace(&id, new_name)?;
-            println!("Renamed workspace '{name}' to '{new_name}'");
+            done!("Renamed workspace '{name}' to '{new_name}'")?;
         }
         WorkspaceCmd::Rm { name, force } => {
             let s = store.snapshot();
@@ -60,11 +60,9 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
             let (creds, flows) = (s.credentials_in(&w.id).count(), s.flows_in(&w.id).count());
             store.remove_workspace(name, *force)?;
             if creds + flows > 0 {
-                println!(
-                    "Deleted workspace '{name}' with {creds} credential(s) and {flows} flow(s)"
-                );
+                done!("Deleted workspace '{name}' with {creds} credential(s) and {flows} flow(s)")?;
             } else {
-                println!("Deleted workspace '{name}'");
+                done!("Deleted workspace '{name}'")?;
             }
         }
         WorkspaceCmd::List { json } => {
@@ -87,9 +85,9 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
                     rows.iter()
                         .map(|(n, c, f, t)| json!({"name": n, "credentials": c, "flows": f, "created_at": t}))
                         .collect(),
-                ));
+                ))?;
             } else if rows.is_empty() {
-                println!("No workspaces yet: create one with `keyway workspace add NAME`");
+                say!("No workspaces yet: create one with `keyway workspace add NAME`")?;
             } else {
                 print_table(
                     &["WORKSPACE", "CREDENTIALS", "FLOWS", "CREATED"],
@@ -99,7 +97,7 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
                             vec![n.clone(), c.to_string(), f.to_string(), t.clone()]
                         })
                         .collect::<Vec<_>>(),
-                );
+                )?;
             }
         }
     }

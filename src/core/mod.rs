@@ -6,6 +6,7 @@ pub mod expiry;
 pub mod input;
 pub mod rules;
 pub mod secret;
+pub mod text;
 pub mod time;
 
 pub use domain::*;
