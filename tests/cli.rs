@@ -9,6 +9,7 @@ mod cli {
     mod kdf_bomb;
     mod login;
     mod output;
+    mod terminal;
     mod transfer;
     mod verify;
 }
