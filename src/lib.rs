@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod paths;
+pub mod process;
 pub mod store;
 pub mod transfer;
 pub mod tui;

@@ -7,7 +7,13 @@ use clap::Parser;
 use keyway::cli::{self, Cli};
 
 fn main() -> ExitCode {
+    // First of all: from here on the process may hold decrypted secrets.
+    let hardened = keyway::process::forbid_core_dumps();
     init_logging();
+    match hardened {
+        Ok(not_dumpable) => tracing::debug!(dumpable = !not_dumpable, "core dumps off"),
+        Err(e) => tracing::warn!("core dumps could not be turned off: {e}"),
+    }
     let cli = Cli::parse();
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
@@ -32,6 +38,8 @@ fn init_logging() {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
             .with_writer(std::io::stderr)
+            // Colours only for a person at a terminal, never into a log file or a pipe.
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
             .try_init();
     }
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod cli {
     mod commands;
+    mod core_dumps;
     mod flow;
     mod kdf_bomb;
     mod login;
