@@ -50,36 +50,45 @@ pub fn run(
         Scope::All => snapshot.credentials.iter().collect(),
     };
     let mut items = Vec::new();
-    // Each verified credential's workspace, component, name and environment, in `items` order.
+    // Every target's workspace, component, name and environment, and its id, in target order.
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
-    let mut missing = Vec::new();
+    let mut ids: Vec<RecordId> = Vec::new();
+    // Targets whose component definition is gone (its user file removed or broken): they cannot
+    // be checked, which is a problem the audit reports and fails on. Nothing is recorded for
+    // them: their history keeps what the last real check found.
+    let mut unchecked: Vec<Option<Outcome>> = Vec::new();
     for c in &targets {
-        match ctx.catalog.get(&c.component) {
+        let component = ctx.catalog.get(&c.component);
+        rows.push((
+            snapshot
+                .workspace(&c.workspace)
+                .map_or(String::new(), |w| w.name.clone()),
+            ctx.catalog.display_name(&c.component).to_string(),
+            c.name.clone(),
+            c.environment.to_string(),
+        ));
+        ids.push(c.id.clone());
+        match component {
             Some(comp) => {
                 items.push((comp, c.id.clone()));
-                rows.push((
-                    snapshot
-                        .workspace(&c.workspace)
-                        .map_or(String::new(), |w| w.name.clone()),
-                    comp.name.clone(),
-                    c.name.clone(),
-                    c.environment.to_string(),
-                ));
+                unchecked.push(None);
             }
-            None => missing.push(c.name.clone()),
+            None => unchecked.push(Some(Outcome {
+                status: Status::Misconfigured,
+                reason: format!(
+                    "Component '{}' is not in the catalogue (its definition file was removed or could not be loaded), so this credential cannot be checked.",
+                    c.component
+                ),
+                detail: None,
+                latency: std::time::Duration::ZERO,
+                tokens: None,
+            })),
         }
-    }
-    if !missing.is_empty() {
-        note!(
-            "warning: skipped {} credential(s) whose component is no longer in the catalogue: {}",
-            missing.len(),
-            missing.join(", ")
-        );
     }
     let verifier = verifier(ctx)?;
     let now = clock::now();
     let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
-    let outcomes: Vec<Outcome> = verify_and_record(
+    let checked: Vec<Outcome> = verify_and_record(
         &runtime()?,
         &mut store,
         &verifier,
@@ -95,6 +104,11 @@ pub fn run(
     if show_progress {
         note!("");
     }
+    let mut checked = checked.into_iter();
+    let outcomes: Vec<Outcome> = unchecked
+        .into_iter()
+        .filter_map(|u| u.or_else(|| checked.next()))
+        .collect();
 
     // Expiry is read after recording: a refresh during verification moves it.
     let warn_days = fail_on_expiring.unwrap_or(ctx.config.audit.expiry_warning_days);
@@ -106,9 +120,9 @@ pub fn run(
         .iter()
         .map(|c| (&c.id, c))
         .collect();
-    let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = items
+    let expiries: Vec<(ExpiryState, Option<String>, Option<String>)> = ids
         .iter()
-        .map(|(_, id)| match after.get(id) {
+        .map(|id| match after.get(id) {
             Some(c) => (
                 expiry::expiry_state(c, now, window),
                 expiry::expires_at(c).map(|t| t.rfc3339()),

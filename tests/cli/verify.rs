@@ -312,3 +312,57 @@ fn audits_report_expiry_and_can_fail_on_it() {
     assert!(stdout(&o).contains("expires in"), "{}", stdout(&o));
     drop(rt);
 }
+
+#[test]
+fn a_credential_whose_component_is_gone_fails_the_audit() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let base = format!("base_url={}", server.base_url());
+    let v = vault();
+    let key = format!("api_key={API_KEY}");
+    assert_eq!(code(&v.add_loopback("kept", &["-f", &base, "-f", &key])), 0);
+    let file = v.dir.path().join("components").join("loopback_api.toml");
+    let healthy = std::fs::read_to_string(&file).unwrap();
+    for (how, content) in [
+        ("removed", None),
+        ("broken", Some("id = \"loopback_api\"\nname = ")),
+    ] {
+        match content {
+            None => std::fs::remove_file(&file).unwrap(),
+            Some(text) => std::fs::write(&file, text).unwrap(),
+        }
+        let o = v.keyway(&["audit"]);
+        assert_eq!(code(&o), 1, "{how}: {}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains("kept") && out.contains("misconfigured"),
+            "{how}: {out}"
+        );
+        assert!(out.contains("not in the catalogue"), "{how}: {out}");
+        assert!(out.contains("0 verified, 1 not verified"), "{how}: {out}");
+        let o = v.keyway(&["audit", "--json"]);
+        assert_eq!(code(&o), 1, "{how}: {}", stderr(&o));
+        let report: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(report.len(), 1, "{how}: {report:?}");
+        assert_eq!(report[0]["credential"], "kept");
+        assert_eq!(report[0]["status"], "misconfigured");
+        let o = v.keyway(&["credential", "verify", "-w", "acme", "kept"]);
+        assert_eq!(code(&o), 1, "{how}: {}{}", stdout(&o), stderr(&o));
+        assert!(!stdout(&o).contains("No credentials to verify"), "{how}");
+        assert!(
+            stdout(&o).contains("misconfigured"),
+            "{how}: {}",
+            stdout(&o)
+        );
+    }
+    // The stored result is what the last real check found: nothing was recorded for a check
+    // that could not be made, and with the definition back the audit passes again.
+    std::fs::write(&file, healthy).unwrap();
+    let o = v.keyway(&["audit"]);
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let o = v.keyway(&["credential", "show", "-w", "acme", "kept", "--json"]);
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let history = shown["history"].as_array().unwrap();
+    assert!(history.iter().all(|h| h["status"] == "verified"), "{shown}");
+    drop(rt);
+}
