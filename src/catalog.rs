@@ -479,12 +479,19 @@ pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
             Ok(())
         };
     }
+    if value.trim().is_empty() {
+        return Err("must not be blank (it holds only spaces)".into());
+    }
     if !field.choices.is_empty() && !field.choices.iter().any(|c| c == value) {
         return Err(format!("must be one of: {}", field.choices.join(", ")));
     }
     match field.validate {
         Validation::Text => Ok(()),
         Validation::Url => match url::Url::parse(value) {
+            // Never echoed: a mistyped URL may hold a pasted secret.
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => Err(
+                "must not contain a user name or password; use the credential's own fields".into(),
+            ),
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => Ok(()),
             Ok(u) => Err(format!(
                 "must be an http(s) URL with a host, not a '{}' URL",
@@ -497,10 +504,24 @@ pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
             _ => Err(format!("'{value}' is not a port number (1-65535)")),
         },
         Validation::Host => {
+            // An IPv6 address is the one host with colons; anything else with one is most
+            // likely HOST:PORT, which would be sent on as a name that never resolves.
+            if value.contains(':') || value.contains('[') {
+                let bare = value.trim_start_matches('[').trim_end_matches(']');
+                return match bare.parse::<std::net::Ipv6Addr>() {
+                    Ok(_) if bare == value => Ok(()),
+                    Ok(_) => Err(format!(
+                        "'{value}': write an IPv6 address without brackets ({bare})"
+                    )),
+                    Err(_) => Err(format!(
+                        "'{value}' looks like HOST:PORT; put the port in the field 'port'"
+                    )),
+                };
+            }
             let ok = value.len() <= 253
-                && value.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_' | '[' | ']')
-                });
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
             if ok {
                 Ok(())
             } else {
@@ -641,5 +662,14 @@ auth = { type = "header", name = "X-Key" }
         assert!(validate_value(url, "https://api.stripe.com").is_ok());
         assert!(validate_value(url, "api.stripe.com").is_err());
         assert!(validate_value(url, "ftp://x").is_err());
+        assert!(validate_value(url, "https://u:p@api.stripe.com").is_err());
+        assert!(validate_value(url, "   ").is_err(), "blank is not empty");
+        let host = pg.field("host").unwrap();
+        for ok in ["db.internal", "127.0.0.1", "::1", "fe80::1"] {
+            assert!(validate_value(host, ok).is_ok(), "{ok}");
+        }
+        for bad in ["127.0.0.1:5432", "db:5432", "[::1]", "[::1]:5432", "a b"] {
+            assert!(validate_value(host, bad).is_err(), "{bad}");
+        }
     }
 }

@@ -6,6 +6,7 @@ mod support;
 mod cli {
     mod commands;
     mod core_dumps;
+    mod exit_codes;
     mod flow;
     mod kdf_bomb;
     mod login;

@@ -273,7 +273,8 @@ pub fn import(
 
 fn ask_conflict(conflicts: &[String]) -> Result<OnConflict, CliError> {
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Usage(format!(
+        // A broken rule (name taken), like any other: exit 1.
+        return Err(CliError::Refused(format!(
             "these names are already taken: {}; pass --on-conflict skip or --on-conflict rename",
             conflicts.join(", ")
         )));

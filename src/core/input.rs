@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use secrecy::SecretString;
 
 use super::secret::SecretFields;
-use crate::catalog::{validate_value, Component};
+use super::transport::scheme_allowed;
+use crate::catalog::{validate_value, Component, Validation, ALLOW_HTTP_FIELD};
 
 /// A field value as typed: secrets arrive as `SecretString` so they are never copied around bare.
 pub enum FieldValue {
@@ -123,6 +124,7 @@ pub fn apply_fields(
     for (name, value) in &public {
         check_field(component, name, value)?;
     }
+    check_transport(component, &public)?;
     for name in secrets.names() {
         if component.field(name).is_none() {
             return Err(FieldError {
@@ -132,6 +134,35 @@ pub fn apply_fields(
         }
     }
     Ok((public, secrets))
+}
+
+/// The transport rule (core::transport) on every URL field: a plain http URL to another
+/// machine needs `allow_http = yes` on the same credential.
+fn check_transport(
+    component: &Component,
+    public: &BTreeMap<String, String>,
+) -> Result<(), FieldError> {
+    let allow_http = public
+        .get(ALLOW_HTTP_FIELD)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"));
+    for spec in component
+        .fields
+        .iter()
+        .filter(|f| f.validate == Validation::Url)
+    {
+        let Some(url) = public.get(&spec.name).and_then(|v| url::Url::parse(v).ok()) else {
+            continue;
+        };
+        if !scheme_allowed(&url, allow_http) {
+            return Err(FieldError {
+                field: spec.name.clone(),
+                message: format!(
+                    "uses plain http to a host that is not this machine, which would send the secret unencrypted; use https, or set {ALLOW_HTTP_FIELD}=yes on a trusted network"
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

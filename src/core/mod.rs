@@ -8,6 +8,7 @@ pub mod rules;
 pub mod secret;
 pub mod text;
 pub mod time;
+pub mod transport;
 
 pub use domain::*;
 pub use rules::RuleError;

@@ -4,13 +4,13 @@
 
 use std::borrow::Cow;
 use std::error::Error as StdError;
-use std::net::IpAddr;
 
 use reqwest::header::{HeaderValue, LOCATION};
-use url::{Host, Url};
+use url::Url;
 
 use super::Finding;
 use crate::catalog::ALLOW_HTTP_FIELD;
+use crate::core::transport::scheme_allowed;
 use crate::core::Credential;
 
 /// Whether the credential opted in to plain http on a non-loopback host.
@@ -73,7 +73,7 @@ pub(crate) fn parsed_endpoint(raw: &str, field: &str) -> Result<Url, Finding> {
 pub(crate) fn check_scheme(url: &Url, field: &str, allow_http: bool) -> Result<(), Finding> {
     match url.scheme() {
         "https" => Ok(()),
-        "http" if is_loopback(url) || allow_http => Ok(()),
+        "http" if scheme_allowed(url, allow_http) => Ok(()),
         "http" => Err(Finding::misconfigured(format!(
             "Refusing to send the secret over plain http to {}; use https, or set {ALLOW_HTTP_FIELD} = yes on a trusted network.",
             host_port(url)
@@ -81,16 +81,6 @@ pub(crate) fn check_scheme(url: &Url, field: &str, allow_http: bool) -> Result<(
         other => Err(Finding::misconfigured(format!(
             "The field '{field}' uses the '{other}' scheme; only https (or http on loopback) is supported."
         ))),
-    }
-}
-
-/// Loopback hosts never leave the machine, so plain http to them exposes nothing on the wire.
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        Some(Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
     }
 }
 

@@ -90,7 +90,7 @@ fn export_import_round_trip_conflicts_and_damage() {
 
     // Conflicts: refused without a choice when not on a terminal; skip; rename.
     let o = run(&b, &["import", &f]);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(code(&o), 1, "a name taken is a rule: {}", stderr(&o));
     assert!(stderr(&o).contains("--on-conflict"));
     let o = run(&b, &["import", &f, "--on-conflict", "skip"]);
     assert_eq!(code(&o), 0);
