@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod files;
 pub mod paths;
 pub mod process;
 pub mod store;

@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use crate::core::secret::SecretFields;
 use crate::core::time::Timestamp;
-use crate::core::{Environment, Verification};
+use crate::core::Verification;
 use crate::vault::crypto::{kek_cipher, open_with, random_bytes, seal_with};
 use crate::vault::kdf::{self, KdfParams};
 
@@ -27,6 +27,8 @@ pub enum TransferError {
     Damaged(String),
     #[error("the export file {path} was made by a newer keyway (format {found})")]
     Newer { path: String, found: u32 },
+    #[error("the export file {path} decrypted, but its contents are not a keyway export ({detail}); nothing was imported")]
+    Invalid { path: String, detail: String },
     #[error("the export file {path} was refused: {detail}")]
     Unacceptable { path: String, detail: String },
     #[error(
@@ -49,7 +51,9 @@ struct ExportHeader {
 pub struct ExportedCredential {
     pub component: String,
     pub name: String,
-    pub environment: Environment,
+    /// As written: an import checks it like any environment typed into `add`, so one it refuses
+    /// is reported for its credential rather than making the whole file unreadable.
+    pub environment: String,
     pub public: std::collections::BTreeMap<String, String>,
     pub secrets: SecretFields,
     pub created_at: Timestamp,
@@ -151,9 +155,25 @@ pub fn open(path: &str, bytes: &[u8], passphrase: &[u8]) -> Result<Export, Trans
     let key = kdf::derive(passphrase, &salt, &header.kdf).map_err(|_| damaged())?;
     let plain = open_with(&kek_cipher(&key), sealed, &header_aad(header_json))
         .map_err(|_| TransferError::WrongPassphrase(path.to_string()))?;
-    let mut payload: Payload = serde_json::from_slice(&plain).map_err(|_| damaged())?;
+    // Authentic from here on: what is wrong was written so, not damaged on the way. The serde
+    // message is not shown, as it may quote a value, and the values include secrets.
+    let invalid = |detail: String| TransferError::Invalid {
+        path: path.to_string(),
+        detail,
+    };
+    let mut payload: Payload = serde_json::from_slice(&plain).map_err(|e| {
+        invalid(format!(
+            "a value does not fit the export format at line {}, column {}",
+            e.line(),
+            e.column()
+        ))
+    })?;
     if payload.credentials.len() != header.count {
-        return Err(damaged());
+        return Err(invalid(format!(
+            "the header counts {} credential(s) but the file holds {}",
+            header.count,
+            payload.credentials.len()
+        )));
     }
     for c in &mut payload.credentials {
         c.history
@@ -178,7 +198,7 @@ mod tests {
         vec![ExportedCredential {
             component: "stripe".into(),
             name: "billing".into(),
-            environment: Environment::Production,
+            environment: "production".into(),
             public: [("base_url".to_string(), "https://api.stripe.com".to_string())].into(),
             secrets,
             created_at: Timestamp(1),

@@ -6,10 +6,12 @@ mod support;
 mod cli {
     mod commands;
     mod core_dumps;
+    mod crafted;
     mod exit_codes;
     mod flow;
     mod kdf_bomb;
     mod login;
+    mod messages;
     mod output;
     mod terminal;
     mod transfer;

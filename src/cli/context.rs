@@ -59,19 +59,11 @@ impl Context {
 
     /// KEYWAY_PASSPHRASE, else --passphrase-file, else a hidden prompt on a terminal.
     pub fn passphrase(&self, prompt: &str) -> Result<SecretString, CliError> {
-        if let Ok(p) = std::env::var("KEYWAY_PASSPHRASE") {
-            return non_empty(SecretString::from(p), "KEYWAY_PASSPHRASE");
+        if let Some(p) = env_passphrase("KEYWAY_PASSPHRASE")? {
+            return non_empty(p, "KEYWAY_PASSPHRASE");
         }
         if let Some(file) = &self.passphrase_file {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                CliError::Usage(format!(
-                    "cannot read the passphrase file {}: {e}",
-                    file.display()
-                ))
-            })?;
-            let text = zeroize::Zeroizing::new(text);
-            let first = text.lines().next().unwrap_or("").to_string();
-            return non_empty(SecretString::from(first), "the passphrase file");
+            return passphrase_from_file(file);
         }
         if std::io::stdin().is_terminal() {
             let p = rpassword::prompt_password(prompt)
@@ -85,8 +77,8 @@ impl Context {
 
     /// A new passphrase (init, passwd): from `env_var`, else prompted twice on a terminal.
     pub fn new_passphrase(&self, env_var: &str, prompt: &str) -> Result<SecretString, CliError> {
-        if let Ok(p) = std::env::var(env_var) {
-            return non_empty(SecretString::from(p), env_var);
+        if let Some(p) = env_passphrase(env_var)? {
+            return non_empty(p, env_var);
         }
         if std::io::stdin().is_terminal() {
             let first = SecretString::from(
@@ -119,6 +111,41 @@ impl Context {
         }
         Ok(store)
     }
+}
+
+/// The most keyway reads of a passphrase file: its first line is the passphrase.
+pub const PASSPHRASE_FILE_LIMIT: u64 = 64 * 1024;
+
+/// A passphrase from the environment variable `var`, if it is set. One that is set but not
+/// UTF-8 is named as such, not reported as missing.
+pub fn env_passphrase(var: &str) -> Result<Option<SecretString>, CliError> {
+    match std::env::var(var) {
+        Ok(p) => Ok(Some(SecretString::from(p))),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(CliError::Usage(format!(
+            "{var} is set but is not valid UTF-8; keyway passphrases are UTF-8 text"
+        ))),
+    }
+}
+
+/// The first line of a passphrase file (a regular file of at most PASSPHRASE_FILE_LIMIT).
+fn passphrase_from_file(file: &std::path::Path) -> Result<SecretString, CliError> {
+    let shown = file.display();
+    let text = crate::files::read_text(file, PASSPHRASE_FILE_LIMIT)
+        .map_err(|e| CliError::Usage(format!("the passphrase file {shown} {e}")))?;
+    let text = zeroize::Zeroizing::new(text);
+    if text.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the passphrase file {shown} is empty"
+        )));
+    }
+    let first = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if first.is_empty() {
+        return Err(CliError::Usage(format!(
+            "the first line of the passphrase file {shown} is empty; keyway reads the passphrase from the first line"
+        )));
+    }
+    Ok(SecretString::from(first.to_string()))
 }
 
 fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {

@@ -25,9 +25,7 @@ use args::{Command, CredentialCmd};
 /// Opens the terminal UI on the configured vault (`keyway` with no subcommand).
 pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
     let ctx = Context::from_cli(cli)?;
-    let passphrase = std::env::var("KEYWAY_PASSPHRASE")
-        .ok()
-        .map(secrecy::SecretString::from);
+    let passphrase = context::env_passphrase("KEYWAY_PASSPHRASE")?;
     crate::tui::run_blocking(crate::tui::Options {
         vault: ctx.vault_path.clone(),
         config: ctx.config.clone(),

@@ -13,7 +13,15 @@ use super::context::Context;
 use super::error::CliError;
 use super::save::{runtime, verifier};
 use crate::clock;
-use crate::core::{Credential, Status, Verification};
+use std::collections::BTreeMap;
+
+use crate::catalog::Component;
+use crate::core::input::{apply_fields, FieldValue};
+use crate::core::rules::check_name;
+use crate::core::secret::SecretFields;
+use crate::core::text::is_hidden_or_control;
+use crate::core::time::Timestamp;
+use crate::core::{Credential, Environment, Status, Verification};
 use crate::transfer::{self, ExportedCredential};
 use crate::vault::crypto::fresh_id;
 use crate::vault::kdf::KdfParams;
@@ -42,7 +50,7 @@ pub fn export(
             ExportedCredential {
                 component: c.component.clone(),
                 name: c.name.clone(),
-                environment: c.environment.clone(),
+                environment: c.environment.to_string(),
                 public: c.public.clone(),
                 secrets: c.secrets.clone(),
                 created_at: c.created_at,
@@ -98,13 +106,13 @@ pub fn import(
     let bytes =
         std::fs::read(file).map_err(|e| CliError::Refused(format!("cannot read {shown}: {e}")))?;
     let mut store = ctx.open_store()?;
-    let pass = match std::env::var(ENV_VAR) {
-        Ok(p) => secrecy::SecretString::from(p),
-        Err(_) if std::io::stdin().is_terminal() => secrecy::SecretString::from(
+    let pass = match super::context::env_passphrase(ENV_VAR)? {
+        Some(p) => p,
+        None if std::io::stdin().is_terminal() => secrecy::SecretString::from(
             rpassword::prompt_password("Export passphrase: ")
                 .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
         ),
-        Err(_) => {
+        None => {
             return Err(CliError::Usage(format!(
                 "no export passphrase: set {ENV_VAR} or run on a terminal"
             )))
@@ -154,10 +162,25 @@ pub fn import(
     let mut planned: Vec<(Credential, Vec<Verification>)> = Vec::new();
     let mut skipped = Vec::new();
     for e in export.credentials {
+        let label = format!("{}/{}", e.component, e.name);
+        let Some(component) = ctx.catalog.get(&e.component) else {
+            skipped.push(format!("{label} (unknown component)"));
+            continue;
+        };
+        // The same checks as `credential add`: the name, the environment, every field.
+        let checked = check_name("credential", &e.name)
+            .and_then(|()| checked_credential(component, &e, now).map_err(|e| e.to_string()));
+        let (environment, public, secrets, created_at) = match checked {
+            Ok(parts) => parts,
+            Err(reason) => {
+                skipped.push(format!("{label} ({reason})"));
+                continue;
+            }
+        };
         let mut name = e.name.clone();
         if taken(&e.component, &name, &planned) {
             if choice == OnConflict::Skip {
-                skipped.push(format!("{}/{} (name taken)", e.component, e.name));
+                skipped.push(format!("{label} (name taken)"));
                 continue;
             }
             let mut n = 2;
@@ -166,23 +189,23 @@ pub fn import(
             }
             name = format!("{}-{n}", e.name);
         }
-        if ctx.catalog.get(&e.component).is_none() {
-            skipped.push(format!("{}/{} (unknown component)", e.component, e.name));
-            continue;
+        let (history, dropped) = showable_history(e.history);
+        if dropped > 0 {
+            note!("warning: {label}: {dropped} history entries dropped (times or text keyway cannot show)");
         }
         let c = Credential {
             id: fresh_id(),
             workspace: workspace_id.clone(),
             component: e.component,
             name,
-            environment: e.environment,
-            public: e.public,
-            secrets: e.secrets,
-            created_at: e.created_at,
+            environment,
+            public,
+            secrets,
+            created_at,
             updated_at: now,
             last_verification: None,
         };
-        planned.push((c, e.history));
+        planned.push((c, history));
     }
 
     // Show what will be added before anything is verified or written.
@@ -269,6 +292,60 @@ pub fn import(
         return Err(CliError::Silent(1));
     }
     Ok(())
+}
+
+/// An exported credential's environment, fields and creation time, checked as `credential add`
+/// checks what is typed: a field it does not know, a value it refuses (a control character in a
+/// URL, a secret in a field meant to be public is moved where secrets go), a time it cannot show.
+fn checked_credential(
+    component: &Component,
+    e: &ExportedCredential,
+    now: Timestamp,
+) -> Result<
+    (
+        Environment,
+        BTreeMap<String, String>,
+        SecretFields,
+        Timestamp,
+    ),
+    String,
+> {
+    let environment = Environment::parse(&e.environment)?;
+    let changes = e
+        .public
+        .iter()
+        .map(|(k, v)| (k.clone(), FieldValue::Plain(v.clone())))
+        .chain(e.secrets.names().map(|k| {
+            let value = e.secrets.get(k).cloned().unwrap_or_default();
+            (k.to_string(), FieldValue::Secret(value))
+        }))
+        .collect();
+    let (public, secrets) =
+        apply_fields(component, &BTreeMap::new(), &SecretFields::new(), changes)
+            .map_err(|e| e.to_string())?;
+    // A creation time from the future or beyond what RFC 3339 can write is the import's own.
+    let created_at = Some(e.created_at)
+        .filter(|t| t.is_rfc3339() && *t <= now)
+        .unwrap_or(now);
+    Ok((environment, public, secrets, created_at))
+}
+
+/// The history entries of an import that keyway can show: times RFC 3339 can write, text
+/// without control or hidden characters. Returns them and how many were dropped.
+fn showable_history(history: Vec<Verification>) -> (Vec<Verification>, usize) {
+    let total = history.len();
+    let clean = |t: &str| t.chars().count() <= 2000 && !t.chars().any(is_hidden_or_control);
+    let kept: Vec<Verification> = history
+        .into_iter()
+        .filter(|v| {
+            v.at.is_rfc3339()
+                && v.first_at().is_rfc3339()
+                && clean(&v.reason)
+                && v.detail.as_deref().is_none_or(clean)
+        })
+        .collect();
+    let dropped = total - kept.len();
+    (kept, dropped)
 }
 
 fn ask_conflict(conflicts: &[String]) -> Result<OnConflict, CliError> {

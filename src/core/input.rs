@@ -84,8 +84,10 @@ pub fn apply_fields(
             });
         }
         check_field(component, &name, value.text()).or_else(|e| {
-            // Empty means "clear", allowed for optional fields; required ones fail below.
-            if value.text().is_empty() && component.field(&name).is_some() {
+            // Empty means "clear": allowed for optional fields (required ones fail below), and
+            // for a field the credential holds that its component no longer defines.
+            let held = public.contains_key(&name) || secrets.contains(&name);
+            if value.text().is_empty() && (component.field(&name).is_some() || held) {
                 Ok(())
             } else {
                 Err(e)
@@ -103,6 +105,18 @@ pub fn apply_fields(
             (false, v) => {
                 public.insert(name, v.text().to_string());
             }
+        }
+    }
+    // A secret held in a public slot (an old import, a field made secret since) goes where
+    // secrets go, so it is masked and sealed like any other.
+    let misplaced: Vec<String> = public
+        .keys()
+        .filter(|k| component.is_secret(k))
+        .cloned()
+        .collect();
+    for name in misplaced {
+        if let Some(value) = public.remove(&name) {
+            secrets.insert(name, SecretString::from(value));
         }
     }
     for spec in &component.fields {
@@ -238,6 +252,30 @@ mod tests {
         assert_eq!(p2.get("host").map(String::as_str), Some("b"));
         assert_eq!(p2.get("user").map(String::as_str), Some("u"));
         assert_eq!(s2.expose("password"), Some("pw"));
+    }
+
+    #[test]
+    fn a_secret_in_a_public_slot_moves_and_a_stray_field_can_be_cleared() {
+        let mut base = BTreeMap::new();
+        base.insert("host".to_string(), "a".to_string());
+        base.insert("user".to_string(), "u".to_string());
+        base.insert("password".to_string(), "SENTINEL-misplaced".to_string());
+        base.insert("colour".to_string(), "red".to_string());
+        let e = apply_fields(&pg(), &base, &SecretFields::new(), vec![]).unwrap_err();
+        assert_eq!(e.field, "colour");
+        let (public, secrets) = apply_fields(
+            &pg(),
+            &base,
+            &SecretFields::new(),
+            vec![plain("colour", "")],
+        )
+        .unwrap();
+        assert!(!public.contains_key("colour"));
+        assert!(!public.contains_key("password"));
+        assert_eq!(secrets.expose("password"), Some("SENTINEL-misplaced"));
+        // A field neither defined nor held is still refused, even empty.
+        let e = apply_fields(&pg(), &public, &secrets, vec![plain("shape", "")]).unwrap_err();
+        assert_eq!(e.field, "shape");
     }
 
     #[test]

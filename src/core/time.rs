@@ -20,6 +20,15 @@ pub fn span(secs: u64) -> String {
 }
 
 impl Timestamp {
+    /// The earliest and latest times RFC 3339 can write: years 0000 to 9999.
+    pub const RFC3339_MIN: Timestamp = Timestamp(-62_167_219_200);
+    pub const RFC3339_MAX: Timestamp = Timestamp(253_402_300_799);
+
+    /// Whether this time can be written as RFC 3339 (every time keyway itself makes can).
+    pub fn is_rfc3339(self) -> bool {
+        (Self::RFC3339_MIN..=Self::RFC3339_MAX).contains(&self)
+    }
+
     /// RFC 3339 in UTC, e.g. `2026-11-25T20:01:02Z`.
     pub fn rfc3339(self) -> String {
         time::OffsetDateTime::from_unix_timestamp(self.0)
@@ -71,6 +80,15 @@ mod tests {
         );
         assert_eq!(parse_user_time("tomorrow"), None);
         assert_eq!(parse_user_time("2026-13-01"), None);
+    }
+
+    #[test]
+    fn the_rfc3339_range_is_exactly_what_formats() {
+        assert_eq!(Timestamp::RFC3339_MIN.rfc3339(), "0000-01-01T00:00:00Z");
+        assert_eq!(Timestamp::RFC3339_MAX.rfc3339(), "9999-12-31T23:59:59Z");
+        assert!(!Timestamp(Timestamp::RFC3339_MAX.0 + 1).is_rfc3339());
+        assert!(!Timestamp(i64::MAX).is_rfc3339());
+        assert!(Timestamp(0).is_rfc3339());
     }
 
     #[test]

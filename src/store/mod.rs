@@ -31,6 +31,9 @@ pub enum StoreError {
 impl StoreError {
     pub fn exit_code(&self) -> i32 {
         match self {
+            // A name keyway does not accept is a bad value, like a bad field: 2. A rule about
+            // what is stored (a name taken, a credential in use) is 1.
+            StoreError::Rule(RuleError::BadName(_)) => 2,
             StoreError::Rule(_) => 1,
             StoreError::Field(_) | StoreError::UnknownComponent(_) => 2,
             StoreError::Vault(v) => v.exit_code(),

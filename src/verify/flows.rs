@@ -420,6 +420,12 @@ fn code_from_pasted(pasted: &str, expected_state: &CsrfToken) -> Result<String, 
             _ => {}
         }
     }
+    if state.is_none() && code.is_none() && error.is_none() {
+        return Err(FlowError::BadRedirect(
+            "The pasted text is not the address the browser was sent to (it has no 'state' or 'code' parameter); paste the whole address from the browser's address bar."
+                .into(),
+        ));
+    }
     if state.as_deref() != Some(expected_state.secret().as_str()) {
         return Err(FlowError::StateMismatch);
     }
@@ -468,5 +474,14 @@ mod tests {
             code_from_pasted("http://127.0.0.1/cb?state=s1", &state),
             Err(FlowError::BadRedirect(_))
         ));
+        for garbage in ["asdf", "", "https://example.com/", "?x=1"] {
+            assert!(
+                matches!(
+                    code_from_pasted(garbage, &state),
+                    Err(FlowError::BadRedirect(_))
+                ),
+                "{garbage:?}"
+            );
+        }
     }
 }

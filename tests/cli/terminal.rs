@@ -207,7 +207,7 @@ fn a_hostile_providers_codes_and_tokens_are_shown_escaped() {
 fn an_imports_plan_lines_are_shown_escaped() {
     use keyway::core::secret::SecretFields;
     use keyway::core::time::Timestamp;
-    use keyway::core::{Environment, Status, Verification};
+    use keyway::core::{Status, Verification};
     use keyway::transfer::{seal, ExportedCredential};
 
     let mut secrets = SecretFields::new();
@@ -215,7 +215,7 @@ fn an_imports_plan_lines_are_shown_escaped() {
     let crafted = ExportedCredential {
         component: "loopback_api".into(),
         name: "bad\u{1b}]0;PWNED\u{7}name".into(),
-        environment: Environment::Staging,
+        environment: "staging".into(),
         public: [("base_url".to_string(), "http://127.0.0.1:9".to_string())].into(),
         secrets,
         created_at: Timestamp(1),

@@ -1,0 +1,141 @@
+//! Each message says what is actually wrong: an unreadable KEYWAY_PASSPHRASE is not a missing
+//! one, a blank first line is not an empty file, pasted garbage is not a state mismatch, and an
+//! export that decrypts but holds something keyway refuses is not damaged.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::process::Stdio;
+
+use crate::support::pg::free_port;
+use crate::support::{code, stderr, TestVault, PASS};
+
+#[test]
+fn an_invalid_utf8_passphrase_variable_is_named_as_such() {
+    let v = TestVault::new();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    for var in ["KEYWAY_PASSPHRASE", "KEYWAY_NEW_PASSPHRASE"] {
+        let args: &[&str] = if var == "KEYWAY_PASSPHRASE" {
+            &["workspace", "list"]
+        } else {
+            &["passwd"]
+        };
+        let mut cmd = v.command(args, &[("KEYWAY_PASSPHRASE", PASS)]);
+        cmd.env(var, OsStr::from_bytes(b"caf\xe9 latin-1"));
+        let o = cmd.stdin(Stdio::null()).output().unwrap();
+        assert_eq!(code(&o), 2, "{var}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(var) && err.contains("not valid UTF-8"),
+            "{err}"
+        );
+        assert!(!err.contains("set KEYWAY_PASSPHRASE, pass"), "{err}");
+    }
+}
+
+#[test]
+fn a_passphrase_file_with_a_blank_first_line_is_not_called_empty() {
+    let v = TestVault::new();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    let file = v.dir.path().join("pass.txt");
+    for (content, expected) in [
+        (format!("\n{PASS}\n"), "first line of the passphrase file"),
+        (String::new(), "is empty"),
+    ] {
+        std::fs::write(&file, &content).unwrap();
+        let f = file.to_string_lossy().into_owned();
+        let o = v.keyway_with(&["--passphrase-file", &f, "workspace", "list"], &[], None);
+        assert_eq!(code(&o), 2, "{}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{content:?}: {}", stderr(&o));
+    }
+}
+
+#[test]
+fn pasted_garbage_is_not_a_state_mismatch() {
+    let v = TestVault::new();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
+    let closed = format!("http://127.0.0.1:{}", free_port());
+    let o = v.keyway(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "generic_oauth2",
+        "-n",
+        "crm",
+        "-f",
+        &format!("base_url={closed}"),
+        "-f",
+        "client_id=c",
+        "-f",
+        "client_secret=cs_x",
+        "-f",
+        &format!("token_url={closed}/token"),
+        "-f",
+        &format!("auth_url={closed}/authorize"),
+        "--save-unverified",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for garbage in ["asdf\n", "\n", "https://example.com/\n"] {
+        let o = v.keyway_with(
+            &["credential", "login", "-w", "acme", "crm", "--paste"],
+            &[("KEYWAY_PASSPHRASE", PASS)],
+            Some(garbage),
+        );
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(!err.contains("state mismatch"), "{garbage:?}: {err}");
+        assert!(err.contains("not the address"), "{garbage:?}: {err}");
+    }
+    // A real address from another login still is one.
+    let o = v.keyway_with(
+        &["credential", "login", "-w", "acme", "crm", "--paste"],
+        &[("KEYWAY_PASSPHRASE", PASS)],
+        Some("http://127.0.0.1/keyway-callback?code=abc&state=other\n"),
+    );
+    assert!(stderr(&o).contains("state mismatch"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_export_that_decrypts_but_holds_something_refused_is_not_called_damaged() {
+    use keyway::core::secret::SecretFields;
+    use keyway::core::time::Timestamp;
+    use keyway::transfer::{seal, ExportedCredential};
+
+    let mut secrets = SecretFields::new();
+    secrets.insert("api_key", secrecy::SecretString::from("sk_x"));
+    let crafted = ExportedCredential {
+        component: "loopback_api".into(),
+        name: "billing".into(),
+        environment: "bad\u{7}env".into(),
+        public: [("base_url".to_string(), "http://127.0.0.1:9".to_string())].into(),
+        secrets,
+        created_at: Timestamp(1),
+        updated_at: Timestamp(1),
+        history: vec![],
+    };
+    let bytes = seal(
+        "acme",
+        vec![crafted],
+        b"export passphrase",
+        keyway::vault::kdf::FLOOR,
+        Timestamp(2),
+    )
+    .unwrap();
+    let v = TestVault::with_loopback_component();
+    let file = v.dir.path().join("crafted.kwx");
+    std::fs::write(&file, bytes).unwrap();
+    let o = v.keyway_with(
+        &["import", &file.to_string_lossy(), "--no-verify"],
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", "export passphrase"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("damaged or truncated"), "{err}");
+    assert!(err.contains("environment"), "{err}");
+}
