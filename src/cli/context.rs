@@ -10,6 +10,7 @@ use super::args::Cli;
 use super::error::CliError;
 use crate::catalog::Catalog;
 use crate::config::Config;
+use crate::core::secret::check_new_passphrase;
 use crate::store::Store;
 
 pub struct Context {
@@ -75,16 +76,24 @@ impl Context {
         ))
     }
 
-    /// A new passphrase (init, passwd): from `env_var`, else prompted twice on a terminal.
+    /// A new passphrase (init, passwd, export): from `env_var`, else prompted twice on a
+    /// terminal; refused when shorter than the core's floor.
     pub fn new_passphrase(&self, env_var: &str, prompt: &str) -> Result<SecretString, CliError> {
+        let strong = |p: SecretString, source: &str| {
+            check_new_passphrase(p.expose_secret())
+                .map_err(|why| CliError::Usage(format!("{source}: {why}")))?;
+            Ok(p)
+        };
         if let Some(p) = env_passphrase(env_var)? {
-            return non_empty(p, env_var);
+            return strong(p, env_var);
         }
         if std::io::stdin().is_terminal() {
             let first = SecretString::from(
                 rpassword::prompt_password(prompt)
                     .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
             );
+            // Said before the second prompt, not after the user typed a weak one twice.
+            let first = strong(first, "the passphrase")?;
             let again = SecretString::from(
                 rpassword::prompt_password("Repeat it: ")
                     .map_err(|e| CliError::Usage(format!("cannot read the passphrase: {e}")))?,
@@ -92,7 +101,7 @@ impl Context {
             if first.expose_secret() != again.expose_secret() {
                 return Err(CliError::Usage("the two passphrases differ".into()));
             }
-            return non_empty(first, "the passphrase");
+            return Ok(first);
         }
         Err(CliError::Usage(format!(
             "no new passphrase: set {env_var} or run on a terminal"

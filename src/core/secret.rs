@@ -96,6 +96,25 @@ impl<'de> Deserialize<'de> for SecretFields {
 /// The mask shown in place of a secret value.
 pub const MASK: &str = "********";
 
+/// The fewest characters a new passphrase (a vault's or an export's) may have: NIST SP 800-63B's
+/// floor for a memorized secret.
+pub const PASSPHRASE_MIN_CHARS: usize = 8;
+
+/// Whether a new passphrase is long enough. Why it matters: whoever gets a copy of the file (a
+/// backup, a stolen laptop, an export mailed around) can guess offline as fast as their
+/// hardware allows; Argon2id makes each guess cost, but a one-character passphrase is still
+/// found at once. Spaces are welcome inside a passphrase, but do not count as its length alone.
+pub fn check_new_passphrase(passphrase: &str) -> Result<(), String> {
+    let chars = passphrase.chars().count();
+    if chars < PASSPHRASE_MIN_CHARS || passphrase.trim().is_empty() {
+        return Err(format!(
+            "a new passphrase needs at least {PASSPHRASE_MIN_CHARS} characters (this one has {chars}{}): anyone with a copy of the file can try passphrases offline, and a short one is found at once",
+            if chars > 0 && passphrase.trim().is_empty() { ", all spaces" } else { "" }
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +126,19 @@ mod tests {
         let shown = format!("{s:?}");
         assert!(shown.contains("api_key"));
         assert!(!shown.contains("SENTINEL"));
+    }
+
+    #[test]
+    fn new_passphrases_have_a_floor() {
+        for weak in ["", "x", " ", "seven77", "        "] {
+            assert!(check_new_passphrase(weak).is_err(), "{weak:?}");
+        }
+        for fine in ["eight888", "correct horse", "ключ-ключ"] {
+            assert!(check_new_passphrase(fine).is_ok(), "{fine:?}");
+        }
+        assert!(check_new_passphrase("        ")
+            .unwrap_err()
+            .contains("all spaces"));
     }
 
     #[test]

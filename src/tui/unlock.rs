@@ -4,6 +4,7 @@
 use zeroize::Zeroize;
 
 use crate::core::rules::Snapshot;
+use crate::core::secret::check_new_passphrase;
 use crate::core::RecordId;
 use crate::vault::VaultError;
 
@@ -31,6 +32,11 @@ pub(super) fn unlock_command(state: &mut State, command: Command, fx: &mut Vec<E
                 fx.push(Effect::OpenVault {
                     passphrase: update::take_secret(&mut u.passphrase),
                 });
+                return;
+            }
+            if let Err(why) = check_new_passphrase(u.passphrase.value()) {
+                u.focus = 0;
+                u.message = Some(Notice::error(capitalised(&why)));
                 return;
             }
             if u.focus == 0 && u.confirm.value().is_empty() {
@@ -107,4 +113,11 @@ pub(super) fn on_unlocked(
     state.vault = Some(view);
     state.grid = GridState::default();
     state.workspaces.selected = 0;
+}
+
+fn capitalised(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }

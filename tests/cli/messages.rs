@@ -139,3 +139,49 @@ fn an_export_that_decrypts_but_holds_something_refused_is_not_called_damaged() {
     assert!(!err.contains("damaged or truncated"), "{err}");
     assert!(err.contains("environment"), "{err}");
 }
+
+#[test]
+fn weak_new_passphrases_are_refused_with_the_reason() {
+    let fresh = TestVault::new();
+    for weak in ["x", " ", "seven77"] {
+        let o = fresh.keyway_with(&["init"], &[("KEYWAY_PASSPHRASE", weak)], None);
+        assert_eq!(code(&o), 2, "init with {weak:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("at least 8 characters"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!fresh.path.exists(), "no vault made with {weak:?}");
+    }
+    let v = TestVault::new();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
+    let o = v.keyway_with(
+        &["passwd"],
+        &[("KEYWAY_PASSPHRASE", PASS), ("KEYWAY_NEW_PASSPHRASE", " ")],
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("KEYWAY_NEW_PASSPHRASE"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        code(&v.keyway(&["workspace", "list"])),
+        0,
+        "the old one still opens"
+    );
+    let file = v.dir.path().join("x.kwx");
+    let o = v.keyway_with(
+        &["export", "-w", "acme", &file.to_string_lossy()],
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", "k"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("offline"), "says why: {}", stderr(&o));
+    assert!(!file.exists());
+}

@@ -47,12 +47,18 @@ fn missing_vault_offers_to_create_with_the_passphrase_twice() {
     let mut h = Harness::new(Theme::COLOR);
     h.act(Action::UnlockFailed(VaultError::Missing("/v".into())));
     assert!(h.state.unlock.creating);
-    h.typed("first");
+    // Too short: said at once, before the confirmation is asked for.
+    h.typed("abc");
+    assert!(h.key(KeyCode::Enter).is_empty());
+    assert_eq!(h.state.unlock.focus, 0);
+    let shown = format!("{:?}", h.state.unlock.message);
+    assert!(shown.contains("at least 8 characters"), "{shown}");
+    h.typed("defgh");
     assert!(h.key(KeyCode::Enter).is_empty()); // moves to the confirmation
-    h.typed("other");
+    h.typed("other pass");
     assert!(h.key(KeyCode::Enter).is_empty());
     assert_screen!("unlock_create_mismatch", h.screen(80, 24));
-    h.typed("first");
+    h.typed("abcdefgh");
     assert!(matches!(
         h.key(KeyCode::Enter).as_slice(),
         [Effect::CreateVault { .. }]
