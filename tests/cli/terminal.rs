@@ -251,3 +251,37 @@ fn an_imports_plan_lines_are_shown_escaped() {
     assert_clean("import of a crafted file", &o);
     assert!(stderr(&o).contains("\\u{1b}"), "{}", stderr(&o));
 }
+
+#[test]
+fn table_columns_line_up_by_display_width() {
+    use unicode_width::UnicodeWidthStr;
+    let v = TestVault::new();
+    assert_eq!(code(&v.keyway(&["init"])), 0);
+    for name in ["東京チーム", "ab", "café-ops", "x\u{1b}y"] {
+        let o = v.keyway(&["workspace", "add", name]);
+        // The control character is refused as a name; the others make rows.
+        assert_eq!(
+            code(&o),
+            if name.contains('\u{1b}') { 2 } else { 0 },
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = v.keyway(&["workspace", "list"]);
+    let out = stdout(&o);
+    let columns: Vec<usize> = out
+        .lines()
+        .map(|l| {
+            let at = l
+                .find("CREDENTIALS")
+                .or_else(|| l.find(|c: char| c.is_ascii_digit()))
+                .expect("a count");
+            l[..at].width()
+        })
+        .collect();
+    assert_eq!(columns.len(), 4, "{out}");
+    assert!(
+        columns.windows(2).all(|w| w[0] == w[1]),
+        "{columns:?}\n{out}"
+    );
+}
