@@ -12,6 +12,7 @@ mod cli {
     mod kdf_bomb;
     mod login;
     mod messages;
+    mod names;
     mod output;
     mod terminal;
     mod transfer;

@@ -8,7 +8,7 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::{print_json, print_table};
 use crate::clock;
-use crate::core::rules::{PromotionChoice, Snapshot};
+use crate::core::rules::{same_name, PromotionChoice, Snapshot};
 use crate::core::{Environment, Flow, FlowStep, RecordId, Workspace};
 
 /// Parses `COMPONENT=CREDENTIAL`.
@@ -39,7 +39,10 @@ fn resolve_step(
     if let Ok(c) = s.credential_by_name(workspace, name, Some(component)) {
         return Ok(c.id.clone());
     }
-    if let Some(other) = s.credentials_in(&workspace.id).find(|c| c.name == name) {
+    if let Some(other) = s
+        .credentials_in(&workspace.id)
+        .find(|c| same_name(&c.name, name))
+    {
         return Err(CliError::Refused(format!(
             "credential '{name}' is a {} credential and cannot be used for {component}",
             other.component
@@ -48,7 +51,7 @@ fn resolve_step(
     if let Some(other) = s
         .credentials
         .iter()
-        .find(|c| c.name == name && c.component == component)
+        .find(|c| same_name(&c.name, name) && c.component == component)
     {
         let owner = s
             .workspace(&other.workspace)

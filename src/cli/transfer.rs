@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Component;
 use crate::core::input::{apply_fields, FieldValue};
-use crate::core::rules::check_name;
+use crate::core::rules::{check_name, same_name};
 use crate::core::secret::SecretFields;
 use crate::core::text::is_hidden_or_control;
 use crate::core::time::Timestamp;
@@ -131,10 +131,10 @@ pub fn import(
             store
                 .snapshot()
                 .credentials_in(&w.id)
-                .any(|c| c.component == component && c.name == name)
+                .any(|c| c.component == component && same_name(&c.name, name))
         }) || planned
             .iter()
-            .any(|(c, _)| c.component == component && c.name == name)
+            .any(|(c, _)| c.component == component && same_name(&c.name, name))
     };
     let conflicts: Vec<String> = export
         .credentials

@@ -57,7 +57,9 @@ impl Environment {
             "production" | "prod" => Ok(Environment::Production),
             _ => {
                 super::rules::check_name("environment", t)?;
-                Ok(Environment::Named(t.to_string()))
+                // Stored composed (NFC), so two spellings of one name are one environment.
+                use unicode_normalization::UnicodeNormalization;
+                Ok(Environment::Named(t.nfc().collect()))
             }
         }
     }

@@ -1,7 +1,10 @@
 //! The domain rules, checked against a snapshot of the vault's records before anything is written:
 //! unique names, workspace and component scoping of flow steps, and the delete guards.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::domain::*;
+use super::text::is_hidden_or_control;
 
 /// A rule said no. Each message is a sentence a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,7 +73,9 @@ pub enum PromotionChoice {
 /// The longest name keyway accepts, in characters.
 pub const NAME_MAX: usize = 64;
 
-/// Names are what people type and scripts match: non-empty, trimmed, printable, bounded.
+/// Names are what people type and scripts match: non-empty, trimmed, printable, bounded, and
+/// shown as what they are: no character that is invisible or reorders the text around it
+/// (`good\u{202E}dab` would show as "goodbad"), no space but the plain one.
 pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     let bad = |message: &str| Err(format!("{what} name {message}"));
     if name.is_empty() {
@@ -85,7 +90,22 @@ pub fn check_name(what: &str, name: &str) -> Result<(), String> {
     if name.chars().any(char::is_control) {
         return bad("must not contain control characters");
     }
+    if let Some(c) = name
+        .chars()
+        .find(|c| is_hidden_or_control(*c) || (c.is_whitespace() && *c != ' '))
+    {
+        return bad(&format!(
+            "must not contain invisible, direction-changing or special space characters (it holds U+{:04X})",
+            c as u32
+        ));
+    }
     Ok(())
+}
+
+/// Whether two names are one: compared in Unicode's composed form (NFC), so "café" typed with
+/// an accented é and with e + a combining accent is one name, as it looks.
+pub fn same_name(a: &str, b: &str) -> bool {
+    a == b || a.nfc().eq(b.nfc())
 }
 
 fn name_rule(what: &str, name: &str) -> Result<(), RuleError> {
@@ -104,7 +124,7 @@ impl Snapshot {
     pub fn workspace_by_name(&self, name: &str) -> Result<&Workspace, RuleError> {
         self.workspaces
             .iter()
-            .find(|w| w.name == name)
+            .find(|w| same_name(&w.name, name))
             .ok_or_else(|| RuleError::NoSuchWorkspace(name.to_string()))
     }
 
@@ -142,7 +162,9 @@ impl Snapshot {
     ) -> Result<&Credential, RuleError> {
         let found: Vec<&Credential> = self
             .credentials_in(&workspace.id)
-            .filter(|c| c.name == name && component.is_none_or(|comp| c.component == comp))
+            .filter(|c| {
+                same_name(&c.name, name) && component.is_none_or(|comp| c.component == comp)
+            })
             .collect();
         match found.as_slice() {
             [one] => Ok(one),
@@ -164,7 +186,7 @@ impl Snapshot {
 
     pub fn flow_by_name(&self, workspace: &Workspace, name: &str) -> Result<&Flow, RuleError> {
         self.flows_in(&workspace.id)
-            .find(|f| f.name == name)
+            .find(|f| same_name(&f.name, name))
             .ok_or_else(|| RuleError::NoSuchFlow {
                 workspace: workspace.name.clone(),
                 name: name.to_string(),
@@ -200,7 +222,7 @@ impl Snapshot {
         if self
             .workspaces
             .iter()
-            .any(|w| w.name == name && Some(&w.id) != renaming)
+            .any(|w| same_name(&w.name, name) && Some(&w.id) != renaming)
         {
             return Err(RuleError::WorkspaceExists(name.to_string()));
         }
@@ -217,9 +239,9 @@ impl Snapshot {
         editing: Option<&RecordId>,
     ) -> Result<(), RuleError> {
         name_rule("credential", name)?;
-        let clash = self
-            .credentials_in(&workspace.id)
-            .any(|c| c.component == component && c.name == name && Some(&c.id) != editing);
+        let clash = self.credentials_in(&workspace.id).any(|c| {
+            c.component == component && same_name(&c.name, name) && Some(&c.id) != editing
+        });
         if clash {
             return Err(RuleError::CredentialExists {
                 workspace: workspace.name.clone(),
@@ -239,7 +261,7 @@ impl Snapshot {
         name_rule("flow", name)?;
         if self
             .flows_in(&workspace.id)
-            .any(|f| f.name == name && Some(&f.id) != editing)
+            .any(|f| same_name(&f.name, name) && Some(&f.id) != editing)
         {
             return Err(RuleError::FlowExists {
                 workspace: workspace.name.clone(),
@@ -484,6 +506,34 @@ mod tests {
             s.check_new_workspace(" padded", None),
             Err(RuleError::BadName(_))
         ));
+    }
+
+    #[test]
+    fn look_alike_names_are_refused_and_one_normal_form_is_compared() {
+        for bad in [
+            "good\u{202E}dab",
+            "zero\u{200B}width",
+            "\u{FEFF}bom",
+            "line\u{2028}sep",
+            "para\u{2029}sep",
+            "nb\u{00A0}space",
+            "tag\u{E0041}",
+            "esc\u{1b}",
+        ] {
+            assert!(check_name("workspace", bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name("workspace", "café ops 東京").is_ok());
+        let s = sample();
+        let nfc = "caf\u{e9}";
+        let nfd = "cafe\u{301}";
+        let mut s2 = s.clone();
+        s2.workspaces.push(ws("w9", nfc));
+        assert_eq!(
+            s2.check_new_workspace(nfd, None),
+            Err(RuleError::WorkspaceExists(nfd.into()))
+        );
+        assert_eq!(s2.workspace_by_name(nfd).unwrap().id, id("w9"));
+        assert!(same_name(nfc, nfd) && !same_name("cafe", nfc));
     }
 
     #[test]
