@@ -151,6 +151,13 @@ pub struct Component {
     pub docs_url: Option<String>,
     pub fields: Vec<FieldSpec>,
     pub verify: VerifySpec,
+    /// A user file reusing a built-in id must say so (`override = true`), or it is refused:
+    /// replacing Stripe's definition moves where every Stripe key is sent.
+    #[serde(default, rename = "override")]
+    pub replaces_builtin: bool,
+    /// The user file this definition came from; None for a built-in one.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 /// The optional field every HTTP-based component gets, so a credential can opt in to plain
@@ -173,7 +180,14 @@ pub enum CatalogError {
         #[source]
         source: std::io::Error,
     },
+    /// A folder or file keyway must not load from at all (writable by others, not a regular
+    /// file): the command stops rather than run on definitions someone else may have written.
+    #[error("{path} {reason}")]
+    Unsafe { path: String, reason: String },
 }
+
+/// The most keyway reads of one component definition (the built-in ones are a few KiB).
+pub const COMPONENT_FILE_LIMIT: u64 = 256 * 1024;
 
 /// The definitions that ship inside the binary.
 const BUILTIN: &[(&str, &str)] = &include!(concat!(env!("OUT_DIR"), "/builtin_components.rs"));
@@ -192,13 +206,28 @@ pub struct Loaded {
     pub warnings: Vec<CatalogError>,
 }
 
+impl Loaded {
+    /// The user files that replace a built-in definition (`override = true`): every command
+    /// that loads them says so.
+    pub fn overrides(&self) -> impl Iterator<Item = &Component> {
+        self.catalog.all().iter().filter(|c| c.overrides_builtin())
+    }
+}
+
 impl Catalog {
     /// The built-in catalogue alone. The embedded files are checked by the test suite, so a
     /// failure here is a build defect; it is still reported, not unwrapped.
     pub fn builtin() -> Result<Catalog, CatalogError> {
         let mut catalog = Catalog::default();
         for (file, text) in BUILTIN {
-            let component = parse_component(&format!("assets/components/{file}"), text)?;
+            let shown = format!("assets/components/{file}");
+            let component = parse_component(&shown, text)?;
+            if component.replaces_builtin {
+                return Err(CatalogError::Invalid {
+                    path: shown,
+                    message: "a built-in definition cannot say override".into(),
+                });
+            }
             catalog.insert(component);
         }
         catalog.sort();
@@ -206,24 +235,35 @@ impl Catalog {
     }
 
     /// The built-in catalogue plus the user's own definitions from `dir` (which may be absent).
-    /// A user file may replace a built-in component by reusing its id.
+    /// A user file reusing a built-in id replaces it only if it says `override = true`; two
+    /// user files with one id are both refused; a broken file is reported and skipped. A folder
+    /// or file writable by others, or a file that is not a regular one, stops the load
+    /// (`CatalogError::Unsafe`). No message ever quotes a file's contents.
     pub fn load(user_dir: Option<&Path>) -> Result<Loaded, CatalogError> {
         let mut catalog = Catalog::builtin()?;
         let mut warnings = Vec::new();
+        let mut users: Vec<Component> = Vec::new();
         if let Some(dir) = user_dir {
-            for path in user_files(dir, &mut warnings) {
+            for path in user_files(dir, &mut warnings)? {
                 let shown = path.display().to_string();
-                match std::fs::read_to_string(&path) {
-                    Ok(text) => match parse_component(&shown, &text) {
-                        Ok(component) => catalog.insert(component),
-                        Err(e) => warnings.push(e),
-                    },
-                    Err(source) => warnings.push(CatalogError::Io {
-                        path: shown,
-                        source,
-                    }),
+                let text = match read_user_file(&path)? {
+                    Ok(text) => text,
+                    Err(e) => {
+                        warnings.push(e);
+                        continue;
+                    }
+                };
+                match parse_component(&shown, &text) {
+                    Ok(mut component) => {
+                        component.source = Some(path);
+                        users.push(component);
+                    }
+                    Err(e) => warnings.push(e),
                 }
             }
+        }
+        for component in accepted_user_components(&catalog, users, &mut warnings) {
+            catalog.insert(component);
         }
         catalog.sort();
         Ok(Loaded { catalog, warnings })
@@ -295,16 +335,37 @@ impl Catalog {
     }
 }
 
-fn user_files(dir: &Path, warnings: &mut Vec<CatalogError>) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+/// The `*.toml` files of the user's folder, sorted; an absent folder has none. A folder that
+/// others can write to, or that belongs to another user, is refused whole.
+fn user_files(dir: &Path, warnings: &mut Vec<CatalogError>) -> Result<Vec<PathBuf>, CatalogError> {
+    let shown = dir.display().to_string();
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => {
+            return Err(CatalogError::Unsafe {
+                path: shown,
+                reason:
+                    "is not a folder (components_dir must name the folder of your component files)"
+                        .into(),
+            })
+        }
+        Ok(meta) => check_ownership(&shown, &meta, "folder")?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(source) => {
             warnings.push(CatalogError::Io {
-                path: dir.display().to_string(),
+                path: shown,
                 source,
             });
-            return Vec::new();
+            return Ok(Vec::new());
+        }
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(source) => {
+            warnings.push(CatalogError::Io {
+                path: shown,
+                source,
+            });
+            return Ok(Vec::new());
         }
     };
     let mut files: Vec<PathBuf> = entries
@@ -312,7 +373,123 @@ fn user_files(dir: &Path, warnings: &mut Vec<CatalogError>) -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    files
+    Ok(files)
+}
+
+/// Only its owner (or root) may write to a folder or file keyway loads definitions from: a
+/// definition says where credentials are sent. The rule of OpenSSH's StrictModes.
+fn check_ownership(shown: &str, meta: &std::fs::Metadata, what: &str) -> Result<(), CatalogError> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let me = unsafe { libc::getuid() };
+    let unsafe_because = if meta.mode() & 0o022 != 0 {
+        Some(format!(
+            "is writable by {}: anyone who can write there can change where your credentials are sent; run `chmod go-w {shown}`",
+            if meta.mode() & 0o002 != 0 { "everyone" } else { "its group" }
+        ))
+    } else if meta.uid() != me && meta.uid() != 0 {
+        Some(format!(
+            "belongs to another user (uid {}), who can change where your credentials are sent",
+            meta.uid()
+        ))
+    } else {
+        None
+    };
+    match unsafe_because {
+        Some(reason) => Err(CatalogError::Unsafe {
+            path: shown.to_string(),
+            reason: format!("(a component {what}) {reason}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One user file's text: a regular file (a symlink is followed, and the file it leads to is
+/// what is checked) of at most COMPONENT_FILE_LIMIT. The outer error stops the load (not a
+/// regular file, unsafe permissions); the inner one is a warning (unreadable, too large).
+fn read_user_file(path: &Path) -> Result<Result<String, CatalogError>, CatalogError> {
+    let shown = path.display().to_string();
+    let meta = match crate::files::open_regular(path) {
+        Ok((_, meta)) => meta,
+        Err(crate::files::ReadError::NotRegular(kind)) => {
+            return Err(CatalogError::Unsafe {
+                path: shown,
+                reason: format!(
+                    "is {kind}, not a regular file; remove it from the components folder"
+                ),
+            })
+        }
+        Err(e) => {
+            return Ok(Err(CatalogError::Invalid {
+                path: shown,
+                message: e.to_string(),
+            }))
+        }
+    };
+    check_ownership(&shown, &meta, "file")?;
+    Ok(
+        crate::files::read_text(path, COMPONENT_FILE_LIMIT).map_err(|e| match e {
+            crate::files::ReadError::NotRegular(kind) => CatalogError::Invalid {
+                path: shown.clone(),
+                message: format!("is {kind}, not a regular file"),
+            },
+            other => CatalogError::Invalid {
+                path: shown.clone(),
+                message: other.to_string(),
+            },
+        }),
+    )
+}
+
+/// The user definitions that may join the catalogue: an id used by two user files is refused
+/// for both (which one was meant cannot be told); a built-in id is taken only with
+/// `override = true`.
+fn accepted_user_components(
+    builtin: &Catalog,
+    users: Vec<Component>,
+    warnings: &mut Vec<CatalogError>,
+) -> Vec<Component> {
+    let shown = |c: &Component| {
+        c.source
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string())
+    };
+    let mut by_id: BTreeMap<String, Vec<Component>> = BTreeMap::new();
+    for c in users {
+        by_id.entry(c.id.clone()).or_default().push(c);
+    }
+    let mut accepted = Vec::new();
+    for (id, mut defs) in by_id {
+        if defs.len() > 1 {
+            let files: Vec<String> = defs.iter().map(shown).collect();
+            for c in &defs {
+                warnings.push(CatalogError::Invalid {
+                    path: shown(c),
+                    message: format!(
+                        "refused: component id '{id}' is defined by more than one file ({})",
+                        files.join(", ")
+                    ),
+                });
+            }
+            continue;
+        }
+        let Some(c) = defs.pop() else { continue };
+        let is_builtin = builtin.get(&id).is_some();
+        if is_builtin && !c.replaces_builtin {
+            warnings.push(CatalogError::Invalid {
+                path: shown(&c),
+                message: format!(
+                    "refused: it reuses the built-in component id '{id}'; to replace the built-in definition, say `override = true` in the file"
+                ),
+            });
+            continue;
+        }
+        accepted.push(Component {
+            replaces_builtin: is_builtin,
+            ..c
+        });
+    }
+    accepted
 }
 
 /// Parses and checks one definition; `path` only names the source in errors.
@@ -454,6 +631,11 @@ fn check_component(c: &Component) -> Result<(), String> {
 }
 
 impl Component {
+    /// Whether this is a user file standing in for the built-in definition of its id.
+    pub fn overrides_builtin(&self) -> bool {
+        self.replaces_builtin && self.source.is_some()
+    }
+
     pub fn field(&self, name: &str) -> Option<&FieldSpec> {
         self.fields.iter().find(|f| f.name == name)
     }
@@ -467,8 +649,21 @@ impl Component {
     }
 }
 
+/// The longest field value keyway stores, in bytes: room for the largest real credentials (a
+/// PEM private key or client certificate, a JWT access token with many claims: a few KiB each)
+/// with margin, and no more, so one mistaken paste cannot bloat the vault, its history and
+/// every export. The README documents it.
+pub const VALUE_MAX_BYTES: usize = 16 * 1024;
+
 /// Checks one value against its field's rules; the message reads after the field's name.
 pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
+    if value.len() > VALUE_MAX_BYTES {
+        return Err(format!(
+            "is {} KiB; a field value may be at most {} KiB",
+            value.len().div_ceil(1024),
+            VALUE_MAX_BYTES / 1024
+        ));
+    }
     if value.chars().any(|c| c.is_control()) {
         return Err("must not contain control characters".into());
     }

@@ -98,23 +98,29 @@ impl Default for AuditConfig {
 pub enum ConfigError {
     #[error("config file {path}: {message}")]
     Invalid { path: String, message: String },
-    #[error("config file {path} cannot be read: {source}")]
-    Io {
+    #[error("config file {path} {source}")]
+    Unreadable {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::files::ReadError,
     },
 }
 
-/// One line from a TOML error: "line 3: unknown field `x`, expected ...".
+/// The most keyway reads of a config file (the example, every key documented, is 2 KiB).
+pub const CONFIG_FILE_LIMIT: u64 = 1024 * 1024;
+
+/// One line from a TOML error: "line 3, column 1: unknown field `x`, expected ...". The
+/// offending line itself is never quoted: the file may not be what it was meant to be (a
+/// symlink to /etc/shadow), and its contents are not keyway's to print.
 pub fn toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().trim_end_matches('.').replace('\n', " ");
     match e.span() {
         Some(span) => {
             let start = span.start.min(text.len());
-            let line = text[..start].matches('\n').count() + 1;
-            let source = text.lines().nth(line - 1).unwrap_or("").trim();
-            format!("line {line} (`{source}`): {message}")
+            let before = text.get(..start).unwrap_or("");
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {message}")
         }
         None => message,
     }
@@ -125,13 +131,11 @@ impl Config {
     /// command line must exist.
     pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
         let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
+        let text = match crate::files::read_text(path, CONFIG_FILE_LIMIT) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
-                return Ok(Config::default())
-            }
+            Err(e) if e.not_found() && !explicit => return Ok(Config::default()),
             Err(source) => {
-                return Err(ConfigError::Io {
+                return Err(ConfigError::Unreadable {
                     path: shown,
                     source,
                 })

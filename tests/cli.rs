@@ -5,9 +5,11 @@ mod support;
 
 mod cli {
     mod commands;
+    mod components;
     mod core_dumps;
     mod crafted;
     mod exit_codes;
+    mod files;
     mod flow;
     mod kdf_bomb;
     mod login;

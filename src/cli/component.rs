@@ -78,6 +78,8 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
         print_json(&json!({
             "id": c.id, "name": c.name, "kind": c.kind.as_str(), "icon": c.icon,
             "description": c.description, "docs_url": c.docs_url, "verify": verify,
+            "source": c.source.as_ref().map(|p| p.display().to_string()),
+            "overrides_builtin": c.overrides_builtin(),
             "fields": c.fields.iter().map(|f| json!({
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
                 "default": f.default, "choices": f.choices, "help": f.help,
@@ -88,6 +90,17 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
     say!("{} {} ({}, {})", c.icon, c.name, c.id, c.kind.as_str())?;
     if !c.description.is_empty() {
         say!("{}", c.description)?;
+    }
+    if let Some(file) = &c.source {
+        say!(
+            "Defined by your file {}{}",
+            file.display(),
+            if c.overrides_builtin() {
+                ", which replaces keyway's built-in definition (override = true)"
+            } else {
+                ""
+            }
+        )?;
     }
     say!("Verified by: {verify}\n")?;
     let rows: Vec<Vec<String>> = c

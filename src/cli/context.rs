@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::args::Cli;
 use super::error::CliError;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
 use crate::core::secret::check_new_passphrase;
 use crate::store::Store;
@@ -44,11 +44,24 @@ impl Context {
             .components_dir
             .clone()
             .or_else(crate::paths::default_components_dir);
-        let loaded = Catalog::load(components_dir.as_deref()).map_err(|e| {
-            CliError::Refused(format!("the built-in component catalogue is broken: {e}"))
+        let loaded = Catalog::load(components_dir.as_deref()).map_err(|e| match e {
+            unsafe_file @ CatalogError::Unsafe { .. } => CliError::Usage(format!(
+                "refusing to load component definitions: {unsafe_file}"
+            )),
+            broken => CliError::Refused(format!(
+                "the built-in component catalogue is broken: {broken}"
+            )),
         })?;
         for warning in &loaded.warnings {
             note!("warning: skipped component definition {warning}");
+        }
+        for c in loaded.overrides() {
+            let file = c.source.as_deref().unwrap_or(std::path::Path::new("?"));
+            note!(
+                "warning: component '{}' is defined by your file {} (override = true), not by keyway's built-in definition",
+                c.id,
+                file.display()
+            );
         }
         Ok(Context {
             config,
@@ -165,18 +178,41 @@ fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {
     }
 }
 
-/// Reads a secret value for `--field KEY=-`: hidden prompt on a terminal, else one stdin line.
+/// Reads a secret value for `--field KEY=-`: hidden prompt on a terminal, else one stdin line
+/// of at most a field's size (core's VALUE_MAX_BYTES; `< /dev/zero` is refused, not read on).
 pub fn read_secret_from_stdin(field: &str) -> Result<SecretString, CliError> {
     if std::io::stdin().is_terminal() {
         return rpassword::prompt_password(format!("{field}: "))
             .map(SecretString::from)
             .map_err(|e| CliError::Usage(format!("cannot read field '{field}': {e}")));
     }
-    let mut line = zeroize::Zeroizing::new(String::new());
+    let line = read_stdin_line(crate::catalog::VALUE_MAX_BYTES)
+        .map_err(|why| CliError::Usage(format!("cannot read field '{field}' from stdin: {why}")))?;
+    Ok(SecretString::from(line.to_string()))
+}
+
+/// One line from stdin without its line ending, refused beyond `limit` bytes: the line is
+/// read no further than that, whatever stdin is.
+pub fn read_stdin_line(limit: usize) -> Result<zeroize::Zeroizing<String>, String> {
+    use std::io::Read;
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(limit + 2));
     std::io::stdin()
         .lock()
-        .read_line(&mut line)
-        .map_err(|e| CliError::Usage(format!("cannot read field '{field}' from stdin: {e}")))?;
-    let value = line.trim_end_matches(['\n', '\r']).to_string();
-    Ok(SecretString::from(value))
+        .take(limit as u64 + 2)
+        .read_until(b'\n', &mut bytes)
+        .map_err(|e| e.to_string())?;
+    let end = bytes
+        .strip_suffix(b"\n")
+        .map(|b| b.strip_suffix(b"\r").unwrap_or(b))
+        .unwrap_or(&bytes);
+    if end.len() > limit {
+        return Err(format!(
+            "the line is longer than {} KiB, the most keyway reads here",
+            limit / 1024
+        ));
+    }
+    match std::str::from_utf8(end) {
+        Ok(text) => Ok(zeroize::Zeroizing::new(text.to_string())),
+        Err(_) => Err("it is not UTF-8 text".into()),
+    }
 }

@@ -4,10 +4,8 @@
 //! reads back the address the browser was redirected to. The new tokens are verified before
 //! they are saved, like any other edit.
 
-use std::io::BufRead;
-
 use super::args::CredentialRef;
-use super::context::Context;
+use super::context::{read_stdin_line, Context};
 use super::credential::find;
 use super::error::CliError;
 use super::save::{runtime, verifier, verify_then_save};
@@ -17,6 +15,9 @@ use crate::core::Credential;
 use crate::store::apply_tokens;
 use crate::verify::flows::PASTE_REDIRECT_URI;
 use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient, TokenUpdate};
+
+/// The most keyway reads of a pasted redirect address (real ones are well under 8 KiB).
+pub const PASTE_LIMIT: usize = 64 * 1024;
 
 pub fn run(
     ctx: &Context,
@@ -56,11 +57,8 @@ pub fn obtain_tokens(
         note!("Open this address in any browser and sign in:\n\n  {url}\n");
         note!("The browser then goes to {redirect}?code=... (the page may fail to load; that is fine).");
         note!("Paste that whole address here and press Enter:");
-        let mut pasted = zeroize::Zeroizing::new(String::new());
-        std::io::stdin()
-            .lock()
-            .read_line(&mut pasted)
-            .map_err(|e| CliError::Usage(format!("cannot read the pasted address: {e}")))?;
+        let pasted = read_stdin_line(PASTE_LIMIT)
+            .map_err(|why| CliError::Usage(format!("cannot read the pasted address: {why}")))?;
         return rt
             .block_on(verifier.exchange_pasted_redirect(
                 &oauth,

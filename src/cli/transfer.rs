@@ -29,6 +29,9 @@ use crate::verify::verify_all;
 
 const ENV_VAR: &str = "KEYWAY_EXPORT_PASSPHRASE";
 
+/// The most keyway reads of an export file: thousands of credentials with their histories.
+pub const EXPORT_FILE_LIMIT: u64 = 64 * 1024 * 1024;
+
 pub fn export(
     ctx: &Context,
     workspace: &str,
@@ -103,8 +106,11 @@ pub fn import(
     no_verify: bool,
 ) -> Result<(), CliError> {
     let shown = file.display().to_string();
-    let bytes =
-        std::fs::read(file).map_err(|e| CliError::Refused(format!("cannot read {shown}: {e}")))?;
+    // A path that cannot be the file asked for (a FIFO, a device, a directory, a file larger
+    // than any export) is a bad argument, like such a --config: exit 2. A file that is read but
+    // is not a good export (damaged, another passphrase) is refused: exit 1.
+    let bytes = crate::files::read_bounded(file, EXPORT_FILE_LIMIT)
+        .map_err(|e| CliError::Usage(format!("the export file {shown} {e}")))?;
     let mut store = ctx.open_store()?;
     let pass = match super::context::env_passphrase(ENV_VAR)? {
         Some(p) => p,

@@ -62,8 +62,10 @@ fn a_huge_kdf_header_is_refused_without_a_memory_spike() {
         before,
         "the file was modified"
     );
-    // Peak resident memory of the child (Linux reports KiB): the binary's own footprint
-    // (about 25 MiB in a debug build), nowhere near the 3 GiB asked for.
+    // Peak resident memory of the child (Linux reports KiB), nowhere near the 3 GiB asked for.
+    // Linux counts the spawning process's own peak in it (exec takes the high-water mark of the
+    // address space it replaces, which after vfork is this test binary's: 50-70 MiB when the
+    // other tests of the binary have run), so the bound leaves room for that.
     let peak_mib = usage.ru_maxrss / 1024;
-    assert!(peak_mib < 64, "the refused open peaked at {peak_mib} MiB");
+    assert!(peak_mib < 256, "the refused open peaked at {peak_mib} MiB");
 }

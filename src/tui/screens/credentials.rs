@@ -24,10 +24,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
     let count = view.row_count();
     let title = format!(
-        " {} {} · {} · {count} credential(s) ",
+        " {} {} · {} · {count} credential(s){} ",
         component.icon,
         component.name,
-        component.kind.as_str()
+        component.kind.as_str(),
+        // A user file standing in for the built-in one decides where these keys are sent.
+        if component.overrides_builtin() {
+            " · your override of the built-in"
+        } else {
+            ""
+        }
     );
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
