@@ -868,3 +868,43 @@ auth = { type = "header", name = "X-Key" }
         }
     }
 }
+
+/// The component decoder's contract on a user file: never a panic, whatever the text, and every
+/// error names the file without quoting it.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_naming_the_file(text in ".{0,400}") {
+            if let Err(e) = parse_component("user/x.toml", &text) {
+                prop_assert!(e.to_string().starts_with("user/x.toml: "));
+            }
+        }
+
+        #[test]
+        fn mangled_builtin_definitions_never_panic(
+            which in any::<prop::sample::Index>(),
+            at in any::<prop::sample::Index>(),
+            cut in any::<prop::sample::Index>(),
+            insert in ".{0,12}",
+        ) {
+            let (_, text) = BUILTIN[which.index(BUILTIN.len())];
+            let mut mangled: Vec<char> = text.chars().collect();
+            let i = at.index(mangled.len());
+            mangled.splice(i..i, insert.chars());
+            mangled.truncate(cut.index(mangled.len() + 1));
+            let text: String = mangled.into_iter().collect();
+            let _ = parse_component("user/x.toml", &text);
+        }
+
+        #[test]
+        fn any_value_is_judged_without_panic(value in ".{0,300}", which in any::<prop::sample::Index>()) {
+            let catalog = Catalog::builtin().unwrap();
+            let fields: Vec<&FieldSpec> = catalog.all().iter().flat_map(|c| &c.fields).collect();
+            let _ = validate_value(fields[which.index(fields.len())], &value);
+        }
+    }
+}

@@ -258,3 +258,66 @@ mod tests {
         );
     }
 }
+
+/// The export decoder's contract on a file from outside: never a panic, a typed error for
+/// anything but an intact file under the right passphrase, and a round trip for what `seal`
+/// wrote. Cases that get as far as the key derivation pay for it (the floor settings), so those
+/// are fewer.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn sealed() -> &'static [u8] {
+        static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+        BYTES.get_or_init(|| {
+            let mut secrets = SecretFields::new();
+            secrets.insert("api_key", secrecy::SecretString::from("SENTINEL-prop"));
+            let c = ExportedCredential {
+                component: "stripe".into(),
+                name: "billing".into(),
+                environment: "production".into(),
+                public: Default::default(),
+                secrets,
+                created_at: Timestamp(1),
+                updated_at: Timestamp(2),
+                history: vec![],
+            };
+            seal("acme", vec![c], b"pass", kdf::FLOOR, Timestamp(3)).unwrap()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_refused_with_a_typed_error(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            prop_assert!(open("f", &bytes, b"pass").is_err());
+        }
+
+        #[test]
+        fn any_header_with_a_good_checksum_is_judged_without_panic(header in prop::collection::vec(any::<u8>(), 0..200), rest in prop::collection::vec(any::<u8>(), 0..64)) {
+            let mut bytes = MAGIC.to_vec();
+            bytes.extend_from_slice(&(header.len() as u32).to_be_bytes());
+            bytes.extend_from_slice(&header);
+            bytes.extend_from_slice(&Sha256::digest(&header));
+            bytes.extend_from_slice(&rest);
+            prop_assert!(open("f", &bytes, b"pass").is_err());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_sealed_file_opens_and_any_change_or_cut_is_refused(at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let bytes = sealed();
+            let e = open("f", bytes, b"pass").unwrap();
+            prop_assert_eq!(e.credentials[0].secrets.expose("api_key"), Some("SENTINEL-prop"));
+            let i = at.index(bytes.len());
+            let mut bad = bytes.to_vec();
+            bad[i] ^= 1 << bit;
+            prop_assert!(open("f", &bad, b"pass").is_err());
+            prop_assert!(open("f", &bytes[..i], b"pass").is_err());
+        }
+    }
+}

@@ -221,3 +221,48 @@ mod tests {
         assert_ne!(a[..NONCE_LEN], b[..NONCE_LEN]);
     }
 }
+
+/// The record envelope's contract on bytes from outside: opening never panics, whatever the
+/// bytes and associated data; what was sealed opens to itself under its own AAD only; any
+/// change to the envelope is refused.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_open_or_are_refused(
+            sealed in prop::collection::vec(any::<u8>(), 0..200),
+            aad in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let (key, _) = DataKey::generate();
+            prop_assert!(key.open(&sealed, &aad).is_err());
+        }
+
+        #[test]
+        fn envelopes_round_trip_and_refuse_any_change(
+            plain in prop::collection::vec(any::<u8>(), 0..300),
+            id in "[0-9a-f]{1,32}",
+            at in any::<prop::sample::Index>(),
+            bit in 0u8..8,
+        ) {
+            let (key, _) = DataKey::generate();
+            let aad = record_aad("vault", "credentials", &id);
+            let sealed = key.seal(&plain, &aad);
+            prop_assert_eq!(&key.open(&sealed, &aad).unwrap()[..], &plain[..]);
+            let mut appended = Vec::new();
+            key.seal_appended(&mut appended, &aad, |out| {
+                out.extend_from_slice(&plain);
+                Ok::<(), ()>(())
+            });
+            prop_assert_eq!(&key.open(&appended, &aad).unwrap()[..], &plain[..]);
+            let mut bad = sealed.clone();
+            let i = at.index(bad.len());
+            bad[i] ^= 1 << bit;
+            prop_assert!(key.open(&bad, &aad).is_err());
+            prop_assert!(key.open(&sealed[..i], &aad).is_err());
+            prop_assert!(key.open(&sealed, &record_aad("vault", "flows", &id)).is_err());
+        }
+    }
+}

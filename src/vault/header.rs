@@ -169,3 +169,64 @@ mod tests {
         ));
     }
 }
+
+/// The header decoder's contract on bytes from outside: never a panic, always a typed answer,
+/// and what `encode` wrote decodes to itself.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header() -> impl Strategy<Value = Header> {
+        (
+            "[0-9a-f]{32}",
+            (19_456u32..=1_048_576, 2u32..=8, 1u32..=4),
+            "[0-9a-f]{32}",
+            "[0-9a-f]{0,120}",
+            any::<i64>(),
+        )
+            .prop_map(
+                |(vault_id, (m, t, p), salt, wrapped_key, created_at)| Header {
+                    format: FORMAT,
+                    vault_id,
+                    kdf: KdfSection {
+                        algorithm: "argon2id".into(),
+                        version: 0x13,
+                        params: KdfParams {
+                            memory_kib: m,
+                            iterations: t,
+                            parallelism: p,
+                        },
+                        salt,
+                    },
+                    wrapped_key,
+                    created_at,
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_to_a_header_or_a_typed_problem(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+            let _ = Header::decode(&bytes);
+        }
+
+        #[test]
+        fn any_json_body_with_a_good_checksum_is_judged_without_panic(body in prop::collection::vec(any::<u8>(), 0..400)) {
+            let mut bytes = Sha256::digest(&body).to_vec();
+            bytes.extend_from_slice(&body);
+            let _ = Header::decode(&bytes);
+        }
+
+        #[test]
+        fn headers_round_trip_and_any_flip_is_damage(h in header(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let bytes = h.encode();
+            prop_assert_eq!(Header::decode(&bytes), Ok(h));
+            let mut bad = bytes.clone();
+            let i = at.index(bad.len());
+            bad[i] ^= 1 << bit;
+            prop_assert!(matches!(Header::decode(&bad), Err(HeaderProblem::Damaged(_))));
+            prop_assert!(Header::decode(&bytes[..i]).is_err());
+        }
+    }
+}

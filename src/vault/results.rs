@@ -395,3 +395,60 @@ mod tests {
         assert_eq!(slot(HISTORY_LIMIT as u64 * 7 + 3), 3);
     }
 }
+
+/// The history-entry decoder's contract on decrypted bytes: never a panic, `None` for anything
+/// it cannot read, and what `encode` wrote reads back as itself.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::core::time::Timestamp;
+    use crate::core::{Run, Status};
+    use proptest::prelude::*;
+
+    fn verification() -> impl Strategy<Value = Verification> {
+        (
+            prop::sample::select(vec![
+                Status::Verified,
+                Status::Rejected,
+                Status::Unreachable,
+                Status::Misconfigured,
+                Status::Unverified,
+            ]),
+            ".{0,80}",
+            prop::option::of(".{0,40}"),
+            prop::option::of(any::<u64>()),
+            any::<i64>(),
+            prop::option::of((any::<i64>(), 2u32..1000)),
+        )
+            .prop_map(
+                |(status, reason, detail, latency_ms, at, run)| Verification {
+                    status,
+                    reason,
+                    detail,
+                    latency_ms,
+                    at: Timestamp(at),
+                    run: run.map(|(first, count)| Run {
+                        first: Timestamp(first),
+                        count,
+                    }),
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode(&bytes);
+        }
+
+        #[test]
+        fn encoded_entries_read_back(v in verification(), ended in prop::option::of((2u32..100, any::<i64>(), prop::option::of(any::<u64>())))) {
+            let ended = ended.map(|(count, at, latency_ms)| Repeats { count, at: Timestamp(at), latency_ms });
+            let mut out = Vec::new();
+            encode(&v, ended.as_ref(), &mut out).unwrap();
+            let (back, back_ended) = decode(&out).unwrap();
+            prop_assert_eq!(back, v);
+            prop_assert_eq!(back_ended, ended);
+        }
+    }
+}

@@ -485,3 +485,125 @@ mod tests {
         }
     }
 }
+
+/// The token-response decoders' contract on a provider's answer: never a panic, whatever the
+/// body; an error that never quotes the body (it may echo what was sent); expiries that stay
+/// times keyway can write however large `expires_in` is; and a well-formed grant read back as
+/// sent.
+#[cfg(test)]
+mod properties {
+    use super::super::oauth::{token_update, GrantResponse};
+    use super::*;
+    use crate::core::secret::SecretFields;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn client() -> OAuthClient {
+        let mut public = std::collections::BTreeMap::new();
+        public.insert("client_id".to_string(), "c".to_string());
+        public.insert(
+            "token_url".to_string(),
+            "https://id.example/token".to_string(),
+        );
+        let credential = Credential {
+            id: crate::core::RecordId("x".into()),
+            workspace: crate::core::RecordId("w".into()),
+            component: "generic_oauth2".into(),
+            name: "n".into(),
+            environment: Default::default(),
+            public,
+            secrets: SecretFields::new(),
+            created_at: Timestamp(0),
+            updated_at: Timestamp(0),
+            last_verification: None,
+        };
+        OAuthClient::from_credential(&credential).unwrap()
+    }
+
+    /// Any JSON value, a few levels deep.
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,20}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "access_token",
+                        "refresh_token",
+                        "expires_in",
+                        "token_type",
+                        "refresh_token_expires_in",
+                        "scope",
+                        "error",
+                        "x",
+                    ])
+                    .prop_map(str::to_string),
+                    inner,
+                    0..6,
+                )
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn decode_both(body: &[u8], now: Timestamp) -> Vec<TokenUpdate> {
+        let mut out = Vec::new();
+        match granted_tokens(body, now, &client()) {
+            Ok(t) => out.push(t),
+            Err(e) => assert!(!e.to_string().contains("SENTINEL"), "{e}"),
+        }
+        if let Ok(r) = serde_json::from_slice::<GrantResponse>(body) {
+            out.push(token_update(&r, now));
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_is_decoded_or_refused_without_quoting_it(body in prop::collection::vec(any::<u8>(), 0..300)) {
+            let mut body = body;
+            body.extend_from_slice(b"SENTINEL");
+            decode_both(&body, Timestamp(1_700_000_000));
+        }
+
+        #[test]
+        fn any_json_answer_is_decoded_or_refused(value in json_value(), now in any::<i64>()) {
+            let body = serde_json::to_vec(&value).unwrap();
+            for t in decode_both(&body, Timestamp(now.clamp(0, Timestamp::RFC3339_MAX.0))) {
+                // Never an overflow, and always a time RFC 3339 can write.
+                prop_assert!(t.expires_at.is_none_or(|at| at.is_rfc3339()));
+                prop_assert!(t.refresh_expires_at.is_none_or(|at| at.is_rfc3339()));
+            }
+        }
+
+        #[test]
+        fn grants_read_back_as_sent(
+            access in "[!-~]{1,60}",
+            refresh in prop::option::of("[!-~]{1,60}"),
+            expires_in in prop::option::of(any::<u64>()),
+            lifetime in prop::option::of(any::<u64>()),
+        ) {
+            let mut body = json!({"access_token": access, "token_type": "bearer"});
+            if let Some(r) = &refresh { body["refresh_token"] = json!(r); }
+            if let Some(e) = expires_in { body["expires_in"] = json!(e); }
+            if let Some(l) = lifetime { body["refresh_token_expires_in"] = json!(l); }
+            let now = Timestamp(1_700_000_000);
+            let decoded = decode_both(&serde_json::to_vec(&body).unwrap(), now);
+            prop_assert_eq!(decoded.len(), 2);
+            for t in decoded {
+                prop_assert_eq!(t.access_token.expose_secret(), access.as_str());
+                prop_assert_eq!(t.refresh_token.as_ref().map(|r| r.expose_secret().to_string()), refresh.clone());
+                if let Some(at) = t.expires_at {
+                    prop_assert!(at >= now && at.is_rfc3339());
+                }
+            }
+        }
+    }
+}

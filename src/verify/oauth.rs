@@ -318,11 +318,13 @@ pub(crate) fn token_update(response: &GrantResponse, now: Timestamp) -> TokenUpd
     }
 }
 
+/// When a lifetime the provider stated runs out, at the latest the last second RFC 3339 can
+/// write (a provider may say `expires_in = u64::MAX`; the stored time must still be a time).
 pub(crate) fn expiry(now: Timestamp, expires_in: Duration) -> Timestamp {
-    Timestamp(
-        now.0
-            .saturating_add(i64::try_from(expires_in.as_secs()).unwrap_or(i64::MAX)),
-    )
+    let at = now
+        .0
+        .saturating_add(i64::try_from(expires_in.as_secs()).unwrap_or(i64::MAX));
+    Timestamp(at.min(Timestamp::RFC3339_MAX.0))
 }
 
 /// Which grant failed: the wording of invalid_grant depends on it.
