@@ -109,9 +109,10 @@ pub enum ConfigError {
 /// The most keyway reads of a config file (the example, every key documented, is 2 KiB).
 pub const CONFIG_FILE_LIMIT: u64 = 1024 * 1024;
 
-/// One line from a TOML error: "line 3, column 1: unknown field `x`, expected ...". The
-/// offending line itself is never quoted: the file may not be what it was meant to be (a
-/// symlink to /etc/shadow), and its contents are not keyway's to print.
+/// One line from a TOML error: "line 3, column 15 (key `concurrency`): invalid type ...". The
+/// offending line itself is never quoted, only its key when it is a plain TOML key: the file
+/// may not be what it was meant to be (a symlink to /etc/shadow), and its contents are not
+/// keyway's to print.
 pub fn toml_error(e: &toml::de::Error, text: &str) -> String {
     let message = e.message().trim().trim_end_matches('.').replace('\n', " ");
     match e.span() {
@@ -120,7 +121,19 @@ pub fn toml_error(e: &toml::de::Error, text: &str) -> String {
             let before = text.get(..start).unwrap_or("");
             let line = before.matches('\n').count() + 1;
             let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-            format!("line {line}, column {column}: {message}")
+            let key = text
+                .lines()
+                .nth(line - 1)
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| {
+                    !k.is_empty()
+                        && k.len() <= 64
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+                })
+                .map_or_else(String::new, |k| format!(" (key `{k}`)"));
+            format!("line {line}, column {column}{key}: {message}")
         }
         None => message,
     }
