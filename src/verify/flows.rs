@@ -368,6 +368,29 @@ fn granted_tokens(
     })
 }
 
+/// Both token-response decoders on one body: the device grant's own (`granted_tokens`) and
+/// oauth2's, which every other grant uses; the tokens each read, none where it refused. For the
+/// property tests and the fuzz targets in fuzz/, which feed them answers no provider would give.
+#[doc(hidden)]
+pub fn decode_token_responses(body: &[u8], now: Timestamp) -> Vec<TokenUpdate> {
+    let client = OAuthClient {
+        client_id: "fuzz".into(),
+        client_secret: None,
+        token_url: Url::parse("https://token.invalid/token").expect("a fixed, valid URL"),
+        device_authorization_url: None,
+        auth_url: None,
+        scopes: Vec::new(),
+    };
+    let mut out = Vec::new();
+    if let Ok(t) = granted_tokens(body, now, &client) {
+        out.push(t);
+    }
+    if let Ok(r) = serde_json::from_slice::<GrantResponse>(body) {
+        out.push(token_update(&r, now));
+    }
+    out
+}
+
 fn form_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -492,7 +515,6 @@ mod tests {
 /// sent.
 #[cfg(test)]
 mod properties {
-    use super::super::oauth::{token_update, GrantResponse};
     use super::*;
     use crate::core::secret::SecretFields;
     use proptest::prelude::*;
@@ -554,15 +576,10 @@ mod properties {
     }
 
     fn decode_both(body: &[u8], now: Timestamp) -> Vec<TokenUpdate> {
-        let mut out = Vec::new();
-        match granted_tokens(body, now, &client()) {
-            Ok(t) => out.push(t),
-            Err(e) => assert!(!e.to_string().contains("SENTINEL"), "{e}"),
+        if let Err(e) = granted_tokens(body, now, &client()) {
+            assert!(!e.to_string().contains("SENTINEL"), "{e}");
         }
-        if let Ok(r) = serde_json::from_slice::<GrantResponse>(body) {
-            out.push(token_update(&r, now));
-        }
-        out
+        decode_token_responses(body, now)
     }
 
     proptest! {

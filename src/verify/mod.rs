@@ -42,7 +42,10 @@ use crate::config::{AuditConfig, VerifyConfig};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, Verification};
 
-pub use flows::{authorize_url, DeviceAuthorization, DevicePollEvent, FlowError, OAuthClient};
+pub use flows::{
+    authorize_url, decode_token_responses, DeviceAuthorization, DevicePollEvent, FlowError,
+    OAuthClient,
+};
 pub use oauth2::{CsrfToken, PkceCodeVerifier};
 pub use pool::{verify_all, JobHandle, Pool, PoolEvent, Progress};
 
