@@ -495,3 +495,25 @@ fn verify_now_records_the_result() {
     assert!(matches!(fx.as_slice(), [Effect::RecordVerification { .. }]));
     assert!(h.state.verifying.is_empty());
 }
+
+#[test]
+fn a_users_override_of_a_builtin_component_is_shown() {
+    let mut h = Harness::unlocked();
+    let builtin = keyway::catalog::Catalog::builtin().unwrap();
+    let components = builtin
+        .all()
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            if c.id == "postgresql" {
+                c.replaces_builtin = true;
+                c.source = Some("/home/ops/.config/keyway/components/postgresql.toml".into());
+            }
+            c
+        })
+        .collect();
+    h.state.catalog = keyway::catalog::Catalog::from_components(components);
+    h.open_postgres();
+    let screen = h.draw(100, 24).backend().to_string();
+    assert!(screen.contains("your override of the built-in"), "{screen}");
+}
