@@ -1,9 +1,6 @@
 //! The headless CLI through the real binary: commands, JSON shapes, exit codes, passphrase
 //! sources, and secrets kept out of every output without --reveal.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::Stdio;
-
 use crate::support::*;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
@@ -248,21 +245,9 @@ fn exit_codes_follow_the_readme() {
 #[test]
 fn a_second_process_gets_exit_5() {
     let v = seeded();
-    let mut child = child_command(&[&v.path.to_string_lossy(), "hold"])
-        .env("KEYWAY_PASSPHRASE", PASS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    assert!(
-        lines.any(|l| l.map(|l| l.ends_with("ready")).unwrap_or(false)),
-        "holder did not start"
-    );
+    let holder = hold(&v.path);
     let o = v.keyway(&["workspace", "list"]);
-    let _ = child.stdin.take().map(|mut s| s.write_all(b"\n"));
-    let _ = child.wait();
+    drop(holder);
     assert_eq!(code(&o), 5, "{}", stderr(&o));
     assert!(stderr(&o).contains("in use by another keyway process"));
     // and once the holder is gone, it opens again

@@ -7,8 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::support::pg::free_port;
-use crate::support::{code, stderr, TestVault, PASS};
+use crate::support::{add_unreachable_oauth, code, TestVault, PASS};
 
 #[test]
 fn a_process_holding_the_vault_cannot_dump_core() {
@@ -17,29 +16,7 @@ fn a_process_holding_the_vault_cannot_dump_core() {
     assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
     // Nothing listens on the token endpoint: saved unverified, so there is a stored OAuth2
     // credential to log in.
-    let closed = format!("http://127.0.0.1:{}", free_port());
-    let o = v.keyway(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "generic_oauth2",
-        "-n",
-        "crm",
-        "-f",
-        &format!("base_url={closed}"),
-        "-f",
-        "client_id=c",
-        "-f",
-        "client_secret=cs_SENTINEL_dump",
-        "-f",
-        &format!("token_url={closed}/token"),
-        "-f",
-        &format!("auth_url={closed}/authorize"),
-        "--save-unverified",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    add_unreachable_oauth(&v, "crm");
 
     // Started under `ulimit -c unlimited`: keyway lowers it itself.
     let mut cmd = v.command(

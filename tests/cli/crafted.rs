@@ -3,15 +3,14 @@
 //! skipped with its reason, what they let in can be edited, shown and audited like anything else.
 
 use crate::support::http::api_server;
-use crate::support::{code, stderr, stdout, TestVault, PASS};
+use crate::support::{code, keyway_exporting, stderr, stdout, write_export, TestVault};
 use keyway::core::secret::SecretFields;
 use keyway::core::time::Timestamp;
 use keyway::core::{Status, Verification};
-use keyway::transfer::{seal, ExportedCredential};
+use keyway::transfer::ExportedCredential;
 use serde_json::Value;
 
 const KEY: &str = "sk_SENTINEL_crafted_81";
-const EXPORT_PASS: &str = "export passphrase";
 
 fn crafted(
     name: &str,
@@ -39,14 +38,7 @@ fn crafted(
 }
 
 fn run(v: &TestVault, args: &[&str]) -> std::process::Output {
-    v.keyway_with(
-        args,
-        &[
-            ("KEYWAY_PASSPHRASE", PASS),
-            ("KEYWAY_EXPORT_PASSPHRASE", EXPORT_PASS),
-        ],
-        None,
-    )
+    keyway_exporting(v, args)
 }
 
 fn entry(reason: &str, at: i64) -> Verification {
@@ -116,17 +108,9 @@ fn a_crafted_export_gets_no_further_than_add_would() {
             vec![],
         ),
     ];
-    let bytes = seal(
-        "acme",
-        credentials,
-        EXPORT_PASS.as_bytes(),
-        keyway::vault::kdf::FLOOR,
-        Timestamp(2),
-    )
-    .unwrap();
     let v = TestVault::with_loopback_component();
     let file = v.dir.path().join("crafted.kwx");
-    std::fs::write(&file, bytes).unwrap();
+    write_export(&file, "acme", credentials);
     let o = run(&v, &["import", &file.to_string_lossy(), "--no-verify"]);
     let err = stderr(&o);
     assert_eq!(code(&o), 1, "some were left out: {err}");

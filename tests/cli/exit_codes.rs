@@ -2,11 +2,10 @@
 //! mistake. Every code the table lists is walked here, and every code walked here is in the table.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use crate::support::http::api_server;
-use crate::support::{child_command, closed_base_url, code, stderr, stdout, TestVault, PASS};
+use crate::support::{closed_base_url, code, hold, stderr, stdout, TestVault, PASS};
 use keyway::vault::header::{Header, FORMAT};
 use keyway::vault::tables::{HEADER_KEY, META};
 use redb::ReadableTable;
@@ -284,21 +283,9 @@ fn every_row_of_the_readme_exit_code_table() {
     row(4, "a newer format", newer.keyway(&["workspace", "list"]));
 
     // 5: vault in use by another keyway process.
-    let mut holder = child_command(&[&v.path.to_string_lossy(), "hold"])
-        .env("KEYWAY_PASSPHRASE", PASS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
-    assert!(
-        lines.any(|l| l.map(|l| l.ends_with("ready")).unwrap_or(false)),
-        "holder did not start"
-    );
+    let holder = hold(&v.path);
     row(5, "a vault in use", run(&["workspace", "list"]));
-    let _ = holder.stdin.take().map(|mut s| s.write_all(b"\n"));
-    let _ = holder.wait();
+    drop(holder);
 
     let mut walked = BTreeSet::new();
     let mut wrong = Vec::new();

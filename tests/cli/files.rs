@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::pg::free_port;
-use crate::support::{code, stderr, TestVault, PASS};
+use crate::support::{add_unreachable_oauth, code, stderr, TestVault, PASS};
 
 /// Runs `cmd` (stdin from `stdin`, else nothing), killing it after a minute.
 fn bounded(mut cmd: Command, stdin: Option<&Path>) -> Output {
@@ -151,29 +151,7 @@ fn passphrase_files_and_stdin_reads_are_bounded() {
         refused(&bounded(cmd, None), "a passphrase file", kind);
     }
     // `--field KEY=-` and `login --paste` read one line, of bounded length, from stdin.
-    let closed = format!("http://127.0.0.1:{}", free_port());
-    let o = v.keyway(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "generic_oauth2",
-        "-n",
-        "crm",
-        "-f",
-        &format!("base_url={closed}"),
-        "-f",
-        "client_id=c",
-        "-f",
-        "client_secret=cs",
-        "-f",
-        &format!("token_url={closed}/token"),
-        "-f",
-        &format!("auth_url={closed}/a"),
-        "--save-unverified",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    add_unreachable_oauth(&v, "crm");
     let zero = Path::new("/dev/zero");
     let login = v.command(
         &["credential", "login", "-w", "acme", "crm", "--paste"],

@@ -6,8 +6,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::process::Stdio;
 
-use crate::support::pg::free_port;
-use crate::support::{code, stderr, TestVault, PASS};
+use crate::support::{
+    add_unreachable_oauth, code, keyway_exporting, stderr, write_export, TestVault, PASS,
+};
 
 #[test]
 fn an_invalid_utf8_passphrase_variable_is_named_as_such() {
@@ -54,29 +55,7 @@ fn pasted_garbage_is_not_a_state_mismatch() {
     let v = TestVault::new();
     assert_eq!(code(&v.keyway(&["init"])), 0);
     assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
-    let closed = format!("http://127.0.0.1:{}", free_port());
-    let o = v.keyway(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "generic_oauth2",
-        "-n",
-        "crm",
-        "-f",
-        &format!("base_url={closed}"),
-        "-f",
-        "client_id=c",
-        "-f",
-        "client_secret=cs_x",
-        "-f",
-        &format!("token_url={closed}/token"),
-        "-f",
-        &format!("auth_url={closed}/authorize"),
-        "--save-unverified",
-    ]);
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    add_unreachable_oauth(&v, "crm");
     for garbage in ["asdf\n", "\n", "https://example.com/\n"] {
         let o = v.keyway_with(
             &["credential", "login", "-w", "acme", "crm", "--paste"],
@@ -101,7 +80,7 @@ fn pasted_garbage_is_not_a_state_mismatch() {
 fn an_export_that_decrypts_but_holds_something_refused_is_not_called_damaged() {
     use keyway::core::secret::SecretFields;
     use keyway::core::time::Timestamp;
-    use keyway::transfer::{seal, ExportedCredential};
+    use keyway::transfer::ExportedCredential;
 
     let mut secrets = SecretFields::new();
     secrets.insert("api_key", secrecy::SecretString::from("sk_x"));
@@ -115,25 +94,10 @@ fn an_export_that_decrypts_but_holds_something_refused_is_not_called_damaged() {
         updated_at: Timestamp(1),
         history: vec![],
     };
-    let bytes = seal(
-        "acme",
-        vec![crafted],
-        b"export passphrase",
-        keyway::vault::kdf::FLOOR,
-        Timestamp(2),
-    )
-    .unwrap();
     let v = TestVault::with_loopback_component();
     let file = v.dir.path().join("crafted.kwx");
-    std::fs::write(&file, bytes).unwrap();
-    let o = v.keyway_with(
-        &["import", &file.to_string_lossy(), "--no-verify"],
-        &[
-            ("KEYWAY_PASSPHRASE", PASS),
-            ("KEYWAY_EXPORT_PASSPHRASE", "export passphrase"),
-        ],
-        None,
-    );
+    write_export(&file, "acme", vec![crafted]);
+    let o = keyway_exporting(&v, &["import", &file.to_string_lossy(), "--no-verify"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let err = stderr(&o);
     assert!(!err.contains("damaged or truncated"), "{err}");

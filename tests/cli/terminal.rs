@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use crate::support::http::serve;
-use crate::support::{code, stderr, stdout, TestVault, PASS};
+use crate::support::{code, keyway_exporting, stderr, stdout, write_export, TestVault};
 
 /// Bytes a terminal acts on: ESC, BEL, CSI as a C1 control (UTF-8 C2 9B), and RLO (U+202E).
 fn assert_clean(what: &str, o: &Output) {
@@ -208,7 +208,7 @@ fn an_imports_plan_lines_are_shown_escaped() {
     use keyway::core::secret::SecretFields;
     use keyway::core::time::Timestamp;
     use keyway::core::{Status, Verification};
-    use keyway::transfer::{seal, ExportedCredential};
+    use keyway::transfer::ExportedCredential;
 
     let mut secrets = SecretFields::new();
     secrets.insert("api_key", secrecy::SecretString::from("sk_x"));
@@ -229,25 +229,10 @@ fn an_imports_plan_lines_are_shown_escaped() {
             run: None,
         }],
     };
-    let bytes = seal(
-        "acme\u{1b}[2J",
-        vec![crafted],
-        b"export passphrase",
-        keyway::vault::kdf::FLOOR,
-        Timestamp(2),
-    )
-    .unwrap();
     let v = TestVault::with_loopback_component();
     let file = v.dir.path().join("crafted.kwx");
-    std::fs::write(&file, bytes).unwrap();
-    let o = v.keyway_with(
-        &["import", &file.to_string_lossy(), "--no-verify"],
-        &[
-            ("KEYWAY_PASSPHRASE", PASS),
-            ("KEYWAY_EXPORT_PASSPHRASE", "export passphrase"),
-        ],
-        None,
-    );
+    write_export(&file, "acme\u{1b}[2J", vec![crafted]);
+    let o = keyway_exporting(&v, &["import", &file.to_string_lossy(), "--no-verify"]);
     assert_clean("import of a crafted file", &o);
     assert!(stderr(&o).contains("\\u{1b}"), "{}", stderr(&o));
 }

@@ -353,3 +353,94 @@ pub fn api_component(path: &str, auth: &str, detail_pointer: Option<&str>) -> Co
     )
     .expect("test component parses")
 }
+
+/// Stores a generic_oauth2 credential `name` in workspace acme (which must exist) whose token,
+/// auth and base URLs are a loopback port nothing listens on: its client-credentials check is
+/// unreachable, so it is saved unverified, ready for `credential login --paste`.
+pub fn add_unreachable_oauth(v: &TestVault, name: &str) {
+    let closed = format!("http://127.0.0.1:{}", pg::free_port());
+    let fields = [
+        format!("base_url={closed}"),
+        "client_id=c".to_string(),
+        "client_secret=cs_SENTINEL_unreachable".to_string(),
+        format!("token_url={closed}/token"),
+        format!("auth_url={closed}/authorize"),
+    ];
+    let mut args = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "generic_oauth2",
+        "-n",
+        name,
+    ];
+    for f in &fields {
+        args.extend(["-f", f.as_str()]);
+    }
+    args.push("--save-unverified");
+    let o = v.keyway(&args);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// A child process holding the vault at `path` open (and so locked) until dropped.
+pub struct Holder(std::process::Child);
+
+pub fn hold(path: &Path) -> Holder {
+    use std::io::BufRead;
+    let mut child = child_command(&[&path.to_string_lossy(), "hold"])
+        .env("KEYWAY_PASSPHRASE", PASS)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the holder");
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+    assert!(
+        lines.any(|l| l.map(|l| l.ends_with("ready")).unwrap_or(false)),
+        "holder did not start"
+    );
+    Holder(child)
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = self.0.stdin.take().map(|mut s| s.write_all(b"\n"));
+        let _ = self.0.wait();
+    }
+}
+
+/// The passphrase of the export files tests write themselves.
+pub const EXPORT_PASS: &str = "export passphrase";
+
+/// Seals `credentials` as workspace `workspace` into a new export file `file` under
+/// EXPORT_PASS: a crafted export, authentic as far as keyway can tell.
+pub fn write_export(
+    file: &Path,
+    workspace: &str,
+    credentials: Vec<keyway::transfer::ExportedCredential>,
+) {
+    let bytes = keyway::transfer::seal(
+        workspace,
+        credentials,
+        EXPORT_PASS.as_bytes(),
+        kdf::FLOOR,
+        Timestamp(2),
+    )
+    .expect("seal");
+    std::fs::write(file, bytes).expect("write the export");
+}
+
+/// Runs keyway with the test passphrase and EXPORT_PASS as the export passphrase.
+pub fn keyway_exporting(v: &TestVault, args: &[&str]) -> Output {
+    v.keyway_with(
+        args,
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", EXPORT_PASS),
+        ],
+        None,
+    )
+}
