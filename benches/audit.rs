@@ -80,6 +80,7 @@ fn main() {
         latency_ms: Some(1),
         at: Timestamp(1_000),
         run: None,
+        tls: None,
     });
     store
         .save_credentials(creds.into_iter().map(|c| (c, history.clone())).collect())

@@ -53,6 +53,7 @@ fn state_with(count: usize) -> State {
                 latency_ms: Some(10),
                 at: Timestamp(NOW.0 - i as i64 * 7),
                 run: None,
+                tls: None,
             }),
         })
         .collect();

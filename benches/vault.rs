@@ -80,6 +80,7 @@ fn credential(
         latency_ms: Some(87),
         at: Timestamp(2),
         run: None,
+        tls: None,
     });
     c
 }

@@ -19,6 +19,7 @@ pub fn full_history(latest: &Verification) -> Vec<Verification> {
         .map(|k| Verification {
             at: Timestamp(latest.at.0 - k),
             run: None,
+            tls: None,
             ..latest.clone()
         })
         .collect()

@@ -120,6 +120,31 @@ impl Status {
     }
 }
 
+/// How the connection a verification used was protected, for scripts and audits to flag
+/// (README, "JSON output": the `tls` key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TlsState {
+    /// No TLS: plain http or `sslmode = disable`, which keyway allows only where nothing leaves
+    /// the machine (loopback) or where the credential explicitly opted in.
+    None,
+    /// Encrypted, and the server's certificate was checked against a trusted CA.
+    Verified,
+    /// Encrypted, but the server's certificate was not checked (`sslmode = require` without a
+    /// CA, as libpq does): anyone on the path could have answered. Audits warn about it.
+    Unchecked,
+}
+
+impl TlsState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TlsState::None => "none",
+            TlsState::Verified => "verified",
+            TlsState::Unchecked => "unchecked",
+        }
+    }
+}
+
 /// The stored result of one verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verification {
@@ -139,6 +164,10 @@ pub struct Verification {
     /// than the last HISTORY_LIMIT checks, and a steady audit stores little.
     #[serde(default)]
     pub run: Option<Run>,
+    /// How the connection was protected; None when no connection was made (or the result
+    /// predates the key, or was saved unverified).
+    #[serde(default)]
+    pub tls: Option<TlsState>,
 }
 
 /// What `Verification::record_recheck` did.
@@ -170,13 +199,17 @@ impl Verification {
             latency_ms: None,
             at,
             run: None,
+            tls: None,
         }
     }
 
-    /// Whether `next` is the same result again: the same status, reason and detail (latency and
-    /// time differ from check to check).
+    /// Whether `next` is the same result again: the same status, reason, detail and TLS state
+    /// (latency and time differ from check to check).
     pub fn is_repeated_by(&self, next: &Verification) -> bool {
-        self.status == next.status && self.reason == next.reason && self.detail == next.detail
+        self.status == next.status
+            && self.reason == next.reason
+            && self.detail == next.detail
+            && self.tls == next.tls
     }
 
     /// Takes `next`, a repeat of this result, into its run: the time and latency become the
@@ -372,6 +405,7 @@ mod tests {
             latency_ms: Some(1),
             at: Timestamp(29),
             run: None,
+            tls: None,
         });
         assert_eq!(c.status_word(), "verified");
         let json = serde_json::to_value(&c).unwrap();
@@ -393,6 +427,7 @@ mod tests {
             latency_ms: Some(latency),
             at: Timestamp(at),
             run: None,
+            tls: None,
         };
         let mut newest = None;
         assert_eq!(
@@ -417,7 +452,7 @@ mod tests {
             })
         );
         assert_eq!(newest.as_ref().unwrap().checks(), 3);
-        // Another status, reason or detail is a new result, not a repeat.
+        // Another status, reason, detail or TLS state is a new result, not a repeat.
         for changed in [
             Verification {
                 status: Status::Rejected,
@@ -429,6 +464,10 @@ mod tests {
             },
             Verification {
                 detail: None,
+                ..check(40, 1)
+            },
+            Verification {
+                tls: Some(TlsState::Unchecked),
                 ..check(40, 1)
             },
         ] {

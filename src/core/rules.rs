@@ -640,6 +640,7 @@ mod tests {
             latency_ms: None,
             at: Timestamp(5),
             run: None,
+            tls: None,
         });
         let err = s.check_flow_ready(&s.flows[0]).unwrap_err();
         assert!(err.to_string().contains("rejected"), "{err}");

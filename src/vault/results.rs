@@ -84,11 +84,24 @@ pub(super) fn seal(
     }
 }
 
-/// The first byte of an entry encoded with postcard, with its run and the run it ended.
-/// Entries written before runs were postcard without either (POSTCARD_NO_RUN), and before that
-/// JSON, which always starts with '{'; both are still read.
-const POSTCARD: u8 = 2;
+/// The first byte of an entry encoded with postcard, with its run, its TLS state and the run
+/// it ended. Entries written before the TLS state were postcard without it (POSTCARD_NO_TLS),
+/// before runs without either (POSTCARD_NO_RUN), and before that JSON, which always starts
+/// with '{'; all are still read.
+const POSTCARD: u8 = 3;
+const POSTCARD_NO_TLS: u8 = 2;
 const POSTCARD_NO_RUN: u8 = 1;
+
+/// A result as POSTCARD_NO_TLS encoded it, before the TLS state.
+#[derive(serde::Deserialize)]
+struct NoTls {
+    status: crate::core::Status,
+    reason: String,
+    detail: Option<String>,
+    latency_ms: Option<u64>,
+    at: crate::core::time::Timestamp,
+    run: Option<crate::core::Run>,
+}
 
 /// A result as format 3 encoded it, before runs.
 #[derive(serde::Deserialize)]
@@ -124,6 +137,19 @@ fn encode(
 fn decode(plain: &[u8]) -> Option<(Verification, Ended)> {
     match plain.split_first()? {
         (&POSTCARD, encoded) => postcard::from_bytes(encoded).ok(),
+        (&POSTCARD_NO_TLS, encoded) => {
+            let (v, ended): (NoTls, Ended) = postcard::from_bytes(encoded).ok()?;
+            let v = Verification {
+                status: v.status,
+                reason: v.reason,
+                detail: v.detail,
+                latency_ms: v.latency_ms,
+                at: v.at,
+                run: v.run,
+                tls: None,
+            };
+            Some((v, ended))
+        }
         (&POSTCARD_NO_RUN, encoded) => {
             let v: NoRun = postcard::from_bytes(encoded).ok()?;
             let v = Verification {
@@ -133,6 +159,7 @@ fn decode(plain: &[u8]) -> Option<(Verification, Ended)> {
                 latency_ms: v.latency_ms,
                 at: v.at,
                 run: None,
+                tls: None,
             };
             Some((v, None))
         }
@@ -315,7 +342,7 @@ pub(super) fn read_history(
 mod tests {
     use super::*;
     use crate::core::time::Timestamp;
-    use crate::core::Status;
+    use crate::core::{Status, TlsState};
 
     #[test]
     fn the_encoding_is_pinned_and_older_encodings_still_read() {
@@ -326,13 +353,14 @@ mod tests {
             latency_ms: Some(300),
             at: Timestamp(-2),
             run: None,
+            tls: None,
         };
         let mut out = Vec::new();
         encode(&v, None, &mut out).unwrap();
-        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint), no run,
-        // no ended run
+        // version, status #1, "No.", Some "x", Some 300 (varint), -2 (zigzag varint), then no
+        // run, no TLS state, no ended run
         let fields = [1, 3, b'N', b'o', b'.', 1, 1, b'x', 1, 0xAC, 0x02, 3];
-        assert_eq!(out, [&[2][..], &fields, &[0, 0]].concat());
+        assert_eq!(out, [&[3][..], &fields, &[0, 0, 0]].concat());
         assert_eq!(decode(&out), Some((v.clone(), None)));
         // A run: Some, first -5 (zigzag), count 300; ending one: Some, count 2, at 4, latency
         // Some 7.
@@ -350,10 +378,36 @@ mod tests {
         };
         let mut out = Vec::new();
         encode(&run, Some(&ended), &mut out).unwrap();
-        let tail = [1, 9, 0xAC, 0x02, 1, 2, 8, 1, 7];
-        assert_eq!(out, [&[2][..], &fields, &tail].concat());
-        assert_eq!(decode(&out), Some((run, Some(ended))));
-        // Format 3 wrote the same fields without either, under version 1.
+        let (run_bytes, ended_bytes) = ([1, 9, 0xAC, 0x02], [1, 2, 8, 1, 7]);
+        assert_eq!(
+            out,
+            [&[3][..], &fields, &run_bytes, &[0], &ended_bytes].concat()
+        );
+        assert_eq!(decode(&out), Some((run.clone(), Some(ended))));
+        // The TLS state: Some, then its position.
+        for (i, tls) in [TlsState::None, TlsState::Verified, TlsState::Unchecked]
+            .into_iter()
+            .enumerate()
+        {
+            let with_tls = Verification {
+                tls: Some(tls),
+                ..v.clone()
+            };
+            let mut out = Vec::new();
+            encode(&with_tls, None, &mut out).unwrap();
+            assert_eq!(out, [&[3][..], &fields, &[0, 1, i as u8, 0]].concat());
+            assert_eq!(decode(&out), Some((with_tls, None)));
+        }
+        // Format 4 before the TLS state: the same without it, under version 2.
+        assert_eq!(
+            decode(&[&[2][..], &fields, &[0, 0]].concat()),
+            Some((v.clone(), None))
+        );
+        assert_eq!(
+            decode(&[&[2][..], &fields, &run_bytes, &ended_bytes].concat()),
+            Some((run, Some(ended)))
+        );
+        // Format 3 wrote the fields without a run either, under version 1.
         assert_eq!(
             decode(&[&[1][..], &fields].concat()),
             Some((v.clone(), None))
@@ -385,6 +439,7 @@ mod tests {
         assert_eq!(decode(b""), None);
         assert_eq!(decode(&[2, 0]), None);
         assert_eq!(decode(&[3, 0]), None);
+        assert_eq!(decode(&[4, 0]), None);
     }
 
     #[test]

@@ -42,6 +42,7 @@ fn result(n: i64) -> Verification {
         latency_ms: Some(n as u64),
         at: Timestamp(n),
         run: None,
+        tls: None,
     }
 }
 

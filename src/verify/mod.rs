@@ -86,6 +86,7 @@ impl Outcome {
             latency_ms: Some(self.latency.as_millis() as u64),
             at,
             run: None,
+            tls: None,
         }
     }
 }

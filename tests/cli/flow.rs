@@ -94,6 +94,7 @@ fn seeded() -> TestVault {
             latency_ms: Some(1),
             at: Timestamp(3),
             run: None,
+            tls: None,
         });
         store.save_credential(c).unwrap();
     }

@@ -36,6 +36,7 @@ pub fn verification(status: Status, ago: i64, reason: &str) -> Verification {
         latency_ms: Some(12),
         at: Timestamp(NOW.0 - ago),
         run: None,
+        tls: None,
     }
 }
 

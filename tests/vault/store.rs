@@ -43,6 +43,7 @@ fn populated(v: &TestVault) -> Store {
             latency_ms: Some(42),
             at: Timestamp(3),
             run: None,
+            tls: None,
         });
         store.save_credential(c).unwrap();
     }
@@ -473,6 +474,7 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
         latency_ms: Some(at as u64 % 7),
         at: Timestamp(at),
         run: None,
+        tls: None,
     };
     let mut at = 10;
     // A fixed pseudo-random walk: mostly repeats, sometimes a change, now and then a save.
@@ -512,6 +514,7 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
             let again = Verification {
                 at: Timestamp(at),
                 run: None,
+                tls: None,
                 ..expected[0].0.clone().unwrap()
             };
             c.record_verification(again.clone());
