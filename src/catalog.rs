@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::core::pem::{self, PemKind};
+
 /// The three kinds of credential keyway manages.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, serde::Serialize,
@@ -46,6 +48,22 @@ pub enum Validation {
     Email,
     /// An RFC 3339 timestamp or a YYYY-MM-DD date.
     Date,
+    /// One or more PEM certificates (a CA, or a client certificate with its chain); line
+    /// breaks allowed, stored in canonical form (see `core::pem`).
+    PemCertificates,
+    /// One unencrypted PEM private key (put it in a secret field).
+    PemPrivateKey,
+}
+
+impl Validation {
+    /// The PEM contents this validation asks for, if it is one of the PEM kinds.
+    pub fn pem_kind(&self) -> Option<PemKind> {
+        match self {
+            Validation::PemCertificates => Some(PemKind::Certificates),
+            Validation::PemPrivateKey => Some(PemKind::PrivateKey),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +84,9 @@ pub struct FieldSpec {
     pub choices: Vec<String>,
     #[serde(default)]
     pub help: Option<String>,
+    /// What each of `choices` means, shown beside the value chosen (sslmode's words).
+    #[serde(default)]
+    pub choice_help: BTreeMap<String, String>,
 }
 
 /// How an API key travels on the verification request.
@@ -163,6 +184,11 @@ pub struct Component {
 /// The optional field every HTTP-based component gets, so a credential can opt in to plain
 /// http on a non-loopback host. Added by the loader so no definition can forget it.
 pub const ALLOW_HTTP_FIELD: &str = "allow_http";
+
+/// The optional CA certificate every HTTP-based component gets, for a service behind a private
+/// CA: trusted for this credential's requests in addition to the system's CAs. Added by the
+/// loader, like `allow_http`.
+pub const CA_CERT_FIELD: &str = "ca_cert";
 
 // The optional expiry date every component gets (OAuth2 definitions bring their own, for the
 // access token), so audits can warn before an API key or password lapses; and the OAuth2
@@ -511,6 +537,23 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
             validate: Validation::Text,
             choices: vec!["no".to_string(), "yes".to_string()],
             help: Some("Only for trusted networks: the key then travels unencrypted".to_string()),
+            choice_help: BTreeMap::new(),
+        });
+    }
+    if component.uses_http() && component.field(CA_CERT_FIELD).is_none() {
+        component.fields.push(FieldSpec {
+            name: CA_CERT_FIELD.to_string(),
+            label: "CA certificate (PEM)".to_string(),
+            secret: false,
+            required: false,
+            default: None,
+            validate: Validation::PemCertificates,
+            choices: vec![],
+            help: Some(
+                "Optional: a private CA to trust for this service, besides the system's (paste the PEM)"
+                    .to_string(),
+            ),
+            choice_help: BTreeMap::new(),
         });
     }
     if component.kind == Kind::Oauth2 && component.field(REFRESH_EXPIRES_AT_FIELD).is_none() {
@@ -540,6 +583,7 @@ fn optional_date_field(name: &str, label: &str, help: &str) -> FieldSpec {
         validate: Validation::Date,
         choices: vec![],
         help: Some(help.to_string()),
+        choice_help: BTreeMap::new(),
     }
 }
 
@@ -574,6 +618,18 @@ fn check_component(c: &Component) -> Result<(), String> {
             if let Err(msg) = validate_value(f, d) {
                 return Err(format!("default of field '{}': {msg}", f.name));
             }
+        }
+        if let Some(word) = f.choice_help.keys().find(|w| !f.choices.contains(w)) {
+            return Err(format!(
+                "field '{}' explains '{word}', which is not one of its choices",
+                f.name
+            ));
+        }
+        if f.validate == Validation::PemPrivateKey && !f.secret {
+            return Err(format!(
+                "field '{}' holds a private key and must be secret",
+                f.name
+            ));
         }
     }
     let needs = |name: &str| -> Result<(), String> {
@@ -655,16 +711,28 @@ impl Component {
 /// every export. The README documents it.
 pub const VALUE_MAX_BYTES: usize = 16 * 1024;
 
+/// The longest CA bundle a PEM certificate field holds: a managed database's CA bundle is
+/// larger than any key (Amazon RDS's global bundle, over a hundred certificates, is about
+/// 160 KiB).
+pub const PEM_BUNDLE_MAX_BYTES: usize = 256 * 1024;
+
 /// Checks one value against its field's rules; the message reads after the field's name.
 pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
-    if value.len() > VALUE_MAX_BYTES {
+    let limit = match field.validate {
+        Validation::PemCertificates => PEM_BUNDLE_MAX_BYTES,
+        _ => VALUE_MAX_BYTES,
+    };
+    if value.len() > limit {
         return Err(format!(
             "is {} KiB; a field value may be at most {} KiB",
             value.len().div_ceil(1024),
-            VALUE_MAX_BYTES / 1024
+            limit / 1024
         ));
     }
-    if value.chars().any(|c| c.is_control()) {
+    // PEM is the one multi-line value: its line breaks (and tabs in pasted indentation) are
+    // whitespace between base64 lines, and the value is re-wrapped when stored.
+    let allowed = |c: char| field.validate.pem_kind().is_some() && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
         return Err("must not contain control characters".into());
     }
     if value.is_empty() {
@@ -737,6 +805,8 @@ pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
                 Err("must be a date (YYYY-MM-DD) or an RFC 3339 time".into())
             }
         }
+        Validation::PemCertificates => pem::normalise(PemKind::Certificates, value).map(drop),
+        Validation::PemPrivateKey => pem::normalise(PemKind::PrivateKey, value).map(drop),
     }
 }
 
@@ -773,6 +843,17 @@ mod tests {
                 let base = comp.field("base_url").expect("base_url");
                 assert_eq!(base.validate, Validation::Url, "{}", comp.id);
                 assert!(comp.field(ALLOW_HTTP_FIELD).is_some());
+                let ca = comp.field(CA_CERT_FIELD).expect("ca_cert");
+                assert_eq!(ca.validate, Validation::PemCertificates, "{}", comp.id);
+                assert!(!ca.required && !ca.secret);
+            }
+            for f in &comp.fields {
+                assert!(
+                    f.choice_help.keys().all(|w| f.choices.contains(w)),
+                    "{}.{}",
+                    comp.id,
+                    f.name
+                );
             }
             for f in &comp.fields {
                 assert!(!(f.secret && f.default.is_some()), "{}.{}", comp.id, f.name);
@@ -842,6 +923,59 @@ auth = { type = "header", name = "X-Key" }
                 .any(|t| t.contains("twoicons.toml") && t.contains("icon")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn postgresql_explains_every_sslmode_and_takes_pem_fields() {
+        let c = Catalog::builtin().unwrap();
+        let pg = c.get("postgresql").unwrap();
+        let sslmode = pg.field("sslmode").unwrap();
+        assert_eq!(sslmode.default.as_deref(), Some("verify-full"));
+        for word in ["disable", "require", "verify-ca", "verify-full"] {
+            assert!(sslmode.choice_help.contains_key(word), "{word}");
+        }
+        assert!(sslmode.choice_help["require"].contains("server certificate not checked"));
+        for (name, validate, secret) in [
+            ("ssl_ca", Validation::PemCertificates, false),
+            ("ssl_cert", Validation::PemCertificates, false),
+            ("ssl_key", Validation::PemPrivateKey, true),
+        ] {
+            let f = pg.field(name).unwrap();
+            assert_eq!(
+                (&f.validate, f.secret, f.required),
+                (&validate, secret, false)
+            );
+        }
+        let ca = pg.field("ssl_ca").unwrap();
+        let pem = "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----\n";
+        assert!(validate_value(ca, pem).is_ok());
+        assert!(validate_value(ca, &pem.replace('\n', "\r\n")).is_ok());
+        assert!(validate_value(ca, "QUJD\u{7}").is_err());
+        assert!(validate_value(pg.field("host").unwrap(), "a\nb").is_err());
+    }
+
+    #[test]
+    fn choice_help_and_pem_keys_are_checked_in_user_files() {
+        let base = |extra: &str| {
+            format!(
+                "id = \"db\"\nname = \"Db\"\nkind = \"database\"\nicon = \"D\"\n\
+                 [verify]\nengine = \"database\"\ndbengine = \"postgres\"\n{extra}"
+            )
+        };
+        let explained = base(
+            "[[fields]]\nname = \"sslmode\"\nlabel = \"S\"\nchoices = [\"require\"]\n\
+             [fields.choice_help]\nprefer = \"falls back to plaintext\"\n",
+        );
+        let e = parse_component("db.toml", &explained)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'prefer'"), "{e}");
+        let open_key =
+            base("[[fields]]\nname = \"ssl_key\"\nlabel = \"K\"\nvalidate = \"pem_private_key\"\n");
+        let e = parse_component("db.toml", &open_key)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be secret"), "{e}");
     }
 
     #[test]

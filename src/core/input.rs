@@ -64,9 +64,31 @@ pub fn check_field(component: &Component, name: &str, value: &str) -> Result<(),
     })
 }
 
+/// The one rule for what is stored, and so what is sent: a value without the whitespace around
+/// it (a key pasted with a trailing space or newline is the key; no service's key, token, host
+/// or password begins or ends with whitespace that a person could see), and a PEM value in its
+/// canonical form (see `core::pem`). The CLI and the TUI both save through `apply_fields`, so
+/// both follow it; what a verifier sends is exactly what is stored.
+fn stored_form(component: &Component, name: &str, value: FieldValue) -> FieldValue {
+    let pem = component
+        .field(name)
+        .and_then(|spec| spec.validate.pem_kind());
+    let trimmed = value.text().trim();
+    let canonical = pem.and_then(|kind| super::pem::normalise(kind, trimmed).ok());
+    let unchanged = canonical.is_none() && trimmed.len() == value.text().len();
+    if unchanged {
+        return value;
+    }
+    let stored = canonical.unwrap_or_else(|| trimmed.to_string());
+    match value {
+        FieldValue::Plain(_) => FieldValue::Plain(stored),
+        FieldValue::Secret(_) => FieldValue::Secret(SecretString::from(stored)),
+    }
+}
+
 /// Builds the full field set: `base` (the credential being edited, or empty for a new one) with
-/// `changes` applied, defaults filled in, then every field checked. An empty value clears an
-/// optional field.
+/// `changes` applied (each in its stored form, see `stored_form`), defaults filled in, then
+/// every field checked. An empty value, or one of whitespace only, clears an optional field.
 pub fn apply_fields(
     component: &Component,
     base_public: &BTreeMap<String, String>,
@@ -83,6 +105,7 @@ pub fn apply_fields(
                 message: "is given more than once".into(),
             });
         }
+        let value = stored_form(component, &name, value);
         check_field(component, &name, value.text()).or_else(|e| {
             // Empty means "clear": allowed for optional fields (required ones fail below), and
             // for a field the credential holds that its component no longer defines.
@@ -210,7 +233,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(public.get("port").map(String::as_str), Some("5432"));
-        assert_eq!(public.get("sslmode").map(String::as_str), Some("require"));
+        assert_eq!(
+            public.get("sslmode").map(String::as_str),
+            Some("verify-full")
+        );
         assert!(!public.contains_key("password"));
         assert_eq!(secrets.expose("password"), Some("pw"));
     }
@@ -276,6 +302,51 @@ mod tests {
         // A field neither defined nor held is still refused, even empty.
         let e = apply_fields(&pg(), &public, &secrets, vec![plain("shape", "")]).unwrap_err();
         assert_eq!(e.field, "shape");
+    }
+
+    #[test]
+    fn values_are_stored_without_surrounding_whitespace_and_pem_canonical() {
+        let secret = |k: &str, v: &str| (k.to_string(), FieldValue::Secret(v.to_string().into()));
+        let (public, secrets) = apply_fields(
+            &pg(),
+            &BTreeMap::new(),
+            &SecretFields::new(),
+            vec![
+                plain("host", " db.internal\n"),
+                plain("port", "5432 "),
+                plain("user", "\tetl"),
+                secret("password", "  pw with inner space  "),
+                // Whitespace only is no value: the optional field stays unset.
+                plain("ssl_cert", "  \n "),
+                plain(
+                    "ssl_ca",
+                    "\n-----BEGIN CERTIFICATE-----\r\nQUJD\r\nREVG\r\n-----END CERTIFICATE-----\r\n",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(public["host"], "db.internal");
+        assert_eq!(public["port"], "5432");
+        assert_eq!(public["user"], "etl");
+        assert_eq!(secrets.expose("password"), Some("pw with inner space"));
+        assert!(!public.contains_key("ssl_cert"));
+        assert_eq!(
+            public["ssl_ca"],
+            "-----BEGIN CERTIFICATE-----\nQUJDREVG\n-----END CERTIFICATE-----"
+        );
+        // A required field of whitespace only is missing, not a blank value.
+        let e = apply_fields(
+            &pg(),
+            &BTreeMap::new(),
+            &SecretFields::new(),
+            vec![
+                plain("host", "h"),
+                plain("user", "u"),
+                secret("password", " \t "),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.field, "password");
     }
 
     #[test]

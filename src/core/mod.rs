@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod expiry;
 pub mod input;
+pub mod pem;
 pub mod rules;
 pub mod secret;
 pub mod text;

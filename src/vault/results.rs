@@ -457,7 +457,7 @@ mod tests {
 mod properties {
     use super::*;
     use crate::core::time::Timestamp;
-    use crate::core::{Run, Status};
+    use crate::core::{Run, Status, TlsState};
     use proptest::prelude::*;
 
     fn verification() -> impl Strategy<Value = Verification> {
@@ -474,9 +474,14 @@ mod properties {
             prop::option::of(any::<u64>()),
             any::<i64>(),
             prop::option::of((any::<i64>(), 2u32..1000)),
+            prop::option::of(prop::sample::select(vec![
+                TlsState::None,
+                TlsState::Verified,
+                TlsState::Unchecked,
+            ])),
         )
             .prop_map(
-                |(status, reason, detail, latency_ms, at, run)| Verification {
+                |(status, reason, detail, latency_ms, at, run, tls)| Verification {
                     status,
                     reason,
                     detail,
@@ -486,6 +491,7 @@ mod properties {
                         first: Timestamp(first),
                         count,
                     }),
+                    tls,
                 },
             )
     }
