@@ -543,7 +543,7 @@ pub fn parse_component(path: &str, text: &str) -> Result<Component, CatalogError
     if component.uses_http() && component.field(CA_CERT_FIELD).is_none() {
         component.fields.push(FieldSpec {
             name: CA_CERT_FIELD.to_string(),
-            label: "CA certificate (PEM)".to_string(),
+            label: "CA certificate".to_string(),
             secret: false,
             required: false,
             default: None,
@@ -934,7 +934,7 @@ auth = { type = "header", name = "X-Key" }
         for word in ["disable", "require", "verify-ca", "verify-full"] {
             assert!(sslmode.choice_help.contains_key(word), "{word}");
         }
-        assert!(sslmode.choice_help["require"].contains("server certificate not checked"));
+        assert!(sslmode.choice_help["require"].contains("checked only if an SSL CA is given"));
         for (name, validate, secret) in [
             ("ssl_ca", Validation::PemCertificates, false),
             ("ssl_cert", Validation::PemCertificates, false),

@@ -40,6 +40,9 @@ pub struct VerifyConfig {
     pub concurrency: usize,
     pub connect_timeout_secs: u64,
     pub deadline_secs: u64,
+    /// A PEM file of CA certificates trusted for every verification, besides the system's
+    /// (a corporate CA not installed in the system store).
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 impl Default for VerifyConfig {
@@ -48,6 +51,7 @@ impl Default for VerifyConfig {
             concurrency: 16,
             connect_timeout_secs: 5,
             deadline_secs: 15,
+            extra_ca_file: None,
         }
     }
 }

@@ -18,4 +18,5 @@ mod tui {
     mod harness;
     mod login;
     mod screens;
+    mod tls;
 }

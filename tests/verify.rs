@@ -8,5 +8,6 @@ mod verify {
     mod http;
     mod lifecycle;
     mod oauth;
+    mod pg_tls;
     mod postgres;
 }

@@ -81,6 +81,7 @@ pub fn run(
                 ),
                 detail: None,
                 latency: std::time::Duration::ZERO,
+                tls: None,
                 tokens: None,
             })),
         }

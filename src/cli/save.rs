@@ -47,8 +47,18 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 }
 
 pub fn verifier(ctx: &Context) -> Result<Verifier, CliError> {
-    Verifier::with_audit(&ctx.config.verify, &ctx.config.audit)
-        .map_err(|e| CliError::Refused(format!("cannot set up verification: {e}")))
+    let verifier = Verifier::with_audit(&ctx.config.verify, &ctx.config.audit).map_err(|e| {
+        let message = format!("cannot set up verification: {e}");
+        if e.is_config() {
+            CliError::Usage(message)
+        } else {
+            CliError::Refused(message)
+        }
+    })?;
+    for warning in verifier.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    Ok(verifier)
 }
 
 #[allow(clippy::too_many_arguments)]

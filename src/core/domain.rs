@@ -143,6 +143,21 @@ impl TlsState {
             TlsState::Unchecked => "unchecked",
         }
     }
+
+    /// The less protected of two connections one verification made (an OAuth2 token request
+    /// and a userinfo request): a result is only as protected as its weakest link.
+    pub fn weakest(self, other: TlsState) -> TlsState {
+        let rank = |t: TlsState| match t {
+            TlsState::None => 0,
+            TlsState::Unchecked => 1,
+            TlsState::Verified => 2,
+        };
+        if rank(other) < rank(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 /// The stored result of one verification.

@@ -88,8 +88,8 @@ impl Edges {
         state_file: Option<PathBuf>,
         verifier: Arc<Verifier>,
     ) -> Result<(Edges, Channels), TuiError> {
-        let (pool, pool_rx) = Pool::new(verifier.clone(), config.verify.concurrency)
-            .map_err(|e| TuiError::Verifier(e.to_string()))?;
+        let (pool, pool_rx) =
+            Pool::new(verifier.clone(), config.verify.concurrency).map_err(TuiError::Pool)?;
         let (tx, rx) = mpsc::unbounded_channel();
         Ok((
             Edges {

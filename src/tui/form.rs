@@ -51,7 +51,13 @@ pub(crate) fn open_form(
             String::new()
         } else {
             match editing {
-                Some(c) => c.public.get(&spec.name).cloned().unwrap_or_default(),
+                // A stored PEM value has line breaks; a form field is one line, and the PEM
+                // reader takes it without them (core::pem).
+                Some(c) => c
+                    .public
+                    .get(&spec.name)
+                    .map(|v| v.replace(['\n', '\r'], ""))
+                    .unwrap_or_default(),
                 None => spec.default.clone().unwrap_or_default(),
             }
         };

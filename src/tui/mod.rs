@@ -66,7 +66,9 @@ pub enum TuiError {
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("cannot start the verifiers: {0}")]
-    Verifier(String),
+    Verifier(#[from] crate::verify::SetupError),
+    #[error("cannot start the verifiers: {0}")]
+    Pool(#[from] crate::verify::pool::PoolError),
 }
 
 impl TuiError {
@@ -78,7 +80,10 @@ impl TuiError {
     pub fn exit_code(&self) -> i32 {
         match self {
             TuiError::Vault(v) => v.exit_code(),
-            TuiError::Terminal(_) | TuiError::Verifier(_) => 1,
+            // A verify.extra_ca_file that cannot be used is the configuration's fault, as in
+            // the CLI.
+            TuiError::Verifier(e) if e.is_config() => 2,
+            TuiError::Terminal(_) | TuiError::Verifier(_) | TuiError::Pool(_) => 1,
         }
     }
 }
@@ -91,6 +96,10 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         Verifier::with_audit(&opts.config.verify, &opts.config.audit)
             .map_err(TuiError::Verifier)?,
     );
+    // Before the terminal is taken over, while stderr still shows.
+    for warning in verifier.warnings() {
+        eprintln!("warning: {warning}");
+    }
     let auto_lock = match opts.config.ui.auto_lock_minutes {
         0 => None,
         m => Some(Duration::from_secs(m.saturating_mul(60))),

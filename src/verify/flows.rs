@@ -31,10 +31,11 @@ use super::oauth::{
     LifetimeFields,
 };
 use super::safety::{self, NetFailure};
-use super::transport::{read_body, OAuthHttp};
+use super::transport::{read_body, HttpClients, OAuthHttp};
 use super::{TokenUpdate, Verifier};
+use crate::catalog::CA_CERT_FIELD;
 use crate::core::time::Timestamp;
-use crate::core::Credential;
+use crate::core::{Credential, Status};
 
 /// A redirect URI for the paste fallback: nothing listens there, so the browser shows an error
 /// page whose address bar holds the code; the user copies that address into keyway.
@@ -69,6 +70,8 @@ pub struct OAuthClient {
     pub device_authorization_url: Option<Url>,
     pub auth_url: Option<Url>,
     pub scopes: Vec<String>,
+    /// The credential's `ca_cert` (canonical PEM), trusted for its endpoints too.
+    ca_cert: Option<String>,
 }
 
 impl OAuthClient {
@@ -99,7 +102,16 @@ impl OAuthClient {
             scopes: safety::optional(credential, "scope")
                 .map(|s| s.split_whitespace().map(str::to_string).collect())
                 .unwrap_or_default(),
+            ca_cert: safety::optional(credential, CA_CERT_FIELD).map(str::to_string),
         })
+    }
+
+    /// The login flows' HTTP clients as oauth2 uses them, trusting this client's `ca_cert`.
+    fn http<'a>(&'a self, clients: &'a HttpClients) -> OAuthHttp<'a> {
+        OAuthHttp {
+            clients,
+            ca_cert: self.ca_cert.as_deref(),
+        }
     }
 
     /// The oauth2 client for token-endpoint grants (client secret sent as HTTP basic auth, the
@@ -180,7 +192,7 @@ impl Verifier {
         let details: StandardDeviceAuthorizationResponse = client
             .exchange_device_code()
             .add_scopes(oauth.scope_list())
-            .request_async(&OAuthHttp(self.http()))
+            .request_async(&oauth.http(self.http()))
             .await
             .map_err(|e| token_failure(e, Grant::Device, oauth, self.limits()))?;
         Ok(DeviceAuthorization {
@@ -239,7 +251,14 @@ impl Verifier {
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
             ("device_code", device.device_code.expose_secret()),
         ];
-        let mut request = self.http().post(oauth.token_url.clone());
+        let client = match self
+            .http()
+            .for_url(&oauth.token_url, oauth.ca_cert.as_deref())
+        {
+            Ok(client) => client,
+            Err(f) => return Poll::Failed(FlowError::Misconfigured(f.reason)),
+        };
+        let mut request = client.post(oauth.token_url.clone());
         match &oauth.client_secret {
             // The same client authentication oauth2 uses for the other grants (RFC 6749 §2.3.1:
             // form-urlencoded id and secret inside basic auth).
@@ -256,9 +275,12 @@ impl Verifier {
             Ok(r) => r,
             Err(e) => {
                 let failure = NetFailure::from_reqwest(&e);
-                return Poll::Transient(
-                    failure.sentence(&where_, self.limits().connect_timeout.as_secs()),
-                );
+                let sentence = failure.sentence(&where_, self.limits().connect_timeout.as_secs());
+                // A certificate keyway refuses will not be accepted on the next poll either.
+                return match failure.status() {
+                    Status::Misconfigured => Poll::Failed(FlowError::Misconfigured(sentence)),
+                    _ => Poll::Transient(sentence),
+                };
             }
         };
         let status = response.status();
@@ -312,7 +334,7 @@ impl Verifier {
             .set_redirect_uri(redirect)
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .request_async(&OAuthHttp(self.http()))
+            .request_async(&oauth.http(self.http()))
             .await
             .map_err(|e| token_failure(e, Grant::Code, oauth, self.limits()))?;
         Ok(token_update(&response, now))
@@ -380,6 +402,7 @@ pub fn decode_token_responses(body: &[u8], now: Timestamp) -> Vec<TokenUpdate> {
         device_authorization_url: None,
         auth_url: None,
         scopes: Vec::new(),
+        ca_cert: None,
     };
     let mut out = Vec::new();
     if let Ok(t) = granted_tokens(body, now, &client) {

@@ -7,25 +7,34 @@ use url::Url;
 
 use super::endpoints::Endpoints;
 use super::safety::{self, NetFailure};
-use super::transport::{detail_at, read_body};
+use super::transport::{detail_at, read_body, HttpClients};
 use super::{Finding, Limits};
-use crate::catalog::{Component, KeyPlacement, VerifySpec};
-use crate::core::Credential;
+use crate::catalog::{Component, KeyPlacement, VerifySpec, CA_CERT_FIELD};
+use crate::core::{Credential, TlsState};
 
 pub(crate) async fn verify_api_key(
-    client: &reqwest::Client,
+    clients: &HttpClients,
     endpoints: &Endpoints,
     limits: Limits,
     component: &Component,
     credential: &Credential,
 ) -> Finding {
-    match build_and_send(client, endpoints, limits, component, credential).await {
+    match build_and_send(clients, endpoints, limits, component, credential).await {
         Ok(finding) | Err(finding) => finding,
     }
 }
 
+/// How a request to `url` is protected: https is always checked (chain and host name).
+pub(crate) fn tls_of(url: &Url) -> TlsState {
+    if url.scheme() == "https" {
+        TlsState::Verified
+    } else {
+        TlsState::None
+    }
+}
+
 async fn build_and_send(
-    client: &reqwest::Client,
+    clients: &HttpClients,
     endpoints: &Endpoints,
     limits: Limits,
     component: &Component,
@@ -100,6 +109,7 @@ async fn build_and_send(
         }
     }
 
+    let client = clients.for_url(&endpoint, safety::optional(credential, CA_CERT_FIELD))?;
     let mut request = client.request(method, url);
     if let Some((name, value)) = header {
         request = request.header(name, value);
@@ -109,10 +119,10 @@ async fn build_and_send(
     }
     // host_port is formatted only when a failure needs it, not on every request.
     let response = request.send().await.map_err(|e| {
-        Finding::unreachable(NetFailure::from_reqwest(&e).sentence(
+        NetFailure::from_reqwest(&e).finding(
             &safety::host_port(&endpoint),
             limits.connect_timeout.as_secs(),
-        ))
+        )
     })?;
     Ok(judge(
         response,
@@ -122,7 +132,8 @@ async fn build_and_send(
         ok_status,
         detail_pointer.as_deref(),
     )
-    .await)
+    .await
+    .over(tls_of(&endpoint)))
 }
 
 /// "Token" → "Token <key>", "Token token=" → "Token token=<key>", "Bearer " → "Bearer <key>":

@@ -31,8 +31,10 @@ mod oauth;
 pub mod pool;
 mod postgres;
 mod safety;
+mod tls;
 mod transport;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
@@ -40,7 +42,7 @@ use secrecy::SecretString;
 use crate::catalog::{Component, VerifySpec};
 use crate::config::{AuditConfig, VerifyConfig};
 use crate::core::time::Timestamp;
-use crate::core::{Credential, Status, Verification};
+use crate::core::{Credential, Status, TlsState, Verification};
 
 pub use flows::{
     authorize_url, decode_token_responses, DeviceAuthorization, DevicePollEvent, FlowError,
@@ -59,6 +61,8 @@ pub struct Outcome {
     /// A short detail on success: account name, server version.
     pub detail: Option<String>,
     pub latency: Duration,
+    /// How the connection was protected (None: no connection was made).
+    pub tls: Option<TlsState>,
     /// New OAuth2 tokens obtained while verifying (refresh grant, client credentials); the
     /// caller stores them together with the result, in one transaction.
     pub tokens: Option<TokenUpdate>,
@@ -86,7 +90,7 @@ impl Outcome {
             latency_ms: Some(self.latency.as_millis() as u64),
             at,
             run: None,
-            tls: None,
+            tls: self.tls,
         }
     }
 }
@@ -97,16 +101,27 @@ pub(crate) struct Finding {
     pub(crate) status: Status,
     pub(crate) reason: String,
     pub(crate) detail: Option<String>,
+    /// How the connection was protected, once one was made.
+    pub(crate) tls: Option<TlsState>,
     pub(crate) tokens: Option<TokenUpdate>,
 }
 
 impl Finding {
-    fn with(status: Status, reason: String) -> Finding {
+    pub(crate) fn with(status: Status, reason: String) -> Finding {
         Finding {
             status,
             reason,
             detail: None,
+            tls: None,
             tokens: None,
+        }
+    }
+
+    /// The same finding, made over a connection protected as `tls` says.
+    pub(crate) fn over(self, tls: TlsState) -> Finding {
+        Finding {
+            tls: Some(tls),
+            ..self
         }
     }
     pub(crate) fn verified(reason: String, detail: Option<String>) -> Finding {
@@ -133,14 +148,32 @@ pub(crate) struct Limits {
     pub(crate) deadline: Duration,
 }
 
-/// Runs verifications. Cheap to share behind an `Arc`; holds the HTTP clients (connection pool,
-/// TLS config) and one PostgreSQL TLS connector for the whole process.
+/// Why verification could not be set up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// `verify.extra_ca_file` cannot be used: a problem with the user's configuration.
+    #[error(transparent)]
+    Trust(#[from] tls::TrustError),
+    #[error(transparent)]
+    Client(#[from] transport::ClientBuildError),
+}
+
+impl SetupError {
+    /// Whether the user's configuration is at fault (the CLI's usage exit code).
+    pub fn is_config(&self) -> bool {
+        matches!(self, SetupError::Trust(_))
+    }
+}
+
+/// Runs verifications. Cheap to share behind an `Arc`; holds what every verification of the
+/// process shares: the trusted CAs (read once, see tls/roots.rs) and the HTTP clients.
 pub struct Verifier {
-    /// For `verify`, whose deadline bounds every request (see `transport::verification_client`).
-    verify_http: reqwest::Client,
+    /// For `verify`, whose deadline bounds every request (see `transport::Backstop`).
+    verify_http: transport::HttpClients,
     /// For the login flows: the same settings plus a per-request backstop timeout.
-    http: reqwest::Client,
-    pg_tls: tokio_postgres_rustls::MakeRustlsConnect,
+    http: transport::HttpClients,
+    trust: Arc<tls::Trust>,
     /// Endpoints already parsed (see endpoints.rs).
     endpoints: endpoints::Endpoints,
     limits: Limits,
@@ -153,26 +186,33 @@ impl std::fmt::Debug for Verifier {
         f.debug_struct("Verifier")
             .field("limits", &self.limits)
             .field("refresh_margin", &self.refresh_margin)
+            .field("trust", &self.trust)
             .finish()
     }
 }
 
 impl Verifier {
-    /// Builds the HTTP client (redirects off, TLS verified against the webpki roots, the
-    /// configured timeouts) and the PostgreSQL TLS connector. Fails only if the TLS stack cannot
-    /// be initialised, which the caller reports and exits on.
-    pub fn new(config: &VerifyConfig) -> Result<Verifier, String> {
+    /// Reads the trusted CAs (webpki's, the system's, `verify.extra_ca_file`) and builds the
+    /// HTTP clients (redirects off, the proxy variables honoured except for loopback, the
+    /// configured timeouts). Fails when `verify.extra_ca_file` cannot be used or the TLS stack
+    /// cannot be initialised, which the caller reports and exits on.
+    pub fn new(config: &VerifyConfig) -> Result<Verifier, SetupError> {
         let limits = Limits {
             connect_timeout: config.connect_timeout(),
             deadline: config.deadline(),
         };
-        let verify_http = transport::verification_client(limits).map_err(|e| e.to_string())?;
-        let http = transport::http_client(limits).map_err(|e| e.to_string())?;
-        let pg_tls = postgres::tls_connector().map_err(|e| e.to_string())?;
+        let trust = Arc::new(tls::Trust::load(config.extra_ca_file.as_deref())?);
+        let verify_http =
+            transport::HttpClients::new(trust.clone(), limits, transport::Backstop::None)?;
+        let http = transport::HttpClients::new(
+            trust.clone(),
+            limits,
+            transport::Backstop::DeadlinePlusOne,
+        )?;
         Ok(Verifier {
             verify_http,
             http,
-            pg_tls,
+            trust,
             endpoints: endpoints::Endpoints::default(),
             limits,
             refresh_margin: crate::core::expiry::refresh_margin(
@@ -181,8 +221,14 @@ impl Verifier {
         })
     }
 
+    /// Problems with the system's CA store worth telling the user (an SSL_CERT_FILE that
+    /// cannot be read, ...): verification goes on without those certificates.
+    pub fn warnings(&self) -> &[String] {
+        &self.trust.warnings
+    }
+
     /// The same, with the refresh-ahead margin from `audit.refresh_margin_minutes`.
-    pub fn with_audit(verify: &VerifyConfig, audit: &AuditConfig) -> Result<Verifier, String> {
+    pub fn with_audit(verify: &VerifyConfig, audit: &AuditConfig) -> Result<Verifier, SetupError> {
         Ok(
             Verifier::new(verify)?.with_refresh_margin(crate::core::expiry::refresh_margin(
                 audit.refresh_margin_minutes,
@@ -239,7 +285,7 @@ impl Verifier {
                 }
                 VerifySpec::Database { .. } => {
                     Box::pin(postgres::verify_postgres(
-                        &self.pg_tls,
+                        &self.trust,
                         self.limits,
                         credential,
                     ))
@@ -260,12 +306,13 @@ impl Verifier {
             reason: safety::scrub(finding.reason, credential),
             detail: finding.detail.map(|d| safety::scrub(d, credential)),
             latency: started.elapsed(),
+            tls: finding.tls,
             tokens: finding.tokens,
         }
     }
 
-    /// The HTTP client for the OAuth2 login flows (with the backstop timeout).
-    pub(crate) fn http(&self) -> &reqwest::Client {
+    /// The HTTP clients for the OAuth2 login flows (with the backstop timeout).
+    pub(crate) fn http(&self) -> &transport::HttpClients {
         &self.http
     }
 

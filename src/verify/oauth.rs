@@ -18,11 +18,11 @@ use url::Url;
 
 use super::endpoints::Endpoints;
 use super::flows::{FlowError, OAuthClient};
-use super::http::{judge, secret_header};
+use super::http::{judge, secret_header, tls_of};
 use super::safety::{self, NetFailure};
-use super::transport::{OAuthHttp, TransportError};
+use super::transport::{HttpClients, OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};
-use crate::catalog::{Component, VerifySpec};
+use crate::catalog::{Component, VerifySpec, CA_CERT_FIELD};
 use crate::core::expiry::{self, RefreshDue};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status};
@@ -30,7 +30,7 @@ use crate::core::{Credential, Status};
 /// What one OAuth2 verification takes from the Verifier.
 #[derive(Clone, Copy)]
 pub(crate) struct Context<'a> {
-    pub(crate) http: &'a reqwest::Client,
+    pub(crate) http: &'a HttpClients,
     pub(crate) endpoints: &'a Endpoints,
     pub(crate) limits: Limits,
     /// Access tokens expiring within this are refreshed first (see the module docs of verify).
@@ -128,7 +128,7 @@ fn not_refreshed(reason: &str, expires: Option<Timestamp>, now: Timestamp) -> St
 
 /// The bits of a verification the userinfo request needs.
 struct Probe<'a> {
-    http: &'a reqwest::Client,
+    http: &'a HttpClients,
     endpoints: &'a Endpoints,
     component: &'a Component,
     credential: &'a Credential,
@@ -150,28 +150,40 @@ impl Probe<'_> {
             Ok(h) => h,
             Err(f) => return f,
         };
-        let sent = self
-            .http
+        let client = match self.http.for_url(&url, self.ca_cert()) {
+            Ok(client) => client,
+            Err(f) => return f,
+        };
+        let sent = client
             .get(Url::clone(&url))
             .header(AUTHORIZATION, header)
             .send()
             .await;
         match sent {
-            Ok(response) => {
-                judge(
-                    response,
-                    &url,
-                    &self.component.name,
-                    "access token",
-                    self.ok_status,
-                    self.detail_pointer,
-                )
-                .await
-            }
-            Err(e) => Finding::unreachable(
-                NetFailure::from_reqwest(&e)
-                    .sentence(&safety::host_port(&url), limits.connect_timeout.as_secs()),
-            ),
+            Ok(response) => judge(
+                response,
+                &url,
+                &self.component.name,
+                "access token",
+                self.ok_status,
+                self.detail_pointer,
+            )
+            .await
+            .over(tls_of(&url)),
+            Err(e) => NetFailure::from_reqwest(&e)
+                .finding(&safety::host_port(&url), limits.connect_timeout.as_secs()),
+        }
+    }
+
+    fn ca_cert(&self) -> Option<&str> {
+        safety::optional(self.credential, CA_CERT_FIELD)
+    }
+
+    /// The client for token-endpoint requests.
+    fn token_http(&self) -> OAuthHttp<'_> {
+        OAuthHttp {
+            clients: self.http,
+            ca_cert: self.ca_cert(),
         }
     }
 }
@@ -190,7 +202,7 @@ async fn refresh_grant(
     let answer = client
         .grant_client()
         .exchange_refresh_token(&refresh)
-        .request_async(&OAuthHttp(probe.http))
+        .request_async(&probe.token_http())
         .await;
     let tokens = match answer {
         Ok(response) => token_update(&response, ctx.now),
@@ -203,11 +215,15 @@ async fn refresh_grant(
     };
     // The grant alone proves the credential; the userinfo answer only adds the account name,
     // so its failure (a token without the openid scope, say) does not fail the verification.
-    let detail = probe
+    let userinfo = probe
         .userinfo(tokens.access_token.expose_secret(), ctx.limits)
         .await;
-    let detail = (detail.status == Status::Verified)
-        .then_some(detail.detail)
+    // The token request's protection, and the userinfo request's if it got an answer.
+    let tls = userinfo.tls.map_or(tls_of(&client.token_url), |t| {
+        t.weakest(tls_of(&client.token_url))
+    });
+    let detail = (userinfo.status == Status::Verified)
+        .then_some(userinfo.detail)
         .flatten();
     let service = &probe.component.name;
     let reason = match why {
@@ -227,7 +243,7 @@ async fn refresh_grant(
     };
     Finding {
         tokens: Some(tokens),
-        ..Finding::verified(reason, detail)
+        ..Finding::verified(reason, detail).over(tls)
     }
 }
 
@@ -255,7 +271,7 @@ async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -
         .grant_client()
         .exchange_client_credentials()
         .add_scopes(client.scopes.iter().cloned().map(Scope::new))
-        .request_async(&OAuthHttp(probe.http))
+        .request_async(&probe.token_http())
         .await;
     match answer {
         Ok(response) => Finding {
@@ -267,6 +283,7 @@ async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -
                 ),
                 Some(client.client_id.clone()),
             )
+            .over(tls_of(&client.token_url))
         },
         Err(e) => token_failure(e, Grant::ClientCredentials, &client, limits).into_finding(),
     }
@@ -348,7 +365,14 @@ pub(crate) fn token_failure(
     match error {
         RequestTokenError::ServerResponse(response) => provider_error(response.error(), grant),
         RequestTokenError::Request(TransportError::Net(failure)) => {
-            FlowError::Unreachable(failure.sentence(&where_, limits.connect_timeout.as_secs()))
+            let sentence = failure.sentence(&where_, limits.connect_timeout.as_secs());
+            match failure.status() {
+                Status::Misconfigured => FlowError::Misconfigured(sentence),
+                _ => FlowError::Unreachable(sentence),
+            }
+        }
+        RequestTokenError::Request(TransportError::Unusable(sentence)) => {
+            FlowError::Misconfigured(sentence)
         }
         RequestTokenError::Request(TransportError::Redirect(target)) => FlowError::Misconfigured(format!(
             "The OAuth2 endpoint at {where_} redirected to {}; keyway does not follow redirects with a secret attached.",
@@ -443,11 +467,6 @@ impl FlowError {
 
     pub(crate) fn into_finding(self) -> Finding {
         let status = self.status();
-        Finding {
-            status,
-            reason: self.to_string(),
-            detail: None,
-            tokens: None,
-        }
+        Finding::with(status, self.to_string())
     }
 }

@@ -1,9 +1,9 @@
 //! PostgreSQL verification: log in with the credential's fields and run `SELECT version()`.
-//! TLS is required unless the credential says `sslmode = disable`, and then it is never
-//! attempted; with TLS required there is no plaintext fallback (tokio-postgres SslMode::Require
-//! fails when the server answers the SSLRequest with 'N').
-
-use std::sync::Arc;
+//! TLS follows libpq's sslmode words (see verify/tls): the connection is encrypted unless the
+//! credential says `sslmode = disable`, which keyway allows only for a loopback host, and with
+//! TLS required there is no plaintext fallback (tokio-postgres SslMode::Require fails when the
+//! server answers the SSLRequest with 'N'). A client certificate (`ssl_cert`, `ssl_key`) is
+//! offered when the server asks for one.
 
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
@@ -11,27 +11,9 @@ use tokio_postgres::NoTls;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::safety::{self, NetFailure};
+use super::tls::{self, ClientCertRequest, DbTls, Trust};
 use super::{Finding, Limits};
 use crate::core::Credential;
-
-#[derive(Debug, thiserror::Error)]
-#[error("the TLS configuration for PostgreSQL could not be built: {0}")]
-pub(crate) struct TlsSetupError(#[source] rustls::Error);
-
-/// rustls with the webpki roots and the ring provider passed explicitly, so no process-wide
-/// default provider has to be installed (and no other crate's choice can interfere).
-pub(crate) fn tls_connector() -> Result<MakeRustlsConnect, TlsSetupError> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(TlsSetupError)?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(MakeRustlsConnect::new(config))
-}
 
 /// The credential's connection settings, checked before any socket is opened.
 struct Target<'a> {
@@ -40,7 +22,13 @@ struct Target<'a> {
     database: &'a str,
     user: &'a str,
     password: &'a str,
-    tls: bool,
+    tls: DbTls,
+}
+
+impl Target<'_> {
+    fn where_(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
 }
 
 fn target(credential: &Credential) -> Result<Target<'_>, Finding> {
@@ -59,27 +47,18 @@ fn target(credential: &Credential) -> Result<Target<'_>, Finding> {
             ))
         })?,
     };
-    let tls = match safety::optional(credential, "sslmode").unwrap_or("require") {
-        "require" | "verify-full" => true,
-        "disable" => false,
-        other => {
-            return Err(Finding::misconfigured(format!(
-                "The field 'sslmode' ('{other}') must be require, verify-full or disable."
-            )))
-        }
-    };
     Ok(Target {
         host,
         port,
         database: safety::optional(credential, "database").unwrap_or("postgres"),
         user: safety::required(credential, "user")?,
         password: safety::required(credential, "password")?,
-        tls,
+        tls: DbTls::from_credential(credential, host)?,
     })
 }
 
 pub(crate) async fn verify_postgres(
-    tls: &MakeRustlsConnect,
+    trust: &Trust,
     limits: Limits,
     credential: &Credential,
 ) -> Finding {
@@ -96,36 +75,45 @@ pub(crate) async fn verify_postgres(
         .password(t.password)
         .application_name("keyway")
         .connect_timeout(limits.connect_timeout)
-        .ssl_mode(if t.tls {
+        .ssl_mode(if t.tls.uses_tls() {
             SslMode::Require
         } else {
             SslMode::Disable
         });
-    let result = if t.tls {
-        login_and_query(&config, tls.clone()).await
+    let (result, asked) = if t.tls.uses_tls() {
+        let connector = match t.tls.connector(trust) {
+            Ok(c) => c,
+            Err(f) => return f,
+        };
+        let tls = MakeRustlsConnect::new(connector.config);
+        (
+            login_and_query(&config, tls).await,
+            connector.client_cert_request,
+        )
     } else {
-        login_and_query(&config, NoTls).await
+        (
+            login_and_query(&config, NoTls).await,
+            ClientCertRequest::default(),
+        )
     };
     match result {
         Ok(version) => {
             let short = short_version(&version);
-            let plain = if t.tls {
-                ""
-            } else {
-                " (unencrypted: sslmode = disable)"
-            };
             Finding::verified(
                 format!(
-                    "Logged in to {short} at {}:{} as '{}'{plain}.",
-                    t.host, t.port, t.user
+                    "Logged in to {short} at {} as '{}' ({}).",
+                    t.where_(),
+                    t.user,
+                    t.tls.phrase()
                 ),
                 Some(short),
             )
+            .over(t.tls.state())
         }
-        Err(PgFailure::Driver(e)) => describe_error(&e, &t, limits),
+        Err(PgFailure::Driver(e)) => describe_error(&e, &t, &asked, limits),
         Err(PgFailure::ClosedEarly) => Finding::unreachable(format!(
-            "{}:{} closed the connection before answering.",
-            t.host, t.port
+            "{} closed the connection before answering.",
+            t.where_()
         )),
     }
 }
@@ -170,52 +158,87 @@ fn short_version(full: &str) -> String {
         .join(" ")
 }
 
-fn describe_error(e: &tokio_postgres::Error, t: &Target<'_>, limits: Limits) -> Finding {
-    let where_ = format!("{}:{}", t.host, t.port);
+fn describe_error(
+    e: &tokio_postgres::Error,
+    t: &Target<'_>,
+    asked: &ClientCertRequest,
+    limits: Limits,
+) -> Finding {
+    let where_ = t.where_();
+    // The server asked for a client certificate and the credential has none: whichever way
+    // the server then ends the connection (a TLS alert, or a login refused for want of one).
+    let lacks_certificate = asked.was_made() && !t.tls.has_client_certificate();
     if let Some(db) = e.as_db_error() {
-        let code = db.code();
-        if *code == SqlState::INVALID_PASSWORD {
-            return Finding::rejected(format!(
-                "PostgreSQL rejected the password for user '{}'.",
-                t.user
-            ));
-        }
-        if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
-            return Finding::rejected(format!(
-                "PostgreSQL at {where_} refused the login for user '{}' (no pg_hba.conf rule allows it, or the role cannot log in).",
-                t.user
-            ));
-        }
-        if *code == SqlState::INVALID_CATALOG_NAME {
-            return Finding::rejected(format!(
-                "The database '{}' does not exist on {where_}.",
-                t.database
-            ));
-        }
-        let class = &code.code()[..2.min(code.code().len())];
-        // 08 connection exception, 53 insufficient resources, 57 operator intervention
-        // (shutting down, starting up): the server, not the credential, is the problem.
-        let sentence = format!(
-            "PostgreSQL at {where_} refused the connection: {} (SQLSTATE {}).",
-            db.message().trim_end_matches('.'),
-            code.code()
-        );
-        return if matches!(class, "08" | "53" | "57") {
-            Finding::unreachable(sentence)
-        } else {
-            Finding::rejected(sentence)
-        };
+        // The server answered over the connection the credential asked for.
+        return describe_db_error(db, t, lacks_certificate).over(t.tls.state());
     }
     if is_tls_refused(e) {
-        return Finding::unreachable(format!(
-            "The server at {where_} does not support TLS; keyway will not fall back to an unencrypted connection (sslmode = disable allows it explicitly)."
-        ));
+        return tls::not_offered(&where_);
     }
     let failure = NetFailure::from_chain(e);
-    if failure == NetFailure::Other && e.is_closed() {
+    if let NetFailure::Tls(Some(alert)) = &failure {
+        if lacks_certificate {
+            return tls::client_certificate_required(&where_);
+        }
+        if t.tls.has_client_certificate() && asked.was_made() {
+            return Finding::rejected(format!(
+                "The server at {where_} did not accept the client certificate in ssl_cert (TLS alert {}).",
+                safety::alert_name(*alert)
+            ));
+        }
+    }
+    if matches!(failure, NetFailure::Other) && e.is_closed() {
         return Finding::unreachable(format!("{where_} closed the connection unexpectedly."));
     }
-    Finding::unreachable(failure.sentence(&where_, limits.connect_timeout.as_secs()))
+    failure.finding(&where_, limits.connect_timeout.as_secs())
+}
+
+fn describe_db_error(
+    db: &tokio_postgres::error::DbError,
+    t: &Target<'_>,
+    lacks_certificate: bool,
+) -> Finding {
+    let where_ = t.where_();
+    let code = db.code();
+    if *code == SqlState::INVALID_PASSWORD {
+        return Finding::rejected(format!(
+            "PostgreSQL rejected the password for user '{}'.",
+            t.user
+        ));
+    }
+    if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+        if lacks_certificate {
+            return tls::client_certificate_required(&where_);
+        }
+        let why = if t.tls.has_client_certificate() {
+            "no pg_hba.conf rule allows it, the role cannot log in, or the client certificate's CN is not the user name"
+        } else {
+            "no pg_hba.conf rule allows it, or the role cannot log in"
+        };
+        return Finding::rejected(format!(
+            "PostgreSQL at {where_} refused the login for user '{}' ({why}).",
+            t.user
+        ));
+    }
+    if *code == SqlState::INVALID_CATALOG_NAME {
+        return Finding::rejected(format!(
+            "The database '{}' does not exist on {where_}.",
+            t.database
+        ));
+    }
+    let class = &code.code()[..2.min(code.code().len())];
+    // 08 connection exception, 53 insufficient resources, 57 operator intervention
+    // (shutting down, starting up): the server, not the credential, is the problem.
+    let sentence = format!(
+        "PostgreSQL at {where_} refused the connection: {} (SQLSTATE {}).",
+        db.message().trim_end_matches('.'),
+        code.code()
+    );
+    if matches!(class, "08" | "53" | "57") {
+        Finding::unreachable(sentence)
+    } else {
+        Finding::rejected(sentence)
+    }
 }
 
 /// tokio-postgres has no typed variant for "the server answered 'N' to the SSLRequest"; its
@@ -241,10 +264,5 @@ mod tests {
             short_version("PostgreSQL 15.6 (Debian 15.6-0+deb12u1) on x86_64-pc-linux-gnu"),
             "PostgreSQL 15.6"
         );
-    }
-
-    #[test]
-    fn tls_connector_builds() {
-        assert!(tls_connector().is_ok());
     }
 }

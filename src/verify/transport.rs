@@ -1,16 +1,29 @@
-//! The one HTTP stack keyway verifies with: reqwest clients that never follow redirects, and
-//! the adapter that lets oauth2 5 use them while keeping the HTTP status of failed token requests
-//! (oauth2 itself reduces a 503 or a redirect to an unparsable body).
+//! The one HTTP stack keyway verifies with: reqwest clients that never follow redirects, trust
+//! what `tls::Trust` trusts (plus a credential's own `ca_cert`), honour the proxy variables
+//! (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, read by reqwest as curl reads them) except for
+//! loopback hosts, which are never proxied; and the adapter that lets oauth2 5 use them while
+//! keeping the HTTP status of failed token requests (oauth2 itself reduces a 503 or a redirect
+//! to an unparsable body).
+//!
+//! Through a proxy an https request travels inside a CONNECT tunnel, so the proxy sees the host
+//! name and port and nothing else: the key is inside TLS. A plain http request would hand the
+//! key to the proxy in the clear; it is refused unless the credential allows plain http
+//! (`allow_http = yes`), the same rule as without a proxy.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
 
+use foldhash::HashMap;
 use oauth2::{AsyncHttpClient, HttpRequest, HttpResponse};
 use reqwest::StatusCode;
+use rustls::pki_types::CertificateDer;
+use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::safety::{self, NetFailure};
-use super::Limits;
+use super::tls::{self, Trust};
+use super::{Finding, Limits};
 
 /// Sent on every request; GitHub refuses requests without a User-Agent.
 pub(crate) const USER_AGENT: &str = concat!("keyway/", env!("CARGO_PKG_VERSION"));
@@ -19,37 +32,139 @@ pub(crate) const USER_AGENT: &str = concat!("keyway/", env!("CARGO_PKG_VERSION")
 /// cannot make keyway buffer gigabytes.
 const BODY_LIMIT: usize = 256 * 1024;
 
+/// More distinct `ca_cert` values than this and their clients are made afresh: a bound on
+/// memory far above the number of private CAs one vault uses.
+const CA_CLIENTS: usize = 64;
+
 #[derive(Debug, thiserror::Error)]
-#[error("the HTTP client could not be built: {0}")]
-pub(crate) struct ClientBuildError(#[source] reqwest::Error);
-
-/// The client for the login flows, which run outside `Verifier::verify` and its deadline.
-pub(crate) fn http_client(limits: Limits) -> Result<reqwest::Client, ClientBuildError> {
-    builder(limits)
-        // A backstop for requests outside `Verifier::verify` (login flows). It runs a second
-        // past the verification deadline, like the deadline it stands in for.
-        .timeout(limits.deadline + std::time::Duration::from_secs(1))
-        .build()
-        .map_err(ClientBuildError)
+pub enum ClientBuildError {
+    #[error("the TLS configuration could not be built: {0}")]
+    Tls(#[source] rustls::Error),
+    #[error("the HTTP client could not be built: {0}")]
+    Http(#[source] reqwest::Error),
 }
 
-/// The client `Verifier::verify` uses. Same as `http_client` without the backstop: every
-/// request it sends runs inside the verification deadline, which fires a second before the
-/// backstop would, so there the backstop never decided anything, yet it cost each request two
-/// timers (one for the answer, one for the body) and a boxed sleep.
-pub(crate) fn verification_client(limits: Limits) -> Result<reqwest::Client, ClientBuildError> {
-    builder(limits).build().map_err(ClientBuildError)
+/// Whether requests get a backstop timeout of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backstop {
+    /// For `Verifier::verify`, whose deadline bounds every request: the verification deadline
+    /// fires a second before a backstop would, so there it never decided anything, yet it cost
+    /// each request two timers (one for the answer, one for the body) and a boxed sleep.
+    None,
+    /// For the login flows, which run outside `Verifier::verify` and its deadline: a second past
+    /// the verification deadline, like the deadline it stands in for.
+    DeadlinePlusOne,
 }
 
-fn builder(limits: Limits) -> reqwest::ClientBuilder {
-    reqwest::Client::builder()
-        // A redirect would carry the Authorization header (or the query key) to wherever the
-        // service points; keyway reports a 3xx instead of following it.
-        .redirect(reqwest::redirect::Policy::none())
-        .use_rustls_tls()
-        .https_only(false) // plain http is gated per request by safety::check_scheme
-        .connect_timeout(limits.connect_timeout)
-        .user_agent(USER_AGENT)
+/// One client honouring the proxy variables and one that never uses a proxy.
+#[derive(Clone)]
+struct ClientPair {
+    proxied: reqwest::Client,
+    direct: reqwest::Client,
+}
+
+/// The HTTP clients of one purpose (see `Backstop`): the shared pair, and a pair for each
+/// `ca_cert` a credential brings, made on first use and kept by the certificates' digest.
+pub(crate) struct HttpClients {
+    trust: Arc<Trust>,
+    limits: Limits,
+    backstop: Backstop,
+    shared: ClientPair,
+    with_ca: Mutex<HashMap<[u8; 32], ClientPair>>,
+}
+
+impl HttpClients {
+    pub(crate) fn new(
+        trust: Arc<Trust>,
+        limits: Limits,
+        backstop: Backstop,
+    ) -> Result<HttpClients, ClientBuildError> {
+        let shared = client_pair(&trust, &[], limits, backstop)?;
+        Ok(HttpClients {
+            trust,
+            limits,
+            backstop,
+            shared,
+            with_ca: Mutex::new(HashMap::default()),
+        })
+    }
+
+    /// The client for a request to `url` of a credential whose `ca_cert` field holds
+    /// `ca_cert` (canonical PEM, see `core::pem`): direct for loopback, else through any proxy
+    /// the environment names.
+    pub(crate) fn for_url(
+        &self,
+        url: &Url,
+        ca_cert: Option<&str>,
+    ) -> Result<reqwest::Client, Finding> {
+        let pair = match ca_cert {
+            None => self.shared.clone(),
+            Some(pem) => self.pair_with_ca(pem)?,
+        };
+        Ok(if crate::core::transport::is_loopback(url) {
+            pair.direct
+        } else {
+            pair.proxied
+        })
+    }
+
+    fn pair_with_ca(&self, pem: &str) -> Result<ClientPair, Finding> {
+        let digest: [u8; 32] = Sha256::digest(pem.as_bytes()).into();
+        if let Some(pair) = self.map().get(&digest) {
+            return Ok(pair.clone());
+        }
+        let cas = tls::pem_certificates(pem, crate::catalog::CA_CERT_FIELD)?;
+        let pair = client_pair(&self.trust, &cas, self.limits, self.backstop).map_err(|_| {
+            Finding::misconfigured(
+                "The field 'ca_cert' holds a certificate that cannot be a trusted CA.".into(),
+            )
+        })?;
+        let mut map = self.map();
+        if map.len() >= CA_CLIENTS {
+            map.clear();
+        }
+        map.insert(digest, pair.clone());
+        Ok(pair)
+    }
+
+    /// Every critical section is one lookup or one insert, so a poisoned lock is safe to use.
+    fn map(&self) -> MutexGuard<'_, HashMap<[u8; 32], ClientPair>> {
+        self.with_ca
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+fn client_pair(
+    trust: &Trust,
+    extra_cas: &[CertificateDer<'static>],
+    limits: Limits,
+    backstop: Backstop,
+) -> Result<ClientPair, ClientBuildError> {
+    let config = trust
+        .https_config(extra_cas)
+        .map_err(ClientBuildError::Tls)?;
+    let build = |proxies: bool| {
+        let mut builder = reqwest::Client::builder()
+            // A redirect would carry the Authorization header (or the query key) to wherever
+            // the service points; keyway reports a 3xx instead of following it.
+            .redirect(reqwest::redirect::Policy::none())
+            .use_preconfigured_tls(config.clone())
+            .https_only(false) // plain http is gated per request by safety::check_scheme
+            .connect_timeout(limits.connect_timeout)
+            .user_agent(USER_AGENT);
+        if backstop == Backstop::DeadlinePlusOne {
+            builder = builder.timeout(limits.deadline + std::time::Duration::from_secs(1));
+        }
+        if !proxies {
+            builder = builder.no_proxy();
+        }
+        builder.build().map_err(ClientBuildError::Http)
+    };
+    Ok(ClientPair {
+        proxied: build(true)?,
+        direct: build(false)?,
+    })
 }
 
 /// Reads at most BODY_LIMIT bytes of a response body; a broken body reads as empty, since the
@@ -92,12 +207,20 @@ pub(crate) enum TransportError {
     Status(StatusCode),
     #[error("the request could not be built")]
     Build,
+    /// The credential's fields keep any request from being made (a `ca_cert` that is no CA);
+    /// the sentence says why.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 /// oauth2's view of our client. Statuses other than 200 pass through only when they carry a
 /// JSON `error` (invalid_client, invalid_grant, authorization_pending...); everything else is
 /// turned into a `TransportError` that still knows the status.
-pub(crate) struct OAuthHttp<'a>(pub(crate) &'a reqwest::Client);
+pub(crate) struct OAuthHttp<'a> {
+    pub(crate) clients: &'a HttpClients,
+    /// The credential's `ca_cert`, if it has one.
+    pub(crate) ca_cert: Option<&'a str>,
+}
 
 impl<'c> AsyncHttpClient<'c> for OAuthHttp<'_> {
     type Error = TransportError;
@@ -107,8 +230,11 @@ impl<'c> AsyncHttpClient<'c> for OAuthHttp<'_> {
         Box::pin(async move {
             let request = reqwest::Request::try_from(request).map_err(|_| TransportError::Build)?;
             let url = request.url().clone();
-            let response = self
-                .0
+            let client = self
+                .clients
+                .for_url(&url, self.ca_cert)
+                .map_err(|f| TransportError::Unusable(f.reason))?;
+            let response = client
                 .execute(request)
                 .await
                 .map_err(|e| TransportError::Net(NetFailure::from_reqwest(&e)))?;

@@ -49,6 +49,7 @@ fn entry(reason: &str, at: i64) -> Verification {
         latency_ms: Some(3),
         at: Timestamp(at),
         run: None,
+        tls: None,
     }
 }
 

@@ -227,6 +227,7 @@ fn an_imports_plan_lines_are_shown_escaped() {
             latency_ms: None,
             at: Timestamp(1),
             run: None,
+            tls: None,
         }],
     };
     let v = TestVault::with_loopback_component();

@@ -67,7 +67,16 @@ pub async fn api_server(key: &str, trap: Option<SocketAddr>) -> ApiServer {
         trap,
         ..ApiState::default()
     });
-    let router = Router::new()
+    let router = api_router(state.clone());
+    ApiServer {
+        addr: serve(router).await,
+        state,
+    }
+}
+
+/// The routes of `api_server`, over any transport (tls.rs serves them over TLS).
+pub fn api_router(state: Arc<ApiState>) -> Router {
+    Router::new()
         .route("/v1/me", get(me))
         .route("/v1/slow/{ms}", get(slow))
         .route(
@@ -76,11 +85,7 @@ pub async fn api_server(key: &str, trap: Option<SocketAddr>) -> ApiServer {
         )
         .route("/v1/moved", get(moved))
         .route("/v1/slack", get(slack))
-        .with_state(state.clone());
-    ApiServer {
-        addr: serve(router).await,
-        state,
-    }
+        .with_state(state)
 }
 
 fn key_placement(

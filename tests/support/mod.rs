@@ -8,6 +8,7 @@
 pub mod http;
 pub mod oauth;
 pub mod pg;
+pub mod tls;
 
 use keyway::catalog::{parse_component, Catalog, Component};
 use keyway::config::VerifyConfig;
@@ -69,6 +70,7 @@ pub fn verifier(connect_timeout_secs: u64, deadline_secs: u64) -> Verifier {
         concurrency: 16,
         connect_timeout_secs,
         deadline_secs,
+        ..VerifyConfig::default()
     })
     .expect("verifier builds")
 }

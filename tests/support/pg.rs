@@ -3,15 +3,17 @@
 //! as root, so as root the cluster runs as an unprivileged system user (created if missing).
 //!
 //! `PgCluster::shared()` starts one cluster per test binary, stopped at process exit (the test
-//! harness never drops statics, so an `atexit` hook does it). `PgCluster::start()` gives a
-//! private one, stopped on Drop.
+//! harness never drops statics, so an `atexit` hook does it; `until_exit` does the same for any
+//! cluster a test binary shares). `PgCluster::start()` gives a private one, stopped on Drop;
+//! `PgCluster::start_tls` one that offers TLS with a certificate from a test CA (tls.rs), and
+//! optionally requires client certificates.
 
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, Once, OnceLock};
 
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 pub const OS_USER: &str = "keyway-test";
@@ -19,16 +21,28 @@ pub const ETL_USER: &str = "etl";
 pub const ETL_PASSWORD: &str = "pw_SENTINEL_etl_42";
 pub const ETL_DATABASE: &str = "warehouse";
 
+/// How a TLS cluster is set up (see `PgCluster::start_tls`).
+pub struct PgTls {
+    pub server: super::tls::Issued,
+    /// PEM of the CA whose client certificates the server requires.
+    pub client_ca: Option<String>,
+}
+
 pub struct PgCluster {
     pub port: u16,
     dir: PathBuf,
     run_as: Option<String>,
 }
 
-static SHARED: OnceLock<PgCluster> = OnceLock::new();
+static SHARED: OnceLock<&'static PgCluster> = OnceLock::new();
 
-extern "C" fn stop_shared_cluster() {
-    if let Some(cluster) = SHARED.get() {
+/// Clusters kept until the test binary exits, stopped then by `stop_clusters_at_exit`.
+static AT_EXIT: Mutex<Vec<&'static PgCluster>> = Mutex::new(Vec::new());
+static AT_EXIT_HOOK: Once = Once::new();
+
+extern "C" fn stop_clusters_at_exit() {
+    let clusters = AT_EXIT.lock().unwrap_or_else(|p| p.into_inner());
+    for cluster in clusters.iter() {
         cluster.stop();
     }
 }
@@ -36,35 +50,43 @@ extern "C" fn stop_shared_cluster() {
 impl PgCluster {
     /// The cluster shared by every test of this binary.
     pub fn shared() -> &'static PgCluster {
-        SHARED.get_or_init(|| {
-            let cluster = PgCluster::start();
+        SHARED.get_or_init(|| PgCluster::start().until_exit())
+    }
+
+    /// Keeps this cluster running until the test binary exits, for tests to share.
+    pub fn until_exit(self) -> &'static PgCluster {
+        let kept: &'static PgCluster = Box::leak(Box::new(self));
+        AT_EXIT_HOOK.call_once(|| {
             // SAFETY: registering a plain extern "C" fn with no captured state.
             unsafe {
-                libc::atexit(stop_shared_cluster);
+                libc::atexit(stop_clusters_at_exit);
             }
-            cluster
-        })
+        });
+        AT_EXIT.lock().unwrap_or_else(|p| p.into_inner()).push(kept);
+        kept
     }
 
     /// A private cluster without TLS (like the shared one).
     pub fn start() -> PgCluster {
-        PgCluster::start_with(false)
+        PgCluster::start_with(None)
     }
 
-    /// A private cluster that offers TLS with a self-signed certificate, which no public root
-    /// vouches for: keyway must refuse it.
-    pub fn start_with_self_signed_tls() -> PgCluster {
-        PgCluster::start_with(true)
+    /// A private cluster that offers TLS with `tls.server` (a certificate from a test CA, see
+    /// tls.rs); with `tls.client_ca`, TCP logins must come over TLS with a client certificate
+    /// that CA issued, for the user its CN names (pg_hba.conf: `hostssl ... cert`).
+    pub fn start_tls(tls: &PgTls) -> PgCluster {
+        PgCluster::start_with(Some(tls))
     }
 
-    fn start_with(tls: bool) -> PgCluster {
+    fn start_with(tls: Option<&PgTls>) -> PgCluster {
         let run_as = ensure_os_user();
         let dir = unique_dir();
         std::fs::create_dir_all(&dir).expect("create cluster dir");
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-        if let Some(user) = &run_as {
-            let uid = id_of(user, "-u");
-            let gid = id_of(user, "-g");
+        let owner = run_as
+            .as_ref()
+            .map(|user| (id_of(user, "-u"), id_of(user, "-g")));
+        if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown cluster dir");
         }
         let cluster = PgCluster {
@@ -86,39 +108,34 @@ impl PgCluster {
                 "--no-sync",
             ],
         );
-        let ssl = if tls {
-            cluster.run_program(
-                "openssl",
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    "server.key",
-                    "-out",
-                    "server.crt",
-                    "-days",
-                    "1",
-                    "-subj",
-                    "/CN=127.0.0.1",
-                ],
-            );
-            // PostgreSQL refuses a key that others can read.
-            std::fs::set_permissions(
-                cluster.dir.join("server.key"),
-                std::fs::Permissions::from_mode(0o600),
-            )
-            .expect("chmod server.key");
-            format!(
-                "ssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
-                cluster.dir.display()
-            )
-        } else {
-            "ssl = off\n".to_string()
+        // The server reads its files as the cluster's user; it refuses a key others can read.
+        let private_file = |name: &str, text: &str| {
+            let path = cluster.dir.join(name);
+            std::fs::write(&path, text).expect("write TLS file");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .expect("chmod TLS file");
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid)).expect("chown TLS file");
+            }
+        };
+        let ssl = match tls {
+            None => "ssl = off\n".to_string(),
+            Some(tls) => {
+                private_file("server.crt", &tls.server.cert_pem);
+                private_file("server.key", &tls.server.key_pem);
+                let mut ssl = format!(
+                    "ssl = on\nssl_cert_file = '{0}/server.crt'\nssl_key_file = '{0}/server.key'\n",
+                    cluster.dir.display()
+                );
+                if let Some(ca) = &tls.client_ca {
+                    private_file("client_ca.crt", ca);
+                    ssl.push_str(&format!(
+                        "ssl_ca_file = '{}/client_ca.crt'\n",
+                        cluster.dir.display()
+                    ));
+                }
+                ssl
+            }
         };
         let conf = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {}\nunix_socket_directories = '{}'\n\
@@ -128,9 +145,15 @@ impl PgCluster {
             cluster.dir.display()
         );
         append(&data.join("postgresql.conf"), &conf);
+        let tcp = match tls {
+            Some(PgTls {
+                client_ca: Some(_), ..
+            }) => "hostssl all all 127.0.0.1/32 cert",
+            _ => "host all all 127.0.0.1/32 scram-sha-256",
+        };
         std::fs::write(
             data.join("pg_hba.conf"),
-            "local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+            format!("local all all trust\n{tcp}\n"),
         )
         .expect("write pg_hba.conf");
         let log = cluster.dir.join("server.log");

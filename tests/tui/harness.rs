@@ -243,6 +243,7 @@ pub fn outcome(status: Status, reason: &str) -> Outcome {
         reason: reason.into(),
         detail: Some("PostgreSQL 15.8".into()),
         latency: Duration::from_millis(40),
+        tls: None,
         tokens: None,
     }
 }

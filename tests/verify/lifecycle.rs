@@ -200,6 +200,7 @@ async fn an_access_token_two_hours_from_expiry_is_checked_without_refreshing() {
         concurrency: 4,
         connect_timeout_secs: 2,
         deadline_secs: 5,
+        ..VerifyConfig::default()
     };
     let v = Verifier::with_audit(&config, &audit).expect("verifier builds");
     assert_eq!(v.refresh_margin(), Duration::from_secs(3 * 3600));

@@ -127,6 +127,8 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
             },
         );
         let revealed = form.is_revealed(i);
+        let cleartext =
+            field.key == FieldKey::Field("sslmode".into()) && field.input.value() == "disable";
         let placeholder = if field.secret && field.has_stored_secret {
             Some("(stored; type to replace)".to_string())
         } else {
@@ -163,8 +165,12 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
                 format!("revealed: hidden again in {left} s (Ctrl-r hides now)"),
                 t.warn(),
             )
-        } else if field.key == FieldKey::Field("sslmode".into()) && field.input.value() == "disable"
-        {
+        } else if let Some(meaning) = choice_meaning(state, form, field).filter(|_| focused) {
+            Line::styled(
+                meaning.to_string(),
+                if cleartext { t.warn() } else { t.dim() },
+            )
+        } else if cleartext {
             Line::styled(
                 "⚠ unencrypted connection: the password travels in clear",
                 t.warn(),
@@ -186,6 +192,21 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
         };
         frame.render_widget(Paragraph::new(hint), hint_area);
     }
+}
+
+/// What the value chosen in a field of choices means (the catalogue's `choice_help`).
+fn choice_meaning<'a>(
+    state: &'a State,
+    form: &FormState,
+    field: &crate::tui::state::FormField,
+) -> Option<&'a str> {
+    let FieldKey::Field(name) = &field.key else {
+        return None;
+    };
+    let spec = state.catalog.get(&form.component)?.field(name)?;
+    spec.choice_help
+        .get(field.input.value())
+        .map(String::as_str)
 }
 
 fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {

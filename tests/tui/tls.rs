@@ -1,0 +1,90 @@
+//! The PostgreSQL form's TLS fields: what each sslmode word means, shown under the field for
+//! the value chosen, and PEM values (multi-line when stored) in one-line fields.
+
+use crossterm::event::KeyCode;
+use keyway::tui::state::FieldKey;
+use keyway::tui::Effect;
+use ratatui::style::Color;
+
+use super::harness::*;
+
+fn focus_field(h: &mut Harness, name: &str) {
+    for _ in 0..32 {
+        let form = h.state.form.as_ref().expect("form open");
+        if form.fields[form.focus].key == FieldKey::Field(name.into()) {
+            return;
+        }
+        h.key(KeyCode::Tab);
+    }
+    panic!("no field {name}");
+}
+
+fn replace_value(h: &mut Harness, text: &str) {
+    h.key(KeyCode::End);
+    for _ in 0..40 {
+        h.key(KeyCode::Backspace);
+    }
+    h.typed(text);
+}
+
+#[test]
+fn the_sslmode_field_says_what_the_chosen_mode_checks() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    focus_field(&mut h, "sslmode");
+    assert_eq!(field_value(&h, "sslmode"), "verify-full", "the default");
+    assert_screen!("form_sslmode_help", h.screen(80, 24));
+    for (mode, meaning) in [
+        ("verify-ca", "encrypted; certificate checked, host name not"),
+        (
+            "require",
+            "encrypted; certificate checked only if an SSL CA is given",
+        ),
+        (
+            "disable",
+            "no TLS: loopback only, the password may travel in clear",
+        ),
+    ] {
+        replace_value(&mut h, mode);
+        let screen = h.screen(80, 24);
+        assert!(screen.contains(meaning), "{mode}:\n{screen}");
+    }
+    // Plaintext is a warning, the other meanings are plain help.
+    assert!(fg_of(&h.draw(80, 24), "no TLS").contains(&Color::Yellow));
+    // Off the field, the warning for disable stays.
+    h.key(KeyCode::Tab);
+    assert!(h.screen(80, 24).contains("⚠ unencrypted connection"));
+}
+
+#[test]
+fn a_stored_pem_is_one_line_in_the_form_and_unchanged_is_not_sent() {
+    let mut snap = snapshot();
+    let pem = "-----BEGIN CERTIFICATE-----\nQUJD\nREVG\n-----END CERTIFICATE-----";
+    let warehouse = snap
+        .credentials
+        .iter_mut()
+        .find(|c| c.name == "warehouse")
+        .unwrap();
+    warehouse.public.insert("ssl_ca".into(), pem.into());
+    let mut h = Harness::with_snapshot(snap);
+    h.open_postgres();
+    // The list is sorted by name: legacy, replica, scratch, warehouse.
+    for _ in 0..3 {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Char('e'));
+    assert_eq!(
+        field_value(&h, "ssl_ca"),
+        "-----BEGIN CERTIFICATE-----QUJDREVG-----END CERTIFICATE-----"
+    );
+    assert!(h.screen(120, 40).contains("BEGIN CERTIFICATE-----QUJD"));
+    let fx = h.ctrl('s');
+    let [Effect::PrepareAndVerify { draft, .. }] = fx.as_slice() else {
+        panic!("expected a verification, got {fx:?}");
+    };
+    assert!(
+        draft.changes.iter().all(|(name, _)| name != "ssl_ca"),
+        "{:?}",
+        draft.changes
+    );
+}
