@@ -17,6 +17,7 @@ mod cli {
     mod names;
     mod output;
     mod terminal;
+    mod tls;
     mod transfer;
     mod verify;
 }

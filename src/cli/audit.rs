@@ -12,7 +12,7 @@ use super::save::{runtime, verifier};
 use crate::audit::verify_and_record;
 use crate::clock;
 use crate::core::expiry::{self, ExpiryState};
-use crate::core::{Credential, RecordId, Status};
+use crate::core::{Credential, RecordId, Status, TlsState};
 use crate::verify::{Outcome, Progress};
 
 /// Which credentials to check.
@@ -151,6 +151,7 @@ pub fn run(
                     json!({
                         "workspace": ws, "component": comp, "credential": name, "environment": env,
                         "status": o.status.as_str(), "reason": o.reason, "detail": o.detail,
+                        "tls": o.tls.map(TlsState::as_str),
                         "latency_ms": o.latency.as_millis() as u64, "verified_at": now.rfc3339(),
                         "expires_at": expires_at, "refresh_expires_at": refresh_expires_at,
                         "expiry_state": state.as_str(), "expires_in_secs": expires_in_secs,
@@ -203,6 +204,19 @@ pub fn run(
             expiring,
             warn_days
         )?;
+        let unchecked: Vec<&str> = rows
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, o)| o.tls == Some(TlsState::Unchecked))
+            .map(|((_, _, name, _), _)| name.as_str())
+            .collect();
+        if !unchecked.is_empty() {
+            say!(
+                "warning: {} verified over TLS without checking the server certificate (sslmode = require without ssl_ca): {}",
+                unchecked.len(),
+                unchecked.join(", ")
+            )?;
+        }
     }
     if problems > 0 || (fail_on_expiring.is_some() && expiring > 0) {
         return Err(CliError::Silent(1));

@@ -178,17 +178,40 @@ fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {
     }
 }
 
-/// Reads a secret value for `--field KEY=-`: hidden prompt on a terminal, else one stdin line
-/// of at most a field's size (core's VALUE_MAX_BYTES; `< /dev/zero` is refused, not read on).
-pub fn read_secret_from_stdin(field: &str) -> Result<SecretString, CliError> {
+/// Reads the value of `--field KEY=-`. Not a terminal (a pipe or a file): everything up to end
+/// of file, so a PEM certificate or key comes in whole, read no further than the largest value
+/// a field holds (catalog's PEM_BUNDLE_MAX_BYTES; `< /dev/zero` is refused, not read on); the
+/// stored-value rule then drops the surrounding whitespace (core::input). A terminal: a hidden
+/// prompt for one line, except for a multi-line (PEM) field, which must come from a file or a
+/// pipe.
+pub fn read_secret_from_stdin(field: &str, multi_line: bool) -> Result<SecretString, CliError> {
+    use std::io::Read;
     if std::io::stdin().is_terminal() {
+        if multi_line {
+            return Err(CliError::Usage(format!(
+                "field '{field}' takes a PEM value: pass it on stdin from a file or a pipe (--field {field}=- < file.pem)"
+            )));
+        }
         return rpassword::prompt_password(format!("{field}: "))
             .map(SecretString::from)
             .map_err(|e| CliError::Usage(format!("cannot read field '{field}': {e}")));
     }
-    let line = read_stdin_line(crate::catalog::VALUE_MAX_BYTES)
-        .map_err(|why| CliError::Usage(format!("cannot read field '{field}' from stdin: {why}")))?;
-    Ok(SecretString::from(line.to_string()))
+    let limit = crate::catalog::PEM_BUNDLE_MAX_BYTES;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::Usage(format!("cannot read field '{field}' from stdin: {e}")))?;
+    if bytes.len() > limit {
+        return Err(CliError::Usage(format!(
+            "field '{field}' on stdin is larger than {} KiB, the most a field holds",
+            limit / 1024
+        )));
+    }
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CliError::Usage(format!("field '{field}' on stdin is not UTF-8 text")))?;
+    Ok(SecretString::from(text.to_string()))
 }
 
 /// One line from stdin without its line ending, refused beyond `limit` bytes: the line is

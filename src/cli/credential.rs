@@ -3,11 +3,11 @@
 use super::args::CredentialRef;
 use super::context::Context;
 use super::error::CliError;
-use super::output::{credential_json, print_json, print_table};
+use super::output::{cell_value, credential_json, print_json, print_table};
 use crate::clock;
 use crate::core::rules::Snapshot;
 use crate::core::secret::MASK;
-use crate::core::Credential;
+use crate::core::{Credential, TlsState};
 use crate::store::Store;
 
 /// Resolves `--workspace W NAME [--component C]` to a credential.
@@ -115,6 +115,7 @@ pub fn show(
                     serde_json::json!({
                         "at": h.at.rfc3339(), "status": h.status.as_str(),
                         "reason": h.reason, "detail": h.detail, "latency_ms": h.latency_ms,
+                        "tls": h.tls.map(TlsState::as_str),
                         "checks": h.checks(), "first_at": h.first_at().rfc3339(),
                     })
                 })
@@ -133,14 +134,19 @@ pub fn show(
         c.environment
     )?;
     match &c.last_verification {
-        Some(v) => say!(
-            "status: {} {} - {}",
-            v.status.as_str(),
-            v.at.relative_to(now),
-            v.reason
-        ),
-        None => say!("status: never verified"),
-    }?;
+        Some(v) => {
+            say!(
+                "status: {} {} - {}",
+                v.status.as_str(),
+                v.at.relative_to(now),
+                v.reason
+            )?;
+            if let Some(tls) = v.tls {
+                say!("tls: {}", tls.as_str())?;
+            }
+        }
+        None => say!("status: never verified")?,
+    }
     let mut rows = Vec::new();
     let order: Vec<String> = component
         .map(|x| x.fields.iter().map(|f| f.name.clone()).collect())
@@ -154,8 +160,8 @@ pub fn show(
     names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
     for name in names {
         let value = match c.public.get(name) {
-            Some(v) => v.clone(),
-            None if reveal => c.secrets.expose(name).unwrap_or_default().to_string(),
+            Some(v) => cell_value(v),
+            None if reveal => cell_value(c.secrets.expose(name).unwrap_or_default()),
             None => MASK.to_string(),
         };
         rows.push(vec![name.to_string(), value]);

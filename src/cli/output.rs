@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::core::rules::Snapshot;
 use crate::core::secret::MASK;
 use crate::core::text::{for_json, for_terminal};
-use crate::core::Credential;
+use crate::core::{Credential, TlsState};
 
 /// Set once stdout's reader has gone away: later reports are dropped unwritten.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -142,6 +142,19 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliErro
     Ok(())
 }
 
+/// A field value for one table cell: a multi-line value (a PEM certificate or key) as a
+/// summary of it; `--json` has it whole.
+pub fn cell_value(value: &str) -> String {
+    if !value.contains('\n') {
+        return value.to_string();
+    }
+    match crate::core::pem::count_certificates(value) {
+        0 => format!("(PEM, {} lines)", value.lines().count()),
+        1 => "(PEM, 1 certificate)".to_string(),
+        n => format!("(PEM, {n} certificates)"),
+    }
+}
+
 pub fn print_json(value: &Value) -> Result<(), CliError> {
     // A Value always serializes.
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
@@ -182,6 +195,7 @@ pub fn credential_json(
         "reason": v.map(|v| v.reason.clone()),
         "detail": v.and_then(|v| v.detail.clone()),
         "latency_ms": v.and_then(|v| v.latency_ms),
+        "tls": v.and_then(|v| v.tls).map(TlsState::as_str),
         "verified_at": v.map(|v| v.at.rfc3339()),
         "created_at": c.created_at.rfc3339(),
         "updated_at": c.updated_at.rfc3339(),

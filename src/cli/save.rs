@@ -8,15 +8,28 @@ use super::credential::find;
 use super::error::CliError;
 use crate::clock;
 use crate::core::input::FieldValue;
-use crate::core::{Credential, Environment, Status};
+use crate::core::{Credential, Environment, Status, TlsState};
 use crate::store::{apply_tokens, CredentialDraft, Store};
 use crate::verify::{Outcome, Verifier};
 
-/// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin without echo.
+/// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin (see
+/// `read_secret_from_stdin`), for one field per command: stdin holds one value.
 pub fn parse_fields(
     ctx_component: &crate::catalog::Component,
     raw: &[String],
 ) -> Result<Vec<(String, FieldValue)>, CliError> {
+    let from_stdin: Vec<&str> = raw
+        .iter()
+        .filter_map(|arg| arg.split_once('='))
+        .filter(|(_, value)| *value == "-")
+        .map(|(key, _)| key.trim())
+        .collect();
+    if from_stdin.len() > 1 {
+        return Err(CliError::Usage(format!(
+            "only one --field can read its value from stdin (KEY=-), not {}",
+            from_stdin.join(" and ")
+        )));
+    }
     let mut out = Vec::new();
     for arg in raw {
         let Some((key, value)) = arg.split_once('=') else {
@@ -28,7 +41,10 @@ pub fn parse_fields(
         let key = key.trim().to_string();
         let secret = ctx_component.is_secret(&key);
         let value = if value == "-" {
-            FieldValue::Secret(read_secret_from_stdin(&key)?)
+            let multi_line = ctx_component
+                .field(&key)
+                .is_some_and(|f| f.validate.pem_kind().is_some());
+            FieldValue::Secret(read_secret_from_stdin(&key, multi_line)?)
         } else if secret {
             FieldValue::Secret(secrecy::SecretString::from(value.to_string()))
         } else {
@@ -56,7 +72,7 @@ pub fn verifier(ctx: &Context) -> Result<Verifier, CliError> {
         }
     })?;
     for warning in verifier.warnings() {
-        eprintln!("warning: {warning}");
+        note!("warning: {warning}");
     }
     Ok(verifier)
 }
@@ -167,6 +183,11 @@ pub fn verify_then_save(
                 "{verb} {label}: verified{detail} in {} ms",
                 outcome.latency.as_millis()
             )?;
+            if outcome.tls == Some(TlsState::Unchecked) {
+                note!(
+                    "warning: {label} is encrypted, but the server's certificate was not checked (sslmode = require without ssl_ca); audits flag it"
+                );
+            }
             Ok(())
         }
         Status::Unreachable if save_unverified => {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::core::expiry::{self, ExpiryState};
 use crate::core::time::Timestamp;
-use crate::core::{Credential, RecordId, Status, Verification};
+use crate::core::{Credential, RecordId, Status, TlsState, Verification};
 use crate::verify::{Outcome, TokenUpdate};
 
 use super::action::{Effect, RequestId};
@@ -250,7 +250,8 @@ pub fn rows(state: &State) -> Vec<AuditRow<'_>> {
     list
 }
 
-/// Counts by status (never-verified as "never") and how many expire within the window.
+/// Counts by status (never-verified as "never"), how many expire within the window, and how
+/// many were verified over TLS with the server's certificate unchecked (a warning).
 pub fn summary(rows: &[AuditRow], window_days: u64) -> String {
     let mut counts: Vec<(&str, usize)> = [
         "verified",
@@ -279,6 +280,13 @@ pub fn summary(rows: &[AuditRow], window_days: u64) -> String {
         parts.push("no credentials".into());
     }
     parts.push(format!("{expiring} expire within {window_days}d"));
+    let unchecked = rows
+        .iter()
+        .filter(|r| r.verification.and_then(|v| v.tls) == Some(TlsState::Unchecked))
+        .count();
+    if unchecked > 0 {
+        parts.push(format!("{unchecked} TLS unchecked"));
+    }
     parts.join(" · ")
 }
 

@@ -98,7 +98,10 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
     );
     // Before the terminal is taken over, while stderr still shows.
     for warning in verifier.warnings() {
-        eprintln!("warning: {warning}");
+        eprintln!(
+            "warning: {}",
+            crate::core::text::for_terminal(warning, false)
+        );
     }
     let auto_lock = match opts.config.ui.auto_lock_minutes {
         0 => None,

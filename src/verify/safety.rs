@@ -178,15 +178,22 @@ impl NetFailure {
     }
 
     /// Walks the source chain, looking inside io::Errors too: an io::Error's `source()` skips
-    /// the error it wraps, which is exactly where rustls puts its certificate verdict.
+    /// the error it wraps, which is exactly where rustls puts its certificate verdict (under
+    /// two io::Errors when reqwest made the connection).
     pub(crate) fn from_chain(top: &(dyn StdError + 'static)) -> NetFailure {
         let mut found = NetFailure::Other;
         let mut current: Option<&(dyn StdError + 'static)> = Some(top);
         while let Some(err) = current {
-            let inner = err
-                .downcast_ref::<std::io::Error>()
-                .and_then(|io| io.get_ref().map(|e| e as &(dyn StdError + 'static)));
-            for candidate in [Some(err), inner].into_iter().flatten() {
+            let mut candidates = vec![err];
+            while let Some(inner) = candidates
+                .last()
+                .and_then(|e| e.downcast_ref::<std::io::Error>())
+                .and_then(|io| io.get_ref())
+                .filter(|_| candidates.len() < 4)
+            {
+                candidates.push(inner as &(dyn StdError + 'static));
+            }
+            for candidate in candidates {
                 if let Some(tls) = candidate.downcast_ref::<rustls::Error>() {
                     return NetFailure::from_rustls(tls);
                 }

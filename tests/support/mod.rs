@@ -8,6 +8,7 @@
 pub mod http;
 pub mod oauth;
 pub mod pg;
+pub mod proxy;
 pub mod tls;
 
 use keyway::catalog::{parse_component, Catalog, Component};
@@ -84,6 +85,21 @@ pub fn builtin(id: &str) -> Component {
 }
 
 pub const PASS: &str = "correct horse battery staple";
+
+/// Variables that change where keyway connects or what it trusts; cleared for every run of the
+/// binary, so a CI machine's proxy or CA settings cannot change what a test means.
+pub const AMBIENT_NETWORK_VARS: [&str; 10] = [
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
 
 /// The arguments of `credential add` for a loopback_api credential `name` in workspace acme,
 /// followed by `rest`.
@@ -183,6 +199,11 @@ impl TestVault {
             .env_remove("KEYWAY_VAULT")
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"));
+        // What the machine's environment says about trust and proxies is not the test's: a
+        // test that needs one sets it.
+        for var in AMBIENT_NETWORK_VARS {
+            cmd.env_remove(var);
+        }
         for (k, v) in env {
             cmd.env(k, v);
         }
