@@ -8,6 +8,7 @@ mod cli {
     mod components;
     mod core_dumps;
     mod crafted;
+    mod echo;
     mod exit_codes;
     mod files;
     mod flow;

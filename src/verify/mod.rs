@@ -31,6 +31,7 @@ mod oauth;
 pub mod pool;
 mod postgres;
 mod safety;
+mod scrub;
 mod tls;
 mod transport;
 
@@ -58,7 +59,8 @@ pub struct Outcome {
     pub status: Status,
     /// One sentence a person understands ("PostgreSQL rejected the password for user 'etl'").
     pub reason: String,
-    /// A short detail on success: account name, server version.
+    /// A short detail on success: account name, server version (at most 80 characters, and
+    /// none at all when the service's answer held a form of a secret: see scrub.rs).
     pub detail: Option<String>,
     pub latency: Duration,
     /// How the connection was protected (None: no connection was made).
@@ -301,10 +303,11 @@ impl Verifier {
                 self.limits.deadline.as_secs()
             )),
         };
+        let scrubber = scrub::Scrubber::of(credential);
         Outcome {
             status: finding.status,
-            reason: safety::scrub(finding.reason, credential),
-            detail: finding.detail.map(|d| safety::scrub(d, credential)),
+            reason: scrubber.reason(finding.reason),
+            detail: finding.detail.and_then(|d| scrubber.detail(d)),
             latency: started.elapsed(),
             tls: finding.tls,
             tokens: finding.tokens,

@@ -2,7 +2,6 @@
 //! which URLs a secret may be sent to, how a redirect is reported, how transport failures become
 //! sentences, and the last-line scrub that keeps secret values out of every reason.
 
-use std::borrow::Cow;
 use std::error::Error as StdError;
 
 use reqwest::header::{HeaderValue, LOCATION};
@@ -319,58 +318,6 @@ pub(crate) fn alert_name(alert: rustls::AlertDescription) -> String {
     name
 }
 
-/// The last line of defence: whatever a verifier wrote, a secret value of the credential (as is,
-/// or percent-encoded the way a query parameter carries it) never leaves in a reason or detail.
-/// Very short values are skipped: masking "a" would garble every sentence and reveal nothing.
-///
-/// It runs on every outcome, and almost every text holds no secret, so it takes the text by
-/// value and hands it back untouched unless something must be masked; the encoded form is only
-/// built for values that encoding changes (most API keys are letters, digits, '_' and '-').
-pub(crate) fn scrub(text: String, credential: &Credential) -> String {
-    let mut out = text;
-    for name in credential.secrets.names() {
-        let Some(value) = credential.secrets.expose(name) else {
-            continue;
-        };
-        if value.chars().count() < 4 {
-            continue;
-        }
-        let mut masked = false;
-        if out.contains(value) {
-            out = out.replace(value, crate::core::secret::MASK);
-            masked = true;
-        }
-        let encoded = form_encoded(value);
-        // When encoding changes nothing, a second search can only find what the first
-        // replacement created (a value made of '*' inside the mask), so it runs only then.
-        if matches!(encoded, Cow::Owned(_)) || masked {
-            let encoded = encoded.as_ref();
-            if out.contains(encoded) {
-                out = out.replace(encoded, crate::core::secret::MASK);
-            }
-        }
-    }
-    out
-}
-
-/// `value` as `form_urlencoded` writes it into a query string, borrowed when that changes
-/// nothing: the serializer then yields the whole input as its one and only chunk.
-fn form_encoded(value: &str) -> Cow<'_, str> {
-    let mut chunks = url::form_urlencoded::byte_serialize(value.as_bytes());
-    match (chunks.next(), chunks.next()) {
-        (Some(only), None) if only == value => Cow::Borrowed(value),
-        (None, _) => Cow::Borrowed(value),
-        (Some(first), Some(second)) => {
-            let mut encoded = String::with_capacity(value.len() * 3);
-            encoded.push_str(first);
-            encoded.push_str(second);
-            encoded.extend(chunks);
-            Cow::Owned(encoded)
-        }
-        (Some(first), None) => Cow::Owned(first.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,66 +380,5 @@ mod tests {
         let f = redirect_finding(&from, Some(&loc));
         assert!(f.reason.contains("127.0.0.1:2"), "{}", f.reason);
         assert!(!f.reason.contains("SECRET"));
-    }
-
-    #[test]
-    fn scrub_masks_raw_and_encoded_secrets() {
-        let c = credential(&[], &[("api_key", "sk live/1+2"), ("pin", "ab")]);
-        let text = "got sk live/1+2 and sk+live%2F1%2B2 and ab".to_string();
-        let out = scrub(text, &c);
-        assert!(!out.contains("sk live"), "{out}");
-        assert!(!out.contains("sk+live"), "{out}");
-        assert!(out.ends_with("and ab"), "{out}");
-    }
-
-    #[test]
-    fn scrub_masks_every_occurrence_in_every_field() {
-        let c = credential(
-            &[("base_url", "https://api.example.com")],
-            &[("api_key", "sk_live_ABC-1.2"), ("secret", "s3cr3t~x")],
-        );
-        let out = scrub(
-            "sk_live_ABC-1.2 then sk_live_ABC-1.2, s3cr3t~x and s3cr3t%7Ex".to_string(),
-            &c,
-        );
-        assert_eq!(out, "******** then ********, ******** and ********");
-    }
-
-    #[test]
-    fn scrub_leaves_clean_text_and_public_values_alone() {
-        let c = credential(
-            &[("base_url", "https://api.example.com")],
-            &[("api_key", "sk_live_ABC")],
-        );
-        let text = "Loopback API accepted the key at https://api.example.com.";
-        assert_eq!(scrub(text.to_string(), &c), text);
-        assert_eq!(scrub(String::new(), &c), "");
-    }
-
-    #[test]
-    fn scrub_masks_a_value_the_mask_itself_contains() {
-        let c = credential(&[], &[("pin", "****")]);
-        // As before the shortcut: the raw pass masks "****", and the (identical) encoded pass
-        // masks the stars that the first mask brought in.
-        assert_eq!(scrub("a **** b".to_string(), &c), "a **************** b");
-    }
-
-    #[test]
-    fn form_encoding_matches_the_query_serializer() {
-        for value in [
-            "sk_live_ABC-1.2*",
-            "sk live/1+2",
-            "ключ",
-            "a%b",
-            "x y",
-            "",
-            "~",
-            " ",
-            "+",
-        ] {
-            let expected: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-            assert_eq!(form_encoded(value), expected, "{value}");
-        }
-        assert!(matches!(form_encoded("sk_live_ABC"), Cow::Borrowed(_)));
     }
 }

@@ -181,8 +181,14 @@ pub(crate) async fn read_body(mut response: reqwest::Response) -> Vec<u8> {
     body
 }
 
+/// At most this many characters of a detail are kept for the scrubber to check (a detail
+/// shows 80; a secret that starts before this point is still recognised by its start).
+const DETAIL_SOURCE_CHARS: usize = 1024;
+
 /// A value picked from a JSON answer by a catalogue pointer, made fit for one table cell:
-/// strings as they are, numbers and booleans printed, at most 80 characters, no control chars.
+/// strings as they are, numbers and booleans printed, no control chars. It is cut to its
+/// shown length only after the scrubber checked it whole (scrub.rs): a secret cut short is
+/// harder to recognise.
 pub(crate) fn detail_at(json: &serde_json::Value, pointer: Option<&str>) -> Option<String> {
     let value = json.pointer(pointer?)?;
     let text = match value {
@@ -191,7 +197,11 @@ pub(crate) fn detail_at(json: &serde_json::Value, pointer: Option<&str>) -> Opti
         serde_json::Value::Bool(b) => b.to_string(),
         _ => return None,
     };
-    let clean: String = text.chars().filter(|c| !c.is_control()).take(80).collect();
+    let clean: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(DETAIL_SOURCE_CHARS)
+        .collect();
     (!clean.trim().is_empty()).then_some(clean)
 }
 

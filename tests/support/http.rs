@@ -203,3 +203,35 @@ async fn trap(State(state): State<Arc<TrapState>>, uri: Uri, headers: HeaderMap)
     }
     Json(json!({"account": {"id": "stolen"}})).into_response()
 }
+
+/// A service that echoes the bearer token it received back in the JSON detail
+/// (`/account/id`), transformed as the last path segment says: `plain`, `upper`, `header` (the
+/// whole Authorization header), `prefix` (its first 40 characters), `base64`, `basic` (base64
+/// of `user:TOKEN`, as a Basic header would carry it) or `urlencoded`. Always 200.
+pub async fn echo_server() -> SocketAddr {
+    serve(Router::new().route("/echo/{mode}", get(echo))).await
+}
+
+async fn echo(Path(mode): Path<String>, headers: HeaderMap) -> Response {
+    let header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let token = header
+        .strip_prefix("Bearer ")
+        .unwrap_or(&header)
+        .to_string();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let echoed = match mode.as_str() {
+        "plain" => token,
+        "upper" => token.to_uppercase(),
+        "header" => header,
+        "prefix" => token.chars().take(40).collect(),
+        "base64" => b64(&token),
+        "basic" => format!("Basic {}", b64(&format!("user:{token}"))),
+        "urlencoded" => url::form_urlencoded::byte_serialize(token.as_bytes()).collect(),
+        _ => "unknown mode".to_string(),
+    };
+    Json(json!({"account": {"id": echoed}, "note": "echo"})).into_response()
+}

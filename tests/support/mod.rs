@@ -61,6 +61,26 @@ pub fn assert_no_secret(o: &keyway::verify::Outcome) {
     assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
+/// Every form of `key` a leak could take: itself in any case, its first 12 characters, and its
+/// base64 and URL encodings (the base64 of a longer string holding it contains the encoding
+/// of its middle, whatever its offset).
+pub fn leaked_form(text: &str, key: &str) -> Option<String> {
+    use base64::Engine;
+    let lower = text.to_lowercase();
+    let key_lower = key.to_lowercase();
+    let mut forms = vec![key_lower.clone(), key_lower[..12].to_string()];
+    let url: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
+    forms.push(url[..16].to_lowercase());
+    for offset in 0..3 {
+        let padded = format!("{}{key}", "u".repeat(offset));
+        let encoded = base64::engine::general_purpose::STANDARD.encode(padded);
+        // Past the characters the prefix touches, 16 characters of the key alone.
+        let start = (offset * 4).div_ceil(3) + 4;
+        forms.push(encoded[start..start + 16].to_lowercase());
+    }
+    forms.into_iter().find(|f| lower.contains(f.as_str()))
+}
+
 /// A `base_url=` field for a loopback port nothing listens on: verification finds it unreachable.
 pub fn closed_base_url() -> String {
     format!("base_url=http://127.0.0.1:{}", pg::free_port())

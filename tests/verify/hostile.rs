@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::support::{api_component, assert_no_secret, credential, verifier, NOW, SENTINEL};
+use crate::support::{
+    api_component, assert_no_secret, credential, verifier, BEARER, NOW, SENTINEL,
+};
 use keyway::core::Status;
 use keyway::verify::Outcome;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -149,4 +151,52 @@ async fn a_crafted_detail_cannot_reach_the_terminal_raw() {
         "detail not bounded: {} chars",
         detail.chars().count()
     );
+}
+
+/// A key longer than a detail (80 characters), in mixed case, with a hyphen and a slash, which
+/// URL encoding changes.
+const ECHOED_KEY: &str =
+    "SENTINEL-9f3a7c/Ab12Cd34Ef56Gh78Ij90Kl12Mn34Op56Qr78St90Uv12Wx34Yz56Ab78Cd90Ef12Gh34Ij56Kl78";
+
+#[tokio::test]
+async fn a_service_echoing_the_key_in_any_form_leaks_nothing() {
+    let echo = crate::support::http::echo_server().await;
+    // Stored with the whitespace a paste left (as vaults before the stored-form rule hold
+    // it), sent trimmed.
+    let stored = format!("  {ECHOED_KEY}  ");
+    for mode in [
+        "plain",
+        "upper",
+        "header",
+        "prefix",
+        "base64",
+        "basic",
+        "urlencoded",
+    ] {
+        let component = api_component(&format!("/echo/{mode}"), BEARER, Some("/account/id"));
+        let cred = credential(
+            "loopback_api",
+            &[("base_url", &format!("http://{echo}"))],
+            &[("api_key", &stored)],
+        );
+        let o = verifier(1, 5).verify(&component, &cred, NOW).await;
+        assert_eq!(o.status, Status::Verified, "{mode}: {}", o.reason);
+        let shown = format!("{} {:?} {o:?}", o.reason, o.detail);
+        assert_eq!(
+            crate::support::leaked_form(&shown, ECHOED_KEY),
+            None,
+            "{mode}: {shown}"
+        );
+        // Rather no detail than one that may hold the key.
+        assert_eq!(o.detail, None, "{mode}");
+    }
+    // A detail without the key is still shown.
+    let component = api_component("/echo/unknown", BEARER, Some("/account/id"));
+    let cred = credential(
+        "loopback_api",
+        &[("base_url", &format!("http://{echo}"))],
+        &[("api_key", ECHOED_KEY)],
+    );
+    let o = verifier(1, 5).verify(&component, &cred, NOW).await;
+    assert_eq!(o.detail.as_deref(), Some("unknown mode"));
 }
