@@ -10,6 +10,10 @@
 //! Reading input and printing belong to the CLI/TUI; these functions only take and return values.
 //! The poll loop is keyway's own rather than oauth2's: it reads tokio's clock (so tests run it
 //! under paused time), reports each step to a callback, and treats 5xx answers as transient.
+//!
+//! Every request ends within the verification deadline, and every poll within the code's
+//! lifetime, which keyway caps at LONGEST_DEVICE_LOGIN whatever the provider states: a silent
+//! or absurd provider ends the login, it never holds the terminal.
 
 use std::time::Duration;
 
@@ -40,6 +44,13 @@ use crate::core::{Credential, Status};
 /// A redirect URI for the paste fallback: nothing listens there, so the browser shows an error
 /// page whose address bar holds the code; the user copies that address into keyway.
 pub const PASTE_REDIRECT_URI: &str = "http://127.0.0.1/keyway-callback";
+
+/// The longest a device login waits for the user, whatever `expires_in` the provider states.
+/// The providers keyway knows give 15 minutes (GitHub, Microsoft) or 30 (Google).
+pub const LONGEST_DEVICE_LOGIN: Duration = Duration::from_secs(30 * 60);
+
+/// The longest pause between polls a provider may ask for (RFC 8628 suggests 5 s).
+const LONGEST_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Why getting or checking a token did not work; each a sentence the user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -186,14 +197,18 @@ impl Verifier {
                 "The field 'device_authorization_url' is empty; this provider needs the browser login (authorization code + PKCE).".into(),
             )
         })?;
+        let where_ = safety::host_port(&device_url);
         let client = oauth
             .grant_client()
             .set_device_authorization_url(DeviceAuthorizationUrl::from_url(device_url));
-        let details: StandardDeviceAuthorizationResponse = client
+        let http = oauth.http(self.http());
+        let request = client
             .exchange_device_code()
             .add_scopes(oauth.scope_list())
-            .request_async(&oauth.http(self.http()))
-            .await
+            .request_async(&http);
+        let details: StandardDeviceAuthorizationResponse = self
+            .within_deadline(&where_, request)
+            .await?
             .map_err(|e| token_failure(e, Grant::Device, oauth, self.limits()))?;
         Ok(DeviceAuthorization {
             verification_uri: details.verification_uri().to_string(),
@@ -201,16 +216,19 @@ impl Verifier {
                 .verification_uri_complete()
                 .map(|u| u.secret().clone()),
             user_code: details.user_code().secret().clone(),
-            interval: details.interval().max(Duration::from_secs(1)),
-            expires_in: details.expires_in(),
+            interval: details
+                .interval()
+                .clamp(Duration::from_secs(1), LONGEST_INTERVAL),
+            expires_in: details.expires_in().min(LONGEST_DEVICE_LOGIN),
             device_code: SecretString::from(details.device_code().secret().clone()),
         })
     }
 
     /// Polls the token endpoint until the user finishes (RFC 8628 §3.4-3.5): waits `interval`
     /// before each poll, adds 5 s on slow_down, stops on access_denied / expired_token, and
-    /// never polls after `expires_in`. `now` is the wall-clock time at the call, for the new
-    /// token's expiry. Dropping the future cancels the login.
+    /// never polls after `expires_in`: a poll still unanswered when the codes expire ends the
+    /// login, and one unanswered within the deadline is retried. `now` is the wall-clock time
+    /// at the call, for the new token's expiry. Dropping the future cancels the login.
     pub async fn device_poll(
         &self,
         oauth: &OAuthClient,
@@ -226,7 +244,19 @@ impl Verifier {
                 return Err(FlowError::Expired);
             }
             tokio::time::sleep(interval).await;
-            match self.poll_device_once(oauth, device).await {
+            let left = give_up_at.saturating_duration_since(tokio::time::Instant::now());
+            let limit = left.min(self.limits().deadline);
+            let poll = match tokio::time::timeout(limit, self.poll_device_once(oauth, device)).await
+            {
+                Ok(poll) => poll,
+                Err(_) if limit == left => return Err(FlowError::Expired),
+                Err(_) => Poll::Transient(format!(
+                    "{} did not answer within the {} s deadline.",
+                    safety::host_port(&oauth.token_url),
+                    self.limits().deadline.as_secs()
+                )),
+            };
+            match poll {
                 Poll::Granted(body) => {
                     let issued_at = Timestamp(now.0 + started.elapsed().as_secs() as i64);
                     return granted_tokens(&body, issued_at, oauth);
@@ -329,15 +359,33 @@ impl Verifier {
     ) -> Result<TokenUpdate, FlowError> {
         let code = code_from_pasted(pasted, expected_state)?;
         let redirect = redirect_url(redirect_uri)?;
-        let response = oauth
-            .grant_client()
-            .set_redirect_uri(redirect)
+        let client = oauth.grant_client().set_redirect_uri(redirect);
+        let http = oauth.http(self.http());
+        let request = client
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .request_async(&oauth.http(self.http()))
-            .await
+            .request_async(&http);
+        let response = self
+            .within_deadline(&safety::host_port(&oauth.token_url), request)
+            .await?
             .map_err(|e| token_failure(e, Grant::Code, oauth, self.limits()))?;
         Ok(token_update(&response, now))
+    }
+
+    /// `request` to `where_`, ended at the verification deadline: the backstop of the login
+    /// clients fires only a second later, which is a second past the promise.
+    async fn within_deadline<T>(
+        &self,
+        where_: &str,
+        request: impl std::future::Future<Output = T>,
+    ) -> Result<T, FlowError> {
+        let deadline = self.limits().deadline;
+        tokio::time::timeout(deadline, request).await.map_err(|_| {
+            FlowError::Unreachable(format!(
+                "{where_} did not answer within the {} s deadline.",
+                deadline.as_secs()
+            ))
+        })
     }
 }
 

@@ -33,6 +33,8 @@ pub enum DeviceStep {
     Denied,
     Expired,
     Grant,
+    /// The token endpoint takes the poll and never answers.
+    Silent,
 }
 
 #[derive(Default)]
@@ -51,6 +53,10 @@ pub struct ProviderState {
     /// Sent as `refresh_token_expires_in` with every issued refresh token, when set (any JSON,
     /// so tests can send a malformed one).
     pub refresh_lifetime: Mutex<Option<serde_json::Value>>,
+    /// Sent as the access token's `expires_in` instead of 3600, when set.
+    pub access_lifetime: Mutex<Option<serde_json::Value>>,
+    /// The device authorization endpoint takes requests and never answers.
+    pub device_code_silent: std::sync::atomic::AtomicBool,
     issued: AtomicUsize,
 }
 
@@ -112,6 +118,15 @@ impl Provider {
 
     pub fn set_refresh_lifetime(&self, value: serde_json::Value) {
         *self.state.refresh_lifetime.lock().unwrap() = Some(value);
+    }
+
+    pub fn set_access_lifetime(&self, value: serde_json::Value) {
+        *self.state.access_lifetime.lock().unwrap() = Some(value);
+    }
+
+    /// From now on the device authorization endpoint never answers.
+    pub fn silence_device_endpoint(&self) {
+        self.state.device_code_silent.store(true, Ordering::SeqCst);
     }
 
     pub fn token_requests(&self) -> usize {
@@ -178,7 +193,13 @@ fn issue(state: &ProviderState, with_refresh: bool) -> Response {
     let n = state.issued.fetch_add(1, Ordering::SeqCst);
     let access = format!("at_SENTINEL_{n}");
     state.access_tokens.lock().unwrap().insert(access.clone());
-    let mut body = json!({"access_token": access, "token_type": "bearer", "expires_in": 3600});
+    let lifetime = state
+        .access_lifetime
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or(json!(3600));
+    let mut body = json!({"access_token": access, "token_type": "bearer", "expires_in": lifetime});
     if with_refresh {
         let refresh = format!("rt_SENTINEL_rotated_{n}");
         state.refresh_tokens.lock().unwrap().insert(refresh.clone());
@@ -242,6 +263,7 @@ async fn token(
                 DeviceStep::Denied => oauth_error(StatusCode::BAD_REQUEST, "access_denied"),
                 DeviceStep::Expired => oauth_error(StatusCode::BAD_REQUEST, "expired_token"),
                 DeviceStep::Grant => issue(&state, true),
+                DeviceStep::Silent => std::future::pending().await,
             }
         }
         Some("authorization_code") => {
@@ -269,6 +291,9 @@ async fn device_code(
     let (id, _) = client_auth(&headers, &form);
     if id.as_deref() != Some(CLIENT_ID) {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if state.device_code_silent.load(Ordering::SeqCst) {
+        return std::future::pending().await;
     }
     Json(json!({
         "device_code": DEVICE_CODE,

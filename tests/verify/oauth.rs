@@ -285,3 +285,112 @@ async fn pkce_verifier_mismatch_is_rejected_by_the_provider() {
     assert_eq!(err.status(), Status::Rejected);
     assert!(err.to_string().contains("invalid_grant"), "{err}");
 }
+
+/// Runs a device poll to its end, or gives up after `limit` (a day, or an hour: far past
+/// anything keyway should wait) so a poll that never ends fails the test instead of hanging it.
+async fn poll_to_the_end(
+    v: &keyway::verify::Verifier,
+    oauth: &OAuthClient,
+    device: &keyway::verify::DeviceAuthorization,
+    limit: Duration,
+) -> Result<Result<keyway::verify::TokenUpdate, FlowError>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(limit, v.device_poll(oauth, device, NOW, |_| {})).await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_device_code_that_claims_to_live_for_ever_is_given_up_on_at_the_cap() {
+    // expires_in = 10^12 s and the user never finishes.
+    let p = provider(&[], 5, 1_000_000_000_000).await;
+    let v = verifier(2, 15);
+    let oauth = client(&p);
+    let device = v.device_start(&oauth).await.expect("device start");
+    assert!(
+        device.expires_in <= Duration::from_secs(1800),
+        "{:?}",
+        device.expires_in
+    );
+    let start = tokio::time::Instant::now();
+    let ended = poll_to_the_end(&v, &oauth, &device, Duration::from_secs(86_400)).await;
+    let err = ended.expect("the poll ended").unwrap_err();
+    assert!(matches!(err, FlowError::Expired), "{err}");
+    assert!(
+        start.elapsed() <= Duration::from_secs(1800),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_poll_ends_inside_the_codes_lifetime_even_when_the_endpoint_is_silent() {
+    // Codes valid for 20 s; the first poll (at 5 s) never gets an answer.
+    let p = provider(&[DeviceStep::Silent], 5, 20).await;
+    let v = verifier(2, 15);
+    let oauth = client(&p);
+    let device = v.device_start(&oauth).await.expect("device start");
+    let start = tokio::time::Instant::now();
+    let ended = poll_to_the_end(&v, &oauth, &device, Duration::from_secs(3600)).await;
+    let err = ended.expect("the poll ended").unwrap_err();
+    assert!(matches!(err, FlowError::Expired), "{err}");
+    assert!(
+        start.elapsed() <= Duration::from_secs(20),
+        "overran the code by {:?}",
+        start.elapsed().saturating_sub(Duration::from_secs(20))
+    );
+    assert_eq!(poll_offsets(&p, start), [5]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_device_authorization_request_ends_inside_the_deadline() {
+    let p = provider(&[], 5, 600).await;
+    p.silence_device_endpoint();
+    let v = verifier(2, 15);
+    let oauth = client(&p);
+    let start = tokio::time::Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(3600), v.device_start(&oauth)).await;
+    let err = ended.expect("device start ended").unwrap_err();
+    assert_eq!(err.status(), Status::Unreachable, "{err}");
+    assert!(err.to_string().contains("15 s"), "{err}");
+    assert!(
+        start.elapsed() <= Duration::from_secs(15),
+        "ended at {:?}",
+        start.elapsed()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn absurd_token_lifetimes_still_give_rfc3339_expiries() {
+    let p = provider(&[DeviceStep::Grant], 5, 600).await;
+    p.set_access_lifetime(serde_json::json!(u64::MAX));
+    p.set_refresh_lifetime(serde_json::json!(u64::MAX));
+    p.add_refresh_token("rt_SENTINEL_old");
+    let rfc3339 = |t: Option<keyway::core::time::Timestamp>| {
+        let text = t.expect("an expiry").rfc3339();
+        assert!(
+            keyway::core::time::parse_user_time(&text).is_some(),
+            "not RFC 3339: {text}"
+        );
+    };
+    // Client credentials, a refresh, and a device login: the three ways tokens come in.
+    let o = check(&oauth_credential(&p, &[("client_secret", CLIENT_SECRET)])).await;
+    rfc3339(o.tokens.expect("tokens").expires_at);
+    let o = check(&oauth_credential(
+        &p,
+        &[
+            ("client_secret", CLIENT_SECRET),
+            ("refresh_token", "rt_SENTINEL_old"),
+        ],
+    ))
+    .await;
+    let tokens = o.tokens.expect("tokens");
+    rfc3339(tokens.expires_at);
+    rfc3339(tokens.refresh_expires_at);
+    let v = verifier(2, 15);
+    let oauth = client(&p);
+    let device = v.device_start(&oauth).await.expect("device start");
+    let tokens = v
+        .device_poll(&oauth, &device, NOW, |_| {})
+        .await
+        .expect("granted");
+    rfc3339(tokens.expires_at);
+    rfc3339(tokens.refresh_expires_at);
+}
