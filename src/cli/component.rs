@@ -83,6 +83,7 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
             "fields": c.fields.iter().map(|f| json!({
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
                 "default": f.default, "choices": f.choices, "help": f.help,
+                "choice_help": f.choice_help,
             })).collect::<Vec<_>>(),
         }))?;
         return Ok(());
@@ -120,5 +121,20 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
         })
         .collect();
     print_table(&["FIELD", "LABEL", "", "DEFAULT"], &rows)?;
+    // What each word of a field of choices means (sslmode's libpq words).
+    for f in c.fields.iter().filter(|f| !f.choice_help.is_empty()) {
+        say!("\n{}: {}", f.name, f.help.as_deref().unwrap_or(&f.label))?;
+        let width = f
+            .choices
+            .iter()
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0);
+        for word in &f.choices {
+            if let Some(meaning) = f.choice_help.get(word) {
+                say!("  {word:<width$}  {meaning}")?;
+            }
+        }
+    }
     Ok(())
 }

@@ -414,3 +414,28 @@ fn no_proxy_sends_a_host_past_the_proxy() {
         stderr(&o)
     );
 }
+
+#[test]
+fn component_show_explains_every_sslmode_word() {
+    let v = TestVault::new();
+    let o = v.keyway(&["component", "show", "postgresql"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    for line in [
+        "verify-full  encrypted; certificate checked, and it must name this host",
+        "verify-ca    encrypted; certificate checked, host name not",
+        "require      encrypted; certificate checked only if an SSL CA is given",
+        "disable      no TLS: loopback only, the password may travel in clear",
+    ] {
+        assert!(stdout(&o).contains(line), "{line}:\n{}", stdout(&o));
+    }
+    let o = v.keyway(&["component", "show", "postgresql", "--json"]);
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let sslmode = shown["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "sslmode")
+        .unwrap();
+    assert_eq!(sslmode["default"], "verify-full");
+    assert!(sslmode["choice_help"]["require"].is_string(), "{sslmode}");
+}
