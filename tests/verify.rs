@@ -6,6 +6,7 @@ mod support;
 mod verify {
     mod hostile;
     mod http;
+    mod https;
     mod lifecycle;
     mod oauth;
     mod pg_tls;

@@ -63,11 +63,13 @@ pub struct ProviderState {
 pub struct Provider {
     pub addr: SocketAddr,
     pub state: Arc<ProviderState>,
+    /// "http", or "https" for `provider_over_tls`.
+    scheme: &'static str,
 }
 
 impl Provider {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// The public and secret fields of a generic_oauth2 credential for this provider.
@@ -143,21 +145,43 @@ impl Provider {
 }
 
 pub async fn provider(device_script: &[DeviceStep], interval: u64, expires_in: u64) -> Provider {
-    let state = Arc::new(ProviderState {
+    let state = provider_state(device_script, interval, expires_in);
+    Provider {
+        addr: serve(provider_router(state.clone())).await,
+        state,
+        scheme: "http",
+    }
+}
+
+/// The same provider over TLS with `issued` (a certificate from a test CA, see tls.rs).
+pub async fn provider_over_tls(issued: &super::tls::Issued) -> Provider {
+    let state = provider_state(&[], 5, 600);
+    Provider {
+        addr: super::tls::serve_tls(provider_router(state.clone()), issued).await,
+        state,
+        scheme: "https",
+    }
+}
+
+fn provider_state(
+    device_script: &[DeviceStep],
+    interval: u64,
+    expires_in: u64,
+) -> Arc<ProviderState> {
+    Arc::new(ProviderState {
         device_script: Mutex::new(device_script.iter().copied().collect()),
         device_interval: interval,
         device_expires_in: expires_in,
         ..ProviderState::default()
-    });
-    let router = Router::new()
+    })
+}
+
+fn provider_router(state: Arc<ProviderState>) -> Router {
+    Router::new()
         .route("/token", post(token))
         .route("/device/code", post(device_code))
         .route("/userinfo", get(userinfo))
-        .with_state(state.clone());
-    Provider {
-        addr: serve(router).await,
-        state,
-    }
+        .with_state(state)
 }
 
 fn oauth_error(status: StatusCode, code: &str) -> Response {

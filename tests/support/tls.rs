@@ -134,7 +134,12 @@ pub async fn https_api_server(key: &str, issued: &Issued) -> super::http::ApiSer
         key: key.to_string(),
         ..Default::default()
     });
-    let router = super::http::api_router(state.clone());
+    let addr = serve_tls(super::http::api_router(state.clone()), issued).await;
+    super::http::ApiServer { addr, state }
+}
+
+/// Serves `router` over TLS with `issued` on a fresh loopback port in the current runtime.
+pub async fn serve_tls(router: axum::Router, issued: &Issued) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let tls = TlsListener {
@@ -144,7 +149,7 @@ pub async fn https_api_server(key: &str, issued: &Issued) -> super::http::ApiSer
     tokio::spawn(async move {
         let _ = axum::serve(tls, router).await;
     });
-    super::http::ApiServer { addr, state }
+    addr
 }
 
 /// Accepts TCP connections and completes a TLS handshake on each before handing it to axum.
