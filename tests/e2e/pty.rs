@@ -83,7 +83,7 @@ fn fill_pg_form(tty: &mut Tty, port: u16, password: &str) {
     tty.send(TAB);
     tty.send(CTRL_U);
     tty.send("disable"); // the test cluster has no TLS
-    tty.wait_for("unencrypted connection");
+    tty.wait_for("no TLS: loopback only, the password may travel in clear");
     tty.send(CTRL_S);
 }
 
