@@ -103,6 +103,33 @@ struct NoTls {
     run: Option<crate::core::Run>,
 }
 
+impl From<NoTls> for Verification {
+    fn from(v: NoTls) -> Verification {
+        Verification {
+            status: v.status,
+            reason: v.reason,
+            detail: v.detail,
+            latency_ms: v.latency_ms,
+            at: v.at,
+            run: v.run,
+            tls: None,
+        }
+    }
+}
+
+impl From<NoRun> for NoTls {
+    fn from(v: NoRun) -> NoTls {
+        NoTls {
+            status: v.status,
+            reason: v.reason,
+            detail: v.detail,
+            latency_ms: v.latency_ms,
+            at: v.at,
+            run: None,
+        }
+    }
+}
+
 /// A result as format 3 encoded it, before runs.
 #[derive(serde::Deserialize)]
 struct NoRun {
@@ -139,29 +166,11 @@ fn decode(plain: &[u8]) -> Option<(Verification, Ended)> {
         (&POSTCARD, encoded) => postcard::from_bytes(encoded).ok(),
         (&POSTCARD_NO_TLS, encoded) => {
             let (v, ended): (NoTls, Ended) = postcard::from_bytes(encoded).ok()?;
-            let v = Verification {
-                status: v.status,
-                reason: v.reason,
-                detail: v.detail,
-                latency_ms: v.latency_ms,
-                at: v.at,
-                run: v.run,
-                tls: None,
-            };
-            Some((v, ended))
+            Some((v.into(), ended))
         }
         (&POSTCARD_NO_RUN, encoded) => {
             let v: NoRun = postcard::from_bytes(encoded).ok()?;
-            let v = Verification {
-                status: v.status,
-                reason: v.reason,
-                detail: v.detail,
-                latency_ms: v.latency_ms,
-                at: v.at,
-                run: None,
-                tls: None,
-            };
-            Some((v, None))
+            Some((NoTls::from(v).into(), None))
         }
         (b'{', _) => Some((serde_json::from_slice(plain).ok()?, None)),
         _ => None,

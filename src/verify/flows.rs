@@ -30,11 +30,12 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use url::Url;
 
+use super::failure::NetFailure;
 use super::oauth::{
     expiry, printable_code, status_failure, token_failure, token_update, Grant, GrantResponse,
     LifetimeFields,
 };
-use super::safety::{self, NetFailure};
+use super::safety;
 use super::transport::{read_body, HttpClients, OAuthHttp};
 use super::{TokenUpdate, Verifier};
 use crate::catalog::CA_CERT_FIELD;

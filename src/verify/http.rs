@@ -6,7 +6,8 @@ use reqwest::{Method, StatusCode};
 use url::Url;
 
 use super::endpoints::Endpoints;
-use super::safety::{self, NetFailure};
+use super::failure::NetFailure;
+use super::safety;
 use super::transport::{detail_at, read_body, HttpClients};
 use super::{Finding, Limits};
 use crate::catalog::{Component, KeyPlacement, VerifySpec, CA_CERT_FIELD};

@@ -25,6 +25,7 @@
 //! to store with the result, atomically.
 
 mod endpoints;
+mod failure;
 pub mod flows;
 mod http;
 mod oauth;

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::endpoints::Endpoints;
+use super::failure::NetFailure;
 use super::flows::{FlowError, OAuthClient};
 use super::http::{judge, secret_header, tls_of};
-use super::safety::{self, NetFailure};
+use super::safety;
 use super::transport::{HttpClients, OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};
 use crate::catalog::{Component, VerifySpec, CA_CERT_FIELD};

@@ -10,7 +10,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::safety::{self, NetFailure};
+use super::failure::NetFailure;
+use super::safety;
 use super::tls::{self, ClientCertRequest, DbTls, Trust};
 use super::{Finding, Limits};
 use crate::core::Credential;
@@ -183,7 +184,7 @@ fn describe_error(
         if t.tls.has_client_certificate() && asked.was_made() {
             return Finding::rejected(format!(
                 "The server at {where_} did not accept the client certificate in ssl_cert (TLS alert {}).",
-                safety::alert_name(*alert)
+                super::failure::alert_name(*alert)
             ));
         }
     }

@@ -21,7 +21,8 @@ use rustls::pki_types::CertificateDer;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::safety::{self, NetFailure};
+use super::failure::NetFailure;
+use super::safety;
 use super::tls::{self, Trust};
 use super::{Finding, Limits};
 

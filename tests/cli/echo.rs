@@ -2,7 +2,7 @@
 //! binary: nothing of the key reaches `credential add`, `credential list --json`, `audit
 //! --json` or `show`; and the key is stored as it is sent, without the whitespace of a paste.
 
-use crate::support::http::echo_server;
+use crate::support::http::{echo_server, ECHO_MODES};
 use crate::support::{code, loopback_toml, stderr, stdout, TestVault, BEARER};
 use serde_json::Value;
 
@@ -24,15 +24,7 @@ fn an_echoed_key_reaches_no_output_in_any_form() {
     let echo = rt.block_on(echo_server());
     let v = TestVault::with_loopback_component();
     assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
-    let modes = [
-        "plain",
-        "upper",
-        "header",
-        "prefix",
-        "base64",
-        "basic",
-        "urlencoded",
-    ];
+    let modes = ECHO_MODES;
     // One component per way of echoing; the catalogue's loopback component is `loopback_api`.
     let components = v.dir.path().join("components");
     for mode in modes {

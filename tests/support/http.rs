@@ -204,6 +204,17 @@ async fn trap(State(state): State<Arc<TrapState>>, uri: Uri, headers: HeaderMap)
     Json(json!({"account": {"id": "stolen"}})).into_response()
 }
 
+/// Every way `echo_server` can echo a token.
+pub const ECHO_MODES: [&str; 7] = [
+    "plain",
+    "upper",
+    "header",
+    "prefix",
+    "base64",
+    "basic",
+    "urlencoded",
+];
+
 /// A service that echoes the bearer token it received back in the JSON detail
 /// (`/account/id`), transformed as the last path segment says: `plain`, `upper`, `header` (the
 /// whole Authorization header), `prefix` (its first 40 characters), `base64`, `basic` (base64

@@ -164,15 +164,7 @@ async fn a_service_echoing_the_key_in_any_form_leaks_nothing() {
     // Stored with the whitespace a paste left (as vaults before the stored-form rule hold
     // it), sent trimmed.
     let stored = format!("  {ECHOED_KEY}  ");
-    for mode in [
-        "plain",
-        "upper",
-        "header",
-        "prefix",
-        "base64",
-        "basic",
-        "urlencoded",
-    ] {
+    for mode in crate::support::http::ECHO_MODES {
         let component = api_component(&format!("/echo/{mode}"), BEARER, Some("/account/id"));
         let cred = credential(
             "loopback_api",

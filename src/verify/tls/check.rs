@@ -43,27 +43,23 @@ pub(crate) fn server_verifier(
     algorithms: WebPkiSupportedAlgorithms,
     advice: Advice,
 ) -> Arc<dyn ServerCertVerifier> {
-    match check {
-        ServerCheck::Nothing => Arc::new(Unchecked { algorithms }),
-        ServerCheck::Chain | ServerCheck::ChainAndName => Arc::new(Checked {
-            roots,
-            algorithms,
-            names: check == ServerCheck::ChainAndName,
-            advice,
-        }),
-    }
+    Arc::new(Verifier {
+        check,
+        roots,
+        algorithms,
+        advice,
+    })
 }
 
 #[derive(Debug)]
-struct Checked {
+struct Verifier {
+    check: ServerCheck,
     roots: Arc<RootCertStore>,
     algorithms: WebPkiSupportedAlgorithms,
-    /// Whether the certificate must name the host.
-    names: bool,
     advice: Advice,
 }
 
-impl ServerCertVerifier for Checked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -72,6 +68,11 @@ impl ServerCertVerifier for Checked {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
+        if self.check == ServerCheck::Nothing {
+            // Encrypted, but to whoever answered: only where the user chose it (sslmode =
+            // require without a CA), and reported as `unchecked`.
+            return Ok(ServerCertVerified::assertion());
+        }
         let checked = ParsedCertificate::try_from(end_entity).and_then(|cert| {
             verify_server_cert_signed_by_trust_anchor(
                 &cert,
@@ -80,7 +81,7 @@ impl ServerCertVerifier for Checked {
                 now,
                 self.algorithms.all,
             )?;
-            if self.names {
+            if self.check == ServerCheck::ChainAndName {
                 verify_server_name(&cert, server_name)?;
             }
             Ok(ServerCertVerified::assertion())
@@ -92,48 +93,6 @@ impl ServerCertVerifier for Checked {
             }
             other => other,
         })
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// Accepts any certificate: the connection is encrypted, but to whoever answered. Used only
-/// where the user chose it (sslmode = require without a CA), and reported as `unchecked`.
-#[derive(Debug)]
-struct Unchecked {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
