@@ -3,8 +3,9 @@
 use super::args::CredentialRef;
 use super::context::Context;
 use super::error::CliError;
-use super::output::{cell_value, credential_json, print_json, print_table};
+use super::output::{credential_json, print_json, print_table};
 use crate::clock;
+use crate::core::pem::one_line;
 use crate::core::rules::Snapshot;
 use crate::core::secret::MASK;
 use crate::core::{Credential, TlsState};
@@ -160,8 +161,8 @@ pub fn show(
     names.sort_by_key(|n| order.iter().position(|o| o == n).unwrap_or(usize::MAX));
     for name in names {
         let value = match c.public.get(name) {
-            Some(v) => cell_value(v),
-            None if reveal => cell_value(c.secrets.expose(name).unwrap_or_default()),
+            Some(v) => one_line(v).into_owned(),
+            None if reveal => one_line(c.secrets.expose(name).unwrap_or_default()).into_owned(),
             None => MASK.to_string(),
         };
         rows.push(vec![name.to_string(), value]);

@@ -142,19 +142,6 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) -> Result<(), CliErro
     Ok(())
 }
 
-/// A field value for one table cell: a multi-line value (a PEM certificate or key) as a
-/// summary of it; `--json` has it whole.
-pub fn cell_value(value: &str) -> String {
-    if !value.contains('\n') {
-        return value.to_string();
-    }
-    match crate::core::pem::count_certificates(value) {
-        0 => format!("(PEM, {} lines)", value.lines().count()),
-        1 => "(PEM, 1 certificate)".to_string(),
-        n => format!("(PEM, {n} certificates)"),
-    }
-}
-
 pub fn print_json(value: &Value) -> Result<(), CliError> {
     // A Value always serializes.
     let text = serde_json::to_string_pretty(value).unwrap_or_default();

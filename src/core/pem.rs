@@ -143,9 +143,22 @@ fn canonical(blocks: &[Block<'_>]) -> String {
     out
 }
 
-/// How many certificates a canonical PEM value holds, for a one-line summary of it.
+/// How many certificates a canonical PEM value holds.
 pub fn count_certificates(text: &str) -> usize {
     text.matches("-----BEGIN CERTIFICATE-----").count()
+}
+
+/// A field value for a one-line place (a table cell, the TUI's detail view): the value itself,
+/// or for a multi-line one (a PEM certificate or key) a summary of it; JSON output has it whole.
+pub fn one_line(value: &str) -> std::borrow::Cow<'_, str> {
+    if !value.contains('\n') {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    std::borrow::Cow::Owned(match count_certificates(value) {
+        0 => format!("(PEM, {} lines)", value.lines().count()),
+        1 => "(PEM, 1 certificate)".to_string(),
+        n => format!("(PEM, {n} certificates)"),
+    })
 }
 
 #[cfg(test)]
@@ -192,6 +205,8 @@ mod tests {
         let two = format!("{}{}", pem("CERTIFICATE", BODY), pem("CERTIFICATE", "AAAA"));
         let canonical = normalise(PemKind::Certificates, &two).unwrap();
         assert_eq!(count_certificates(&canonical), 2);
+        assert_eq!(one_line(&canonical), "(PEM, 2 certificates)");
+        assert_eq!(one_line("db.internal"), "db.internal");
         assert!(canonical.ends_with("AAAA\n-----END CERTIFICATE-----"));
     }
 

@@ -72,6 +72,11 @@ fn a_stored_pem_is_one_line_in_the_form_and_unchanged_is_not_sent() {
     for _ in 0..3 {
         h.key(KeyCode::Down);
     }
+    // The detail view shows it as one line too.
+    h.key(KeyCode::Char('i'));
+    let detail = h.screen(120, 30);
+    assert!(detail.contains("ssl_ca=(PEM, 1 certificate)"), "{detail}");
+    h.key(KeyCode::Esc);
     h.key(KeyCode::Char('e'));
     assert_eq!(
         field_value(&h, "ssl_ca"),

@@ -80,7 +80,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .public
         .iter()
         .filter(|(k, _)| k.as_str() != EXPIRES_AT_FIELD)
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", crate::core::pem::one_line(v)))
         .collect();
     lines.push(Line::from(vec![
         label("Fields"),
