@@ -245,4 +245,25 @@ mod tests {
             assert!(normalise(PemKind::PrivateKey, &pem(label, "U0VOVElORUw=")).is_ok());
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever is pasted, reading it never panics, and what it stores reads back the same.
+        #[test]
+        fn any_text_reads_without_panic_and_canonical_forms_are_fixed_points(
+            noise in "[ -~\n\r\t]{0,120}",
+            body in "[A-Za-z0-9+/]{0,90}",
+            label in proptest::sample::select(vec!["CERTIFICATE", "PRIVATE KEY", "X Y"]),
+        ) {
+            let text = format!("{noise}-----BEGIN {label}-----\n{body}\n-----END {label}-----{noise}");
+            for kind in [PemKind::Certificates, PemKind::PrivateKey] {
+                for input in [noise.as_str(), text.as_str()] {
+                    if let Ok(canonical) = normalise(kind, input) {
+                        proptest::prop_assert_eq!(normalise(kind, &canonical), Ok(canonical.clone()));
+                    }
+                }
+            }
+        }
+    }
 }

@@ -4,18 +4,22 @@
 //! The forms a secret can come back in: as sent (stored values are trimmed, but vaults written
 //! before that rule may hold the whitespace a paste left, and the verifiers trim when sending),
 //! in any case (a service that upper-cases what it echoes), cut short (a detail is cut to 80
-//! characters; a server may cut too: any run of at least PREFIX characters of a secret's start
-//! counts), percent- or form-encoded (a query-string key), and base64-encoded alone or inside
-//! a longer string (an `Authorization: Basic` header holds `user:password`; the base64 of the
-//! part that is the secret's own is the same whatever stands before it, up to its offset modulo
-//! three, so each of the three alignments is looked for).
+//! characters, and a server may cut too: any run of at least PREFIX characters of a secret's
+//! start counts), percent- or form-encoded (a query-string key), and base64-encoded alone or
+//! inside a longer string (an `Authorization: Basic` header holds `user:password`): every run
+//! of base64 characters long enough to hide PREFIX characters is decoded at each of its four
+//! alignments and searched.
 //!
 //! A reason is keyway's own sentence and keeps its shape with the secret masked; a detail is
 //! the service's words, so a detail holding any form of a secret is dropped whole: no detail
 //! rather than a detail that may hold a secret.
 //!
-//! Very short values are skipped: masking "a" would garble every sentence and reveal nothing.
+//! It runs on every outcome, and almost every text holds no secret: the common path allocates
+//! nothing (a case-blind search for each secret's start; the encodings only when the text has
+//! a '%' or '+', the base64 decoding only for a long enough run). Very short values are
+//! skipped: masking "a" would garble every sentence and reveal nothing.
 
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
@@ -27,87 +31,39 @@ const SHORTEST: usize = 4;
 /// A run of at least this many characters of a secret's start is a leak (or the whole secret,
 /// if it is shorter).
 const PREFIX: usize = 12;
-/// The base64 of a secret's middle shorter than this is not looked for (it would match text
-/// that merely looks like base64).
-const SHORTEST_BASE64: usize = 8;
 /// A detail is cut to this many characters after it is checked, never before.
 pub(crate) const DETAIL_CHARS: usize = 80;
 
-/// What a text is checked against, made once per verification from the credential.
-pub(crate) struct Scrubber {
-    /// Lower-cased forms, matched case-insensitively from their start (see `PREFIX`).
-    folded: Vec<String>,
-    /// Base64 cores, matched exactly.
-    exact: Vec<String>,
-    /// Secrets with letters outside ASCII, lower-cased: their case-folded forms may change
-    /// length, so a match redacts the whole text.
-    unicode: Vec<String>,
+/// Base64 of either alphabet, with or without padding, as decoded from inside a text.
+const LENIENT: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::STANDARD, LENIENT);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&base64::alphabet::URL_SAFE, LENIENT);
+
+/// What a text is checked against: the credential's secret values, read in place.
+pub(crate) struct Scrubber<'c> {
+    credential: &'c Credential,
 }
 
-impl Scrubber {
-    pub(crate) fn of(credential: &Credential) -> Scrubber {
-        let mut scrubber = Scrubber {
-            folded: Vec::new(),
-            exact: Vec::new(),
-            unicode: Vec::new(),
-        };
-        for name in credential.secrets.names() {
-            let Some(value) = credential.secrets.expose(name).map(str::trim) else {
-                continue;
-            };
-            if value.chars().count() < SHORTEST {
-                continue;
-            }
-            scrubber.add(value);
-        }
-        scrubber
+impl<'c> Scrubber<'c> {
+    pub(crate) fn of(credential: &'c Credential) -> Scrubber<'c> {
+        Scrubber { credential }
     }
 
-    fn add(&mut self, value: &str) {
-        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-        let percent = utf8_percent_encode(value, NON_ALPHANUMERIC).to_string();
-        for text in [value, &form, &percent] {
-            let folded = text.to_ascii_lowercase();
-            if !self.folded.contains(&folded) {
-                self.folded.push(folded);
-            }
-        }
-        if !value.is_ascii() {
-            self.unicode.push(value.to_lowercase());
-        }
-        for engine in [
-            &base64::engine::general_purpose::STANDARD,
-            &base64::engine::general_purpose::URL_SAFE,
-        ] {
-            for offset in 0..3 {
-                let mut bytes = vec![0u8; offset];
-                bytes.extend_from_slice(value.as_bytes());
-                let encoded = engine.encode(&bytes);
-                // Leave out the characters the bytes before it touch, and the last group,
-                // which depends on what comes after it.
-                let start = (offset * 4).div_ceil(3);
-                let end = encoded.len().saturating_sub(4);
-                if end >= start + SHORTEST_BASE64 {
-                    let core = encoded[start..end].to_string();
-                    if !self.exact.contains(&core) {
-                        self.exact.push(core);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether there is anything to look for at all.
-    fn is_empty(&self) -> bool {
-        self.folded.is_empty()
+    /// Every secret value worth looking for, trimmed.
+    fn secrets(&self) -> impl Iterator<Item = &'c str> + 'c {
+        let secrets = &self.credential.secrets;
+        secrets
+            .names()
+            .filter_map(|name| secrets.expose(name))
+            .map(str::trim)
+            .filter(|v| v.chars().count() >= SHORTEST)
     }
 
     /// `text` with every form of every secret masked. A text without any comes back as it was
     /// (no copy).
     pub(crate) fn reason(&self, text: String) -> String {
-        if self.is_empty() {
-            return text;
-        }
         let spans = self.spans(&text);
         let masked = if spans.is_empty() {
             text
@@ -122,7 +78,7 @@ impl Scrubber {
             out.push_str(&text[at..]);
             out
         };
-        if self.unicode_hit(&masked) {
+        if self.folded_elsewhere(&masked) {
             return "(hidden: the text held a secret value)".to_string();
         }
         masked
@@ -130,7 +86,7 @@ impl Scrubber {
 
     /// `text` if it holds no form of any secret, cut to DETAIL_CHARS; else nothing.
     pub(crate) fn detail(&self, text: String) -> Option<String> {
-        if !self.is_empty() && (self.unicode_hit(&text) || !self.spans(&text).is_empty()) {
+        if !self.spans(&text).is_empty() || self.folded_elsewhere(&text) {
             return None;
         }
         Some(match text.char_indices().nth(DETAIL_CHARS) {
@@ -139,48 +95,26 @@ impl Scrubber {
         })
     }
 
-    fn unicode_hit(&self, text: &str) -> bool {
-        if self.unicode.is_empty() {
-            return false;
-        }
-        let lower = text.to_lowercase();
-        self.unicode.iter().any(|secret| {
-            let probe: String = secret.chars().take(PREFIX).collect();
-            lower.contains(&probe)
-        })
-    }
-
     /// The byte ranges of `text` that hold a secret, sorted and merged.
     fn spans(&self, text: &str) -> Vec<(usize, usize)> {
-        // ASCII folding keeps every byte where it was, so positions in `lower` are positions
-        // in `text`.
-        let lower = text.to_ascii_lowercase();
         let mut spans = Vec::new();
-        for form in &self.folded {
-            let probe_len = form
-                .char_indices()
-                .nth(PREFIX)
-                .map_or(form.len(), |(at, _)| at);
-            let probe = &form[..probe_len];
-            for (start, _) in lower.match_indices(probe) {
-                // As far as the text goes on agreeing with the secret.
-                let agreeing = lower.as_bytes()[start + probe_len..]
-                    .iter()
-                    .zip(&form.as_bytes()[probe_len..])
-                    .take_while(|(a, b)| a == b)
-                    .count();
-                let mut end = start + probe_len + agreeing;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
+        let encoded_chars = text.contains(['%', '+']);
+        for secret in self.secrets() {
+            starts_of(text, secret, &mut spans);
+            if encoded_chars {
+                let form: String =
+                    url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+                let percent = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
+                for encoded in [form, percent] {
+                    if encoded != secret {
+                        starts_of(text, &encoded, &mut spans);
+                    }
                 }
-                spans.push((start, end));
             }
         }
-        for core in &self.exact {
-            spans.extend(
-                text.match_indices(core.as_str())
-                    .map(|(s, m)| (s, s + m.len())),
-            );
+        self.base64_runs(text, &mut spans);
+        if spans.is_empty() {
+            return spans;
         }
         spans.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
@@ -192,24 +126,111 @@ impl Scrubber {
         }
         merged
     }
+
+    /// Runs of base64 characters that decode (at some alignment) to bytes holding a secret's
+    /// start.
+    fn base64_runs(&self, text: &str, spans: &mut Vec<(usize, usize)>) {
+        // The fewest base64 characters that encode PREFIX bytes, plus a group of slack for the
+        // alignment.
+        let shortest_run = (PREFIX * 4).div_ceil(3) + 4;
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            if !is_base64_char(bytes[at]) {
+                at += 1;
+                continue;
+            }
+            let start = at;
+            while at < bytes.len() && is_base64_char(bytes[at]) {
+                at += 1;
+            }
+            if at - start >= shortest_run && self.run_holds_a_secret(&text[start..at]) {
+                spans.push((start, at));
+            }
+        }
+    }
+
+    fn run_holds_a_secret(&self, run: &str) -> bool {
+        let run = run.trim_end_matches('=');
+        (0..4).any(|offset| {
+            let aligned = &run[offset..];
+            let aligned = &aligned[..aligned.len() - aligned.len() % 4];
+            [&STANDARD, &URL_SAFE].iter().any(|engine| {
+                let Ok(decoded) = engine.decode(aligned) else {
+                    return false;
+                };
+                self.secrets().any(|secret| {
+                    let probe = &secret.as_bytes()[..secret.len().min(PREFIX)];
+                    decoded.windows(probe.len()).any(|w| w == probe)
+                })
+            })
+        })
+    }
+
+    /// A secret with letters beyond ASCII, in another case than stored: its case-folded form
+    /// may differ in length, so where it stands is not known and the whole text is hidden.
+    fn folded_elsewhere(&self, text: &str) -> bool {
+        let mut secrets = self.secrets().filter(|s| !s.is_ascii()).peekable();
+        if secrets.peek().is_none() {
+            return false;
+        }
+        let lower = text.to_lowercase();
+        secrets.any(|secret| {
+            let probe: String = secret.to_lowercase().chars().take(PREFIX).collect();
+            lower.contains(&probe)
+        })
+    }
+}
+
+fn is_base64_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')
+}
+
+/// Pushes the span of every place where `text` holds the start of `form` (ASCII case-blind):
+/// its first PREFIX characters (all of it if shorter), extended as far as the two agree.
+fn starts_of(text: &str, form: &str, spans: &mut Vec<(usize, usize)>) {
+    let probe_len = form
+        .char_indices()
+        .nth(PREFIX)
+        .map_or(form.len(), |(at, _)| at);
+    let (hay, probe) = (text.as_bytes(), &form.as_bytes()[..probe_len]);
+    if probe.is_empty() || hay.len() < probe.len() {
+        return;
+    }
+    let mut start = 0;
+    while start + probe.len() <= hay.len() {
+        if hay[start..start + probe.len()].eq_ignore_ascii_case(probe) {
+            let agreeing = hay[start + probe.len()..]
+                .iter()
+                .zip(&form.as_bytes()[probe.len()..])
+                .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                .count();
+            let mut end = start + probe.len() + agreeing;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            spans.push((start, end));
+            start = end.max(start + 1);
+        } else {
+            start += 1;
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scrubber(secrets: &[(&str, &str)]) -> Scrubber {
-        Scrubber::of(&Credential::with_fields(
-            &[("base_url", "https://api.example.com")],
-            secrets,
-        ))
+    fn holding(secrets: &[(&str, &str)]) -> Credential {
+        Credential::with_fields(&[("base_url", "https://api.example.com")], secrets)
     }
 
     const KEY: &str = "sk_live_Ab12Cd34Ef56/Gh78+Ij90";
 
     #[test]
     fn every_form_of_a_secret_is_masked_in_a_reason() {
-        let s = scrubber(&[("api_key", &format!("  {KEY} \n"))]);
+        let c = holding(&[("api_key", &format!("  {KEY} \n"))]);
+        let s = Scrubber::of(&c);
         let b64 = |t: &str| base64::engine::general_purpose::STANDARD.encode(t);
         let form: String = url::form_urlencoded::byte_serialize(KEY.as_bytes()).collect();
         for shown in [
@@ -235,7 +256,8 @@ mod tests {
 
     #[test]
     fn clean_text_is_left_alone_and_details_are_cut_after_the_check() {
-        let s = scrubber(&[("api_key", KEY), ("pin", "ab")]);
+        let c = holding(&[("api_key", KEY), ("pin", "ab")]);
+        let s = Scrubber::of(&c);
         let text = "Loopback API accepted the key at https://api.example.com (ab).";
         assert_eq!(s.reason(text.to_string()), text);
         assert_eq!(s.reason(String::new()), "");
@@ -254,7 +276,8 @@ mod tests {
 
     #[test]
     fn non_ascii_secrets_in_another_case_hide_the_whole_text() {
-        let s = scrubber(&[("password", "pässwörd-Ünïcode")]);
+        let c = holding(&[("password", "pässwörd-Ünïcode")]);
+        let s = Scrubber::of(&c);
         assert_eq!(
             s.reason("echo: PÄSSWÖRD-ÜNÏCODE".into()),
             "(hidden: the text held a secret value)"
@@ -264,7 +287,32 @@ mod tests {
 
     #[test]
     fn a_mask_is_never_a_secret_of_its_own() {
-        let s = scrubber(&[("pin", "****")]);
+        let c = holding(&[("pin", "****")]);
+        let s = Scrubber::of(&c);
         assert_eq!(s.reason("a **** b".into()), "a ******** b");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// Whatever a server wraps around a secret, the reason keeps none of it and the detail
+        /// is dropped.
+        #[test]
+        fn a_secret_inside_any_text_never_survives(
+            secret in "[!-~]{4,40}",
+            before in "\\PC{0,40}",
+            after in "\\PC{0,40}",
+            upper in proptest::bool::ANY,
+        ) {
+            // A secret of stars alone is what the mask itself is made of.
+            proptest::prop_assume!(!secret.chars().all(|ch| ch == '*'));
+            let c = holding(&[("api_key", &secret)]);
+            let s = Scrubber::of(&c);
+            let shown = if upper { secret.to_uppercase() } else { secret.clone() };
+            let text = format!("{before}{shown}{after}");
+            let out = s.reason(text.clone());
+            proptest::prop_assert!(!out.contains(&shown), "{text:?} -> {out:?}");
+            proptest::prop_assert_eq!(s.detail(text), None);
+        }
     }
 }
