@@ -93,3 +93,25 @@ fn a_stored_pem_is_one_line_in_the_form_and_unchanged_is_not_sent() {
         draft.changes
     );
 }
+
+#[test]
+fn the_audit_summary_counts_certificates_not_checked() {
+    let mut snap = snapshot();
+    for c in snap
+        .credentials
+        .iter_mut()
+        .filter(|c| c.name == "warehouse")
+    {
+        if let Some(v) = c.last_verification.as_mut() {
+            v.tls = Some(keyway::core::TlsState::Unchecked);
+        }
+    }
+    let mut h = Harness::with_snapshot(snap);
+    h.key(KeyCode::Char('A'));
+    let screen = h.screen(150, 20);
+    assert!(screen.contains("· 1 TLS unchecked"), "{screen}");
+    // Without one, the summary says nothing of TLS.
+    let mut h = Harness::with_snapshot(snapshot());
+    h.key(KeyCode::Char('A'));
+    assert!(!h.screen(150, 20).contains("TLS"));
+}
