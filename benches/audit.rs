@@ -80,7 +80,8 @@ fn main() {
         latency_ms: Some(1),
         at: Timestamp(1_000),
         run: None,
-        tls: None,
+        // What verifying over plain http to loopback records, so the first round is steady.
+        tls: Some(keyway::core::TlsState::None),
     });
     store
         .save_credentials(creds.into_iter().map(|c| (c, history.clone())).collect())
