@@ -716,12 +716,17 @@ pub const VALUE_MAX_BYTES: usize = 16 * 1024;
 /// 160 KiB).
 pub const PEM_BUNDLE_MAX_BYTES: usize = 256 * 1024;
 
-/// Checks one value against its field's rules; the message reads after the field's name.
-pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
-    let limit = match field.validate {
+/// The longest value `field` holds, in bytes.
+pub fn value_limit(field: &FieldSpec) -> usize {
+    match field.validate {
         Validation::PemCertificates => PEM_BUNDLE_MAX_BYTES,
         _ => VALUE_MAX_BYTES,
-    };
+    }
+}
+
+/// Checks one value against its field's rules; the message reads after the field's name.
+pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
+    let limit = value_limit(field);
     if value.len() > limit {
         return Err(format!(
             "is {} KiB; a field value may be at most {} KiB",
@@ -951,6 +956,15 @@ auth = { type = "header", name = "X-Key" }
         assert!(validate_value(ca, pem).is_ok());
         assert!(validate_value(ca, &pem.replace('\n', "\r\n")).is_ok());
         assert!(validate_value(ca, "QUJD\u{7}").is_err());
+        // A CA bundle may be far larger than any other value, within its own bound.
+        let block = |n: usize| {
+            let body = "QUJD".repeat(n / 4);
+            format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+        };
+        assert!(validate_value(ca, &block(20 * 1024)).is_ok());
+        let e = validate_value(ca, &block(300 * 1024)).unwrap_err();
+        assert!(e.contains("at most 256 KiB"), "{e}");
+        assert!(validate_value(pg.field("user").unwrap(), &"u".repeat(20 * 1024)).is_err());
         assert!(validate_value(pg.field("host").unwrap(), "a\nb").is_err());
     }
 

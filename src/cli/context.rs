@@ -179,12 +179,16 @@ fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {
 }
 
 /// Reads the value of `--field KEY=-`. Not a terminal (a pipe or a file): everything up to end
-/// of file, so a PEM certificate or key comes in whole, read no further than the largest value
-/// a field holds (catalog's PEM_BUNDLE_MAX_BYTES; `< /dev/zero` is refused, not read on); the
+/// of file, so a PEM certificate or key comes in whole, read no further than `limit` bytes, the
+/// most the field holds (catalog::value_limit; `< /dev/zero` is refused, not read on); the
 /// stored-value rule then drops the surrounding whitespace (core::input). A terminal: a hidden
 /// prompt for one line, except for a multi-line (PEM) field, which must come from a file or a
 /// pipe.
-pub fn read_secret_from_stdin(field: &str, multi_line: bool) -> Result<SecretString, CliError> {
+pub fn read_secret_from_stdin(
+    field: &str,
+    multi_line: bool,
+    limit: usize,
+) -> Result<SecretString, CliError> {
     use std::io::Read;
     if std::io::stdin().is_terminal() {
         if multi_line {
@@ -196,7 +200,6 @@ pub fn read_secret_from_stdin(field: &str, multi_line: bool) -> Result<SecretStr
             .map(SecretString::from)
             .map_err(|e| CliError::Usage(format!("cannot read field '{field}': {e}")));
     }
-    let limit = crate::catalog::PEM_BUNDLE_MAX_BYTES;
     let mut bytes = zeroize::Zeroizing::new(Vec::new());
     std::io::stdin()
         .lock()
@@ -205,7 +208,7 @@ pub fn read_secret_from_stdin(field: &str, multi_line: bool) -> Result<SecretStr
         .map_err(|e| CliError::Usage(format!("cannot read field '{field}' from stdin: {e}")))?;
     if bytes.len() > limit {
         return Err(CliError::Usage(format!(
-            "field '{field}' on stdin is larger than {} KiB, the most a field holds",
+            "field '{field}' on stdin is longer than {} KiB, the most it holds",
             limit / 1024
         )));
     }

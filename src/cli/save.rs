@@ -41,10 +41,10 @@ pub fn parse_fields(
         let key = key.trim().to_string();
         let secret = ctx_component.is_secret(&key);
         let value = if value == "-" {
-            let multi_line = ctx_component
-                .field(&key)
-                .is_some_and(|f| f.validate.pem_kind().is_some());
-            FieldValue::Secret(read_secret_from_stdin(&key, multi_line)?)
+            let spec = ctx_component.field(&key);
+            let multi_line = spec.is_some_and(|f| f.validate.pem_kind().is_some());
+            let limit = spec.map_or(crate::catalog::VALUE_MAX_BYTES, crate::catalog::value_limit);
+            FieldValue::Secret(read_secret_from_stdin(&key, multi_line, limit)?)
         } else if secret {
             FieldValue::Secret(secrecy::SecretString::from(value.to_string()))
         } else {

@@ -150,7 +150,8 @@ fn passphrase_files_and_stdin_reads_are_bounded() {
         cmd.arg("--passphrase-file").arg(&path);
         refused(&bounded(cmd, None), "a passphrase file", kind);
     }
-    // `--field KEY=-` and `login --paste` read one line, of bounded length, from stdin.
+    // `--paste` reads one line of bounded length from stdin; `--field KEY=-` reads to end of
+    // file, no further than the field's own limit.
     add_unreachable_oauth(&v, "crm");
     let zero = Path::new("/dev/zero");
     let login = v.command(
