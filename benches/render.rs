@@ -14,9 +14,9 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use keyway::catalog::Catalog;
-use keyway::core::rules::Snapshot;
 use keyway::core::secret::SecretFields;
 use keyway::core::time::Timestamp;
+use keyway::core::Snapshot;
 use keyway::core::{Credential, Environment, RecordId, Status, Verification, Workspace};
 use keyway::tui::{render, update, Action, Clock, State, StateInit, Theme};
 

@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
-use keyway::core::rules::Snapshot;
 use keyway::core::time::Timestamp;
+use keyway::core::Snapshot;
 use keyway::core::{Credential, Environment, Status, Verification};
 use keyway::store::{CredentialDraft, Store};
 use keyway::vault::kdf;

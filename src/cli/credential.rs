@@ -6,8 +6,8 @@ use super::error::CliError;
 use super::output::{credential_json, print_json, print_table};
 use crate::clock;
 use crate::core::pem::one_line;
-use crate::core::rules::Snapshot;
 use crate::core::secret::MASK;
+use crate::core::Snapshot;
 use crate::core::{Credential, TlsState};
 use crate::store::Store;
 

@@ -8,7 +8,9 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::{print_json, print_table};
 use crate::clock;
-use crate::core::rules::{same_name, PromotionChoice, Snapshot};
+use crate::core::names::same_name;
+use crate::core::rules::PromotionChoice;
+use crate::core::Snapshot;
 use crate::core::{Environment, Flow, FlowStep, RecordId, Workspace};
 
 /// Parses `COMPONENT=CREDENTIAL`.

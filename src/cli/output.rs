@@ -16,9 +16,9 @@ use unicode_width::UnicodeWidthStr;
 
 use super::error::CliError;
 use crate::catalog::Catalog;
-use crate::core::rules::Snapshot;
 use crate::core::secret::MASK;
 use crate::core::text::{for_json, for_terminal};
+use crate::core::Snapshot;
 use crate::core::{Credential, TlsState};
 
 /// Set once stdout's reader has gone away: later reports are dropped unwritten.

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Component;
 use crate::core::input::{apply_fields, FieldValue};
-use crate::core::rules::{check_name, same_name};
+use crate::core::names::{check_name, same_name};
 use crate::core::secret::SecretFields;
 use crate::core::text::is_hidden_or_control;
 use crate::core::time::Timestamp;

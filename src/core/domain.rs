@@ -56,7 +56,7 @@ impl Environment {
             "staging" => Ok(Environment::Staging),
             "production" | "prod" => Ok(Environment::Production),
             _ => {
-                super::rules::check_name("environment", t)?;
+                super::names::check_name("environment", t)?;
                 // Stored composed (NFC), so two spellings of one name are one environment.
                 use unicode_normalization::UnicodeNormalization;
                 Ok(Environment::Named(t.nfc().collect()))

@@ -2,14 +2,18 @@
 //! terminal, a file or a socket, so all of it is unit-tested without a runtime.
 
 pub mod domain;
+pub mod error;
 pub mod expiry;
 pub mod input;
+pub mod names;
 pub mod pem;
 pub mod rules;
 pub mod secret;
+pub mod snapshot;
 pub mod text;
 pub mod time;
 pub mod transport;
 
 pub use domain::*;
-pub use rules::RuleError;
+pub use error::RuleError;
+pub use snapshot::Snapshot;

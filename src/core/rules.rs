@@ -1,57 +1,10 @@
 //! The domain rules, checked against a snapshot of the vault's records before anything is written:
 //! unique names, workspace and component scoping of flow steps, and the delete guards.
 
-use unicode_normalization::UnicodeNormalization;
-
 use super::domain::*;
-use super::text::is_hidden_or_control;
-
-/// A rule said no. Each message is a sentence a person can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RuleError {
-    #[error("{0}")]
-    BadName(String),
-    #[error("workspace '{0}' already exists")]
-    WorkspaceExists(String),
-    #[error("no workspace named '{0}'")]
-    NoSuchWorkspace(String),
-    #[error("workspace '{workspace}' already has a {component} credential named '{name}'")]
-    CredentialExists {
-        workspace: String,
-        component: String,
-        name: String,
-    },
-    #[error("workspace '{workspace}' has no credential named '{name}'")]
-    NoSuchCredential { workspace: String, name: String },
-    #[error("credential name '{name}' is ambiguous in workspace '{workspace}': it exists for {components}; add --component")]
-    AmbiguousCredential {
-        workspace: String,
-        name: String,
-        components: String,
-    },
-    #[error("workspace '{workspace}' already has a flow named '{name}'")]
-    FlowExists { workspace: String, name: String },
-    #[error("workspace '{workspace}' has no flow named '{name}'")]
-    NoSuchFlow { workspace: String, name: String },
-    #[error("credential '{credential}' is used by active flow(s) {flows}: delete those flows or rebind them to another credential first")]
-    CredentialInUse { credential: String, flows: String },
-    #[error("workspace '{name}' still holds {credentials} credential(s) and {flows} flow(s): pass --force to delete it with everything in it")]
-    WorkspaceNotEmpty {
-        name: String,
-        credentials: usize,
-        flows: usize,
-    },
-    #[error("step {step}: {message}")]
-    BadStep { step: usize, message: String },
-    #[error("a flow needs at least one step")]
-    EmptyFlow,
-    #[error("flow '{flow}' cannot be active: {problem}; verify or rebind the credential, or save the flow inactive")]
-    FlowNotReady { flow: String, problem: String },
-    #[error("flow '{flow}' has no {component} step")]
-    NoSuchStep { flow: String, component: String },
-    #[error("flow '{flow}' is already in {environment}")]
-    AlreadyInEnvironment { flow: String, environment: String },
-}
+use super::error::RuleError;
+use super::names::{check_name, same_name};
+use super::snapshot::Snapshot;
 
 /// How one step of a flow being promoted gets its credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,149 +23,11 @@ pub enum PromotionChoice {
     NoCredential,
 }
 
-/// The longest name keyway accepts, in characters.
-pub const NAME_MAX: usize = 64;
-
-/// Names are what people type and scripts match: non-empty, trimmed, printable, bounded, and
-/// shown as what they are: no character that is invisible or reorders the text around it
-/// (`good\u{202E}dab` would show as "goodbad"), no space but the plain one.
-pub fn check_name(what: &str, name: &str) -> Result<(), String> {
-    let bad = |message: &str| Err(format!("{what} name {message}"));
-    if name.is_empty() {
-        return bad("must not be empty");
-    }
-    if name.trim() != name {
-        return bad("must not start or end with spaces");
-    }
-    if name.chars().count() > NAME_MAX {
-        return bad(&format!("must be at most {NAME_MAX} characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return bad("must not contain control characters");
-    }
-    if let Some(c) = name
-        .chars()
-        .find(|c| is_hidden_or_control(*c) || (c.is_whitespace() && *c != ' '))
-    {
-        return bad(&format!(
-            "must not contain invisible, direction-changing or special space characters (it holds U+{:04X})",
-            c as u32
-        ));
-    }
-    Ok(())
-}
-
-/// Whether two names are one: compared in Unicode's composed form (NFC), so "café" typed with
-/// an accented é and with e + a combining accent is one name, as it looks.
-pub fn same_name(a: &str, b: &str) -> bool {
-    a == b || a.nfc().eq(b.nfc())
-}
-
 fn name_rule(what: &str, name: &str) -> Result<(), RuleError> {
     check_name(what, name).map_err(RuleError::BadName)
 }
 
-/// Everything in a vault, decrypted: the view the rules judge against.
-#[derive(Debug, Clone, Default)]
-pub struct Snapshot {
-    pub workspaces: Vec<Workspace>,
-    pub credentials: Vec<Credential>,
-    pub flows: Vec<Flow>,
-}
-
 impl Snapshot {
-    pub fn workspace_by_name(&self, name: &str) -> Result<&Workspace, RuleError> {
-        self.workspaces
-            .iter()
-            .find(|w| same_name(&w.name, name))
-            .ok_or_else(|| RuleError::NoSuchWorkspace(name.to_string()))
-    }
-
-    pub fn workspace(&self, id: &RecordId) -> Option<&Workspace> {
-        self.workspaces.iter().find(|w| &w.id == id)
-    }
-
-    pub fn credentials_in(&self, workspace: &RecordId) -> impl Iterator<Item = &Credential> + '_ {
-        let workspace = workspace.clone();
-        self.credentials
-            .iter()
-            .filter(move |c| c.workspace == workspace)
-    }
-
-    pub fn flows_in(&self, workspace: &RecordId) -> impl Iterator<Item = &Flow> + '_ {
-        let workspace = workspace.clone();
-        self.flows.iter().filter(move |f| f.workspace == workspace)
-    }
-
-    pub fn credential(&self, id: &RecordId) -> Option<&Credential> {
-        self.credentials.iter().find(|c| &c.id == id)
-    }
-
-    pub fn flow(&self, id: &RecordId) -> Option<&Flow> {
-        self.flows.iter().find(|f| &f.id == id)
-    }
-
-    /// Finds a credential by name in a workspace; `component` disambiguates when two components
-    /// hold credentials of the same name.
-    pub fn credential_by_name(
-        &self,
-        workspace: &Workspace,
-        name: &str,
-        component: Option<&str>,
-    ) -> Result<&Credential, RuleError> {
-        let found: Vec<&Credential> = self
-            .credentials_in(&workspace.id)
-            .filter(|c| {
-                same_name(&c.name, name) && component.is_none_or(|comp| c.component == comp)
-            })
-            .collect();
-        match found.as_slice() {
-            [one] => Ok(one),
-            [] => Err(RuleError::NoSuchCredential {
-                workspace: workspace.name.clone(),
-                name: name.to_string(),
-            }),
-            many => Err(RuleError::AmbiguousCredential {
-                workspace: workspace.name.clone(),
-                name: name.to_string(),
-                components: many
-                    .iter()
-                    .map(|c| c.component.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
-    }
-
-    pub fn flow_by_name(&self, workspace: &Workspace, name: &str) -> Result<&Flow, RuleError> {
-        self.flows_in(&workspace.id)
-            .find(|f| same_name(&f.name, name))
-            .ok_or_else(|| RuleError::NoSuchFlow {
-                workspace: workspace.name.clone(),
-                name: name.to_string(),
-            })
-    }
-
-    /// How many credentials each component has in a workspace.
-    pub fn counts_by_component(
-        &self,
-        workspace: &RecordId,
-    ) -> std::collections::HashMap<&str, usize> {
-        let mut counts = std::collections::HashMap::new();
-        for c in self.credentials_in(workspace) {
-            *counts.entry(c.component.as_str()).or_insert(0) += 1;
-        }
-        counts
-    }
-
-    /// Flows (active or not) that use a credential.
-    pub fn flows_using(&self, credential: &RecordId) -> impl Iterator<Item = &Flow> + '_ {
-        let credential = credential.clone();
-        self.flows.iter().filter(move |f| f.uses(&credential))
-    }
-
-    // ---- rules -------------------------------------------------------------------------------
-
     pub fn check_new_workspace(
         &self,
         name: &str,

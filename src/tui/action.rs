@@ -6,8 +6,8 @@ use crossterm::event::KeyEvent;
 use secrecy::SecretString;
 
 use crate::catalog::Component;
-use crate::core::rules::Snapshot;
 use crate::core::time::Timestamp;
+use crate::core::Snapshot;
 use crate::core::{Credential, Environment, Flow, FlowStep, RecordId, Verification};
 use crate::store::{CredentialDraft, StoreError};
 use crate::vault::VaultError;

@@ -6,7 +6,7 @@ use super::action::{Effect, Stored};
 use super::keys::Command;
 use super::state::{DetailState, HistoryView, Screen, State};
 use super::{browse, flows};
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 use crate::core::{RecordId, Verification};
 
 /// Shows `credential`'s detail view; Esc returns to `back`.

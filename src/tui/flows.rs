@@ -4,7 +4,8 @@
 
 use tui_input::Input;
 
-use crate::core::rules::{PromotionChoice, Snapshot};
+use crate::core::rules::PromotionChoice;
+use crate::core::Snapshot;
 use crate::core::{Credential, Environment, Flow, RecordId};
 
 use super::action::Effect;

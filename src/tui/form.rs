@@ -4,7 +4,7 @@
 use tui_input::Input;
 
 use crate::core::input::{check_field, FieldValue};
-use crate::core::rules::check_name;
+use crate::core::names::check_name;
 use crate::core::{Credential, Environment, RecordId, RuleError, Status, Verification};
 use crate::store::{apply_tokens, CredentialDraft, StoreError};
 use crate::verify::Outcome;

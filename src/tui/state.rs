@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use tui_input::Input;
 
 use crate::catalog::{Catalog, Component};
-use crate::core::rules::Snapshot;
 use crate::core::time::Timestamp;
+use crate::core::Snapshot;
 use crate::core::{Credential, RecordId, Status, Verification};
 use crate::vault::VaultError;
 

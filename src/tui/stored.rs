@@ -1,7 +1,7 @@
 //! What the UI does when a write finishes or fails: take the new snapshot, move the selection,
 //! tell the user.
 
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 
 use super::action::Stored;
 use super::state::*;

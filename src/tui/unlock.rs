@@ -3,9 +3,9 @@
 
 use zeroize::Zeroize;
 
-use crate::core::rules::Snapshot;
 use crate::core::secret::check_new_passphrase;
 use crate::core::RecordId;
+use crate::core::Snapshot;
 use crate::vault::VaultError;
 
 use super::action::Effect;

@@ -7,7 +7,8 @@
 use tui_input::Input;
 
 use crate::catalog::{Catalog, Component};
-use crate::core::rules::{check_name, Snapshot};
+use crate::core::names::check_name;
+use crate::core::Snapshot;
 use crate::core::{Credential, Environment, Flow, FlowStep, RecordId};
 
 use super::action::Effect;

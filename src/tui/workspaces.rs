@@ -3,7 +3,7 @@
 
 use tui_input::Input;
 
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 use crate::core::{RuleError, Workspace};
 
 use super::action::Effect;

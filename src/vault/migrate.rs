@@ -20,7 +20,7 @@ use super::results::{self, open_result, Latest};
 use super::sequences::Position;
 use super::tables::{CREDENTIALS, CREDENTIALS_NAME, FORMAT2_LATEST, RESULTS_NAME};
 use super::{corrupt, header, read_all, unreadable, Vault, VaultError};
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 use crate::core::{Credential, RecordId, Verification};
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMapExt, HashSet};

@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 pub use batch::ResultBatch;
 pub use error::VaultError;
 
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
 use crypto::DataKey;
 use header::{Header, KdfSection};

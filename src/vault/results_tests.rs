@@ -209,7 +209,7 @@ fn reopened_from_format(
     vault: Vault,
     format: u32,
     older: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
-) -> (Vault, crate::core::rules::Snapshot) {
+) -> (Vault, crate::core::Snapshot) {
     let mut header: Header = vault.header.clone();
     header.format = format;
     vault

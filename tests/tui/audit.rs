@@ -1,8 +1,8 @@
 //! The audit table and the detail view (issue 6).
 
 use crossterm::event::KeyCode;
-use keyway::core::rules::Snapshot;
 use keyway::core::time::Timestamp;
+use keyway::core::Snapshot;
 use keyway::core::{Status, Verification};
 use keyway::tui::action::Stored;
 use keyway::tui::state::Screen;

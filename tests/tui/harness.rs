@@ -3,9 +3,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use keyway::catalog::Catalog;
-use keyway::core::rules::Snapshot;
 use keyway::core::secret::SecretFields;
 use keyway::core::time::Timestamp;
+use keyway::core::Snapshot;
 use keyway::core::{
     Credential, Environment, Flow, FlowStep, RecordId, Status, Verification, Workspace,
 };
