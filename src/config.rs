@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::vault::kdf::{self, KdfConfig};
+
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -23,15 +25,6 @@ pub struct VaultConfig {
     pub path: Option<PathBuf>,
     /// Folder of user component definitions (default: the config dir's components/).
     pub components_dir: Option<PathBuf>,
-}
-
-/// Argon2id parameters used by `init` and `passwd`. Unset means: calibrate on this machine.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct KdfConfig {
-    pub memory_kib: Option<u32>,
-    pub iterations: Option<u32>,
-    pub parallelism: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -189,7 +182,7 @@ impl Config {
                 "verify.deadline_secs must not be shorter than verify.connect_timeout_secs".into(),
             );
         }
-        crate::vault::kdf::check_config(&self.kdf)?;
+        kdf::check_config(&self.kdf)?;
         Ok(())
     }
 }

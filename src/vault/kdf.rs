@@ -8,8 +8,6 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::config::KdfConfig;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdfParams {
     pub memory_kib: u32,
@@ -90,6 +88,16 @@ impl KdfParams {
             },
         }
     }
+}
+
+/// The `[kdf]` section of the config: the Argon2id parameters `init` and `passwd` use. Unset
+/// means: calibrate on this machine.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KdfConfig {
+    pub memory_kib: Option<u32>,
+    pub iterations: Option<u32>,
+    pub parallelism: Option<u32>,
 }
 
 /// Checks the `[kdf]` section of a config file; messages name the key.
