@@ -5,10 +5,9 @@ use std::io::IsTerminal;
 
 use serde_json::json;
 
-use super::context::Context;
+use super::context::{runtime, Context};
 use super::error::CliError;
 use super::output::{print_json, print_table};
-use super::save::{runtime, verifier};
 use crate::audit::verify_and_record;
 use crate::clock;
 use crate::core::expiry::{self, ExpiryState};
@@ -86,7 +85,7 @@ pub fn run(
             })),
         }
     }
-    let verifier = verifier(ctx)?;
+    let verifier = ctx.verifier()?;
     let now = clock::now();
     let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
     let checked: Vec<Outcome> = verify_and_record(

@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
 use crate::core::secret::check_new_passphrase;
 use crate::store::Store;
+use crate::verify::Verifier;
 
 pub struct Context {
     pub config: Config,
@@ -121,6 +122,23 @@ impl Context {
         )))
     }
 
+    /// The verifiers, with the configured timeouts and refresh margin.
+    pub fn verifier(&self) -> Result<Verifier, CliError> {
+        let verifier =
+            Verifier::with_audit(&self.config.verify, &self.config.audit).map_err(|e| {
+                let message = format!("cannot set up verification: {e}");
+                if e.is_config() {
+                    CliError::Usage(message)
+                } else {
+                    CliError::Refused(message)
+                }
+            })?;
+        for warning in verifier.warnings() {
+            note!("warning: {warning}");
+        }
+        Ok(verifier)
+    }
+
     /// Opens the vault with the user's passphrase and prints any permission warnings.
     pub fn open_store(&self) -> Result<Store, CliError> {
         if !self.vault_path.exists() {
@@ -168,6 +186,14 @@ fn passphrase_from_file(file: &std::path::Path) -> Result<SecretString, CliError
         )));
     }
     Ok(SecretString::from(first.to_string()))
+}
+
+/// The async runtime a command's network work (verification, login) runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Refused(format!("cannot start the async runtime: {e}")))
 }
 
 fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {

@@ -1,36 +1,19 @@
-//! `keyway credential login`: get OAuth2 tokens from a terminal, with no local browser needed.
-//! The device grant shows a URL and a code to enter on any device; with --paste (or when the
-//! provider has no device endpoint) the authorization code + PKCE flow prints a URL to open and
-//! reads back the address the browser was redirected to. The new tokens are verified before
-//! they are saved, like any other edit.
+//! Getting OAuth2 tokens from a terminal (`credential login`, `credential add --login`), with no
+//! local browser needed. The device grant shows a URL and a code to enter on any device; with
+//! --paste (or when the provider has no device endpoint) the authorization code + PKCE flow
+//! prints a URL to open and reads back the address the browser was redirected to. Nothing is
+//! saved here: the caller verifies the new tokens before it saves them, like any other edit.
 
-use super::args::CredentialRef;
-use super::context::{read_stdin_line, Context};
-use super::credential::find;
+use super::context::{read_stdin_line, runtime, Context};
 use super::error::CliError;
-use super::save::{runtime, verifier, verify_then_save};
 use crate::catalog::Kind;
 use crate::clock;
 use crate::core::Credential;
-use crate::store::apply_tokens;
 use crate::verify::flows::PASTE_REDIRECT_URI;
 use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient, TokenUpdate};
 
 /// The most keyway reads of a pasted redirect address (real ones are well under 8 KiB).
 pub const PASTE_LIMIT: usize = 64 * 1024;
-
-pub fn run(
-    ctx: &Context,
-    target: &CredentialRef,
-    paste: bool,
-    redirect_uri: Option<&str>,
-) -> Result<(), CliError> {
-    let mut store = ctx.open_store()?;
-    let mut credential = find(store.snapshot(), target)?.clone();
-    let tokens = obtain_tokens(ctx, &credential, paste, redirect_uri)?;
-    apply_tokens(&mut credential, &tokens, clock::now());
-    verify_then_save(ctx, &mut store, credential, false, "Logged in;")
-}
 
 /// Runs a login for an OAuth2 credential (stored or about to be added) and returns its tokens.
 pub fn obtain_tokens(
@@ -47,7 +30,7 @@ pub fn obtain_tokens(
         )));
     }
     let oauth = OAuthClient::from_credential(credential).map_err(flow_error)?;
-    let verifier = verifier(ctx)?;
+    let verifier = ctx.verifier()?;
     let rt = runtime()?;
     let now = clock::now();
     let use_paste = paste || oauth.device_authorization_url.is_none();

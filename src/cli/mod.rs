@@ -109,7 +109,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 target,
                 paste,
                 redirect_uri,
-            } => login::run(&ctx, target, *paste, redirect_uri.as_deref()),
+            } => save::login(&ctx, target, *paste, redirect_uri.as_deref()),
         },
         Command::Audit(args) => {
             let scope = match &args.workspace {

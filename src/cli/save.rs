@@ -1,16 +1,16 @@
-//! `keyway credential add | edit`: nothing invalid is saved. The credential is built and checked
-//! (fields, names), verified live, and written only when the service accepted it, or, when the
-//! service could not be reached, only on an explicit --save-unverified.
+//! `keyway credential add | edit | login`: nothing invalid is saved. The credential is built and
+//! checked (fields, names), verified live, and written only when the service accepted it, or,
+//! when the service could not be reached, only on an explicit --save-unverified.
 
 use super::args::CredentialRef;
-use super::context::{read_secret_from_stdin, Context};
+use super::context::{read_secret_from_stdin, runtime, Context};
 use super::credential::find;
 use super::error::CliError;
 use crate::clock;
 use crate::core::input::FieldValue;
 use crate::core::{Credential, Environment, Status, TlsState};
 use crate::store::{apply_tokens, CredentialDraft, Store};
-use crate::verify::{Outcome, Verifier};
+use crate::verify::Outcome;
 
 /// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin (see
 /// `read_secret_from_stdin`), for one field per command: stdin holds one value.
@@ -53,28 +53,6 @@ pub fn parse_fields(
         out.push((key, value));
     }
     Ok(out)
-}
-
-pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Refused(format!("cannot start the async runtime: {e}")))
-}
-
-pub fn verifier(ctx: &Context) -> Result<Verifier, CliError> {
-    let verifier = Verifier::with_audit(&ctx.config.verify, &ctx.config.audit).map_err(|e| {
-        let message = format!("cannot set up verification: {e}");
-        if e.is_config() {
-            CliError::Usage(message)
-        } else {
-            CliError::Refused(message)
-        }
-    })?;
-    for warning in verifier.warnings() {
-        note!("warning: {warning}");
-    }
-    Ok(verifier)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -145,6 +123,21 @@ pub fn edit(
     verify_then_save(ctx, &mut store, credential, save_unverified, "Updated")
 }
 
+/// `keyway credential login`: new OAuth2 tokens for a stored credential, verified before they
+/// are saved like any other edit.
+pub fn login(
+    ctx: &Context,
+    target: &CredentialRef,
+    paste: bool,
+    redirect_uri: Option<&str>,
+) -> Result<(), CliError> {
+    let mut store = ctx.open_store()?;
+    let mut credential = find(store.snapshot(), target)?.clone();
+    let tokens = super::login::obtain_tokens(ctx, &credential, paste, redirect_uri)?;
+    apply_tokens(&mut credential, &tokens, clock::now());
+    verify_then_save(ctx, &mut store, credential, false, "Logged in;")
+}
+
 /// The rule "nothing invalid is saved", for the CLI.
 pub fn verify_then_save(
     ctx: &Context,
@@ -163,7 +156,7 @@ pub fn verify_then_save(
             ))
         })?
         .clone();
-    let verifier = verifier(ctx)?;
+    let verifier = ctx.verifier()?;
     let now = clock::now();
     let outcome: Outcome = runtime()?.block_on(verifier.verify(&component, &credential, now));
     let label = format!("{} credential '{}'", component.name, credential.name);

@@ -9,9 +9,8 @@ use std::path::Path;
 use secrecy::ExposeSecret;
 
 use super::args::OnConflict;
-use super::context::Context;
+use super::context::{runtime, Context};
 use super::error::CliError;
-use super::save::{runtime, verifier};
 use crate::clock;
 use std::collections::BTreeMap;
 
@@ -242,7 +241,7 @@ pub fn import(
             );
         }
     } else {
-        let verifier = verifier(ctx)?;
+        let verifier = ctx.verifier()?;
         let items: Vec<_> = planned
             .iter()
             .filter_map(|(c, _)| ctx.catalog.get(&c.component).map(|comp| (comp, c)))
