@@ -9,7 +9,7 @@ use super::error::CliError;
 use crate::catalog::Kind;
 use crate::clock;
 use crate::core::Credential;
-use crate::verify::flows::PASTE_REDIRECT_URI;
+use crate::verify::login::PASTE_REDIRECT_URI;
 use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient, TokenUpdate};
 
 /// The most keyway reads of a pasted redirect address (real ones are well under 8 KiB).

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::core::Credential;
 use crate::store::StoreError;
-use crate::verify::flows::PASTE_REDIRECT_URI;
+use crate::verify::login::PASTE_REDIRECT_URI;
 use crate::verify::{
     authorize_url, CsrfToken, DevicePollEvent, OAuthClient, PkceCodeVerifier, TokenUpdate, Verifier,
 };

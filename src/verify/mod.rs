@@ -12,7 +12,7 @@
 //!   check within the configured deadline. It never panics and never logs secrets.
 //! - `pool::Pool` runs many of them (see pool.rs) and reports `PoolEvent`s over a channel;
 //!   `pool::verify_all` is the bulk form for the CLI (`credential verify --all`, `audit`).
-//! - `flows` gets OAuth2 tokens from a terminal: the device grant and auth code + PKCE.
+//! - `login` gets OAuth2 tokens from a terminal: the device grant and auth code + PKCE.
 //!
 //! OAuth2 and refresh tokens (issue 3 verifies with a refresh grant, issue 6 refreshes ahead):
 //! a refresh grant is a write at the provider (it spends and rotates the refresh token), so
@@ -26,8 +26,8 @@
 
 mod endpoints;
 mod failure;
-pub mod flows;
 mod http;
+pub mod login;
 mod oauth;
 pub mod pool;
 mod postgres;
@@ -46,7 +46,7 @@ use crate::config::{AuditConfig, VerifyConfig};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, TlsState, Verification};
 
-pub use flows::{
+pub use login::{
     authorize_url, decode_token_responses, DeviceAuthorization, DevicePollEvent, FlowError,
     OAuthClient,
 };

@@ -18,8 +18,8 @@ use url::Url;
 
 use super::endpoints::Endpoints;
 use super::failure::NetFailure;
-use super::flows::{FlowError, OAuthClient};
 use super::http::{judge, secret_header, tls_of};
+use super::login::{FlowError, OAuthClient};
 use super::safety;
 use super::transport::{HttpClients, OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::support::oauth::{provider, DeviceStep, Provider, CLIENT_SECRET, USER_CODE};
 use crate::support::{assert_no_secret, builtin, credential, verifier, NOW};
 use keyway::core::{Credential, Status};
-use keyway::verify::flows::{authorize_url, PASTE_REDIRECT_URI};
+use keyway::verify::login::{authorize_url, PASTE_REDIRECT_URI};
 use keyway::verify::{DevicePollEvent, FlowError, OAuthClient, Outcome};
 use secrecy::ExposeSecret;
 
