@@ -17,13 +17,10 @@
 
 use std::time::Duration;
 
-use oauth2::basic::{
-    BasicClient, BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
-};
+use oauth2::basic::BasicClient;
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DeviceAuthorizationUrl,
-    EndpointNotSet, EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    StandardDeviceAuthorizationResponse, StandardRevocableToken, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, DeviceAuthorizationUrl, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, StandardDeviceAuthorizationResponse,
 };
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
@@ -31,16 +28,15 @@ use serde::Deserialize;
 use url::Url;
 
 use super::failure::NetFailure;
-use super::oauth::{
-    expiry, printable_code, status_failure, token_failure, token_update, Grant, GrantResponse,
-    LifetimeFields,
-};
 use super::safety;
-use super::transport::{read_body, HttpClients, OAuthHttp};
+use super::token::{
+    expiry, printable_code, status_failure, token_failure, token_update, FlowError, Grant,
+    GrantResponse, LifetimeFields, OAuthClient,
+};
+use super::transport::read_body;
 use super::{TokenUpdate, Verifier};
-use crate::catalog::CA_CERT_FIELD;
 use crate::core::time::Timestamp;
-use crate::core::{Credential, Status};
+use crate::core::Status;
 
 /// A redirect URI for the paste fallback: nothing listens there, so the browser shows an error
 /// page whose address bar holds the code; the user copies that address into keyway.
@@ -52,112 +48,6 @@ pub const LONGEST_DEVICE_LOGIN: Duration = Duration::from_secs(30 * 60);
 
 /// The longest pause between polls a provider may ask for (RFC 8628 suggests 5 s).
 const LONGEST_INTERVAL: Duration = Duration::from_secs(60);
-
-/// Why getting or checking a token did not work; each a sentence the user can act on.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum FlowError {
-    #[error("{0}")]
-    Misconfigured(String),
-    #[error("{0}")]
-    Rejected(String),
-    #[error("{0}")]
-    Unreachable(String),
-    #[error("The sign-in was declined at the provider (access_denied).")]
-    AccessDenied,
-    #[error("The code expired before the sign-in was completed; start the login again.")]
-    Expired,
-    #[error("The pasted address belongs to a different login attempt (state mismatch); nothing was exchanged.")]
-    StateMismatch,
-    #[error("{0}")]
-    BadRedirect(String),
-}
-
-/// The OAuth2 client a credential describes: its id and secret and the provider's endpoints.
-#[derive(Debug, Clone)]
-pub struct OAuthClient {
-    pub client_id: String,
-    client_secret: Option<SecretString>,
-    pub token_url: Url,
-    pub device_authorization_url: Option<Url>,
-    pub auth_url: Option<Url>,
-    pub scopes: Vec<String>,
-    /// The credential's `ca_cert` (canonical PEM), trusted for its endpoints too.
-    ca_cert: Option<String>,
-}
-
-impl OAuthClient {
-    /// Reads client_id, client_secret, token_url, device_authorization_url, auth_url and scope.
-    /// Endpoint URLs obey the same transport rules as API requests (https, or http on loopback
-    /// or with allow_http = yes).
-    pub fn from_credential(credential: &Credential) -> Result<OAuthClient, FlowError> {
-        let misconfigured = |f: super::Finding| FlowError::Misconfigured(f.reason);
-        let allow_http = safety::allows_http(credential);
-        let endpoint = |field: &str| -> Result<Option<Url>, FlowError> {
-            safety::optional(credential, field)
-                .map(|raw| safety::checked_endpoint(raw, field, allow_http).map_err(misconfigured))
-                .transpose()
-        };
-        let client_id = safety::required(credential, "client_id")
-            .map_err(misconfigured)?
-            .to_string();
-        let token_url = safety::required(credential, "token_url").map_err(misconfigured)?;
-        let token_url =
-            safety::checked_endpoint(token_url, "token_url", allow_http).map_err(misconfigured)?;
-        Ok(OAuthClient {
-            client_id,
-            client_secret: safety::optional(credential, "client_secret")
-                .map(|s| SecretString::from(s.to_string())),
-            token_url,
-            device_authorization_url: endpoint("device_authorization_url")?,
-            auth_url: endpoint("auth_url")?,
-            scopes: safety::optional(credential, "scope")
-                .map(|s| s.split_whitespace().map(str::to_string).collect())
-                .unwrap_or_default(),
-            ca_cert: safety::optional(credential, CA_CERT_FIELD).map(str::to_string),
-        })
-    }
-
-    /// The login flows' HTTP clients as oauth2 uses them, trusting this client's `ca_cert`.
-    fn http<'a>(&'a self, clients: &'a HttpClients) -> OAuthHttp<'a> {
-        OAuthHttp {
-            clients,
-            ca_cert: self.ca_cert.as_deref(),
-        }
-    }
-
-    /// The oauth2 client for token-endpoint grants (client secret sent as HTTP basic auth, the
-    /// RFC 6749 default, when there is one; a public client sends only its id). It parses token
-    /// responses as `GrantResponse`, so a stated refresh-token lifetime is kept.
-    pub(crate) fn grant_client(&self) -> GrantClient {
-        let client: GrantClient = oauth2::Client::new(ClientId::new(self.client_id.clone()))
-            .set_token_uri(TokenUrl::from_url(self.token_url.clone()));
-        match &self.client_secret {
-            Some(secret) => {
-                client.set_client_secret(ClientSecret::new(secret.expose_secret().to_string()))
-            }
-            None => client,
-        }
-    }
-
-    fn scope_list(&self) -> impl Iterator<Item = Scope> + '_ {
-        self.scopes.iter().cloned().map(Scope::new)
-    }
-}
-
-/// `BasicClient` with keyway's token response (`GrantResponse`) and only the token URL set.
-pub(crate) type GrantClient = oauth2::Client<
-    BasicErrorResponse,
-    GrantResponse,
-    BasicTokenIntrospectionResponse,
-    StandardRevocableToken,
-    BasicRevocationErrorResponse,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
 
 /// What the user needs to finish a device login, plus the device code keyway polls with.
 #[derive(Debug, Clone)]
@@ -589,6 +479,7 @@ mod tests {
 mod properties {
     use super::*;
     use crate::core::secret::SecretFields;
+    use crate::core::Credential;
     use proptest::prelude::*;
     use serde_json::json;
 

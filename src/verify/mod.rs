@@ -34,6 +34,7 @@ mod postgres;
 mod safety;
 mod scrub;
 mod tls;
+mod token;
 mod transport;
 
 use std::sync::Arc;
@@ -46,12 +47,10 @@ use crate::config::{AuditConfig, VerifyConfig};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, TlsState, Verification};
 
-pub use login::{
-    authorize_url, decode_token_responses, DeviceAuthorization, DevicePollEvent, FlowError,
-    OAuthClient,
-};
+pub use login::{authorize_url, decode_token_responses, DeviceAuthorization, DevicePollEvent};
 pub use oauth2::{CsrfToken, PkceCodeVerifier};
 pub use pool::{verify_all, JobHandle, Pool, PoolEvent, Progress};
+pub use token::{FlowError, OAuthClient};
 
 /// The result of one verification.
 #[derive(Debug, Clone)]
