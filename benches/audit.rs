@@ -228,7 +228,7 @@ fn main() {
 fn audit(
     rt: &tokio::runtime::Runtime,
     store: &mut Store,
-    component: &keyway::catalog::Component,
+    component: &keyway::core::schema::Component,
     v: &keyway::verify::Verifier,
 ) -> (Duration, Duration) {
     settle();

@@ -12,7 +12,7 @@
 
 use foldhash::{HashMap, HashMapExt};
 
-use crate::catalog::Component;
+use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::{Credential, RecordId, RuleError};
 use crate::store::{Store, StoreError};

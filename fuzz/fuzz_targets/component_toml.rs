@@ -2,7 +2,8 @@
 //! field of a definition that parses judges any value without a panic.
 #![no_main]
 
-use keyway::catalog::{parse_component, validate_value};
+use keyway::catalog::parse_component;
+use keyway::core::schema::validate_value;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

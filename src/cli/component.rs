@@ -6,7 +6,7 @@ use super::args::ComponentCmd;
 use super::context::Context;
 use super::error::CliError;
 use super::output::{print_json, print_table};
-use crate::catalog::VerifySpec;
+use crate::core::schema::VerifySpec;
 
 pub fn run(ctx: &Context, cmd: &ComponentCmd) -> Result<(), CliError> {
     match cmd {

@@ -206,7 +206,7 @@ fn non_empty(p: SecretString, source: &str) -> Result<SecretString, CliError> {
 
 /// Reads the value of `--field KEY=-`. Not a terminal (a pipe or a file): everything up to end
 /// of file, so a PEM certificate or key comes in whole, read no further than `limit` bytes, the
-/// most the field holds (catalog::value_limit; `< /dev/zero` is refused, not read on); the
+/// most the field holds (schema::value_limit; `< /dev/zero` is refused, not read on); the
 /// stored-value rule then drops the surrounding whitespace (core::input). A terminal: a hidden
 /// prompt for one line, except for a multi-line (PEM) field, which must come from a file or a
 /// pipe.

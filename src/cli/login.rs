@@ -6,8 +6,8 @@
 
 use super::context::{read_stdin_line, runtime, Context};
 use super::error::CliError;
-use crate::catalog::Kind;
 use crate::clock;
+use crate::core::schema::Kind;
 use crate::core::Credential;
 use crate::verify::login::PASTE_REDIRECT_URI;
 use crate::verify::{authorize_url, DevicePollEvent, FlowError, OAuthClient, TokenUpdate};

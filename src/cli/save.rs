@@ -15,7 +15,7 @@ use crate::verify::Outcome;
 /// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin (see
 /// `read_secret_from_stdin`), for one field per command: stdin holds one value.
 pub fn parse_fields(
-    ctx_component: &crate::catalog::Component,
+    ctx_component: &crate::core::schema::Component,
     raw: &[String],
 ) -> Result<Vec<(String, FieldValue)>, CliError> {
     let from_stdin: Vec<&str> = raw
@@ -43,7 +43,10 @@ pub fn parse_fields(
         let value = if value == "-" {
             let spec = ctx_component.field(&key);
             let multi_line = spec.is_some_and(|f| f.validate.pem_kind().is_some());
-            let limit = spec.map_or(crate::catalog::VALUE_MAX_BYTES, crate::catalog::value_limit);
+            let limit = spec.map_or(
+                crate::core::schema::VALUE_MAX_BYTES,
+                crate::core::schema::value_limit,
+            );
             FieldValue::Secret(read_secret_from_stdin(&key, multi_line, limit)?)
         } else if secret {
             FieldValue::Secret(secrecy::SecretString::from(value.to_string()))

@@ -14,9 +14,9 @@ use super::error::CliError;
 use crate::clock;
 use std::collections::BTreeMap;
 
-use crate::catalog::Component;
 use crate::core::input::{apply_fields, FieldValue};
 use crate::core::names::{check_name, same_name};
+use crate::core::schema::Component;
 use crate::core::secret::SecretFields;
 use crate::core::text::is_hidden_or_control;
 use crate::core::time::Timestamp;

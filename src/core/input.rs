@@ -1,14 +1,14 @@
 //! Turning typed field values (from `--field KEY=VALUE` or a form) into a credential's public and
-//! secret fields, checked against the component's catalogue entry. Pure: the same checks serve
+//! secret fields, checked against the component's definition (schema.rs). Pure: the same checks serve
 //! the CLI and the TUI's inline validation.
 
 use std::collections::BTreeMap;
 
 use secrecy::SecretString;
 
+use super::schema::{validate_value, Component, Validation, ALLOW_HTTP_FIELD};
 use super::secret::SecretFields;
 use super::transport::scheme_allowed;
-use crate::catalog::{validate_value, Component, Validation, ALLOW_HTTP_FIELD};
 
 /// A field value as typed: secrets arrive as `SecretString` so they are never copied around bare.
 pub enum FieldValue {
@@ -205,14 +205,10 @@ fn check_transport(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::Catalog;
+    use crate::core::schema::examples;
 
     fn pg() -> Component {
-        Catalog::builtin()
-            .unwrap()
-            .get("postgresql")
-            .unwrap()
-            .clone()
+        examples::postgres()
     }
 
     fn plain(k: &str, v: &str) -> (String, FieldValue) {
@@ -255,7 +251,7 @@ mod tests {
         assert!(e.to_string().contains("required"));
         let e = apply_fields(&pg(), &p, &s, vec![plain("sslmode", "prefer")]).unwrap_err();
         assert_eq!(e.field, "sslmode");
-        let stripe = Catalog::builtin().unwrap().get("stripe").unwrap().clone();
+        let stripe = examples::stripe();
         let e =
             apply_fields(&stripe, &p, &s, vec![plain("base_url", "api.stripe.com")]).unwrap_err();
         assert_eq!(e.field, "base_url");

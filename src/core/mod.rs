@@ -8,6 +8,7 @@ pub mod input;
 pub mod names;
 pub mod pem;
 pub mod rules;
+pub mod schema;
 pub mod secret;
 pub mod snapshot;
 pub mod text;

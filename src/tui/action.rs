@@ -5,7 +5,7 @@
 use crossterm::event::KeyEvent;
 use secrecy::SecretString;
 
-use crate::catalog::Component;
+use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::Snapshot;
 use crate::core::{Credential, Environment, Flow, FlowStep, RecordId, Verification};

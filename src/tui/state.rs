@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use tui_input::Input;
 
-use crate::catalog::{Catalog, Component};
+use crate::catalog::Catalog;
+use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::Snapshot;
 use crate::core::{Credential, RecordId, Status, Verification};
@@ -549,7 +550,7 @@ impl State {
         let oauth = self
             .catalog
             .get(&form.component)
-            .is_some_and(|c| c.kind == crate::catalog::Kind::Oauth2);
+            .is_some_and(|c| c.kind == crate::core::schema::Kind::Oauth2);
         if oauth {
             Context::OAuthForm
         } else {

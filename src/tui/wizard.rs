@@ -6,8 +6,9 @@
 
 use tui_input::Input;
 
-use crate::catalog::{Catalog, Component};
+use crate::catalog::Catalog;
 use crate::core::names::check_name;
+use crate::core::schema::Component;
 use crate::core::Snapshot;
 use crate::core::{Credential, Environment, Flow, FlowStep, RecordId};
 

@@ -10,7 +10,7 @@ use super::failure::NetFailure;
 use super::safety;
 use super::transport::{detail_at, read_body, HttpClients};
 use super::{Finding, Limits};
-use crate::catalog::{Component, KeyPlacement, VerifySpec, CA_CERT_FIELD};
+use crate::core::schema::{Component, KeyPlacement, VerifySpec, CA_CERT_FIELD};
 use crate::core::{Credential, TlsState};
 
 pub(crate) async fn verify_api_key(

@@ -42,8 +42,8 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
-use crate::catalog::{Component, VerifySpec};
 use crate::config::{AuditConfig, VerifyConfig};
+use crate::core::schema::{Component, VerifySpec};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, TlsState, Verification};
 

@@ -19,8 +19,8 @@ use super::safety;
 use super::token::{token_failure, token_update, Grant, OAuthClient};
 use super::transport::{HttpClients, OAuthHttp};
 use super::{Finding, Limits};
-use crate::catalog::{Component, VerifySpec, CA_CERT_FIELD};
 use crate::core::expiry::{self, RefreshDue};
+use crate::core::schema::{Component, VerifySpec, CA_CERT_FIELD};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status};
 

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::{Outcome, Verifier};
-use crate::catalog::Component;
+use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::Credential;
 

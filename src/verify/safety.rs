@@ -6,7 +6,7 @@ use reqwest::header::{HeaderValue, LOCATION};
 use url::Url;
 
 use super::Finding;
-use crate::catalog::ALLOW_HTTP_FIELD;
+use crate::core::schema::ALLOW_HTTP_FIELD;
 use crate::core::transport::scheme_allowed;
 use crate::core::Credential;
 

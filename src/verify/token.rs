@@ -20,7 +20,7 @@ use url::Url;
 use super::safety;
 use super::transport::{HttpClients, OAuthHttp, TransportError};
 use super::{Finding, Limits, TokenUpdate};
-use crate::catalog::CA_CERT_FIELD;
+use crate::core::schema::CA_CERT_FIELD;
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status};
 

@@ -114,7 +114,7 @@ impl HttpClients {
         if let Some(pair) = self.map().get(&digest) {
             return Ok(pair.clone());
         }
-        let cas = tls::pem_certificates(pem, crate::catalog::CA_CERT_FIELD)?;
+        let cas = tls::pem_certificates(pem, crate::core::schema::CA_CERT_FIELD)?;
         let pair = client_pair(&self.trust, &cas, self.limits, self.backstop).map_err(|_| {
             Finding::misconfigured(
                 "The field 'ca_cert' holds a certificate that cannot be a trusted CA.".into(),

@@ -11,8 +11,9 @@ pub mod pg;
 pub mod proxy;
 pub mod tls;
 
-use keyway::catalog::{parse_component, Catalog, Component};
+use keyway::catalog::{parse_component, Catalog};
 use keyway::config::VerifyConfig;
+use keyway::core::schema::Component;
 use keyway::core::secret::SecretFields;
 use keyway::core::time::Timestamp;
 use keyway::core::{Credential, Environment, RecordId};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::http::{api_server, trap_server, ApiServer, BASIC_USER};
 use crate::support::pg::free_port;
 use crate::support::{api_component, assert_no_secret, credential, verifier, NOW, SENTINEL};
-use keyway::catalog::Component;
+use keyway::core::schema::Component;
 use keyway::core::{Credential, Status};
 use keyway::verify::{verify_all, Outcome, Pool, PoolEvent};
 
