@@ -8,8 +8,9 @@ use super::credential::find;
 use super::error::CliError;
 use crate::clock;
 use crate::core::input::FieldValue;
+use crate::core::save::{decide, SaveDecision};
 use crate::core::{Credential, Environment, Status, TlsState};
-use crate::store::{apply_tokens, CredentialDraft, Store};
+use crate::store::{accept, apply_tokens, CredentialDraft, Store};
 use crate::verify::Outcome;
 
 /// Parses `KEY=VALUE` arguments; `KEY=-` reads the value from stdin (see
@@ -163,13 +164,18 @@ pub fn verify_then_save(
     let now = clock::now();
     let outcome: Outcome = runtime()?.block_on(verifier.verify(&component, &credential, now));
     let label = format!("{} credential '{}'", component.name, credential.name);
-    match outcome.status {
-        Status::Verified => {
-            if let Some(tokens) = &outcome.tokens {
-                apply_tokens(&mut credential, tokens, now);
-            }
-            credential.record_verification(outcome.to_verification(now));
+    match decide(outcome.to_verification(now), save_unverified) {
+        SaveDecision::Save(result) => {
+            let unverified = result.status == Status::Unverified;
+            accept(&mut credential, result, outcome.tokens.as_ref(), now);
             store.save_credential(credential)?;
+            if unverified {
+                done!(
+                    "{verb} {label}: saved UNVERIFIED ({}); audits will flag it",
+                    outcome.reason
+                )?;
+                return Ok(());
+            }
             let detail = outcome
                 .detail
                 .as_deref()
@@ -186,25 +192,11 @@ pub fn verify_then_save(
             }
             Ok(())
         }
-        Status::Unreachable if save_unverified => {
-            let mut v = outcome.to_verification(now);
-            v.status = Status::Unverified;
-            v.reason = format!("Saved unverified: {}", outcome.reason);
-            credential.record_verification(v);
-            store.save_credential(credential)?;
-            done!(
-                "{verb} {label}: saved UNVERIFIED ({}); audits will flag it",
-                outcome.reason
-            )?;
-            Ok(())
-        }
-        Status::Unreachable => Err(CliError::Refused(format!(
-            "{label} was not saved: {} Pass --save-unverified to store it marked unverified.",
-            outcome.reason
+        SaveDecision::Unreachable { reason } => Err(CliError::Refused(format!(
+            "{label} was not saved: {reason} Pass --save-unverified to store it marked unverified."
         ))),
-        _ => Err(CliError::Refused(format!(
-            "{label} was not saved: {}",
-            outcome.reason
+        SaveDecision::Refuse { reason, .. } => Err(CliError::Refused(format!(
+            "{label} was not saved: {reason}"
         ))),
     }
 }

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use crate::core::input::{apply_fields, FieldValue};
 use crate::core::names::{check_name, same_name};
+use crate::core::save::{decide, SaveDecision};
 use crate::core::schema::Component;
 use crate::core::secret::SecretFields;
 use crate::core::text::is_hidden_or_control;
@@ -224,14 +225,14 @@ pub fn import(
     // Verify (nothing invalid is saved), or mark unverified on request.
     let mut accepted: Vec<(Credential, Vec<Verification>)> = Vec::new();
     // The import's own result heads the history the credential brought along.
-    let mut accept = |c: Credential, result: Verification, brought: Vec<Verification>| {
+    let mut keep = |c: Credential, result: Verification, brought: Vec<Verification>| {
         let mut history = vec![result];
         history.extend(brought);
         accepted.push((c, history));
     };
     if no_verify {
         for (c, brought) in planned {
-            accept(
+            keep(
                 c,
                 Verification::unverified(
                     "Imported without verification (--no-verify).".into(),
@@ -254,20 +255,22 @@ pub fn import(
             |_| {},
         ));
         for ((mut c, brought), outcome) in planned.into_iter().zip(outcomes) {
-            if outcome.status == Status::Verified {
-                if let Some(t) = &outcome.tokens {
-                    crate::store::apply_tokens(&mut c, t, now);
+            // The same rule as every other save; an import offers no "save unverified".
+            let (status, reason) = match decide(outcome.to_verification(now), false) {
+                SaveDecision::Save(result) => {
+                    crate::store::accept(&mut c, result.clone(), outcome.tokens.as_ref(), now);
+                    keep(c, result, brought);
+                    continue;
                 }
-                accept(c, outcome.to_verification(now), brought);
-            } else {
-                skipped.push(format!(
-                    "{}/{} ({}: {})",
-                    c.component,
-                    c.name,
-                    outcome.status.as_str(),
-                    outcome.reason
-                ));
-            }
+                SaveDecision::Refuse { status, reason } => (status, reason),
+                SaveDecision::Unreachable { reason } => (Status::Unreachable, reason),
+            };
+            skipped.push(format!(
+                "{}/{} ({}: {reason})",
+                c.component,
+                c.name,
+                status.as_str()
+            ));
         }
     }
     if existing.is_none() && !accepted.is_empty() {

@@ -8,6 +8,7 @@ pub mod input;
 pub mod names;
 pub mod pem;
 pub mod rules;
+pub mod save;
 pub mod schema;
 pub mod secret;
 pub mod snapshot;

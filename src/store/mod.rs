@@ -290,6 +290,21 @@ impl Store {
     }
 }
 
+/// Makes `c` what is saved after a check the save rule (`core::save`) accepted: the tokens the
+/// check obtained (an OAuth2 refresh or client-credentials grant), if any, in its fields, and
+/// `result` its newest verification.
+pub fn accept(
+    c: &mut Credential,
+    result: Verification,
+    tokens: Option<&TokenUpdate>,
+    now: Timestamp,
+) {
+    if let Some(t) = tokens {
+        apply_tokens(c, t, now);
+    }
+    c.record_verification(result);
+}
+
 /// Puts freshly granted tokens into a credential's fields.
 pub fn apply_tokens(c: &mut Credential, t: &TokenUpdate, now: Timestamp) {
     c.secrets.insert("access_token", t.access_token.clone());

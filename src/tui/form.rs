@@ -5,8 +5,9 @@ use tui_input::Input;
 
 use crate::core::input::{check_field, FieldValue};
 use crate::core::names::check_name;
-use crate::core::{Credential, Environment, RecordId, RuleError, Status, Verification};
-use crate::store::{apply_tokens, CredentialDraft, StoreError};
+use crate::core::save::{decide, SaveDecision};
+use crate::core::{Credential, Environment, RecordId, RuleError, Status};
+use crate::store::{accept, CredentialDraft, StoreError};
 use crate::verify::Outcome;
 
 use super::action::{Effect, RequestId};
@@ -160,14 +161,20 @@ pub(super) fn form_command(state: &mut State, command: Command, fx: &mut Vec<Eff
                 return;
             }
             let FormPhase::Unreachable {
-                reason,
+                check,
                 mut credential,
             } = std::mem::replace(&mut form.phase, FormPhase::Saving)
             else {
                 return;
             };
-            credential.record_verification(Verification::unverified(reason, state.clock.wall));
-            fx.push(Effect::SaveCredential { credential });
+            match decide(check, true) {
+                SaveDecision::Save(result) => {
+                    credential.record_verification(result);
+                    fx.push(Effect::SaveCredential { credential });
+                }
+                // Only an unreachable check waits here, and that the rule saves on request.
+                _ => form.phase = FormPhase::Editing,
+            }
         }
         Command::Reveal => {
             let focus = form.focus;
@@ -381,28 +388,23 @@ pub(super) fn on_verified(
     if !matches!(form.phase, FormPhase::Verifying { request: r } if r == request) {
         return;
     }
-    match outcome.status {
-        Status::Verified => {
-            if let Some(tokens) = &outcome.tokens {
-                apply_tokens(&mut credential, tokens, now);
-            }
-            credential.record_verification(outcome.to_verification(now));
+    let check = outcome.to_verification(now);
+    match decide(check.clone(), false) {
+        SaveDecision::Save(result) => {
+            accept(&mut credential, result, outcome.tokens.as_ref(), now);
             form.phase = FormPhase::Saving;
             fx.push(Effect::SaveCredential {
                 credential: Box::new(credential),
             });
         }
-        Status::Unreachable => {
+        SaveDecision::Unreachable { .. } => {
             form.phase = FormPhase::Unreachable {
-                reason: outcome.reason,
+                check,
                 credential: Box::new(credential),
             };
         }
-        status => {
-            form.phase = FormPhase::Refused {
-                status,
-                reason: outcome.reason,
-            };
+        SaveDecision::Refuse { status, reason } => {
+            form.phase = FormPhase::Refused { status, reason };
         }
     }
 }

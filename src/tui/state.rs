@@ -219,9 +219,10 @@ pub enum FormPhase {
         status: Status,
         reason: String,
     },
-    /// The service could not be reached; the prepared credential waits for "save as unverified".
+    /// The service could not be reached; the prepared credential and what the check found wait
+    /// for "save as unverified".
     Unreachable {
-        reason: String,
+        check: Verification,
         credential: Box<Credential>,
     },
     Saving,

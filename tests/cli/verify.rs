@@ -366,3 +366,38 @@ fn a_credential_whose_component_is_gone_fails_the_audit() {
     assert!(history.iter().all(|h| h["status"] == "verified"), "{shown}");
     drop(rt);
 }
+
+/// The save rule is the TUI's (core::save): saved unverified, a credential keeps what the check
+/// found, its reason (marked "Saved unverified"), latency and detail.
+#[test]
+fn saved_unverified_records_the_checks_reason_latency_and_detail() {
+    let v = vault();
+    let closed = crate::support::closed_base_url();
+    let add = |extra: &[&str]| {
+        let mut args = vec!["-f", &closed, "-f", "api_key=sk_x"];
+        args.extend(extra);
+        v.add_loopback("later", &args)
+    };
+    let refused = add(&[]);
+    assert_eq!(code(&refused), 1);
+    let saved = add(&["--save-unverified"]);
+    assert_eq!(code(&saved), 0, "{}", stderr(&saved));
+    let o = v.keyway(&["credential", "show", "-w", "acme", "later", "--json"]);
+    let shown: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(shown["status"], "unverified");
+    let reason = shown["reason"].as_str().unwrap();
+    let found = reason
+        .strip_prefix("Saved unverified: ")
+        .unwrap_or_else(|| panic!("not marked: {reason}"));
+    assert!(
+        stderr(&refused).contains(found),
+        "the check's own reason, as the refusal gave it: {reason} / {}",
+        stderr(&refused)
+    );
+    assert!(shown["latency_ms"].is_u64(), "{shown}");
+    assert!(shown["detail"].is_null(), "{shown}");
+    let newest = &shown["history"][0];
+    for key in ["status", "reason", "latency_ms", "detail"] {
+        assert_eq!(newest[key], shown[key], "history's {key}");
+    }
+}

@@ -254,6 +254,32 @@ fn unreachable_offers_save_as_unverified() {
     }
 }
 
+/// The save rule is the CLI's (core::save): a credential saved unverified keeps what the check
+/// found, the reason (marked "Saved unverified"), its latency and its detail.
+#[test]
+fn saved_unverified_records_the_checks_reason_latency_and_detail() {
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    let request = h.save();
+    h.act(Action::VerifyFinished {
+        request,
+        credential: prepared(),
+        outcome: outcome(Status::Unreachable, "Connection refused by 127.0.0.1:5432"),
+    });
+    let saved = match h.ctrl('o').as_slice() {
+        [Effect::SaveCredential { credential }] => credential.clone(),
+        other => panic!("expected a save, got {other:?}"),
+    };
+    let v = saved.last_verification.as_ref().unwrap();
+    assert_eq!(v.status, Status::Unverified);
+    assert_eq!(
+        v.reason,
+        "Saved unverified: Connection refused by 127.0.0.1:5432"
+    );
+    assert_eq!(v.latency_ms, Some(40));
+    assert_eq!(v.detail.as_deref(), Some("PostgreSQL 15.8"));
+}
+
 #[test]
 fn stale_and_refused_results_are_handled() {
     let mut h = Harness::unlocked();

@@ -232,9 +232,9 @@ fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {
                 t.dim(),
             ));
         }
-        FormPhase::Unreachable { reason, .. } => {
+        FormPhase::Unreachable { check, .. } => {
             lines.push(Line::styled("! unreachable", t.warn()));
-            lines.push(Line::raw(reason.clone()));
+            lines.push(Line::raw(check.reason.clone()));
             lines.push(Line::styled(
                 "Ctrl-o saves it as unverified; Ctrl-s retries.",
                 t.dim(),
