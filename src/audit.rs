@@ -1,22 +1,52 @@
-//! Re-verifying stored credentials in bulk (CLI `audit`, `credential verify --all`): the
-//! verifier pool checks every credential straight from the store's snapshot (nothing is
-//! copied), reporting each result as it arrives; then every result (with any new OAuth2 tokens)
-//! is written in one durable transaction.
+//! Re-verifying stored credentials in bulk: the CLI's `audit` and `credential verify --all`, and
+//! the TUI's "verify all". Both record a run's results the same way: kept as they arrive
+//! (`RunResults`), then written, with any new OAuth2 tokens, in one durable transaction after
+//! the last answer (or when a run is stopped early: cancelled, locked, quit).
 //!
-//! Writing after the last answer, not as each arrives, is measured (BENCHMARKS.md, "Audit"): on
-//! 2 cores against a loopback server, sealing and inserting each result as the pool finished it
-//! held up the pool (which is polled on the same thread) by more than twice the writing's own
-//! time, and a writer thread only competed with the pool for the cores. Round by round, the
-//! audit took 1.19-1.21x the bare client writing afterwards and 1.30-1.42x writing as results
-//! arrived. The write transaction now also spans only the writing, not the network wait.
+//! Writing after the last answer, not as results arrive, is measured (BENCHMARKS.md, "Audit"):
+//! on 2 cores against a loopback server, sealing and inserting each result as the pool finished
+//! it held up the pool (which is polled on the same thread) by more than twice the writing's own
+//! time, and a writer thread only competed with the pool for the cores: the TUI's former batches
+//! of 25, committed by another thread during the run, took 1.57x the bare client where writing
+//! afterwards took 1.15x. The write transaction also spans only the writing, not the network
+//! wait.
 
 use foldhash::{HashMap, HashMapExt};
 
 use crate::core::schema::Component;
 use crate::core::time::Timestamp;
-use crate::core::{Credential, RecordId, RuleError};
+use crate::core::{Credential, RecordId, RuleError, Verification};
 use crate::store::{Store, StoreError};
-use crate::verify::{verify_all, Outcome, Progress, Verifier};
+use crate::verify::{verify_all, Outcome, Progress, TokenUpdate, Verifier};
+
+/// The results of one bulk run, kept until it ends and then recorded at once.
+#[derive(Debug, Default)]
+pub struct RunResults {
+    results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+}
+
+impl RunResults {
+    /// Keeps the result of checking the stored credential `id` at `at`, with any tokens the
+    /// check obtained; returns the result as it will be recorded.
+    pub fn add(&mut self, id: RecordId, outcome: &Outcome, at: Timestamp) -> &Verification {
+        let result = outcome.to_verification(at);
+        self.results.push((id, result, outcome.tokens.clone()));
+        &self.results[self.results.len() - 1].1
+    }
+
+    pub fn len(&self) -> usize {
+        self.results.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.results.is_empty()
+    }
+
+    /// Writes every result, and the tokens that came with them, in one durable transaction.
+    pub fn record(self, store: &mut Store, now: Timestamp) -> Result<(), StoreError> {
+        store.record_verifications(self.results, now)
+    }
+}
 
 /// Verifies the stored credentials `items` names (each with its component) with at most
 /// `concurrency` at a time, records every result in `store`, and returns the outcomes in input
@@ -46,11 +76,10 @@ pub fn verify_and_record(
             .collect::<Result<Vec<_>, _>>()?;
         runtime.block_on(verify_all(verifier, concurrency, &refs, now, progress))
     };
-    let results = items
-        .iter()
-        .zip(&outcomes)
-        .map(|((_, id), o)| (id.clone(), o.to_verification(now), o.tokens.clone()))
-        .collect();
-    store.record_verifications(results, now)?;
+    let mut results = RunResults::default();
+    for ((_, id), outcome) in items.iter().zip(&outcomes) {
+        results.add(id.clone(), outcome, now);
+    }
+    results.record(store, now)?;
     Ok(outcomes)
 }

@@ -5,6 +5,7 @@
 use crossterm::event::KeyEvent;
 use secrecy::SecretString;
 
+use crate::audit::RunResults;
 use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::Snapshot;
@@ -213,9 +214,9 @@ pub enum Effect {
         new: RecordId,
         new_name: String,
     },
-    /// A batch of audit results, each with the tokens its check obtained, in one commit.
+    /// A "verify all" run's results, each with the tokens its check obtained, in one commit.
     RecordVerifications {
-        results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+        results: RunResults,
     },
     /// Drop the store (and with it the keys) and cancel all verifications.
     Lock,

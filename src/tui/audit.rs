@@ -1,23 +1,22 @@
 //! The audit table's model and its part of `update`: every credential of the workspace (or of
 //! all), sortable by any column, filterable to what needs attention, and "verify all" through
-//! the pool with progress, live rows and cancellation. Results are written in batches (one
-//! durable commit per batch, on the blocking pool), each with the tokens its check obtained.
+//! the pool with progress, live rows and cancellation. A run's results are recorded as the
+//! CLI's audit records them (`crate::audit::RunResults`): in one durable commit after the last
+//! answer, or when the run stops early (Esc, a lock, quitting), each with the tokens its check
+//! obtained.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::audit::RunResults;
 use crate::core::expiry::{self, ExpiryState};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, RecordId, Status, TlsState, Verification};
-use crate::verify::{Outcome, TokenUpdate};
+use crate::verify::Outcome;
 
 use super::action::{Effect, RequestId};
 use super::keys::Command;
 use super::state::{Notice, Screen, State};
-
-/// Results are committed in batches of this many, so 1,000 results are 40 commits, not 1,000,
-/// and a cancelled run still keeps what it learned.
-pub const RECORD_BATCH: usize = 25;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditColumn {
@@ -79,7 +78,7 @@ pub struct AuditRun {
     pub total: usize,
     pub done: usize,
     /// Results not yet sent to the store.
-    pub unrecorded: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+    pub unrecorded: RunResults,
 }
 
 #[derive(Debug)]
@@ -386,7 +385,8 @@ pub fn cancel(state: &mut State, fx: &mut Vec<Effect>) {
     )));
 }
 
-fn flush(run: &mut AuditRun, fx: &mut Vec<Effect>) {
+/// Sends the results the run has gathered to the store, in one commit.
+pub fn flush(run: &mut AuditRun, fx: &mut Vec<Effect>) {
     if !run.unrecorded.is_empty() {
         fx.push(Effect::RecordVerifications {
             results: std::mem::take(&mut run.unrecorded),
@@ -409,13 +409,10 @@ pub fn on_result(
         return Some(outcome);
     };
     run.done += 1;
-    let v = outcome.to_verification(now);
-    state.audit.fresh.insert(id.clone(), v.clone());
-    run.unrecorded.push((id, v, outcome.tokens));
-    if run.unrecorded.len() >= RECORD_BATCH || run.pending.is_empty() {
-        flush(run, fx);
-    }
+    let v = run.unrecorded.add(id.clone(), &outcome, now).clone();
+    state.audit.fresh.insert(id, v);
     if run.pending.is_empty() {
+        flush(run, fx);
         let total = run.total;
         state.audit.run = None;
         let text = format!(

@@ -389,7 +389,7 @@ impl Edges {
             }),
             Effect::RecordVerifications { results } => self.with_store(move |s| {
                 let now = crate::clock::now();
-                match s.record_verifications(results, now) {
+                match results.record(s, now) {
                     Ok(()) => stored(s, Stored::VerificationsRecorded),
                     Err(e) => failed(Stored::VerificationsRecorded, e),
                 }

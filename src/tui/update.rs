@@ -57,7 +57,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::LoginProgress { request, note } => login::on_progress(state, request, note),
         Action::LoginPasteReady { request, url } => login::on_paste_ready(state, request, url),
         Action::LoginFinished { request, result } => login::on_finished(state, request, result),
-        Action::Terminate => state.quit = true,
+        Action::Terminate => quit(state, &mut fx),
     }
     fx
 }
@@ -83,8 +83,20 @@ fn on_clock(state: &mut State, clock: Clock, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Forgets everything decrypted and returns to Unlock; the edges drop the store with the keys.
+/// Leaves the UI; a "verify all" still running first records what it has learned.
+fn quit(state: &mut State, fx: &mut Vec<Effect>) {
+    if let Some(run) = state.audit.run.as_mut() {
+        audit::flush(run, fx);
+    }
+    state.quit = true;
+}
+
+/// Forgets everything decrypted and returns to Unlock; the edges drop the store with the keys,
+/// once a "verify all" still running has recorded what it learned.
 fn lock(state: &mut State, fx: &mut Vec<Effect>, why: String) {
+    if let Some(run) = state.audit.run.as_mut() {
+        audit::flush(run, fx);
+    }
     if let Some(mut form) = state.form.take() {
         wipe_form(&mut form);
     }
@@ -125,7 +137,7 @@ pub(super) fn take_secret(input: &mut Input) -> SecretString {
 fn on_key(state: &mut State, key: KeyEvent, fx: &mut Vec<Effect>) {
     state.last_input = state.clock.mono;
     if keys::is_interrupt(&key) {
-        state.quit = true;
+        quit(state, fx);
         return;
     }
     let context = state.context();
@@ -249,7 +261,7 @@ fn on_paste(state: &mut State, text: &str) {
 fn on_command(state: &mut State, context: Context, command: Command, fx: &mut Vec<Effect>) {
     match command {
         Command::Quit => {
-            state.quit = true;
+            quit(state, fx);
             return;
         }
         Command::Help => {

@@ -292,3 +292,84 @@ fn detail_view_says_when_the_history_cannot_be_read_or_is_empty() {
         "{screen}"
     );
 }
+
+/// Starts "verify all" in the audit of `snapshot`; the requests it sent, with their credentials.
+fn start_verify_all(h: &mut Harness) -> Vec<(u64, Box<keyway::core::Credential>)> {
+    h.key(KeyCode::Char('A'));
+    h.key(KeyCode::Char('v'))
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Verify {
+                request,
+                credential,
+                ..
+            } => Some((request, credential)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn recorded(fx: &[Effect]) -> Vec<usize> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::RecordVerifications { results } => Some(results.len()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// "Verify all" records as `keyway audit` does (crate::audit): once, after the last answer,
+/// however many results there are (the TUI used to commit every 25).
+#[test]
+fn verify_all_records_once_after_the_last_answer() {
+    let mut s = audit_snapshot();
+    for i in 0..30 {
+        let name = format!("key-{i:02}");
+        s.credentials
+            .push(staging(cred(&format!("x{i}"), "w1", "stripe", &name, None)));
+    }
+    let mut h = Harness::with_snapshot(s);
+    let mut requests = start_verify_all(&mut h);
+    assert_eq!(requests.len(), 36);
+    let (last, credential) = requests.pop().unwrap();
+    for (request, credential) in requests {
+        let fx = h.act(Action::VerifyFinished {
+            request,
+            credential,
+            outcome: outcome(Status::Verified, "ok"),
+        });
+        assert!(fx.is_empty(), "recorded before the last answer: {fx:?}");
+    }
+    let fx = h.act(Action::VerifyFinished {
+        request: last,
+        credential,
+        outcome: outcome(Status::Verified, "ok"),
+    });
+    assert_eq!(recorded(&fx), [36]);
+}
+
+/// Quitting or locking while "verify all" runs still records what came in, before the keys go.
+#[test]
+fn quitting_or_locking_during_verify_all_records_what_came_in() {
+    for lock in [false, true] {
+        let mut h = Harness::with_snapshot(audit_snapshot());
+        let mut requests = start_verify_all(&mut h);
+        let (request, credential) = requests.remove(0);
+        h.act(Action::VerifyFinished {
+            request,
+            credential,
+            outcome: outcome(Status::Verified, "ok"),
+        });
+        let fx = if lock {
+            h.ctrl('l')
+        } else {
+            h.key(KeyCode::Char('q'))
+        };
+        assert_eq!(recorded(&fx), [1], "lock: {lock}; {fx:?}");
+        if lock {
+            assert!(matches!(fx.last(), Some(Effect::Lock)), "{fx:?}");
+        } else {
+            assert!(h.state.quit);
+        }
+    }
+}
