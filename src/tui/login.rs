@@ -1,6 +1,6 @@
 //! OAuth2 "log in" from the credential form, the pure half: what a login in progress looks like
 //! and how `update` moves it on. The network half (device grant, code exchange) runs on tasks in
-//! login_tasks.rs; every result comes back as an action carrying the login's request id, so the
+//! runtime/login_tasks.rs; every result comes back as an action carrying the login's request id, so the
 //! result of a cancelled login is recognised and dropped.
 //!
 //! The tokens land in the form's access_token / refresh_token / expires_at fields; nothing is

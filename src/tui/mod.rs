@@ -9,20 +9,16 @@ pub mod action;
 pub mod audit;
 mod browse;
 pub mod detail;
-mod event_loop;
 pub mod flows;
 mod form;
 pub mod keys;
 pub mod layout;
 pub mod login;
-mod login_tasks;
-pub mod remember;
 pub mod render;
+pub mod runtime;
 pub mod screens;
 pub mod state;
 mod stored;
-pub mod terminal;
-pub mod theme;
 mod unlock;
 pub mod update;
 pub mod widgets;
@@ -43,8 +39,8 @@ use crate::verify::Verifier;
 pub use action::{Action, Effect, RequestId};
 pub use render::render;
 pub use state::{Clock, State, StateInit};
-pub use theme::Theme;
 pub use update::update;
+pub use widgets::theme::Theme;
 
 /// What the UI needs from the caller.
 pub struct Options {
@@ -116,16 +112,17 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         clock: Clock::now(),
     });
     state.expiry_warning_days = opts.config.audit.expiry_warning_days;
-    let (edges, channels) = event_loop::Edges::new(
+    let (edges, channels) = runtime::event_loop::Edges::new(
         opts.vault,
         opts.config,
         opts.catalog,
         opts.state_file,
         verifier,
     )?;
-    let mut guard = terminal::enter()?;
+    let mut guard = runtime::terminal::enter()?;
     let outcome =
-        event_loop::run(&mut guard.terminal, state, edges, channels, opts.passphrase).await;
+        runtime::event_loop::run(&mut guard.terminal, state, edges, channels, opts.passphrase)
+            .await;
     // Leave the alternate screen before the caller prints anything.
     drop(guard);
     let mut state = outcome?;

@@ -20,7 +20,7 @@ use super::audit::AuditState;
 use super::flows::{FlowsState, PromoteState, UsedByState};
 use super::keys::Context;
 use super::login::LoginState;
-use super::theme::Theme;
+use super::widgets::theme::Theme;
 use super::wizard::{WizardState, WizardStep};
 
 /// How long a revealed secret stays visible.

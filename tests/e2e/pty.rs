@@ -524,7 +524,7 @@ fn panicking_tui_child() {
     if std::env::var_os(PANIC_CHILD).is_none() {
         return;
     }
-    let guard = keyway::tui::terminal::enter().expect("the TUI terminal mode");
+    let guard = keyway::tui::runtime::terminal::enter().expect("the TUI terminal mode");
     // Only the panic hook may restore the terminal: the guard's Drop must not get the chance.
     std::mem::forget(guard);
     print!("\x1b[1;1HCHILD-IN-TUI");

@@ -13,9 +13,9 @@ use crate::core::expiry::ExpiryState;
 use crate::core::time::Timestamp;
 use crate::tui::audit::{expiry_text, rows, summary, AuditColumn, AuditRow};
 use crate::tui::state::State;
-use crate::tui::theme::Theme;
 use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
 use crate::tui::widgets::spinner;
+use crate::tui::widgets::theme::Theme;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let t = &state.theme;

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use crate::tui::keys::{self, Context};
 use crate::tui::layout::{MIN_HEIGHT, MIN_WIDTH};
 use crate::tui::state::State;
-use crate::tui::theme::Theme;
+use crate::tui::widgets::theme::Theme;
 
 pub fn title(frame: &mut Frame, area: Rect, state: &State, screen_title: &str) {
     let t = &state.theme;

@@ -2,6 +2,7 @@
 
 pub mod chrome;
 pub mod text_field;
+pub mod theme;
 
 use ratatui::layout::Rect;
 

@@ -27,13 +27,13 @@ use crate::vault::VaultError;
 use crate::verify::pool::{JobHandle, Pool, PoolEvent};
 use crate::verify::Verifier;
 
-use super::action::{Action, Effect, RequestId, Stored};
 use super::login_tasks::{self, AbortOnDrop, LoginReport, PasteLogin};
 use super::remember;
-use super::render::render;
-use super::state::{Clock, State};
-use super::update::update;
-use super::TuiError;
+use crate::tui::action::{Action, Effect, RequestId, Stored};
+use crate::tui::render::render;
+use crate::tui::state::{Clock, State};
+use crate::tui::update::update;
+use crate::tui::TuiError;
 
 /// What the blocking workers send back.
 enum Inbox {
@@ -362,7 +362,7 @@ impl Edges {
                 move_flow,
             } => self.with_store(move |s| {
                 let now = crate::clock::now();
-                let target = super::flows::PROMOTION_TARGET;
+                let target = crate::tui::flows::PROMOTION_TARGET;
                 match s.promote_flow(&id, target, bindings, &new_name, move_flow, now) {
                     Ok(f) => stored(s, Stored::FlowPromoted { name: f.name }),
                     Err(e) => failed(Stored::FlowPromoted { name: new_name }, e),
