@@ -112,7 +112,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         clock: Clock::now(),
     });
     state.expiry_warning_days = opts.config.audit.expiry_warning_days;
-    let (edges, channels) = runtime::event_loop::Edges::new(
+    let (edges, channels) = runtime::effects::Edges::new(
         opts.vault,
         opts.config,
         opts.catalog,

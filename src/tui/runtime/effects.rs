@@ -1,0 +1,522 @@
+//! The effect runner: the edges `update`'s effects reach. It owns the store (behind a mutex, so
+//! writes run on the blocking pool, never on the event loop), the verifier pool and the login
+//! tasks, and turns what they answer into actions for the loop to feed back. The KDF and every
+//! redb commit run in `spawn_blocking`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::core::{Credential, RecordId};
+use crate::store::Store;
+use crate::vault::kdf::KdfParams;
+use crate::vault::VaultError;
+use crate::verify::pool::{JobHandle, Pool, PoolEvent};
+use crate::verify::Verifier;
+
+use super::login_tasks::{self, AbortOnDrop, LoginReport, PasteLogin};
+use super::remember;
+use crate::tui::action::{Action, Effect, RequestId, Stored};
+use crate::tui::TuiError;
+
+/// What the blocking workers send back.
+pub(crate) enum Inbox {
+    Action(Action),
+    Opened(Box<Store>),
+    Prepared {
+        request: RequestId,
+        credential: Box<Credential>,
+    },
+    Login(LoginReport),
+}
+
+/// An OAuth2 login of the form: a task running (dropping it aborts the task), or a browser
+/// login waiting for the pasted address.
+enum LoginJob {
+    /// Held only for its Drop, which aborts the task.
+    Running {
+        _task: AbortOnDrop,
+    },
+    AwaitingPaste(Box<PasteLogin>),
+}
+
+/// How long quitting waits for a commit in progress to finish.
+const WRITE_DRAIN: Duration = Duration::from_secs(10);
+
+pub(crate) struct Edges {
+    pub vault_path: PathBuf,
+    pub config: Config,
+    pub catalog: Catalog,
+    pub state_file: Option<PathBuf>,
+    store: Option<Arc<Mutex<Store>>>,
+    pool: Pool<RequestId>,
+    /// In-flight verifications: dropping a handle cancels its job.
+    jobs: HashMap<RequestId, (JobHandle<RequestId>, Box<Credential>)>,
+    /// The form's OAuth2 logins (one at a time in practice), by request id.
+    logins: HashMap<RequestId, LoginJob>,
+    verifier: Arc<Verifier>,
+    inbox: mpsc::UnboundedSender<Inbox>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+pub(crate) struct Channels {
+    pub(super) inbox: mpsc::UnboundedReceiver<Inbox>,
+    pub(super) pool: mpsc::UnboundedReceiver<PoolEvent<RequestId>>,
+}
+
+impl Edges {
+    pub fn new(
+        vault_path: PathBuf,
+        config: Config,
+        catalog: Catalog,
+        state_file: Option<PathBuf>,
+        verifier: Arc<Verifier>,
+    ) -> Result<(Edges, Channels), TuiError> {
+        let (pool, pool_rx) =
+            Pool::new(verifier.clone(), config.verify.concurrency).map_err(TuiError::Pool)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        Ok((
+            Edges {
+                vault_path,
+                config,
+                catalog,
+                state_file: remember::state_file(state_file.as_deref()),
+                store: None,
+                pool,
+                jobs: HashMap::new(),
+                logins: HashMap::new(),
+                verifier,
+                inbox: tx,
+                workers: Vec::new(),
+            },
+            Channels {
+                inbox: rx,
+                pool: pool_rx,
+            },
+        ))
+    }
+
+    /// Runs `work` on the blocking pool and posts what it returns.
+    fn blocking<F>(&mut self, work: F)
+    where
+        F: FnOnce() -> Inbox + Send + 'static,
+    {
+        let tx = self.inbox.clone();
+        self.workers.retain(|h| !h.is_finished());
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let _ = tx.send(work());
+        }));
+    }
+
+    /// Runs a store operation on the blocking pool; `op` returns the action to post.
+    fn with_store<F>(&mut self, op: F)
+    where
+        F: FnOnce(&mut Store) -> Action + Send + 'static,
+    {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        self.blocking(move || Inbox::Action(op(&mut lock(&store))));
+    }
+
+    pub(super) fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::OpenVault { passphrase } => {
+                let path = self.vault_path.clone();
+                self.blocking(move || {
+                    match Store::open(&path, passphrase.expose_secret().as_bytes()) {
+                        Ok(store) => Inbox::Opened(Box::new(store)),
+                        Err(e) => Inbox::Action(Action::UnlockFailed(e)),
+                    }
+                });
+            }
+            Effect::CreateVault { passphrase } => {
+                let path = self.vault_path.clone();
+                let kdf = self.config.kdf.clone();
+                self.blocking(move || {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        if let Err(source) = create_private_dir(dir) {
+                            return Inbox::Action(Action::UnlockFailed(VaultError::Io {
+                                path: dir.to_path_buf(),
+                                source,
+                            }));
+                        }
+                    }
+                    let params = KdfParams::for_new_key(&kdf);
+                    let now = crate::clock::now();
+                    match Store::create(&path, passphrase.expose_secret().as_bytes(), params, now) {
+                        Ok(store) => Inbox::Opened(Box::new(store)),
+                        Err(e) => Inbox::Action(Action::UnlockFailed(e)),
+                    }
+                });
+            }
+            Effect::AddWorkspace { name } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.add_workspace(&name, now) {
+                    Ok(w) => stored(s, Stored::WorkspaceAdded(w.id)),
+                    Err(e) => failed(Stored::WorkspaceAdded(RecordId(String::new())), e),
+                }
+            }),
+            Effect::RenameWorkspace { id, name } => {
+                self.with_store(move |s| match s.rename_workspace(&id, &name) {
+                    Ok(()) => stored(s, Stored::WorkspaceRenamed),
+                    Err(e) => failed(Stored::WorkspaceRenamed, e),
+                })
+            }
+            Effect::DeleteWorkspace { name, force } => {
+                self.with_store(move |s| match s.remove_workspace(&name, force) {
+                    Ok(_) => stored(s, Stored::WorkspaceDeleted),
+                    Err(e) => failed(Stored::WorkspaceDeleted, e),
+                })
+            }
+            Effect::LoadHistory { credential } => self.with_store(move |s| {
+                let result = s.history(&credential).map_err(|e| e.to_string());
+                Action::HistoryLoaded { credential, result }
+            }),
+            Effect::RememberWorkspace { id } => {
+                let Some(file) = self.state_file.clone() else {
+                    return;
+                };
+                let vault = self.vault_path.clone();
+                // Losing this file only costs the user one workspace pick, so failure is logged.
+                self.workers.push(tokio::task::spawn_blocking(move || {
+                    if let Err(e) = remember::save(&file, &vault, &id) {
+                        tracing::warn!("cannot remember the workspace in {}: {e}", file.display());
+                    }
+                }));
+            }
+            Effect::PrepareAndVerify {
+                request,
+                draft,
+                editing,
+            } => {
+                let catalog = self.catalog.clone();
+                let Some(store) = self.store.clone() else {
+                    return;
+                };
+                self.blocking(move || {
+                    let now = crate::clock::now();
+                    let store = lock(&store);
+                    match store.prepare_credential(&catalog, draft, editing.as_ref(), now) {
+                        Ok(c) => Inbox::Prepared {
+                            request,
+                            credential: Box::new(c),
+                        },
+                        Err(error) => Inbox::Action(Action::DraftRefused { request, error }),
+                    }
+                });
+            }
+            Effect::Verify {
+                request,
+                component,
+                credential,
+            } => {
+                let handle = self.pool.submit(
+                    request,
+                    *component,
+                    (*credential).clone(),
+                    crate::clock::now(),
+                );
+                self.jobs.insert(request, (handle, credential));
+            }
+            Effect::CancelVerify { request } => {
+                self.jobs.remove(&request);
+            }
+            Effect::StartLogin {
+                request,
+                draft,
+                editing,
+                paste,
+            } => {
+                let Some(store) = self.store.clone() else {
+                    return;
+                };
+                let catalog = self.catalog.clone();
+                let prepare: login_tasks::Prepare = Box::new(move || {
+                    let now = crate::clock::now();
+                    lock(&store).prepare_credential(&catalog, draft, editing.as_ref(), now)
+                });
+                let task = login_tasks::spawn_login(
+                    request,
+                    paste,
+                    prepare,
+                    self.verifier.clone(),
+                    self.login_report(),
+                );
+                self.logins
+                    .insert(request, LoginJob::Running { _task: task });
+            }
+            Effect::ExchangeLogin { request, pasted } => match self.logins.remove(&request) {
+                Some(LoginJob::AwaitingPaste(login)) => {
+                    let task = login_tasks::spawn_exchange(
+                        request,
+                        *login,
+                        pasted,
+                        self.verifier.clone(),
+                        self.login_report(),
+                    );
+                    self.logins
+                        .insert(request, LoginJob::Running { _task: task });
+                }
+                other => {
+                    // Not waiting for an address (cannot happen through the UI): say so
+                    // rather than leave the form spinning.
+                    drop(other);
+                    let _ = self.inbox.send(Inbox::Action(Action::LoginFinished {
+                        request,
+                        result: Err("This login is no longer waiting for an address; press \
+                                     Ctrl-p to start again."
+                            .into()),
+                    }));
+                }
+            },
+            Effect::CancelLogin { request } => {
+                self.logins.remove(&request);
+            }
+            Effect::SaveCredential { credential } => self.with_store(move |s| {
+                let id = credential.id.clone();
+                match s.save_credential(*credential) {
+                    Ok(()) => stored(s, Stored::CredentialSaved(id)),
+                    Err(e) => failed(Stored::CredentialSaved(id), e),
+                }
+            }),
+            Effect::RecordVerification { id, outcome, at } => self.with_store(move |s| {
+                let v = outcome.to_verification(at);
+                match s.record_verification(&id, v, outcome.tokens.as_ref(), at) {
+                    Ok(()) => stored(s, Stored::VerificationRecorded),
+                    Err(e) => failed(Stored::VerificationRecorded, e),
+                }
+            }),
+            Effect::DeleteCredential { id } => {
+                self.with_store(move |s| match s.remove_credential(&id) {
+                    Ok(_) => stored(s, Stored::CredentialDeleted),
+                    Err(e) => failed(Stored::CredentialDeleted, e),
+                })
+            }
+            Effect::AddFlow {
+                workspace,
+                name,
+                environment,
+                steps,
+                active,
+            } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                let event = Stored::FlowSaved { name: name.clone() };
+                match s.add_flow(&workspace, &name, environment, steps, active, now) {
+                    Ok(_) => stored(s, event),
+                    Err(e) => failed(event, e),
+                }
+            }),
+            Effect::UpdateFlow { flow } => self.with_store(move |s| {
+                let event = Stored::FlowSaved {
+                    name: flow.name.clone(),
+                };
+                match s.save_flow(*flow) {
+                    Ok(()) => stored(s, event),
+                    Err(e) => failed(event, e),
+                }
+            }),
+            Effect::SetFlowActive { id, active } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.set_flow_active(&id, active, now) {
+                    Ok(f) => stored(
+                        s,
+                        Stored::FlowActivated {
+                            name: f.name,
+                            active,
+                        },
+                    ),
+                    Err(e) => failed(
+                        Stored::FlowActivated {
+                            name: String::new(),
+                            active,
+                        },
+                        e,
+                    ),
+                }
+            }),
+            Effect::DeleteFlow { id } => self.with_store(move |s| match s.remove_flow(&id) {
+                Ok(()) => stored(s, Stored::FlowDeleted),
+                Err(e) => failed(Stored::FlowDeleted, e),
+            }),
+            Effect::PromoteFlow {
+                id,
+                bindings,
+                new_name,
+                move_flow,
+            } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                let target = crate::tui::flows::PROMOTION_TARGET;
+                match s.promote_flow(&id, target, bindings, &new_name, move_flow, now) {
+                    Ok(f) => stored(s, Stored::FlowPromoted { name: f.name }),
+                    Err(e) => failed(Stored::FlowPromoted { name: new_name }, e),
+                }
+            }),
+            Effect::RebindEverywhere { old, new, new_name } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match s.rebind_everywhere(&old, &new, now) {
+                    Ok(flows) => stored(
+                        s,
+                        Stored::Rebound {
+                            flows,
+                            to: new_name,
+                        },
+                    ),
+                    Err(e) => failed(
+                        Stored::Rebound {
+                            flows: Vec::new(),
+                            to: new_name,
+                        },
+                        e,
+                    ),
+                }
+            }),
+            Effect::RecordVerifications { results } => self.with_store(move |s| {
+                let now = crate::clock::now();
+                match results.record(s, now) {
+                    Ok(()) => stored(s, Stored::VerificationsRecorded),
+                    Err(e) => failed(Stored::VerificationsRecorded, e),
+                }
+            }),
+            Effect::Lock => {
+                // Dropping the handles cancels the verifications; dropping our Arc drops the
+                // store (and its keys) once a write in progress, if any, has finished.
+                self.jobs.clear();
+                self.logins.clear();
+                self.store = None;
+            }
+        }
+    }
+
+    fn login_report(&self) -> login_tasks::Report {
+        let tx = self.inbox.clone();
+        Arc::new(move |report| {
+            let _ = tx.send(Inbox::Login(report));
+        })
+    }
+
+    /// A login task's report, unless the login was cancelled meanwhile.
+    fn on_login(&mut self, report: LoginReport) -> Option<Action> {
+        match report {
+            LoginReport::PasteReady {
+                request,
+                url,
+                login,
+            } => {
+                // Its task has ended; keep what the exchange needs.
+                self.logins.get_mut(&request)?;
+                self.logins.insert(request, LoginJob::AwaitingPaste(login));
+                Some(Action::LoginPasteReady { request, url })
+            }
+            LoginReport::Action(action) => {
+                if let Action::LoginFinished { request, .. } = &action {
+                    self.logins.remove(request);
+                }
+                Some(action)
+            }
+        }
+    }
+
+    pub(super) fn on_pool(&mut self, event: PoolEvent<RequestId>) -> Option<Action> {
+        match event {
+            PoolEvent::Started { .. } => None,
+            PoolEvent::Finished { key, outcome } => {
+                let (_handle, credential) = self.jobs.remove(&key)?;
+                Some(Action::VerifyFinished {
+                    request: key,
+                    credential,
+                    outcome,
+                })
+            }
+        }
+    }
+
+    /// Turns a worker's message into an action, keeping the store or submitting the job.
+    pub(super) fn on_inbox(&mut self, message: Inbox) -> Option<Action> {
+        match message {
+            Inbox::Action(a) => Some(a),
+            Inbox::Login(report) => self.on_login(report),
+            Inbox::Opened(store) => {
+                let snapshot = store.snapshot().clone();
+                self.store = Some(Arc::new(Mutex::new(*store)));
+                let remembered = self
+                    .state_file
+                    .as_deref()
+                    .and_then(|f| remember::load(f, &self.vault_path));
+                Some(Action::Unlocked {
+                    snapshot,
+                    remembered,
+                })
+            }
+            Inbox::Prepared {
+                request,
+                credential,
+            } => {
+                let Some(component) = self.catalog.get(&credential.component).cloned() else {
+                    return Some(Action::DraftRefused {
+                        request,
+                        error: crate::store::StoreError::UnknownComponent(
+                            credential.component.clone(),
+                        ),
+                    });
+                };
+                self.run(Effect::Verify {
+                    request,
+                    component: Box::new(component),
+                    credential,
+                });
+                None
+            }
+        }
+    }
+
+    /// Cancels verifications and waits (bounded) for commits in progress, so quitting never
+    /// cuts a write short.
+    pub(super) async fn shut_down(&mut self) {
+        self.jobs.clear();
+        self.logins.clear();
+        let workers = std::mem::take(&mut self.workers);
+        let _ = tokio::time::timeout(WRITE_DRAIN, futures::future::join_all(workers)).await;
+        self.store = None;
+    }
+}
+
+/// A store operation validates before it writes and updates memory after the commit, so a
+/// panic inside one cannot leave a half-applied change: a poisoned lock is still usable.
+fn lock(store: &Mutex<Store>) -> MutexGuard<'_, Store> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn stored(store: &Store, event: Stored) -> Action {
+    Action::Stored {
+        snapshot: store.snapshot().clone(),
+        event,
+    }
+}
+
+fn failed(event: Stored, error: crate::store::StoreError) -> Action {
+    Action::StoreFailed {
+        event,
+        message: error.to_string(),
+    }
+}
+
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
