@@ -6,7 +6,6 @@ pub mod detail;
 pub mod flows;
 pub mod form;
 pub mod grid;
-pub mod login;
 pub mod modal;
 pub mod promote;
 pub mod unlock;

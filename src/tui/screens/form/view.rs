@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui::Frame;
 
-use super::login::{self, PastePanel};
+use super::login_view::{self as login, PastePanel};
 use crate::tui::state::{FieldKey, FormPhase, FormState, State};
 use crate::tui::widgets::chrome::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};

@@ -1,0 +1,5 @@
+//! The audit screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The credentials screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The detail screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The flows screen.
+
+mod view;
+
+pub use view::*;

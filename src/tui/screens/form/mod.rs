@@ -1,0 +1,6 @@
+//! The form screen.
+
+mod login_view;
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The grid screen.
+
+mod view;
+
+pub use view::*;

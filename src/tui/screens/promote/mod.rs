@@ -1,0 +1,5 @@
+//! The promote screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The unlock screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The used_by screen.
+
+mod view;
+
+pub use view::*;

@@ -1,0 +1,5 @@
+//! The wizard screen.
+
+mod view;
+
+pub use view::*;

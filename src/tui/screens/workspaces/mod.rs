@@ -1,0 +1,5 @@
+//! The workspaces screen.
+
+mod view;
+
+pub use view::*;
