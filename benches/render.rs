@@ -127,7 +127,7 @@ fn frames(c: &mut Criterion) {
         key(&mut busy, KeyCode::Char('v'));
         key(&mut busy, KeyCode::Down);
     }
-    assert_eq!(busy.verifying.len(), 1_000);
+    assert_eq!(busy.shared.verifying.len(), 1_000);
     c.bench_function("key + frame, 1,000 verifications in flight", |b| {
         b.iter(|| {
             key(&mut busy, KeyCode::Up);
@@ -147,7 +147,7 @@ fn audit_frames(c: &mut Criterion) {
         b.iter(|| terminal.draw(|f| render(&audit, f)).map(|_| ()))
     });
     key(&mut audit, KeyCode::Char('v'));
-    assert_eq!(audit.verifying.len(), 1_000);
+    assert_eq!(audit.shared.verifying.len(), 1_000);
     c.bench_function("audit key + frame, verify all of 1,000 in flight", |b| {
         b.iter(|| {
             key(&mut audit, KeyCode::Down);

@@ -1,29 +1,19 @@
-//! The terminal UI: `keyway` with no subcommand. One tokio event loop (event_loop.rs) feeds
-//! actions to a pure `update` (update.rs) and draws with a pure `render` (render.rs); the vault
-//! and the verifiers are reached only through the effects the loop runs.
+//! The terminal UI: `keyway` with no subcommand. The folders show the boundary:
+//! - `app/`: the pure app (one action type, the shared state, the navigation stack, `update`
+//!   and `render`), which knows nothing of terminals, files or sockets;
+//! - `screens/<name>/`: one home per screen, owning its state, key tables, update, view and
+//!   unit tests;
+//! - `widgets/`: drawing helpers the screens share;
+//! - `runtime/`: the I/O: one tokio event loop feeding actions to `update`, the effect runner
+//!   (the store, the verifier pool, the login tasks), the terminal, the remembered state.
 //!
 //! Entry points: `run(Options)` inside a tokio runtime, or `run_blocking(Options)`, which builds
 //! one. `update`, `render`, the state and the actions are public so tests drive them directly.
 
-pub mod action;
-pub mod audit;
-mod browse;
-pub mod detail;
-pub mod flows;
-mod form;
-pub mod keys;
-pub mod layout;
-pub mod login;
-pub mod render;
+pub mod app;
 pub mod runtime;
 pub mod screens;
-pub mod state;
-mod stored;
-mod unlock;
-pub mod update;
 pub mod widgets;
-pub mod wizard;
-mod workspaces;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,10 +26,10 @@ use crate::config::Config;
 use crate::vault::VaultError;
 use crate::verify::Verifier;
 
-pub use action::{Action, Effect, RequestId};
-pub use render::render;
-pub use state::{Clock, State, StateInit};
-pub use update::update;
+pub use app::action::{Action, Clock, Effect, RequestId};
+pub use app::frame::render;
+pub use app::state::{State, StateInit};
+pub use app::update::update;
 pub use widgets::theme::Theme;
 
 /// What the UI needs from the caller.
@@ -111,7 +101,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         auto_lock,
         clock: Clock::now(),
     });
-    state.expiry_warning_days = opts.config.audit.expiry_warning_days;
+    state.shared.expiry_warning_days = opts.config.audit.expiry_warning_days;
     let (edges, channels) = runtime::effects::Edges::new(
         opts.vault,
         opts.config,
@@ -126,7 +116,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
     // Leave the alternate screen before the caller prints anything.
     drop(guard);
     let mut state = outcome?;
-    match state.fatal.take() {
+    match state.shared.fatal.take() {
         Some(e) => Err(TuiError::Vault(e)),
         None => Ok(()),
     }

@@ -4,8 +4,8 @@ use crossterm::event::KeyCode;
 use keyway::core::time::Timestamp;
 use keyway::core::Snapshot;
 use keyway::core::{Status, Verification};
-use keyway::tui::action::Stored;
-use keyway::tui::state::Screen;
+use keyway::tui::app::action::Stored;
+use keyway::tui::app::pages::ScreenId as Screen;
 use keyway::tui::{Action, Effect};
 use ratatui::style::Color;
 
@@ -31,7 +31,7 @@ fn audit_snapshot() -> Snapshot {
 }
 
 fn audit_names(h: &Harness) -> Vec<String> {
-    keyway::tui::audit::rows(&h.state)
+    keyway::tui::screens::audit::rows(h.audit(), &h.state.shared)
         .iter()
         .map(|r| r.credential.name.clone())
         .collect()
@@ -39,10 +39,10 @@ fn audit_names(h: &Harness) -> Vec<String> {
 
 #[test]
 fn audit_table_sorts_filters_and_summarises() {
-    use keyway::tui::audit::AuditColumn;
+    use keyway::tui::screens::audit::AuditColumn;
     let mut h = Harness::with_snapshot(audit_snapshot());
     h.key(KeyCode::Char('A'));
-    assert_eq!(h.state.screen, Screen::Audit);
+    assert_eq!(h.state.screen(), Screen::Audit);
     let screen = h.screen(150, 20);
     assert!(screen.contains("expired 2d ago"), "{screen}");
     assert!(screen.contains("⚠ in 3d"), "{screen}");
@@ -66,7 +66,7 @@ fn audit_table_sorts_filters_and_summarises() {
     // s cycles the sort column: Name -> Env -> Status (worst first).
     h.key(KeyCode::Char('s'));
     h.key(KeyCode::Char('s'));
-    assert_eq!(h.state.audit.sort, AuditColumn::Status);
+    assert_eq!(h.audit().sort, AuditColumn::Status);
     assert_eq!(audit_names(&h)[0], "legacy");
     h.key(KeyCode::Char('r'));
     assert_eq!(audit_names(&h).last().unwrap(), "legacy");
@@ -134,10 +134,10 @@ fn audit_verify_all_updates_rows_and_can_be_cancelled() {
         })
         .collect();
     assert_eq!(recorded, [1]);
-    assert!(h.state.audit.run.is_none());
-    assert!(h.state.verifying.is_empty());
+    assert!(h.audit().run.is_none());
+    assert!(h.state.shared.verifying.is_empty());
     assert_eq!(
-        h.state.screen,
+        h.state.screen(),
         Screen::Audit,
         "Esc cancelled, did not leave"
     );
@@ -176,7 +176,7 @@ fn audit_run_finishes_with_one_record_per_batch_and_a_summary() {
         [Effect::RecordVerifications { results }] => assert_eq!(results.len(), 6),
         other => panic!("{other:?}"),
     }
-    assert!(h.state.audit.run.is_none());
+    assert!(h.audit().run.is_none());
     assert!(h
         .screen(150, 20)
         .contains("Verified 6 credential(s): 6 verified"));
@@ -209,7 +209,7 @@ fn detail_view_shows_the_verification_history() {
     h.open_postgres();
     // The history lives in the vault: opening the view asks for it.
     let fx = h.key(KeyCode::Char('i'));
-    assert_eq!(h.state.screen, Screen::Detail);
+    assert_eq!(h.state.screen(), Screen::Detail);
     assert!(
         matches!(fx.as_slice(), [Effect::LoadHistory { credential }] if *credential == id("c2")),
         "{fx:?}"
@@ -236,7 +236,7 @@ fn detail_view_shows_the_verification_history() {
         matches!(fx.as_slice(), [Effect::Verify { credential, .. }] if credential.id == id("c2")),
         "{fx:?}"
     );
-    assert_eq!(h.state.screen, Screen::Detail);
+    assert_eq!(h.state.screen(), Screen::Detail);
     // A result stored for another credential (an audit running meanwhile) leaves it be.
     let with_result_for = |cred: &str| {
         let mut s = audit_snapshot();
@@ -263,7 +263,7 @@ fn detail_view_shows_the_verification_history() {
         "{fx:?}"
     );
     h.key(KeyCode::Esc);
-    assert_eq!(h.state.screen, Screen::Credentials);
+    assert_eq!(h.state.screen(), Screen::Credentials);
 }
 
 #[test]
@@ -369,7 +369,7 @@ fn quitting_or_locking_during_verify_all_records_what_came_in() {
         if lock {
             assert!(matches!(fx.last(), Some(Effect::Lock)), "{fx:?}");
         } else {
-            assert!(h.state.quit);
+            assert!(h.state.shared.quit);
         }
     }
 }

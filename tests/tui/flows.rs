@@ -2,15 +2,17 @@
 
 use crossterm::event::KeyCode;
 use keyway::core::{Environment, RecordId};
-use keyway::tui::action::Stored;
-use keyway::tui::state::{Modal, Screen};
+use keyway::tui::app::action::Stored;
+use keyway::tui::app::pages::ScreenId as Screen;
+use keyway::tui::app::shared::Modal;
 use keyway::tui::{Action, Effect};
 use ratatui::style::Color;
 
 use super::harness::*;
 
 fn offered_ids(h: &Harness) -> Vec<String> {
-    keyway::tui::wizard::current_candidates(&h.state, h.wizard())
+    h.wizard()
+        .current_candidates(&h.state.shared)
         .iter()
         .map(|c| c.id.0.clone())
         .collect()
@@ -18,12 +20,12 @@ fn offered_ids(h: &Harness) -> Vec<String> {
 
 #[test]
 fn wizard_builds_a_flow_with_an_inline_credential() {
-    use keyway::tui::wizard::WizardStep;
+    use keyway::tui::screens::wizard::WizardStep;
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
-    assert_eq!(h.state.screen, Screen::Flows);
+    assert_eq!(h.state.screen(), Screen::Flows);
     h.key(KeyCode::Char('n'));
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.state.screen(), Screen::Wizard);
     // Step 1: a taken name is refused; the environment defaults to staging.
     h.typed("billing-sync");
     h.key(KeyCode::Enter);
@@ -82,7 +84,7 @@ fn wizard_builds_a_flow_with_an_inline_credential() {
     assert_eq!(h.wizard().step_cursor, 1, "moves on to the unbound step");
     // All of them production: sorted by name.
     assert_eq!(offered_ids(&h), ["c2", "c3", "c4", "c1"]);
-    for c in keyway::tui::wizard::current_candidates(&h.state, h.wizard()) {
+    for c in h.wizard().current_candidates(&h.state.shared) {
         assert_eq!(
             (c.workspace.0.as_str(), c.component.as_str()),
             ("w1", "postgresql")
@@ -91,15 +93,12 @@ fn wizard_builds_a_flow_with_an_inline_credential() {
 
     // Inline add, cancelled: back in the wizard with nothing lost.
     h.key(KeyCode::Char('a'));
-    assert_eq!(h.state.screen, Screen::Form);
-    assert_eq!(
-        h.state.form.as_ref().unwrap().fields[1].input.value(),
-        "staging"
-    );
+    assert_eq!(h.state.screen(), Screen::Form);
+    assert_eq!(h.form().unwrap().fields[1].input.value(), "staging");
     h.typed("half-typed");
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('y'));
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.state.screen(), Screen::Wizard);
     assert_eq!(h.wizard().step, WizardStep::Credentials);
     assert_eq!(h.wizard().picks[0].credential, Some(id("c7")));
     assert_eq!(h.wizard().picks[1].credential, None);
@@ -109,7 +108,7 @@ fn wizard_builds_a_flow_with_an_inline_credential() {
     h.fill_pg("analytics");
     assert_screen!("wizard_inline_form", h.screen(100, 24));
     let saved = h.verify_and_store(flow_snapshot());
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.state.screen(), Screen::Wizard);
     assert_eq!(h.wizard().picks[1].credential, Some(saved.id.clone()));
     assert_eq!(saved.environment, Environment::Staging);
 
@@ -172,7 +171,7 @@ fn flows_list_marks_a_failing_step_and_refuses_activation() {
 
 #[test]
 fn an_active_flow_cannot_be_saved_on_a_rejected_credential() {
-    use keyway::tui::wizard::WizardStep;
+    use keyway::tui::screens::wizard::WizardStep;
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
     // Edit billing-sync: the wizard opens at its credentials, bound as stored.
@@ -201,7 +200,7 @@ fn an_active_flow_cannot_be_saved_on_a_rejected_credential() {
         },
         message: "flow 'billing-sync' cannot be active: step 2 uses credential 'legacy'".into(),
     });
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert_eq!(h.state.screen(), Screen::Wizard);
     assert!(h.screen(100, 24).contains("Not saved: flow 'billing-sync'"));
 }
 
@@ -212,27 +211,33 @@ fn leaving_the_wizard_with_unsaved_work_asks_first() {
     // Nothing typed yet: Esc just leaves.
     h.key(KeyCode::Char('n'));
     h.key(KeyCode::Esc);
-    assert_eq!(h.state.screen, Screen::Flows);
-    assert!(h.state.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Flows);
+    assert!(h.state.shared.modal.is_none());
     // A name typed: Esc asks; n keeps the wizard as it was, y drops it.
     h.key(KeyCode::Char('n'));
     h.typed("nightly-sync");
     h.key(KeyCode::Esc);
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmDiscard(_))
+    ));
     assert!(h.screen(100, 24).contains("The flow has not been saved."));
     h.key(KeyCode::Char('n'));
-    assert!(h.state.modal.is_none());
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert!(h.state.shared.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Wizard);
     assert_eq!(h.wizard().name.value(), "nightly-sync");
     h.key(KeyCode::Esc);
     h.key(KeyCode::Char('y'));
-    assert_eq!(h.state.screen, Screen::Flows);
-    assert!(h.state.wizard.is_none());
+    assert_eq!(h.state.screen(), Screen::Flows);
+    assert!(h
+        .state
+        .page::<keyway::tui::screens::wizard::WizardState>()
+        .is_none());
 }
 
 #[test]
 fn leaving_an_edited_flow_whose_activity_was_toggled_asks_first() {
-    use keyway::tui::wizard::WizardStep;
+    use keyway::tui::screens::wizard::WizardStep;
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
     h.key(KeyCode::Char('e')); // billing-sync, inactive
@@ -244,8 +249,11 @@ fn leaving_an_edited_flow_whose_activity_was_toggled_asks_first() {
         h.key(KeyCode::Esc);
     }
     h.key(KeyCode::Esc);
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
-    assert_eq!(h.state.screen, Screen::Wizard);
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmDiscard(_))
+    ));
+    assert_eq!(h.state.screen(), Screen::Wizard);
 }
 
 #[test]
@@ -253,8 +261,8 @@ fn promote_asks_where_several_production_credentials_exist() {
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
     h.key(KeyCode::Char('p'));
-    assert_eq!(h.state.screen, Screen::Promote);
-    let p = h.state.promote.as_ref().unwrap();
+    assert_eq!(h.state.screen(), Screen::Promote);
+    let p = h.promote().unwrap();
     // Stripe: exactly one production credential (billing): automatic.
     assert!(p.picks[0].automatic);
     assert_eq!(p.picks[0].chosen, Some(id("c5")));
@@ -269,7 +277,7 @@ fn promote_asks_where_several_production_credentials_exist() {
     assert!(h.key(KeyCode::Enter).is_empty());
     assert!(h.screen(100, 24).contains("Step 2 (postgresql)"));
     h.key(KeyCode::Right);
-    let chosen = h.state.promote.as_ref().unwrap().picks[1].chosen.clone();
+    let chosen = h.promote().unwrap().picks[1].chosen.clone();
     assert!(chosen.is_some());
     match h.key(KeyCode::Enter).as_slice() {
         [Effect::PromoteFlow {
@@ -277,6 +285,7 @@ fn promote_asks_where_several_production_credentials_exist() {
             bindings,
             new_name,
             move_flow,
+            ..
         }] => {
             assert_eq!(flow, &id("f2"));
             assert_eq!(bindings, &vec![id("c5"), chosen.unwrap()]);
@@ -302,18 +311,12 @@ fn promote_adds_a_missing_production_credential_inline() {
     h.key(KeyCode::Char('p'));
     assert!(h.screen(100, 24).contains("none in production"));
     h.key(KeyCode::Char('a'));
-    assert_eq!(h.state.screen, Screen::Form);
-    assert_eq!(
-        h.state.form.as_ref().unwrap().fields[1].input.value(),
-        "production"
-    );
+    assert_eq!(h.state.screen(), Screen::Form);
+    assert_eq!(h.form().unwrap().fields[1].input.value(), "production");
     h.fill_pg("warehouse-prod");
     let saved = h.verify_and_store(snap);
-    assert_eq!(h.state.screen, Screen::Promote);
-    assert_eq!(
-        h.state.promote.as_ref().unwrap().picks[1].chosen,
-        Some(saved.id)
-    );
+    assert_eq!(h.state.screen(), Screen::Promote);
+    assert_eq!(h.promote().unwrap().picks[1].chosen, Some(saved.id));
 }
 
 #[test]
@@ -322,7 +325,7 @@ fn used_by_lists_flows_and_rebinds_everywhere() {
     h.open_postgres();
     // legacy (first by name) is used by billing-sync.
     h.key(KeyCode::Char('u'));
-    assert_eq!(h.state.screen, Screen::UsedBy);
+    assert_eq!(h.state.screen(), Screen::UsedBy);
     let screen = h.screen(90, 24);
     assert!(screen.contains("billing-sync"), "{screen}");
     assert_screen!("used_by", screen);

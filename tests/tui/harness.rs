@@ -9,8 +9,15 @@ use keyway::core::Snapshot;
 use keyway::core::{
     Credential, Environment, Flow, FlowStep, RecordId, Status, Verification, Workspace,
 };
-use keyway::tui::action::Stored;
-use keyway::tui::state::Screen;
+use keyway::tui::app::action::Stored;
+use keyway::tui::app::pages::ScreenId as Screen;
+use keyway::tui::screens::audit::AuditState;
+use keyway::tui::screens::credentials::CredentialsState;
+use keyway::tui::screens::form::FormState;
+use keyway::tui::screens::grid::GridState;
+use keyway::tui::screens::promote::PromoteState;
+use keyway::tui::screens::unlock::UnlockState;
+use keyway::tui::screens::wizard::WizardState;
 use keyway::tui::{render, update, Action, Clock, Effect, State, StateInit, Theme};
 use keyway::verify::Outcome;
 use ratatui::backend::TestBackend;
@@ -154,7 +161,7 @@ impl Harness {
     pub fn unlocked() -> Harness {
         let (h, fx) = Harness::unlocked_with(snapshot());
         assert!(matches!(fx.as_slice(), [Effect::RememberWorkspace { .. }]));
-        assert_eq!(h.state.screen, Screen::Grid);
+        assert_eq!(h.state.screen(), Screen::Grid);
         h
     }
 
@@ -191,8 +198,8 @@ impl Harness {
 
     pub fn advance(&mut self, by: Duration) -> Vec<Effect> {
         let clock = Clock {
-            wall: Timestamp(self.state.clock.wall.0 + by.as_secs() as i64),
-            mono: self.state.clock.mono + by,
+            wall: Timestamp(self.state.shared.clock.wall.0 + by.as_secs() as i64),
+            mono: self.state.shared.clock.mono + by,
         };
         self.act(Action::Clock(clock))
     }
@@ -213,15 +220,15 @@ impl Harness {
         self.typed("postgres");
         self.key(KeyCode::Enter);
         self.key(KeyCode::Enter);
-        assert_eq!(self.state.screen, Screen::Credentials);
-        assert_eq!(self.state.credentials.component, "postgresql");
+        assert_eq!(self.state.screen(), Screen::Credentials);
+        assert_eq!(self.credentials().component, "postgresql");
     }
 
     /// A new PostgreSQL form filled with valid values.
     pub fn filled_form(&mut self) {
         self.open_postgres();
         self.key(KeyCode::Char('a'));
-        assert_eq!(self.state.screen, Screen::Form);
+        assert_eq!(self.state.screen(), Screen::Form);
         self.fill_pg("analytics");
     }
 
@@ -290,7 +297,7 @@ impl Harness {
     /// Saves the open form, answers "verified", and stores what it asked to save.
     pub fn verify_and_store(&mut self, mut snap: Snapshot) -> Credential {
         let request = self.save();
-        let draft = self.state.form.as_ref().unwrap();
+        let draft = self.form().unwrap();
         let name = draft.fields[0].input.value().to_string();
         let env = Environment::parse(draft.fields[1].input.value()).unwrap();
         let mut prepared = cred("new1", "w1", "postgresql", &name, None);
@@ -312,8 +319,39 @@ impl Harness {
         saved
     }
 
-    pub fn wizard(&self) -> &keyway::tui::wizard::WizardState {
-        self.state.wizard.as_ref().expect("the wizard is open")
+    pub fn wizard(&self) -> &WizardState {
+        self.state
+            .page::<WizardState>()
+            .expect("the wizard is open")
+    }
+
+    /// The open credential form, if any.
+    pub fn form(&self) -> Option<&FormState> {
+        self.state.page::<FormState>()
+    }
+
+    pub fn grid(&self) -> &GridState {
+        self.state.page::<GridState>().expect("the grid is open")
+    }
+
+    pub fn credentials(&self) -> &CredentialsState {
+        self.state
+            .page::<CredentialsState>()
+            .expect("a credentials list is open")
+    }
+
+    pub fn audit(&self) -> &AuditState {
+        self.state.page::<AuditState>().expect("the audit is open")
+    }
+
+    pub fn promote(&self) -> Option<&PromoteState> {
+        self.state.page::<PromoteState>()
+    }
+
+    pub fn unlock(&self) -> &UnlockState {
+        self.state
+            .page::<UnlockState>()
+            .expect("the unlock screen is open")
     }
 }
 
@@ -329,9 +367,9 @@ pub fn oauth_form(h: &mut Harness) {
     h.typed("generic oauth2");
     h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
-    assert_eq!(h.state.credentials.component, "generic_oauth2");
+    assert_eq!(h.credentials().component, "generic_oauth2");
     h.key(KeyCode::Char('a'));
-    assert_eq!(h.state.screen, Screen::Form);
+    assert_eq!(h.state.screen(), Screen::Form);
     h.typed("okta-ci");
     h.key(KeyCode::Tab); // environment
     h.key(KeyCode::Tab);
@@ -352,7 +390,7 @@ pub fn oauth_form(h: &mut Harness) {
     for _ in 0..11 {
         h.key(KeyCode::BackTab);
     }
-    assert_eq!(h.state.form.as_ref().unwrap().focus, 0);
+    assert_eq!(h.form().unwrap().focus, 0);
 }
 
 /// Ctrl-g / Ctrl-p: one StartLogin effect built from the form's fields.
@@ -385,8 +423,8 @@ pub fn start_login(h: &mut Harness, key: char, want_paste: bool) -> u64 {
     }
 }
 
-pub fn device_info() -> keyway::tui::login::DeviceInfo {
-    keyway::tui::login::DeviceInfo {
+pub fn device_info() -> keyway::tui::app::action::DeviceInfo {
+    keyway::tui::app::action::DeviceInfo {
         verification_uri: "https://auth.example.com/activate".into(),
         verification_uri_complete: None,
         user_code: USER_CODE.into(),
@@ -405,11 +443,11 @@ pub fn tokens() -> keyway::verify::TokenUpdate {
 }
 
 pub fn field_value(h: &Harness, name: &str) -> String {
-    let form = h.state.form.as_ref().unwrap();
+    let form = h.form().unwrap();
     let f = form
         .fields
         .iter()
-        .find(|f| f.key == keyway::tui::state::FieldKey::Field(name.into()))
+        .find(|f| f.key == keyway::tui::screens::form::FieldKey::Field(name.into()))
         .unwrap();
     f.input.value().to_string()
 }

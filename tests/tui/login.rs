@@ -2,7 +2,8 @@
 
 use crossterm::event::KeyCode;
 use keyway::core::time::Timestamp;
-use keyway::tui::state::{Modal, Screen};
+use keyway::tui::app::pages::ScreenId as Screen;
+use keyway::tui::app::shared::Modal;
 use keyway::tui::{Action, Effect};
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ fn device_login_shows_the_code_then_fills_masked_tokens() {
         result: Ok(tokens()),
     });
     assert!(fx.is_empty(), "nothing is saved by the login itself");
-    assert!(h.state.form.as_ref().unwrap().login.is_none());
+    assert!(h.form().unwrap().login.is_none());
     assert_eq!(field_value(&h, "access_token"), ACCESS);
     assert_eq!(field_value(&h, "refresh_token"), REFRESH);
     assert_eq!(
@@ -49,15 +50,8 @@ fn device_login_shows_the_code_then_fills_masked_tokens() {
         Timestamp(NOW.0 + 3600).rfc3339()
     );
     assert_eq!(
-        h.state
-            .form
-            .as_ref()
-            .unwrap()
-            .message
-            .as_ref()
-            .unwrap()
-            .text,
-        keyway::tui::login::LOGGED_IN
+        h.form().unwrap().message.as_ref().unwrap().text,
+        keyway::tui::screens::form::login::LOGGED_IN
     );
     let screen = h.screen(100, 24);
     assert!(screen.contains("Logged in: press Ctrl-s"), "{screen}");
@@ -87,7 +81,7 @@ fn a_declined_device_login_shows_the_reason() {
         request,
         result: Err("The sign-in was declined at the provider (access_denied).".into()),
     });
-    let form = h.state.form.as_ref().unwrap();
+    let form = h.form().unwrap();
     assert!(form.login.is_none());
     assert!(field_value(&h, "access_token").is_empty());
     let screen = h.screen(100, 24);
@@ -108,8 +102,8 @@ fn cancelling_a_login_aborts_it_and_drops_its_late_result() {
     // Esc cancels the login (the poll task is aborted) and keeps the form.
     let fx = h.key(KeyCode::Esc);
     assert!(matches!(fx.as_slice(), [Effect::CancelLogin { request }] if *request == first));
-    assert_eq!(h.state.screen, Screen::Form);
-    assert!(h.state.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Form);
+    assert!(h.state.shared.modal.is_none());
     assert!(h.screen(100, 24).contains("Login cancelled"));
     // A result that was already on its way is stale.
     h.act(Action::LoginFinished {
@@ -124,18 +118,13 @@ fn cancelling_a_login_aborts_it_and_drops_its_late_result() {
     assert!(
         matches!(fx.as_slice(), [Effect::CancelLogin { request }, Effect::StartLogin { .. }] if *request == second)
     );
-    let third = h
-        .state
-        .form
-        .as_ref()
-        .unwrap()
-        .login
-        .as_ref()
-        .unwrap()
-        .request;
+    let third = h.form().unwrap().login.as_ref().unwrap().request;
     h.key(KeyCode::Esc); // cancels the login
     h.key(KeyCode::Esc); // then asks to discard the changed form
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmDiscard(_))
+    ));
     h.key(KeyCode::Char('n'));
     let running = start_login(&mut h, 'g', false);
     assert!(running > third);
@@ -143,12 +132,12 @@ fn cancelling_a_login_aborts_it_and_drops_its_late_result() {
     h.key(KeyCode::Esc);
     let fx = h.key(KeyCode::Char('y'));
     assert!(fx.is_empty(), "the login was cancelled by the first Esc");
-    assert!(h.state.form.is_none());
+    assert!(h.form().is_none());
     h.act(Action::LoginDevice {
         request: running,
         device: device_info(),
     });
-    assert!(h.state.form.is_none());
+    assert!(h.form().is_none());
 }
 
 #[test]
@@ -158,7 +147,7 @@ fn the_idle_lock_drops_a_running_login() {
     let request = start_login(&mut h, 'g', false);
     // The idle lock: the edges drop every task with the keys; the form goes away.
     let fx = h.advance(Duration::from_secs(301));
-    assert!(h.state.form.is_none());
+    assert!(h.form().is_none());
     assert!(
         fx.iter().any(|e| matches!(e, Effect::Lock)),
         "locking drops the login task with the store: {fx:?}"
@@ -167,7 +156,7 @@ fn the_idle_lock_drops_a_running_login() {
         request,
         result: Ok(tokens()),
     });
-    assert!(h.state.form.is_none());
+    assert!(h.form().is_none());
 }
 
 #[test]
@@ -183,7 +172,10 @@ fn browser_login_prints_the_whole_url_and_exchanges_the_pasted_address() {
         request,
         url: url.into(),
     });
-    assert_eq!(h.state.context(), keyway::tui::keys::Context::LoginPaste);
+    assert_eq!(
+        h.state.keys().title(),
+        keyway::tui::screens::form::keys::LOGIN_PASTE.title
+    );
     let screen = h.screen(80, 24);
     // Every row of the wrapped URL is on screen; together they are the URL.
     let rows: String = screen
@@ -223,8 +215,8 @@ fn browser_login_prints_the_whole_url_and_exchanges_the_pasted_address() {
     });
     assert_eq!(field_value(&h, "access_token"), ACCESS);
     assert_eq!(
-        h.state.context(),
-        keyway::tui::keys::Context::OAuthForm,
+        h.state.keys().title(),
+        keyway::tui::screens::form::keys::OAUTH_FORM.title,
         "the form has the keys again"
     );
     assert!(!h.screen(80, 24).contains("SENTINEL"));
@@ -234,7 +226,10 @@ fn browser_login_prints_the_whole_url_and_exchanges_the_pasted_address() {
 fn only_oauth2_forms_offer_log_in() {
     let mut h = Harness::unlocked();
     h.filled_form();
-    assert_eq!(h.state.context(), keyway::tui::keys::Context::Form);
+    assert_eq!(
+        h.state.keys().title(),
+        keyway::tui::screens::form::keys::FORM.title
+    );
     assert!(h.ctrl('g').is_empty() && h.ctrl('p').is_empty());
     h.key(KeyCode::F(1));
     assert!(!h.screen(80, 24).contains("log in"));
@@ -242,10 +237,13 @@ fn only_oauth2_forms_offer_log_in() {
 
     let mut h = Harness::unlocked();
     oauth_form(&mut h);
-    assert_eq!(h.state.context(), keyway::tui::keys::Context::OAuthForm);
+    assert_eq!(
+        h.state.keys().title(),
+        keyway::tui::screens::form::keys::OAUTH_FORM.title
+    );
     h.key(KeyCode::F(1));
     let help = h.screen(100, 30);
-    for b in keyway::tui::keys::OAUTH_FORM {
+    for b in keyway::tui::screens::form::keys::OAUTH_FORM.bindings {
         assert!(help.contains(b.help), "help misses '{}':\n{help}", b.help);
     }
 }

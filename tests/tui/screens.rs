@@ -3,8 +3,10 @@
 use crossterm::event::KeyCode;
 use keyway::core::Status;
 use keyway::store::StoreError;
-use keyway::tui::action::Stored;
-use keyway::tui::state::{FormPhase, Modal, Screen};
+use keyway::tui::app::action::Stored;
+use keyway::tui::app::pages::ScreenId as Screen;
+use keyway::tui::app::shared::Modal;
+use keyway::tui::screens::form::FormPhase;
 use keyway::tui::{Action, Effect, Theme};
 use keyway::vault::VaultError;
 use ratatui::style::Color;
@@ -27,13 +29,13 @@ fn unlock_wrong_passphrase_lets_the_user_retry() {
     h.typed("nope");
     let fx = h.key(KeyCode::Enter);
     assert!(matches!(fx.as_slice(), [Effect::OpenVault { .. }]));
-    assert!(h.state.unlock.busy);
+    assert!(h.unlock().busy);
     assert_screen!("unlock_busy", h.screen(80, 24));
     h.act(Action::UnlockFailed(VaultError::WrongPassphrase(
         "/v".into(),
     )));
-    assert!(!h.state.unlock.busy);
-    assert_eq!(h.state.unlock.passphrase.value(), "");
+    assert!(!h.unlock().busy);
+    assert_eq!(h.unlock().passphrase.value(), "");
     assert_screen!("unlock_wrong", h.screen(80, 24));
     h.typed("right");
     assert!(matches!(
@@ -46,12 +48,12 @@ fn unlock_wrong_passphrase_lets_the_user_retry() {
 fn missing_vault_offers_to_create_with_the_passphrase_twice() {
     let mut h = Harness::new(Theme::COLOR);
     h.act(Action::UnlockFailed(VaultError::Missing("/v".into())));
-    assert!(h.state.unlock.creating);
+    assert!(h.unlock().creating);
     // Too short: said at once, before the confirmation is asked for.
     h.typed("abc");
     assert!(h.key(KeyCode::Enter).is_empty());
-    assert_eq!(h.state.unlock.focus, 0);
-    let shown = format!("{:?}", h.state.unlock.message);
+    assert_eq!(h.unlock().focus, 0);
+    let shown = format!("{:?}", h.unlock().message);
     assert!(shown.contains("at least 8 characters"), "{shown}");
     h.typed("defgh");
     assert!(h.key(KeyCode::Enter).is_empty()); // moves to the confirmation
@@ -69,15 +71,15 @@ fn missing_vault_offers_to_create_with_the_passphrase_twice() {
 fn damaged_vault_quits_with_the_error() {
     let mut h = Harness::new(Theme::COLOR);
     h.act(Action::UnlockFailed(VaultError::InUse("/v".into())));
-    assert!(h.state.quit);
-    assert!(matches!(h.state.fatal, Some(VaultError::InUse(_))));
+    assert!(h.state.shared.quit);
+    assert!(matches!(h.state.shared.fatal, Some(VaultError::InUse(_))));
 }
 
 #[test]
 fn workspace_picker_lists_wide_unicode_names() {
     let mut h = Harness::unlocked();
     h.key(KeyCode::Char('w'));
-    assert_eq!(h.state.screen, Screen::Workspaces);
+    assert_eq!(h.state.screen(), Screen::Workspaces);
     assert_screen!("workspaces", h.screen(80, 24));
 }
 
@@ -103,8 +105,8 @@ fn grid_filter_narrows_as_you_type() {
     h.key(KeyCode::Char('/'));
     h.typed("git");
     let names: Vec<&str> = h
-        .state
-        .visible_components()
+        .grid()
+        .visible_components(&h.state.shared.catalog)
         .iter()
         .map(|c| c.id.as_str())
         .collect();
@@ -116,7 +118,7 @@ fn grid_filter_narrows_as_you_type() {
 #[test]
 fn no_color_draws_without_colours() {
     let mut h = Harness::unlocked();
-    h.state.theme = Theme::PLAIN;
+    h.state.shared.theme = Theme::PLAIN;
     let t = h.draw(80, 24);
     let buf = t.backend().buffer();
     for cell in buf.content() {
@@ -134,7 +136,7 @@ fn credentials_list_colours_statuses_and_shows_verification_in_progress() {
     h.key(KeyCode::Down);
     let fx = h.key(KeyCode::Char('v'));
     assert!(matches!(fx.as_slice(), [Effect::Verify { .. }]));
-    assert_eq!(h.state.verifying.len(), 1);
+    assert_eq!(h.state.shared.verifying.len(), 1);
     let t = h.draw(90, 24);
     let screen = t.backend().to_string();
     assert!(!screen.contains("SENTINEL"));
@@ -154,16 +156,13 @@ fn form_validates_inline_and_masks_secrets() {
     }
     h.key(KeyCode::End);
     h.typed("99");
-    assert!(h.state.form.as_ref().unwrap().fields[3].error.is_some());
+    assert!(h.form().unwrap().fields[3].error.is_some());
     let screen = h.screen(80, 24);
     assert!(!screen.contains("SENTINEL"), "a secret was drawn");
     assert_screen!("form_invalid_port", screen);
     // Save is gated while a field is invalid.
     assert!(h.ctrl('s').is_empty());
-    assert!(matches!(
-        h.state.form.as_ref().unwrap().phase,
-        FormPhase::Editing
-    ));
+    assert!(matches!(h.form().unwrap().phase, FormPhase::Editing));
 }
 
 #[test]
@@ -224,9 +223,12 @@ fn verified_draft_is_saved_with_its_result_and_the_counter_moves() {
         snapshot: snap,
         event: Stored::CredentialSaved(saved.id.clone()),
     });
-    assert_eq!(h.state.screen, Screen::Credentials);
-    assert!(h.state.form.is_none());
-    assert_eq!(h.state.vault.as_ref().unwrap().count("postgresql"), 5);
+    assert_eq!(h.state.screen(), Screen::Credentials);
+    assert!(h.form().is_none());
+    assert_eq!(
+        h.state.shared.vault.as_ref().unwrap().count("postgresql"),
+        5
+    );
     assert_screen!("credentials_after_save", h.screen(90, 24));
 }
 
@@ -287,7 +289,10 @@ fn stale_and_refused_results_are_handled() {
     let request = h.save();
     // Closing the form cancels the verification; its late result is dropped.
     h.key(KeyCode::Esc);
-    assert!(matches!(h.state.modal, Some(Modal::ConfirmDiscard(_))));
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmDiscard(_))
+    ));
     let fx = h.key(KeyCode::Char('y'));
     assert!(matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request));
     let fx = h.act(Action::VerifyFinished {
@@ -300,7 +305,7 @@ fn stale_and_refused_results_are_handled() {
     h.key(KeyCode::Char('a'));
     h.typed("warehouse");
     assert!(
-        h.state.form.as_ref().unwrap().fields[0].error.is_some(),
+        h.form().unwrap().fields[0].error.is_some(),
         "duplicate name caught inline"
     );
     let _ = StoreError::UnknownComponent("x".into()); // the refusal type the edge sends
@@ -313,7 +318,7 @@ fn esc_on_a_changed_form_asks_first() {
     h.key(KeyCode::Char('a'));
     h.key(KeyCode::Esc);
     assert_eq!(
-        h.state.screen,
+        h.state.screen(),
         Screen::Credentials,
         "an untouched form just closes"
     );
@@ -322,8 +327,8 @@ fn esc_on_a_changed_form_asks_first() {
     h.key(KeyCode::Esc);
     assert_screen!("form_discard", h.screen(80, 24));
     h.key(KeyCode::Char('n'));
-    assert_eq!(h.state.screen, Screen::Form);
-    assert_eq!(h.state.form.as_ref().unwrap().fields[0].input.value(), "x");
+    assert_eq!(h.state.screen(), Screen::Form);
+    assert_eq!(h.form().unwrap().fields[0].input.value(), "x");
 }
 
 #[test]
@@ -365,7 +370,10 @@ fn workspace_create_rename_and_typed_delete() {
         matches!(h.key(KeyCode::Enter).as_slice(), [Effect::AddWorkspace { name }] if name == "beta")
     );
     // acme (selected first) holds credentials: delete needs its name typed.
-    h.state.workspaces.selected = 0;
+    h.state
+        .page_mut::<keyway::tui::screens::workspaces::WorkspacesState>()
+        .unwrap()
+        .selected = 0;
     h.key(KeyCode::Char('d'));
     h.typed("acm");
     assert!(h.key(KeyCode::Enter).is_empty());
@@ -388,12 +396,12 @@ fn help_lists_every_key_of_the_screen() {
     let mut h = Harness::unlocked();
     h.key(KeyCode::Char('?'));
     let screen = h.screen(80, 24);
-    for b in keyway::tui::keys::GRID {
+    for b in keyway::tui::screens::grid::keys::GRID.bindings {
         assert!(screen.contains(b.help), "help misses '{}'", b.help);
     }
     assert_screen!("help_grid", screen);
     h.key(KeyCode::Esc);
-    assert!(h.state.modal.is_none());
+    assert!(h.state.shared.modal.is_none());
 }
 
 #[test]
@@ -428,7 +436,7 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
     h.key(KeyCode::Tab);
     h.key(KeyCode::Tab);
     h.act(Action::Paste(big.into()));
-    let form = h.state.form.as_ref().unwrap();
+    let form = h.form().unwrap();
     assert_eq!(
         form.fields[2].input.value().len(),
         10 * 1024,
@@ -442,7 +450,7 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
         h.key(KeyCode::Tab); // to the password
     }
     h.act(Action::Paste("秘密".repeat(3000).into()));
-    assert_eq!(h.state.form.as_ref().unwrap().focus, 6);
+    assert_eq!(h.form().unwrap().focus, 6);
     assert!(
         !h.screen(80, 24).contains('秘'),
         "a pasted secret stays masked"
@@ -453,23 +461,23 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
 fn grid_navigation_follows_arrows_and_hjkl() {
     let mut h = Harness::unlocked();
     let columns = 80 / 24; // three cards a row at 80 columns
-    assert_eq!(h.state.grid.selected, 0);
+    assert_eq!(h.grid().selected, 0);
     h.key(KeyCode::Char('l'));
     h.key(KeyCode::Right);
-    assert_eq!(h.state.grid.selected, 2);
+    assert_eq!(h.grid().selected, 2);
     h.key(KeyCode::Char('j'));
-    assert_eq!(h.state.grid.selected, 2 + columns);
+    assert_eq!(h.grid().selected, 2 + columns);
     h.key(KeyCode::Up);
     h.key(KeyCode::Char('h'));
-    assert_eq!(h.state.grid.selected, 1);
+    assert_eq!(h.grid().selected, 1);
     h.key(KeyCode::Char('k'));
-    assert_eq!(h.state.grid.selected, 1, "top row stays");
+    assert_eq!(h.grid().selected, 1, "top row stays");
     for _ in 0..100 {
         h.key(KeyCode::Down);
     }
-    let last = h.state.visible_components().len() - 1;
+    let last = h.grid().visible_components(&h.state.shared.catalog).len() - 1;
     assert_eq!(
-        h.state.grid.selected / columns,
+        h.grid().selected / columns,
         last / columns,
         "stops on the last row"
     );
@@ -477,10 +485,10 @@ fn grid_navigation_follows_arrows_and_hjkl() {
     for _ in 0..10 {
         h.key(KeyCode::Right);
     }
-    assert_eq!(h.state.grid.selected, last);
+    assert_eq!(h.grid().selected, last);
     h.act(Action::Resize(48, 24));
     h.key(KeyCode::Char('k'));
-    assert_eq!(h.state.grid.selected, last - 2, "columns follow the width");
+    assert_eq!(h.grid().selected, last - 2, "columns follow the width");
 }
 
 #[test]
@@ -494,8 +502,8 @@ fn idle_auto_lock_drops_everything_and_returns_to_unlock() {
     assert!(h.advance(Duration::from_secs(299)).is_empty());
     let fx = h.advance(Duration::from_secs(2));
     assert!(matches!(fx.as_slice(), [Effect::Lock]));
-    assert_eq!(h.state.screen, Screen::Unlock);
-    assert!(h.state.vault.is_none() && h.state.form.is_none());
+    assert_eq!(h.state.screen(), Screen::Unlock);
+    assert!(h.state.shared.vault.is_none() && h.form().is_none());
     assert_screen!("locked", h.screen(80, 24));
     let _ = h.mono;
 }
@@ -519,7 +527,7 @@ fn verify_now_records_the_result() {
         outcome: outcome(Status::Verified, "ok"),
     });
     assert!(matches!(fx.as_slice(), [Effect::RecordVerification { .. }]));
-    assert!(h.state.verifying.is_empty());
+    assert!(h.state.shared.verifying.is_empty());
 }
 
 #[test]
@@ -538,7 +546,7 @@ fn a_users_override_of_a_builtin_component_is_shown() {
             c
         })
         .collect();
-    h.state.catalog = keyway::catalog::Catalog::from_components(components);
+    h.state.shared.catalog = keyway::catalog::Catalog::from_components(components);
     h.open_postgres();
     let screen = h.draw(100, 24).backend().to_string();
     assert!(screen.contains("your override of the built-in"), "{screen}");

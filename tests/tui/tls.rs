@@ -2,7 +2,7 @@
 //! the value chosen, and PEM values (multi-line when stored) in one-line fields.
 
 use crossterm::event::KeyCode;
-use keyway::tui::state::FieldKey;
+use keyway::tui::screens::form::FieldKey;
 use keyway::tui::Effect;
 use ratatui::style::Color;
 
@@ -10,7 +10,7 @@ use super::harness::*;
 
 fn focus_field(h: &mut Harness, name: &str) {
     for _ in 0..32 {
-        let form = h.state.form.as_ref().expect("form open");
+        let form = h.form().expect("form open");
         if form.fields[form.focus].key == FieldKey::Field(name.into()) {
             return;
         }

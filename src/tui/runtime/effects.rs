@@ -23,7 +23,7 @@ use crate::verify::Verifier;
 
 use super::login_tasks::{self, AbortOnDrop, LoginReport, PasteLogin};
 use super::remember;
-use crate::tui::action::{Action, Effect, RequestId, Stored};
+use crate::tui::app::action::{Action, Effect, RequestId, Stored};
 use crate::tui::TuiError;
 
 /// What the blocking workers send back.
@@ -348,12 +348,12 @@ impl Edges {
             }),
             Effect::PromoteFlow {
                 id,
+                target,
                 bindings,
                 new_name,
                 move_flow,
             } => self.with_store(move |s| {
                 let now = crate::clock::now();
-                let target = crate::tui::flows::PROMOTION_TARGET;
                 match s.promote_flow(&id, target, bindings, &new_name, move_flow, now) {
                     Ok(f) => stored(s, Stored::FlowPromoted { name: f.name }),
                     Err(e) => failed(Stored::FlowPromoted { name: new_name }, e),

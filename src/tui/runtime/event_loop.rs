@@ -11,10 +11,11 @@ use secrecy::SecretString;
 use tokio::signal::unix::{signal, SignalKind};
 
 use super::effects::{Channels, Edges};
-use crate::tui::action::Action;
-use crate::tui::render::render;
-use crate::tui::state::{Clock, State};
-use crate::tui::update::update;
+use crate::tui::app::action::Action;
+use crate::tui::app::action::Clock;
+use crate::tui::app::frame::render;
+use crate::tui::app::state::State;
+use crate::tui::app::update::update;
 use crate::tui::TuiError;
 
 /// Runs until the user quits, a signal arrives or the vault cannot be used.
@@ -42,7 +43,7 @@ where
                 edges.run(effect);
             }
         }
-        if state.quit {
+        if state.shared.quit {
             break Ok(());
         }
         if let Err(e) = terminal.draw(|f| render(&state, f)) {

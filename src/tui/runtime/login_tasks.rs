@@ -14,8 +14,8 @@ use crate::verify::{
     authorize_url, CsrfToken, DevicePollEvent, OAuthClient, PkceCodeVerifier, TokenUpdate, Verifier,
 };
 
-use crate::tui::action::{Action, RequestId};
-use crate::tui::login::DeviceInfo;
+use crate::tui::app::action::DeviceInfo;
+use crate::tui::app::action::{Action, RequestId};
 
 /// What a login task tells the event loop.
 pub(crate) enum LoginReport {

@@ -1,10 +1,18 @@
-//! Small drawing helpers shared by the screens.
+//! Drawing helpers shared by the screens, and the small display types they draw (the theme, a
+//! notice). Nothing here knows the app's state.
 
-pub mod chrome;
+pub mod dialog;
+pub mod expiry;
+pub mod notice;
 pub mod text_field;
 pub mod theme;
 
 use ratatui::layout::Rect;
+use ratatui::text::Span;
+use ratatui::widgets::{Block, BorderType};
+use ratatui::Frame;
+
+use theme::Theme;
 
 /// A rectangle of at most `width` x `height` centred in `area` (clipped to it).
 pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -46,4 +54,19 @@ pub const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦",
 
 pub fn spinner(frame: usize) -> &'static str {
     SPINNER[frame % SPINNER.len()]
+}
+
+/// A rounded, titled box; returns its inside.
+pub fn boxed(frame: &mut Frame, area: Rect, theme: &Theme, title: &str) -> Rect {
+    let block = Block::bordered()
+        .border_type(BorderType::Rounded)
+        .title(Span::styled(title.to_string(), theme.title()));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// The first row to draw so `selected` stays visible in `height` rows.
+pub fn scroll_offset(selected: usize, height: usize) -> usize {
+    (selected + 1).saturating_sub(height.max(1))
 }

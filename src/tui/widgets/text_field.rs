@@ -64,3 +64,36 @@ pub fn draw(frame: &mut Frame, area: Rect, input: &Input, look: &FieldLook) {
         frame.set_cursor_position(Position::new(x.min(area.right().saturating_sub(1)), area.y));
     }
 }
+
+/// Debug for an input field: its text, or `[REDACTED]` where it may hold a secret. The field's
+/// kill ring (text deleted with Ctrl-W or Ctrl-U, kept for Ctrl-Y) is never shown: it can hold
+/// a secret deleted from a field whose text is shown.
+pub struct InputDebug<'a> {
+    input: &'a Input,
+    secret: bool,
+}
+
+impl std::fmt::Debug for InputDebug<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.secret {
+            f.write_str("[REDACTED]")
+        } else {
+            std::fmt::Debug::fmt(self.input.value(), f)
+        }
+    }
+}
+
+/// Debug for a field that holds a secret only when `secret` is set (a form's fields).
+pub fn input_debug(input: &Input, secret: bool) -> InputDebug<'_> {
+    InputDebug { input, secret }
+}
+
+/// Debug for a field that may hold a secret (a passphrase, a pasted address).
+pub fn secret_input(input: &Input) -> InputDebug<'_> {
+    input_debug(input, true)
+}
+
+/// Takes a typed secret out of its field, leaving the field empty.
+pub fn take_secret(input: &mut Input) -> secrecy::SecretString {
+    secrecy::SecretString::from(input.value_and_reset())
+}

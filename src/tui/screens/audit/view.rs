@@ -2,28 +2,25 @@
 //! latency, expiry (warned within the window, red once past), age since the last change and
 //! the flows using it; the sort column marked ▲/▼; a summary line; and while "verify all" runs,
 //! a progress gauge. Only the visible rows become table rows; the row list they come from
-//! (`audit::rows`) is built over every credential in scope on each frame.
+//! (`rows`) is built over every credential in scope on each frame.
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::core::expiry::ExpiryState;
-use crate::core::time::Timestamp;
-use crate::tui::audit::{expiry_text, rows, summary, AuditColumn, AuditRow};
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
-use crate::tui::widgets::spinner;
-use crate::tui::widgets::theme::Theme;
+use super::{rows, summary, AuditColumn, AuditRow, AuditState};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::expiry::expiry_span;
+use crate::tui::widgets::notice::notice_at_bottom;
+use crate::tui::widgets::{boxed, scroll_offset, spinner};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
-    let a = &state.audit;
-    let list = rows(state);
+    let list = rows(a, shared);
     let scope = if a.all_workspaces {
         "all workspaces".to_string()
     } else {
@@ -39,11 +36,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     if inner.height < 4 {
         return;
     }
-    let inner = notice_at_bottom(frame, inner, state);
+    let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     let head = Rect { height: 1, ..inner };
     frame.render_widget(
         Paragraph::new(Line::styled(
-            summary(&list, state.expiry_warning_days),
+            summary(&list, shared.expiry_warning_days),
             t.title(),
         )),
         head,
@@ -66,7 +63,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 .ratio(ratio.clamp(0.0, 1.0))
                 .label(format!(
                     "{} verifying {}/{} · Esc cancels",
-                    spinner(state.spinner_frame()),
+                    spinner(shared.spinner_frame()),
                     run.done,
                     run.total
                 )),
@@ -100,7 +97,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .skip(offset)
         .take(rows_h)
         .map(|(i, r)| {
-            let row = Row::new(cells(state, r, pending.contains(&r.credential.id)));
+            let row = Row::new(cells(a, shared, r, pending.contains(&r.credential.id)));
             if i == selected {
                 row.style(t.selected())
             } else {
@@ -141,18 +138,18 @@ fn width(c: AuditColumn) -> Constraint {
     }
 }
 
-fn cells<'a>(state: &State, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
-    let t = &state.theme;
-    let now = state.clock.wall;
+fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
+    let t = &shared.theme;
+    let now = shared.clock.wall;
     let c = r.credential;
     let v = r.verification;
     let mut out = Vec::with_capacity(11);
-    if state.audit.all_workspaces {
+    if a.all_workspaces {
         out.push(Cell::from(r.workspace.to_string()));
     }
     let status = if pending {
         Span::styled(
-            format!("{} checking", spinner(state.spinner_frame())),
+            format!("{} checking", spinner(shared.spinner_frame())),
             t.key(),
         )
     } else {
@@ -178,26 +175,4 @@ fn cells<'a>(state: &State, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
         Cell::from(r.flows.to_string()),
     ]);
     out
-}
-
-/// An expiry as the audit table and the detail view show it: red once expired, ⚠ and the
-/// warning colour within the window, dim `none` when there is none; `dated` adds the date to
-/// an expiry still ahead.
-pub(crate) fn expiry_span(
-    e: ExpiryState,
-    now: Timestamp,
-    t: &Theme,
-    none: &'static str,
-    dated: bool,
-) -> Span<'static> {
-    let text = |at: Timestamp| match dated {
-        true => format!("{} ({})", expiry_text(at, now), at.rfc3339()),
-        false => expiry_text(at, now),
-    };
-    match e {
-        ExpiryState::None => Span::styled(none, t.dim()),
-        ExpiryState::Expired { at, .. } => Span::styled(expiry_text(at, now), t.error()),
-        ExpiryState::Soon { at, .. } => Span::styled(format!("⚠ {}", text(at)), t.warn()),
-        ExpiryState::Fine { at } => Span::raw(text(at)),
-    }
 }

@@ -9,17 +9,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::CredentialsState;
 use crate::core::RecordId;
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::notice_style;
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::spinner;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
-    let Some(component) = state.catalog.get(&state.credentials.component) else {
+    let Some(component) = shared.catalog.get(&list.component) else {
         return;
     };
     let count = view.row_count();
@@ -45,15 +46,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
     // Header, rows, then one line for the notice.
     let rows_height = usize::from(inner.height.saturating_sub(2)).max(1);
-    let selected = state.credentials.selected.min(count.saturating_sub(1));
+    let selected = list.selected.min(count.saturating_sub(1));
     let offset = (selected + 1).saturating_sub(rows_height);
-    let in_flight: HashSet<&RecordId> = state
+    let in_flight: HashSet<&RecordId> = shared
         .verifying
         .values()
         .filter_map(|f| f.credential.as_ref())
         .collect();
-    let now = state.clock.wall;
-    let frame_no = state.spinner_frame();
+    let now = shared.clock.wall;
+    let frame_no = shared.spinner_frame();
     let rows: Vec<Row> = view
         .rows()
         .enumerate()
@@ -113,7 +114,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .column_spacing(1);
         frame.render_widget(table, table_area);
     }
-    if let Some(n) = &state.notice {
+    if let Some(n) = &shared.notice {
         let line_area = Rect {
             y: inner.bottom() - 1,
             height: 1,

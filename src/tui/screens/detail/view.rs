@@ -8,27 +8,28 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::{DetailState, HistoryView};
 use crate::core::expiry::EXPIRES_AT_FIELD;
 use crate::core::time::Timestamp;
 use crate::core::Verification;
-use crate::tui::audit::expiry_of;
-use crate::tui::screens::audit::expiry_span;
-use crate::tui::state::{HistoryView, State};
-use crate::tui::widgets::chrome::{boxed, notice_at_bottom};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::boxed;
+use crate::tui::widgets::expiry::expiry_span;
+use crate::tui::widgets::notice::notice_at_bottom;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let (Some(d), Some(view)) = (state.detail.as_ref(), state.vault.as_ref()) else {
+pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     let Some(c) = view.snapshot.credential(&d.credential) else {
         return;
     };
-    let now = state.clock.wall;
-    let component = state.catalog.display_name(&c.component);
+    let now = shared.clock.wall;
+    let component = shared.catalog.display_name(&c.component);
     let title = format!(" {component} · {} ", c.name);
     let inner = boxed(frame, area, t, &title);
-    let inner = notice_at_bottom(frame, inner, state);
+    let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     let label = |s: &str| Span::styled(format!("{s:<13}"), t.dim());
     let last = c.last_verification.as_ref();
     let mut lines = vec![
@@ -60,7 +61,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     ];
     lines.push(Line::from(vec![
         label("Expires"),
-        expiry_span(expiry_of(state, c), now, t, "not set", true),
+        expiry_span(shared.expiry_of(c), now, t, "not set", true),
     ]));
     let mut flows: Vec<&str> = view
         .snapshot

@@ -1,5 +1,173 @@
-//! The flows screen.
+//! The workspace's flows: activate, deactivate, delete, and the ways to the wizard (a new flow,
+//! or an edit that rebinds its steps) and to promotion. A flow saved or promoted there is
+//! selected here when that screen closes.
 
+pub mod keys;
 mod view;
 
-pub use view::*;
+#[cfg(test)]
+mod tests;
+
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use crate::core::{Flow, RecordId, Snapshot};
+use crate::tui::app::action::{Effect, Stored};
+use crate::tui::app::keys::Keys;
+use crate::tui::app::nav::{Nav, Returned, Route};
+use crate::tui::app::screen::{Screen, Update};
+use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
+use crate::tui::widgets::notice::Notice;
+use keys::{Command, FLOWS};
+
+#[derive(Debug, Default)]
+pub struct FlowsState {
+    pub selected: usize,
+}
+
+/// A workspace's flows in display order (by name).
+pub fn sorted_flows<'a>(snapshot: &'a Snapshot, workspace: &RecordId) -> Vec<&'a Flow> {
+    let mut list: Vec<&Flow> = snapshot.flows_in(workspace).collect();
+    list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+    list
+}
+
+/// How notices word a flow's state.
+pub fn activity(active: bool) -> &'static str {
+    if active {
+        "active"
+    } else {
+        "inactive"
+    }
+}
+
+impl FlowsState {
+    pub fn open(shared: &mut Shared) -> FlowsState {
+        shared.notice = None;
+        FlowsState::default()
+    }
+
+    fn selected_flow(&self, shared: &Shared) -> Option<Flow> {
+        let view = shared.vault.as_ref()?;
+        let list = sorted_flows(&view.snapshot, view.workspace.as_ref()?);
+        let i = self.selected.min(list.len().checked_sub(1)?);
+        list.get(i).map(|f| (*f).clone())
+    }
+
+    /// Selects the flow `name` (just saved or promoted).
+    fn land_on(&mut self, shared: &Shared, name: &str) {
+        let found = shared.vault.as_ref().and_then(|view| {
+            let w = view.workspace.as_ref()?;
+            sorted_flows(&view.snapshot, w)
+                .iter()
+                .position(|f| f.name == name)
+        });
+        if let Some(i) = found {
+            self.selected = i;
+        }
+    }
+
+    fn set_active(&self, shared: &mut Shared, flow: Flow, active: bool) -> Update {
+        if flow.active == active {
+            shared.notice = Some(Notice::info(format!(
+                "'{}' is already {}",
+                flow.name,
+                activity(active)
+            )));
+            return Update::none();
+        }
+        // The store refuses an activation on a missing or failing credential; checking here
+        // too shows the same words without a round trip.
+        if active {
+            let ready = shared
+                .vault
+                .as_ref()
+                .map(|v| v.snapshot.check_flow_ready(&flow));
+            if let Some(Err(e)) = ready {
+                shared.notice = Some(Notice::error(format!("Not activated: {e}")));
+                return Update::none();
+            }
+        }
+        Update::effect(Effect::SetFlowActive {
+            id: flow.id,
+            active,
+        })
+    }
+}
+
+impl Screen for FlowsState {
+    type Command = Command;
+
+    fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
+        &FLOWS
+    }
+
+    fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
+        let count = shared
+            .vault
+            .as_ref()
+            .and_then(|v| v.workspace.as_ref().map(|w| v.snapshot.flows_in(w).count()))
+            .unwrap_or(0);
+        let sel = self.selected.min(count.saturating_sub(1));
+        self.selected = sel;
+        let current = self.selected_flow(shared);
+        match (command, current) {
+            (Command::Up, _) => self.selected = sel.saturating_sub(1),
+            (Command::Down, _) => self.selected = (sel + 1).min(count.saturating_sub(1)),
+            (Command::Back, _) => {
+                shared.notice = None;
+                return Update::nav(Nav::BACK);
+            }
+            (Command::Add, _) => return Update::nav(Nav::Open(Route::Wizard { editing: None })),
+            (Command::Edit, Some(f)) => {
+                return Update::nav(Nav::Open(Route::Wizard {
+                    editing: Some(f.id),
+                }))
+            }
+            (Command::Activate, Some(f)) => return self.set_active(shared, f, true),
+            (Command::Deactivate, Some(f)) => return self.set_active(shared, f, false),
+            (Command::Delete, Some(f)) => {
+                shared.modal = Some(Modal::ConfirmDelete {
+                    target: DeleteTarget::Flow {
+                        id: f.id,
+                        name: f.name,
+                    },
+                    refusal: None,
+                });
+            }
+            (Command::Promote, Some(f)) => {
+                return Update::nav(Nav::Open(Route::Promote { flow: f.id }))
+            }
+            (_, None) => {}
+        }
+        Update::none()
+    }
+
+    fn title(&self, _shared: &Shared) -> String {
+        "flows".to_string()
+    }
+
+    fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        view::render(self, shared, frame, area)
+    }
+
+    fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update> {
+        match event {
+            Stored::FlowDeleted => self.selected = self.selected.saturating_sub(1),
+            // Saved or promoted with the wizard or promotion gone (they take their own).
+            Stored::FlowSaved { name } | Stored::FlowPromoted { name } => {
+                self.land_on(shared, name)
+            }
+            Stored::FlowActivated { .. } => {}
+            _ => return None,
+        }
+        Some(Update::none())
+    }
+
+    fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update {
+        if let Some(Returned::FlowSaved { name } | Returned::FlowPromoted { name }) = value {
+            self.land_on(shared, &name);
+        }
+        Update::none()
+    }
+}

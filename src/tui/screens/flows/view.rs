@@ -7,14 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
+use super::{sorted_flows, FlowsState};
 use crate::core::Flow;
-use crate::tui::flows::sorted_flows;
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_at_bottom;
+use crate::tui::widgets::{boxed, scroll_offset};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+pub(super) fn render(flows: &FlowsState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     let Some(ws) = view.workspace.as_ref() else {
@@ -27,7 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         list.len()
     );
     let inner = boxed(frame, area, t, &title);
-    let inner = notice_at_bottom(frame, inner, state);
+    let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     if list.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
@@ -38,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         );
         return;
     }
-    let selected = state.flows.selected.min(list.len() - 1);
+    let selected = flows.selected.min(list.len() - 1);
     let detail_h = u16::try_from(list[selected].steps.len() + 2)
         .unwrap_or(u16::MAX)
         .min(inner.height / 2);
@@ -107,15 +108,15 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ..inner
     };
     frame.render_widget(
-        Paragraph::new(step_lines(state, list[selected])),
+        Paragraph::new(step_lines(shared, list[selected])),
         detail_area,
     );
 }
 
 /// The selected flow's steps, one a line, failing ones explained.
-fn step_lines<'a>(state: &State, flow: &Flow) -> Vec<Line<'a>> {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+fn step_lines<'a>(shared: &Shared, flow: &Flow) -> Vec<Line<'a>> {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return Vec::new();
     };
     let mut lines = vec![Line::styled(
@@ -124,7 +125,7 @@ fn step_lines<'a>(state: &State, flow: &Flow) -> Vec<Line<'a>> {
     )];
     let failing = view.snapshot.failing_steps(flow);
     for (i, s) in flow.steps.iter().enumerate() {
-        let component = state.catalog.display_name(&s.component);
+        let component = shared.catalog.display_name(&s.component);
         let (cred, status) = match view.snapshot.credential(&s.credential) {
             Some(c) => (
                 format!("{} ({})", c.name, c.environment),

@@ -10,28 +10,29 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use tui_input::Input;
 
-use crate::tui::login::{DeviceInfo, LoginPhase, LoginState};
-use crate::tui::state::State;
+use super::login::{LoginPhase, LoginState};
+use crate::tui::app::action::DeviceInfo;
+use crate::tui::app::shared::Shared;
 use crate::tui::widgets::text_field::{self, FieldLook};
 use crate::tui::widgets::{spinner, truncate};
 
 /// Lines for the side panel while a login starts or a device login waits; None for the
 /// browser flow, which has its own panel.
-pub fn side_lines(state: &State, login: &LoginState) -> Option<Vec<Line<'static>>> {
-    let t = &state.theme;
-    let spin = Span::styled(spinner(state.spinner_frame()), t.key());
+pub fn side_lines(shared: &Shared, login: &LoginState) -> Option<Vec<Line<'static>>> {
+    let t = &shared.theme;
+    let spin = Span::styled(spinner(shared.spinner_frame()), t.key());
     match &login.phase {
         LoginPhase::Starting => Some(vec![
             Line::from(vec![spin, Span::raw(" Starting the login…")]),
             Line::styled("Esc cancels.", t.dim()),
         ]),
-        LoginPhase::Device(device) => Some(device_lines(state, spin, device)),
+        LoginPhase::Device(device) => Some(device_lines(shared, spin, device)),
         LoginPhase::Paste { .. } => None,
     }
 }
 
-fn device_lines(state: &State, spin: Span<'static>, d: &DeviceInfo) -> Vec<Line<'static>> {
-    let t = &state.theme;
+fn device_lines(shared: &Shared, spin: Span<'static>, d: &DeviceInfo) -> Vec<Line<'static>> {
+    let t = &shared.theme;
     let mut lines = vec![
         Line::from(vec![spin, Span::raw(" Waiting for your approval")]),
         Line::raw(""),
@@ -95,8 +96,8 @@ impl<'a> PastePanel<'a> {
         u16::try_from(rows).unwrap_or(u16::MAX).saturating_add(4)
     }
 
-    pub fn draw(&self, frame: &mut Frame, area: Rect, state: &State) {
-        let t = &state.theme;
+    pub fn draw(&self, frame: &mut Frame, area: Rect, shared: &Shared) {
+        let t = &shared.theme;
         let block = Block::default()
             .borders(Borders::TOP)
             .border_style(t.focus_border())
@@ -136,7 +137,7 @@ impl<'a> PastePanel<'a> {
         if self.exchanging {
             frame.render_widget(
                 Line::from(vec![
-                    Span::styled(spinner(state.spinner_frame()), t.key()),
+                    Span::styled(spinner(shared.spinner_frame()), t.key()),
                     Span::raw(" Exchanging the code for tokens…"),
                 ]),
                 row,
@@ -154,7 +155,7 @@ impl<'a> PastePanel<'a> {
             self.input,
             &FieldLook {
                 masked: false,
-                focused: state.modal.is_none(),
+                focused: shared.modal.is_none(),
                 style: t.selected(),
                 placeholder: Some("http://127.0.0.1/keyway-callback?code=…".into()),
                 placeholder_style: t.dim(),

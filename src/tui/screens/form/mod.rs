@@ -1,6 +1,456 @@
-//! The form screen.
+//! The credential form: one form for the credentials page, the wizard's inline add and
+//! promotion's, so an inline add verifies exactly like the page. Nothing invalid is saved: a
+//! save checks the fields, verifies the draft live, and the core's save decision
+//! (`core::save`) says whether it is written, refused, or (unreachable) offered to be saved
+//! marked unverified. OAuth2 forms can log in (login.rs) to fill in their tokens.
 
+mod fields;
+pub mod keys;
+pub mod login;
 mod login_view;
 mod view;
 
-pub use view::*;
+#[cfg(test)]
+mod tests;
+
+use std::time::Instant;
+
+use ratatui::layout::Rect;
+use ratatui::Frame;
+use tui_input::Input;
+use zeroize::Zeroize;
+
+use crate::core::save::{decide, SaveDecision};
+use crate::core::schema::Kind;
+use crate::core::{Credential, RecordId, RuleError, Status, Verification};
+use crate::store::{accept, StoreError};
+use crate::tui::app::action::{Action, Clock, Effect, RequestId, Stored};
+use crate::tui::app::keys::Keys;
+use crate::tui::app::nav::{Nav, Returned};
+use crate::tui::app::screen::{Screen, Update};
+use crate::tui::app::shared::{InFlight, Modal, Shared, REVEAL_FOR};
+use crate::tui::widgets::notice::Notice;
+use crate::tui::widgets::text_field::input_debug;
+use crate::verify::Outcome;
+use keys::{Command, FORM, LOGIN_PASTE, OAUTH_FORM};
+use login::LoginState;
+
+/// Which part of a credential a form field edits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldKey {
+    Name,
+    Environment,
+    Field(String),
+}
+
+pub struct FormField {
+    pub key: FieldKey,
+    pub label: String,
+    pub secret: bool,
+    pub required: bool,
+    pub help: Option<String>,
+    pub input: Input,
+    /// The value when the form opened; a change is what differs from it.
+    pub original: String,
+    /// Editing: a stored secret exists and is kept unless something is typed.
+    pub has_stored_secret: bool,
+    pub error: Option<String>,
+}
+
+impl std::fmt::Debug for FormField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let original: &dyn std::fmt::Debug = if self.secret {
+            &"[REDACTED]"
+        } else {
+            &self.original
+        };
+        f.debug_struct("FormField")
+            .field("key", &self.key)
+            .field("label", &self.label)
+            .field("secret", &self.secret)
+            .field("required", &self.required)
+            .field("help", &self.help)
+            .field("input", &input_debug(&self.input, self.secret))
+            .field("original", original)
+            .field("has_stored_secret", &self.has_stored_secret)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+impl FormField {
+    pub fn changed(&self) -> bool {
+        self.input.value() != self.original
+    }
+}
+
+/// Where a save stands.
+#[derive(Debug)]
+pub enum FormPhase {
+    Editing,
+    Verifying {
+        request: RequestId,
+    },
+    /// The service said no (or the fields cannot form a request): nothing was saved.
+    Refused {
+        status: Status,
+        reason: String,
+    },
+    /// The service could not be reached; the prepared credential and what the check found wait
+    /// for "save as unverified".
+    Unreachable {
+        check: Verification,
+        credential: Box<Credential>,
+    },
+    Saving,
+}
+
+#[derive(Debug)]
+pub struct FormState {
+    pub component: String,
+    pub editing: Option<RecordId>,
+    /// The title line, as the screen that opened the form worded it.
+    pub title: String,
+    pub fields: Vec<FormField>,
+    pub focus: usize,
+    /// The field whose secret is shown, and until when.
+    pub revealed: Option<(usize, Instant)>,
+    pub phase: FormPhase,
+    pub message: Option<Notice>,
+    /// An OAuth2 login started from this form (Ctrl-g / Ctrl-p), until its tokens arrive.
+    pub login: Option<LoginState>,
+}
+
+/// Best effort: the typed secrets are overwritten before their buffers are freed, however the
+/// form goes (saved, closed, the vault locked).
+impl Drop for FormState {
+    fn drop(&mut self) {
+        for field in self.fields.iter_mut().filter(|f| f.secret) {
+            field.input.value_and_reset().zeroize();
+        }
+    }
+}
+
+impl FormState {
+    /// The form for a new credential of `component` (in `environment`), or for editing the
+    /// stored credential `editing`; None when the catalogue no longer has the component.
+    pub fn open(
+        shared: &mut Shared,
+        component: &str,
+        editing: Option<&RecordId>,
+        environment: &str,
+        title: String,
+    ) -> Option<FormState> {
+        let component = shared.catalog.get(component)?;
+        let stored = editing.and_then(|id| shared.vault.as_ref()?.snapshot.credential(id));
+        let form = FormState {
+            component: component.id.clone(),
+            editing: stored.map(|c| c.id.clone()),
+            title,
+            fields: fields::fields(component, stored, environment),
+            focus: 0,
+            revealed: None,
+            phase: FormPhase::Editing,
+            message: None,
+            login: None,
+        };
+        shared.notice = None;
+        Some(form)
+    }
+
+    pub fn changed(&self) -> bool {
+        self.fields.iter().any(FormField::changed)
+    }
+
+    pub fn is_revealed(&self, index: usize) -> bool {
+        self.revealed.is_some_and(|(i, _)| i == index)
+    }
+
+    /// Save gating: nothing leaves the form while a field is invalid or a save is under way.
+    fn save(&mut self, shared: &mut Shared) -> Update {
+        if matches!(self.phase, FormPhase::Verifying { .. } | FormPhase::Saving) {
+            return Update::none();
+        }
+        if self.login.is_some() {
+            self.message = Some(Notice::info(
+                "Finish the login, or cancel it with Esc, before saving",
+            ));
+            return Update::none();
+        }
+        let errors: Vec<Option<String>> = (0..self.fields.len())
+            .map(|i| self.validate(shared, i))
+            .collect();
+        let Some(workspace) = shared.workspace_id().cloned() else {
+            return Update::none();
+        };
+        for (field, error) in self.fields.iter_mut().zip(&errors) {
+            field.error = error.clone();
+        }
+        if let Some(first) = errors.iter().position(Option::is_some) {
+            self.focus = first;
+            self.message = Some(Notice::error("Fix the marked fields before saving"));
+            return Update::none();
+        }
+        let draft = self.draft(workspace);
+        let request = shared.allocate_request();
+        shared.verifying.insert(
+            request,
+            InFlight {
+                credential: None,
+                label: draft.name.clone(),
+            },
+        );
+        self.phase = FormPhase::Verifying { request };
+        self.message = None;
+        Update::effect(Effect::PrepareAndVerify {
+            request,
+            draft,
+            editing: self.editing.clone(),
+        })
+    }
+
+    /// Ctrl-o after "unreachable": saved marked unverified, as the save rule says.
+    fn save_unverified(&mut self) -> Update {
+        if !matches!(self.phase, FormPhase::Unreachable { .. }) {
+            self.message = Some(Notice::info(
+                "Save as unverified is offered only when the service is unreachable",
+            ));
+            return Update::none();
+        }
+        let FormPhase::Unreachable {
+            check,
+            mut credential,
+        } = std::mem::replace(&mut self.phase, FormPhase::Saving)
+        else {
+            return Update::none();
+        };
+        match decide(check, true) {
+            SaveDecision::Save(result) => {
+                credential.record_verification(result);
+                Update::effect(Effect::SaveCredential { credential })
+            }
+            // Only an unreachable check waits here, and that the rule saves on request.
+            _ => {
+                self.phase = FormPhase::Editing;
+                Update::none()
+            }
+        }
+    }
+
+    /// The draft's rules or fields said no before anything was verified.
+    fn refused(&mut self, error: StoreError) {
+        self.phase = FormPhase::Editing;
+        let target = match &error {
+            StoreError::Field(e) => Some(FieldKey::Field(e.field.clone())),
+            StoreError::Rule(RuleError::CredentialExists { .. } | RuleError::BadName(_)) => {
+                Some(FieldKey::Name)
+            }
+            _ => None,
+        };
+        let text = match &error {
+            StoreError::Field(e) => e.message.clone(),
+            other => other.to_string(),
+        };
+        if let Some(i) = target.and_then(|t| self.fields.iter().position(|f| f.key == t)) {
+            self.fields[i].error = Some(text.clone());
+            self.focus = i;
+        }
+        self.message = Some(Notice::error(format!("Not saved: {error}")));
+    }
+
+    /// The draft's verification answered: the save rule decides.
+    fn verified(
+        &mut self,
+        shared: &Shared,
+        mut credential: Credential,
+        outcome: Outcome,
+    ) -> Update {
+        let now = shared.clock.wall;
+        let check = outcome.to_verification(now);
+        match decide(check.clone(), false) {
+            SaveDecision::Save(result) => {
+                accept(&mut credential, result, outcome.tokens.as_ref(), now);
+                self.phase = FormPhase::Saving;
+                Update::effect(Effect::SaveCredential {
+                    credential: Box::new(credential),
+                })
+            }
+            SaveDecision::Unreachable { .. } => {
+                self.phase = FormPhase::Unreachable {
+                    check,
+                    credential: Box::new(credential),
+                };
+                Update::none()
+            }
+            SaveDecision::Refuse { status, reason } => {
+                self.phase = FormPhase::Refused { status, reason };
+                Update::none()
+            }
+        }
+    }
+
+    fn awaits(&self, request: RequestId) -> bool {
+        matches!(self.phase, FormPhase::Verifying { request: r } if r == request)
+    }
+}
+
+impl Screen for FormState {
+    type Command = Command;
+
+    /// The keys depend on the component (only OAuth2 forms can log in) and on whether a
+    /// browser login waits for the pasted address.
+    fn keys(&self, shared: &Shared) -> &'static Keys<Command> {
+        if self.login.as_ref().is_some_and(LoginState::takes_paste) {
+            return &LOGIN_PASTE;
+        }
+        let oauth = shared
+            .catalog
+            .get(&self.component)
+            .is_some_and(|c| c.kind == Kind::Oauth2);
+        if oauth {
+            &OAUTH_FORM
+        } else {
+            &FORM
+        }
+    }
+
+    fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
+        let n = self.fields.len();
+        match command {
+            Command::NextField => self.focus = (self.focus + 1) % n.max(1),
+            Command::PrevField => self.focus = (self.focus + n.max(1) - 1) % n.max(1),
+            Command::Submit if self.focus + 1 < n => self.focus += 1,
+            Command::Submit | Command::Save => return self.save(shared),
+            Command::SaveUnverified => return self.save_unverified(),
+            Command::Reveal => {
+                let focus = self.focus;
+                if self.fields.get(focus).is_some_and(|f| f.secret) {
+                    self.revealed = if self.is_revealed(focus) {
+                        None
+                    } else {
+                        Some((focus, shared.clock.mono + REVEAL_FOR))
+                    };
+                }
+            }
+            // Bound only in the OAuth2 form's table.
+            Command::Login => return Update::effects(self.start_login(shared, false)),
+            Command::LoginPaste => return Update::effects(self.start_login(shared, true)),
+            Command::Confirm => return Update::effects(self.exchange_pasted()),
+            Command::Back | Command::Cancel if self.login.is_some() => {
+                let fx = self.cancel_login();
+                self.message = Some(Notice::info("Login cancelled"));
+                return Update::effects(fx);
+            }
+            Command::Back if self.changed() && !matches!(self.phase, FormPhase::Saving) => {
+                shared.modal = Some(Modal::ConfirmDiscard("The form has unsaved changes."));
+            }
+            Command::Back => return Update::nav(Nav::BACK),
+            Command::Cancel => {}
+        }
+        Update::none()
+    }
+
+    fn title(&self, _shared: &Shared) -> String {
+        self.title.clone()
+    }
+
+    fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
+        view::render(self, shared, frame, area)
+    }
+
+    fn focused_input(&mut self) -> Option<&mut Input> {
+        if let Some(LoginState {
+            phase:
+                login::LoginPhase::Paste {
+                    input,
+                    exchanging: false,
+                    ..
+                },
+            ..
+        }) = self.login.as_mut()
+        {
+            return Some(input);
+        }
+        let focus = self.focus;
+        self.fields.get_mut(focus).map(|f| &mut f.input)
+    }
+
+    fn edited(&mut self, shared: &mut Shared) {
+        if self.login.as_ref().is_some_and(LoginState::takes_paste) {
+            self.message = None; // the edit went to the pasted address, not a field
+            return;
+        }
+        // A prepared credential no longer matches the form once it changes.
+        if matches!(self.phase, FormPhase::Unreachable { .. }) {
+            self.phase = FormPhase::Editing;
+        }
+        let focus = self.focus;
+        let error = self.validate(shared, focus);
+        if let Some(field) = self.fields.get_mut(focus) {
+            field.error = error;
+        }
+    }
+
+    fn on_action(&mut self, shared: &mut Shared, action: Action) -> Result<Update, Action> {
+        match action {
+            Action::DraftRefused { request, error } if self.awaits(request) => {
+                self.refused(error);
+                Ok(Update::none())
+            }
+            Action::VerifyFinished {
+                request,
+                credential,
+                outcome,
+            } if self.awaits(request) => Ok(self.verified(shared, *credential, outcome)),
+            other => self.on_login(shared, other).map(|()| Update::none()),
+        }
+    }
+
+    fn on_stored(&mut self, _shared: &mut Shared, event: &Stored) -> Option<Update> {
+        match event {
+            Stored::CredentialSaved(id) if matches!(self.phase, FormPhase::Saving) => Some(
+                Update::nav(Nav::Back(Some(Returned::CredentialSaved(id.clone())))),
+            ),
+            _ => None,
+        }
+    }
+
+    fn on_store_failed(&mut self, _shared: &mut Shared, event: &Stored, message: &str) -> bool {
+        if !matches!(event, Stored::CredentialSaved(_)) {
+            return false;
+        }
+        self.phase = FormPhase::Editing;
+        self.message = Some(Notice::error(format!("Not saved: {message}")));
+        true
+    }
+
+    fn discard_confirmed(&mut self, _shared: &mut Shared) -> Update {
+        Update::nav(Nav::BACK)
+    }
+
+    fn tick(&mut self, clock: Clock) {
+        if self.revealed.is_some_and(|(_, until)| until <= clock.mono) {
+            self.revealed = None;
+        }
+    }
+
+    fn wake_at(&self) -> Option<Instant> {
+        self.revealed.map(|(_, until)| until)
+    }
+
+    fn animating(&self) -> bool {
+        matches!(self.phase, FormPhase::Saving)
+            || self.login.as_ref().is_some_and(|l| l.phase.is_waiting())
+    }
+
+    /// Closing stops the form's verification and its login.
+    fn closing(&mut self, shared: &mut Shared) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        if let FormPhase::Verifying { request } = self.phase {
+            shared.verifying.remove(&request);
+            fx.push(Effect::CancelVerify { request });
+        }
+        fx.extend(self.cancel_login());
+        fx
+    }
+}

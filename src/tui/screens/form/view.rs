@@ -7,25 +7,23 @@ use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::login_view::{self as login, PastePanel};
-use crate::tui::state::{FieldKey, FormPhase, FormState, State};
-use crate::tui::widgets::chrome::notice_style;
+use super::{FieldKey, FormField, FormPhase, FormState};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
 use crate::tui::widgets::{spinner, truncate};
 
 /// Wide terminals get the verification panel beside the form, narrow ones below it.
 const SIDE_PANEL_MIN_WIDTH: u16 = 90;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(form) = state.form.as_ref() else {
-        return;
-    };
-    let component_name = state.catalog.display_name(&form.component);
+pub(super) fn render(form: &FormState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let component_name = shared.catalog.display_name(&form.component);
     let title = match &form.editing {
         Some(_) => format!(" Edit {component_name} credential "),
         None => format!(" New {component_name} credential "),
     };
-    // A browser login takes the full width under the form (see screens/login.rs).
+    // A browser login takes the full width under the form (see login_view.rs).
     let paste = form.login.as_ref().and_then(PastePanel::of);
     let (area, paste_area) = match &paste {
         Some(p) => {
@@ -39,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let login_lines = form
         .login
         .as_ref()
-        .and_then(|l| login::side_lines(state, l));
+        .and_then(|l| login::side_lines(shared, l));
     let panel_title = if login_lines.is_some() {
         " Log in "
     } else {
@@ -47,11 +45,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
     let (panel, below_height) = match login_lines {
         Some(mut lines) => {
-            lines.extend(message_line(state, form));
+            lines.extend(message_line(shared, form));
             let h = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
             (lines, h.min(area.height / 2).max(5))
         }
-        None => (panel_lines(state, form), 5),
+        None => (panel_lines(shared, form), 5),
     };
     let (form_area, panel_area) = if panel.is_empty() {
         (area, None)
@@ -68,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .title(Span::styled(title, t.title()));
     let inner = block.inner(form_area);
     frame.render_widget(block, form_area);
-    draw_fields(frame, inner, state, form);
+    draw_fields(frame, inner, shared, form);
     if let Some(panel_area) = panel_area {
         let block = Block::bordered()
             .border_type(BorderType::Rounded)
@@ -78,17 +76,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         frame.render_widget(Paragraph::new(panel).wrap(Wrap { trim: true }), inner);
     }
     if let (Some(p), Some(paste_area)) = (paste, paste_area) {
-        p.draw(frame, paste_area, state);
+        p.draw(frame, paste_area, shared);
     }
 }
 
-fn message_line<'a>(state: &State, form: &'a FormState) -> Option<Line<'a>> {
+fn message_line<'a>(shared: &Shared, form: &'a FormState) -> Option<Line<'a>> {
     let m = form.message.as_ref()?;
-    Some(Line::styled(m.text.clone(), notice_style(&state.theme, m)))
+    Some(Line::styled(m.text.clone(), notice_style(&shared.theme, m)))
 }
 
-fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
-    let t = &state.theme;
+fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState) {
+    let t = &shared.theme;
     if area.height == 0 || area.width < 8 {
         return;
     }
@@ -103,7 +101,7 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
     let offset = (form.focus + 1).saturating_sub(per_screen);
     // The pasted-address field of a browser login has the cursor while it is shown.
     let interactive =
-        state.modal.is_none() && !form.login.as_ref().is_some_and(|l| l.takes_paste());
+        shared.modal.is_none() && !form.login.as_ref().is_some_and(|l| l.takes_paste());
     for (slot, (i, field)) in form
         .fields
         .iter()
@@ -159,13 +157,13 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
             Line::styled(format!("✗ {e}"), t.error())
         } else if revealed {
             let left = form.revealed.map_or(0, |(_, until)| {
-                until.saturating_duration_since(state.clock.mono).as_secs() + 1
+                until.saturating_duration_since(shared.clock.mono).as_secs() + 1
             });
             Line::styled(
                 format!("revealed: hidden again in {left} s (Ctrl-r hides now)"),
                 t.warn(),
             )
-        } else if let Some(meaning) = choice_meaning(state, form, field).filter(|_| focused) {
+        } else if let Some(meaning) = choice_meaning(shared, form, field).filter(|_| focused) {
             Line::styled(
                 meaning.to_string(),
                 if cleartext { t.warn() } else { t.dim() },
@@ -195,28 +193,24 @@ fn draw_fields(frame: &mut Frame, area: Rect, state: &State, form: &FormState) {
 }
 
 /// What the value chosen in a field of choices means (the catalogue's `choice_help`).
-fn choice_meaning<'a>(
-    state: &'a State,
-    form: &FormState,
-    field: &crate::tui::state::FormField,
-) -> Option<&'a str> {
+fn choice_meaning<'a>(shared: &'a Shared, form: &FormState, field: &FormField) -> Option<&'a str> {
     let FieldKey::Field(name) = &field.key else {
         return None;
     };
-    let spec = state.catalog.get(&form.component)?.field(name)?;
+    let spec = shared.catalog.get(&form.component)?.field(name)?;
     spec.choice_help
         .get(field.input.value())
         .map(String::as_str)
 }
 
-fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {
-    let t = &state.theme;
+fn panel_lines<'a>(shared: &Shared, form: &'a FormState) -> Vec<Line<'a>> {
+    let t = &shared.theme;
     let mut lines = Vec::new();
     match &form.phase {
         FormPhase::Editing => {}
         FormPhase::Verifying { .. } => {
             lines.push(Line::from(vec![
-                Span::styled(spinner(state.spinner_frame()), t.key()),
+                Span::styled(spinner(shared.spinner_frame()), t.key()),
                 Span::raw(" Verifying with the service…"),
             ]));
             lines.push(Line::styled(
@@ -241,10 +235,10 @@ fn panel_lines<'a>(state: &State, form: &'a FormState) -> Vec<Line<'a>> {
             ));
         }
         FormPhase::Saving => lines.push(Line::from(vec![
-            Span::styled(spinner(state.spinner_frame()), t.key()),
+            Span::styled(spinner(shared.spinner_frame()), t.key()),
             Span::raw(" Saving…"),
         ])),
     }
-    lines.extend(message_line(state, form));
+    lines.extend(message_line(shared, form));
     lines
 }

@@ -6,14 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui::Frame;
 
-use crate::tui::layout::{grid_columns, CARD_HEIGHT, CARD_WIDTH};
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::notice_style;
+use super::{grid_columns, GridState, CARD_HEIGHT, CARD_WIDTH};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::truncate;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     if area.height < 2 {
@@ -21,17 +21,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
     // The line above the cards: the filter (when any) or a notice.
     let head = Rect { height: 1, ..area };
-    let filter = state.grid.filter.value();
-    let head_line = if state.grid.filtering || !filter.is_empty() {
+    let filter = grid.filter.value();
+    let head_line = if grid.filtering || !filter.is_empty() {
         let mut spans = vec![
             Span::styled("Filter: /", t.key()),
             Span::raw(filter.to_string()),
         ];
-        if !state.grid.filtering {
+        if !grid.filtering {
             spans.push(Span::styled("   (Esc clears)", t.dim()));
         }
         Line::from(spans)
-    } else if let Some(n) = &state.notice {
+    } else if let Some(n) = &shared.notice {
         Line::styled(n.text.clone(), notice_style(t, n))
     } else {
         Line::styled(
@@ -40,8 +40,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         )
     };
     frame.render_widget(Paragraph::new(head_line), head);
-    if state.grid.filtering {
-        let x = head.x + 9 + u16::try_from(state.grid.filter.visual_cursor()).unwrap_or(0);
+    if grid.filtering {
+        let x = head.x + 9 + u16::try_from(grid.filter.visual_cursor()).unwrap_or(0);
         frame.set_cursor_position((x.min(head.right().saturating_sub(1)), head.y));
     }
 
@@ -50,7 +50,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         height: area.height - 1,
         ..area
     };
-    let components = state.visible_components();
+    let components = grid.visible_components(&shared.catalog);
     if components.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("No component matches the filter.", t.dim())),
@@ -60,7 +60,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
     let columns = grid_columns(area.width);
     let rows_visible = usize::from((body.height / CARD_HEIGHT).max(1));
-    let selected = state.grid.selected.min(components.len() - 1);
+    let selected = grid.selected.min(components.len() - 1);
     let first_row = (selected / columns + 1).saturating_sub(rows_visible);
     for (i, c) in components.iter().enumerate().skip(first_row * columns) {
         let row = i / columns - first_row;

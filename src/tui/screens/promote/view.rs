@@ -7,13 +7,15 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::{boxed, notice_style};
+use super::PromoteState;
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::boxed;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let (Some(p), Some(view)) = (state.promote.as_ref(), state.vault.as_ref()) else {
+pub(super) fn render(p: &PromoteState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     let title = format!(" Promote '{}' to production ", p.flow_name);
@@ -26,7 +28,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         t.dim(),
     )];
     for (i, pick) in p.picks.iter().enumerate() {
-        let component = state.catalog.display_name(&pick.component);
+        let component = shared.catalog.display_name(&pick.component);
         let chosen = pick
             .chosen
             .as_ref()
@@ -81,7 +83,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ),
     ]));
     lines.push(Line::raw(""));
-    let note = p.message.as_ref().or(state.notice.as_ref());
+    let note = p.message.as_ref().or(shared.notice.as_ref());
     if let Some(n) = note {
         lines.push(Line::styled(n.text.clone(), notice_style(t, n)));
     } else if p.saving {
@@ -101,7 +103,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             &p.name,
             &FieldLook {
                 masked: false,
-                focused: p.name_focused && state.modal.is_none(),
+                focused: p.name_focused && shared.modal.is_none(),
                 style: if p.name_focused {
                     t.selected()
                 } else {

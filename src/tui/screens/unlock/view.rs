@@ -6,14 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::notice_style;
+use super::UnlockState;
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
 use crate::tui::widgets::{centered, spinner, truncate};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let u = &state.unlock;
+pub(super) fn render(u: &UnlockState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
     let box_area = centered(area, 64, if u.creating { 11 } else { 9 });
     let title = if u.creating {
         " Create a new vault "
@@ -31,7 +31,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         return;
     }
     let width = usize::from(inner.width);
-    let path = state.vault_path.display().to_string();
+    let path = shared.vault_path.display().to_string();
     let mut y = inner.y;
     let mut line = |frame: &mut Frame, l: Line| {
         if y < inner.bottom() {
@@ -56,7 +56,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         if y >= inner.bottom() {
             return;
         }
-        let focused = u.focus == index && !u.busy && state.modal.is_none();
+        let focused = u.focus == index && !u.busy && shared.modal.is_none();
         let style = if focused { t.key() } else { t.base() };
         frame.render_widget(
             Span::styled(label.to_string(), style),
@@ -100,7 +100,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     y += 1;
     let status = if u.busy {
         Some(Line::from(vec![
-            Span::styled(spinner(state.spinner_frame()), t.key()),
+            Span::styled(spinner(shared.spinner_frame()), t.key()),
             Span::raw(if u.creating {
                 " Creating the vault (deriving the key)…"
             } else {

@@ -6,13 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::flows::replacements;
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::{boxed, notice_at_bottom, scroll_offset};
+use super::{replacements, UsedByState};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_at_bottom;
+use crate::tui::widgets::{boxed, scroll_offset};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let (Some(u), Some(view)) = (state.used_by.as_ref(), state.vault.as_ref()) else {
+pub(super) fn render(u: &UsedByState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     let Some(old) = view.snapshot.credential(&u.credential) else {
@@ -20,7 +21,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
     let title = format!(" '{}' ({}) is used by ", old.name, old.component);
     let inner = boxed(frame, area, t, &title);
-    let inner = notice_at_bottom(frame, inner, state);
+    let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     let mut flows: Vec<_> = view.snapshot.flows_using(&old.id).collect();
     flows.sort_by(|a, b| a.name.cmp(&b.name));
     let flows_h = u16::try_from(flows.len().max(1) + 2).unwrap_or(u16::MAX);

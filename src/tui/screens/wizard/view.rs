@@ -5,17 +5,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::{boxed, notice_style, scroll_offset};
+use super::{WizardState, WizardStep};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
-use crate::tui::widgets::truncate;
-use crate::tui::wizard::{current_candidates, WizardState, WizardStep};
+use crate::tui::widgets::{boxed, scroll_offset, truncate};
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(w) = state.wizard.as_ref() else {
-        return;
-    };
+pub(super) fn render(w: &WizardState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
     let title = match &w.editing {
         Some(_) => format!(" Edit flow '{}' ", w.name.value()),
         None => " New flow ".to_string(),
@@ -30,14 +27,14 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    frame.render_widget(Paragraph::new(step_bar(state, w)), bar);
+    frame.render_widget(Paragraph::new(step_bar(shared, w)), bar);
     match w.step {
-        WizardStep::Name => name_step(frame, body, state, w),
-        WizardStep::Components => components_step(frame, body, state, w),
-        WizardStep::Credentials => credentials_step(frame, body, state, w),
-        WizardStep::Review => review_step(frame, body, state, w),
+        WizardStep::Name => name_step(frame, body, shared, w),
+        WizardStep::Components => components_step(frame, body, shared, w),
+        WizardStep::Credentials => credentials_step(frame, body, shared, w),
+        WizardStep::Review => review_step(frame, body, shared, w),
     }
-    let note = w.message.as_ref().or(state.notice.as_ref());
+    let note = w.message.as_ref().or(shared.notice.as_ref());
     if let Some(n) = note {
         frame.render_widget(
             Paragraph::new(Line::styled(n.text.clone(), notice_style(t, n))),
@@ -46,8 +43,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
 }
 
-fn step_bar<'a>(state: &State, w: &WizardState) -> Line<'a> {
-    let t = &state.theme;
+fn step_bar<'a>(shared: &Shared, w: &WizardState) -> Line<'a> {
+    let t = &shared.theme;
     let mut spans = Vec::new();
     for (i, (step, label)) in [
         (WizardStep::Name, "Name"),
@@ -71,9 +68,9 @@ fn step_bar<'a>(state: &State, w: &WizardState) -> Line<'a> {
     Line::from(spans)
 }
 
-fn name_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
-    let t = &state.theme;
-    let interactive = state.modal.is_none();
+fn name_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
+    let t = &shared.theme;
+    let interactive = shared.modal.is_none();
     let fields = [
         ("Name*", &w.name, None),
         (
@@ -121,11 +118,11 @@ fn name_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
     }
 }
 
-fn components_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
-    let t = &state.theme;
+fn components_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
+    let t = &shared.theme;
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
-    let visible = w.visible_components(&state.catalog);
+    let visible = w.visible_components(&shared.catalog);
     let mut lines = vec![Line::from(vec![
         Span::styled("Filter: /", t.key()),
         Span::raw(w.filter.value().to_string()),
@@ -155,7 +152,7 @@ fn components_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState
         lines.push(line);
     }
     frame.render_widget(Paragraph::new(lines), left);
-    if !w.in_chosen && state.modal.is_none() {
+    if !w.in_chosen && shared.modal.is_none() {
         let x = left.x + 9 + u16::try_from(w.filter.visual_cursor()).unwrap_or(0);
         frame.set_cursor_position((x.min(left.right().saturating_sub(1)), left.y));
     }
@@ -170,7 +167,7 @@ fn components_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState
         ));
     }
     for (i, p) in w.picks.iter().enumerate() {
-        let name = state.catalog.display_name(&p.component);
+        let name = shared.catalog.display_name(&p.component);
         let mut line = Line::raw(format!("{}. {name}", i + 1));
         if w.in_chosen && i == w.chosen_cursor {
             line = line.style(t.selected());
@@ -189,17 +186,17 @@ fn components_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState
     frame.render_widget(Paragraph::new(chosen), right);
 }
 
-fn credentials_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
-    let t = &state.theme;
+fn credentials_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
+    let t = &shared.theme;
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(area);
-    let view = state.vault.as_ref();
+    let view = shared.vault.as_ref();
     let mut steps = vec![Line::styled(
         format!("Steps ({} flow):", w.environment()),
         t.title(),
     )];
     for (i, p) in w.picks.iter().enumerate() {
-        let component = state.catalog.display_name(&p.component);
+        let component = shared.catalog.display_name(&p.component);
         let bound = p
             .credential
             .as_ref()
@@ -223,8 +220,8 @@ fn credentials_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardStat
     let Some(pick) = w.picks.get(w.step_cursor) else {
         return;
     };
-    let component = state.catalog.display_name(&pick.component);
-    let offered = current_candidates(state, w);
+    let component = shared.catalog.display_name(&pick.component);
+    let offered = w.current_candidates(shared);
     let mut lines = vec![Line::styled(
         format!("{component} credentials in this workspace:"),
         t.title(),
@@ -267,9 +264,9 @@ fn credentials_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardStat
     frame.render_widget(Paragraph::new(lines), right);
 }
 
-fn review_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
-    let t = &state.theme;
-    let view = state.vault.as_ref();
+fn review_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
+    let t = &shared.theme;
+    let view = shared.vault.as_ref();
     let mut lines = vec![
         Line::from(vec![
             Span::styled("Name         ", t.dim()),
@@ -282,7 +279,7 @@ fn review_step(frame: &mut Frame, area: Rect, state: &State, w: &WizardState) {
         Line::styled("Steps", t.dim()),
     ];
     for (i, p) in w.picks.iter().enumerate() {
-        let component = state.catalog.display_name(&p.component);
+        let component = shared.catalog.display_name(&p.component);
         let cred = p
             .credential
             .as_ref()

@@ -5,14 +5,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph};
 use ratatui::Frame;
 
-use crate::tui::state::State;
-use crate::tui::widgets::chrome::notice_style;
+use super::{sorted_workspaces, WorkspacesState};
+use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::truncate;
-use crate::tui::workspaces::sorted_workspaces;
 
-pub fn render(frame: &mut Frame, area: Rect, state: &State) {
-    let t = &state.theme;
-    let Some(view) = state.vault.as_ref() else {
+pub(super) fn render(ws: &WorkspacesState, shared: &Shared, frame: &mut Frame, area: Rect) {
+    let t = &shared.theme;
+    let Some(view) = shared.vault.as_ref() else {
         return;
     };
     let block = Block::bordered()
@@ -29,7 +29,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         ));
     }
     let height = usize::from(inner.height.saturating_sub(2)).max(1);
-    let selected = state.workspaces.selected.min(list.len().saturating_sub(1));
+    let selected = ws.selected.min(list.len().saturating_sub(1));
     let offset = (selected + 1).saturating_sub(height);
     let width = usize::from(inner.width);
     for (i, w) in list.iter().enumerate().skip(offset).take(height) {
@@ -49,7 +49,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         }
         lines.push(line);
     }
-    if let Some(n) = &state.notice {
+    if let Some(n) = &shared.notice {
         lines.push(Line::raw(""));
         lines.push(Line::styled(n.text.clone(), notice_style(t, n)));
     }

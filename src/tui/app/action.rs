@@ -2,6 +2,8 @@
 //! edges to perform. Results of effects come back as actions carrying a request id, so a result
 //! for something the user has since abandoned is recognised and dropped.
 
+use std::time::{Duration, Instant};
+
 use crossterm::event::KeyEvent;
 use secrecy::SecretString;
 
@@ -14,11 +16,36 @@ use crate::store::{CredentialDraft, StoreError};
 use crate::vault::VaultError;
 use crate::verify::{Outcome, TokenUpdate};
 
-use super::login::DeviceInfo;
-use super::state::Clock;
-
-/// Identifies one verification request.
+/// Identifies one request to the edges (a verification, a login), so a late answer to
+/// something abandoned is recognised and dropped.
 pub type RequestId = u64;
+
+/// The time as the edges read it: wall time for records and "3m ago", monotonic for timers.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    pub wall: Timestamp,
+    pub mono: Instant,
+}
+
+impl Clock {
+    pub fn now() -> Clock {
+        Clock {
+            wall: crate::clock::now(),
+            mono: Instant::now(),
+        }
+    }
+}
+
+/// What the user needs to finish a device login.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceInfo {
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub user_code: String,
+    pub expires_in: Duration,
+    /// The latest word from the poll (slow down, retrying...).
+    pub note: Option<String>,
+}
 
 #[derive(Debug)]
 pub enum Action {
@@ -203,7 +230,8 @@ pub enum Effect {
     },
     PromoteFlow {
         id: RecordId,
-        /// One production credential per step, in step order.
+        target: Environment,
+        /// One credential of `target` per step, in step order.
         bindings: Vec<RecordId>,
         new_name: String,
         move_flow: bool,

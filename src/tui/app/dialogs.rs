@@ -1,0 +1,161 @@
+//! The dialogs drawn over the current screen (help, and the delete and discard confirmations):
+//! their keys and what their answers do. A delete is the app's to send; a confirmed discard is
+//! told to the screen that asked for it.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::action::Effect;
+use super::keys::{bind, k, keys_label, KeyHelp, Keys, ESC, F1};
+use super::shared::{DeleteTarget, Modal, Shared};
+use crate::tui::widgets::dialog::dialog;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Close,
+    Confirm,
+    Cancel,
+}
+
+pub static HELP: Keys<Command> = Keys {
+    title: "Help",
+    takes_text: false,
+    bindings: &[bind(
+        &[ESC, k('?'), k('q'), F1],
+        Command::Close,
+        "close help",
+    )],
+};
+
+pub static CONFIRM_DELETE: Keys<Command> = Keys {
+    title: "Confirm delete",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('y')], Command::Confirm, "delete"),
+        bind(&[k('n'), ESC], Command::Cancel, "keep it"),
+    ],
+};
+
+pub static CONFIRM_DISCARD: Keys<Command> = Keys {
+    title: "Discard changes",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('y')], Command::Confirm, "discard the changes"),
+        bind(&[k('n'), ESC], Command::Cancel, "keep editing"),
+    ],
+};
+
+pub fn keys(modal: &Modal) -> &'static Keys<Command> {
+    match modal {
+        Modal::Help { .. } => &HELP,
+        Modal::ConfirmDelete { .. } => &CONFIRM_DELETE,
+        Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
+    }
+}
+
+/// What answering the dialog asks for.
+pub enum Answer {
+    /// Nothing more (the dialog closed).
+    Closed,
+    Effect(Effect),
+    /// The screen on top is to discard its changes.
+    Discard,
+}
+
+/// The dialog answered with `command`; it closes.
+pub fn answer(modal: Modal, command: Command) -> Answer {
+    match (modal, command) {
+        (
+            Modal::ConfirmDelete {
+                target,
+                refusal: None,
+            },
+            Command::Confirm,
+        ) => Answer::Effect(match target {
+            DeleteTarget::Credential { id, .. } => Effect::DeleteCredential { id },
+            DeleteTarget::EmptyWorkspace { name } => Effect::DeleteWorkspace { name, force: false },
+            DeleteTarget::Flow { id, .. } => Effect::DeleteFlow { id },
+        }),
+        (Modal::ConfirmDiscard(_), Command::Confirm) => Answer::Discard,
+        _ => Answer::Closed,
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
+    let t = &shared.theme;
+    let Some(modal) = &shared.modal else { return };
+    match modal {
+        Modal::Help { keys } => help(frame, area, shared, *keys),
+        Modal::ConfirmDelete { target, refusal } => {
+            let what = match target {
+                DeleteTarget::Credential { name, .. } => format!("credential '{name}'"),
+                DeleteTarget::EmptyWorkspace { name } => format!("empty workspace '{name}'"),
+                DeleteTarget::Flow { name, .. } => format!("flow '{name}'"),
+            };
+            let r = dialog(frame, area, t, " Delete ", 60, 8);
+            let lines = match refusal {
+                Some(why) => vec![
+                    Line::styled(format!("Cannot delete the {what}."), t.error()),
+                    Line::raw(why.clone()),
+                    Line::styled("Esc closes.", t.dim()),
+                ],
+                None => vec![
+                    Line::raw(format!("Delete the {what}? This cannot be undone.")),
+                    Line::raw(""),
+                    Line::from(vec![
+                        Span::styled("y", t.key()),
+                        Span::raw(" delete   "),
+                        Span::styled("n/Esc", t.key()),
+                        Span::raw(" keep it"),
+                    ]),
+                ],
+            };
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
+        }
+        Modal::ConfirmDiscard(what) => {
+            let r = dialog(frame, area, t, " Discard changes? ", 50, 6);
+            let lines = vec![
+                Line::raw(*what),
+                Line::from(vec![
+                    Span::styled("y", t.key()),
+                    Span::raw(" discard   "),
+                    Span::styled("n/Esc", t.key()),
+                    Span::raw(" keep editing"),
+                ]),
+            ];
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
+        }
+    }
+}
+
+fn help(frame: &mut Frame, area: Rect, shared: &Shared, keys: &dyn KeyHelp) {
+    let t = &shared.theme;
+    let mut lines: Vec<Line> = keys
+        .entries()
+        .into_iter()
+        .map(|(keys, help)| {
+            Line::from(vec![
+                Span::styled(format!("{:>16}  ", keys_label(keys)), t.key()),
+                Span::raw(help),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:>16}  ", "Ctrl-c"), t.key()),
+        Span::raw("quit from anywhere"),
+    ]));
+    if keys.takes_text() {
+        lines.push(Line::styled(
+            "Other keys type into the focused field (←/→, Home/End, Ctrl-w, Ctrl-u edit).",
+            t.dim(),
+        ));
+    }
+    let title = format!(" Help: {} (Esc closes) ", keys.title());
+    let h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
+    let r = dialog(frame, area, t, &title, 72, h);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), r);
+}

@@ -1,0 +1,137 @@
+//! The pure view: `render(state, frame)` draws the frame around every screen — the title line,
+//! the key hints (from the same table as dispatch and help), the status bar — the screen on top
+//! of the stack inside it, and the dialog over it. It draws the model and nothing else.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::Frame;
+
+use super::dialogs;
+use super::keys::{keys_label, KeyHelp};
+use super::shared::Shared;
+use super::state::State;
+use crate::tui::widgets::theme::Theme;
+use crate::tui::widgets::{spinner, truncate};
+
+/// Below this the UI shows "terminal too small" instead of a squeezed layout.
+pub const MIN_WIDTH: u16 = 40;
+pub const MIN_HEIGHT: u16 = 10;
+
+pub fn too_small(width: u16, height: u16) -> bool {
+    width < MIN_WIDTH || height < MIN_HEIGHT
+}
+
+pub fn render(state: &State, frame: &mut Frame) {
+    let shared = &state.shared;
+    let area = frame.area();
+    if too_small(area.width, area.height) {
+        too_small_notice(frame, area, &shared.theme);
+        return;
+    }
+    let [title_line, main, hint_line, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let screen = state.top();
+    title(frame, title_line, &shared.theme, &screen.title(shared));
+    screen.view(shared, frame, main);
+    dialogs::render(frame, main, shared);
+    hints(frame, hint_line, &shared.theme, state.keys());
+    status_bar(frame, status, shared);
+}
+
+fn title(frame: &mut Frame, area: Rect, t: &Theme, screen_title: &str) {
+    let line = Line::from(vec![
+        Span::styled(" keyway ", t.title()),
+        Span::styled("· ", t.dim()),
+        Span::raw(screen_title.to_string()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &dyn KeyHelp) {
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1usize;
+    let width = usize::from(area.width);
+    for (keys, help) in keys.entries() {
+        let label = keys_label(keys);
+        let help = short(help);
+        let cost = label.chars().count() + help.chars().count() + 3;
+        if used + cost > width {
+            break;
+        }
+        used += cost;
+        spans.push(Span::styled(label, theme.key()));
+        spans.push(Span::styled(format!(" {help}  "), theme.dim()));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The first clause of a help text, for the one-line hints.
+fn short(help: &str) -> &str {
+    help.split([';', '(']).next().unwrap_or(help).trim_end()
+}
+
+fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
+    let t = &shared.theme;
+    let mut parts: Vec<String> = Vec::new();
+    match shared.vault.as_ref() {
+        Some(v) => {
+            parts.push(format!("ws: {}", v.workspace_name().unwrap_or("(none)")));
+        }
+        None => parts.push("ws: -".into()),
+    }
+    let running = shared.verifying.len();
+    if running > 0 {
+        parts.push(format!(
+            "{} {running} verifying",
+            spinner(shared.spinner_frame())
+        ));
+    }
+    let lock = match (&shared.vault, shared.auto_lock) {
+        (None, _) => "locked".to_string(),
+        (Some(_), Some(d)) => format!("unlocked · auto-lock {}m", d.as_secs().div_ceil(60)),
+        (Some(_), None) => "unlocked".to_string(),
+    };
+    parts.push(lock);
+    let right = parts.join(" │ ");
+    let width = usize::from(area.width);
+    let path = shared.vault_path.display().to_string();
+    let room = width.saturating_sub(right.chars().count() + 5);
+    let path = shorten_left(&path, room);
+    let text = format!(" {right} │ {path} ");
+    frame.render_widget(
+        Paragraph::new(truncate(&text, width)).style(t.status_bar()),
+        area,
+    );
+}
+
+/// Keeps the end of a path (the file name matters most) within `width`.
+fn shorten_left(text: &str, width: usize) -> String {
+    let n = text.chars().count();
+    if n <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let tail: String = text.chars().skip(n - width + 1).collect();
+    format!("…{tail}")
+}
+
+fn too_small_notice(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!(
+        "Terminal too small ({}x{}): keyway needs {MIN_WIDTH}x{MIN_HEIGHT}. Enlarge it, or press Ctrl-C to quit.",
+        area.width, area.height
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(theme.warn())
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}

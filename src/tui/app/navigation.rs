@@ -1,0 +1,176 @@
+//! The one navigation stack: the screens open, the top one shown and given the keys. It applies
+//! the screens' requests (Open, Back, Replace, Reset); a screen leaving it is told first
+//! (`closing`), so what it started stops and what it learned is kept.
+
+use std::iter::once;
+
+use super::action::{Action, Effect, Stored};
+use super::nav::Nav;
+use super::pages::{Page, PageState};
+use super::screen::{AnyScreen, Update};
+use super::shared::Shared;
+
+#[derive(Debug)]
+pub struct Navigation {
+    /// The first screen; the stack is never empty.
+    bottom: Page,
+    /// The screens opened over it, the top one last.
+    above: Vec<Page>,
+}
+
+impl Navigation {
+    pub fn new(bottom: Page) -> Navigation {
+        Navigation {
+            bottom,
+            above: Vec::new(),
+        }
+    }
+
+    pub fn top(&self) -> &Page {
+        self.above.last().unwrap_or(&self.bottom)
+    }
+
+    pub fn top_mut(&mut self) -> &mut Page {
+        self.above.last_mut().unwrap_or(&mut self.bottom)
+    }
+
+    /// How many screens are open.
+    fn depth(&self) -> usize {
+        self.above.len() + 1
+    }
+
+    /// The screen `depth` below the top (0: the top).
+    fn at_depth(&mut self, depth: usize) -> &mut Page {
+        match self.above.len().checked_sub(depth + 1) {
+            Some(i) => &mut self.above[i],
+            None => &mut self.bottom,
+        }
+    }
+
+    /// The screens from the top down.
+    pub fn top_down(&self) -> impl Iterator<Item = &Page> {
+        self.above.iter().rev().chain(once(&self.bottom))
+    }
+
+    fn top_down_mut(&mut self) -> impl Iterator<Item = &mut Page> {
+        self.above.iter_mut().rev().chain(once(&mut self.bottom))
+    }
+
+    /// The topmost screen with state `T`.
+    pub fn find<T: PageState>(&self) -> Option<&T> {
+        self.top_down().find_map(T::of)
+    }
+
+    pub fn find_mut<T: PageState>(&mut self) -> Option<&mut T> {
+        self.top_down_mut().find_map(T::of_mut)
+    }
+
+    /// Runs `update` (from the screen on top): its effects, then its navigation request, and
+    /// whatever the screen beneath asks when it gets a closing screen's return value.
+    pub fn apply(&mut self, shared: &mut Shared, update: Update) -> Vec<Effect> {
+        let mut fx = update.effects;
+        let mut next = update.nav;
+        while let Some(nav) = next.take() {
+            match nav {
+                Nav::Open(route) => {
+                    if let Some((page, opened)) = Page::open(route, shared) {
+                        fx.extend(opened);
+                        self.above.push(page);
+                    }
+                }
+                Nav::Back(value) => {
+                    let Some(mut closed) = self.above.pop() else {
+                        continue; // the first screen has nowhere to go back to
+                    };
+                    fx.extend(closed.screen_mut().closing(shared));
+                    let back = self.top_mut().screen_mut().returned(shared, value);
+                    fx.extend(back.effects);
+                    next = back.nav;
+                }
+                Nav::Replace(route) => {
+                    if let Some((page, opened)) = Page::open(route, shared) {
+                        fx.extend(self.top_mut().screen_mut().closing(shared));
+                        fx.extend(opened);
+                        *self.top_mut() = page;
+                    }
+                }
+                Nav::Reset(route) => {
+                    if let Some((page, opened)) = Page::open(route, shared) {
+                        fx.extend(self.close_all(shared));
+                        fx.extend(opened);
+                        self.above.clear();
+                        self.bottom = page;
+                    }
+                }
+            }
+        }
+        fx
+    }
+
+    /// Tells every screen, from the top down, that it is leaving (a lock, quitting).
+    pub fn close_all(&mut self, shared: &mut Shared) -> Vec<Effect> {
+        self.top_down_mut()
+            .flat_map(|page| page.screen_mut().closing(shared))
+            .collect()
+    }
+
+    /// Offers an answer from the edges to the screens from the top down until one takes it.
+    /// Only the screen on top navigates: a request from one beneath (which cannot see the
+    /// user's focus) is dropped, its effects kept.
+    #[allow(clippy::result_large_err)] // the action is moved back, never copied
+    pub fn offer_action(
+        &mut self,
+        shared: &mut Shared,
+        action: Action,
+    ) -> Result<Vec<Effect>, Action> {
+        let mut unclaimed = action;
+        for depth in 0..self.depth() {
+            match self
+                .at_depth(depth)
+                .screen_mut()
+                .on_action(shared, unclaimed)
+            {
+                Ok(update) => return Ok(self.settle(shared, depth, update)),
+                Err(action) => unclaimed = action,
+            }
+        }
+        Err(unclaimed)
+    }
+
+    /// Offers a finished write to the screens from the top down; None when none took it.
+    pub fn offer_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Vec<Effect>> {
+        for depth in 0..self.depth() {
+            if let Some(update) = self.at_depth(depth).screen_mut().on_stored(shared, event) {
+                return Some(self.settle(shared, depth, update));
+            }
+        }
+        None
+    }
+
+    /// Offers a failed write to the screens from the top down; false when none took it.
+    pub fn offer_store_failed(
+        &mut self,
+        shared: &mut Shared,
+        event: &Stored,
+        message: &str,
+    ) -> bool {
+        self.top_down_mut()
+            .any(|page| page.screen_mut().on_store_failed(shared, event, message))
+    }
+
+    fn settle(&mut self, shared: &mut Shared, depth: usize, mut update: Update) -> Vec<Effect> {
+        if depth > 0 {
+            update.nav = None;
+        }
+        self.apply(shared, update)
+    }
+
+    /// Every screen on the stack, for what any of them may need (a tick, a deadline).
+    pub fn screens(&self) -> impl Iterator<Item = &dyn AnyScreen> {
+        self.top_down().map(Page::screen)
+    }
+
+    pub fn screens_mut(&mut self) -> impl Iterator<Item = &mut dyn AnyScreen> {
+        self.top_down_mut().map(Page::screen_mut)
+    }
+}

@@ -1,0 +1,171 @@
+//! What every screen reads and may change, apart from its own state: the unlocked vault as the
+//! UI mirrors it, the catalogue, the clock, the verifications in flight, the latest notice and
+//! the dialog over the screen. No I/O handles live here (the store and the verifiers belong to
+//! the effect runner); the vault's contents are a `Snapshot` the edges replace after every write.
+
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::catalog::Catalog;
+use crate::core::expiry::{self, ExpiryState};
+use crate::core::{Credential, RecordId};
+use crate::tui::widgets::notice::Notice;
+use crate::tui::widgets::theme::Theme;
+use crate::vault::VaultError;
+
+use super::action::{Clock, Effect, RequestId};
+use super::keys::KeyHelp;
+use super::vault_view::VaultView;
+
+/// How long a revealed secret stays visible.
+pub const REVEAL_FOR: Duration = Duration::from_secs(10);
+/// Spinner frame interval; the tick runs only while something animates.
+pub const TICK: Duration = Duration::from_millis(100);
+
+/// One verification in flight, for the status bar and the row spinners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    /// The stored credential being re-checked; None for a form's draft.
+    pub credential: Option<RecordId>,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeleteTarget {
+    Credential { id: RecordId, name: String },
+    EmptyWorkspace { name: String },
+    Flow { id: RecordId, name: String },
+}
+
+/// The dialog over the screen (dialogs.rs draws them and takes their keys).
+#[derive(Debug)]
+pub enum Modal {
+    /// Every key of the table in force when `?` was pressed.
+    Help { keys: &'static dyn KeyHelp },
+    ConfirmDelete {
+        target: DeleteTarget,
+        /// Set when a rule refuses the delete; the dialog then only explains.
+        refusal: Option<String>,
+    },
+    /// Esc with unsaved work; the text says what would be lost. "y" tells the screen on top.
+    ConfirmDiscard(&'static str),
+}
+
+/// What screens remember between visits (the audit's sort and filter), one value per type,
+/// kept for the whole session.
+#[derive(Debug, Default)]
+pub struct Memory(HashMap<TypeId, Box<dyn Any + Send>>);
+
+impl Memory {
+    pub fn keep<T: Any + Send>(&mut self, value: T) {
+        self.0.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    pub fn recall<T: Any + Send + Clone>(&self) -> Option<T> {
+        self.0.get(&TypeId::of::<T>())?.downcast_ref::<T>().cloned()
+    }
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    pub vault_path: PathBuf,
+    pub catalog: Catalog,
+    pub theme: Theme,
+    pub auto_lock: Option<Duration>,
+    pub clock: Clock,
+    pub last_input: Instant,
+    /// The terminal size, so update and render agree on how many cards fit in a row.
+    pub size: (u16, u16),
+    /// The unlocked vault; None while locked.
+    pub vault: Option<VaultView>,
+    /// Expiry within this many days is flagged (config `audit.expiry_warning_days`).
+    pub expiry_warning_days: u64,
+    pub modal: Option<Modal>,
+    pub verifying: BTreeMap<RequestId, InFlight>,
+    pub next_request: RequestId,
+    /// The latest message on a list screen (saved, deleted, refused...).
+    pub notice: Option<Notice>,
+    /// Spinner frames are counted from here, so a frame is a pure function of the clock.
+    pub epoch: Instant,
+    pub memory: Memory,
+    pub quit: bool,
+    /// A vault problem the UI cannot recover from (damaged, in use...): shown by the caller.
+    pub fatal: Option<VaultError>,
+}
+
+impl Shared {
+    /// The open workspace's id, when one is open.
+    pub fn workspace_id(&self) -> Option<&RecordId> {
+        self.vault.as_ref().and_then(|v| v.workspace.as_ref())
+    }
+
+    /// Where `c`'s expiry stands against the warning window the config sets: by the same rule
+    /// as `keyway audit` (core::expiry).
+    pub fn expiry_of(&self, c: &Credential) -> ExpiryState {
+        expiry::expiry_state(
+            c,
+            self.clock.wall,
+            expiry::warning_window(self.expiry_warning_days),
+        )
+    }
+
+    pub fn spinner_frame(&self) -> usize {
+        (self
+            .clock
+            .mono
+            .saturating_duration_since(self.epoch)
+            .as_millis()
+            / TICK.as_millis()) as usize
+    }
+
+    pub fn allocate_request(&mut self) -> RequestId {
+        let id = self.next_request;
+        self.next_request += 1;
+        id
+    }
+
+    /// Registers a re-check of stored credential `c` and returns its request id; None while
+    /// one is already running for it (one run per credential at a time).
+    pub fn begin_verifying(&mut self, c: &Credential) -> Option<RequestId> {
+        if self
+            .verifying
+            .values()
+            .any(|f| f.credential.as_ref() == Some(&c.id))
+        {
+            return None;
+        }
+        let request = self.allocate_request();
+        self.verifying.insert(
+            request,
+            InFlight {
+                credential: Some(c.id.clone()),
+                label: c.name.clone(),
+            },
+        );
+        Some(request)
+    }
+
+    /// Re-verifies a stored credential (a list's or the detail view's `v`); the app records the
+    /// result like any other (`update::recheck_finished`), and it shows in the status column
+    /// and the history.
+    pub fn verify_stored(&mut self, c: Credential) -> Vec<Effect> {
+        let Some(component) = self.catalog.get(&c.component).cloned() else {
+            self.notice = Some(Notice::error(format!(
+                "Component '{}' is not in the catalogue",
+                c.component
+            )));
+            return Vec::new();
+        };
+        let Some(request) = self.begin_verifying(&c) else {
+            return Vec::new();
+        };
+        self.notice = Some(Notice::info(format!("Verifying '{}'…", c.name)));
+        vec![Effect::Verify {
+            request,
+            component: Box::new(component),
+            credential: Box::new(c),
+        }]
+    }
+}

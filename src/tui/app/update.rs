@@ -1,0 +1,233 @@
+//! The pure state machine: `update(state, action)` changes the model and returns the effects
+//! the edges must run. No I/O, no clock reads, no randomness: every input arrives in an action.
+//!
+//! This file routes: keys to the dialog or the screen on top, typed text to its focused field,
+//! answers from the edges to the screens that asked, time to the idle lock. Each screen's own
+//! handling lives in its module under screens/.
+
+use crossterm::event::{Event, KeyEvent};
+use secrecy::ExposeSecret;
+use tui_input::backend::crossterm::to_input_request;
+use tui_input::Input;
+
+use super::action::{Action, Clock, Effect};
+use super::dialogs::{self, Answer};
+use super::keys::{self, Bound};
+use super::nav::{Nav, Route};
+use super::navigation::Navigation;
+use super::screen::{Pressed, Update};
+use super::shared::{InFlight, Modal, Shared};
+use super::state::State;
+use super::stored;
+use crate::core::Credential;
+use crate::tui::widgets::notice::Notice;
+use crate::verify::Outcome;
+
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let State { shared, nav } = state;
+    match action {
+        Action::Clock(clock) => on_clock(shared, nav, clock),
+        Action::Resize(w, h) => {
+            shared.size = (w, h);
+            Vec::new()
+        }
+        Action::Key(key) => on_key(shared, nav, key),
+        Action::Paste(text) => {
+            shared.last_input = shared.clock.mono;
+            on_paste(shared, nav, text.expose_secret());
+            Vec::new()
+        }
+        Action::Stored { snapshot, event } => {
+            let Some(view) = shared.vault.as_mut() else {
+                return Vec::new(); // locked meanwhile
+            };
+            view.replace(snapshot);
+            if let Some(notice) = stored::notice(view, &event) {
+                shared.notice = Some(notice);
+            }
+            nav.offer_stored(shared, &event).unwrap_or_default()
+        }
+        Action::StoreFailed { event, message } => {
+            if !nav.offer_store_failed(shared, &event, &message) {
+                shared.notice = Some(stored::failure(&event, message));
+            }
+            Vec::new()
+        }
+        Action::VerifyFinished {
+            request,
+            credential,
+            outcome,
+        } => {
+            let Some(flight) = shared.verifying.remove(&request) else {
+                return Vec::new(); // superseded or abandoned: the result is stale
+            };
+            let action = Action::VerifyFinished {
+                request,
+                credential,
+                outcome,
+            };
+            match nav.offer_action(shared, action) {
+                Ok(fx) => fx,
+                Err(Action::VerifyFinished {
+                    credential,
+                    outcome,
+                    ..
+                }) => recheck_finished(shared, flight, &credential, outcome),
+                Err(_) => Vec::new(),
+            }
+        }
+        Action::DraftRefused { request, error } => {
+            if shared.verifying.remove(&request).is_none() {
+                return Vec::new(); // abandoned
+            }
+            let action = Action::DraftRefused { request, error };
+            nav.offer_action(shared, action).unwrap_or_default()
+        }
+        Action::Terminate => quit(shared, nav),
+        // Unlocking, logins, history reads: the screen that asked takes its answer; a late
+        // one for a screen since closed is dropped.
+        other => nav.offer_action(shared, other).unwrap_or_default(),
+    }
+}
+
+// ---- time ------------------------------------------------------------------------------------
+
+fn on_clock(shared: &mut Shared, nav: &mut Navigation, clock: Clock) -> Vec<Effect> {
+    shared.clock = clock;
+    for screen in nav.screens_mut() {
+        screen.tick(clock);
+    }
+    if let (Some(after), Some(_)) = (shared.auto_lock, &shared.vault) {
+        if clock.mono.saturating_duration_since(shared.last_input) >= after {
+            let minutes = after.as_secs().div_ceil(60);
+            return lock(
+                shared,
+                nav,
+                format!("Locked after {minutes} minute(s) without input: enter the passphrase"),
+            );
+        }
+    }
+    Vec::new()
+}
+
+/// Forgets everything decrypted and returns to Unlock: every screen closes (a "verify all"
+/// still running records what it learned first), and the edges drop the store with the keys.
+fn lock(shared: &mut Shared, nav: &mut Navigation, why: String) -> Vec<Effect> {
+    let unlock = Route::Unlock {
+        message: Some(Notice::info(why)),
+    };
+    let mut fx = nav.apply(shared, Update::nav(Nav::Reset(unlock)));
+    shared.vault = None;
+    shared.modal = None;
+    shared.verifying.clear();
+    shared.notice = None;
+    fx.push(Effect::Lock);
+    fx
+}
+
+/// Leaves the UI; every screen closes first, so a "verify all" still running records what it
+/// has learned.
+fn quit(shared: &mut Shared, nav: &mut Navigation) -> Vec<Effect> {
+    let fx = nav.close_all(shared);
+    shared.quit = true;
+    fx
+}
+
+// ---- keys ------------------------------------------------------------------------------------
+
+fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effect> {
+    shared.last_input = shared.clock.mono;
+    if keys::is_interrupt(&key) {
+        return quit(shared, nav);
+    }
+    if let Some(modal) = &shared.modal {
+        let Some(Bound::Screen(command)) = dialogs::keys(modal).command_for(&key) else {
+            return Vec::new();
+        };
+        let Some(modal) = shared.modal.take() else {
+            return Vec::new();
+        };
+        return match dialogs::answer(modal, command) {
+            Answer::Closed => Vec::new(),
+            Answer::Effect(effect) => vec![effect],
+            Answer::Discard => {
+                let update = nav.top_mut().screen_mut().discard_confirmed(shared);
+                nav.apply(shared, update)
+            }
+        };
+    }
+    let top = nav.top_mut().screen_mut();
+    match top.key(shared, &key) {
+        Pressed::Quit => quit(shared, nav),
+        Pressed::Help => {
+            shared.modal = Some(Modal::Help {
+                keys: top.keys(shared),
+            });
+            Vec::new()
+        }
+        Pressed::Lock => lock(shared, nav, "Locked: enter the passphrase".into()),
+        Pressed::Handled(update) => nav.apply(shared, update),
+        Pressed::Unbound => {
+            if top.keys(shared).takes_text() {
+                if let Some(request) = to_input_request(&Event::Key(key)) {
+                    if let Some(input) = top.focused_input() {
+                        input.handle(request);
+                        top.edited(shared);
+                    }
+                }
+            }
+            Vec::new()
+        }
+    }
+}
+
+fn on_paste(shared: &mut Shared, nav: &mut Navigation, text: &str) {
+    // Single-line fields: line breaks and other control characters are dropped, so a pasted
+    // key with a trailing newline is the key.
+    let clean: String = text.chars().filter(|c| !c.is_control()).collect();
+    if clean.is_empty() || shared.modal.is_some() {
+        return;
+    }
+    let top = nav.top_mut().screen_mut();
+    let Some(input) = top.focused_input() else {
+        return;
+    };
+    let cursor = input.cursor();
+    let mut value: String = input.value().chars().take(cursor).collect();
+    value.push_str(&clean);
+    value.extend(input.value().chars().skip(cursor));
+    let at = cursor + clean.chars().count();
+    *input = Input::new(value).with_cursor(at);
+    top.edited(shared);
+}
+
+// ---- verification ----------------------------------------------------------------------------
+
+/// A re-check of a stored credential that no screen took (a list's or the detail view's `v`):
+/// its result is recorded like any other, and the notice says what it found.
+fn recheck_finished(
+    shared: &mut Shared,
+    flight: InFlight,
+    credential: &Credential,
+    outcome: Outcome,
+) -> Vec<Effect> {
+    let Some(id) = flight.credential else {
+        return Vec::new(); // a form's draft whose form has gone
+    };
+    let style = if outcome.status == crate::core::Status::Verified {
+        Notice::info
+    } else {
+        Notice::error
+    };
+    shared.notice = Some(style(format!(
+        "'{}': {} ({})",
+        credential.name,
+        outcome.status.as_str(),
+        outcome.reason
+    )));
+    vec![Effect::RecordVerification {
+        id,
+        outcome,
+        at: shared.clock.wall,
+    }]
+}

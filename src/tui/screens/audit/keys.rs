@@ -1,0 +1,39 @@
+//! The audit table's keys.
+
+use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DOWN, ENTER, ESC, F1, UP};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Up,
+    Down,
+    VerifyAll,
+    SortNext,
+    SortReverse,
+    AttentionFilter,
+    AllWorkspaces,
+    Details,
+    Back,
+}
+
+pub static AUDIT: Keys<Command> = Keys {
+    title: "Audit",
+    takes_text: false,
+    bindings: &[
+        bind(&[UP, k('k')], Command::Up, "previous row"),
+        bind(&[DOWN, k('j')], Command::Down, "next row"),
+        bind(&[k('v')], Command::VerifyAll, "verify all (Esc cancels)"),
+        bind(&[k('s')], Command::SortNext, "sort by the next column"),
+        bind(&[k('r')], Command::SortReverse, "reverse the sort"),
+        bind(
+            &[k('f')],
+            Command::AttentionFilter,
+            "only what needs attention",
+        ),
+        bind(&[k('w')], Command::AllWorkspaces, "this workspace or all"),
+        bind(&[ENTER, k('i')], Command::Details, "details and history"),
+        bind(&[ESC], Command::Back, "cancel verify all; else back"),
+        app(&[ctrl('l')], Bound::Lock, "lock now"),
+        app(&[k('?'), F1], Bound::Help, "help"),
+        app(&[k('q')], Bound::Quit, "quit"),
+    ],
+};

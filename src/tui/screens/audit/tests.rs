@@ -1,0 +1,1 @@
+//! The audit screen's state, driven without a terminal.

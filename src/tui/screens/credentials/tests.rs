@@ -1,0 +1,1 @@
+//! The credentials screen's state, driven without a terminal.

@@ -1,0 +1,1 @@
+//! The detail screen's state, driven without a terminal.

@@ -1,0 +1,35 @@
+//! The flows list's keys.
+
+use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, DOWN, ENTER, ESC, F1, UP};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Up,
+    Down,
+    Add,
+    Edit,
+    Activate,
+    Deactivate,
+    Promote,
+    Delete,
+    Back,
+}
+
+pub static FLOWS: Keys<Command> = Keys {
+    title: "Flows",
+    takes_text: false,
+    bindings: &[
+        bind(&[UP, k('k')], Command::Up, "previous flow"),
+        bind(&[DOWN, k('j')], Command::Down, "next flow"),
+        bind(&[k('n')], Command::Add, "new flow (wizard)"),
+        bind(&[ENTER, k('e')], Command::Edit, "edit: rebind its steps"),
+        bind(&[k('a')], Command::Activate, "activate"),
+        bind(&[k('x')], Command::Deactivate, "deactivate"),
+        bind(&[k('p')], Command::Promote, "promote to production"),
+        bind(&[k('d'), DELETE], Command::Delete, "delete"),
+        bind(&[ESC, k('h')], Command::Back, "back to the components"),
+        app(&[ctrl('l')], Bound::Lock, "lock now"),
+        app(&[k('?'), F1], Bound::Help, "help"),
+        app(&[k('q')], Bound::Quit, "quit"),
+    ],
+};

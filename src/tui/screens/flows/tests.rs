@@ -1,0 +1,1 @@
+//! The flows screen's state, driven without a terminal.

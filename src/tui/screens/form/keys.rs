@@ -1,0 +1,107 @@
+//! The credential form's keys: the plain form's, the OAuth2 form's (which can log in), and the
+//! pasted-address field's of a browser login.
+
+use crate::tui::app::keys::{
+    app, bind, ctrl, Binding, Bound, Keys, BACKTAB, DOWN, ENTER, ESC, F1, TAB, UP,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    NextField,
+    PrevField,
+    Submit,
+    Save,
+    SaveUnverified,
+    Reveal,
+    /// OAuth2: log in with the device grant (or the browser flow when there is no device
+    /// endpoint).
+    Login,
+    /// OAuth2: log in through a browser and paste the address it ended on.
+    LoginPaste,
+    Back,
+    /// The pasted address: exchange it.
+    Confirm,
+    /// The pasted address: give up the login.
+    Cancel,
+}
+
+// The form's keys, shared by the plain and the OAuth2 form lists.
+const NEXT: Binding<Command> = bind(&[TAB, DOWN], Command::NextField, "next field");
+const PREV: Binding<Command> = bind(&[BACKTAB, UP], Command::PrevField, "previous field");
+const SUBMIT: Binding<Command> = bind(
+    &[ENTER],
+    Command::Submit,
+    "next field; on the last one, save",
+);
+const SAVE: Binding<Command> = bind(&[ctrl('s')], Command::Save, "verify and save");
+const SAVE_UNVERIFIED: Binding<Command> = bind(
+    &[ctrl('o')],
+    Command::SaveUnverified,
+    "save as unverified (after 'unreachable')",
+);
+const REVEAL: Binding<Command> = bind(
+    &[ctrl('r')],
+    Command::Reveal,
+    "reveal the secret field for 10 s",
+);
+const HELP: Binding<Command> = app(&[F1], Bound::Help, "help");
+
+pub static FORM: Keys<Command> = Keys {
+    title: "Credential form",
+    takes_text: true,
+    bindings: &[
+        NEXT,
+        PREV,
+        SUBMIT,
+        SAVE,
+        SAVE_UNVERIFIED,
+        REVEAL,
+        bind(&[ESC], Command::Back, "close (asks when changed)"),
+        HELP,
+    ],
+};
+
+// Ctrl-b would be tmux's prefix, so the browser login is on Ctrl-p.
+pub static OAUTH_FORM: Keys<Command> = Keys {
+    title: "Credential form (OAuth2)",
+    takes_text: true,
+    bindings: &[
+        NEXT,
+        PREV,
+        SUBMIT,
+        SAVE,
+        SAVE_UNVERIFIED,
+        REVEAL,
+        bind(
+            &[ctrl('g')],
+            Command::Login,
+            "log in: device code (browser if no device URL)",
+        ),
+        bind(
+            &[ctrl('p')],
+            Command::LoginPaste,
+            "log in in a browser, paste the address back",
+        ),
+        bind(
+            &[ESC],
+            Command::Back,
+            "cancel the login; else close (asks when changed)",
+        ),
+        HELP,
+    ],
+};
+
+/// While a browser login waits for the address the browser ended on (text).
+pub static LOGIN_PASTE: Keys<Command> = Keys {
+    title: "Log in: paste the address",
+    takes_text: true,
+    bindings: &[
+        bind(
+            &[ENTER],
+            Command::Confirm,
+            "exchange the pasted address for tokens",
+        ),
+        bind(&[ESC], Command::Cancel, "cancel the login"),
+        HELP,
+    ],
+};

@@ -1,0 +1,1 @@
+//! The form screen's state, driven without a terminal.

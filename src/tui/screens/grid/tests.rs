@@ -1,0 +1,1 @@
+//! The grid screen's state, driven without a terminal.

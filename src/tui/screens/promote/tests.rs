@@ -1,0 +1,1 @@
+//! The promote screen's state, driven without a terminal.

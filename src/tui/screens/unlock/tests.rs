@@ -1,0 +1,1 @@
+//! The unlock screen's state, driven without a terminal.

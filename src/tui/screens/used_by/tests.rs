@@ -1,0 +1,1 @@
+//! The used_by screen's state, driven without a terminal.

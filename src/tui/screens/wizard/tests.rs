@@ -1,0 +1,1 @@
+//! The wizard screen's state, driven without a terminal.

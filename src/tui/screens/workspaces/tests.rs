@@ -1,0 +1,1 @@
+//! The workspaces screen's state, driven without a terminal.
