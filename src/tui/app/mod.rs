@@ -18,5 +18,7 @@ pub mod screen;
 pub mod shared;
 pub mod state;
 mod stored;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod update;
 pub mod vault_view;

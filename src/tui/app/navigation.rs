@@ -174,3 +174,121 @@ impl Navigation {
         self.top_down_mut().map(Page::screen_mut)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::nav::{Returned, Route};
+    use crate::tui::app::pages::ScreenId;
+    use crate::tui::app::testing::*;
+    use crate::tui::screens::credentials::CredentialsState;
+    use crate::tui::screens::form::{FormPhase, FormState};
+    use crate::tui::screens::wizard::WizardState;
+
+    fn ids(nav: &Navigation) -> Vec<ScreenId> {
+        let mut ids: Vec<ScreenId> = nav.top_down().map(Page::id).collect();
+        ids.reverse();
+        ids
+    }
+
+    fn open(nav: &mut Navigation, shared: &mut Shared, route: Route) -> Vec<Effect> {
+        nav.apply(shared, Update::nav(Nav::Open(route)))
+    }
+
+    fn form_route() -> Route {
+        Route::Form {
+            component: "postgresql".into(),
+            editing: None,
+            environment: "staging".into(),
+            title: "t".into(),
+        }
+    }
+
+    #[test]
+    fn open_and_back_walk_the_stack_and_the_first_screen_stays() {
+        let mut shared = unlocked();
+        let mut nav = Navigation::new(Page::Grid(Default::default()));
+        let component = "postgresql".to_string();
+        open(&mut nav, &mut shared, Route::Credentials { component });
+        open(
+            &mut nav,
+            &mut shared,
+            Route::Detail {
+                credential: id("c1"),
+            },
+        );
+        assert_eq!(
+            ids(&nav),
+            [ScreenId::Grid, ScreenId::Credentials, ScreenId::Detail]
+        );
+        nav.apply(&mut shared, Update::nav(Nav::BACK));
+        nav.apply(&mut shared, Update::nav(Nav::BACK));
+        nav.apply(&mut shared, Update::nav(Nav::BACK));
+        assert_eq!(ids(&nav), [ScreenId::Grid]);
+        // A route that cannot open (a flow that is gone) leaves the stack as it is.
+        open(&mut nav, &mut shared, Route::Promote { flow: id("gone") });
+        assert_eq!(ids(&nav), [ScreenId::Grid]);
+    }
+
+    #[test]
+    fn a_closing_screen_stops_its_work_and_hands_its_result_beneath() {
+        let mut shared = unlocked();
+        let mut nav = Navigation::new(Page::Grid(Default::default()));
+        let component = "postgresql".to_string();
+        open(&mut nav, &mut shared, Route::Credentials { component });
+        open(&mut nav, &mut shared, form_route());
+        let form = nav.find_mut::<FormState>().unwrap();
+        form.phase = FormPhase::Verifying { request: 7 };
+        let fx = nav.apply(
+            &mut shared,
+            Update::nav(Nav::Back(Some(Returned::CredentialSaved(id("c1"))))),
+        );
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::CancelVerify { request: 7 }]
+        ));
+        assert_eq!(nav.find::<CredentialsState>().unwrap().selected, 1);
+        assert!(nav.find::<FormState>().is_none());
+    }
+
+    #[test]
+    fn replace_swaps_the_top_and_reset_closes_everything() {
+        let mut shared = unlocked();
+        let mut nav = Navigation::new(Page::Unlock(Default::default()));
+        nav.apply(&mut shared, Update::nav(Nav::Replace(Route::Grid)));
+        assert_eq!(ids(&nav), [ScreenId::Grid]);
+        open(&mut nav, &mut shared, Route::Audit);
+        open(
+            &mut nav,
+            &mut shared,
+            Route::Detail {
+                credential: id("c2"),
+            },
+        );
+        nav.apply(&mut shared, Update::nav(Nav::Replace(Route::Flows)));
+        assert_eq!(
+            ids(&nav),
+            [ScreenId::Grid, ScreenId::Audit, ScreenId::Flows]
+        );
+        let unlock = Route::Unlock { message: None };
+        nav.apply(&mut shared, Update::nav(Nav::Reset(unlock)));
+        assert_eq!(ids(&nav), [ScreenId::Unlock]);
+    }
+
+    #[test]
+    fn only_the_screen_on_top_navigates() {
+        let mut shared = unlocked();
+        let mut nav = Navigation::new(Page::Flows(Default::default()));
+        let mut wizard = WizardState::new_flow();
+        wizard.saving = true;
+        nav.above.push(Page::Wizard(wizard));
+        open(&mut nav, &mut shared, form_route());
+        // The wizard beneath the form takes its saved flow, but cannot close the form.
+        let event = Stored::FlowSaved { name: "x".into() };
+        assert!(nav.offer_stored(&mut shared, &event).is_some());
+        assert_eq!(
+            ids(&nav),
+            [ScreenId::Flows, ScreenId::Wizard, ScreenId::Form]
+        );
+    }
+}

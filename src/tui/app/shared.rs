@@ -96,6 +96,35 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// Locked, on a terminal of 80x24 until the first resize.
+    pub fn new(
+        vault_path: PathBuf,
+        catalog: Catalog,
+        theme: Theme,
+        auto_lock: Option<Duration>,
+        clock: Clock,
+    ) -> Shared {
+        Shared {
+            vault_path,
+            catalog,
+            theme,
+            auto_lock,
+            clock,
+            last_input: clock.mono,
+            size: (80, 24),
+            vault: None,
+            expiry_warning_days: 14,
+            modal: None,
+            verifying: BTreeMap::new(),
+            next_request: 1,
+            notice: None,
+            epoch: clock.mono,
+            memory: Memory::default(),
+            quit: false,
+            fatal: None,
+        }
+    }
+
     /// The open workspace's id, when one is open.
     pub fn workspace_id(&self) -> Option<&RecordId> {
         self.vault.as_ref().and_then(|v| v.workspace.as_ref())

@@ -1,7 +1,6 @@
 //! The UI model: what every screen shares (`Shared`) and the navigation stack of screens, each
 //! owning its own state. `update` changes it; `render` draws it.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use super::keys::KeyHelp;
 use super::navigation::Navigation;
 use super::pages::{Page, PageState, ScreenId};
 use super::screen::AnyScreen;
-use super::shared::{Memory, Shared, TICK};
+use super::shared::{Shared, TICK};
 use crate::catalog::Catalog;
 use crate::tui::screens::unlock::UnlockState;
 use crate::tui::widgets::theme::Theme;
@@ -40,25 +39,13 @@ impl State {
             ..UnlockState::default()
         };
         State {
-            shared: Shared {
-                vault_path: init.vault_path,
-                catalog: init.catalog,
-                theme: init.theme,
-                auto_lock: init.auto_lock,
-                clock: init.clock,
-                last_input: init.clock.mono,
-                size: (80, 24),
-                vault: None,
-                expiry_warning_days: 14,
-                modal: None,
-                verifying: BTreeMap::new(),
-                next_request: 1,
-                notice: None,
-                epoch: init.clock.mono,
-                memory: Memory::default(),
-                quit: false,
-                fatal: None,
-            },
+            shared: Shared::new(
+                init.vault_path,
+                init.catalog,
+                init.theme,
+                init.auto_lock,
+                init.clock,
+            ),
             nav: Navigation::new(Page::Unlock(unlock)),
         }
     }

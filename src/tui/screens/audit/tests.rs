@@ -1,1 +1,155 @@
-//! The audit screen's state, driven without a terminal.
+//! The audit table, driven without a terminal.
+
+use super::keys::{Command, AUDIT};
+use super::{rows, AuditColumn, AuditState};
+use crate::core::Status;
+use crate::tui::app::action::{Action, Effect};
+use crate::tui::app::nav::{Nav, Route};
+use crate::tui::app::screen::Screen;
+use crate::tui::app::shared::Shared;
+use crate::tui::app::testing::*;
+
+fn names(a: &AuditState, shared: &Shared) -> Vec<String> {
+    rows(a, shared)
+        .iter()
+        .map(|r| r.credential.name.clone())
+        .collect()
+}
+
+fn requests(fx: &[Effect]) -> Vec<(u64, crate::core::RecordId)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Verify {
+                request,
+                credential,
+                ..
+            } => Some((*request, credential.id.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn finished(request: u64, status: Status) -> Action {
+    Action::VerifyFinished {
+        request,
+        credential: Box::new(credential(
+            "x",
+            "w1",
+            "postgresql",
+            "x",
+            Default::default(),
+            None,
+        )),
+        outcome: outcome(status, "answer"),
+    }
+}
+
+#[test]
+fn the_key_table_is_well_formed() {
+    assert_tables_well_formed(&[&AUDIT]);
+}
+
+#[test]
+fn the_sort_and_the_filters_stay_as_left_for_the_next_visit() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    assert_eq!(names(&a, &shared), ["billing", "legacy", "warehouse"]);
+    // Name, then Env, then Status.
+    quiet(a.command(&mut shared, Command::SortNext));
+    quiet(a.command(&mut shared, Command::SortNext));
+    assert_eq!(a.sort, AuditColumn::Status);
+    assert_eq!(names(&a, &shared)[0], "legacy", "the worst first");
+    quiet(a.command(&mut shared, Command::AttentionFilter));
+    assert_eq!(names(&a, &shared), ["legacy", "billing"]);
+    a.selected = 1;
+    let _ = a.closing(&mut shared);
+    let again = AuditState::open(&mut shared);
+    assert_eq!(again.sort, AuditColumn::Status);
+    assert!(again.attention_only);
+    assert_eq!(again.selected, 0, "at the first row");
+}
+
+#[test]
+fn verify_all_records_once_after_the_last_answer_and_says_how_it_went() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    let sent = requests(&a.command(&mut shared, Command::VerifyAll).effects);
+    assert_eq!(sent.len(), 3);
+    assert_eq!(shared.verifying.len(), 3);
+    assert!(
+        a.command(&mut shared, Command::VerifyAll)
+            .effects
+            .is_empty(),
+        "one run at a time"
+    );
+    let (last, rest) = sent.split_last().unwrap();
+    for (request, _) in rest {
+        shared.verifying.remove(request);
+        let update = a
+            .on_action(&mut shared, finished(*request, Status::Verified))
+            .unwrap();
+        assert!(update.effects.is_empty());
+    }
+    shared.verifying.remove(&last.0);
+    let update = a
+        .on_action(&mut shared, finished(last.0, Status::Rejected))
+        .unwrap();
+    match update.effects.as_slice() {
+        [Effect::RecordVerifications { results }] => assert_eq!(results.len(), 3),
+        other => panic!("{other:?}"),
+    }
+    assert!(a.run.is_none());
+    let notice = &shared.notice.as_ref().unwrap().text;
+    assert!(notice.starts_with("Verified 3 credential(s)"), "{notice}");
+    // Someone else's result is handed back.
+    assert!(a
+        .on_action(&mut shared, finished(99, Status::Verified))
+        .is_err());
+}
+
+#[test]
+fn esc_or_closing_during_a_run_cancels_the_rest_and_records_what_came_in() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    let sent = requests(&a.command(&mut shared, Command::VerifyAll).effects);
+    shared.verifying.remove(&sent[0].0);
+    let _ = a.on_action(&mut shared, finished(sent[0].0, Status::Verified));
+    let fx = a.command(&mut shared, Command::Back).effects;
+    let cancelled = fx
+        .iter()
+        .filter(|e| matches!(e, Effect::CancelVerify { .. }))
+        .count();
+    assert_eq!(cancelled, 2);
+    assert!(fx
+        .iter()
+        .any(|e| matches!(e, Effect::RecordVerifications { results } if results.len() == 1)));
+    assert!(shared.verifying.is_empty());
+    assert!(shared
+        .notice
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("1 of 3 checked"));
+    // With no run, Esc leaves; the same holds when the screen is closed under a run.
+    assert_eq!(
+        nav_only(a.command(&mut shared, Command::Back)),
+        Some(Nav::BACK)
+    );
+    let sent = requests(&a.command(&mut shared, Command::VerifyAll).effects);
+    assert_eq!(sent.len(), 3);
+    let fx = a.closing(&mut shared);
+    assert_eq!(fx.len(), 3, "three cancelled, nothing to record: {fx:?}");
+}
+
+#[test]
+fn details_open_the_selected_row() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    quiet(a.command(&mut shared, Command::Down));
+    assert_eq!(
+        nav_only(a.command(&mut shared, Command::Details)),
+        Some(Nav::Open(Route::Detail {
+            credential: id("c2")
+        }))
+    );
+}

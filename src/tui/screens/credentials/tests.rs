@@ -1,1 +1,102 @@
-//! The credentials screen's state, driven without a terminal.
+//! A component's credentials list, driven without a terminal.
+
+use super::keys::{Command, CREDENTIALS};
+use super::CredentialsState;
+use crate::tui::app::action::{Effect, Stored};
+use crate::tui::app::nav::{Nav, Returned, Route};
+use crate::tui::app::screen::Screen;
+use crate::tui::app::shared::{DeleteTarget, Modal};
+use crate::tui::app::testing::*;
+
+#[test]
+fn the_key_table_is_well_formed() {
+    assert_tables_well_formed(&[&CREDENTIALS]);
+}
+
+#[test]
+fn it_lists_the_component_by_name_and_opens_the_form_details_and_used_by() {
+    let mut shared = unlocked();
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let names: Vec<&str> = shared
+        .vault
+        .as_ref()
+        .unwrap()
+        .rows()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["legacy", "warehouse"]);
+    assert_eq!(
+        nav_only(list.command(&mut shared, Command::Add)),
+        Some(Nav::Open(Route::Form {
+            component: "postgresql".into(),
+            editing: None,
+            environment: "staging".into(),
+            title: "components › postgresql › form".into(),
+        }))
+    );
+    quiet(list.command(&mut shared, Command::Down));
+    match nav_only(list.command(&mut shared, Command::Edit)) {
+        Some(Nav::Open(Route::Form { editing, .. })) => assert_eq!(editing, Some(id("c1"))),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        nav_only(list.command(&mut shared, Command::Details)),
+        Some(Nav::Open(Route::Detail {
+            credential: id("c1")
+        }))
+    );
+    assert_eq!(
+        nav_only(list.command(&mut shared, Command::UsedBy)),
+        Some(Nav::Open(Route::UsedBy {
+            credential: id("c1")
+        }))
+    );
+}
+
+#[test]
+fn deleting_a_credential_an_active_flow_uses_explains_the_refusal() {
+    let mut shared = unlocked();
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    // warehouse, used by "nightly".
+    quiet(list.command(&mut shared, Command::Down));
+    quiet(list.command(&mut shared, Command::Delete));
+    match &shared.modal {
+        Some(Modal::ConfirmDelete {
+            target: DeleteTarget::Credential { name, .. },
+            refusal: Some(why),
+        }) => {
+            assert_eq!(name, "warehouse");
+            assert!(why.contains("'nightly'"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn verify_now_checks_the_selected_credential_once_at_a_time() {
+    let mut shared = unlocked();
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let update = list.command(&mut shared, Command::Verify);
+    assert!(matches!(
+        update.effects.as_slice(),
+        [Effect::Verify { credential, .. }] if credential.id == id("c2")
+    ));
+    assert!(list
+        .command(&mut shared, Command::Verify)
+        .effects
+        .is_empty());
+}
+
+#[test]
+fn a_saved_credential_is_selected() {
+    let mut shared = unlocked();
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let _ = list.returned(&mut shared, Some(Returned::CredentialSaved(id("c1"))));
+    assert_eq!(list.selected, 1);
+    // A deleted one leaves the selection within the list.
+    list.selected = 5;
+    assert!(list
+        .on_stored(&mut shared, &Stored::CredentialDeleted)
+        .is_some());
+    assert_eq!(list.selected, 1);
+}

@@ -1,1 +1,267 @@
-//! The form screen's state, driven without a terminal.
+//! The credential form, driven without a terminal.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tui_input::Input;
+
+use super::keys::{Command, FORM, LOGIN_PASTE, OAUTH_FORM};
+use super::{FieldKey, FormPhase, FormState};
+use crate::core::time::Timestamp;
+use crate::core::{RuleError, Status};
+use crate::store::StoreError;
+use crate::tui::app::action::{Action, Clock, Effect, Stored};
+use crate::tui::app::nav::{Nav, Returned};
+use crate::tui::app::screen::Screen;
+use crate::tui::app::shared::{Modal, Shared};
+use crate::tui::app::testing::*;
+use crate::verify::TokenUpdate;
+
+fn new_form(shared: &mut Shared, component: &str) -> FormState {
+    FormState::open(shared, component, None, "staging", "the form".into())
+        .expect("in the catalogue")
+}
+
+fn set(form: &mut FormState, key: FieldKey, value: &str) {
+    let field = form
+        .fields
+        .iter_mut()
+        .find(|f| f.key == key)
+        .expect("a field");
+    field.input = Input::new(value.to_string());
+}
+
+fn field(name: &str) -> FieldKey {
+    FieldKey::Field(name.into())
+}
+
+/// A new PostgreSQL form with valid values.
+fn filled(shared: &mut Shared) -> FormState {
+    let mut form = new_form(shared, "postgresql");
+    set(&mut form, FieldKey::Name, "analytics");
+    set(&mut form, field("host"), "127.0.0.1");
+    set(&mut form, field("user"), "etl");
+    set(&mut form, field("password"), "pw");
+    form
+}
+
+/// Saves `form`; the request its verification runs under.
+fn save(form: &mut FormState, shared: &mut Shared) -> u64 {
+    match form.command(shared, Command::Save).effects.as_slice() {
+        [Effect::PrepareAndVerify { request, .. }] => *request,
+        other => panic!("expected a verification, got {other:?}"),
+    }
+}
+
+fn answered(
+    form: &mut FormState,
+    shared: &mut Shared,
+    request: u64,
+    outcome: crate::verify::Outcome,
+) -> Vec<Effect> {
+    let action = Action::VerifyFinished {
+        request,
+        credential: Box::new(credential(
+            "new",
+            "w1",
+            "postgresql",
+            "analytics",
+            Default::default(),
+            None,
+        )),
+        outcome,
+    };
+    form.on_action(shared, action)
+        .expect("its own answer")
+        .effects
+}
+
+#[test]
+fn the_key_tables_are_well_formed_and_only_oauth2_forms_log_in() {
+    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE]);
+    let mut shared = unlocked();
+    let pg = new_form(&mut shared, "postgresql");
+    assert!(std::ptr::eq(pg.keys(&shared), &FORM));
+    let oauth = new_form(&mut shared, "generic_oauth2");
+    assert!(std::ptr::eq(oauth.keys(&shared), &OAUTH_FORM));
+    assert!(FormState::open(&mut shared, "gone", None, "", String::new()).is_none());
+}
+
+#[test]
+fn nothing_leaves_a_form_with_invalid_fields() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "postgresql");
+    set(&mut form, FieldKey::Name, "warehouse");
+    set(&mut form, field("port"), "70000");
+    form.focus = 5;
+    assert!(form.command(&mut shared, Command::Save).effects.is_empty());
+    assert_eq!(form.focus, 0, "on the first marked field");
+    assert!(form.fields[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("already has"));
+    assert!(form.fields[3].error.is_some(), "the port");
+    assert!(shared.verifying.is_empty());
+}
+
+#[test]
+fn a_verified_credential_is_saved_with_the_tokens_its_check_obtained() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    let request = save(&mut form, &mut shared);
+    assert_eq!(shared.verifying[&request].label, "analytics");
+    assert!(
+        form.command(&mut shared, Command::Save).effects.is_empty(),
+        "one at a time"
+    );
+    let mut ok = outcome(Status::Verified, "accepted");
+    ok.tokens = Some(TokenUpdate {
+        access_token: SecretString::from("at_new"),
+        refresh_token: None,
+        expires_at: Some(Timestamp(NOW.0 + 60)),
+        refresh_expires_at: None,
+    });
+    let fx = answered(&mut form, &mut shared, request, ok);
+    match fx.as_slice() {
+        [Effect::SaveCredential { credential }] => {
+            assert_eq!(
+                credential.last_verification.as_ref().unwrap().status,
+                Status::Verified
+            );
+            assert_eq!(credential.secrets.expose("access_token"), Some("at_new"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(form.phase, FormPhase::Saving));
+    let update = form
+        .on_stored(&mut shared, &Stored::CredentialSaved(id("new")))
+        .expect("its save");
+    assert_eq!(
+        nav_only(update),
+        Some(Nav::Back(Some(Returned::CredentialSaved(id("new")))))
+    );
+}
+
+#[test]
+fn refused_and_unreachable_answers_save_nothing_until_the_user_says_so() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    let request = save(&mut form, &mut shared);
+    assert!(answered(
+        &mut form,
+        &mut shared,
+        request,
+        outcome(Status::Rejected, "bad password")
+    )
+    .is_empty());
+    assert!(matches!(&form.phase, FormPhase::Refused { reason, .. } if reason == "bad password"));
+    assert!(form
+        .command(&mut shared, Command::SaveUnverified)
+        .effects
+        .is_empty());
+    let request = save(&mut form, &mut shared);
+    assert!(answered(
+        &mut form,
+        &mut shared,
+        request,
+        outcome(Status::Unreachable, "refused")
+    )
+    .is_empty());
+    assert!(matches!(form.phase, FormPhase::Unreachable { .. }));
+    // An edit makes the prepared credential stale.
+    form.edited(&mut shared);
+    assert!(matches!(form.phase, FormPhase::Editing));
+    let request = save(&mut form, &mut shared);
+    answered(
+        &mut form,
+        &mut shared,
+        request,
+        outcome(Status::Unreachable, "refused"),
+    );
+    match form
+        .command(&mut shared, Command::SaveUnverified)
+        .effects
+        .as_slice()
+    {
+        [Effect::SaveCredential { credential }] => {
+            let v = credential.last_verification.as_ref().unwrap();
+            assert_eq!(v.status, Status::Unverified);
+            assert_eq!(v.reason, "Saved unverified: refused");
+            assert_eq!(v.latency_ms, Some(40));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_rule_refusal_lands_on_the_field_it_is_about() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    let request = save(&mut form, &mut shared);
+    form.focus = 4;
+    let refused = Action::DraftRefused {
+        request,
+        error: StoreError::Rule(RuleError::CredentialExists {
+            workspace: "acme".into(),
+            component: "postgresql".into(),
+            name: "analytics".into(),
+        }),
+    };
+    assert!(form.on_action(&mut shared, refused).is_ok());
+    assert_eq!(form.focus, 0);
+    assert!(form.fields[0].error.is_some());
+    assert!(matches!(form.phase, FormPhase::Editing));
+    // An answer to a request that is not the form's is handed back.
+    let stale = Action::DraftRefused {
+        request: 999,
+        error: StoreError::UnknownComponent("x".into()),
+    };
+    assert!(form.on_action(&mut shared, stale).is_err());
+}
+
+#[test]
+fn closing_stops_the_verification_and_changes_are_kept_unless_discarded() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    assert_eq!(nav_only(form.command(&mut shared, Command::Back)), None);
+    assert!(matches!(shared.modal, Some(Modal::ConfirmDiscard(_))));
+    assert_eq!(
+        nav_only(form.discard_confirmed(&mut shared)),
+        Some(Nav::BACK)
+    );
+    let request = save(&mut form, &mut shared);
+    let fx = form.closing(&mut shared);
+    assert!(matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request));
+    assert!(shared.verifying.is_empty());
+    // An untouched form just closes.
+    let mut untouched = new_form(&mut shared, "postgresql");
+    assert_eq!(
+        nav_only(untouched.command(&mut shared, Command::Back)),
+        Some(Nav::BACK)
+    );
+}
+
+#[test]
+fn a_revealed_secret_hides_again_after_ten_seconds() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    form.focus = 6; // the password
+    quiet(form.command(&mut shared, Command::Reveal));
+    assert!(form.is_revealed(6));
+    let until = form.wake_at().expect("a deadline");
+    form.tick(Clock {
+        wall: NOW,
+        mono: until - Duration::from_millis(1),
+    });
+    assert!(form.is_revealed(6));
+    form.tick(Clock {
+        wall: NOW,
+        mono: until,
+    });
+    assert!(!form.is_revealed(6) && form.wake_at().is_none());
+    // A plain field is never "revealed".
+    form.focus = 2;
+    quiet(form.command(&mut shared, Command::Reveal));
+    assert!(form.revealed.is_none());
+}
