@@ -7,6 +7,7 @@ use keyway::core::time::Timestamp;
 use keyway::core::{Environment, Status, Verification};
 use keyway::store::CredentialDraft;
 use serde_json::Value;
+use std::process::Output;
 
 /// Workspaces acme and globex; acme holds stripe/st-staging (staging), stripe/st-live
 /// (production), postgresql/pg-staging (staging), postgresql/pg-a and pg-b (production) and
@@ -101,6 +102,18 @@ fn seeded() -> TestVault {
     v
 }
 
+/// `keyway flow add -w acme -n NAME [--active] --step STEP ...`.
+fn add_flow(v: &TestVault, name: &str, active: bool, steps: &[&str]) -> Output {
+    let mut args = vec!["flow", "add", "-w", "acme", "-n", name];
+    if active {
+        args.push("--active");
+    }
+    for step in steps {
+        args.extend(["--step", step]);
+    }
+    v.keyway(&args)
+}
+
 fn flows(v: &TestVault) -> Vec<Value> {
     let o = v.keyway(&["flow", "list", "--json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -114,41 +127,23 @@ fn flows(v: &TestVault) -> Vec<Value> {
 #[test]
 fn steps_only_use_the_flows_workspace_and_component() {
     let v = seeded();
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
-        "x",
-        "--step",
-        "stripe=theirs",
-    ]);
+    let o = add_flow(&v, "x", false, &["stripe=theirs"]);
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o).contains("belongs to workspace 'globex'"),
         "{}",
         stderr(&o)
     );
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
-        "x",
-        "--step",
-        "postgresql=st-staging",
-    ]);
+    let o = add_flow(&v, "x", false, &["postgresql=st-staging"]);
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o).contains("is a stripe credential and cannot be used for postgresql"),
         "{}",
         stderr(&o)
     );
-    let o = v.keyway(&["flow", "add", "-w", "acme", "-n", "x", "--step", "nosuch=a"]);
+    let o = add_flow(&v, "x", false, &["nosuch=a"]);
     assert_eq!(code(&o), 2);
-    let o = v.keyway(&["flow", "add", "-w", "acme", "-n", "x", "--step", "stripe"]);
+    let o = add_flow(&v, "x", false, &["stripe"]);
     assert_eq!(code(&o), 2);
     assert!(flows(&v).is_empty());
 }
@@ -156,19 +151,7 @@ fn steps_only_use_the_flows_workspace_and_component() {
 #[test]
 fn active_flows_need_working_credentials_and_guard_their_credentials() {
     let v = seeded();
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
-        "sync",
-        "--active",
-        "--step",
-        "stripe=st-staging",
-        "--step",
-        "github=gh-bad",
-    ]);
+    let o = add_flow(&v, "sync", true, &["stripe=st-staging", "github=gh-bad"]);
     assert_eq!(code(&o), 1);
     assert!(
         stderr(&o).contains("cannot be active") && stderr(&o).contains("rejected"),
@@ -176,18 +159,7 @@ fn active_flows_need_working_credentials_and_guard_their_credentials() {
         stderr(&o)
     );
     // Inactive is allowed, and the failing step is marked.
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
-        "sync",
-        "--step",
-        "stripe=st-staging",
-        "--step",
-        "github=gh-bad",
-    ]);
+    let o = add_flow(&v, "sync", false, &["stripe=st-staging", "github=gh-bad"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let list = flows(&v);
     assert_eq!(list[0]["active"], false);
@@ -214,19 +186,12 @@ fn active_flows_need_working_credentials_and_guard_their_credentials() {
         "a stripe credential cannot serve the github step"
     );
     assert_eq!(code(&v.keyway(&["flow", "rm", "-w", "acme", "sync"])), 0);
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
+    let o = add_flow(
+        &v,
         "billing",
-        "--active",
-        "--step",
-        "stripe=st-staging",
-        "--step",
-        "postgresql=pg-staging",
-    ]);
+        true,
+        &["stripe=st-staging", "postgresql=pg-staging"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // The delete guard names the flow.
     let o = v.keyway(&["credential", "rm", "-w", "acme", "st-staging"]);
@@ -246,19 +211,12 @@ fn active_flows_need_working_credentials_and_guard_their_credentials() {
 #[test]
 fn promotion_rebinds_to_production_credentials() {
     let v = seeded();
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
+    let o = add_flow(
+        &v,
         "billing",
-        "--active",
-        "--step",
-        "stripe=st-staging",
-        "--step",
-        "postgresql=pg-staging",
-    ]);
+        true,
+        &["stripe=st-staging", "postgresql=pg-staging"],
+    );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     // Two production PostgreSQL credentials: keyway asks which.
     let o = v.keyway(&["flow", "promote", "-w", "acme", "billing"]);
@@ -292,16 +250,7 @@ fn promotion_rebinds_to_production_credentials() {
     );
     assert_eq!(prod["steps"][1]["credential"], "pg-b");
     // A flow with a component that has no production credential.
-    let o = v.keyway(&[
-        "flow",
-        "add",
-        "-w",
-        "acme",
-        "-n",
-        "gh",
-        "--step",
-        "github=gh-bad",
-    ]);
+    let o = add_flow(&v, "gh", false, &["github=gh-bad"]);
     assert_eq!(code(&o), 0);
     let o = v.keyway(&["flow", "promote", "-w", "acme", "gh"]);
     assert_eq!(code(&o), 1);
