@@ -13,6 +13,7 @@
 //!
 //! Run: `cargo bench --bench audit`. Goal: audit / bare at most 1.2.
 
+// The tests' loopback servers and helpers; attached by path (see benches/common/mod.rs for why).
 #[path = "../tests/support/mod.rs"]
 mod support;
 
@@ -30,12 +31,9 @@ use secrecy::SecretString;
 use support::http::api_server;
 use support::{api_component, verifier, SENTINEL};
 
-#[path = "common/alloc.rs"]
-mod alloc;
-#[path = "common/measure.rs"]
-mod measure;
-use alloc::{LIVE, PEAK};
-use measure::{full_history, median};
+mod common;
+use common::alloc::{LIVE, PEAK};
+use common::measure::{full_history, median};
 
 const CONCURRENCY: usize = 16;
 

@@ -19,12 +19,9 @@ use keyway::vault::kdf;
 use keyway::vault::Vault;
 use secrecy::SecretString;
 
-#[path = "common/alloc.rs"]
-mod alloc;
-#[path = "common/measure.rs"]
-mod measure;
-use alloc::{LIVE, PEAK};
-use measure::{full_history, median};
+mod common;
+use common::alloc::{LIVE, PEAK};
+use common::measure::{full_history, median};
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";

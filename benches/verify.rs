@@ -7,6 +7,7 @@
 //! Run: `cargo bench --bench verify -- --sample-size 10`. After criterion's report the bench
 //! prints keyway/bare ratios of the median iteration times (goal: at most 1.2).
 
+// The tests' loopback servers and helpers; attached by path (see benches/common/mod.rs for why).
 #[path = "../tests/support/mod.rs"]
 mod support;
 

@@ -1,6 +1,5 @@
 //! What the timing benches share: the median of a set of runs, and a long-lived credential's
 //! history.
-#![allow(dead_code)] // each bench uses a different part of this file
 
 use std::time::Duration;
 
