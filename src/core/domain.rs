@@ -400,18 +400,7 @@ mod tests {
 
     #[test]
     fn the_latest_result_is_not_part_of_the_stored_record() {
-        let mut c = Credential {
-            id: RecordId("c".into()),
-            workspace: RecordId("w".into()),
-            component: "stripe".into(),
-            name: "main".into(),
-            environment: Environment::Staging,
-            public: BTreeMap::new(),
-            secrets: SecretFields::new(),
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            last_verification: None,
-        };
+        let mut c = Credential::with_fields(&[], &[]);
         assert_eq!(c.status_word(), "never");
         c.record_verification(Verification {
             status: Status::Verified,

@@ -228,9 +228,7 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::secret::SecretFields;
     use crate::core::time::Timestamp;
-    use std::collections::BTreeMap;
 
     fn id(s: &str) -> RecordId {
         RecordId(s.to_string())
@@ -250,12 +248,7 @@ mod tests {
             workspace: id(w),
             component: component.into(),
             name: name.into(),
-            environment: Environment::Staging,
-            public: BTreeMap::new(),
-            secrets: SecretFields::new(),
-            created_at: Timestamp(0),
-            updated_at: Timestamp(0),
-            last_verification: None,
+            ..Credential::with_fields(&[], &[])
         }
     }
 

@@ -74,3 +74,33 @@ pub enum Returned {
     /// The promotion saved the production flow named so.
     FlowPromoted { name: String },
 }
+
+/// A credential being added inline for one step of a multi-step screen (the wizard's
+/// credentials step, promotion): the credential form opens over the screen, and the step
+/// remembered here takes what it saved when it closes.
+#[derive(Debug, Default)]
+pub struct InlineAdd {
+    step: Option<usize>,
+}
+
+impl InlineAdd {
+    /// Opens the form for a new `component` credential (in `environment`) for `step`; `crumb`
+    /// is the screen's place in the title ("flows › wizard").
+    pub fn open(&mut self, step: usize, component: String, environment: &str, crumb: &str) -> Nav {
+        self.step = Some(step);
+        Nav::Open(Route::Form {
+            title: format!("{crumb} › new {component} credential"),
+            component,
+            editing: None,
+            environment: environment.to_string(),
+        })
+    }
+
+    /// The form closed, handing back `value`: the step and the credential it saved, if it did.
+    pub fn finished(&mut self, value: Option<Returned>) -> Option<(usize, RecordId)> {
+        match (self.step.take(), value) {
+            (Some(step), Some(Returned::CredentialSaved(id))) => Some((step, id)),
+            _ => None,
+        }
+    }
+}

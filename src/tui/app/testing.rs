@@ -192,3 +192,8 @@ pub fn quiet(update: Update) {
         "{update:?}"
     );
 }
+
+/// The notice shown, as text ("" when there is none).
+pub fn notice_text(shared: &Shared) -> &str {
+    shared.notice.as_ref().map_or("", |n| n.text.as_str())
+}

@@ -65,6 +65,34 @@ pub fn draw(frame: &mut Frame, area: Rect, input: &Input, look: &FieldLook) {
     }
 }
 
+/// A label in the first `label_w` columns of row `y` of `area`, then the field in the rest of the
+/// row; returns the field's area (the row under it is the field's, for its hint or error).
+pub fn labelled(
+    frame: &mut Frame,
+    area: Rect,
+    y: u16,
+    label_w: u16,
+    label: Span,
+    input: &Input,
+    look: &FieldLook,
+) -> Rect {
+    let label_area = Rect {
+        x: area.x,
+        y,
+        width: label_w.min(area.width),
+        height: 1,
+    };
+    frame.render_widget(label, label_area);
+    let field = Rect {
+        x: area.x + label_w,
+        y,
+        width: area.width.saturating_sub(label_w),
+        height: 1,
+    };
+    draw(frame, field, input, look);
+    field
+}
+
 /// Debug for an input field: its text, or `[REDACTED]` where it may hold a secret. The field's
 /// kill ring (text deleted with Ctrl-W or Ctrl-U, kept for Ctrl-Y) is never shown: it can hold
 /// a secret deleted from a field whose text is shown.

@@ -99,7 +99,7 @@ fn verify_all_records_once_after_the_last_answer_and_says_how_it_went() {
         other => panic!("{other:?}"),
     }
     assert!(a.run.is_none());
-    let notice = &shared.notice.as_ref().unwrap().text;
+    let notice = notice_text(&shared);
     assert!(notice.starts_with("Verified 3 credential(s)"), "{notice}");
     // Someone else's result is handed back.
     assert!(a
@@ -124,12 +124,7 @@ fn esc_or_closing_during_a_run_cancels_the_rest_and_records_what_came_in() {
         .iter()
         .any(|e| matches!(e, Effect::RecordVerifications { results } if results.len() == 1)));
     assert!(shared.verifying.is_empty());
-    assert!(shared
-        .notice
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("1 of 3 checked"));
+    assert!(notice_text(&shared).contains("1 of 3 checked"));
     // With no run, Esc leaves; the same holds when the screen is closed under a run.
     assert_eq!(
         nav_only(a.command(&mut shared, Command::Back)),

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use super::CredentialsState;
 use crate::core::RecordId;
 use crate::tui::app::shared::Shared;
-use crate::tui::widgets::notice::notice_style;
+use crate::tui::widgets::notice::notice_at_bottom;
 use crate::tui::widgets::spinner;
 
 pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame, area: Rect) {
@@ -83,10 +83,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             }
         })
         .collect();
-    let table_area = Rect {
-        height: inner.height - 1,
-        ..inner
-    };
+    let table_area = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     if count == 0 {
         frame.render_widget(
             Paragraph::new(Line::styled(
@@ -113,16 +110,5 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
         .header(header)
         .column_spacing(1);
         frame.render_widget(table, table_area);
-    }
-    if let Some(n) = &shared.notice {
-        let line_area = Rect {
-            y: inner.bottom() - 1,
-            height: 1,
-            ..inner
-        };
-        frame.render_widget(
-            Paragraph::new(Line::styled(n.text.clone(), notice_style(t, n))),
-            line_area,
-        );
     }
 }

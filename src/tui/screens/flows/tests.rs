@@ -53,12 +53,7 @@ fn a_flow_on_a_rejected_credential_is_not_activated() {
         .command(&mut shared, Command::Activate)
         .effects
         .is_empty());
-    assert!(shared
-        .notice
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("already active"));
+    assert!(notice_text(&shared).contains("already active"));
 }
 
 #[test]

@@ -115,15 +115,6 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         let mark = if field.required { "*" } else { " " };
         let label = truncate(&format!("{}{mark}", field.label), usize::from(label_w) - 1);
         let label_style = if focused { t.key() } else { t.base() };
-        frame.render_widget(
-            Span::styled(label, label_style),
-            Rect {
-                x: area.x,
-                y,
-                width: label_w.min(area.width),
-                height: 1,
-            },
-        );
         let revealed = form.is_revealed(i);
         let cleartext =
             field.key == FieldKey::Field("sslmode".into()) && field.input.value() == "disable";
@@ -132,15 +123,12 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         } else {
             None
         };
-        let value_area = Rect {
-            x: area.x + label_w,
-            y,
-            width: area.width.saturating_sub(label_w),
-            height: 1,
-        };
-        text_field::draw(
+        let value_area = text_field::labelled(
             frame,
-            value_area,
+            area,
+            y,
+            label_w,
+            Span::styled(label, label_style),
             &field.input,
             &FieldLook {
                 masked: field.secret && !revealed,

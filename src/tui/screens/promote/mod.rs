@@ -17,7 +17,7 @@ use crate::core::rules::PromotionChoice;
 use crate::core::{Environment, Flow, RecordId, Snapshot};
 use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::keys::Keys;
-use crate::tui::app::nav::{Nav, Returned, Route};
+use crate::tui::app::nav::{InlineAdd, Nav, Returned};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::notice::Notice;
@@ -47,8 +47,8 @@ pub struct PromoteState {
     pub move_flow: bool,
     pub saving: bool,
     pub message: Option<Notice>,
-    /// The step a credential is being added for, while the form is open over this screen.
-    adding_for: Option<usize>,
+    /// A production credential being added for a step.
+    adding: InlineAdd,
 }
 
 /// The promotion plan as the screen shows it: automatic picks chosen, the others open.
@@ -103,7 +103,7 @@ impl PromoteState {
             move_flow: false,
             saving: false,
             message: None,
-            adding_for: None,
+            adding: InlineAdd::default(),
         })
     }
 
@@ -233,13 +233,11 @@ impl Screen for PromoteState {
                 let Some(component) = self.picks.get(step).map(|x| x.component.clone()) else {
                     return Update::none();
                 };
-                self.adding_for = Some(step);
-                return Update::nav(Nav::Open(Route::Form {
-                    title: format!("flows › promote › new {component} credential"),
-                    component,
-                    editing: None,
-                    environment: PROMOTION_TARGET.as_str().to_string(),
-                }));
+                let environment = PROMOTION_TARGET.as_str();
+                let form = self
+                    .adding
+                    .open(step, component, environment, "flows › promote");
+                return Update::nav(form);
             }
             Command::Save => return self.save(shared),
             Command::Back => return Update::nav(Nav::BACK),
@@ -284,8 +282,7 @@ impl Screen for PromoteState {
     }
 
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update {
-        let step = self.adding_for.take();
-        if let (Some(step), Some(Returned::CredentialSaved(id))) = (step, value) {
+        if let Some((step, id)) = self.adding.finished(value) {
             self.credential_added(shared, step, id);
         }
         Update::none()

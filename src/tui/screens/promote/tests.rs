@@ -29,12 +29,7 @@ fn the_key_tables_are_well_formed() {
 fn a_flow_already_in_production_is_not_promoted() {
     let mut shared = unlocked_on(staged());
     assert!(PromoteState::open(&mut shared, &id("f1")).is_none());
-    assert!(shared
-        .notice
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("already in production"));
+    assert!(notice_text(&shared).contains("already in production"));
 }
 
 #[test]

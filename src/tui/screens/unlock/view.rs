@@ -58,29 +58,17 @@ pub(super) fn render(u: &UnlockState, shared: &Shared, frame: &mut Frame, area: 
         }
         let focused = u.focus == index && !u.busy && shared.modal.is_none();
         let style = if focused { t.key() } else { t.base() };
-        frame.render_widget(
-            Span::styled(label.to_string(), style),
-            Rect {
-                x: inner.x,
-                y,
-                width: label_w.min(inner.width),
-                height: 1,
-            },
-        );
         let input = if index == 0 {
             &u.passphrase
         } else {
             &u.confirm
         };
-        let field_area = Rect {
-            x: inner.x + label_w,
-            y,
-            width: inner.width.saturating_sub(label_w),
-            height: 1,
-        };
-        text_field::draw(
+        text_field::labelled(
             frame,
-            field_area,
+            inner,
+            y,
+            label_w,
+            Span::styled(label.to_string(), style),
             input,
             &FieldLook {
                 masked: true,

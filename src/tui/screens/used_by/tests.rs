@@ -35,12 +35,7 @@ fn nothing_to_rebind_or_nothing_to_rebind_to_is_said() {
     // legacy: no flow uses it.
     let mut u = UsedByState::open(&mut shared, id("c2"));
     assert!(u.command(&mut shared, Command::Confirm).effects.is_empty());
-    assert!(shared
-        .notice
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("No flow uses"));
+    assert!(notice_text(&shared).contains("No flow uses"));
     // billing: used, but the only Stripe credential.
     let mut s = snapshot();
     s.flows.push(flow(
@@ -52,12 +47,7 @@ fn nothing_to_rebind_or_nothing_to_rebind_to_is_said() {
     let mut shared = unlocked_on(s);
     let mut u = UsedByState::open(&mut shared, id("c3"));
     assert!(u.command(&mut shared, Command::Confirm).effects.is_empty());
-    assert!(shared
-        .notice
-        .as_ref()
-        .unwrap()
-        .text
-        .contains("add one first"));
+    assert!(notice_text(&shared).contains("add one first"));
 }
 
 #[test]

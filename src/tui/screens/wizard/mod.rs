@@ -20,7 +20,7 @@ use crate::core::schema::Component;
 use crate::core::{Credential, Environment, Flow, FlowStep, RecordId};
 use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::keys::Keys;
-use crate::tui::app::nav::{Nav, Returned, Route};
+use crate::tui::app::nav::{InlineAdd, Nav, Returned};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{Modal, Shared};
 use crate::tui::app::vault_view::step_candidates;
@@ -77,8 +77,8 @@ pub struct WizardState {
     pub active: bool,
     pub saving: bool,
     pub message: Option<Notice>,
-    /// The flow step a credential is being added for, while the form is open over the wizard.
-    adding_for: Option<usize>,
+    /// A credential being added for a flow step.
+    adding: InlineAdd,
 }
 
 impl WizardState {
@@ -99,7 +99,7 @@ impl WizardState {
             active: true,
             saving: false,
             message: None,
-            adding_for: None,
+            adding: InlineAdd::default(),
         }
     }
 
@@ -375,13 +375,11 @@ impl WizardState {
         let Some(component) = self.picks.get(step).map(|p| p.component.clone()) else {
             return Update::none();
         };
-        self.adding_for = Some(step);
-        Update::nav(Nav::Open(Route::Form {
-            title: format!("flows › wizard › new {component} credential"),
-            component,
-            editing: None,
-            environment: self.environment().as_str().to_string(),
-        }))
+        let environment = self.environment();
+        let form = self
+            .adding
+            .open(step, component, environment.as_str(), "flows › wizard");
+        Update::nav(form)
     }
 
     /// A credential saved from the inline form: bind it to the step it was added for.
@@ -560,8 +558,7 @@ impl Screen for WizardState {
     }
 
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update {
-        let step = self.adding_for.take();
-        if let (Some(step), Some(Returned::CredentialSaved(id))) = (step, value) {
+        if let Some((step, id)) = self.adding.finished(value) {
             self.credential_added(shared, step, id);
         }
         Update::none()

@@ -85,24 +85,12 @@ fn name_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
             break;
         }
         let focused = w.name_focus == i;
-        frame.render_widget(
-            Span::styled(*label, if focused { t.key() } else { t.base() }),
-            Rect {
-                x: area.x,
-                y,
-                width: 14.min(area.width),
-                height: 1,
-            },
-        );
-        let value = Rect {
-            x: area.x + 14,
-            y,
-            width: area.width.saturating_sub(14),
-            height: 1,
-        };
-        text_field::draw(
+        let value = text_field::labelled(
             frame,
-            value,
+            area,
+            y,
+            14,
+            Span::styled(*label, if focused { t.key() } else { t.base() }),
             input,
             &FieldLook {
                 masked: false,
