@@ -50,22 +50,34 @@ fn opening_asks_for_the_passphrase_and_takes_it_out_of_the_field() {
 }
 
 #[test]
-fn creating_needs_the_same_passphrase_twice() {
+fn creating_needs_a_long_enough_passphrase_the_same_twice() {
     let mut shared = locked();
     let mut u = UnlockState {
         creating: true,
         ..UnlockState::default()
     };
-    typed(&mut u, "one");
+    typed(&mut u, "short");
+    assert!(u.command(&mut shared, Command::Submit).effects.is_empty());
+    assert_eq!(
+        u.focus, 0,
+        "too short: said before the confirmation is asked for"
+    );
+    assert!(u
+        .message
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("at least 8 characters"));
+    typed(&mut u, " enough");
     assert!(u.command(&mut shared, Command::Submit).effects.is_empty());
     assert_eq!(u.focus, 1, "Enter moves to the confirmation");
-    typed(&mut u, "two");
+    typed(&mut u, "something else");
     assert!(u.command(&mut shared, Command::Submit).effects.is_empty());
     assert!(
         u.confirm.value().is_empty(),
         "a wrong confirmation is wiped"
     );
-    typed(&mut u, "one");
+    typed(&mut u, "short enough");
     let update = u.command(&mut shared, Command::Submit);
     assert!(matches!(
         update.effects.as_slice(),
