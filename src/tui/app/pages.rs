@@ -1,22 +1,15 @@
 //! The app's list of screens: one line each, naming the screen, its state, the route that
-//! opens it and how. A new screen is its own module under screens/, a line here, and its
+//! opens it and how. A new screen is its own module under screens/ (declared in
+//! screens/mod.rs), a line here (and its module's name in the `use` above the list), and its
 //! variant in `Route` (nav.rs); nothing else changes.
 
 use super::action::Effect;
 use super::nav::Route;
 use super::screen::AnyScreen;
 use super::shared::Shared;
-use crate::tui::screens::audit::AuditState;
-use crate::tui::screens::credentials::CredentialsState;
-use crate::tui::screens::detail::DetailState;
-use crate::tui::screens::flows::FlowsState;
-use crate::tui::screens::form::FormState;
-use crate::tui::screens::grid::GridState;
-use crate::tui::screens::promote::PromoteState;
-use crate::tui::screens::unlock::UnlockState;
-use crate::tui::screens::used_by::UsedByState;
-use crate::tui::screens::wizard::WizardState;
-use crate::tui::screens::workspaces::WorkspacesState;
+use crate::tui::screens::{
+    audit, credentials, detail, flows, form, grid, promote, unlock, used_by, wizard, workspaces,
+};
 
 /// A screen's state that is a page of its own, for finding it on the stack.
 pub trait PageState: Sized {
@@ -95,15 +88,15 @@ fn alone<S>(state: S) -> Option<(S, Vec<Effect>)> {
 }
 
 screens! { shared;
-    Unlock(UnlockState) = Route::Unlock { message } => alone(UnlockState::open(message));
-    Workspaces(WorkspacesState) = Route::Workspaces => alone(WorkspacesState::open(shared));
-    Grid(GridState) = Route::Grid => alone(GridState::default());
-    Credentials(CredentialsState) = Route::Credentials { component } => alone(CredentialsState::open(shared, component));
-    Form(FormState) = Route::Form { component, editing, environment, title } => FormState::open(shared, &component, editing.as_ref(), &environment, title).and_then(alone);
-    Flows(FlowsState) = Route::Flows => alone(FlowsState::open(shared));
-    Wizard(WizardState) = Route::Wizard { editing } => WizardState::open(shared, editing.as_ref()).and_then(alone);
-    Promote(PromoteState) = Route::Promote { flow } => PromoteState::open(shared, &flow).and_then(alone);
-    UsedBy(UsedByState) = Route::UsedBy { credential } => alone(UsedByState::open(shared, credential));
-    Audit(AuditState) = Route::Audit => alone(AuditState::open(shared));
-    Detail(DetailState) = Route::Detail { credential } => Some(DetailState::open(shared, credential));
+    Unlock(unlock::UnlockState) = Route::Unlock { message } => alone(unlock::UnlockState::open(message));
+    Workspaces(workspaces::WorkspacesState) = Route::Workspaces => alone(workspaces::WorkspacesState::open(shared));
+    Grid(grid::GridState) = Route::Grid => alone(grid::GridState::default());
+    Credentials(credentials::CredentialsState) = Route::Credentials { component } => alone(credentials::CredentialsState::open(shared, component));
+    Form(form::FormState) = Route::Form { component, editing, environment, title } => form::FormState::open(shared, &component, editing.as_ref(), &environment, title).and_then(alone);
+    Flows(flows::FlowsState) = Route::Flows => alone(flows::FlowsState::open(shared));
+    Wizard(wizard::WizardState) = Route::Wizard { editing } => wizard::WizardState::open(shared, editing.as_ref()).and_then(alone);
+    Promote(promote::PromoteState) = Route::Promote { flow } => promote::PromoteState::open(shared, &flow).and_then(alone);
+    UsedBy(used_by::UsedByState) = Route::UsedBy { credential } => alone(used_by::UsedByState::open(shared, credential));
+    Audit(audit::AuditState) = Route::Audit => alone(audit::AuditState::open(shared));
+    Detail(detail::DetailState) = Route::Detail { credential } => Some(detail::DetailState::open(shared, credential));
 }
