@@ -1,6 +1,14 @@
 //! Passphrase key derivation: Argon2id v1.3, with parameters kept in the vault header, bounded
-//! below (OWASP floor) and above (refused before running, so a hostile header cannot make keyway
-//! allocate gigabytes or spin for minutes), and calibrated to this machine at `init`.
+//! below (OWASP floor) and above, and calibrated to this machine at `init`.
+//!
+//! The ceilings are what keyway itself would ever write: calibration never goes past them, and
+//! a config asking for more is refused. A vault or export header asking for more was not made
+//! by keyway, and is refused before the key derivation runs, so a crafted file cannot make
+//! keyway allocate gigabytes or spin for minutes. Where they come from: calibration raises
+//! iterations from RFC 9106's t=3 up to t=20 (its old cap), then memory up to 1 GiB (its old
+//! cap), but never past a work of 4 GiB-passes (memory times iterations; about 4 s on a
+//! 2-core ops host, where calibration itself picks about 1.3 GiB-passes for its 0.5-1 s).
+//! Parallelism: calibration uses RFC 9106's 4; a config may use up to 8.
 
 use std::time::{Duration, Instant};
 
@@ -31,13 +39,22 @@ pub const FLOOR: KdfParams = KdfParams {
     iterations: FLOOR_ITERATIONS,
     parallelism: 1,
 };
-/// Above these a header is refused before the KDF runs.
-pub const MAX_MEMORY_KIB: u32 = 2 * 1024 * 1024;
+/// Above these a header is refused before the KDF runs, a config is refused, and calibration
+/// stops (see the module comment for where they come from).
+pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
 pub const MAX_ITERATIONS: u32 = 20;
-pub const MAX_PARALLELISM: u32 = 16;
+pub const MAX_PARALLELISM: u32 = 8;
+/// The most work: memory (KiB) times iterations, 4 GiB-passes.
+pub const MAX_WORK: u64 = 4 * 1024 * 1024;
 
 /// Calibration never picks more memory than this, so a vault stays openable on small ops hosts.
-const CALIBRATION_MAX_MEMORY_KIB: u32 = 1024 * 1024;
+const CALIBRATION_MAX_MEMORY_KIB: u32 = MAX_MEMORY_KIB;
+
+/// Memory for a message: whole MiB, rounded up, so an amount over a limit never reads as the
+/// limit itself.
+fn mib(kib: u64) -> u64 {
+    kib.div_ceil(1024)
+}
 
 /// Calibration aims for a derivation time in this window.
 const TARGET_LOW: Duration = Duration::from_millis(500);
@@ -49,7 +66,7 @@ impl KdfParams {
         if self.memory_kib > MAX_MEMORY_KIB {
             return Err(format!(
                 "it asks for {} MiB of memory (at most {} MiB is accepted)",
-                self.memory_kib / 1024,
+                mib(self.memory_kib.into()),
                 MAX_MEMORY_KIB / 1024
             ));
         }
@@ -74,7 +91,20 @@ impl KdfParams {
         if self.memory_kib < 8 * self.parallelism {
             return Err("its key derivation memory is too small for its parallelism".into());
         }
+        if self.work() > MAX_WORK {
+            return Err(format!(
+                "it asks for {} MiB times {} iterations of key derivation work (at most {} MiB-passes are accepted)",
+                mib(self.memory_kib.into()),
+                self.iterations,
+                MAX_WORK / 1024
+            ));
+        }
         Ok(())
+    }
+
+    /// Memory (KiB) times iterations: what the derivation costs in time.
+    pub fn work(&self) -> u64 {
+        u64::from(self.memory_kib) * u64::from(self.iterations)
     }
 
     /// The parameters for a new vault or passphrase: the config's, else calibrated.
@@ -128,6 +158,17 @@ pub fn check_config(config: &KdfConfig) -> Result<(), String> {
             ));
         }
     }
+    let asked = KdfParams {
+        memory_kib: config.memory_kib.unwrap_or(RECOMMENDED.memory_kib),
+        iterations: config.iterations.unwrap_or(RECOMMENDED.iterations),
+        parallelism: config.parallelism.unwrap_or(RECOMMENDED.parallelism),
+    };
+    if asked.work() > MAX_WORK {
+        return Err(format!(
+            "kdf.memory_kib times kdf.iterations = {} is above the maximum of {MAX_WORK} (KiB-passes)",
+            asked.work()
+        ));
+    }
     Ok(())
 }
 
@@ -159,7 +200,7 @@ pub fn derive(
 
 /// Picks parameters that take about 0.5-1 s here, starting from (and never going below) RFC
 /// 9106's recommendation; extra cost goes into iterations, which costs no memory, and once they
-/// reach MAX_ITERATIONS into memory, up to CALIBRATION_MAX_MEMORY_KIB.
+/// reach MAX_ITERATIONS into memory, up to CALIBRATION_MAX_MEMORY_KIB; never past MAX_WORK.
 pub fn calibrate() -> KdfParams {
     let mut params = RECOMMENDED;
     let salt = [0u8; 16];
@@ -179,8 +220,16 @@ pub fn calibrate() -> KdfParams {
         if params.iterations < MAX_ITERATIONS {
             params.iterations = scale_up(params.iterations, factor, 1, MAX_ITERATIONS);
         } else {
-            params.memory_kib =
-                scale_up(params.memory_kib, factor, 1024, CALIBRATION_MAX_MEMORY_KIB);
+            let most = (MAX_WORK / u64::from(params.iterations)) as u32;
+            params.memory_kib = scale_up(
+                params.memory_kib,
+                factor,
+                1024,
+                CALIBRATION_MAX_MEMORY_KIB.min(most),
+            );
+        }
+        if params.work() >= MAX_WORK {
+            break;
         }
     }
     params
@@ -228,7 +277,19 @@ mod tests {
             KdfParams {
                 memory_kib: 65536,
                 iterations: 3,
-                parallelism: 17,
+                parallelism: 9,
+            },
+            // The hostile export header of issue 12: 2 GiB, t=20, p=16.
+            KdfParams {
+                memory_kib: 2 * 1024 * 1024,
+                iterations: 20,
+                parallelism: 16,
+            },
+            // Each within bounds, together too much work.
+            KdfParams {
+                memory_kib: MAX_MEMORY_KIB,
+                iterations: MAX_ITERATIONS,
+                parallelism: 4,
             },
             KdfParams {
                 memory_kib: 65536,
@@ -249,6 +310,17 @@ mod tests {
             assert!(bad.check_bounds().is_err(), "{bad:?}");
         }
         assert!(RECOMMENDED.check_bounds().is_ok());
+        // An amount just over the limit does not read as the limit.
+        let over = KdfParams {
+            memory_kib: MAX_MEMORY_KIB + 1,
+            iterations: 2,
+            parallelism: 1,
+        };
+        let text = over.check_bounds().unwrap_err();
+        assert!(
+            text.contains("asks for 1025 MiB") && text.contains("at most 1024 MiB"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -270,6 +342,7 @@ mod tests {
         assert!(p.iterations >= RECOMMENDED.iterations);
         assert!(p.parallelism >= RECOMMENDED.parallelism);
         assert!(p.check_bounds().is_ok());
+        assert!(p.work() <= MAX_WORK);
         // Unset config means calibrate; set values are used as given.
         let chosen = KdfParams::for_new_key(&KdfConfig {
             memory_kib: Some(FLOOR_MEMORY_KIB),
@@ -299,5 +372,11 @@ mod tests {
         };
         assert!(check_config(&t).unwrap_err().contains("kdf.iterations"));
         assert!(check_config(&KdfConfig::default()).is_ok());
+        let heavy = KdfConfig {
+            memory_kib: Some(MAX_MEMORY_KIB),
+            iterations: Some(MAX_ITERATIONS),
+            parallelism: None,
+        };
+        assert!(check_config(&heavy).unwrap_err().contains("kdf.iterations"));
     }
 }
