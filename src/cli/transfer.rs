@@ -111,7 +111,6 @@ pub fn import(
     // is not a good export (damaged, another passphrase) is refused: exit 1.
     let bytes = crate::files::read_bounded(file, EXPORT_FILE_LIMIT)
         .map_err(|e| CliError::Usage(format!("the export file {shown} {e}")))?;
-    let mut store = ctx.open_store()?;
     let pass = match super::context::env_passphrase(ENV_VAR)? {
         Some(p) => p,
         None if std::io::stdin().is_terminal() => secrecy::SecretString::from(
@@ -124,8 +123,11 @@ pub fn import(
             )))
         }
     };
+    // The export's key derivation runs before the vault is touched: however long a crafted
+    // header could make it take, no other process waits for this one.
     let export = transfer::open(&shown, &bytes, pass.expose_secret().as_bytes())
         .map_err(|e| CliError::Refused(e.to_string()))?;
+    let mut store = ctx.open_store()?;
     let target = workspace.unwrap_or(&export.workspace).to_string();
     let now = clock::now();
 

@@ -2,7 +2,7 @@
 //! clear message, and no memory spike in the process that read it. The peak is this one child's,
 //! read from `wait4`, so other tests' children in the same binary do not count.
 
-use crate::support::{TestVault, PASS};
+use crate::support::{code, stderr, TestVault, PASS};
 use keyway::vault::header::Header;
 use keyway::vault::tables::{HEADER_KEY, META};
 use redb::ReadableTable;
@@ -68,4 +68,49 @@ fn a_huge_kdf_header_is_refused_without_a_memory_spike() {
     // other tests of the binary have run), so the bound leaves room for that.
     let peak_mib = usage.ru_maxrss / 1024;
     assert!(peak_mib < 256, "the refused open peaked at {peak_mib} MiB");
+}
+
+/// The export is opened (its key derivation run) before the vault: a wrong export passphrase is
+/// reported even where there is no vault at all, so the import never holds the vault while it
+/// derives a key.
+#[test]
+fn an_import_derives_the_export_key_before_it_opens_the_vault() {
+    let source = TestVault::new();
+    let mut store = source.create();
+    store
+        .add_workspace("acme", keyway::core::time::Timestamp(1))
+        .unwrap();
+    drop(store);
+    let file = source.dir.path().join("acme.kwx");
+    let f = file.to_string_lossy().into_owned();
+    let o = source.keyway_with(
+        &["export", "-w", "acme", &f],
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("KEYWAY_EXPORT_PASSPHRASE", "the export passphrase"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let nowhere = TestVault::new();
+    let import = |pass: &str| {
+        nowhere.keyway_with(
+            &["import", &f],
+            &[
+                ("KEYWAY_PASSPHRASE", PASS),
+                ("KEYWAY_EXPORT_PASSPHRASE", pass),
+            ],
+            None,
+        )
+    };
+    let o = import("not the export passphrase");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("wrong export passphrase"),
+        "{}",
+        stderr(&o)
+    );
+    let o = import("the export passphrase");
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("no vault"), "{}", stderr(&o));
 }
