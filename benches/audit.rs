@@ -26,7 +26,7 @@ use keyway::catalog::Catalog;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
 use keyway::core::{Status, Verification};
-use keyway::store::{CredentialDraft, Store};
+use keyway::store::{Checked, CredentialDraft, Store};
 use secrecy::SecretString;
 use support::http::api_server;
 use support::{api_component, verifier, SENTINEL};
@@ -143,11 +143,20 @@ fn main() {
 
         // The recording alone: the same results written without any network work.
         let now = keyway::clock::now();
-        let ids: Vec<_> = items.iter().map(|(_, c)| c.id.clone()).collect();
+        let ids: Vec<_> = items
+            .iter()
+            .map(|(_, c)| (c.id.clone(), c.revision.number))
+            .collect();
+        let checked = |(id, revision): &(keyway::core::RecordId, u64), result| Checked {
+            id: id.clone(),
+            revision: *revision,
+            result,
+            tokens: None,
+        };
         let results: Vec<_> = ids
             .iter()
             .zip(&outcomes)
-            .map(|(id, o)| (id.clone(), o.to_verification(now), None))
+            .map(|(id, o)| checked(id, o.to_verification(now)))
             .collect();
         settle();
         let t = Timer::start();
@@ -158,12 +167,12 @@ fn main() {
         // (the first audit of an outage, say): each result is a new history entry carrying the
         // final state of the run it ends. The worst case.
         let changed: Vec<_> = ids
-            .into_iter()
+            .iter()
             .zip(&outcomes)
             .map(|(id, o)| {
                 let mut v = o.to_verification(now);
                 v.reason = "Changed, for the benchmark.".into();
-                (id, v, None)
+                checked(id, v)
             })
             .collect();
         settle();
@@ -248,7 +257,7 @@ fn audit(
         .iter()
         .map(|c| (component, c.id.clone()))
         .collect();
-    let outcomes =
+    let (outcomes, _) =
         verify_and_record(rt, store, v, CONCURRENCY, &items, now, |_| {}).expect("audit");
     assert!(outcomes.iter().all(|o| o.status == Status::Verified));
     t.stop()
@@ -284,8 +293,13 @@ fn audit_in_batches(
             &items,
             now,
             |p| {
-                let id = items[p.index].1.id.clone();
-                batch.push((id, p.outcome.to_verification(now), p.outcome.tokens.clone()));
+                let c = items[p.index].1;
+                batch.push(Checked {
+                    id: c.id.clone(),
+                    revision: c.revision.number,
+                    result: p.outcome.to_verification(now),
+                    tokens: p.outcome.tokens.clone(),
+                });
                 if batch.len() == BATCH {
                     tx.send(std::mem::take(&mut batch)).expect("writer");
                 }

@@ -55,6 +55,7 @@ fn state_with(count: usize) -> State {
                 run: None,
                 tls: None,
             }),
+            revision: Default::default(),
         })
         .collect();
     let snapshot = Snapshot {
@@ -62,6 +63,7 @@ fn state_with(count: usize) -> State {
             id: ws.clone(),
             name: "load".into(),
             created_at: NOW,
+            revision: Default::default(),
         }],
         credentials,
         flows: vec![],

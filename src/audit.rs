@@ -16,22 +16,33 @@ use foldhash::{HashMap, HashMapExt};
 use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::{Credential, RecordId, RuleError, Verification};
-use crate::store::{Store, StoreError};
-use crate::verify::{verify_all, Outcome, Progress, TokenUpdate, Verifier};
+use crate::store::{Checked, Recorded, Store, StoreError};
+use crate::verify::{verify_all, Outcome, Progress, Verifier};
 
 /// The results of one bulk run, kept until it ends and then recorded at once.
 #[derive(Debug, Default)]
 pub struct RunResults {
-    results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+    results: Vec<Checked>,
 }
 
 impl RunResults {
-    /// Keeps the result of checking the stored credential `id` at `at`, with any tokens the
-    /// check obtained; returns the result as it will be recorded.
-    pub fn add(&mut self, id: RecordId, outcome: &Outcome, at: Timestamp) -> &Verification {
-        let result = outcome.to_verification(at);
-        self.results.push((id, result, outcome.tokens.clone()));
-        &self.results[self.results.len() - 1].1
+    /// Keeps the result of checking revision `revision` of the stored credential `id` at `at`,
+    /// with any tokens the check obtained; returns the result as it will be recorded (if the
+    /// credential is still at that revision then).
+    pub fn add(
+        &mut self,
+        id: RecordId,
+        revision: u64,
+        outcome: &Outcome,
+        at: Timestamp,
+    ) -> &Verification {
+        self.results.push(Checked {
+            id,
+            revision,
+            result: outcome.to_verification(at),
+            tokens: outcome.tokens.clone(),
+        });
+        &self.results[self.results.len() - 1].result
     }
 
     pub fn len(&self) -> usize {
@@ -42,15 +53,18 @@ impl RunResults {
         self.results.is_empty()
     }
 
-    /// Writes every result, and the tokens that came with them, in one durable transaction.
-    pub fn record(self, store: &mut Store, now: Timestamp) -> Result<(), StoreError> {
+    /// Writes every result, and the tokens that came with them, in one durable transaction;
+    /// a result for a credential changed (or deleted) since its check is left out, and named.
+    pub fn record(self, store: &mut Store, now: Timestamp) -> Result<Recorded, StoreError> {
         store.record_verifications(self.results, now)
     }
 }
 
 /// Verifies the stored credentials `items` names (each with its component) with at most
 /// `concurrency` at a time, records every result in `store`, and returns the outcomes in input
-/// order. An id that is not in the store is refused before anything is verified.
+/// order, with what was not recorded: a credential another process changed or deleted while it
+/// was being checked keeps the state its new revision has. An id that is not in the store is
+/// refused before anything is verified.
 pub fn verify_and_record(
     runtime: &tokio::runtime::Runtime,
     store: &mut Store,
@@ -59,7 +73,9 @@ pub fn verify_and_record(
     items: &[(&Component, RecordId)],
     now: Timestamp,
     progress: impl FnMut(Progress<'_>),
-) -> Result<Vec<Outcome>, StoreError> {
+) -> Result<(Vec<Outcome>, Recorded), StoreError> {
+    // The revision each check verifies: its result belongs to that one only.
+    let mut revisions = Vec::with_capacity(items.len());
     let outcomes = {
         let credentials = &store.snapshot().credentials;
         let mut by_id: HashMap<&RecordId, &Credential> = HashMap::with_capacity(credentials.len());
@@ -67,7 +83,10 @@ pub fn verify_and_record(
         let refs = items
             .iter()
             .map(|(component, id)| match by_id.get(id) {
-                Some(c) => Ok((*component, *c)),
+                Some(c) => {
+                    revisions.push(c.revision.number);
+                    Ok((*component, *c))
+                }
                 None => Err(RuleError::NoSuchCredential {
                     workspace: String::new(),
                     name: id.to_string(),
@@ -77,9 +96,9 @@ pub fn verify_and_record(
         runtime.block_on(verify_all(verifier, concurrency, &refs, now, progress))
     };
     let mut results = RunResults::default();
-    for ((_, id), outcome) in items.iter().zip(&outcomes) {
-        results.add(id.clone(), outcome, now);
+    for (((_, id), outcome), revision) in items.iter().zip(&outcomes).zip(revisions) {
+        results.add(id.clone(), revision, outcome, now);
     }
-    results.record(store, now)?;
-    Ok(outcomes)
+    let recorded = results.record(store, now)?;
+    Ok((outcomes, recorded))
 }

@@ -18,13 +18,31 @@ pub struct Config {
     pub audit: AuditConfig,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct VaultConfig {
     /// The vault file; `--vault` and `KEYWAY_VAULT` win over it.
     pub path: Option<PathBuf>,
     /// Folder of user component definitions (default: the config dir's components/).
     pub components_dir: Option<PathBuf>,
+    /// Seconds a write waits for another process's write transaction before giving up (exit 5).
+    pub lock_wait_secs: u64,
+}
+
+impl Default for VaultConfig {
+    fn default() -> Self {
+        VaultConfig {
+            path: None,
+            components_dir: None,
+            lock_wait_secs: crate::vault::DEFAULT_LOCK_WAIT.as_secs(),
+        }
+    }
+}
+
+impl VaultConfig {
+    pub fn lock_wait(&self) -> Duration {
+        Duration::from_secs(self.lock_wait_secs)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -182,6 +200,12 @@ impl Config {
                 "verify.deadline_secs must not be shorter than verify.connect_timeout_secs".into(),
             );
         }
+        if self.vault.lock_wait_secs > 3600 {
+            return Err(format!(
+                "vault.lock_wait_secs = {} must be at most 3600",
+                self.vault.lock_wait_secs
+            ));
+        }
         kdf::check_config(&self.kdf)?;
         Ok(())
     }
@@ -202,6 +226,8 @@ mod tests {
         // The example documents every key with its default, commented out or not.
         let c = Config::parse("config.example.toml", text).unwrap();
         assert_eq!(c.verify, VerifyConfig::default());
+        assert_eq!(c.vault, VaultConfig::default());
+        assert_eq!(c.vault.lock_wait_secs, 10);
         assert_eq!(c.ui, UiConfig::default());
         assert_eq!(c.audit, AuditConfig::default());
     }

@@ -4,7 +4,7 @@
 #![no_main]
 
 use keyway::core::{Credential, Flow, Workspace};
-use keyway::vault::crypto::{record_aad, DataKey};
+use keyway::vault::crypto::{record_aad, revision_aad, DataKey};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -17,6 +17,11 @@ fuzz_target!(|data: &[u8]| {
         &key.open(&sealed, &record_aad("v", "credentials", "id")).unwrap()[..],
         data
     );
+    // Since vault format 5 a record's revision is bound too: another revision does not open.
+    let sealed = key.seal(data, &revision_aad("v", "credentials", "id", 4));
+    assert!(key
+        .open(&sealed, &revision_aad("v", "credentials", "id", 3))
+        .is_err());
     let _ = serde_json::from_slice::<Credential>(data);
     let _ = serde_json::from_slice::<Workspace>(data);
     let _ = serde_json::from_slice::<Flow>(data);

@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
     name = "keyway",
     version,
     about = "Manage the credentials of your integration flows: an encrypted vault, live verification, a keyboard-driven TUI.",
-    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault in use."
+    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault busy (another process's write did not finish in time); 6 changed by another process since it was read."
 )]
 pub struct Cli {
     /// The vault file (default: ~/.local/share/keyway/vault.redb).
@@ -34,6 +34,9 @@ pub enum Command {
     Init,
     /// Change the vault's passphrase (the new one from KEYWAY_NEW_PASSPHRASE or a prompt).
     Passwd,
+    /// Replace the vault's data key: every record re-encrypted under a new one, the passphrase
+    /// kept. Use it when an old copy of the vault or an old passphrase may be out there.
+    Rekey,
     /// Workspaces: each holds its own credentials and flows.
     #[command(subcommand)]
     Workspace(WorkspaceCmd),
@@ -90,13 +93,20 @@ pub enum WorkspaceCmd {
         json: bool,
     },
     /// Rename a workspace.
-    Rename { name: String, new_name: String },
+    Rename {
+        name: String,
+        new_name: String,
+        #[command(flatten)]
+        expect: Expect,
+    },
     /// Delete a workspace (one that holds credentials or flows needs --force).
     Rm {
         name: String,
         /// Delete the workspace with all its credentials and flows.
         #[arg(long)]
         force: bool,
+        #[command(flatten)]
+        expect: Expect,
     },
 }
 
@@ -115,6 +125,15 @@ pub enum ComponentCmd {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--expect-revision N`: the change is refused (exit 6, nothing written) unless the record is
+/// still at revision N, the one the script read (the `revision` of `--json` output).
+#[derive(Debug, Clone, Copy, Args)]
+pub struct Expect {
+    /// Refuse (exit 6) unless the record is still at this revision (see `--json`'s `revision`).
+    #[arg(long = "expect-revision", value_name = "N")]
+    pub revision: Option<u64>,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +173,9 @@ pub enum CredentialCmd {
     Rm {
         #[command(flatten)]
         target: CredentialRef,
+        /// Refuse (exit 6) unless the credential is still at this revision.
+        #[arg(long, value_name = "N")]
+        expect_revision: Option<u64>,
     },
     /// Add a credential; it is verified live first and saved only if valid.
     Add {
@@ -190,6 +212,9 @@ pub enum CredentialCmd {
         fields: Vec<String>,
         #[arg(long)]
         save_unverified: bool,
+        /// Refuse (exit 6) unless the credential is still at this revision.
+        #[arg(long, value_name = "N")]
+        expect_revision: Option<u64>,
     },
     /// Verify stored credentials now and record the results.
     Verify {
@@ -248,18 +273,24 @@ pub enum FlowCmd {
         #[arg(long, short)]
         workspace: String,
         name: String,
+        #[command(flatten)]
+        expect: Expect,
     },
     /// Mark a flow inactive.
     Deactivate {
         #[arg(long, short)]
         workspace: String,
         name: String,
+        #[command(flatten)]
+        expect: Expect,
     },
     /// Delete a flow.
     Rm {
         #[arg(long, short)]
         workspace: String,
         name: String,
+        #[command(flatten)]
+        expect: Expect,
     },
     /// Point a step at another credential of the same component.
     Rebind {
@@ -268,6 +299,8 @@ pub enum FlowCmd {
         name: String,
         #[arg(long = "step", value_name = "COMPONENT=CREDENTIAL", required = true)]
         steps: Vec<String>,
+        #[command(flatten)]
+        expect: Expect,
     },
     /// Copy a staging flow to production, rebinding each step to a production credential.
     Promote {

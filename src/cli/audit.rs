@@ -88,7 +88,7 @@ pub fn run(
     let verifier = ctx.verifier()?;
     let now = clock::now();
     let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
-    let checked: Vec<Outcome> = verify_and_record(
+    let (checked, recorded): (Vec<Outcome>, _) = verify_and_record(
         &runtime()?,
         &mut store,
         &verifier,
@@ -109,6 +109,20 @@ pub fn run(
         .into_iter()
         .filter_map(|u| u.or_else(|| checked.next()))
         .collect();
+    // A credential changed while it was checked: the check was of the old revision, so its
+    // result was not recorded and says nothing of the one stored now.
+    let stale: foldhash::HashSet<&RecordId> = recorded.stale.iter().collect();
+    let changed: Vec<bool> = ids.iter().map(|id| stale.contains(id)).collect();
+    const CHANGED: &str = "changed";
+    const CHANGED_REASON: &str =
+        "Changed by another process while it was being checked; the result was not recorded: audit it again.";
+    let status_of = |i: usize, o: &Outcome| {
+        if changed[i] {
+            (CHANGED, CHANGED_REASON.to_string())
+        } else {
+            (o.status.as_str(), o.reason.clone())
+        }
+    };
 
     // Expiry is read after recording: a refresh during verification moves it.
     let warn_days = fail_on_expiring.unwrap_or(ctx.config.audit.expiry_warning_days);
@@ -138,18 +152,21 @@ pub fn run(
 
     let problems = outcomes
         .iter()
-        .filter(|o| o.status != Status::Verified)
+        .zip(&changed)
+        .filter(|(o, changed)| o.status != Status::Verified || **changed)
         .count();
     if as_json {
         print_json(&serde_json::Value::Array(
             rows.iter()
                 .zip(&outcomes)
                 .zip(&expiries)
-                .map(|(((ws, comp, name, env), o), (state, expires_at, refresh_expires_at))| {
+                .enumerate()
+                .map(|(i, (((ws, comp, name, env), o), (state, expires_at, refresh_expires_at)))| {
                     let expires_in_secs = state.at().map(|at| at.0 - now.0);
+                    let (status, reason) = status_of(i, o);
                     json!({
                         "workspace": ws, "component": comp, "credential": name, "environment": env,
-                        "status": o.status.as_str(), "reason": o.reason, "detail": o.detail,
+                        "status": status, "reason": reason, "detail": o.detail,
                         "tls": o.tls.map(TlsState::as_str),
                         "latency_ms": o.latency.as_millis() as u64, "verified_at": now.rfc3339(),
                         "expires_at": expires_at, "refresh_expires_at": refresh_expires_at,
@@ -165,14 +182,16 @@ pub fn run(
             .iter()
             .zip(&outcomes)
             .zip(&expiries)
-            .map(|(((ws, comp, name, env), o), (state, ..))| {
+            .enumerate()
+            .map(|(i, (((ws, comp, name, env), o), (state, ..)))| {
+                let (status, reason) = status_of(i, o);
                 vec![
                     ws.clone(),
                     comp.clone(),
                     name.clone(),
                     env.clone(),
-                    o.status.as_str().to_string(),
-                    o.reason.clone(),
+                    status.to_string(),
+                    reason,
                     format!("{} ms", o.latency.as_millis()),
                     now.rfc3339(),
                     match state {

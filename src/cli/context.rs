@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
 use crate::core::secret::check_new_passphrase;
 use crate::store::Store;
+use crate::vault::{self, Unlock};
 use crate::verify::Verifier;
 
 pub struct Context {
@@ -19,10 +20,13 @@ pub struct Context {
     pub vault_path: PathBuf,
     pub catalog: Catalog,
     passphrase_file: Option<PathBuf>,
+    /// What this process is, as the records it writes say (`keyway credential edit`).
+    via: String,
 }
 
 impl Context {
-    pub fn from_cli(cli: &Cli) -> Result<Context, CliError> {
+    /// `via` names the command, for the `changed_by` of what it writes.
+    pub fn from_cli(cli: &Cli, via: &str) -> Result<Context, CliError> {
         let config = match &cli.config {
             Some(path) => Config::load(path, true)?,
             None => match crate::paths::default_config_file() {
@@ -69,7 +73,16 @@ impl Context {
             vault_path,
             catalog: loaded.catalog,
             passphrase_file: cli.passphrase_file.clone(),
+            via: via.to_string(),
         })
+    }
+
+    /// How this process uses the vault: who it writes as, how long it waits to write.
+    pub fn vault_options(&self) -> vault::Options {
+        vault::Options {
+            changed_by: vault::changed_by(&self.via),
+            lock_wait: self.config.vault.lock_wait(),
+        }
     }
 
     /// KEYWAY_PASSPHRASE, else --passphrase-file, else a hidden prompt on a terminal.
@@ -139,13 +152,17 @@ impl Context {
         Ok(verifier)
     }
 
-    /// Opens the vault with the user's passphrase and prints any permission warnings.
+    /// Opens the vault (read-only until the first write) with the user's passphrase and prints
+    /// any permission warnings. A path that cannot be a vault is refused before the passphrase
+    /// is asked for.
     pub fn open_store(&self) -> Result<Store, CliError> {
-        if !self.vault_path.exists() {
-            return Err(crate::vault::VaultError::Missing(self.vault_path.clone()).into());
-        }
+        vault::check_path(&self.vault_path)?;
         let pass = self.passphrase("Vault passphrase: ")?;
-        let store = Store::open(&self.vault_path, pass.expose_secret().as_bytes())?;
+        let store = Store::open_with(
+            &self.vault_path,
+            Unlock::Passphrase(pass.expose_secret().as_bytes()),
+            &self.vault_options(),
+        )?;
         for w in &store.vault().warnings {
             note!("{w}");
         }

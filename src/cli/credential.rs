@@ -8,7 +8,7 @@ use crate::clock;
 use crate::core::pem::one_line;
 use crate::core::secret::MASK;
 use crate::core::Snapshot;
-use crate::core::{Credential, TlsState};
+use crate::core::{Credential, RecordKind, TlsState};
 use crate::store::Store;
 
 /// Resolves `--workspace W NAME [--component C]` to a credential.
@@ -195,9 +195,16 @@ pub fn show(
     Ok(())
 }
 
-pub fn remove(ctx: &Context, target: &CredentialRef) -> Result<(), CliError> {
+pub fn remove(
+    ctx: &Context,
+    target: &CredentialRef,
+    expect_revision: Option<u64>,
+) -> Result<(), CliError> {
     let mut store: Store = ctx.open_store()?;
     let id = find(store.snapshot(), target)?.id.clone();
+    if let Some(n) = expect_revision {
+        store.expect_revision(RecordKind::Credential, &id, n)?;
+    }
     store.remove_credential(&id)?;
     done!(
         "Deleted credential '{}' from workspace '{}'",

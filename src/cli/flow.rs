@@ -11,7 +11,7 @@ use crate::clock;
 use crate::core::names::same_name;
 use crate::core::rules::PromotionChoice;
 use crate::core::Snapshot;
-use crate::core::{Environment, Flow, FlowStep, RecordId, Workspace};
+use crate::core::{Environment, Flow, FlowStep, RecordId, RecordKind, Workspace};
 
 /// Parses `COMPONENT=CREDENTIAL`.
 fn parse_step(raw: &str) -> Result<(&str, &str), CliError> {
@@ -100,17 +100,36 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
         FlowCmd::List { workspace, json } => {
             list(ctx, store.snapshot(), workspace.as_deref(), *json)?
         }
-        FlowCmd::Activate { workspace, name } | FlowCmd::Deactivate { workspace, name } => {
+        FlowCmd::Activate {
+            workspace,
+            name,
+            expect,
+        }
+        | FlowCmd::Deactivate {
+            workspace,
+            name,
+            expect,
+        } => {
             let active = matches!(cmd, FlowCmd::Activate { .. });
             let id = flow_id(store.snapshot(), workspace, name)?;
+            if let Some(n) = expect.revision {
+                store.expect_revision(RecordKind::Flow, &id, n)?;
+            }
             store.set_flow_active(&id, active, now)?;
             done!(
                 "Flow '{name}' is now {}",
                 if active { "active" } else { "inactive" }
             )?;
         }
-        FlowCmd::Rm { workspace, name } => {
+        FlowCmd::Rm {
+            workspace,
+            name,
+            expect,
+        } => {
             let id = flow_id(store.snapshot(), workspace, name)?;
+            if let Some(n) = expect.revision {
+                store.expect_revision(RecordKind::Flow, &id, n)?;
+            }
             store.remove_flow(&id)?;
             done!("Deleted flow '{name}'")?;
         }
@@ -118,8 +137,12 @@ pub fn run(ctx: &Context, cmd: &FlowCmd) -> Result<(), CliError> {
             workspace,
             name,
             steps,
+            expect,
         } => {
             let id = flow_id(store.snapshot(), workspace, name)?;
+            if let Some(n) = expect.revision {
+                store.expect_revision(RecordKind::Flow, &id, n)?;
+            }
             for raw in steps {
                 let (component, cred) = parse_step(raw)?;
                 let s = store.snapshot();
@@ -254,13 +277,15 @@ fn list(
             flows
                 .iter()
                 .map(|f| {
-                    json!({
+                    let mut v = json!({
                         "workspace": ws_name(f), "name": f.name, "environment": f.environment.as_str(),
                         "active": f.active, "updated_at": f.updated_at.rfc3339(),
                         "steps": describe(f).into_iter().map(|(id, _, cred, status, failing)| json!({
                             "component": id, "credential": cred, "status": status, "failing": failing,
                         })).collect::<Vec<_>>(),
-                    })
+                    });
+                    super::output::add_revision(&mut v, &f.revision);
+                    v
                 })
                 .collect(),
         ))?;

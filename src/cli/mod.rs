@@ -20,11 +20,48 @@ pub use context::Context;
 pub use error::CliError;
 pub use output::error_line;
 
-use args::{Command, CredentialCmd};
+use args::{Command, CredentialCmd, FlowCmd, WorkspaceCmd};
+
+/// The command as the records it writes name it (`changed_by`).
+fn via(command: &Command) -> &'static str {
+    match command {
+        Command::Init => "keyway init",
+        Command::Passwd => "keyway passwd",
+        Command::Rekey => "keyway rekey",
+        Command::Workspace(cmd) => match cmd {
+            WorkspaceCmd::Add { .. } => "keyway workspace add",
+            WorkspaceCmd::List { .. } => "keyway workspace list",
+            WorkspaceCmd::Rename { .. } => "keyway workspace rename",
+            WorkspaceCmd::Rm { .. } => "keyway workspace rm",
+        },
+        Command::Component(_) => "keyway component",
+        Command::Credential(cmd) => match cmd {
+            CredentialCmd::List { .. } => "keyway credential list",
+            CredentialCmd::Show { .. } => "keyway credential show",
+            CredentialCmd::Rm { .. } => "keyway credential rm",
+            CredentialCmd::Add { .. } => "keyway credential add",
+            CredentialCmd::Edit { .. } => "keyway credential edit",
+            CredentialCmd::Verify { .. } => "keyway credential verify",
+            CredentialCmd::Login { .. } => "keyway credential login",
+        },
+        Command::Flow(cmd) => match cmd {
+            FlowCmd::Add { .. } => "keyway flow add",
+            FlowCmd::List { .. } => "keyway flow list",
+            FlowCmd::Activate { .. } => "keyway flow activate",
+            FlowCmd::Deactivate { .. } => "keyway flow deactivate",
+            FlowCmd::Rm { .. } => "keyway flow rm",
+            FlowCmd::Rebind { .. } => "keyway flow rebind",
+            FlowCmd::Promote { .. } => "keyway flow promote",
+        },
+        Command::Audit(_) => "keyway audit",
+        Command::Export { .. } => "keyway export",
+        Command::Import { .. } => "keyway import",
+    }
+}
 
 /// Opens the terminal UI on the configured vault (`keyway` with no subcommand).
 pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
-    let ctx = Context::from_cli(cli)?;
+    let ctx = Context::from_cli(cli, "tui")?;
     let passphrase = context::env_passphrase("KEYWAY_PASSPHRASE")?;
     crate::tui::run_blocking(crate::tui::Options {
         vault: ctx.vault_path.clone(),
@@ -38,10 +75,11 @@ pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
 
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
-    let ctx = Context::from_cli(cli)?;
+    let ctx = Context::from_cli(cli, via(command))?;
     match command {
         Command::Init => workspace::init(&ctx),
         Command::Passwd => workspace::passwd(&ctx),
+        Command::Rekey => workspace::rekey(&ctx),
         Command::Workspace(cmd) => workspace::run(&ctx, cmd),
         Command::Component(cmd) => component::run(&ctx, cmd),
         Command::Credential(cmd) => match cmd {
@@ -55,7 +93,10 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 json,
                 reveal,
             } => credential::show(&ctx, target, *json, *reveal),
-            CredentialCmd::Rm { target } => credential::remove(&ctx, target),
+            CredentialCmd::Rm {
+                target,
+                expect_revision,
+            } => credential::remove(&ctx, target, *expect_revision),
             CredentialCmd::Add {
                 workspace,
                 component,
@@ -80,13 +121,17 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 env,
                 fields,
                 save_unverified,
+                expect_revision,
             } => save::edit(
                 &ctx,
                 target,
-                rename.as_deref(),
-                env.as_deref(),
-                fields,
-                *save_unverified,
+                save::Edit {
+                    rename: rename.as_deref(),
+                    env: env.as_deref(),
+                    fields,
+                    save_unverified: *save_unverified,
+                    expect_revision: *expect_revision,
+                },
             ),
             CredentialCmd::Verify {
                 workspace,

@@ -19,7 +19,7 @@ use crate::catalog::Catalog;
 use crate::core::secret::MASK;
 use crate::core::text::{for_json, for_terminal};
 use crate::core::Snapshot;
-use crate::core::{Credential, TlsState};
+use crate::core::{Credential, Revision, TlsState};
 
 /// Set once stdout's reader has gone away: later reports are dropped unwritten.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -148,6 +148,16 @@ pub fn print_json(value: &Value) -> Result<(), CliError> {
     report_line(&for_json(&text))
 }
 
+/// Adds `revision`, `changed_by` and `changed_at` to a record's JSON object: what a script
+/// passes back as `--expect-revision`, and who changed the record last, when.
+pub fn add_revision(value: &mut Value, revision: &Revision) {
+    if let Value::Object(map) = value {
+        map.insert("revision".into(), json!(revision.number));
+        map.insert("changed_by".into(), json!(revision.changed_by));
+        map.insert("changed_at".into(), json!(revision.changed_at.rfc3339()));
+    }
+}
+
 /// A credential as scripts see it (README, "JSON output"). Secrets are masked unless `reveal`.
 pub fn credential_json(
     snapshot: &Snapshot,
@@ -172,7 +182,7 @@ pub fn credential_json(
         .flows_using(&c.id)
         .map(|f| f.name.as_str())
         .collect();
-    json!({
+    let mut value = json!({
         "workspace": snapshot.workspace(&c.workspace).map_or("", |w| w.name.as_str()),
         "component": c.component,
         "component_name": catalog.display_name(&c.component),
@@ -188,5 +198,7 @@ pub fn credential_json(
         "updated_at": c.updated_at.rfc3339(),
         "flows": flows,
         "fields": Value::Object(fields),
-    })
+    });
+    add_revision(&mut value, &c.revision);
+    value
 }

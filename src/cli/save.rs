@@ -9,7 +9,7 @@ use super::error::CliError;
 use crate::clock;
 use crate::core::input::FieldValue;
 use crate::core::save::{decide, SaveDecision};
-use crate::core::{Credential, Environment, Status, TlsState};
+use crate::core::{Credential, Environment, RecordKind, Status, TlsState};
 use crate::store::{accept, apply_tokens, CredentialDraft, Store};
 use crate::verify::Outcome;
 
@@ -94,16 +94,30 @@ pub fn add(
     verify_then_save(ctx, &mut store, credential, save_unverified, "Added")
 }
 
-pub fn edit(
-    ctx: &Context,
-    target: &CredentialRef,
-    rename: Option<&str>,
-    env: Option<&str>,
-    fields: &[String],
-    save_unverified: bool,
-) -> Result<(), CliError> {
+/// What `credential edit` changes.
+pub struct Edit<'a> {
+    pub rename: Option<&'a str>,
+    pub env: Option<&'a str>,
+    pub fields: &'a [String],
+    pub save_unverified: bool,
+    /// Refuse unless the credential is still at this revision (checked before anything is
+    /// verified, and the save is based on it).
+    pub expect_revision: Option<u64>,
+}
+
+pub fn edit(ctx: &Context, target: &CredentialRef, edit: Edit<'_>) -> Result<(), CliError> {
+    let Edit {
+        rename,
+        env,
+        fields,
+        save_unverified,
+        expect_revision,
+    } = edit;
     let mut store = ctx.open_store()?;
     let existing = find(store.snapshot(), target)?.clone();
+    if let Some(n) = expect_revision {
+        store.expect_revision(RecordKind::Credential, &existing.id, n)?;
+    }
     let comp = ctx.catalog.get(&existing.component).ok_or_else(|| {
         CliError::Refused(format!(
             "component '{}' is no longer in the catalogue",

@@ -212,6 +212,7 @@ pub fn import(
             created_at,
             updated_at: now,
             last_verification: None,
+            revision: Default::default(),
         };
         planned.push((c, history));
     }

@@ -1,4 +1,4 @@
-//! `keyway init`, `passwd` and `workspace ...`.
+//! `keyway init`, `passwd`, `rekey` and `workspace ...`.
 
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -8,20 +8,22 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::{print_json, print_table};
 use crate::clock;
+use crate::core::RecordKind;
 use crate::store::Store;
 use crate::vault::kdf::KdfParams;
 
 pub fn init(ctx: &Context) -> Result<(), CliError> {
-    if ctx.vault_path.exists() {
-        return Err(crate::vault::VaultError::AlreadyExists(ctx.vault_path.clone()).into());
+    if let Some(problem) = crate::vault::occupied(&ctx.vault_path) {
+        return Err(problem.into());
     }
     let pass = ctx.new_passphrase("KEYWAY_PASSPHRASE", "New vault passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
-    Store::create(
+    Store::create_with(
         &ctx.vault_path,
         pass.expose_secret().as_bytes(),
         params,
         clock::now(),
+        &ctx.vault_options(),
     )?;
     done!(
         "Created vault {} (Argon2id m={} MiB, t={}, p={})",
@@ -42,6 +44,24 @@ pub fn passwd(ctx: &Context) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A new data key, every record re-encrypted under it; the passphrase (from the usual source)
+/// stays what it was.
+pub fn rekey(ctx: &Context) -> Result<(), CliError> {
+    crate::vault::check_path(&ctx.vault_path)?;
+    let pass = ctx.passphrase("Vault passphrase: ")?;
+    let mut store = Store::open_with(
+        &ctx.vault_path,
+        crate::vault::Unlock::Passphrase(pass.expose_secret().as_bytes()),
+        &ctx.vault_options(),
+    )?;
+    store.rekey(pass.expose_secret().as_bytes())?;
+    println!(
+        "Re-keyed {}: every record is encrypted under a new data key; the passphrase is unchanged",
+        ctx.vault_path.display()
+    );
+    Ok(())
+}
+
 pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
     let mut store = ctx.open_store()?;
     match cmd {
@@ -49,12 +69,28 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
             store.add_workspace(name, clock::now())?;
             done!("Created workspace '{name}'")?;
         }
-        WorkspaceCmd::Rename { name, new_name } => {
+        WorkspaceCmd::Rename {
+            name,
+            new_name,
+            expect,
+        } => {
             let id = store.snapshot().workspace_by_name(name)?.id.clone();
+            if let Some(n) = expect.revision {
+                store.expect_revision(RecordKind::Workspace, &id, n)?;
+            }
             store.rename_workspace(&id, new_name)?;
             done!("Renamed workspace '{name}' to '{new_name}'")?;
         }
-        WorkspaceCmd::Rm { name, force } => {
+        WorkspaceCmd::Rm {
+            name,
+            force,
+            expect,
+        } => {
+            let s = store.snapshot();
+            let w = s.workspace_by_name(name)?;
+            if let Some(n) = expect.revision {
+                store.expect_revision(RecordKind::Workspace, &w.id, n)?;
+            }
             let s = store.snapshot();
             let w = s.workspace_by_name(name)?;
             let (creds, flows) = (s.credentials_in(&w.id).count(), s.flows_in(&w.id).count());
@@ -69,21 +105,32 @@ pub fn run(ctx: &Context, cmd: &WorkspaceCmd) -> Result<(), CliError> {
             let s = store.snapshot();
             let mut list: Vec<_> = s.workspaces.iter().collect();
             list.sort_by(|a, b| a.name.cmp(&b.name));
+            // One pass over the records, not one per workspace.
+            let mut counts: std::collections::HashMap<&crate::core::RecordId, (usize, usize)> =
+                std::collections::HashMap::new();
+            for c in &s.credentials {
+                counts.entry(&c.workspace).or_default().0 += 1;
+            }
+            for f in &s.flows {
+                counts.entry(&f.workspace).or_default().1 += 1;
+            }
             let rows: Vec<(String, usize, usize, String)> = list
                 .iter()
                 .map(|w| {
-                    (
-                        w.name.clone(),
-                        s.credentials_in(&w.id).count(),
-                        s.flows_in(&w.id).count(),
-                        w.created_at.rfc3339(),
-                    )
+                    let (c, f) = counts.get(&w.id).copied().unwrap_or_default();
+                    (w.name.clone(), c, f, w.created_at.rfc3339())
                 })
                 .collect();
             if *json {
                 print_json(&serde_json::Value::Array(
                     rows.iter()
-                        .map(|(n, c, f, t)| json!({"name": n, "credentials": c, "flows": f, "created_at": t}))
+                        .zip(&list)
+                        .map(|((n, c, f, t), w)| {
+                            let mut v =
+                                json!({"name": n, "credentials": c, "flows": f, "created_at": t});
+                            super::output::add_revision(&mut v, &w.revision);
+                            v
+                        })
                         .collect(),
                 ))?;
             } else if rows.is_empty() {

@@ -32,11 +32,45 @@ impl fmt::Display for RecordId {
     }
 }
 
+/// Where a record stands: its revision number (1 for a new record, one more with every write;
+/// 0 for a record not stored yet), and who made that revision, when.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Revision {
+    pub number: u64,
+    /// `user@host (keyway credential edit)`, or `user@host (tui)`.
+    pub changed_by: String,
+    pub changed_at: Timestamp,
+}
+
+impl Revision {
+    /// The revision a write of a record at `self` makes.
+    pub fn next(&self, changed_by: &str, changed_at: Timestamp) -> Revision {
+        Revision {
+            number: self.number + 1,
+            changed_by: changed_by.to_string(),
+            changed_at,
+        }
+    }
+
+    /// "revision 4 by alice@ops1 (keyway credential edit) at 2026-11-30T10:00:00Z".
+    pub fn describe(&self) -> String {
+        format!(
+            "revision {} by {} at {}",
+            self.number,
+            self.changed_by,
+            self.changed_at.rfc3339()
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workspace {
     pub id: RecordId,
     pub name: String,
     pub created_at: Timestamp,
+    /// Where the stored record stands (see revision.rs); 0 until it is first written.
+    #[serde(default)]
+    pub revision: Revision,
 }
 
 /// Where a credential or flow runs. Staging and production are the common pair; teams may name
@@ -297,6 +331,10 @@ pub struct Credential {
     /// vaults of format 1 stored it here, which is why it is still read.
     #[serde(default, skip_serializing)]
     pub last_verification: Option<Verification>,
+    /// Where the stored record stands (see revision.rs); 0 until it is first written. Recording
+    /// a verification result does not move it: results belong to the revision they verified.
+    #[serde(default)]
+    pub revision: Revision,
 }
 
 /// How many past verifications a credential keeps in its history.
@@ -346,6 +384,7 @@ impl Credential {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             last_verification: None,
+            revision: Revision::default(),
         }
     }
 
@@ -374,6 +413,9 @@ pub struct Flow {
     pub active: bool,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Where the stored record stands (see revision.rs); 0 until it is first written.
+    #[serde(default)]
+    pub revision: Revision,
 }
 
 impl Flow {

@@ -7,6 +7,7 @@ pub mod expiry;
 pub mod input;
 pub mod names;
 pub mod pem;
+pub mod revision;
 pub mod rules;
 pub mod save;
 pub mod schema;
@@ -18,4 +19,5 @@ pub mod transport;
 
 pub use domain::*;
 pub use error::RuleError;
+pub use revision::{AnyRecord, Conflict, RecordKind};
 pub use snapshot::Snapshot;

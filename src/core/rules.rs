@@ -239,6 +239,7 @@ mod tests {
             id: id(i),
             name: name.into(),
             created_at: Timestamp(0),
+            revision: Default::default(),
         }
     }
 
@@ -268,6 +269,7 @@ mod tests {
             active,
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
+            revision: Default::default(),
         }
     }
 

@@ -1,32 +1,39 @@
 //! Flow operations of the store: every change checked by the core's flow rules (own workspace,
-//! own component, an active flow only on working credentials), then written durably.
+//! own component, an active flow only on working credentials) against the vault as it is inside
+//! the write transaction, then written over the revision it was based on.
 
 use super::{Store, StoreError};
 use crate::core::time::Timestamp;
-use crate::core::{Environment, Flow, FlowStep, RecordId, RuleError};
-use crate::vault::crypto::fresh_id;
+use crate::core::{Environment, Flow, FlowStep, RecordId, Revision, RuleError};
+use crate::vault::{crypto::fresh_id, Change};
+
+/// The rules a flow must pass to be written, as the vault is now.
+fn check_flow(change: &Change<'_>, flow: &Flow) -> Result<(), StoreError> {
+    let s = change.snapshot();
+    let workspace = s
+        .workspace(&flow.workspace)
+        .ok_or_else(|| RuleError::NoSuchWorkspace(flow.workspace.to_string()))?;
+    s.check_flow_name(workspace, &flow.name, Some(&flow.id))?;
+    s.check_flow_steps(flow)?;
+    if flow.active {
+        s.check_flow_ready(flow)?;
+    }
+    Ok(())
+}
 
 impl Store {
-    /// Writes a flow after checking its name, its steps (own workspace, own component) and, for
-    /// an active flow, that no step runs on a missing or failing credential.
+    /// Writes a flow (over the revision it carries; 0 for a new one) after checking its name,
+    /// its steps (own workspace, own component) and, for an active flow, that no step runs on a
+    /// missing or failing credential.
     pub fn save_flow(&mut self, flow: Flow) -> Result<(), StoreError> {
-        let workspace = self
-            .snapshot
-            .workspace(&flow.workspace)
-            .ok_or_else(|| RuleError::NoSuchWorkspace(flow.workspace.to_string()))?
-            .clone();
-        self.snapshot
-            .check_flow_name(&workspace, &flow.name, Some(&flow.id))?;
-        self.snapshot.check_flow_steps(&flow)?;
-        if flow.active {
-            self.snapshot.check_flow_ready(&flow)?;
-        }
-        self.vault.put_flow(&flow)?;
-        match self.snapshot.flows.iter_mut().find(|f| f.id == flow.id) {
-            Some(slot) => *slot = flow,
-            None => self.snapshot.flows.push(flow),
-        }
-        Ok(())
+        self.write_flow(flow).map(drop)
+    }
+
+    fn write_flow(&mut self, flow: Flow) -> Result<Flow, StoreError> {
+        self.vault.write(&mut self.snapshot, |change| {
+            check_flow(change, &flow)?;
+            Ok(change.put_flow(flow)?)
+        })
     }
 
     /// Creates a flow.
@@ -39,7 +46,7 @@ impl Store {
         active: bool,
         now: Timestamp,
     ) -> Result<Flow, StoreError> {
-        let flow = Flow {
+        self.write_flow(Flow {
             id: fresh_id(),
             workspace: workspace.clone(),
             name: name.to_string(),
@@ -48,11 +55,11 @@ impl Store {
             active,
             created_at: now,
             updated_at: now,
-        };
-        self.save_flow(flow.clone())?;
-        Ok(flow)
+            revision: Revision::default(),
+        })
     }
 
+    /// The flow as this process read it: what a change of it is based on.
     fn flow_copy(&self, id: &RecordId) -> Result<Flow, StoreError> {
         self.snapshot.flow(id).cloned().ok_or_else(|| {
             RuleError::NoSuchFlow {
@@ -72,8 +79,7 @@ impl Store {
         let mut flow = self.flow_copy(id)?;
         flow.active = active;
         flow.updated_at = now;
-        self.save_flow(flow.clone())?;
-        Ok(flow)
+        self.write_flow(flow)
     }
 
     /// Points the flow's steps of `component` at another credential (of that component).
@@ -98,39 +104,37 @@ impl Store {
             .into());
         }
         flow.updated_at = now;
-        self.save_flow(flow.clone())?;
-        Ok(flow)
+        self.write_flow(flow)
     }
 
     /// Replaces one credential by another in every flow that uses it, in one transaction (a
-    /// rotated credential taking over). Returns the names of the flows changed.
+    /// rotated credential taking over), as the vault is now. Returns the names of the flows
+    /// changed.
     pub fn rebind_everywhere(
         &mut self,
         old: &RecordId,
         new: &RecordId,
         now: Timestamp,
     ) -> Result<Vec<String>, StoreError> {
-        let mut changed = Vec::new();
-        for f in self.snapshot.flows.iter().filter(|f| f.uses(old)) {
-            let mut f = f.clone();
-            for step in f.steps.iter_mut().filter(|s| &s.credential == old) {
-                step.credential = new.clone();
+        self.vault.write(&mut self.snapshot, |change| {
+            let using: Vec<Flow> = change
+                .snapshot()
+                .flows
+                .iter()
+                .filter(|f| f.uses(old))
+                .cloned()
+                .collect();
+            let mut names = Vec::new();
+            for mut f in using {
+                for step in f.steps.iter_mut().filter(|s| &s.credential == old) {
+                    step.credential = new.clone();
+                }
+                f.updated_at = now;
+                check_flow(change, &f)?;
+                names.push(change.put_flow(f)?.name);
             }
-            f.updated_at = now;
-            self.snapshot.check_flow_steps(&f)?;
-            if f.active {
-                self.snapshot.check_flow_ready(&f)?;
-            }
-            changed.push(f);
-        }
-        self.vault.put_flows(&changed)?;
-        let names = changed.iter().map(|f| f.name.clone()).collect();
-        for f in changed {
-            if let Some(slot) = self.snapshot.flows.iter_mut().find(|x| x.id == f.id) {
-                *slot = f;
-            }
-        }
-        Ok(names)
+            Ok(names)
+        })
     }
 
     /// Promotes a flow to `target` with the given bindings (one per step, in order). The copy
@@ -174,21 +178,31 @@ impl Store {
             active: original.active,
             created_at: if move_flow { original.created_at } else { now },
             updated_at: now,
+            // Moved: a change of the original, based on the revision read; copied: new.
+            revision: if move_flow {
+                original.revision.clone()
+            } else {
+                Revision::default()
+            },
         };
         if promoted.steps.len() != original.steps.len() {
             return Err(RuleError::EmptyFlow.into());
         }
-        // An active flow keeps its state only if it can run on the new credentials.
-        if promoted.active && self.snapshot.check_flow_ready(&promoted).is_err() {
-            promoted.active = false;
-        }
-        self.save_flow(promoted.clone())?;
-        Ok(promoted)
+        self.vault.write(&mut self.snapshot, |change| {
+            // An active flow keeps its state only if it can run on the new credentials.
+            if promoted.active && change.snapshot().check_flow_ready(&promoted).is_err() {
+                promoted.active = false;
+            }
+            check_flow(change, &promoted)?;
+            Ok(change.put_flow(promoted)?)
+        })
     }
 
     pub fn remove_flow(&mut self, id: &RecordId) -> Result<(), StoreError> {
-        self.vault.delete_flow(id)?;
-        self.snapshot.flows.retain(|f| &f.id != id);
-        Ok(())
+        let based_on = self.flow_copy(id)?.revision.number;
+        self.vault.write(&mut self.snapshot, |change| {
+            change.delete_flow(id, based_on)?;
+            Ok(())
+        })
     }
 }

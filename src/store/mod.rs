@@ -1,19 +1,26 @@
-//! The one place where the rules meet the vault: every change is checked against the current
-//! snapshot by the core's rules, written durably, and only then applied to the in-memory
-//! snapshot. The CLI and the TUI both go through here, so there is one rule set and two faces.
+//! The one place where the rules meet the vault: every change runs in one write transaction,
+//! in which the vault first brings the snapshot up to date (other processes may have written
+//! since it was read), the core's rules are checked against it, and each record is written
+//! over the revision the change was based on (a conflict otherwise). The CLI and the TUI both go
+//! through here, so there is one rule set and two faces.
 
 mod flows;
 mod recording;
 
 use std::path::Path;
 
+pub use recording::{Checked, Recorded};
+
 use crate::catalog::Catalog;
 use crate::core::expiry::{EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
 use crate::core::input::{apply_fields, FieldError, FieldValue};
 use crate::core::time::Timestamp;
 use crate::core::Snapshot;
-use crate::core::{Credential, Environment, RecordId, RuleError, Verification, Workspace};
-use crate::vault::{crypto::fresh_id, kdf::KdfParams, Vault, VaultError};
+use crate::core::{
+    AnyRecord, Conflict, Credential, Environment, RecordId, RecordKind, Revision, RuleError,
+    Verification, Workspace,
+};
+use crate::vault::{crypto::fresh_id, kdf::KdfParams, Changes, Options, Unlock, Vault, VaultError};
 use crate::verify::TokenUpdate;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +44,14 @@ impl StoreError {
             StoreError::Rule(_) => 1,
             StoreError::Field(_) | StoreError::UnknownComponent(_) => 2,
             StoreError::Vault(v) => v.exit_code(),
+        }
+    }
+
+    /// The conflict, if this is one: both versions, for a face to show.
+    pub fn conflict(&self) -> Option<&Conflict> {
+        match self {
+            StoreError::Vault(VaultError::Conflict(c)) => Some(c),
+            _ => None,
         }
     }
 }
@@ -64,9 +79,27 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The revision of a record a change is based on: as this process read it.
+fn revision_of(snapshot: &Snapshot, kind: RecordKind, id: &RecordId) -> Option<u64> {
+    let number = |r: &Revision| r.number;
+    match kind {
+        RecordKind::Workspace => snapshot.workspace(id).map(|w| number(&w.revision)),
+        RecordKind::Credential => snapshot.credential(id).map(|c| number(&c.revision)),
+        RecordKind::Flow => snapshot.flow(id).map(|f| number(&f.revision)),
+    }
+}
+
 impl Store {
     pub fn open(path: &Path, passphrase: &[u8]) -> Result<Store, VaultError> {
-        let (vault, snapshot) = Vault::open_and_load(path, passphrase)?;
+        Self::open_with(path, Unlock::Passphrase(passphrase), &Options::default())
+    }
+
+    pub fn open_with(
+        path: &Path,
+        unlock: Unlock<'_>,
+        options: &Options,
+    ) -> Result<Store, VaultError> {
+        let (vault, snapshot) = Vault::open_with(path, unlock, options)?;
         Ok(Store { vault, snapshot })
     }
 
@@ -76,7 +109,17 @@ impl Store {
         params: KdfParams,
         now: Timestamp,
     ) -> Result<Store, VaultError> {
-        let vault = Vault::create(path, passphrase, params, now.0)?;
+        Self::create_with(path, passphrase, params, now, &Options::default())
+    }
+
+    pub fn create_with(
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: Timestamp,
+        options: &Options,
+    ) -> Result<Store, VaultError> {
+        let vault = Vault::create_with(path, passphrase, params, now.0, options)?;
         Ok(Store {
             vault,
             snapshot: Snapshot::default(),
@@ -91,62 +134,115 @@ impl Store {
         &self.vault
     }
 
+    /// Brings the snapshot up to date with what other processes wrote; None when nothing
+    /// changed (one cheap read). What a face polls to show other processes' changes.
+    pub fn refresh(&mut self) -> Result<Option<Changes>, VaultError> {
+        self.vault.refresh(&mut self.snapshot)
+    }
+
     pub fn change_passphrase(&mut self, new: &[u8], params: KdfParams) -> Result<(), VaultError> {
-        self.vault.change_passphrase(new, params)
+        self.vault
+            .change_passphrase(&mut self.snapshot, new, params)
+    }
+
+    /// A new data key, every record re-encrypted under it, the passphrase kept.
+    pub fn rekey(&mut self, passphrase: &[u8]) -> Result<(), VaultError> {
+        self.vault.rekey(&mut self.snapshot, passphrase)
+    }
+
+    /// Refuses a change a script based on revision `expected` of a record (`--expect-revision`)
+    /// when the record is no longer at it: the same conflict a write would meet.
+    pub fn expect_revision(
+        &self,
+        kind: RecordKind,
+        id: &RecordId,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let current = revision_of(&self.snapshot, kind, id);
+        if current == Some(expected) {
+            return Ok(());
+        }
+        let theirs = match kind {
+            RecordKind::Workspace => self
+                .snapshot
+                .workspace(id)
+                .cloned()
+                .map(AnyRecord::Workspace),
+            RecordKind::Credential => self
+                .snapshot
+                .credential(id)
+                .cloned()
+                .map(AnyRecord::Credential),
+            RecordKind::Flow => self.snapshot.flow(id).cloned().map(AnyRecord::Flow),
+        };
+        Err(VaultError::Conflict(Box::new(Conflict {
+            based_on: expected,
+            mine: None,
+            theirs,
+        }))
+        .into())
     }
 
     // ---- workspaces ----------------------------------------------------------------------------
 
     pub fn add_workspace(&mut self, name: &str, now: Timestamp) -> Result<Workspace, StoreError> {
-        self.snapshot.check_new_workspace(name, None)?;
         let w = Workspace {
             id: fresh_id(),
             name: name.to_string(),
             created_at: now,
+            revision: Revision::default(),
         };
-        self.vault.put_workspace(&w)?;
-        self.snapshot.workspaces.push(w.clone());
-        Ok(w)
+        self.vault.write(&mut self.snapshot, |change| {
+            change.snapshot().check_new_workspace(name, None)?;
+            Ok(change.put_workspace(w)?)
+        })
     }
 
     pub fn rename_workspace(&mut self, id: &RecordId, name: &str) -> Result<(), StoreError> {
-        self.snapshot.check_new_workspace(name, Some(id))?;
-        let Some(pos) = self.snapshot.workspaces.iter().position(|w| &w.id == id) else {
+        let Some(mut w) = self.snapshot.workspace(id).cloned() else {
             return Err(RuleError::NoSuchWorkspace(id.to_string()).into());
         };
-        let mut w = self.snapshot.workspaces[pos].clone();
         w.name = name.to_string();
-        self.vault.put_workspace(&w)?;
-        self.snapshot.workspaces[pos] = w;
-        Ok(())
+        self.vault.write(&mut self.snapshot, |change| {
+            change.snapshot().check_new_workspace(name, Some(id))?;
+            change.put_workspace(w)?;
+            Ok(())
+        })
     }
 
     /// Deletes a workspace; one that still holds records needs `force`, and then its
     /// credentials and flows go with it in the same transaction.
     pub fn remove_workspace(&mut self, name: &str, force: bool) -> Result<Workspace, StoreError> {
         let w = self.snapshot.workspace_by_name(name)?.clone();
-        self.snapshot.check_workspace_delete(&w, force)?;
-        let creds: Vec<RecordId> = self
-            .snapshot
-            .credentials_in(&w.id)
-            .map(|c| c.id.clone())
-            .collect();
-        let flows: Vec<RecordId> = self
-            .snapshot
-            .flows_in(&w.id)
-            .map(|f| f.id.clone())
-            .collect();
-        self.vault.delete_workspace(&w.id, &creds, &flows)?;
-        self.snapshot.credentials.retain(|c| c.workspace != w.id);
-        self.snapshot.flows.retain(|f| f.workspace != w.id);
-        self.snapshot.workspaces.retain(|x| x.id != w.id);
-        Ok(w)
+        self.vault.write(&mut self.snapshot, |change| {
+            let s = change.snapshot();
+            // As the vault has it now: records another process added meanwhile count too.
+            if let Some(current) = s.workspace(&w.id) {
+                s.check_workspace_delete(current, force)?;
+            }
+            let flows: Vec<(RecordId, u64)> = s
+                .flows_in(&w.id)
+                .map(|f| (f.id.clone(), f.revision.number))
+                .collect();
+            let creds: Vec<(RecordId, u64)> = s
+                .credentials_in(&w.id)
+                .map(|c| (c.id.clone(), c.revision.number))
+                .collect();
+            for (id, revision) in flows {
+                change.delete_flow(&id, revision)?;
+            }
+            for (id, revision) in creds {
+                change.delete_credential(&id, revision)?;
+            }
+            Ok(change.delete_workspace(&w.id, w.revision.number)?)
+        })
     }
 
     // ---- credentials ---------------------------------------------------------------------------
 
-    /// Builds the credential a draft describes (new, or `editing` an existing one) and checks
-    /// every rule that does not need the network. Nothing is written.
+    /// Builds the credential a draft describes (new, or `editing` an existing one, based on
+    /// the revision this process read) and checks every rule that does not need the network.
+    /// Nothing is written.
     pub fn prepare_credential(
         &self,
         catalog: &Catalog,
@@ -184,44 +280,41 @@ impl Store {
             created_at: base.map_or(now, |b| b.created_at),
             updated_at: now,
             last_verification: base.and_then(|b| b.last_verification.clone()),
+            revision: base.map(|b| b.revision.clone()).unwrap_or_default(),
         })
     }
 
-    /// Writes a prepared (and verified, or explicitly unverified) credential, and its new
-    /// verification result (`last_verification`, unless it is the one already stored) to its
-    /// history, in one transaction. The name rule is checked again: the snapshot may have
-    /// changed while the verification ran.
+    /// Writes a prepared (and verified, or explicitly unverified) credential over the revision
+    /// it was prepared from, and its new verification result (`last_verification`, unless it is
+    /// the one already stored) to its history, in one transaction. The rules are checked again
+    /// against the vault as it is: it may have changed while the verification ran.
     pub fn save_credential(&mut self, credential: Credential) -> Result<(), StoreError> {
-        let workspace = self
-            .snapshot
-            .workspace(&credential.workspace)
-            .ok_or_else(|| RuleError::NoSuchWorkspace(credential.workspace.to_string()))?
-            .clone();
-        self.snapshot.check_credential_name(
-            &workspace,
-            &credential.component,
-            &credential.name,
-            Some(&credential.id),
-        )?;
-        let stored = self
-            .snapshot
-            .credential(&credential.id)
-            .and_then(|c| c.last_verification.as_ref());
-        let new_result = credential
-            .last_verification
-            .as_ref()
-            .filter(|v| Some(*v) != stored);
-        self.vault.save_verified(&credential, new_result)?;
-        match self
-            .snapshot
-            .credentials
-            .iter_mut()
-            .find(|c| c.id == credential.id)
-        {
-            Some(slot) => *slot = credential,
-            None => self.snapshot.credentials.push(credential),
-        }
-        Ok(())
+        self.vault.write(&mut self.snapshot, |change| {
+            let s = change.snapshot();
+            let workspace = s
+                .workspace(&credential.workspace)
+                .ok_or_else(|| RuleError::NoSuchWorkspace(credential.workspace.to_string()))?;
+            s.check_credential_name(
+                workspace,
+                &credential.component,
+                &credential.name,
+                Some(&credential.id),
+            )?;
+            let stored = s
+                .credential(&credential.id)
+                .and_then(|c| c.last_verification.as_ref());
+            let new_result = credential
+                .last_verification
+                .as_ref()
+                .filter(|v| Some(*v) != stored)
+                .cloned();
+            let id = credential.id.clone();
+            change.put_credential(credential)?;
+            if let Some(v) = new_result {
+                change.add_result(&id, &v)?;
+            }
+            Ok(())
+        })
     }
 
     /// Writes several new credentials, each with its verification history (newest first; the
@@ -230,31 +323,21 @@ impl Store {
         &mut self,
         credentials: Vec<(Credential, Vec<Verification>)>,
     ) -> Result<(), StoreError> {
-        let mut names = std::collections::HashSet::new();
-        for (c, _) in &credentials {
-            let workspace = self
-                .snapshot
-                .workspace(&c.workspace)
-                .ok_or_else(|| RuleError::NoSuchWorkspace(c.workspace.to_string()))?;
-            self.snapshot
-                .check_credential_name(workspace, &c.component, &c.name, Some(&c.id))?;
-            if !names.insert((c.workspace.clone(), c.component.clone(), c.name.clone())) {
-                return Err(RuleError::CredentialExists {
-                    workspace: workspace.name.clone(),
-                    component: c.component.clone(),
-                    name: c.name.clone(),
-                }
-                .into());
+        self.vault.write(&mut self.snapshot, |change| {
+            for (mut c, history) in credentials {
+                let s = change.snapshot();
+                let workspace = s
+                    .workspace(&c.workspace)
+                    .ok_or_else(|| RuleError::NoSuchWorkspace(c.workspace.to_string()))?;
+                // Each against the ones written before it in this transaction too.
+                s.check_credential_name(workspace, &c.component, &c.name, Some(&c.id))?;
+                c.last_verification = history.first().cloned();
+                let id = c.id.clone();
+                change.put_credential(c)?;
+                change.add_history(&id, &history)?;
             }
-        }
-        self.vault.put_credentials_with_history(&credentials)?;
-        self.snapshot
-            .credentials
-            .extend(credentials.into_iter().map(|(mut c, history)| {
-                c.last_verification = history.into_iter().next();
-                c
-            }));
-        Ok(())
+            Ok(())
+        })
     }
 
     /// A credential's verification history, newest first, read from the vault.
@@ -262,31 +345,41 @@ impl Store {
         Ok(self.vault.history(id)?)
     }
 
-    /// Stores a verification result, and any tokens obtained by it, in one write.
+    /// Stores a verification result of revision `revision` of a credential, and any tokens
+    /// obtained by it, in one write; dropped if the credential moved on meanwhile.
     pub fn record_verification(
         &mut self,
         id: &RecordId,
+        revision: u64,
         result: Verification,
         tokens: Option<&TokenUpdate>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.record_verifications(vec![(id.clone(), result, tokens.cloned())], now)
+    ) -> Result<Recorded, StoreError> {
+        let checked = Checked {
+            id: id.clone(),
+            revision,
+            result,
+            tokens: tokens.cloned(),
+        };
+        self.record_verifications(vec![checked], now)
     }
 
-    /// Deletes a credential unless an active flow uses it (the refusal names those flows).
+    /// Deletes a credential unless an active flow uses it (the refusal names those flows), as
+    /// the vault is now: a flow another process just made active counts.
     pub fn remove_credential(&mut self, id: &RecordId) -> Result<Credential, StoreError> {
-        let c = self
-            .snapshot
-            .credential(id)
-            .ok_or_else(|| RuleError::NoSuchCredential {
-                workspace: String::new(),
-                name: id.to_string(),
-            })?
-            .clone();
-        self.snapshot.check_credential_delete(&c)?;
-        self.vault.delete_credential(id)?;
-        self.snapshot.credentials.retain(|x| &x.id != id);
-        Ok(c)
+        let based_on =
+            revision_of(&self.snapshot, RecordKind::Credential, id).ok_or_else(|| {
+                RuleError::NoSuchCredential {
+                    workspace: String::new(),
+                    name: id.to_string(),
+                }
+            })?;
+        self.vault.write(&mut self.snapshot, |change| {
+            if let Some(c) = change.snapshot().credential(id) {
+                change.snapshot().check_credential_delete(c)?;
+            }
+            Ok(change.delete_credential(id, based_on)?)
+        })
     }
 }
 

@@ -1,7 +1,9 @@
 //! Recording the results of rechecking stored credentials: each result becomes its
 //! credential's latest, joining the newest history entry's run if it repeats that result and
 //! starting a new entry otherwise, and new OAuth2 tokens rewrite the credential, in one
-//! transaction; the snapshot changes only when the whole batch is durable.
+//! transaction. A result belongs to the revision it verified: one for a credential that was
+//! changed (or deleted) while it was being checked is not recorded, so a new secret saved
+//! meanwhile is never marked verified by a check of the old one.
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMap, HashMapExt};
@@ -11,51 +13,59 @@ use crate::core::time::Timestamp;
 use crate::core::{RecordId, Verification};
 use crate::verify::TokenUpdate;
 
+/// The result of checking revision `revision` of credential `id`.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub id: RecordId,
+    pub revision: u64,
+    pub result: Verification,
+    pub tokens: Option<TokenUpdate>,
+}
+
+/// What recording a batch of results did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// Credentials whose result was not recorded: changed or deleted since they were checked.
+    pub stale: Vec<RecordId>,
+}
+
 impl Store {
     /// Stores many verification results (an audit's, the TUI's) in one durable write. Only
     /// credentials that got new tokens are rewritten; a changed result is a small append and a
-    /// repeated one only moves its run on in the sequence record. A result for a credential
-    /// deleted meanwhile is skipped.
+    /// repeated one only moves its run on in the sequence record.
     pub fn record_verifications(
         &mut self,
-        results: Vec<(RecordId, Verification, Option<TokenUpdate>)>,
+        results: Vec<Checked>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        let credentials = &self.snapshot.credentials;
-        let index: HashMap<&RecordId, usize> = credentials
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (&c.id, i))
-            .collect();
-        // Each credential's newest result as the results so far leave it (the batch folds a
-        // repeat into it, as into the vault's history).
-        let mut newest: HashMap<usize, Option<Verification>> =
-            HashMap::with_capacity(index.len().min(results.len()));
-        let mut rewritten = Vec::new();
-        self.vault.write_results(|batch| {
-            for (id, result, tokens) in results {
-                let Some(&pos) = index.get(&id) else {
+    ) -> Result<Recorded, StoreError> {
+        self.vault.write(&mut self.snapshot, |change| {
+            let mut recorded = Recorded::default();
+            // Each credential's newest result as the results so far leave it (the batch folds
+            // a repeat into it, as into the vault's history).
+            let mut newest: HashMap<RecordId, Option<Verification>> =
+                HashMap::with_capacity(results.len());
+            for checked in results {
+                let current = change
+                    .snapshot()
+                    .credential(&checked.id)
+                    .filter(|c| c.revision.number == checked.revision);
+                let Some(current) = current else {
+                    recorded.stale.push(checked.id);
                     continue;
                 };
-                if let Some(t) = &tokens {
-                    let mut c = credentials[pos].clone();
+                let last = current.last_verification.clone();
+                let refreshed = checked.tokens.as_ref().map(|t| {
+                    let mut c = current.clone();
                     apply_tokens(&mut c, t, now);
-                    batch.put_credential(&c)?;
-                    rewritten.push((pos, c));
+                    c
+                });
+                if let Some(c) = refreshed {
+                    change.put_credential(c)?;
                 }
-                let last = newest
-                    .entry(pos)
-                    .or_insert_with(|| credentials[pos].last_verification.clone());
-                batch.recheck(&id, last, result)?;
+                let slot = newest.entry(checked.id.clone()).or_insert(last);
+                change.recheck(&checked.id, slot, checked.result)?;
             }
-            Ok::<_, StoreError>(())
-        })?;
-        for (pos, c) in rewritten {
-            self.snapshot.credentials[pos] = c;
-        }
-        for (pos, v) in newest {
-            self.snapshot.credentials[pos].last_verification = v;
-        }
-        Ok(())
+            Ok::<_, StoreError>(recorded)
+        })
     }
 }

@@ -14,6 +14,7 @@ pub const TAG_LEN: usize = 16;
 
 /// The data key: the cipher (zeroized on drop by aes-gcm's `zeroize` feature) and the raw bytes,
 /// kept zeroizing so a passphrase change can re-wrap them.
+#[derive(Clone)]
 pub struct DataKey {
     cipher: Aes256Gcm,
     raw: Zeroizing<[u8; 32]>,
@@ -132,10 +133,29 @@ pub fn kek_cipher(kek: &[u8; 32]) -> Aes256Gcm {
     Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(kek))
 }
 
-/// The associated data of a record: domain tag, vault id, table, record id.
+/// The associated data of a record of vault formats 1 to 4, and of the entries that are not
+/// records (results, sequence numbers, the key check): domain tag, vault id, table, record id.
 pub fn record_aad(vault_id: &str, table: &str, id: &str) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(64 + table.len() + id.len());
-    for part in ["keyway-record-v1", vault_id, table, id] {
+    aad_of(&["keyway-record-v1", vault_id, table, id])
+}
+
+/// The associated data of a record since format 5: also its revision, so a ciphertext cannot
+/// be rolled back to an older revision of the same record unnoticed.
+pub fn revision_aad(vault_id: &str, table: &str, id: &str, revision: u64) -> Vec<u8> {
+    let mut digits = itoa::Buffer::new();
+    aad_of(&[
+        "keyway-record-v2",
+        vault_id,
+        table,
+        id,
+        digits.format(revision),
+    ])
+}
+
+/// Each part length-prefixed, so no two lists of parts give the same bytes.
+fn aad_of(parts: &[&str]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(parts.iter().map(|p| 4 + p.len()).sum());
+    for part in parts {
         aad.extend_from_slice(&(part.len() as u32).to_be_bytes());
         aad.extend_from_slice(part.as_bytes());
     }
@@ -176,6 +196,17 @@ mod tests {
         let (other, _) = DataKey::generate();
         assert!(other.open(&sealed, &aad).is_err());
         assert!(key.open(&sealed[..10], &aad).is_err());
+        // Since format 5 the revision is bound too: an older revision's bytes do not open as
+        // the newer one, nor under the format-4 associated data.
+        let aad = revision_aad("v1", "credentials", "abc", 4);
+        let sealed = key.seal(b"hello", &aad);
+        assert!(key.open(&sealed, &aad).is_ok());
+        assert!(key
+            .open(&sealed, &revision_aad("v1", "credentials", "abc", 3))
+            .is_err());
+        assert!(key
+            .open(&sealed, &record_aad("v1", "credentials", "abc"))
+            .is_err());
     }
 
     #[test]

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::core::Conflict;
+
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VaultError {
@@ -11,6 +13,10 @@ pub enum VaultError {
     AlreadyExists(PathBuf),
     #[error("{0} is not a keyway vault")]
     Foreign(PathBuf),
+    /// The path names something that cannot be a vault file at all (a directory, a FIFO, a
+    /// device, a loop of symbolic links); `what` says which.
+    #[error("the vault path {path} is {what}, not a vault file")]
+    NotAFile { path: PathBuf, what: String },
     #[error("the vault {path} is damaged: {detail}; the file was left untouched")]
     Corrupt { path: PathBuf, detail: String },
     #[error("the vault {path} was written by a newer keyway (format {found}); upgrade keyway to open it")]
@@ -19,8 +25,32 @@ pub enum VaultError {
     Unacceptable { path: PathBuf, detail: String },
     #[error("wrong passphrase for the vault {0}")]
     WrongPassphrase(PathBuf),
-    #[error("the vault {0} is in use by another keyway process")]
+    /// Another program holds the whole file (an older keyway, which locked it exclusively).
+    #[error("the vault {0} is in use by another keyway process (an older keyway, which locks the whole file): close it and try again")]
     InUse(PathBuf),
+    /// Another process's write transaction did not end within `vault.lock_wait_secs`.
+    #[error("the vault {path} is being written by another keyway process: waited {waited_secs} s for its write to finish (vault.lock_wait_secs), nothing was written")]
+    Busy { path: PathBuf, waited_secs: u64 },
+    /// A write based on an older revision of a record (see core::revision).
+    #[error("{0}")]
+    Conflict(Box<Conflict>),
+    /// A conditional write found the stored record at another revision than it named. The
+    /// vault checks revisions before it writes, so this means a bug or a concurrent writer
+    /// that does not keep the rules.
+    #[error("the vault {path}: the {table} record {id} changed while it was being written; nothing was written")]
+    Stale {
+        path: PathBuf,
+        table: &'static str,
+        id: String,
+    },
+    #[error(
+        "the vault {0} was re-keyed by another process since this one unlocked it: unlock it again"
+    )]
+    Rekeyed(PathBuf),
+    #[error(
+        "the vault file {0} was replaced by another file since keyway opened it: unlock it again"
+    )]
+    Replaced(PathBuf),
     #[error("cannot use the vault file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -38,10 +68,15 @@ impl VaultError {
             VaultError::WrongPassphrase(_) => 3,
             VaultError::Missing(_)
             | VaultError::Foreign(_)
+            | VaultError::NotAFile { .. }
             | VaultError::Corrupt { .. }
             | VaultError::NewerFormat { .. }
             | VaultError::Unacceptable { .. } => 4,
-            VaultError::InUse(_) => 5,
+            VaultError::InUse(_) | VaultError::Busy { .. } => 5,
+            VaultError::Conflict(_)
+            | VaultError::Stale { .. }
+            | VaultError::Rekeyed(_)
+            | VaultError::Replaced(_) => 6,
             VaultError::AlreadyExists(_) | VaultError::Io { .. } | VaultError::Storage { .. } => 1,
         }
     }

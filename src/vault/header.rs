@@ -11,8 +11,13 @@ use super::kdf::KdfParams;
 /// 2: verification results moved out of the credential records into tables of their own.
 /// 3: sequence numbers say which history entry is each credential's newest; no second copy.
 /// 4: repeated results of rechecks are kept as runs, their latest check in the sequence record.
-/// (An older vault is migrated when it is opened; see migrate.rs.)
-pub const FORMAT: u32 = 4;
+/// 5: every record carries a revision (bound into its associated data), who changed it and
+///    when; the header names the data key (`key_id`, `key_check`); a generation counter.
+/// (An older vault is read as it is and migrated by its first write; see migrate.rs.)
+pub const FORMAT: u32 = 5;
+
+/// The first format whose records carry revisions.
+pub const REVISIONS: u32 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
@@ -22,6 +27,14 @@ pub struct Header {
     /// nonce || AES-256-GCM(data key), hex.
     pub wrapped_key: String,
     pub created_at: i64,
+    /// Format 5: a random name for the data key (32 hex digits), new with every re-key and kept
+    /// by a passphrase change, so a process can tell that the key it holds was replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Format 5: nonce || AES-256-GCM(empty) under the data key, AAD = (vault id, key id): proves
+    /// that a data key obtained some other way (an unlock agent) is this vault's current one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_check: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +140,8 @@ mod tests {
             },
             wrapped_key: "22".repeat(60),
             created_at: 0,
+            key_id: Some("33".repeat(16)),
+            key_check: Some("44".repeat(28)),
         }
     }
 
@@ -134,6 +149,16 @@ mod tests {
     fn round_trip() {
         let h = sample();
         assert_eq!(Header::decode(&h.encode()), Ok(h));
+        // A format-4 header has no key id or key check, and still reads.
+        let old = Header {
+            format: 4,
+            key_id: None,
+            key_check: None,
+            ..sample()
+        };
+        let body = serde_json::to_string(&old).unwrap();
+        assert!(!body.contains("key_id"), "{body}");
+        assert_eq!(Header::decode(&old.encode()), Ok(old));
     }
 
     #[test]
@@ -162,7 +187,7 @@ mod tests {
             Err(HeaderProblem::Newer(FORMAT + 1))
         );
         let mut h = sample();
-        h.kdf.params.memory_kib = 4 * 1024 * 1024;
+        h.kdf.params.memory_kib = super::super::kdf::MAX_MEMORY_KIB + 1;
         assert!(matches!(
             Header::decode(&h.encode()),
             Err(HeaderProblem::Unacceptable(_))
@@ -184,9 +209,10 @@ mod properties {
             "[0-9a-f]{32}",
             "[0-9a-f]{0,120}",
             any::<i64>(),
+            proptest::option::of(("[0-9a-f]{32}", "[0-9a-f]{56}")),
         )
             .prop_map(
-                |(vault_id, (m, t, p), salt, wrapped_key, created_at)| Header {
+                |(vault_id, (m, t, p), salt, wrapped_key, created_at, key)| Header {
                     format: FORMAT,
                     vault_id,
                     kdf: KdfSection {
@@ -201,8 +227,14 @@ mod properties {
                     },
                     wrapped_key,
                     created_at,
+                    key_id: key.as_ref().map(|(id, _)| id.clone()),
+                    key_check: key.map(|(_, check)| check),
                 },
             )
+            // Memory and iterations each within bounds can still be too much work together.
+            .prop_filter("within the work ceiling", |h| {
+                h.kdf.params.check_bounds().is_ok()
+            })
     }
 
     proptest! {

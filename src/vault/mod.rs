@@ -1,82 +1,148 @@
-//! The vault: one redb file holding every workspace, credential and flow, each record encrypted
-//! under a random data key that is stored only wrapped by a passphrase-derived key. The only
-//! module that touches redb and crypto; it hands the core plain domain values.
+//! The vault: every workspace, credential and flow, each record sealed under a random data key
+//! that is stored only wrapped (key slots, keyslot.rs), kept by a storage behind one boundary
+//! (storage.rs; the redb file, file.rs, is the first). The only module that touches storage and
+//! crypto; it hands the store plain domain values.
+//!
+//! Many processes share one vault. Each keeps a snapshot of everything and the generation it
+//! reflects; `refresh` brings it up to date with one cheap read when nothing changed, and reads
+//! (and decrypts) only the records whose revision moved when something did. Every write runs
+//! in one write transaction that first brings the snapshot up to date inside the lock, so the
+//! rules are checked against the vault as it is, and writes each record only over the revision
+//! it was based on (a conflict otherwise, carrying both versions).
 
-mod batch;
+mod actor;
+mod change;
 pub mod crypto;
 mod error;
+pub mod file;
 pub mod guard;
 pub mod header;
 pub mod kdf;
+pub mod keyslot;
 mod migrate;
 mod open;
+mod records;
 mod results;
 mod sequences;
+pub mod storage;
 pub mod tables;
 
 // foldhash: these maps are keyed by random record ids from the vault itself, hashed once or
 // more per result an audit records; SipHash was a tenth of the cost of recording one.
-use foldhash::{HashMap, HashMapExt, HashSet};
+use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{de::DeserializeOwned, Serialize};
-use zeroize::Zeroizing;
-
-pub use batch::ResultBatch;
+pub use actor::changed_by;
+pub use change::Change;
 pub use error::VaultError;
+pub use keyslot::Unlock;
+pub use open::{check_path, occupied};
 
 use crate::core::Snapshot;
 use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
 use crypto::DataKey;
-use header::{Header, KdfSection};
+use file::FileStorage;
+use header::{Header, HeaderProblem, REVISIONS};
 use kdf::KdfParams;
+use records::Record;
 use sequences::Positions;
-use tables::*;
+use storage::{ReadTxn, Storage};
 
-/// An open, unlocked vault. Holding it holds redb's file lock: a second process gets "in use".
+/// How long a writer waits for another process's write transaction by default
+/// (`vault.lock_wait_secs`).
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// How a process uses a vault: who it writes as, and how long it waits for the write lock.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Recorded as `changed_by` on every record this process writes.
+    pub changed_by: String,
+    pub lock_wait: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            changed_by: changed_by("keyway"),
+            lock_wait: DEFAULT_LOCK_WAIT,
+        }
+    }
+}
+
+/// What a refresh found changed since the snapshot was last brought up to date.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Everything was read again (the first look, a format change, or after a failed write).
+    pub reloaded: bool,
+    /// Records added or changed, by kind.
+    pub workspaces: Vec<RecordId>,
+    pub credentials: Vec<RecordId>,
+    pub flows: Vec<RecordId>,
+    /// Records deleted, of any kind.
+    pub removed: Vec<RecordId>,
+    /// Credentials whose latest verification result changed.
+    pub results: Vec<RecordId>,
+}
+
+/// An open, unlocked vault.
 pub struct Vault {
     /// Always Some until Drop, which takes it to close it under the panic guard.
-    db: Option<Database>,
-    path: PathBuf,
-    header: Header,
-    key: DataKey,
-    /// Where each credential's verification results stand (see results.rs, sequences.rs).
-    positions: Positions,
+    storage: Option<Box<dyn Storage>>,
+    state: State,
     /// Notes for the user (loose permissions); the CLI prints them to stderr.
     pub warnings: Vec<String>,
+}
+
+/// Everything about an open vault but its storage.
+pub(crate) struct State {
+    path: PathBuf,
+    header: Header,
+    /// The header as stored: another process's passphrase change, re-key or migration shows
+    /// as a change of these bytes.
+    header_bytes: Vec<u8>,
+    key: DataKey,
+    changed_by: String,
+    /// The generation the snapshot reflects; None: read everything again next time.
+    generation: Option<u64>,
+    /// Where each credential's verification results stand (see results.rs, sequences.rs).
+    positions: Positions,
+    /// A vault of an older format: what its first write migrates (and format 1's histories,
+    /// which it keeps until then).
+    legacy: Option<migrate::Migration>,
 }
 
 /// Everything decrypted at open.
 pub(crate) struct Loaded {
     pub snapshot: Snapshot,
     pub positions: Positions,
-    /// What an older format needs moved once the file is open for writing.
+    /// What an older format needs moved by the first write.
     pub migration: migrate::Migration,
 }
 
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("path", &self.path)
-            .field("vault_id", &self.header.vault_id)
+            .field("path", &self.state.path)
+            .field("vault_id", &self.state.header.vault_id)
             .finish_non_exhaustive()
     }
 }
 
 impl Drop for Vault {
     fn drop(&mut self) {
-        // Closing flushes redb's allocator state, which can hit damage that reading did not.
-        if let Some(db) = self.db.take() {
-            let _ = guard::guarded(&self.path, "closing", || {
-                drop(db);
+        // Closing can write (the last writer records a clean shutdown), which can hit damage
+        // that reading did not.
+        if let Some(storage) = self.storage.take() {
+            let _ = guard::guarded(&self.state.path, "closing", || {
+                drop(storage);
                 Ok(())
             });
         }
     }
 }
 
-fn storage(path: &Path, e: impl std::fmt::Display) -> VaultError {
+pub(crate) fn storage_error(path: &Path, e: impl std::fmt::Display) -> VaultError {
     VaultError::Storage {
         path: path.to_path_buf(),
         detail: e.to_string(),
@@ -84,59 +150,38 @@ fn storage(path: &Path, e: impl std::fmt::Display) -> VaultError {
 }
 
 /// Damage found while reading: `detail` says where.
-fn corrupt(path: &Path, detail: String) -> VaultError {
+pub(crate) fn corrupt(path: &Path, detail: String) -> VaultError {
     VaultError::Corrupt {
         path: path.to_path_buf(),
         detail,
     }
 }
 
-/// A table that redb cannot read.
-fn unreadable(path: &Path, table: &str, e: &dyn std::fmt::Display) -> VaultError {
-    corrupt(path, format!("table {table} cannot be read ({e})"))
-}
-
-/// A header for a new data key under `passphrase`: fresh salt, the data key wrapped.
-fn wrap_header(
-    vault_id: String,
-    created_at: i64,
-    passphrase: &[u8],
-    raw_key: &[u8; 32],
-    params: KdfParams,
-) -> Result<Header, String> {
-    let salt: [u8; 16] = crypto::random_bytes();
-    let mut header = Header {
-        format: header::FORMAT,
-        vault_id,
-        kdf: KdfSection {
-            algorithm: "argon2id".into(),
-            version: 0x13,
-            params,
-            salt: hex::encode(salt),
+fn decode_header(path: &Path, bytes: &[u8]) -> Result<Header, VaultError> {
+    Header::decode(bytes).map_err(|problem| match problem {
+        HeaderProblem::Damaged(detail) => corrupt(path, detail),
+        HeaderProblem::Newer(found) => VaultError::NewerFormat {
+            path: path.to_path_buf(),
+            found,
         },
-        wrapped_key: String::new(),
-        created_at,
-    };
-    let kek = kdf::derive(passphrase, &salt, &params).map_err(|e| e.to_string())?;
-    let sealed = crypto::seal_with(&crypto::kek_cipher(&kek), raw_key, &header.key_aad());
-    header.wrapped_key = hex::encode(sealed);
-    Ok(header)
+        HeaderProblem::Unacceptable(detail) => VaultError::Unacceptable {
+            path: path.to_path_buf(),
+            detail,
+        },
+    })
 }
 
-/// Derives the key-encryption key and unwraps the data key; `None` means a wrong passphrase.
-fn unwrap_key(header: &Header, passphrase: &[u8]) -> Result<Option<DataKey>, String> {
-    let salt = header.salt().ok_or("the header salt is malformed")?;
-    let wrapped = hex::decode(&header.wrapped_key).map_err(|_| "the wrapped key is malformed")?;
-    let kek = kdf::derive(passphrase, &salt, &header.kdf.params).map_err(|e| e.to_string())?;
-    match crypto::open_with(&crypto::kek_cipher(&kek), &wrapped, &header.key_aad()) {
-        Ok(raw) => {
-            let raw: Zeroizing<[u8; 32]> = match raw.as_slice().try_into() {
-                Ok(bytes) => Zeroizing::new(bytes),
-                Err(_) => return Err("the wrapped key has the wrong length".into()),
-            };
-            Ok(Some(DataKey::from_raw(&raw)))
-        }
-        Err(_) => Ok(None),
+fn unlock(path: &Path, header: &Header, unlock: Unlock<'_>) -> Result<DataKey, VaultError> {
+    keyslot::open(header, unlock).map_err(|e| match e {
+        keyslot::SlotError::Wrong => VaultError::WrongPassphrase(path.to_path_buf()),
+        keyslot::SlotError::Damaged(detail) => corrupt(path, detail),
+    })
+}
+
+fn unacceptable(path: &Path) -> impl Fn(String) -> VaultError + '_ {
+    move |detail| VaultError::Unacceptable {
+        path: path.to_path_buf(),
+        detail,
     }
 }
 
@@ -148,28 +193,45 @@ impl Vault {
         params: KdfParams,
         now: i64,
     ) -> Result<Vault, VaultError> {
-        let io = |source| VaultError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        Self::create_with(path, passphrase, params, now, &Options::default())
+    }
+
+    pub fn create_with(
+        path: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: i64,
+        options: &Options,
+    ) -> Result<Vault, VaultError> {
         params
             .check_bounds()
             .map_err(|detail| VaultError::Unacceptable {
                 path: path.to_path_buf(),
                 detail: format!("the key derivation settings are unacceptable: {detail}"),
             })?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            open::create_private_dir(dir).map_err(io)?;
+        if let Some(problem) = open::occupied(path) {
+            return Err(problem);
         }
-        // create_new: never clobber an existing file, whatever it is.
-        open::create_private_file(path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                VaultError::AlreadyExists(path.to_path_buf())
-            } else {
-                io(e)
-            }
-        })?;
-        let result = Self::initialize(path, passphrase, params, now);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            open::create_private_dir(dir).map_err(|source| VaultError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
+        // The key derivation runs before the file exists: a failure leaves nothing behind.
+        let (key, raw) = DataKey::generate();
+        let vault_id = hex::encode(crypto::random_bytes::<16>());
+        let header = keyslot::wrap_passphrase(
+            vault_id,
+            now,
+            passphrase,
+            &raw,
+            keyslot::fresh_key_id(),
+            params,
+        )
+        .map_err(unacceptable(path))?;
+        let storage = FileStorage::create(path, options.lock_wait)?;
+        let result = Self::initialize(storage, path, header, key, options);
         if result.is_err() {
             // The file is ours and holds nothing yet: leave no half-made vault behind.
             let _ = std::fs::remove_file(path);
@@ -178,39 +240,34 @@ impl Vault {
     }
 
     fn initialize(
+        storage: FileStorage,
         path: &Path,
-        passphrase: &[u8],
-        params: KdfParams,
-        now: i64,
+        header: Header,
+        key: DataKey,
+        options: &Options,
     ) -> Result<Vault, VaultError> {
-        let db = Database::create(path).map_err(|e| open::map_db_error(path, e))?;
-        let (key, raw) = DataKey::generate();
-        let vault_id = hex::encode(crypto::random_bytes::<16>());
-        let header = wrap_header(vault_id, now, passphrase, &raw, params).map_err(|detail| {
-            VaultError::Unacceptable {
+        let header_bytes = header.encode();
+        guard::guarded(path, "creating", || {
+            let mut txn = storage.write()?;
+            txn.put_key_slots(&header_bytes)?;
+            // Creates every table of the current format (there are no older ones to retire).
+            txn.retire_older_formats()?;
+            txn.commit()
+        })?;
+        Ok(Vault {
+            storage: Some(Box::new(storage)),
+            state: State {
                 path: path.to_path_buf(),
-                detail,
-            }
-        })?;
-        let vault = Vault {
-            db: Some(db),
-            path: path.to_path_buf(),
-            header,
-            key,
-            positions: Positions::new(),
+                header,
+                header_bytes,
+                key,
+                changed_by: options.changed_by.clone(),
+                generation: Some(1),
+                positions: Positions::new(),
+                legacy: None,
+            },
             warnings: Vec::new(),
-        };
-        vault.write(|txn| {
-            txn.open_table(META)?
-                .insert(HEADER_KEY, vault.header.encode().as_slice())?;
-            txn.open_table(WORKSPACES)?;
-            txn.open_table(CREDENTIALS)?;
-            txn.open_table(FLOWS)?;
-            txn.open_table(HISTORY)?;
-            txn.open_table(SEQUENCES)?;
-            Ok(())
-        })?;
-        Ok(vault)
+        })
     }
 
     /// Opens and unlocks an existing vault. A damaged, foreign or newer file is never modified.
@@ -218,329 +275,466 @@ impl Vault {
         Self::open_and_load(path, passphrase).map(|(vault, _)| vault)
     }
 
-    /// Opens, unlocks and decrypts everything. Every record is authenticated on a read-only
-    /// handle before the file is opened for writing, so damage anywhere in the records leaves
-    /// the file untouched. (History entries, read on demand, are authenticated when read.) An
-    /// older (format 1 to 3) vault is then migrated to the current format in one transaction.
+    /// Opens, unlocks and decrypts everything, with the default options.
     pub fn open_and_load(path: &Path, passphrase: &[u8]) -> Result<(Vault, Snapshot), VaultError> {
-        let (db, header, key, loaded) =
-            guard::guarded(path, "opening", || open::open_checked(path, passphrase))?;
-        let mut vault = Vault {
-            db: Some(db),
-            path: path.to_path_buf(),
-            header,
-            key,
-            positions: loaded.positions,
-            warnings: open::permission_warnings(path),
-        };
-        if vault.header.format < header::FORMAT {
-            vault.migrate(&loaded.snapshot, &loaded.migration)?;
-        }
-        Ok((vault, loaded.snapshot))
+        Self::open_with(path, Unlock::Passphrase(passphrase), &Options::default())
     }
 
-    fn db(&self) -> &Database {
-        // Invariant: `db` is Some from construction until Drop.
-        self.db.as_ref().expect("vault database present until drop")
+    /// Opens the vault file read-only, unlocks it and decrypts everything, authenticating every
+    /// record. Nothing is written: a vault of an older format is read as it is, and migrated by
+    /// its first write.
+    pub fn open_with(
+        path: &Path,
+        unlock_with: Unlock<'_>,
+        options: &Options,
+    ) -> Result<(Vault, Snapshot), VaultError> {
+        let (storage, state, loaded) = guard::guarded(path, "opening", || {
+            let storage = FileStorage::open(path, options.lock_wait)?;
+            let txn = storage.read()?;
+            let header_bytes = txn.key_slots()?;
+            let header = decode_header(path, &header_bytes)?;
+            let key = unlock(path, &header, unlock_with)?;
+            let generation = txn.generation()?;
+            let loaded = if header.format < REVISIONS {
+                drop(txn);
+                migrate::load(&storage, path, &header, &key)?
+            } else {
+                let loaded = load(&*txn, path, &header, &key)?;
+                drop(txn);
+                loaded
+            };
+            let state = State {
+                path: path.to_path_buf(),
+                legacy: (header.format < REVISIONS).then_some(migrate::Migration::None),
+                header,
+                header_bytes,
+                key,
+                changed_by: options.changed_by.clone(),
+                generation: Some(generation),
+                positions: Positions::new(),
+            };
+            Ok((storage, state, loaded))
+        })?;
+        let mut state = state;
+        state.positions = loaded.positions;
+        if state.legacy.is_some() {
+            state.legacy = Some(loaded.migration);
+        }
+        Ok((
+            Vault {
+                storage: Some(Box::new(storage)),
+                state,
+                warnings: open::permission_warnings(path),
+            },
+            loaded.snapshot,
+        ))
+    }
+
+    fn storage(&self) -> &dyn Storage {
+        // Invariant: `storage` is Some from construction until Drop.
+        self.storage
+            .as_deref()
+            .expect("vault storage present until drop")
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.state.path
     }
 
     pub fn vault_id(&self) -> &str {
-        &self.header.vault_id
+        &self.state.header.vault_id
     }
 
     pub fn kdf_params(&self) -> KdfParams {
-        self.header.kdf.params
+        self.state.header.kdf.params
     }
 
-    /// Re-wraps the data key under a new passphrase in one transaction: O(1) in the vault's
-    /// size, since no record is re-encrypted.
-    pub fn change_passphrase(&mut self, new: &[u8], params: KdfParams) -> Result<(), VaultError> {
-        let raw = Zeroizing::new(*self.key.raw());
-        let header = wrap_header(
-            self.header.vault_id.clone(),
-            self.header.created_at,
-            new,
-            &raw,
-            params,
-        )
-        .map_err(|detail| VaultError::Unacceptable {
-            path: self.path.clone(),
-            detail,
-        })?;
-        let encoded = header.encode();
-        self.write(|txn| {
-            txn.open_table(META)?
-                .insert(HEADER_KEY, encoded.as_slice())?;
-            Ok(())
-        })?;
-        self.header = header;
-        Ok(())
+    /// The format of the vault as stored (older ones are migrated by the first write).
+    pub fn format(&self) -> u32 {
+        self.state.header.format
+    }
+
+    /// The generation the last refresh or write saw.
+    pub fn generation(&self) -> Option<u64> {
+        self.state.generation
+    }
+
+    /// Who this process writes as.
+    pub fn changed_by(&self) -> &str {
+        &self.state.changed_by
     }
 
     // ---- reading -----------------------------------------------------------------------------
 
-    /// Decrypts every record. A record that fails to authenticate is reported, never guessed at.
+    /// Decrypts every record afresh. A record that fails to authenticate is reported, never
+    /// guessed at.
     pub fn load(&self) -> Result<Snapshot, VaultError> {
-        guard::guarded(&self.path, "reading", || {
-            load_snapshot(self.db(), &self.path, &self.header, &self.key).map(|l| l.snapshot)
+        let state = &self.state;
+        guard::guarded(&state.path, "reading", || {
+            if state.header.format < REVISIONS {
+                return Err(corrupt(
+                    &state.path,
+                    "it is of an older format, which is read only when it is opened".into(),
+                ));
+            }
+            let txn = self.storage().read()?;
+            load(&*txn, &state.path, &state.header, &state.key).map(|l| l.snapshot)
         })
     }
 
     /// A credential's verification history, newest first (at most HISTORY_LIMIT entries).
     pub fn history(&self, credential: &RecordId) -> Result<Vec<Verification>, VaultError> {
-        guard::guarded(&self.path, "reading", || {
-            let txn = self.db().begin_read().map_err(|e| storage(&self.path, e))?;
+        let state = &self.state;
+        if let Some(migrate::Migration::Format1(histories)) = &state.legacy {
+            return Ok(histories
+                .iter()
+                .find(|(id, _)| id == credential)
+                .map(|(_, h)| h.clone())
+                .unwrap_or_default());
+        }
+        guard::guarded(&state.path, "reading", || {
+            let txn = self.storage().read()?;
             results::read_history(
-                &txn,
-                &self.path,
-                &self.header.vault_id,
-                &self.key,
+                &*txn,
+                &state.path,
+                &state.header.vault_id,
+                &state.key,
                 credential,
-                self.positions.get(credential),
+                state.positions.get(credential),
             )
+        })
+    }
+
+    /// Brings `snapshot` up to date with what other processes wrote: one cheap read when
+    /// nothing changed (None), otherwise only the records whose revision moved are read and
+    /// decrypted, and the result says what changed. Fails with `Rekeyed` once another process
+    /// replaced the data key, and `Replaced` once the file at the path is another one.
+    pub fn refresh(&mut self, snapshot: &mut Snapshot) -> Result<Option<Changes>, VaultError> {
+        let (storage, state) = (self.storage.as_deref(), &mut self.state);
+        let storage = storage.expect("vault storage present until drop");
+        guard::guarded(&state.path.clone(), "reading", || {
+            if storage.replaced()? {
+                return Err(VaultError::Replaced(state.path.clone()));
+            }
+            let txn = storage.read()?;
+            state.sync(&*txn, snapshot)
         })
     }
 
     // ---- writing -----------------------------------------------------------------------------
 
-    /// Runs `body` in one write transaction committed with Immediate durability: when this
-    /// returns Ok, the change is on disk.
-    fn write(
-        &self,
-        body: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
-    ) -> Result<(), VaultError> {
-        guard::guarded(&self.path, "writing", || {
-            let txn = self.begin_write()?;
-            body(&txn).map_err(|e| storage(&self.path, e))?;
-            txn.commit().map_err(|e| storage(&self.path, e))
-        })
-    }
-
-    /// A write transaction whose commit is durable (Immediate); call under the panic guard.
-    fn begin_write(&self) -> Result<redb::WriteTransaction, VaultError> {
-        let mut txn = self
-            .db()
-            .begin_write()
-            .map_err(|e| storage(&self.path, e))?;
-        txn.set_durability(Durability::Immediate)
-            .map_err(|e| storage(&self.path, e))?;
-        Ok(txn)
-    }
-
-    fn seal_record<T: Serialize>(&self, table: &str, id: &RecordId, record: &T) -> Vec<u8> {
-        let plain = Zeroizing::new(serde_json::to_vec(record).unwrap_or_default());
-        let aad = crypto::record_aad(&self.header.vault_id, table, id.as_str());
-        self.key.seal(&plain, &aad)
-    }
-
-    pub fn put_workspace(&self, w: &Workspace) -> Result<(), VaultError> {
-        let sealed = self.seal_record(WORKSPACES_NAME, &w.id, w);
-        self.write(|txn| {
-            txn.open_table(WORKSPACES)?
-                .insert(w.id.as_str(), sealed.as_slice())?;
-            Ok(())
-        })
-    }
-
-    /// New credentials with their histories (newest first), in one transaction: an import.
-    pub fn put_credentials_with_history(
+    /// Runs `op` in one write transaction and commits it durably: when this returns Ok, every
+    /// change is on disk; when it returns an error, none is. Inside, `snapshot` is first brought
+    /// up to date (the write lock is held, so this is the vault as it is), and `op` checks its
+    /// rules against it through `Change::snapshot` and makes its changes through `Change`,
+    /// which also applies them to `snapshot`. A vault of an older format is migrated first, in
+    /// a transaction of its own.
+    pub fn write<R, E: From<VaultError>>(
         &mut self,
-        creds: &[(Credential, Vec<Verification>)],
-    ) -> Result<(), VaultError> {
-        self.write_results(|batch| {
-            for (c, history) in creds {
-                batch.put_credential(c)?;
-                batch.add_history(&c.id, history)?;
+        snapshot: &mut Snapshot,
+        op: impl FnOnce(&mut Change<'_>) -> Result<R, E>,
+    ) -> Result<R, E> {
+        self.migrate_if_older(snapshot)?;
+        let (storage, state) = (self.storage.as_deref(), &mut self.state);
+        let storage = storage.expect("vault storage present until drop");
+        let path = state.path.clone();
+        let txn = guard::guarded(&path, "writing", || {
+            if storage.replaced()? {
+                return Err(VaultError::Replaced(state.path.clone()));
             }
-            Ok(())
-        })
-    }
-
-    /// Rewrites `credential` (a save) and, if given, adds `result`, the verification of this
-    /// version, as its newest history entry, all in one durable transaction.
-    pub fn save_verified(
-        &mut self,
-        credential: &Credential,
-        result: Option<&Verification>,
-    ) -> Result<(), VaultError> {
-        self.write_results(|batch| {
-            batch.put_credential(credential)?;
-            if let Some(v) = result {
-                batch.add(&credential.id, v)?;
-            }
-            Ok(())
-        })
-    }
-
-    pub fn put_flow(&self, f: &Flow) -> Result<(), VaultError> {
-        self.put_flows(std::slice::from_ref(f))
-    }
-
-    pub fn put_flows(&self, flows: &[Flow]) -> Result<(), VaultError> {
-        self.put_records(FLOWS, FLOWS_NAME, flows, |f| &f.id)
-    }
-
-    /// Seals every record (outside the transaction, so the write lock is held only for the
-    /// inserts) and writes them in one durable commit.
-    fn put_records<T: Serialize>(
-        &self,
-        table: TableDefinition<&str, &[u8]>,
-        name: &str,
-        records: &[T],
-        id_of: impl Fn(&T) -> &RecordId,
-    ) -> Result<(), VaultError> {
-        let sealed: Vec<(&RecordId, Vec<u8>)> = records
-            .iter()
-            .map(|r| (id_of(r), self.seal_record(name, id_of(r), r)))
-            .collect();
-        self.write(|txn| {
-            let mut t = txn.open_table(table)?;
-            for (id, bytes) in &sealed {
-                t.insert(id.as_str(), bytes.as_slice())?;
-            }
-            Ok(())
-        })
-    }
-
-    pub fn delete_credential(&mut self, id: &RecordId) -> Result<(), VaultError> {
-        self.delete_credentials(std::slice::from_ref(id), |_| Ok(()))
-    }
-
-    /// Deletes `credentials` with their results, and whatever else `also` removes, in one
-    /// transaction; the sequence numbers are rewritten without them if any had results.
-    fn delete_credentials(
-        &mut self,
-        credentials: &[RecordId],
-        also: impl FnOnce(&redb::WriteTransaction) -> Result<(), redb::Error>,
-    ) -> Result<(), VaultError> {
-        let had_results = credentials.iter().any(|id| self.positions.contains_key(id));
-        let sequences = had_results.then(|| {
-            let gone: HashSet<&RecordId> = credentials.iter().collect();
-            let kept = self.positions.iter().filter(|(id, _)| !gone.contains(id));
-            sequences::seal(&self.key, &self.header.vault_id, kept)
-        });
-        self.write(|txn| {
-            {
-                let mut table = txn.open_table(CREDENTIALS)?;
-                for id in credentials {
-                    table.remove(id.as_str())?;
-                    results::remove(txn, id)?;
-                }
-            }
-            if let Some(sealed) = &sequences {
-                sequences::put(txn, sealed)?;
-            }
-            also(txn)
+            let txn = storage.write()?;
+            state.sync(&*txn, snapshot)?;
+            Ok(txn)
         })?;
-        for id in credentials {
-            self.positions.remove(id);
-        }
-        Ok(())
-    }
-
-    pub fn delete_flow(&self, id: &RecordId) -> Result<(), VaultError> {
-        self.write(|txn| {
-            txn.open_table(FLOWS)?.remove(id.as_str())?;
-            Ok(())
-        })
-    }
-
-    /// Deletes a workspace with its credentials and flows in one transaction.
-    pub fn delete_workspace(
-        &mut self,
-        id: &RecordId,
-        credentials: &[RecordId],
-        flows: &[RecordId],
-    ) -> Result<(), VaultError> {
-        self.delete_credentials(credentials, |txn| {
-            let mut f = txn.open_table(FLOWS)?;
-            for fid in flows {
-                f.remove(fid.as_str())?;
+        let mut change = Change::new(txn, state, snapshot);
+        let out = op(&mut change);
+        match out {
+            Ok(r) => {
+                guard::guarded(&path, "writing", || change.commit())?;
+                Ok(r)
             }
-            txn.open_table(WORKSPACES)?.remove(id.as_str())?;
-            Ok(())
+            Err(e) => {
+                change.abandon();
+                Err(e)
+            }
+        }
+    }
+
+    /// Migrates a vault of an older format, if this is one, in one transaction of its own.
+    fn migrate_if_older(&mut self, snapshot: &mut Snapshot) -> Result<(), VaultError> {
+        if self.state.legacy.is_none() {
+            return Ok(());
+        }
+        let (storage, state) = (self.storage.as_deref(), &mut self.state);
+        let storage = storage.expect("vault storage present until drop");
+        let path = state.path.clone();
+        guard::guarded(&path, "migrating", || {
+            migrate::run(storage, state, snapshot)
         })
+    }
+
+    /// Re-wraps the data key under a new passphrase in one transaction: O(1) in the vault's
+    /// size, since no record is re-encrypted. The data key stays, so other processes that have
+    /// the vault open keep working. The key derivation runs before the transaction.
+    pub fn change_passphrase(
+        &mut self,
+        snapshot: &mut Snapshot,
+        new: &[u8],
+        params: KdfParams,
+    ) -> Result<(), VaultError> {
+        self.migrate_if_older(snapshot)?;
+        let state = &self.state;
+        let key_id = state
+            .header
+            .key_id
+            .clone()
+            .unwrap_or_else(keyslot::fresh_key_id);
+        let header = keyslot::wrap_passphrase(
+            state.header.vault_id.clone(),
+            state.header.created_at,
+            new,
+            state.key.raw(),
+            key_id,
+            params,
+        )
+        .map_err(unacceptable(&state.path))?;
+        let encoded = header.encode();
+        self.write(snapshot, |change| change.put_header(header, encoded))
+    }
+
+    /// Replaces the data key: a new one, every record, history entry and sequence record
+    /// re-encrypted under it and the passphrase slot re-wrapped (same passphrase), in one
+    /// transaction. Other processes that had the vault open find out at their next access
+    /// (`VaultError::Rekeyed`) and must unlock again. The key derivation runs before the
+    /// transaction; the re-encryption inside it.
+    pub fn rekey(&mut self, snapshot: &mut Snapshot, passphrase: &[u8]) -> Result<(), VaultError> {
+        self.migrate_if_older(snapshot)?;
+        let state = &self.state;
+        // The passphrase must be the current one: rekey keeps it.
+        unlock(&state.path, &state.header, Unlock::Passphrase(passphrase))?;
+        let (key, raw) = DataKey::generate();
+        let header = keyslot::wrap_passphrase(
+            state.header.vault_id.clone(),
+            state.header.created_at,
+            passphrase,
+            &raw,
+            keyslot::fresh_key_id(),
+            state.header.kdf.params,
+        )
+        .map_err(unacceptable(&state.path))?;
+        self.write(snapshot, |change| change.rekey(key, header))
     }
 }
 
-/// Decrypts every record of every table and each credential's latest result through any
-/// readable redb handle.
-pub(crate) fn load_snapshot(
-    db: &impl ReadableDatabase,
+impl State {
+    /// Brings `snapshot` up to date with what `txn` sees (see `Vault::refresh`).
+    fn sync(
+        &mut self,
+        txn: &dyn ReadTxn,
+        snapshot: &mut Snapshot,
+    ) -> Result<Option<Changes>, VaultError> {
+        let generation = txn.generation()?;
+        if self.generation == Some(generation) {
+            return Ok(None);
+        }
+        let mut full = self.generation.is_none();
+        let bytes = txn.key_slots()?;
+        if bytes != self.header_bytes {
+            let header = decode_header(&self.path, &bytes)?;
+            if header.vault_id != self.header.vault_id {
+                return Err(VaultError::Replaced(self.path.clone()));
+            }
+            if header.key_id != self.header.key_id
+                && keyslot::check_key(&header, &self.key).is_err()
+            {
+                return Err(VaultError::Rekeyed(self.path.clone()));
+            }
+            full |= header.format != self.header.format;
+            self.header = header;
+            self.header_bytes = bytes;
+        }
+        if self.header.format < REVISIONS {
+            // Nobody writes an older format (a writer migrates it first), so its generation
+            // never moves; a file that says otherwise is not what it claims.
+            return Err(corrupt(
+                &self.path,
+                "its older format changed while it was open".into(),
+            ));
+        }
+        self.legacy = None;
+        let mut changes = Changes::default();
+        if full {
+            let loaded = load(txn, &self.path, &self.header, &self.key)?;
+            *snapshot = loaded.snapshot;
+            self.positions = loaded.positions;
+            changes.reloaded = true;
+        } else {
+            self.sync_records::<Workspace>(
+                txn,
+                snapshot,
+                &mut changes.workspaces,
+                &mut changes.removed,
+            )?;
+            self.sync_records::<Credential>(
+                txn,
+                snapshot,
+                &mut changes.credentials,
+                &mut changes.removed,
+            )?;
+            self.sync_records::<Flow>(txn, snapshot, &mut changes.flows, &mut changes.removed)?;
+            self.sync_results(txn, snapshot, &mut changes.results)?;
+        }
+        self.generation = Some(generation);
+        Ok(Some(changes))
+    }
+
+    /// Reads the records of one kind whose revision differs from the snapshot's, and drops
+    /// those no longer stored.
+    fn sync_records<T: Record>(
+        &self,
+        txn: &dyn ReadTxn,
+        snapshot: &mut Snapshot,
+        changed: &mut Vec<RecordId>,
+        removed: &mut Vec<RecordId>,
+    ) -> Result<(), VaultError> {
+        let records = T::all_mut(snapshot);
+        let mut index: HashMap<String, (usize, u64)> = HashMap::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            index.insert(r.id().0.clone(), (i, r.revision().number));
+        }
+        let mut seen = vec![false; records.len()];
+        let mut updates: Vec<(Option<usize>, T)> = Vec::new();
+        let vault_id = &self.header.vault_id;
+        txn.scan(T::TABLE, &mut |stored| {
+            let at = index.get(stored.id).copied();
+            if let Some((i, revision)) = at {
+                seen[i] = true;
+                if revision == stored.revision {
+                    return Ok(());
+                }
+            }
+            let record = records::open::<T>(&self.key, vault_id, stored)
+                .map_err(|detail| corrupt(&self.path, detail))?;
+            updates.push((at.map(|(i, _)| i), record));
+            Ok(())
+        })?;
+        for (at, mut record) in updates {
+            changed.push(record.id().clone());
+            match at {
+                Some(i) => {
+                    record.keep_unsealed(&records[i]);
+                    records[i] = record;
+                }
+                None => records.push(record),
+            }
+        }
+        let mut i = 0;
+        records.retain(|r| {
+            // Records appended above lie past `seen`.
+            let keep = seen.get(i).copied().unwrap_or(true);
+            i += 1;
+            if !keep {
+                removed.push(r.id().clone());
+            }
+            keep
+        });
+        Ok(())
+    }
+
+    /// Reads the sequence record again, and the newest result of every credential whose
+    /// position moved.
+    fn sync_results(
+        &mut self,
+        txn: &dyn ReadTxn,
+        snapshot: &mut Snapshot,
+        changed: &mut Vec<RecordId>,
+    ) -> Result<(), VaultError> {
+        let vault_id = &self.header.vault_id;
+        let positions = sequences::read(txn, &self.path, vault_id, &self.key, self.header.format)?;
+        let moved: Vec<(&RecordId, &sequences::Position)> = positions
+            .iter()
+            .filter(|(id, p)| self.positions.get(*id) != Some(*p))
+            .collect();
+        let mut latest =
+            results::read_latest(txn, &self.path, vault_id, &self.key, moved.into_iter())?;
+        for c in &mut snapshot.credentials {
+            if let Some((_, v)) = latest.remove(c.id.as_str()) {
+                c.last_verification = Some(v);
+                changed.push(c.id.clone());
+            } else if !positions.contains_key(&c.id) && c.last_verification.is_some() {
+                c.last_verification = None;
+                changed.push(c.id.clone());
+            }
+        }
+        self.positions = positions;
+        Ok(())
+    }
+}
+
+/// Decrypts every record of every table of a current-format vault and each credential's latest
+/// result.
+pub(crate) fn load(
+    txn: &dyn ReadTxn,
     path: &Path,
     header: &Header,
     key: &DataKey,
 ) -> Result<Loaded, VaultError> {
     let vault_id = header.vault_id.as_str();
-    let txn = db
-        .begin_read()
-        .map_err(|e| corrupt(path, format!("it cannot be read ({e})")))?;
-    let (mut credentials, mut latest, migration) = match header.format {
-        1 => {
-            // The latest results are inside the records, and come with them.
-            let (credentials, histories) =
-                migrate::read_format1_credentials(&txn, path, vault_id, key)?;
-            let migration = migrate::Migration::Format1(histories);
-            (credentials, HashMap::new(), migration)
-        }
-        2 => {
-            let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
-            let (latest, migration) = migrate::read_format2_latest(&txn, path, vault_id, key)?;
-            (credentials, latest, migration)
-        }
-        _ => {
-            let credentials = read_all(&txn, path, vault_id, key, CREDENTIALS, CREDENTIALS_NAME)?;
-            let positions = sequences::read(&txn, path, vault_id, key, header.format)?
-                .ok_or_else(|| corrupt(path, format!("its table {SEQUENCES_NAME} is missing")))?;
-            let latest = results::read_latest(&txn, path, vault_id, key, &positions)?;
-            (credentials, latest, migrate::Migration::None)
-        }
-    };
-    let mut positions = Positions::with_capacity(latest.len());
-    for c in &mut credentials {
-        if let Some((position, verification)) = latest.remove(c.id.as_str()) {
-            positions.insert(c.id.clone(), position);
-            c.last_verification = Some(verification);
-        }
-    }
+    let mut credentials: Vec<Credential> = read_all(txn, path, vault_id, key)?;
+    let positions = sequences::read(txn, path, vault_id, key, header.format)?;
+    attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
     Ok(Loaded {
         snapshot: Snapshot {
-            workspaces: read_all(&txn, path, vault_id, key, WORKSPACES, WORKSPACES_NAME)?,
+            workspaces: read_all(txn, path, vault_id, key)?,
             credentials,
-            flows: read_all(&txn, path, vault_id, key, FLOWS, FLOWS_NAME)?,
+            flows: read_all(txn, path, vault_id, key)?,
         },
         positions,
-        migration,
+        migration: migrate::Migration::None,
     })
 }
 
-pub(super) fn read_all<T: DeserializeOwned>(
-    txn: &redb::ReadTransaction,
+/// Gives each credential its newest result, as `positions` names it. History entries with no
+/// sequence numbers to place them are damage (a record went missing).
+pub(crate) fn attach_latest(
+    txn: &dyn ReadTxn,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-    table: TableDefinition<&str, &[u8]>,
-    name: &str,
-) -> Result<Vec<T>, VaultError> {
-    let corrupt = |detail: String| corrupt(path, detail);
-    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, name, e);
-    let table = txn.open_table(table).map_err(|e| unreadable(&e))?;
-    let mut out = Vec::new();
-    for entry in table.iter().map_err(|e| unreadable(&e))? {
-        let (id, sealed) = entry.map_err(|e| unreadable(&e))?;
-        let id = id.value();
-        let aad = crypto::record_aad(vault_id, name, id);
-        let plain = key
-            .open(sealed.value(), &aad)
-            .map_err(|_| corrupt(format!("record {id} in {name} failed authentication")))?;
-        let record = serde_json::from_slice(&plain)
-            .map_err(|_| corrupt(format!("record {id} in {name} cannot be decoded")))?;
-        out.push(record);
+    positions: &Positions,
+    credentials: &mut [Credential],
+) -> Result<(), VaultError> {
+    if positions.is_empty() {
+        let entries = txn.result_count()?;
+        if entries > 0 {
+            return Err(corrupt(
+                path,
+                format!("its {entries} history entries have no sequence numbers"),
+            ));
+        }
+        return Ok(());
     }
+    let mut latest = results::read_latest(txn, path, vault_id, key, positions.iter())?;
+    for c in credentials {
+        if let Some((_, verification)) = latest.remove(c.id.as_str()) {
+            c.last_verification = Some(verification);
+        }
+    }
+    Ok(())
+}
+
+fn read_all<T: Record>(
+    txn: &dyn ReadTxn,
+    path: &Path,
+    vault_id: &str,
+    key: &DataKey,
+) -> Result<Vec<T>, VaultError> {
+    let mut out = Vec::new();
+    txn.scan(T::TABLE, &mut |stored| {
+        let record = records::open(key, vault_id, stored).map_err(|d| corrupt(path, d))?;
+        out.push(record);
+        Ok(())
+    })?;
     Ok(out)
 }
 

@@ -1,22 +1,20 @@
-//! Opening a vault without ever modifying a file that is not a healthy keyway vault.
+//! Opening the vault file without ever modifying a file that is not a healthy keyway vault.
 //!
-//! redb writes to a file when it opens it read-write (and repairs it after a crash), so the
-//! file is first checked through redb's read-only mode: magic bytes, our header and its checksum,
-//! the format version, the KDF bounds and the passphrase. Only then is it opened read-write. A
-//! vault that needs crash recovery is recovered on a private copy first; the original is opened
-//! (and so repaired) only when the copy proved to be a sound keyway vault.
+//! The path is opened without blocking (a FIFO would otherwise wait for a writer forever) and
+//! the opened file itself is checked: it must be a regular file starting with redb's signature.
+//! redb then gets that very file, so nothing swapped in at the path between the check and the
+//! open is used. A file that needs crash recovery is recovered on a private copy: an unlinked
+//! temporary file, which has no name and so cannot outlive the process, however it ends.
 
-use std::fs::{self, OpenOptions};
-use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::path::Path;
 
-use redb::{Builder, Database, DatabaseError, ReadableDatabase, StorageError, TableError};
+use redb::backends::FileBackend;
+use redb::{Builder, Database, DatabaseError, StorageError};
 
-use super::crypto::DataKey;
-use super::header::{Header, HeaderProblem};
-use super::tables::{HEADER_KEY, META};
-use super::{corrupt, load_snapshot, unwrap_key, Loaded, VaultError};
+use super::{corrupt, VaultError};
 
 /// redb's file signature.
 const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
@@ -31,13 +29,131 @@ pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
-pub(super) fn create_private_file(path: &Path) -> std::io::Result<()> {
+/// A new file at `path` (mode 0600), never clobbering anything already there.
+pub(super) fn create_private_file(path: &Path) -> Result<File, VaultError> {
+    if let Some(problem) = occupied(path) {
+        return Err(problem);
+    }
     OpenOptions::new()
+        .read(true)
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map(drop)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => VaultError::AlreadyExists(path.to_path_buf()),
+            _ => open_error(path, e),
+        })
+}
+
+/// Why nothing can be created at `path`, if something is already there (or the path cannot
+/// be resolved).
+pub fn occupied(path: &Path) -> Option<VaultError> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(open_error(path, e)),
+        Ok(_) => match fs::metadata(path) {
+            // A dangling symbolic link: creating would write wherever it points.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Some(VaultError::AlreadyExists(path.to_path_buf()))
+            }
+            Err(e) => Some(open_error(path, e)),
+            Ok(meta) if meta.is_dir() => Some(VaultError::NotAFile {
+                path: path.to_path_buf(),
+                what: "a directory".into(),
+            }),
+            Ok(_) => Some(VaultError::AlreadyExists(path.to_path_buf())),
+        },
+    }
+}
+
+/// An error opening or inspecting the path, told apart by what it means for a vault.
+fn open_error(path: &Path, e: std::io::Error) -> VaultError {
+    let not_a_file = |what: &str| VaultError::NotAFile {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+    };
+    match e.raw_os_error() {
+        Some(libc::ENOENT) => VaultError::Missing(path.to_path_buf()),
+        Some(libc::ELOOP) => not_a_file("a loop of symbolic links"),
+        Some(libc::EISDIR) => not_a_file("a directory"),
+        // Opening a FIFO for writing without a reader, or a device without its driver.
+        Some(libc::ENXIO) | Some(libc::ENODEV) => not_a_file("a FIFO or a device"),
+        Some(libc::ENOTDIR) => not_a_file("inside something that is not a directory"),
+        _ => VaultError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    }
+}
+
+/// Refuses a path that cannot be an existing vault (missing, a directory, a FIFO, a device, a
+/// loop of symbolic links) without opening it: what a command checks before it asks for the
+/// passphrase. The open checks again, on the file it opened.
+pub fn check_path(path: &Path) -> Result<(), VaultError> {
+    let meta = fs::metadata(path).map_err(|e| open_error(path, e))?;
+    if meta.file_type().is_file() {
+        Ok(())
+    } else {
+        Err(VaultError::NotAFile {
+            path: path.to_path_buf(),
+            what: describe(meta.file_type()).into(),
+        })
+    }
+}
+
+fn describe(file_type: fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a directory"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens the vault file at `path` (following symbolic links) and checks that it is a regular,
+/// non-empty file that starts with redb's signature. Never blocks, never writes.
+pub(super) fn open_vault_file(path: &Path, write: bool) -> Result<File, VaultError> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    let meta = file.metadata().map_err(|e| open_error(path, e))?;
+    if !meta.file_type().is_file() {
+        return Err(VaultError::NotAFile {
+            path: path.to_path_buf(),
+            what: describe(meta.file_type()).into(),
+        });
+    }
+    // A length of zero is an empty file, or one the kernel makes up (/proc/self/mem): nothing
+    // keyway could have written.
+    if meta.len() == 0 {
+        return Err(corrupt(path, "the file is empty".into()));
+    }
+    let mut head = [0u8; REDB_MAGIC.len()];
+    let mut read = 0;
+    while read < head.len() {
+        match file.read(&mut head[read..]) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(corrupt(path, format!("it cannot be read ({e})"))),
+        }
+    }
+    if read < head.len() || head != REDB_MAGIC {
+        return Err(VaultError::Foreign(path.to_path_buf()));
+    }
+    file.rewind().map_err(|e| open_error(path, e))?;
+    Ok(file)
 }
 
 /// Warnings when the vault or its directory can be read by the group or others.
@@ -86,168 +202,39 @@ pub(super) fn map_db_error(path: &Path, e: DatabaseError) -> VaultError {
     }
 }
 
-/// Reads the first bytes: a missing, empty, short or non-redb file is refused here, untouched.
-fn check_signature(path: &Path) -> Result<(), VaultError> {
-    let mut file = match fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(VaultError::Missing(path.to_path_buf()))
-        }
-        Err(source) => {
-            return Err(VaultError::Io {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
-    };
-    let mut head = [0u8; REDB_MAGIC.len()];
-    let mut read = 0;
-    while read < head.len() {
-        match file.read(&mut head[read..]) {
-            Ok(0) => break,
-            Ok(n) => read += n,
-            Err(source) => {
-                return Err(VaultError::Io {
-                    path: path.to_path_buf(),
-                    source,
-                })
-            }
-        }
-    }
-    if read == 0 {
-        return Err(corrupt(path, "the file is empty".into()));
-    }
-    if read < head.len() || head != REDB_MAGIC {
-        return Err(VaultError::Foreign(path.to_path_buf()));
-    }
-    Ok(())
-}
-
-/// Reads and checks our header from any readable redb handle.
-fn read_header(path: &Path, db: &impl ReadableDatabase) -> Result<Header, VaultError> {
-    let txn = db
-        .begin_read()
-        .map_err(|e| corrupt(path, format!("it cannot be read ({e})")))?;
-    let table = match txn.open_table(META) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => {
-            return Err(VaultError::Foreign(path.to_path_buf()))
-        }
-        Err(TableError::TableTypeMismatch { .. }) => {
-            return Err(VaultError::Foreign(path.to_path_buf()))
-        }
-        Err(e) => {
-            return Err(corrupt(
-                path,
-                format!("its header table cannot be read ({e})"),
-            ))
-        }
-    };
-    let bytes = table
-        .get(HEADER_KEY)
-        .map_err(|e| corrupt(path, format!("its header cannot be read ({e})")))?
-        .ok_or_else(|| corrupt(path, "its header is missing".into()))?
-        .value()
-        .to_vec();
-    Header::decode(&bytes).map_err(|problem| match problem {
-        HeaderProblem::Damaged(detail) => corrupt(path, detail),
-        HeaderProblem::Newer(found) => VaultError::NewerFormat {
-            path: path.to_path_buf(),
-            found,
-        },
-        HeaderProblem::Unacceptable(detail) => VaultError::Unacceptable {
-            path: path.to_path_buf(),
-            detail,
-        },
-    })
-}
-
-/// Header checks passed: derive and unwrap the data key.
-fn unlock(path: &Path, header: &Header, passphrase: &[u8]) -> Result<DataKey, VaultError> {
-    match unwrap_key(header, passphrase) {
-        Ok(Some(key)) => Ok(key),
-        Ok(None) => Err(VaultError::WrongPassphrase(path.to_path_buf())),
-        Err(detail) => Err(VaultError::Corrupt {
-            path: path.to_path_buf(),
-            detail,
-        }),
-    }
-}
-
-/// The whole check-then-open sequence; see the module comment.
-pub(super) fn open_checked(
-    path: &Path,
-    passphrase: &[u8],
-) -> Result<(Database, Header, DataKey, Loaded), VaultError> {
-    check_signature(path)?;
-    let (header, key, snapshot) = match Builder::new().open_read_only(path) {
-        Ok(ro) => {
-            let header = read_header(path, &ro)?;
-            let key = unlock(path, &header, passphrase)?;
-            let snapshot = load_snapshot(&ro, path, &header, &key)?;
-            drop(ro);
-            (header, key, snapshot)
-        }
-        Err(DatabaseError::RepairAborted) => check_on_recovered_copy(path, passphrase)?,
-        Err(e) => return Err(map_db_error(path, e)),
-    };
-    let db = Database::open(path).map_err(|e| map_db_error(path, e))?;
-    // The file could have been swapped between the checks and this open: confirm it is the
-    // vault that was checked.
-    let reread = read_header(path, &db)?;
-    if reread.vault_id != header.vault_id || reread.wrapped_key != header.wrapped_key {
-        return Err(corrupt(
-            path,
-            "the file changed while it was being opened".into(),
-        ));
-    }
-    Ok((db, header, key, snapshot))
-}
-
-/// A copy next to the vault, removed on drop.
-struct PrivateCopy(PathBuf);
-
-impl Drop for PrivateCopy {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
-
-/// The vault was not closed cleanly (a crash, kill -9): redb must repair it, which writes. Do the
-/// repair on a private copy first and check the result; only a sound vault gets repaired in place.
-fn check_on_recovered_copy(
-    path: &Path,
-    passphrase: &[u8],
-) -> Result<(Header, DataKey, Loaded), VaultError> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "vault".into());
-    let copy_path = path.with_file_name(format!(
-        ".{name}.recover-{}",
-        hex::encode(super::crypto::random_bytes::<6>())
-    ));
+/// A crashed writer left the file needing redb's recovery, which writes. Recovers a private
+/// copy instead and checks every page of it: the copy is what a reader reads, and what shows a
+/// writer that recovering the file itself is safe. The copy lives in an unlinked temporary
+/// file next to the vault (or in the temporary directory, on read-only media).
+pub(super) fn recover_private_copy(path: &Path, original: &File) -> Result<Database, VaultError> {
     let io = |source| VaultError::Io {
         path: path.to_path_buf(),
         source,
     };
-    create_private_file(&copy_path).map_err(io)?;
-    let copy = PrivateCopy(copy_path);
-    let mut src = fs::File::open(path).map_err(io)?;
-    let mut dst = OpenOptions::new().write(true).open(&copy.0).map_err(io)?;
-    std::io::copy(&mut src, &mut dst).map_err(io)?;
-    drop(dst);
-    let db = Database::open(&copy.0).map_err(|e| match map_db_error(path, e) {
-        VaultError::InUse(p) => VaultError::InUse(p),
-        VaultError::Io { source, .. } => VaultError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!("it cannot be recovered ({source})"),
-        },
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    let mut copy = dir
+        .and_then(|d| tempfile::tempfile_in(d).ok())
+        .map_or_else(tempfile::tempfile, Ok)
+        .map_err(io)?;
+    let mut source = original;
+    std::io::copy(&mut source, &mut copy).map_err(io)?;
+    copy.rewind().map_err(io)?;
+    let recovered = |e: DatabaseError| match map_db_error(path, e) {
+        VaultError::Io { source, .. } => {
+            corrupt(path, format!("it cannot be recovered ({source})"))
+        }
         other => other,
-    })?;
-    let header = read_header(path, &db)?;
-    let key = unlock(path, &header, passphrase)?;
-    let snapshot = load_snapshot(&db, path, &header, &key)?;
-    drop(db);
-    Ok((header, key, snapshot))
+    };
+    let backend = FileBackend::new(copy).map_err(recovered)?;
+    // Exclusive: nobody else knows this file.
+    let mut db = Builder::new()
+        .create_with_backend(backend)
+        .map_err(recovered)?;
+    match db.check_integrity() {
+        Ok(_) => Ok(db),
+        Err(e) => Err(corrupt(
+            path,
+            format!("it needs crash recovery, and a recovered copy fails its checks ({e})"),
+        )),
+    }
 }

@@ -17,12 +17,11 @@
 use foldhash::{HashMap, HashMapExt};
 use std::path::Path;
 
-use redb::{ReadableTableMetadata, TableError};
-
 use super::crypto::{self, DataKey};
-use super::sequences::{Position, Positions, Repeats};
-use super::tables::{HISTORY, HISTORY_NAME, RESULTS_NAME};
-use super::{corrupt, unreadable, VaultError};
+use super::sequences::{Position, Repeats};
+use super::storage::{ReadTxn, StoredResult};
+use super::tables::RESULTS_NAME;
+use super::{corrupt, VaultError};
 use crate::core::{RecordId, Verification, HISTORY_LIMIT};
 
 /// The ring slot of result number `seq`. HISTORY_LIMIT is far below 256 (checked at compile time).
@@ -31,16 +30,11 @@ pub(super) fn slot(seq: u64) -> u8 {
     (seq % HISTORY_LIMIT as u64) as u8
 }
 
-/// A stored entry: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(encoded
-/// Verification and the final repeats of the run it ended, see `encode`), with AAD = (vault id, "results", "credential id/seq"). The AAD binds the
-/// credential and the sequence number, and the sequence number fixes the slot, so an entry
-/// moved to another credential fails authentication and one moved to another slot, or replayed
-/// there, is out of sequence.
-pub(super) struct SealedResult {
-    pub credential: RecordId,
-    pub slot: u8,
-    pub bytes: Vec<u8>,
-}
+// A stored entry: `seq` (8 bytes, big-endian, in the clear) || nonce || AES-GCM(encoded
+// Verification and the final repeats of the run it ended, see `encode`), with AAD = (vault id,
+// "results", "credential id/seq"). The AAD binds the credential and the sequence number, and
+// the sequence number fixes the slot, so an entry moved to another credential fails
+// authentication and one moved to another slot, or replayed there, is out of sequence.
 
 fn result_aad(vault_id: &str, credential: &str, seq: u64) -> Vec<u8> {
     // "credential/seq", built without the formatting machinery: this runs for every entry
@@ -63,7 +57,7 @@ pub(super) fn seal(
     seq: u64,
     verification: &Verification,
     ended: Option<&Repeats>,
-) -> SealedResult {
+) -> StoredResult {
     // Written straight into the record and encrypted where it lies. Room is reserved up front
     // (the numbers, lengths and runs fit in 80 bytes), so no reallocation leaves a plaintext
     // copy behind.
@@ -77,8 +71,8 @@ pub(super) fn seal(
         &result_aad(vault_id, credential.as_str(), seq),
         |plain| encode(verification, ended, plain),
     );
-    SealedResult {
-        credential: credential.clone(),
+    StoredResult {
+        credential: credential.to_string(),
         slot: slot(seq),
         bytes,
     }
@@ -194,46 +188,12 @@ pub(super) fn open_result(
     Some((seq, v, ended))
 }
 
-pub(super) fn insert(
-    txn: &redb::WriteTransaction,
-    sealed: &[SealedResult],
-) -> Result<(), redb::Error> {
-    let mut history = txn.open_table(HISTORY)?;
-    for s in sealed {
-        history.insert((s.slot, s.credential.as_str()), s.bytes.as_slice())?;
-    }
-    Ok(())
-}
-
-/// Removes every result of `credential` (its deletion).
-pub(super) fn remove(
-    txn: &redb::WriteTransaction,
-    credential: &RecordId,
-) -> Result<(), redb::Error> {
-    let mut history = txn.open_table(HISTORY)?;
-    for slot in 0..HISTORY_LIMIT as u8 {
-        history.remove((slot, credential.as_str()))?;
-    }
-    Ok(())
-}
-
 /// Credential id -> where its results stand and its newest result (with any repeats folded in).
 pub(super) type Latest = HashMap<String, (Position, Verification)>;
 
-type Ring = redb::ReadOnlyTable<(u8, &'static str), &'static [u8]>;
-
-/// The history table; None in a vault written before it existed (format 1).
-fn ring(txn: &redb::ReadTransaction, path: &Path) -> Result<Option<Ring>, VaultError> {
-    match txn.open_table(HISTORY) {
-        Ok(t) => Ok(Some(t)),
-        Err(TableError::TableDoesNotExist(_)) => Ok(None),
-        Err(e) => Err(unreadable(path, HISTORY_NAME, &e)),
-    }
-}
-
 /// The readers' shared context.
 struct Reader<'a> {
-    ring: Ring,
+    txn: &'a dyn ReadTxn,
     path: &'a Path,
     vault_id: &'a str,
     key: &'a DataKey,
@@ -250,11 +210,10 @@ impl Reader<'_> {
             )
         };
         let bytes = self
-            .ring
-            .get((slot(seq), id))
-            .map_err(|e| unreadable(self.path, HISTORY_NAME, &e))?
+            .txn
+            .result(slot(seq), id)?
             .ok_or_else(|| damaged("is missing".into()))?;
-        match open_result(self.key, self.vault_id, id, bytes.value()) {
+        match open_result(self.key, self.vault_id, id, &bytes) {
             Some((found, v, ended)) if found == seq => Ok((v, ended)),
             Some((found, ..)) => Err(damaged(format!("holds entry {found} instead"))),
             None => Err(damaged("failed authentication".into())),
@@ -263,28 +222,15 @@ impl Reader<'_> {
 }
 
 /// Every credential's newest result with its position, for each credential `next` names.
-/// History entries with no sequence numbers to place them are damage (a record went missing).
-pub(super) fn read_latest(
-    txn: &redb::ReadTransaction,
+pub(super) fn read_latest<'a>(
+    txn: &dyn ReadTxn,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
-    next: &Positions,
+    next: impl ExactSizeIterator<Item = (&'a RecordId, &'a Position)>,
 ) -> Result<Latest, VaultError> {
-    let Some(ring) = ring(txn, path)? else {
-        return Ok(Latest::new());
-    };
-    if next.is_empty() {
-        let entries = ring.len().map_err(|e| unreadable(path, HISTORY_NAME, &e))?;
-        if entries > 0 {
-            return Err(corrupt(
-                path,
-                format!("its {entries} history entries have no sequence numbers"),
-            ));
-        }
-    }
     let reader = Reader {
-        ring,
+        txn,
         path,
         vault_id,
         key,
@@ -311,19 +257,18 @@ pub(super) fn read_latest(
 /// that went missing, was moved or was replayed from an older state is reported as damage,
 /// like one that fails authentication.
 pub(super) fn read_history(
-    txn: &redb::ReadTransaction,
+    txn: &dyn ReadTxn,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
     credential: &RecordId,
     position: Option<&Position>,
 ) -> Result<Vec<Verification>, VaultError> {
-    let newest = position.and_then(|p| p.next.checked_sub(1));
-    let (Some(newest), Some(ring)) = (newest, ring(txn, path)?) else {
+    let Some(newest) = position.and_then(|p| p.next.checked_sub(1)) else {
         return Ok(Vec::new());
     };
     let reader = Reader {
-        ring,
+        txn,
         path,
         vault_id,
         key,

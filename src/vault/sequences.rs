@@ -16,15 +16,15 @@
 
 use std::path::Path;
 
-use redb::TableError;
 use serde::{Deserialize, Serialize};
 
 // foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use foldhash::{HashMap, HashMapExt};
 
 use super::crypto::{self, DataKey};
-use super::tables::{SEQUENCES, SEQUENCES_KEY, SEQUENCES_NAME};
-use super::{corrupt, unreadable, VaultError};
+use super::storage::ReadTxn;
+use super::tables::{SEQUENCES_KEY, SEQUENCES_NAME};
+use super::{corrupt, VaultError};
 use crate::core::time::Timestamp;
 use crate::core::{RecordId, Run, Verification};
 
@@ -104,27 +104,21 @@ pub(super) fn seal<'a>(
     out
 }
 
-/// The positions, authenticated, from a vault of `format` (3: numbers only). None if the vault
-/// has no such table (format 1 or 2); empty if nothing was ever recorded.
+/// The positions, authenticated, from a vault of `format` (3: numbers only); empty if nothing
+/// was ever recorded. The table itself must exist (formats 3 and later).
 pub(super) fn read(
-    txn: &redb::ReadTransaction,
+    txn: &dyn ReadTxn,
     path: &Path,
     vault_id: &str,
     key: &DataKey,
     format: u32,
-) -> Result<Option<Positions>, VaultError> {
+) -> Result<Positions, VaultError> {
     /// The last format whose record held bare numbers.
     const NUMBERS_ONLY: u32 = 3;
-    let unreadable = |e: &dyn std::fmt::Display| unreadable(path, SEQUENCES_NAME, e);
-    let table = match txn.open_table(SEQUENCES) {
-        Ok(t) => t,
-        Err(TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(unreadable(&e)),
+    let Some(sealed) = txn.positions()? else {
+        return Ok(Positions::new());
     };
-    let Some(sealed) = table.get(SEQUENCES_KEY).map_err(|e| unreadable(&e))? else {
-        return Ok(Some(Positions::new()));
-    };
-    let plain = key.open(sealed.value(), &aad(vault_id)).map_err(|_| {
+    let plain = key.open(&sealed, &aad(vault_id)).map_err(|_| {
         corrupt(
             path,
             "the result sequence numbers failed authentication".into(),
@@ -141,11 +135,5 @@ pub(super) fn read(
             postcard::from_bytes(&plain).map_err(undecodable)?;
         positions.into_iter().collect()
     };
-    Ok(Some(positions))
-}
-
-/// Writes the record inside `txn`.
-pub(super) fn put(txn: &redb::WriteTransaction, sealed: &[u8]) -> Result<(), redb::Error> {
-    txn.open_table(SEQUENCES)?.insert(SEQUENCES_KEY, sealed)?;
-    Ok(())
+    Ok(positions)
 }

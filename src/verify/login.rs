@@ -501,6 +501,7 @@ mod properties {
             created_at: Timestamp(0),
             updated_at: Timestamp(0),
             last_verification: None,
+            revision: Default::default(),
         };
         OAuthClient::from_credential(&credential).unwrap()
     }

@@ -50,6 +50,7 @@ fn seeded() -> TestVault {
             active: true,
             created_at: Timestamp(3),
             updated_at: Timestamp(3),
+            revision: Default::default(),
         })
         .unwrap();
     v
@@ -243,15 +244,33 @@ fn exit_codes_follow_the_readme() {
 }
 
 #[test]
-fn a_second_process_gets_exit_5() {
+fn a_writer_waits_for_another_write_then_gives_up_with_exit_5_and_readers_never_wait() {
     let v = seeded();
-    let holder = hold(&v.path);
+    std::fs::write(
+        &v.config,
+        "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[vault]\nlock_wait_secs = 1\n",
+    )
+    .unwrap();
+    let holder = hold_write(&v.path);
+    // Readers are never refused and never wait for the writer.
     let o = v.keyway(&["workspace", "list"]);
-    drop(holder);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // A writer waits vault.lock_wait_secs for the write lock, then says what it waited for.
+    let o = v.keyway(&["workspace", "add", "late"]);
     assert_eq!(code(&o), 5, "{}", stderr(&o));
-    assert!(stderr(&o).contains("in use by another keyway process"));
-    // and once the holder is gone, it opens again
-    assert_eq!(code(&v.keyway(&["workspace", "list"])), 0);
+    let err = stderr(&o);
+    assert!(
+        err.contains("being written by another keyway process")
+            && err.contains("waited 1 s")
+            && err.contains("vault.lock_wait_secs")
+            && err.contains("nothing was written"),
+        "{err}"
+    );
+    drop(holder);
+    assert!(!stdout(&v.keyway(&["workspace", "list"])).contains("late"));
+    // Once the other write is over, it goes through.
+    assert_eq!(code(&v.keyway(&["workspace", "add", "late"])), 0);
+    assert!(stdout(&v.keyway(&["workspace", "list"])).contains("late"));
 }
 
 #[test]

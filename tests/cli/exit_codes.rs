@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::process::Output;
 
 use crate::support::http::api_server;
-use crate::support::{closed_base_url, code, hold, stderr, stdout, TestVault, PASS};
+use crate::support::{closed_base_url, code, hold_write, stderr, stdout, TestVault, PASS};
 use keyway::vault::header::{Header, FORMAT};
 use keyway::vault::tables::{HEADER_KEY, META};
 use redb::ReadableTable;
@@ -282,10 +282,37 @@ fn every_row_of_the_readme_exit_code_table() {
     rewrite_header(&newer, |h| h.format = FORMAT + 1);
     row(4, "a newer format", newer.keyway(&["workspace", "list"]));
 
-    // 5: vault in use by another keyway process.
-    let holder = hold(&v.path);
-    row(5, "a vault in use", run(&["workspace", "list"]));
+    // 5: another process's write did not end within vault.lock_wait_secs (readers never wait).
+    let holder = hold_write(&v.path);
+    row(0, "a read beside a held write", run(&["workspace", "list"]));
+    let config = std::fs::read_to_string(&v.config).unwrap();
+    // The loopback config ends in its [vault] section.
+    std::fs::write(&v.config, format!("{config}lock_wait_secs = 1\n")).unwrap();
+    row(
+        5,
+        "a write that waited too long",
+        run(&["workspace", "add", "late"]),
+    );
+    std::fs::write(&v.config, config).unwrap();
     drop(holder);
+
+    // 6: based on a revision the record is no longer at.
+    let listed = run(&["workspace", "list", "--json"]);
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let acme = listed.iter().find(|w| w["name"] == "acme").unwrap();
+    let stale = (acme["revision"].as_u64().unwrap() + 1).to_string();
+    row(
+        6,
+        "a change based on an older revision",
+        run(&[
+            "workspace",
+            "rename",
+            "acme",
+            "acme2",
+            "--expect-revision",
+            &stale,
+        ]),
+    );
 
     let mut walked = BTreeSet::new();
     let mut wrong = Vec::new();

@@ -53,6 +53,7 @@ pub fn credential(
         created_at: NOW,
         updated_at: NOW,
         last_verification: None,
+        revision: Default::default(),
     }
 }
 
@@ -292,30 +293,61 @@ pub fn child_command(args: &[&str]) -> Command {
     cmd
 }
 
-/// The child side: opens a vault and either commits records (printing "ack NAME" after each
-/// durable commit), flips the passphrase back and forth ("ack PASSPHRASE"), or holds the vault
-/// open until stdin closes ("ready").
+/// The child side. Modes (the first argument is the vault, the second the mode):
+/// - `write PREFIX`: commits workspaces PREFIX-0, PREFIX-1, ... printing "ack NAME" after each
+///   durable commit;
+/// - `mixed PREFIX`: the same, and reads the vault again (a refresh) between commits;
+/// - `passwd A B`: flips the passphrase between A and B, printing "ack PASSPHRASE" after each;
+/// - `hold`: holds the vault open until stdin closes;
+/// - `hold-write`: holds a write transaction open (the write lock) until stdin closes.
+///
+/// Each prints "open" once the vault is open (and "writing" once the write lock is held), so
+/// a test can start its clock from there rather than from the spawn. `peak EXE ARGS...` instead
+/// runs EXE and prints "peak KIB EXIT" from wait4: the peak memory of that grandchild alone.
 pub fn child_main() {
     use std::io::Write;
     let Ok(raw) = std::env::var("KEYWAY_CHILD_ARGS") else {
         panic!("child_process is run by other tests, with KEYWAY_CHILD_ARGS set");
     };
     let args: Vec<&str> = raw.split('\u{1f}').collect();
+    if args[0] == "peak" {
+        return peak(&args[1..]);
+    }
     let path = Path::new(args[0]);
     let pass = std::env::var("KEYWAY_PASSPHRASE").expect("passphrase");
     let out = std::io::stdout();
-    let ack = |line: &str| {
+    let say = |line: &str| {
         let mut lock = out.lock();
-        let _ = writeln!(lock, "ack {line}");
+        let _ = writeln!(lock, "{line}");
         let _ = lock.flush();
     };
+    let ack = |line: &str| say(&format!("ack {line}"));
+    if args[1] == "hold-write" {
+        let (mut vault, mut snapshot) =
+            keyway::vault::Vault::open_and_load(path, pass.as_bytes()).expect("child opens");
+        say("open");
+        vault
+            .write(&mut snapshot, |_| {
+                say("writing");
+                let mut sink = String::new();
+                let _ = std::io::stdin().read_line(&mut sink);
+                Ok::<_, keyway::vault::VaultError>(())
+            })
+            .expect("held write");
+        return;
+    }
     let mut store = Store::open(path, pass.as_bytes()).expect("child opens the vault");
+    say("open");
     match args[1] {
-        "write" => {
+        "write" | "mixed" => {
             for i in 0.. {
                 let name = format!("{}-{i}", args[2]);
                 store.add_workspace(&name, Timestamp(i)).expect("commit");
                 ack(&name); // only after the durable commit returned
+                if args[1] == "mixed" {
+                    store.refresh().expect("refresh");
+                    assert!(store.snapshot().workspace_by_name(&name).is_ok());
+                }
             }
         }
         "passwd" => {
@@ -331,13 +363,39 @@ pub fn child_main() {
             }
         }
         "hold" => {
-            println!("ready");
-            let _ = std::io::stdout().flush();
+            say("ready");
             let mut sink = String::new();
             let _ = std::io::stdin().read_line(&mut sink);
         }
         other => panic!("unknown child mode {other}"),
     }
+}
+
+/// Runs `exe args...` and prints its peak resident memory (KiB) and exit code, measured with
+/// wait4 from this fresh process, so the test process's own memory is not counted in.
+fn peak(command: &[&str]) {
+    let child = Command::new(command[0])
+        .args(&command[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut status = 0;
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: wait4 writes the exit status and a full rusage struct into the pointers given;
+    // the pid is our own unwaited child.
+    let usage = unsafe {
+        let pid = libc::wait4(child.id() as i32, &mut status, 0, usage.as_mut_ptr());
+        assert_eq!(pid, child.id() as i32, "wait4 failed");
+        usage.assume_init()
+    };
+    std::mem::forget(child); // reaped above
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    println!("peak {} {code}", usage.ru_maxrss);
 }
 
 /// The one loopback API-key component of the tests: GET `path` with the key placed as `auth`
@@ -428,12 +486,23 @@ pub fn add_unreachable_oauth(v: &TestVault, name: &str) {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
-/// A child process holding the vault at `path` open (and so locked) until dropped.
+/// A child process holding the vault at `path` open (`hold`) or its write lock (`hold_write`)
+/// until dropped.
 pub struct Holder(std::process::Child);
 
+/// A child holding the vault open, as an open TUI would: others still read and write.
 pub fn hold(path: &Path) -> Holder {
+    hold_as(path, "hold", "ready")
+}
+
+/// A child holding a write transaction open (the write lock), writing nothing when dropped.
+pub fn hold_write(path: &Path) -> Holder {
+    hold_as(path, "hold-write", "writing")
+}
+
+fn hold_as(path: &Path, mode: &str, ready: &str) -> Holder {
     use std::io::BufRead;
-    let mut child = child_command(&[&path.to_string_lossy(), "hold"])
+    let mut child = child_command(&[&path.to_string_lossy(), mode])
         .env("KEYWAY_PASSPHRASE", PASS)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -442,7 +511,7 @@ pub fn hold(path: &Path) -> Holder {
         .expect("spawn the holder");
     let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
     assert!(
-        lines.any(|l| l.map(|l| l.ends_with("ready")).unwrap_or(false)),
+        lines.any(|l| l.map(|l| l.ends_with(ready)).unwrap_or(false)),
         "holder did not start"
     );
     Holder(child)

@@ -67,6 +67,7 @@ pub fn cred(i: &str, ws: &str, component: &str, name: &str, v: Option<Verificati
         created_at: NOW,
         updated_at: NOW,
         last_verification: v,
+        revision: Default::default(),
     }
 }
 
@@ -77,11 +78,13 @@ pub fn snapshot() -> Snapshot {
                 id: id("w1"),
                 name: "acme".into(),
                 created_at: NOW,
+                revision: Default::default(),
             },
             Workspace {
                 id: id("w2"),
                 name: "東京チーム".into(),
                 created_at: NOW,
+                revision: Default::default(),
             },
         ],
         credentials: vec![
@@ -132,6 +135,7 @@ pub fn snapshot() -> Snapshot {
             active: true,
             created_at: NOW,
             updated_at: NOW,
+            revision: Default::default(),
         }],
     }
 }
@@ -494,6 +498,7 @@ pub fn flow_snapshot() -> Snapshot {
         active: false,
         created_at: NOW,
         updated_at: NOW,
+        revision: Default::default(),
     });
     s
 }

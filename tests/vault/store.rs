@@ -7,7 +7,7 @@ use crate::support::*;
 use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
 use keyway::core::{Environment, Flow, FlowStep, Status, Verification};
-use keyway::store::{CredentialDraft, Store};
+use keyway::store::{Checked, CredentialDraft, Store};
 use keyway::vault::header::Header;
 use keyway::vault::tables::{CREDENTIALS, HEADER_KEY, META, WORKSPACES};
 use keyway::vault::{Vault, VaultError};
@@ -61,6 +61,7 @@ fn populated(v: &TestVault) -> Store {
             active: true,
             created_at: Timestamp(4),
             updated_at: Timestamp(4),
+            revision: Default::default(),
         })
         .unwrap();
     store
@@ -399,14 +400,24 @@ fn a_tampered_kdf_setting_fails_the_unwrap() {
 }
 
 #[test]
-fn a_crashed_vault_is_recovered_and_a_second_open_is_refused() {
+fn any_number_of_processes_open_the_vault_but_an_older_keyway_holding_it_is_refused() {
     let v = TestVault::new();
     drop(populated(&v));
-    let first = Vault::open(&v.path, PASS.as_bytes()).unwrap();
-    let second = Vault::open(&v.path, PASS.as_bytes()).unwrap_err();
-    assert!(matches!(second, VaultError::InUse(_)), "{second}");
-    assert_eq!(second.exit_code(), 5);
-    drop(first);
+    let mut first = v.open();
+    let mut second = v.open();
+    // Both read and write (writes to different records never conflict).
+    first.add_workspace("from-first", Timestamp(10)).unwrap();
+    second.add_workspace("from-second", Timestamp(11)).unwrap();
+    assert_eq!(v.open().snapshot().workspaces.len(), 3);
+    // An older keyway locks the whole file: it cannot open beside us...
+    assert!(redb::Database::open(&v.path).is_err());
+    drop((first, second));
+    // ...and while it holds the file, keyway says so (exit 5), leaving it untouched.
+    let exclusive = redb::Database::open(&v.path).unwrap();
+    let err = Vault::open(&v.path, PASS.as_bytes()).unwrap_err();
+    assert!(matches!(err, VaultError::InUse(_)), "{err}");
+    assert_eq!(err.exit_code(), 5);
+    drop(exclusive);
     assert!(Vault::open(&v.path, PASS.as_bytes()).is_ok());
 }
 
@@ -496,7 +507,17 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
         }
         let results = batch
             .iter()
-            .map(|(i, r)| (ids[*i].clone(), r.clone(), None))
+            .map(|(i, r)| Checked {
+                id: ids[*i].clone(),
+                revision: store
+                    .snapshot()
+                    .credential(&ids[*i])
+                    .unwrap()
+                    .revision
+                    .number,
+                result: r.clone(),
+                tokens: None,
+            })
             .collect();
         store.record_verifications(results, Timestamp(at)).unwrap();
         for (i, r) in batch {
@@ -553,8 +574,14 @@ fn recorded_runs_match_the_core_rule_and_survive_reopening() {
         at: Timestamp(at + 1),
         ..expected[1].0.clone().unwrap()
     };
+    let revision = store
+        .snapshot()
+        .credential(&ids[1])
+        .unwrap()
+        .revision
+        .number;
     store
-        .record_verifications(vec![(ids[1].clone(), repeat, None)], Timestamp(at + 1))
+        .record_verification(&ids[1], revision, repeat, None, Timestamp(at + 1))
         .unwrap();
     let newest = store.snapshot().credential(&ids[1]).unwrap();
     assert!(newest.last_verification.as_ref().unwrap().run.is_some());

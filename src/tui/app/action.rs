@@ -204,6 +204,8 @@ pub enum Effect {
     },
     RecordVerification {
         id: RecordId,
+        /// The revision the verification checked: its result belongs to that one only.
+        revision: u64,
         outcome: Outcome,
         at: Timestamp,
     },

@@ -73,6 +73,7 @@ pub fn credential(
         created_at: NOW,
         updated_at: NOW,
         last_verification: last,
+        revision: Default::default(),
     }
 }
 
@@ -92,6 +93,7 @@ pub fn flow(i: &str, name: &str, environment: Environment, steps: &[(&str, &str)
         active: true,
         created_at: NOW,
         updated_at: NOW,
+        revision: Default::default(),
     }
 }
 
@@ -103,6 +105,7 @@ pub fn snapshot() -> Snapshot {
         id: id(i),
         name: name.into(),
         created_at: NOW,
+        revision: Default::default(),
     };
     Snapshot {
         workspaces: vec![workspace("w1", "acme"), workspace("w2", "globex")],

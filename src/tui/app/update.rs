@@ -227,6 +227,7 @@ fn recheck_finished(
     )));
     vec![Effect::RecordVerification {
         id,
+        revision: credential.revision.number,
         outcome,
         at: shared.clock.wall,
     }]

@@ -287,10 +287,15 @@ impl Edges {
                     Err(e) => failed(Stored::CredentialSaved(id), e),
                 }
             }),
-            Effect::RecordVerification { id, outcome, at } => self.with_store(move |s| {
+            Effect::RecordVerification {
+                id,
+                revision,
+                outcome,
+                at,
+            } => self.with_store(move |s| {
                 let v = outcome.to_verification(at);
-                match s.record_verification(&id, v, outcome.tokens.as_ref(), at) {
-                    Ok(()) => stored(s, Stored::VerificationRecorded),
+                match s.record_verification(&id, revision, v, outcome.tokens.as_ref(), at) {
+                    Ok(_) => stored(s, Stored::VerificationRecorded),
                     Err(e) => failed(Stored::VerificationRecorded, e),
                 }
             }),
@@ -381,7 +386,7 @@ impl Edges {
             Effect::RecordVerifications { results } => self.with_store(move |s| {
                 let now = crate::clock::now();
                 match results.record(s, now) {
-                    Ok(()) => stored(s, Stored::VerificationsRecorded),
+                    Ok(_) => stored(s, Stored::VerificationsRecorded),
                     Err(e) => failed(Stored::VerificationsRecorded, e),
                 }
             }),

@@ -33,6 +33,8 @@ pub use rows::{rows, summary, AuditColumn, AuditRow};
 pub struct AuditRun {
     /// Requests still out, and the credential each checks.
     pub pending: HashMap<RequestId, RecordId>,
+    /// The revision each request checks: its result belongs to that one only.
+    pub revisions: HashMap<RequestId, u64>,
     pub total: usize,
     pub done: usize,
     /// Results not yet sent to the store.
@@ -124,6 +126,7 @@ impl AuditState {
                 continue;
             };
             run.pending.insert(request, c.id.clone());
+            run.revisions.insert(request, c.revision.number);
             fx.push(Effect::Verify {
                 request,
                 component: Box::new(component),
@@ -179,8 +182,12 @@ impl AuditState {
         let now = shared.clock.wall;
         let run = self.run.as_mut()?;
         let id = run.pending.remove(&request)?;
+        let revision = run.revisions.remove(&request).unwrap_or_default();
         run.done += 1;
-        let v = run.unrecorded.add(id.clone(), outcome, now).clone();
+        let v = run
+            .unrecorded
+            .add(id.clone(), revision, outcome, now)
+            .clone();
         self.fresh.insert(id, v);
         if !run.pending.is_empty() {
             return Some(Update::none());

@@ -423,6 +423,9 @@ impl WizardState {
             active: self.active,
             created_at: original.map_or(now, |f| f.created_at),
             updated_at: now,
+            // An edit is based on the revision the wizard read; the store refuses it if the
+            // flow moved on since.
+            revision: original.map(|f| f.revision.clone()).unwrap_or_default(),
         })
     }
 

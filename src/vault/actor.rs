@@ -1,0 +1,58 @@
+//! Who a process writes as: the `changed_by` of every record it writes, so that a conflict can
+//! say who changed a record since it was read.
+
+use std::ffi::CStr;
+
+/// `user@host (via)`, e.g. `alice@ops1 (keyway credential edit)` or `alice@ops1 (tui)`.
+pub fn changed_by(via: &str) -> String {
+    format!("{}@{} ({via})", user(), host())
+}
+
+/// The login name of this process's user: the password database's, else $USER, else the uid.
+fn user() -> String {
+    // SAFETY: getuid cannot fail. getpwuid_r writes into the buffers we pass and sets `found`
+    // to `entry` (or null); the name it points at lives in `buf`, read before `buf` drops.
+    unsafe {
+        let uid = libc::getuid();
+        let mut entry: libc::passwd = std::mem::zeroed();
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let mut buf = vec![0 as libc::c_char; 4096];
+        let rc = libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut found);
+        if rc == 0 && !found.is_null() && !entry.pw_name.is_null() {
+            if let Ok(name) = CStr::from_ptr(entry.pw_name).to_str() {
+                if !name.is_empty() {
+                    return name.to_string();
+                }
+            }
+        }
+        std::env::var("USER").unwrap_or_else(|_| format!("uid{uid}"))
+    }
+}
+
+fn host() -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // SAFETY: gethostname writes at most `len` bytes into `buf`; the last byte stays 0, so the
+    // string is terminated even if the name was cut.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr(), buf.len() - 1) };
+    if rc != 0 {
+        return "localhost".to_string();
+    }
+    // SAFETY: terminated above.
+    let name = unsafe { CStr::from_ptr(buf.as_ptr()) };
+    match name.to_str() {
+        Ok(n) if !n.is_empty() => n.to_string(),
+        _ => "localhost".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_user_host_and_command() {
+        let who = super::changed_by("keyway credential edit");
+        let (user_host, via) = who.split_once(' ').unwrap();
+        assert_eq!(via, "(keyway credential edit)");
+        let (user, host) = user_host.split_once('@').unwrap();
+        assert!(!user.is_empty() && !host.is_empty(), "{who}");
+    }
+}

@@ -1,0 +1,470 @@
+//! One write transaction, as the store sees it: the snapshot as the vault is now (brought up to
+//! date under the write lock), and the changes to make. Each record is written only over the
+//! revision it was based on; a record that moved on meanwhile is a conflict carrying both
+//! versions. Changes apply to the snapshot as they are made, so the rules of a later step in the
+//! same transaction see them; if the transaction does not commit, the snapshot is read again in
+//! full next time.
+//!
+//! Verification results go through here too: audits, single saves, imports and the format
+//! migrations all write them in the same transaction as the records they belong to.
+
+// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
+use foldhash::{HashMap, HashMapExt};
+
+use super::crypto::DataKey;
+use super::header::Header;
+use super::records::{self, Record};
+use super::sequences::{self, Position, Repeats};
+use super::storage::{StoredResult, WriteTxn};
+use super::{keyslot, results, State, VaultError};
+use crate::core::revision::check_revision;
+use crate::core::time::Timestamp;
+use crate::core::Snapshot;
+use crate::core::{
+    Conflict, Credential, Flow, Recheck, RecordId, Revision, Verification, Workspace, HISTORY_LIMIT,
+};
+
+/// Results are written in groups of this many: one table open per group instead of per result.
+const GROUP: usize = 32;
+
+/// An open write transaction (see the module comment). Dropping it without `commit` writes
+/// nothing.
+pub struct Change<'v> {
+    /// Some until commit.
+    txn: Option<Box<dyn WriteTxn + 'v>>,
+    state: &'v mut State,
+    snapshot: &'v mut Snapshot,
+    now: Timestamp,
+    /// The generation the transaction started from.
+    generation: u64,
+    /// Positions changed in this transaction (the vault's own move on at commit).
+    moved: HashMap<RecordId, Position>,
+    /// The sequence record must be written even if no position moved (a credential with
+    /// results was deleted, a migration, a re-key).
+    rewrite_positions: bool,
+    pending: Vec<StoredResult>,
+    /// The snapshot was changed: if the transaction does not commit, it must be read again.
+    dirty: bool,
+    /// A re-key: the key everything is sealed with from here on.
+    new_key: Option<DataKey>,
+}
+
+impl<'v> Change<'v> {
+    pub(super) fn new(
+        txn: Box<dyn WriteTxn + 'v>,
+        state: &'v mut State,
+        snapshot: &'v mut Snapshot,
+    ) -> Change<'v> {
+        // The transaction's generation was read by the sync that preceded this; a storage
+        // that cannot say is read as generation 0, which the next sync replaces.
+        let generation = state.generation.unwrap_or(0);
+        Change {
+            txn: Some(txn),
+            state,
+            snapshot,
+            now: crate::clock::now(),
+            generation,
+            moved: HashMap::new(),
+            rewrite_positions: false,
+            pending: Vec::with_capacity(GROUP),
+            dirty: false,
+            new_key: None,
+        }
+    }
+
+    /// The vault as it is, with this transaction's changes so far.
+    pub fn snapshot(&self) -> &Snapshot {
+        self.snapshot
+    }
+
+    /// The time this transaction stamps on what it writes.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    fn key(&self) -> &DataKey {
+        self.new_key.as_ref().unwrap_or(&self.state.key)
+    }
+
+    fn txn(&mut self) -> &mut (dyn WriteTxn + 'v) {
+        // Invariant: Some until commit, which consumes self.
+        self.txn
+            .as_deref_mut()
+            .expect("write transaction present until commit")
+    }
+
+    // ---- records -----------------------------------------------------------------------------
+
+    /// Writes `record` over the revision it carries (0: a new record) and returns it as stored,
+    /// with its new revision.
+    fn put<T: Record>(&mut self, record: T) -> Result<T, VaultError> {
+        let based_on = record.revision().number;
+        let current = T::all(self.snapshot)
+            .iter()
+            .position(|r| r.id() == record.id());
+        let stored_revision = current.map(|i| T::all(self.snapshot)[i].revision().clone());
+        if check_revision(based_on, stored_revision.as_ref()).is_err() {
+            return Err(VaultError::Conflict(Box::new(Conflict {
+                based_on,
+                theirs: current.map(|i| T::all(self.snapshot)[i].clone().into_any()),
+                mine: Some(record.into_any()),
+            })));
+        }
+        let revision = stored_revision
+            .unwrap_or_default()
+            .next(&self.state.changed_by, self.now);
+        self.put_as(record, revision, current)
+    }
+
+    /// Writes `record` as `revision` over what the snapshot holds at `current`.
+    fn put_as<T: Record>(
+        &mut self,
+        mut record: T,
+        revision: Revision,
+        current: Option<usize>,
+    ) -> Result<T, VaultError> {
+        let expected = current
+            .map(|i| T::all(self.snapshot)[i].revision().number)
+            .filter(|n| *n > 0);
+        *record.revision_mut() = revision;
+        let sealed = records::seal(self.key(), &self.state.header.vault_id, &record);
+        self.txn().put(
+            T::TABLE,
+            record.id().as_str(),
+            expected,
+            record.revision().number,
+            &sealed,
+        )?;
+        self.dirty = true;
+        let all = T::all_mut(self.snapshot);
+        match current {
+            Some(i) => all[i] = record.clone(),
+            None => all.push(record.clone()),
+        }
+        Ok(record)
+    }
+
+    /// Deletes record `id`, which must still be at revision `based_on`; returns it.
+    fn delete<T: Record>(&mut self, id: &RecordId, based_on: u64) -> Result<T, VaultError> {
+        let current = T::all(self.snapshot).iter().position(|r| r.id() == id);
+        let stored = current.map(|i| T::all(self.snapshot)[i].revision().clone());
+        let Some(i) = current.filter(|_| check_revision(based_on, stored.as_ref()).is_ok()) else {
+            return Err(VaultError::Conflict(Box::new(Conflict {
+                based_on,
+                theirs: current.map(|i| T::all(self.snapshot)[i].clone().into_any()),
+                mine: None,
+            })));
+        };
+        self.txn().remove(T::TABLE, id.as_str(), based_on)?;
+        self.dirty = true;
+        Ok(T::all_mut(self.snapshot).remove(i))
+    }
+
+    pub fn put_workspace(&mut self, w: Workspace) -> Result<Workspace, VaultError> {
+        self.put(w)
+    }
+
+    /// Writes a credential (its `last_verification` is kept in the snapshot as given; results
+    /// are stored with `add_result`).
+    pub fn put_credential(&mut self, c: Credential) -> Result<Credential, VaultError> {
+        self.put(c)
+    }
+
+    pub fn put_flow(&mut self, f: Flow) -> Result<Flow, VaultError> {
+        self.put(f)
+    }
+
+    pub fn delete_workspace(
+        &mut self,
+        id: &RecordId,
+        based_on: u64,
+    ) -> Result<Workspace, VaultError> {
+        self.delete(id, based_on)
+    }
+
+    /// Deletes a credential with all its results.
+    pub fn delete_credential(
+        &mut self,
+        id: &RecordId,
+        based_on: u64,
+    ) -> Result<Credential, VaultError> {
+        let c = self.delete(id, based_on)?;
+        self.txn().remove_results(id.as_str())?;
+        self.pending.retain(|r| r.credential != id.as_str());
+        if self.moved.remove(id).is_some() | self.state.positions.remove(id).is_some() {
+            self.rewrite_positions = true;
+        }
+        Ok(c)
+    }
+
+    pub fn delete_flow(&mut self, id: &RecordId, based_on: u64) -> Result<Flow, VaultError> {
+        self.delete(id, based_on)
+    }
+
+    /// A record re-put by a format migration: revision 1, by nobody known, at `at`.
+    pub(super) fn put_migrated<T: Record>(
+        &mut self,
+        record: T,
+        at: Timestamp,
+    ) -> Result<(), VaultError> {
+        let current = T::all(self.snapshot)
+            .iter()
+            .position(|r| r.id() == record.id());
+        let revision = Revision {
+            number: 1,
+            changed_by: "unknown (written before keyway kept revisions)".into(),
+            changed_at: at,
+        };
+        self.put_as(record, revision, current).map(drop)
+    }
+
+    /// Replaces the header (a passphrase change, a migration). A header naming another data
+    /// key than this process's means another process re-keyed the vault meanwhile.
+    pub(super) fn put_header(
+        &mut self,
+        header: Header,
+        encoded: Vec<u8>,
+    ) -> Result<(), VaultError> {
+        if header.key_id.is_some()
+            && self.new_key.is_none()
+            && keyslot::check_key(&header, &self.state.key).is_err()
+        {
+            return Err(VaultError::Rekeyed(self.state.path.clone()));
+        }
+        self.txn().put_key_slots(&encoded)?;
+        self.state.header = header;
+        self.state.header_bytes = encoded;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// The migration's last step: what older formats kept goes.
+    pub(super) fn retire_older_formats(&mut self) -> Result<(), VaultError> {
+        self.rewrite_positions = true;
+        self.txn().retire_older_formats()
+    }
+
+    /// Re-encrypts everything under `key` and stores `header`, which wraps it.
+    pub(super) fn rekey(&mut self, key: DataKey, header: Header) -> Result<(), VaultError> {
+        let vault_id = self.state.header.vault_id.clone();
+        // History entries: read under the old key, sealed again under the new.
+        let mut entries = Vec::new();
+        let txn = self
+            .txn
+            .as_deref()
+            .expect("write transaction present until commit");
+        for (id, position) in &self.state.positions {
+            let oldest = position.next.saturating_sub(HISTORY_LIMIT as u64);
+            for seq in oldest..position.next {
+                let slot = results::slot(seq);
+                let Some(bytes) = txn.result(slot, id.as_str())? else {
+                    continue;
+                };
+                let Some((found, v, ended)) =
+                    results::open_result(&self.state.key, &vault_id, id.as_str(), &bytes)
+                else {
+                    return Err(super::corrupt(
+                        &self.state.path,
+                        format!("history entry {seq} of credential {id} failed authentication"),
+                    ));
+                };
+                if found == seq {
+                    entries.push(results::seal(&key, &vault_id, id, seq, &v, ended.as_ref()));
+                }
+            }
+        }
+        self.new_key = Some(key);
+        self.pending.extend(entries);
+        self.rewrite_positions = true;
+        // Every record, at the revision it has (its content is unchanged).
+        fn reseal<T: Record>(change: &mut Change<'_>) -> Result<(), VaultError> {
+            for i in 0..T::all(change.snapshot).len() {
+                let record = T::all(change.snapshot)[i].clone();
+                let revision = record.revision().clone();
+                change.put_as(record, revision, Some(i))?;
+            }
+            Ok(())
+        }
+        reseal::<Workspace>(self)?;
+        reseal::<Credential>(self)?;
+        reseal::<Flow>(self)?;
+        let encoded = header.encode();
+        self.put_header(header, encoded)
+    }
+
+    // ---- results -----------------------------------------------------------------------------
+
+    /// Records `result`, from rechecking an unchanged credential, and updates `newest` (the
+    /// credential's newest result, as the vault gave it or the previous call left it) by
+    /// `Verification::record_recheck`: a repeat joins the newest entry's run, which writes no
+    /// entry (only the sequence record moves on); anything else is a new entry. The snapshot's
+    /// credential gets the result as its latest.
+    pub fn recheck(
+        &mut self,
+        credential: &RecordId,
+        newest: &mut Option<Verification>,
+        result: Verification,
+    ) -> Result<(), VaultError> {
+        let position = self.position(credential);
+        match Verification::record_recheck(newest, result) {
+            (Recheck::Repeated, run) if position.next > 0 => {
+                let repeats = Some(Repeats::of(run));
+                let run = run.clone();
+                self.set_position(
+                    credential,
+                    Position {
+                        repeats,
+                        ..position
+                    },
+                );
+                self.set_latest(credential, run);
+                Ok(())
+            }
+            // A newest result with no entry behind it cannot be stored as a run: it becomes
+            // the first entry, run and all. (The store never holds one; this keeps them equal.)
+            (_, new) => {
+                let new = new.clone();
+                self.add_result(credential, &new)
+            }
+        }
+    }
+
+    /// Adds a result as a new history entry: it becomes the credential's newest. If the newest
+    /// so far heads a run, the run's final state (its repeats, from the sequence record) is
+    /// stored with the new entry, which holds it from then on (results.rs, `Ended`).
+    pub fn add_result(
+        &mut self,
+        credential: &RecordId,
+        result: &Verification,
+    ) -> Result<(), VaultError> {
+        let position = self.position(credential);
+        let sealed = results::seal(
+            self.key(),
+            &self.state.header.vault_id,
+            credential,
+            position.next,
+            result,
+            position.repeats.as_ref(),
+        );
+        self.pending.push(sealed);
+        if self.pending.len() >= GROUP {
+            self.flush()?;
+        }
+        self.set_position(credential, Position::new(position.next + 1));
+        self.set_latest(credential, result.clone());
+        Ok(())
+    }
+
+    /// Adds a whole history (newest first, as it is shown and exported) to a credential that
+    /// has none: oldest first, each entry as it is, runs included, so the newest becomes the
+    /// credential's latest result. Beyond HISTORY_LIMIT nothing would be kept.
+    pub fn add_history(
+        &mut self,
+        credential: &RecordId,
+        newest_first: &[Verification],
+    ) -> Result<(), VaultError> {
+        for v in newest_first.iter().take(HISTORY_LIMIT).rev() {
+            self.add_result(credential, v)?;
+        }
+        Ok(())
+    }
+
+    /// Puts stored result bytes back into a ring slot as they are (a format-2 migration).
+    pub(super) fn put_stored(
+        &mut self,
+        credential: &RecordId,
+        slot: u8,
+        bytes: &[u8],
+    ) -> Result<(), VaultError> {
+        self.pending.push(StoredResult {
+            credential: credential.to_string(),
+            slot,
+            bytes: bytes.to_vec(),
+        });
+        Ok(())
+    }
+
+    fn set_latest(&mut self, credential: &RecordId, result: Verification) {
+        if let Some(c) = self
+            .snapshot
+            .credentials
+            .iter_mut()
+            .find(|c| &c.id == credential)
+        {
+            c.last_verification = Some(result);
+            self.dirty = true;
+        }
+    }
+
+    /// The credential's position: as this transaction left it, else as the vault has it.
+    fn position(&self, credential: &RecordId) -> Position {
+        (self.moved.get(credential))
+            .or_else(|| self.state.positions.get(credential))
+            .copied()
+            .unwrap_or(Position::new(0))
+    }
+
+    /// Sets the credential's position in this transaction, cloning its id only the first time.
+    fn set_position(&mut self, credential: &RecordId, position: Position) {
+        match self.moved.get_mut(credential) {
+            Some(slot) => *slot = position,
+            None => {
+                self.moved.insert(credential.clone(), position);
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), VaultError> {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.txn().put_results(&pending)?;
+            self.pending = pending;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Makes everything durable, in one commit.
+    pub(super) fn commit(mut self) -> Result<(), VaultError> {
+        let result = self.commit_inner();
+        if result.is_err() {
+            self.state.generation = None;
+        }
+        result
+    }
+
+    fn commit_inner(&mut self) -> Result<(), VaultError> {
+        self.flush()?;
+        if !self.moved.is_empty() || self.rewrite_positions {
+            // Every credential's position: this transaction's, else the vault's.
+            let moved = &self.moved;
+            let all = self
+                .state
+                .positions
+                .iter()
+                .filter(|(id, _)| !moved.contains_key(*id))
+                .chain(moved);
+            let sealed = sequences::seal(self.key(), &self.state.header.vault_id, all);
+            self.txn().put_positions(&sealed)?;
+        }
+        let txn = self
+            .txn
+            .take()
+            .expect("write transaction present until commit");
+        txn.commit()?;
+        self.state.positions.extend(self.moved.drain());
+        if let Some(key) = self.new_key.take() {
+            self.state.key = key;
+        }
+        self.state.generation = Some(self.generation.wrapping_add(1));
+        Ok(())
+    }
+
+    /// The transaction is dropped without committing: nothing was written, and a snapshot that
+    /// was changed is read again in full next time.
+    pub(super) fn abandon(self) {
+        if self.dirty || self.new_key.is_some() {
+            self.state.generation = None;
+        }
+    }
+}

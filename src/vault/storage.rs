@@ -1,0 +1,144 @@
+//! The storage boundary: what the vault needs from wherever its sealed records live. The redb
+//! file (`file.rs`) is the first implementation; a team vault in PostgreSQL is meant to be the
+//! second, behind the same calls.
+//!
+//! A storage keeps bytes it cannot read: every record arrives sealed (AES-256-GCM under the data
+//! key, with associated data binding the vault, the table, the record id and its revision), and
+//! only the revision number is kept beside it in the clear, so that a write can be made
+//! conditional on it without the key. What a storage guarantees:
+//! - **Transactions.** A read sees one committed state; a write transaction is all or nothing,
+//!   and only one is open at a time (a writer that finds another waits, up to a bound).
+//! - **Conditional writes.** `put` and `remove` name the revision they expect, and fail with
+//!   `VaultError::Stale` instead of overwriting a record that moved on.
+//! - **A generation.** A number every commit moves on, cheap to read, so a process can tell
+//!   whether anything changed since it last looked (and reload only then).
+//! - **Key slots.** One record, the header, holds what unwraps the data key (today: a
+//!   passphrase slot; see header.rs). It is plaintext by necessity and authenticated by the
+//!   vault layer, not by the storage.
+//!
+//! Verification results have their own small interface (a ring of each credential's last
+//! entries and one sealed record of where each ring stands, see results.rs and sequences.rs):
+//! they are written far more often than records and never conflict.
+
+use super::VaultError;
+
+/// A table of sealed records, named as the associated data binds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    Workspaces,
+    Credentials,
+    Flows,
+}
+
+impl Table {
+    pub const ALL: [Table; 3] = [Table::Workspaces, Table::Credentials, Table::Flows];
+
+    /// The name bound into each record's associated data.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Workspaces => "workspaces",
+            Table::Credentials => "credentials",
+            Table::Flows => "flows",
+        }
+    }
+}
+
+/// One record as a storage keeps it: id and revision in the clear, the rest sealed.
+#[derive(Debug, Clone, Copy)]
+pub struct StoredRecord<'a> {
+    pub id: &'a str,
+    pub revision: u64,
+    pub sealed: &'a [u8],
+}
+
+/// A verification result entry: slot `slot` of `credential`'s ring.
+#[derive(Debug, Clone)]
+pub struct StoredResult {
+    pub credential: String,
+    pub slot: u8,
+    pub bytes: Vec<u8>,
+}
+
+/// Where a vault's sealed records live.
+pub trait Storage: Send + Sync {
+    /// A read transaction: one committed state, never waiting for a writer.
+    fn read(&self) -> Result<Box<dyn ReadTxn + '_>, VaultError>;
+
+    /// A write transaction: waits for another one to end, up to the storage's bound, and then
+    /// fails with `VaultError::Busy`.
+    fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError>;
+
+    /// The generation of the latest commit (see the module comment): the cheap question "has
+    /// anything changed since I last looked?".
+    fn generation(&self) -> Result<u64, VaultError> {
+        self.read()?.generation()
+    }
+
+    /// Whether the vault was replaced since this storage opened it (a file moved over it): a
+    /// process must then reopen, never keep writing to the old one.
+    fn replaced(&self) -> Result<bool, VaultError> {
+        Ok(false)
+    }
+}
+
+/// What a transaction can read.
+pub trait ReadTxn {
+    /// The generation this transaction sees.
+    fn generation(&self) -> Result<u64, VaultError>;
+
+    /// The key-slot record (the vault header). `VaultError::Foreign` if there is none.
+    fn key_slots(&self) -> Result<Vec<u8>, VaultError>;
+
+    /// Every record of `table`, in id order. A missing or unreadable table is damage.
+    fn scan(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError>;
+
+    /// One record: its revision and sealed bytes.
+    fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError>;
+
+    /// Ring slot `slot` of `credential`'s verification results.
+    fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError>;
+
+    /// How many result entries are stored, over all credentials.
+    fn result_count(&self) -> Result<u64, VaultError>;
+
+    /// The sealed record of where every credential's results stand, if any was written.
+    fn positions(&self) -> Result<Option<Vec<u8>>, VaultError>;
+}
+
+/// What a write transaction can change. Dropping it without `commit` writes nothing.
+pub trait WriteTxn: ReadTxn {
+    /// Writes `sealed` as revision `revision` of record `id`, provided the stored record is at
+    /// revision `expected` (None: there must be none). Fails with `VaultError::Stale` otherwise.
+    fn put(
+        &mut self,
+        table: Table,
+        id: &str,
+        expected: Option<u64>,
+        revision: u64,
+        sealed: &[u8],
+    ) -> Result<(), VaultError>;
+
+    /// Deletes record `id`, provided it is at revision `expected`.
+    fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError>;
+
+    fn put_results(&mut self, entries: &[StoredResult]) -> Result<(), VaultError>;
+
+    /// Deletes every result entry of `credential`.
+    fn remove_results(&mut self, credential: &str) -> Result<(), VaultError>;
+
+    fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError>;
+
+    fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError>;
+
+    /// Removes what older formats of this storage kept and the current one does not (the file:
+    /// the tables of vault formats 1 to 4), at the end of a format migration.
+    fn retire_older_formats(&mut self) -> Result<(), VaultError>;
+
+    /// Makes the transaction durable and moves the generation on. When this returns Ok, every
+    /// change is on disk; when it returns an error, none is.
+    fn commit(self: Box<Self>) -> Result<(), VaultError>;
+}
