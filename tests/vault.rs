@@ -3,6 +3,8 @@
 mod support;
 
 mod vault {
+    mod concurrency;
     mod crash;
+    mod damage;
     mod store;
 }

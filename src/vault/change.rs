@@ -2,8 +2,8 @@
 //! date under the write lock), and the changes to make. Each record is written only over the
 //! revision it was based on; a record that moved on meanwhile is a conflict carrying both
 //! versions. Changes apply to the snapshot as they are made, so the rules of a later step in the
-//! same transaction see them; if the transaction does not commit, the snapshot is read again in
-//! full next time.
+//! same transaction see them; if the transaction does not commit, the journal puts the snapshot
+//! (and the vault's state) back as they were before it began (journal.rs).
 //!
 //! Verification results go through here too: audits, single saves, imports and the format
 //! migrations all write them in the same transaction as the records they belong to.
@@ -13,6 +13,7 @@ use foldhash::{HashMap, HashMapExt};
 
 use super::crypto::DataKey;
 use super::header::Header;
+use super::journal::{Edit, Journal, Step};
 use super::records::{self, Record};
 use super::sequences::{self, Position, Repeats};
 use super::storage::{StoredResult, WriteTxn};
@@ -43,8 +44,8 @@ pub struct Change<'v> {
     /// results was deleted, a migration, a re-key).
     rewrite_positions: bool,
     pending: Vec<StoredResult>,
-    /// The snapshot was changed: if the transaction does not commit, it must be read again.
-    dirty: bool,
+    /// How to undo what this transaction changed in memory, if it does not commit.
+    journal: Journal,
     /// A re-key: the key everything is sealed with from here on.
     new_key: Option<DataKey>,
 }
@@ -54,6 +55,7 @@ impl<'v> Change<'v> {
         txn: Box<dyn WriteTxn + 'v>,
         state: &'v mut State,
         snapshot: &'v mut Snapshot,
+        journal: Journal,
     ) -> Change<'v> {
         // The transaction's generation was read by the sync that preceded this; a storage
         // that cannot say is read as generation 0, which the next sync replaces.
@@ -67,7 +69,7 @@ impl<'v> Change<'v> {
             moved: HashMap::new(),
             rewrite_positions: false,
             pending: Vec::with_capacity(GROUP),
-            dirty: false,
+            journal,
             new_key: None,
         }
     }
@@ -135,12 +137,15 @@ impl<'v> Change<'v> {
             record.revision().number,
             &sealed,
         )?;
-        self.dirty = true;
         let all = T::all_mut(self.snapshot);
-        match current {
-            Some(i) => all[i] = record.clone(),
-            None => all.push(record.clone()),
-        }
+        let edit = match current {
+            Some(i) => Edit::Replaced(i, std::mem::replace(&mut all[i], record.clone())),
+            None => {
+                all.push(record.clone());
+                Edit::Pushed
+            }
+        };
+        self.journal.push(T::step(edit));
         Ok(record)
     }
 
@@ -156,8 +161,10 @@ impl<'v> Change<'v> {
             })));
         };
         self.txn().remove(T::TABLE, id.as_str(), based_on)?;
-        self.dirty = true;
-        Ok(T::all_mut(self.snapshot).remove(i))
+        let removed = T::all_mut(self.snapshot).remove(i);
+        self.journal
+            .push(T::step(Edit::Removed(i, removed.clone())));
+        Ok(removed)
     }
 
     pub fn put_workspace(&mut self, w: Workspace) -> Result<Workspace, VaultError> {
@@ -191,6 +198,9 @@ impl<'v> Change<'v> {
         let c = self.delete(id, based_on)?;
         self.txn().remove_results(id.as_str())?;
         self.pending.retain(|r| r.credential != id.as_str());
+        if self.state.positions.contains_key(id) && !self.journal.has_positions() {
+            self.journal.save_positions(self.state.positions.clone());
+        }
         if self.moved.remove(id).is_some() | self.state.positions.remove(id).is_some() {
             self.rewrite_positions = true;
         }
@@ -232,9 +242,9 @@ impl<'v> Change<'v> {
             return Err(VaultError::Rekeyed(self.state.path.clone()));
         }
         self.txn().put_key_slots(&encoded)?;
+        self.journal.save_state(self.state);
         self.state.header = header;
         self.state.header_bytes = encoded;
-        self.dirty = true;
         Ok(())
     }
 
@@ -385,14 +395,15 @@ impl<'v> Change<'v> {
     }
 
     fn set_latest(&mut self, credential: &RecordId, result: Verification) {
-        if let Some(c) = self
+        let found = self
             .snapshot
             .credentials
             .iter_mut()
-            .find(|c| &c.id == credential)
-        {
-            c.last_verification = Some(result);
-            self.dirty = true;
+            .enumerate()
+            .find(|(_, c)| &c.id == credential);
+        if let Some((i, c)) = found {
+            let old = c.last_verification.replace(result);
+            self.journal.push(Step::Latest(i, old));
         }
     }
 
@@ -424,11 +435,12 @@ impl<'v> Change<'v> {
         Ok(())
     }
 
-    /// Makes everything durable, in one commit.
+    /// Makes everything durable, in one commit; if it fails, nothing was, and the store is
+    /// as it was before the transaction.
     pub(super) fn commit(mut self) -> Result<(), VaultError> {
         let result = self.commit_inner();
         if result.is_err() {
-            self.state.generation = None;
+            self.journal.roll_back(self.state, self.snapshot);
         }
         result
     }
@@ -460,11 +472,9 @@ impl<'v> Change<'v> {
         Ok(())
     }
 
-    /// The transaction is dropped without committing: nothing was written, and a snapshot that
-    /// was changed is read again in full next time.
+    /// The transaction is dropped without committing: nothing was written, and the store is
+    /// put back as it was before the transaction.
     pub(super) fn abandon(self) {
-        if self.dirty || self.new_key.is_some() {
-            self.state.generation = None;
-        }
+        self.journal.roll_back(self.state, self.snapshot);
     }
 }

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use super::crypto::DataKey;
 use super::file::FileStorage;
 use super::header::{self, Header};
+use super::journal::Journal;
 use super::results::{self, open_result, Latest};
 use super::sequences::{Position, Positions};
 use super::storage::Storage;
@@ -215,15 +216,11 @@ pub(super) fn run(
         }
         state.legacy = None;
         state.generation = None;
-        state.sync(&*txn, snapshot)?;
+        state.sync(&*txn, snapshot, &mut Journal::default())?;
         return Ok(());
     }
     let migration = state.legacy.take().unwrap_or(Migration::None);
-    let before = (
-        state.header.clone(),
-        state.header_bytes.clone(),
-        state.generation,
-    );
+    let generation_before = state.generation;
     let mut header = state.header.clone();
     header.format = header::FORMAT;
     keyslot::name_key(&mut header, &state.key, keyslot::fresh_key_id());
@@ -233,7 +230,7 @@ pub(super) fn run(
     let credentials = snapshot.credentials.clone();
     let flows = snapshot.flows.clone();
     state.generation = Some(txn.generation()?);
-    let mut change = Change::new(txn, state, snapshot);
+    let mut change = Change::new(txn, state, snapshot, Journal::default());
     let result = (|| {
         for w in workspaces {
             let at = w.created_at;
@@ -272,21 +269,10 @@ pub(super) fn run(
         }
     };
     if result.is_err() {
-        // Nothing was written: the vault keeps its format, and this process what it read.
-        (state.header, state.header_bytes, state.generation) = before;
+        // Nothing was written: the vault keeps its format and what it needs to migrate (the
+        // journal put the snapshot and the header back).
+        state.generation = generation_before;
         state.legacy = Some(migration);
-        snapshot
-            .workspaces
-            .iter_mut()
-            .for_each(|w| w.revision = Default::default());
-        snapshot
-            .credentials
-            .iter_mut()
-            .for_each(|c| c.revision = Default::default());
-        snapshot
-            .flows
-            .iter_mut()
-            .for_each(|f| f.revision = Default::default());
     }
     result
 }

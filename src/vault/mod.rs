@@ -17,6 +17,7 @@ mod error;
 pub mod file;
 pub mod guard;
 pub mod header;
+mod journal;
 pub mod kdf;
 pub mod keyslot;
 mod migrate;
@@ -44,6 +45,7 @@ use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
 use crypto::DataKey;
 use file::FileStorage;
 use header::{Header, HeaderProblem, REVISIONS};
+use journal::{Edit, Journal, Step};
 use kdf::KdfParams;
 use records::Record;
 use sequences::Positions;
@@ -364,6 +366,12 @@ impl Vault {
         &self.state.changed_by
     }
 
+    /// The data key, for handing to another process of the same user (an unlock agent, which
+    /// opens vaults with `Unlock::Key`). Its Debug is redacted; nothing else exposes it.
+    pub fn data_key(&self) -> &DataKey {
+        &self.state.key
+    }
+
     // ---- reading -----------------------------------------------------------------------------
 
     /// Decrypts every record afresh. A record that fails to authenticate is reported, never
@@ -417,7 +425,8 @@ impl Vault {
                 return Err(VaultError::Replaced(state.path.clone()));
             }
             let txn = storage.read()?;
-            state.sync(&*txn, snapshot)
+            // A refresh is kept whatever it finds: nothing to roll back.
+            state.sync(&*txn, snapshot, &mut Journal::default())
         })
     }
 
@@ -438,15 +447,21 @@ impl Vault {
         let (storage, state) = (self.storage.as_deref(), &mut self.state);
         let storage = storage.expect("vault storage present until drop");
         let path = state.path.clone();
+        let mut journal = Journal::default();
         let txn = guard::guarded(&path, "writing", || {
             if storage.replaced()? {
                 return Err(VaultError::Replaced(state.path.clone()));
             }
             let txn = storage.write()?;
-            state.sync(&*txn, snapshot)?;
-            Ok(txn)
+            match state.sync(&*txn, snapshot, &mut journal) {
+                Ok(_) => Ok(txn),
+                Err(e) => {
+                    std::mem::take(&mut journal).roll_back(state, snapshot);
+                    Err(e)
+                }
+            }
         })?;
-        let mut change = Change::new(txn, state, snapshot);
+        let mut change = Change::new(txn, state, snapshot, journal);
         let out = op(&mut change);
         match out {
             Ok(r) => {
@@ -532,11 +547,13 @@ impl State {
         &mut self,
         txn: &dyn ReadTxn,
         snapshot: &mut Snapshot,
+        journal: &mut Journal,
     ) -> Result<Option<Changes>, VaultError> {
         let generation = txn.generation()?;
         if self.generation == Some(generation) {
             return Ok(None);
         }
+        journal.save_state(self);
         let mut full = self.generation.is_none();
         let bytes = txn.key_slots()?;
         if bytes != self.header_bytes {
@@ -565,24 +582,21 @@ impl State {
         let mut changes = Changes::default();
         if full {
             let loaded = load(txn, &self.path, &self.header, &self.key)?;
-            *snapshot = loaded.snapshot;
-            self.positions = loaded.positions;
+            let old = std::mem::replace(snapshot, loaded.snapshot);
+            journal.push(Step::Whole(Box::new(old)));
+            journal.save_positions(std::mem::replace(&mut self.positions, loaded.positions));
             changes.reloaded = true;
         } else {
-            self.sync_records::<Workspace>(
-                txn,
-                snapshot,
+            let (w, c, f, removed) = (
                 &mut changes.workspaces,
-                &mut changes.removed,
-            )?;
-            self.sync_records::<Credential>(
-                txn,
-                snapshot,
                 &mut changes.credentials,
+                &mut changes.flows,
                 &mut changes.removed,
-            )?;
-            self.sync_records::<Flow>(txn, snapshot, &mut changes.flows, &mut changes.removed)?;
-            self.sync_results(txn, snapshot, &mut changes.results)?;
+            );
+            self.sync_records::<Workspace>(txn, snapshot, journal, w, removed)?;
+            self.sync_records::<Credential>(txn, snapshot, journal, c, removed)?;
+            self.sync_records::<Flow>(txn, snapshot, journal, f, removed)?;
+            self.sync_results(txn, snapshot, journal, &mut changes.results)?;
         }
         self.generation = Some(generation);
         Ok(Some(changes))
@@ -594,6 +608,7 @@ impl State {
         &self,
         txn: &dyn ReadTxn,
         snapshot: &mut Snapshot,
+        journal: &mut Journal,
         changed: &mut Vec<RecordId>,
         removed: &mut Vec<RecordId>,
     ) -> Result<(), VaultError> {
@@ -623,21 +638,24 @@ impl State {
             match at {
                 Some(i) => {
                     record.keep_unsealed(&records[i]);
-                    records[i] = record;
+                    let old = std::mem::replace(&mut records[i], record);
+                    journal.push(T::step(Edit::Replaced(i, old)));
                 }
-                None => records.push(record),
+                None => {
+                    records.push(record);
+                    journal.push(T::step(Edit::Pushed));
+                }
             }
         }
-        let mut i = 0;
-        records.retain(|r| {
-            // Records appended above lie past `seen`.
-            let keep = seen.get(i).copied().unwrap_or(true);
-            i += 1;
-            if !keep {
-                removed.push(r.id().clone());
+        // From the end, so each removal's index is where an undo puts the record back.
+        // Records appended above lie past `seen`.
+        for i in (0..seen.len()).rev() {
+            if !seen[i] {
+                let old = records.remove(i);
+                removed.push(old.id().clone());
+                journal.push(T::step(Edit::Removed(i, old)));
             }
-            keep
-        });
+        }
         Ok(())
     }
 
@@ -647,6 +665,7 @@ impl State {
         &mut self,
         txn: &dyn ReadTxn,
         snapshot: &mut Snapshot,
+        journal: &mut Journal,
         changed: &mut Vec<RecordId>,
     ) -> Result<(), VaultError> {
         let vault_id = &self.header.vault_id;
@@ -657,16 +676,17 @@ impl State {
             .collect();
         let mut latest =
             results::read_latest(txn, &self.path, vault_id, &self.key, moved.into_iter())?;
-        for c in &mut snapshot.credentials {
-            if let Some((_, v)) = latest.remove(c.id.as_str()) {
-                c.last_verification = Some(v);
-                changed.push(c.id.clone());
-            } else if !positions.contains_key(&c.id) && c.last_verification.is_some() {
-                c.last_verification = None;
-                changed.push(c.id.clone());
-            }
+        for (i, c) in snapshot.credentials.iter_mut().enumerate() {
+            let latest = match latest.remove(c.id.as_str()) {
+                Some((_, v)) => Some(v),
+                None if !positions.contains_key(&c.id) && c.last_verification.is_some() => None,
+                None => continue,
+            };
+            let old = std::mem::replace(&mut c.last_verification, latest);
+            journal.push(Step::Latest(i, old));
+            changed.push(c.id.clone());
         }
-        self.positions = positions;
+        journal.save_positions(std::mem::replace(&mut self.positions, positions));
         Ok(())
     }
 }

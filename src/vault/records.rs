@@ -7,6 +7,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use zeroize::Zeroizing;
 
 use super::crypto::{self, DataKey};
+use super::journal::{Edit, Step};
 use super::storage::{StoredRecord, Table};
 use crate::core::Snapshot;
 use crate::core::{AnyRecord, Credential, Flow, RecordId, Revision, Workspace};
@@ -23,6 +24,8 @@ pub(crate) trait Record: Serialize + DeserializeOwned + Clone {
     /// Carries over what the stored record does not hold (a credential's latest result) from
     /// the version a snapshot had.
     fn keep_unsealed(&mut self, _previous: &Self) {}
+    /// An edit of a snapshot's list of this kind, for the journal.
+    fn step(edit: Edit<Self>) -> Step;
 }
 
 impl Record for Workspace {
@@ -44,6 +47,9 @@ impl Record for Workspace {
     }
     fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
         &mut snapshot.workspaces
+    }
+    fn step(edit: Edit<Self>) -> Step {
+        Step::Workspaces(edit)
     }
 }
 
@@ -70,6 +76,9 @@ impl Record for Credential {
     fn keep_unsealed(&mut self, previous: &Self) {
         self.last_verification = previous.last_verification.clone();
     }
+    fn step(edit: Edit<Self>) -> Step {
+        Step::Credentials(edit)
+    }
 }
 
 impl Record for Flow {
@@ -91,6 +100,9 @@ impl Record for Flow {
     }
     fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
         &mut snapshot.flows
+    }
+    fn step(edit: Edit<Self>) -> Step {
+        Step::Flows(edit)
     }
 }
 

@@ -299,7 +299,10 @@ pub fn child_command(args: &[&str]) -> Command {
 /// - `mixed PREFIX`: the same, and reads the vault again (a refresh) between commits;
 /// - `passwd A B`: flips the passphrase between A and B, printing "ack PASSPHRASE" after each;
 /// - `hold`: holds the vault open until stdin closes;
-/// - `hold-write`: holds a write transaction open (the write lock) until stdin closes.
+/// - `hold-write`: holds a write transaction open (the write lock) until stdin closes;
+/// - `count PREFIX N`: adds workspace PREFIX, then N-1 credentials in it, printing "ack NAME"
+///   after each commit and "busy" when a write waited longer than the lock wait (then retried),
+///   and exits; any other error is printed as "error ..." and ends it with a failure.
 ///
 /// Each prints "open" once the vault is open (and "writing" once the write lock is held), so
 /// a test can start its clock from there rather than from the spawn. `peak EXE ARGS...` instead
@@ -360,6 +363,51 @@ pub fn child_main() {
                     .expect("passwd");
                 current = next;
                 ack(current);
+            }
+        }
+        "count" => {
+            let prefix = args[2];
+            let n: usize = args[3].parse().expect("count");
+            let catalog = Catalog::builtin().expect("catalogue");
+            let w = loop {
+                match store.add_workspace(prefix, Timestamp(1)) {
+                    Ok(w) => break w,
+                    Err(e) if e.exit_code() == 5 => say("busy"),
+                    Err(e) => {
+                        say(&format!("error {e}"));
+                        std::process::exit(1);
+                    }
+                }
+            };
+            ack(prefix);
+            for i in 1..n {
+                let name = format!("{prefix}-{i}");
+                let draft = keyway::store::CredentialDraft {
+                    workspace: w.id.clone(),
+                    component: "stripe".into(),
+                    name: name.clone(),
+                    environment: Environment::Staging,
+                    changes: vec![(
+                        "api_key".into(),
+                        keyway::core::input::FieldValue::Secret(SecretString::from(format!(
+                            "sk_test_{name}"
+                        ))),
+                    )],
+                };
+                let c = store
+                    .prepare_credential(&catalog, draft, None, Timestamp(2))
+                    .expect("prepare");
+                loop {
+                    match store.save_credential(c.clone()) {
+                        Ok(()) => break,
+                        Err(e) if e.exit_code() == 5 => say("busy"),
+                        Err(e) => {
+                            say(&format!("error {e}"));
+                            std::process::exit(1);
+                        }
+                    }
+                }
+                ack(&name);
             }
         }
         "hold" => {
