@@ -20,5 +20,6 @@ mod cli {
     mod terminal;
     mod tls;
     mod transfer;
+    mod vault_paths;
     mod verify;
 }

@@ -58,9 +58,9 @@ pub fn occupied(path: &Path) -> Option<VaultError> {
                 Some(VaultError::AlreadyExists(path.to_path_buf()))
             }
             Err(e) => Some(open_error(path, e)),
-            Ok(meta) if meta.is_dir() => Some(VaultError::NotAFile {
+            Ok(meta) if !meta.file_type().is_file() => Some(VaultError::NotAFile {
                 path: path.to_path_buf(),
-                what: "a directory".into(),
+                what: describe(meta.file_type()).into(),
             }),
             Ok(_) => Some(VaultError::AlreadyExists(path.to_path_buf())),
         },
@@ -137,7 +137,10 @@ pub(super) fn open_vault_file(path: &Path, write: bool) -> Result<File, VaultErr
     // A length of zero is an empty file, or one the kernel makes up (/proc/self/mem): nothing
     // keyway could have written.
     if meta.len() == 0 {
-        return Err(corrupt(path, "the file is empty".into()));
+        return Err(VaultError::NotAFile {
+            path: path.to_path_buf(),
+            what: "an empty file".into(),
+        });
     }
     let mut head = [0u8; REDB_MAGIC.len()];
     let mut read = 0;

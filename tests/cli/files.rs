@@ -12,7 +12,7 @@ use crate::support::pg::free_port;
 use crate::support::{add_unreachable_oauth, code, stderr, TestVault, PASS};
 
 /// Runs `cmd` (stdin from `stdin`, else nothing), killing it after a minute.
-fn bounded(mut cmd: Command, stdin: Option<&Path>) -> Output {
+pub fn bounded(mut cmd: Command, stdin: Option<&Path>) -> Output {
     cmd.stdin(match stdin {
         Some(p) => Stdio::from(std::fs::File::open(p).unwrap()),
         None => Stdio::null(),
@@ -31,7 +31,7 @@ fn bounded(mut cmd: Command, stdin: Option<&Path>) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn mkfifo(path: &Path) -> PathBuf {
+pub fn mkfifo(path: &Path) -> PathBuf {
     let c = CString::new(path.to_str().unwrap()).unwrap();
     // SAFETY: mkfifo reads the NUL-terminated path only.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
