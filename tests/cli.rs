@@ -6,6 +6,7 @@ mod support;
 mod cli {
     mod commands;
     mod components;
+    mod concurrent;
     mod core_dumps;
     mod crafted;
     mod echo;
@@ -17,6 +18,7 @@ mod cli {
     mod messages;
     mod names;
     mod output;
+    mod revisions;
     mod terminal;
     mod tls;
     mod transfer;
