@@ -9,6 +9,7 @@ mod cli {
     mod concurrent;
     mod core_dumps;
     mod crafted;
+    mod disk_full;
     mod echo;
     mod exit_codes;
     mod files;
