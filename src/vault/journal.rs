@@ -7,7 +7,7 @@
 
 use super::sequences::Positions;
 use super::State;
-use crate::core::rules::Snapshot;
+use crate::core::Snapshot;
 use crate::core::{Credential, Flow, Verification, Workspace};
 
 /// One change to a list of records.

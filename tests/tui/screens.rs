@@ -551,3 +551,18 @@ fn a_users_override_of_a_builtin_component_is_shown() {
     let screen = h.draw(100, 24).backend().to_string();
     assert!(screen.contains("your override of the built-in"), "{screen}");
 }
+
+/// Another process re-keyed the vault (or replaced its file): the keys this TUI holds open
+/// nothing any more, so it forgets what it decrypted and asks to unlock again, saying why.
+#[test]
+fn a_vault_rekeyed_elsewhere_sends_the_tui_back_to_unlock() {
+    let mut h = Harness::unlocked();
+    let fx = h.act(Action::Relock(
+        "the vault /v was re-keyed by another process since this one unlocked it: unlock it again"
+            .into(),
+    ));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Lock)), "{fx:?}");
+    assert_eq!(h.state.screen(), Screen::Unlock);
+    assert!(h.state.shared.vault.is_none());
+    assert!(h.screen(100, 28).contains("re-keyed by another process"));
+}

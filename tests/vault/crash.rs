@@ -319,7 +319,11 @@ fn readers_killed_while_they_recover_a_crashed_vault_leave_nothing_behind() {
         let _ = reader.kill();
         let _ = reader.wait();
         only_the_vault_is_left(&v);
-        assert_eq!(file_bytes(&v.path), crashed, "round {round}: a reader wrote");
+        assert_eq!(
+            file_bytes(&v.path),
+            crashed,
+            "round {round}: a reader wrote"
+        );
     }
     check_all_acknowledged(&v, &acks, 30);
     only_the_vault_is_left(&v);

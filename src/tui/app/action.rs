@@ -72,6 +72,9 @@ pub enum Action {
         event: Stored,
         message: String,
     },
+    /// The vault can no longer be used with the keys held (re-keyed or replaced by another
+    /// process): back to Unlock, saying why.
+    Relock(String),
     /// The draft failed a rule or field check before any verification ran.
     DraftRefused {
         request: RequestId,

@@ -53,6 +53,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Relock(why) => lock(shared, nav, why),
         Action::VerifyFinished {
             request,
             credential,

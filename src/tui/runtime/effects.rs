@@ -509,9 +509,17 @@ fn stored(store: &Store, event: Stored) -> Action {
 }
 
 fn failed(event: Stored, error: crate::store::StoreError) -> Action {
-    Action::StoreFailed {
-        event,
-        message: error.to_string(),
+    use crate::store::StoreError;
+    match error {
+        // The keys this process holds no longer open the vault (another process re-keyed it, or
+        // the file was replaced): unlock again.
+        StoreError::Vault(e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_))) => {
+            Action::Relock(e.to_string())
+        }
+        error => Action::StoreFailed {
+            event,
+            message: error.to_string(),
+        },
     }
 }
 
