@@ -280,6 +280,10 @@ fn main() {
     let p95_ms = saves[saves.len() * 95 / 100].as_secs_f64() * 1e3;
 
     drop(store);
+    // KEYWAY_BENCH_KEEP=FILE keeps a copy of the vault, to profile a command on it.
+    if let Ok(keep) = std::env::var("KEYWAY_BENCH_KEEP") {
+        std::fs::copy(&path, keep).expect("keep a copy of the vault");
+    }
 
     // 4. Whole-process `keyway workspace list`: this vault, and an empty one.
     let list_runs = if full { 15 } else { 2 };

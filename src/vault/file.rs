@@ -278,17 +278,29 @@ impl Storage for FileStorage {
             None => self.open_for_writing()?,
         };
         let txn = self.begin_write(&db)?;
-        // Begun under the writer lock, so it sees the state the write transaction starts from.
-        let read = FileRead::new(
-            db.begin_read()
-                .map_err(|e| corrupt(&self.path, format!("it cannot be read ({e})")))?,
-            &self.path,
-        );
-        let generation = read.generation()?;
+        let generation = {
+            let meta = txn
+                .open_table(META)
+                .map_err(|e| storage_error(&self.path, e))?;
+            let stored = meta
+                .get(GENERATION_KEY)
+                .map_err(|e| storage_error(&self.path, e))?;
+            match stored.map(|v| v.value().to_vec()) {
+                None => 0,
+                Some(bytes) => bytes
+                    .as_slice()
+                    .try_into()
+                    .map(u64::from_be_bytes)
+                    .map_err(|_| {
+                        corrupt(&self.path, "its generation counter is malformed".into())
+                    })?,
+            }
+        };
         Ok(Box::new(FileWrite {
             storage: self,
+            db,
             txn: Some(txn),
-            read: Some(read),
+            read: std::cell::OnceCell::new(),
             generation,
         }))
     }
@@ -475,12 +487,15 @@ impl ReadTxn for FileRead {
 }
 
 /// A write transaction. Reads are served by a read transaction begun under the same writer
-/// lock: they see the state the transaction started from (not its own writes).
+/// lock, when the first read comes: they see the state the transaction started from (not its
+/// own writes). `release_reads` lets go of it, so that the pages of the previous commit, which
+/// it pins, can be reused by this one (a bulk import grew the file half again without).
 struct FileWrite<'s> {
     storage: &'s FileStorage,
+    db: Arc<Database>,
     /// Some until commit.
     txn: Option<WriteTransaction>,
-    read: Option<FileRead>,
+    read: std::cell::OnceCell<FileRead>,
     generation: u64,
 }
 
@@ -492,10 +507,16 @@ impl FileWrite<'_> {
             .expect("write transaction present until commit")
     }
 
-    fn read(&self) -> &FileRead {
-        self.read
-            .as_ref()
-            .expect("read transaction present until commit")
+    fn read(&self) -> Result<&FileRead, VaultError> {
+        if let Some(read) = self.read.get() {
+            return Ok(read);
+        }
+        let path = &self.storage.path;
+        let txn = self
+            .db
+            .begin_read()
+            .map_err(|e| corrupt(path, format!("it cannot be read ({e})")))?;
+        Ok(self.read.get_or_init(|| FileRead::new(txn, path)))
     }
 
     fn path(&self) -> &Path {
@@ -552,26 +573,26 @@ impl ReadTxn for FileWrite<'_> {
         Ok(self.generation)
     }
     fn key_slots(&self) -> Result<Vec<u8>, VaultError> {
-        self.read().key_slots()
+        self.read()?.key_slots()
     }
     fn scan(
         &self,
         table: Table,
         each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        self.read().scan(table, each)
+        self.read()?.scan(table, each)
     }
     fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
-        self.read().get(table, id)
+        self.read()?.get(table, id)
     }
     fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError> {
-        self.read().result(slot, credential)
+        self.read()?.result(slot, credential)
     }
     fn result_count(&self) -> Result<u64, VaultError> {
-        self.read().result_count()
+        self.read()?.result_count()
     }
     fn positions(&self) -> Result<Option<Vec<u8>>, VaultError> {
-        self.read().positions()
+        self.read()?.positions()
     }
 }
 
@@ -662,6 +683,10 @@ impl WriteTxn for FileWrite<'_> {
         txn.open_table(SEQUENCES)
             .map_err(|e| storage_error(path, e))?;
         Ok(())
+    }
+
+    fn release_reads(&mut self) {
+        self.read.take();
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), VaultError> {

@@ -452,9 +452,12 @@ impl Vault {
             if storage.replaced()? {
                 return Err(VaultError::Replaced(state.path.clone()));
             }
-            let txn = storage.write()?;
+            let mut txn = storage.write()?;
             match state.sync(&*txn, snapshot, &mut journal) {
-                Ok(_) => Ok(txn),
+                Ok(_) => {
+                    txn.release_reads();
+                    Ok(txn)
+                }
                 Err(e) => {
                     std::mem::take(&mut journal).roll_back(state, snapshot);
                     Err(e)

@@ -138,6 +138,11 @@ pub trait WriteTxn: ReadTxn {
     /// the tables of vault formats 1 to 4), at the end of a format migration.
     fn retire_older_formats(&mut self) -> Result<(), VaultError>;
 
+    /// Lets go of what the transaction's reads hold (they begin again, from the same state, if
+    /// another comes). Called once the snapshot is up to date; a storage may use it to let the
+    /// commit reuse what a read pinned.
+    fn release_reads(&mut self) {}
+
     /// Makes the transaction durable and moves the generation on. When this returns Ok, every
     /// change is on disk; when it returns an error, none is.
     fn commit(self: Box<Self>) -> Result<(), VaultError>;
