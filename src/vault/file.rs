@@ -488,8 +488,8 @@ impl ReadTxn for FileRead {
 
 /// A write transaction. Reads are served by a read transaction begun under the same writer
 /// lock, when the first read comes: they see the state the transaction started from (not its
-/// own writes). `release_reads` lets go of it, so that the pages of the previous commit, which
-/// it pins, can be reused by this one (a bulk import grew the file half again without).
+/// own writes). `release_reads` lets go of it, so that what it pins of the previous commit can
+/// be reused by this one.
 struct FileWrite<'s> {
     storage: &'s FileStorage,
     db: Arc<Database>,
