@@ -295,6 +295,22 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     let state = std::fs::read_to_string(dir.path().join("state/keyway/tui-state.json"))
         .expect("the UI state file");
     assert!(!state.contains("e2e-ws") && !state.contains(ETL_PASSWORD));
+    // What the TUI wrote says who wrote it, through the TUI.
+    let o = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(&vault)
+        .arg("--config")
+        .arg(&config)
+        .args(["credential", "list", "--json"])
+        .env("KEYWAY_PASSPHRASE", "e2e passphrase")
+        .env_remove("KEYWAY_VAULT")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let by = listed[0]["changed_by"].as_str().unwrap_or_default();
+    assert!(by.contains('@') && by.ends_with("(tui)"), "{listed}");
 }
 
 const API_KEY: &str = "sk_SENTINEL_e2e_flow_42";

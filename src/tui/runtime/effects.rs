@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::core::{Credential, RecordId};
 use crate::store::Store;
 use crate::vault::kdf::KdfParams;
-use crate::vault::VaultError;
+use crate::vault::{Unlock, VaultError};
 use crate::verify::pool::{JobHandle, Pool, PoolEvent};
 use crate::verify::Verifier;
 
@@ -126,12 +126,22 @@ impl Edges {
         self.blocking(move || Inbox::Action(op(&mut lock(&store))));
     }
 
+    /// The TUI writes as `user@host (tui)`, waiting `vault.lock_wait_secs` for the write lock.
+    fn vault_options(&self) -> crate::vault::Options {
+        crate::vault::Options {
+            changed_by: crate::vault::changed_by("tui"),
+            lock_wait: self.config.vault.lock_wait(),
+        }
+    }
+
     pub(super) fn run(&mut self, effect: Effect) {
         match effect {
             Effect::OpenVault { passphrase } => {
                 let path = self.vault_path.clone();
+                let options = self.vault_options();
                 self.blocking(move || {
-                    match Store::open(&path, passphrase.expose_secret().as_bytes()) {
+                    let unlock = Unlock::Passphrase(passphrase.expose_secret().as_bytes());
+                    match Store::open_with(&path, unlock, &options) {
                         Ok(store) => Inbox::Opened(Box::new(store)),
                         Err(e) => Inbox::Action(Action::UnlockFailed(e)),
                     }
@@ -140,6 +150,7 @@ impl Edges {
             Effect::CreateVault { passphrase } => {
                 let path = self.vault_path.clone();
                 let kdf = self.config.kdf.clone();
+                let options = self.vault_options();
                 self.blocking(move || {
                     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                         if let Err(source) = create_private_dir(dir) {
@@ -151,7 +162,8 @@ impl Edges {
                     }
                     let params = KdfParams::for_new_key(&kdf);
                     let now = crate::clock::now();
-                    match Store::create(&path, passphrase.expose_secret().as_bytes(), params, now) {
+                    let pass = passphrase.expose_secret().as_bytes();
+                    match Store::create_with(&path, pass, params, now, &options) {
                         Ok(store) => Inbox::Opened(Box::new(store)),
                         Err(e) => Inbox::Action(Action::UnlockFailed(e)),
                     }
