@@ -28,83 +28,49 @@ pub(crate) trait Record: Serialize + DeserializeOwned + Clone {
     fn step(edit: Edit<Self>) -> Step;
 }
 
-impl Record for Workspace {
-    const TABLE: Table = Table::Workspaces;
-    fn id(&self) -> &RecordId {
-        &self.id
-    }
-    fn revision(&self) -> &Revision {
-        &self.revision
-    }
-    fn revision_mut(&mut self) -> &mut Revision {
-        &mut self.revision
-    }
-    fn into_any(self) -> AnyRecord {
-        AnyRecord::Workspace(self)
-    }
-    fn all(snapshot: &Snapshot) -> &Vec<Self> {
-        &snapshot.workspaces
-    }
-    fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
-        &mut snapshot.workspaces
-    }
-    fn step(edit: Edit<Self>) -> Step {
-        Step::Workspaces(edit)
-    }
+/// The impl of one kind: its type, table, list in the snapshot, variant of `AnyRecord` and of
+/// the journal's `Step`; `keep_unsealed` where the kind has anything unsealed.
+macro_rules! record {
+    ($kind:ident, $table:ident, $list:ident, $step:ident $(, $keep:item)?) => {
+        impl Record for $kind {
+            const TABLE: Table = Table::$table;
+            fn id(&self) -> &RecordId {
+                &self.id
+            }
+            fn revision(&self) -> &Revision {
+                &self.revision
+            }
+            fn revision_mut(&mut self) -> &mut Revision {
+                &mut self.revision
+            }
+            fn into_any(self) -> AnyRecord {
+                AnyRecord::$kind(self)
+            }
+            fn all(snapshot: &Snapshot) -> &Vec<Self> {
+                &snapshot.$list
+            }
+            fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
+                &mut snapshot.$list
+            }
+            fn step(edit: Edit<Self>) -> Step {
+                Step::$step(edit)
+            }
+            $($keep)?
+        }
+    };
 }
 
-impl Record for Credential {
-    const TABLE: Table = Table::Credentials;
-    fn id(&self) -> &RecordId {
-        &self.id
-    }
-    fn revision(&self) -> &Revision {
-        &self.revision
-    }
-    fn revision_mut(&mut self) -> &mut Revision {
-        &mut self.revision
-    }
-    fn into_any(self) -> AnyRecord {
-        AnyRecord::Credential(self)
-    }
-    fn all(snapshot: &Snapshot) -> &Vec<Self> {
-        &snapshot.credentials
-    }
-    fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
-        &mut snapshot.credentials
-    }
+record!(Workspace, Workspaces, workspaces, Workspaces);
+record!(Flow, Flows, flows, Flows);
+record!(
+    Credential,
+    Credentials,
+    credentials,
+    Credentials,
     fn keep_unsealed(&mut self, previous: &Self) {
         self.last_verification = previous.last_verification.clone();
     }
-    fn step(edit: Edit<Self>) -> Step {
-        Step::Credentials(edit)
-    }
-}
-
-impl Record for Flow {
-    const TABLE: Table = Table::Flows;
-    fn id(&self) -> &RecordId {
-        &self.id
-    }
-    fn revision(&self) -> &Revision {
-        &self.revision
-    }
-    fn revision_mut(&mut self) -> &mut Revision {
-        &mut self.revision
-    }
-    fn into_any(self) -> AnyRecord {
-        AnyRecord::Flow(self)
-    }
-    fn all(snapshot: &Snapshot) -> &Vec<Self> {
-        &snapshot.flows
-    }
-    fn all_mut(snapshot: &mut Snapshot) -> &mut Vec<Self> {
-        &mut snapshot.flows
-    }
-    fn step(edit: Edit<Self>) -> Step {
-        Step::Flows(edit)
-    }
-}
+);
 
 /// nonce || AES-256-GCM(JSON record) for the record at its own revision.
 pub(crate) fn seal<T: Record>(key: &DataKey, vault_id: &str, record: &T) -> Vec<u8> {

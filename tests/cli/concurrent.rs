@@ -160,12 +160,7 @@ fn an_audit_never_marks_a_secret_saved_during_its_check_as_verified() {
 /// its key opens nothing of the vault; a process that had the vault open must unlock again.
 #[test]
 fn rekey_leaves_old_copies_and_old_keys_opening_nothing_of_the_vault() {
-    let v = TestVault::new();
-    let mut store = v.create();
-    store
-        .add_workspace("acme", keyway::core::time::Timestamp(1))
-        .unwrap();
-    drop(store);
+    let v = TestVault::with_workspace("acme");
     let copy = v.dir.path().join("old-copy.redb");
     std::fs::copy(&v.path, &copy).unwrap();
     let o = v.keyway_with(

@@ -96,12 +96,7 @@ fn crafted_export(kdf: serde_json::Value) -> Vec<u8> {
 /// and 53 s before "wrong passphrase"). It is refused now, at once, before the vault is opened.
 #[test]
 fn a_hostile_export_header_is_refused_before_its_kdf_and_before_the_vault_is_touched() {
-    let v = TestVault::new();
-    let mut store = v.create();
-    store
-        .add_workspace("acme", keyway::core::time::Timestamp(1))
-        .unwrap();
-    drop(store);
+    let v = TestVault::with_workspace("acme");
     let file = v.dir.path().join("hostile.kwx");
     std::fs::File::create(&file)
         .unwrap()
@@ -133,12 +128,7 @@ fn a_hostile_export_header_is_refused_before_its_kdf_and_before_the_vault_is_tou
 /// derives a key.
 #[test]
 fn an_import_derives_the_export_key_before_it_opens_the_vault() {
-    let source = TestVault::new();
-    let mut store = source.create();
-    store
-        .add_workspace("acme", keyway::core::time::Timestamp(1))
-        .unwrap();
-    drop(store);
+    let source = TestVault::with_workspace("acme");
     let file = source.dir.path().join("acme.kwx");
     let f = file.to_string_lossy().into_owned();
     let o = source.keyway_with(

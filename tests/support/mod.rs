@@ -198,6 +198,15 @@ impl TestVault {
         Store::open(&self.path, PASS.as_bytes()).expect("open")
     }
 
+    /// A new vault (made through the library) holding one empty workspace `name`.
+    pub fn with_workspace(name: &str) -> TestVault {
+        let v = TestVault::new();
+        let mut store = v.create();
+        store.add_workspace(name, Timestamp(1)).expect("workspace");
+        drop(store);
+        v
+    }
+
     /// Runs the real binary against this vault with the test passphrase.
     pub fn keyway(&self, args: &[&str]) -> Output {
         self.keyway_with(args, &[("KEYWAY_PASSPHRASE", PASS)], None)

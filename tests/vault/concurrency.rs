@@ -7,7 +7,7 @@
 //! Two `Store`s opened in one test process behave as two processes would: each has its own
 //! file descriptor, and redb's locks are per open file description.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -118,15 +118,7 @@ fn four_writer_processes_commit_250_times_each_and_all_1000_are_there() {
 fn readers_never_wait_for_a_writer_and_a_writer_gives_up_after_the_lock_wait() {
     let v = TestVault::new();
     drop(populated(&v));
-    let mut holder = child_command(&[&v.path.to_string_lossy(), "hold-write"])
-        .env("KEYWAY_PASSPHRASE", PASS)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(holder.stdout.take().unwrap()).lines();
-    assert!(lines.any(|l| l.map(|l| l == "writing").unwrap_or(false)));
+    let holder = hold_write(&v.path);
     let options = Options {
         lock_wait: Duration::from_secs(1),
         ..Options::default()
@@ -145,8 +137,7 @@ fn readers_never_wait_for_a_writer_and_a_writer_gives_up_after_the_lock_wait() {
         "{err}"
     );
     assert_eq!(err.exit_code(), 5);
-    let _ = holder.stdin.take().map(|mut s| s.write_all(b"\n"));
-    assert!(holder.wait().unwrap().success());
+    drop(holder);
     assert!(v.open().snapshot().workspace_by_name("late").is_err());
     // The lock is free again: the same store writes.
     store.add_workspace("late", Timestamp(9)).unwrap();
