@@ -85,6 +85,36 @@ fn kill(mut r: Running) {
     let _ = r.child.wait();
 }
 
+/// Waits until `child` has opened the vault and acknowledged `want` commits in all, lets it run
+/// a random 0 to `max_ms` ms more (which lands at a random point of its next commit, however long
+/// one takes), kills it, and collects what it said before it died.
+#[allow(clippy::too_many_arguments)]
+fn kill_during_commits(
+    rx: &mpsc::Receiver<(usize, String)>,
+    acks: &mut HashMap<usize, Vec<String>>,
+    opened: &mut HashSet<usize>,
+    child: Running,
+    want: usize,
+    max_ms: u64,
+    rng: &mut impl Rng,
+    what: &str,
+) {
+    let id = child.id;
+    wait_for(
+        rx,
+        acks,
+        opened,
+        |acks, opened| opened.contains(&id) && acks.get(&id).map_or(0, Vec::len) >= want,
+        what,
+    );
+    std::thread::sleep(Duration::from_millis(rng.gen_range(0..max_ms)));
+    kill(child);
+    // Lines already written before the kill still count.
+    while let Ok((id, line)) = rx.try_recv() {
+        record(id, &line, acks, opened);
+    }
+}
+
 /// Every name acknowledged so far is a workspace of the vault, which opens.
 fn check_all_acknowledged(v: &TestVault, acks: &HashMap<usize, Vec<String>>, round: usize) {
     let store = Store::open(&v.path, PASS.as_bytes())
@@ -134,19 +164,8 @@ fn acknowledged_records_survive_kill_9() {
         let child = spawn(&[&path, "write", &prefix], PASS, round, &tx);
         let want = rng.gen_range(0..4);
         waited_for += want;
-        wait_for(
-            &rx,
-            &mut acks,
-            &mut opened,
-            |acks, opened| opened.contains(&round) && acks.get(&round).map_or(0, Vec::len) >= want,
-            "the writer to open and commit",
-        );
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..8)));
-        kill(child);
-        // Lines already written before the kill still count.
-        while let Ok((id, line)) = rx.try_recv() {
-            record(id, &line, &mut acks, &mut opened);
-        }
+        let what = "the writer to open and commit";
+        kill_during_commits(&rx, &mut acks, &mut opened, child, want, 8, &mut rng, what);
         check_all_acknowledged(&v, &acks, round);
     }
     let total: usize = acks.values().map(Vec::len).sum();
@@ -236,18 +255,8 @@ fn passphrase_changes_survive_kill_9() {
         let child = spawn(&[&path, "passwd", &current, other], &current, round, &tx);
         let want = rng.gen_range(0..3);
         waited_for += want;
-        wait_for(
-            &rx,
-            &mut acks,
-            &mut opened,
-            |acks, opened| opened.contains(&round) && acks.get(&round).map_or(0, Vec::len) >= want,
-            "the passphrase changes",
-        );
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..30)));
-        kill(child);
-        while let Ok((id, line)) = rx.try_recv() {
-            record(id, &line, &mut acks, &mut opened);
-        }
+        let what = "the passphrase changes";
+        kill_during_commits(&rx, &mut acks, &mut opened, child, want, 30, &mut rng, what);
         let round_acks = acks.get(&round).cloned().unwrap_or_default();
         changes += round_acks.len();
         let opens_with = |p: &str| Store::open(&v.path, p.as_bytes()).is_ok();
