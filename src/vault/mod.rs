@@ -386,6 +386,7 @@ impl Vault {
                 ));
             }
             let txn = self.storage().read()?;
+            state.check_key(&*txn)?;
             load(&*txn, &state.path, &state.header, &state.key).map(|l| l.snapshot)
         })
     }
@@ -402,6 +403,7 @@ impl Vault {
         }
         guard::guarded(&state.path, "reading", || {
             let txn = self.storage().read()?;
+            state.check_key(&*txn)?;
             results::read_history(
                 &*txn,
                 &state.path,
@@ -545,6 +547,20 @@ impl Vault {
 }
 
 impl State {
+    /// Fails with `Rekeyed` if the header `txn` sees names another data key than this
+    /// process holds: whatever it read under that key would look like damage.
+    fn check_key(&self, txn: &dyn ReadTxn) -> Result<(), VaultError> {
+        let bytes = txn.key_slots()?;
+        if bytes == self.header_bytes {
+            return Ok(());
+        }
+        let header = decode_header(&self.path, &bytes)?;
+        if header.key_id != self.header.key_id && keyslot::check_key(&header, &self.key).is_err() {
+            return Err(VaultError::Rekeyed(self.path.clone()));
+        }
+        Ok(())
+    }
+
     /// Brings `snapshot` up to date with what `txn` sees (see `Vault::refresh`).
     fn sync(
         &mut self,

@@ -388,6 +388,13 @@ fn a_rekey_makes_other_processes_unlock_again_and_the_old_key_opens_nothing() {
     let before = crate::vault::store::summary(&rekeyer);
     let old_key = other.vault().data_key().clone();
     rekeyer.rekey(PASS.as_bytes()).unwrap();
+    // Reading a history under the old key would look like damage: it says re-keyed instead.
+    let some_credential = other.snapshot().credentials[0].id.clone();
+    let err = other.history(&some_credential).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Vault(VaultError::Rekeyed(_))),
+        "{err}"
+    );
     let err = other.refresh().unwrap_err();
     assert!(matches!(err, VaultError::Rekeyed(_)), "{err}");
     assert_eq!(err.exit_code(), 6);
