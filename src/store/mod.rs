@@ -3,6 +3,21 @@
 //! since it was read), the core's rules are checked against it, and each record is written
 //! over the revision the change was based on (a conflict otherwise). The CLI and the TUI both go
 //! through here, so there is one rule set and two faces.
+//!
+//! For a face that stays open (the TUI):
+//! - `refresh` brings in other processes' changes (one cheap read when there are none) and
+//!   says what changed (`Changes`: records added or changed by kind, removed, results moved),
+//!   so a face can keep its cursor and tell an open form that its record moved underneath.
+//! - A change is based on the revision carried by what is passed in (`save_credential`,
+//!   `save_flow`: the record's `revision`), or, for changes named by id, on the revision in
+//!   this store's snapshot. A face that shows its own copy sets the record's `revision` to the
+//!   one it showed (the revision a form opened with) before saving; `expect_revision` checks an
+//!   id against a revision the same way.
+//! - A refused change is `StoreError::conflict()`: both versions (`mine`, `theirs`, the
+//!   revision it was based on), for a dialog. A write that fails leaves the snapshot as it was.
+//! - `record_verifications` takes the revision each result verified and leaves out (in
+//!   `Recorded::stale`) the results of credentials that moved on meanwhile.
+//! - `VaultError::Rekeyed` / `Replaced`: the keys held open nothing any more: unlock again.
 
 mod flows;
 mod recording;
