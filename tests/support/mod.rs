@@ -307,6 +307,7 @@ pub fn child_command(args: &[&str]) -> Command {
 ///   durable commit;
 /// - `mixed PREFIX`: the same, and reads the vault again (a refresh) between commits;
 /// - `passwd A B`: flips the passphrase between A and B, printing "ack PASSPHRASE" after each;
+/// - `rekey`: re-keys the vault again and again, printing "ack rekeyed" after each;
 /// - `hold`: holds the vault open until stdin closes;
 /// - `hold-write`: holds a write transaction open (the write lock) until stdin closes;
 /// - `count PREFIX N`: adds workspace PREFIX, then N-1 credentials in it, printing "ack NAME"
@@ -362,6 +363,10 @@ pub fn child_main() {
                 }
             }
         }
+        "rekey" => loop {
+            store.rekey(pass.as_bytes()).expect("rekey");
+            ack("rekeyed");
+        },
         "passwd" => {
             let (a, b) = (args[2], args[3]);
             let mut current = a;

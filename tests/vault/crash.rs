@@ -337,3 +337,30 @@ fn readers_killed_while_they_recover_a_crashed_vault_leave_nothing_behind() {
     check_all_acknowledged(&v, &acks, 30);
     only_the_vault_is_left(&v);
 }
+
+/// A re-key is one transaction: killed at any moment of re-keying, the vault opens with its
+/// passphrase and reads exactly as before, wholly under the old data key or wholly under the
+/// new one.
+#[test]
+fn a_rekey_killed_at_any_moment_leaves_the_vault_whole_under_one_key() {
+    let v = TestVault::new();
+    let before = crate::vault::store::summary(&crate::vault::store::populated(&v));
+    let path = v.path.to_string_lossy().into_owned();
+    let mut rng = rand::thread_rng();
+    let (tx, rx) = mpsc::channel();
+    let (mut acks, mut opened) = (HashMap::new(), HashSet::new());
+    for round in 0..30 {
+        let child = spawn(&[&path, "rekey"], PASS, round, &tx);
+        let want = rng.gen_range(0..2);
+        let what = "the re-keys";
+        kill_during_commits(&rx, &mut acks, &mut opened, child, want, 30, &mut rng, what);
+        let store = Store::open(&v.path, PASS.as_bytes())
+            .unwrap_or_else(|e| panic!("round {round}: the vault does not open: {e}"));
+        assert_eq!(
+            crate::vault::store::summary(&store),
+            before,
+            "round {round}: the vault reads otherwise after a killed re-key"
+        );
+    }
+    only_the_vault_is_left(&v);
+}
