@@ -14,7 +14,16 @@ fn main() -> ExitCode {
         Ok(not_dumpable) => tracing::debug!(dumpable = !not_dumpable, "core dumps off"),
         Err(e) => tracing::warn!("core dumps could not be turned off: {e}"),
     }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `keyway run`'s own failures, a bad argument among them, are 125 (README, "Exit
+        // codes"): clap's 2 could be the command's own code.
+        Err(e) if e.use_stderr() && cli::is_run_invocation(std::env::args_os().skip(1)) => {
+            let _ = e.print();
+            return ExitCode::from(125);
+        }
+        Err(e) => e.exit(),
+    };
     let result = match &cli.command {
         Some(command) => cli::run(&cli, command),
         None => cli::run_tui(&cli),

@@ -20,6 +20,7 @@ mod cli {
     mod names;
     mod output;
     mod revisions;
+    mod run;
     mod terminal;
     mod tls;
     mod transfer;

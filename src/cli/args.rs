@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
     name = "keyway",
     version,
     about = "Manage the credentials of your integration flows: an encrypted vault, live verification, a keyboard-driven TUI.",
-    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault busy (another process's write did not finish in time); 6 changed by another process since it was read."
+    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault busy (another process's write did not finish in time); 6 changed by another process since it was read. `keyway run` exits with its command's code, or 125 (keyway failed before the command started), 126 (cannot run it), 127 (not found)."
 )]
 pub struct Cli {
     /// The vault file (default: ~/.local/share/keyway/vault.redb).
@@ -51,6 +51,12 @@ pub enum Command {
     Flow(FlowCmd),
     /// Re-verify every credential and report; exits 1 when anything is not verified.
     Audit(AuditArgs),
+    /// Run a command with credentials in its environment: KEYWAY_<COMPONENT>_<FIELD> for every
+    /// field, plus each component's conventional names (PGPASSWORD, STRIPE_API_KEY, ...).
+    #[command(
+        long_about = "Run a command with credentials in its environment: KEYWAY_<COMPONENT>_<FIELD> for every field, plus each component's conventional names (PGHOST, PGPASSWORD, DATABASE_URL, STRIPE_API_KEY, GH_TOKEN, ...; see `keyway component show ID`).\n\nThe command's exit code is keyway's (128 + the signal when a signal killed it). keyway's own failures before the command starts exit 125; a command that cannot be run 126, one that is not found 127. INT, TERM, HUP and QUIT are passed on to the command. Nothing of keyway's own is printed on stdout.\n\nThe command's environment can be read by other processes of the same user (/proc/PID/environ)."
+    )]
+    Run(RunArgs),
     /// Write a workspace's credentials to an encrypted file (its own passphrase, from
     /// KEYWAY_EXPORT_PASSPHRASE or a prompt).
     Export {
@@ -319,6 +325,36 @@ pub enum FlowCmd {
         #[arg(long = "as", value_name = "NEW_NAME")]
         new_name: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["flow", "credentials"])))]
+pub struct RunArgs {
+    #[arg(long, short)]
+    pub workspace: String,
+    /// Every credential of this flow's steps.
+    #[arg(long, conflicts_with = "credentials")]
+    pub flow: Option<String>,
+    /// A credential by name (COMPONENT=NAME when two components have one of that name);
+    /// repeat for several.
+    #[arg(long = "credential", value_name = "NAME")]
+    pub credentials: Vec<String>,
+    /// Name each credential's variables P<CREDENTIAL>_<NAME> instead (P<CREDENTIAL>_PGHOST,
+    /// P<CREDENTIAL>_PASSWORD, ...): what separates two credentials of one component.
+    #[arg(long, value_name = "P")]
+    pub env_prefix: Option<String>,
+    /// Print the names of the variables that would be set, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Verify each credential first (and record the results, refreshing OAuth2 tokens).
+    #[arg(long)]
+    pub verify: bool,
+    /// Run even with an inactive flow or a credential whose last verification failed.
+    #[arg(long)]
+    pub force: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
 }
 
 #[derive(Debug, Args)]

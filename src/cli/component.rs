@@ -80,6 +80,7 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
             "description": c.description, "docs_url": c.docs_url, "verify": verify,
             "source": c.source.as_ref().map(|p| p.display().to_string()),
             "overrides_builtin": c.overrides_builtin(),
+            "env": c.env,
             "fields": c.fields.iter().map(|f| json!({
                 "name": f.name, "label": f.label, "secret": f.secret, "required": f.required,
                 "default": f.default, "choices": f.choices, "help": f.help,
@@ -135,6 +136,21 @@ fn show(ctx: &Context, id: &str, as_json: bool) -> Result<(), CliError> {
                 say!("  {word:<width$}  {meaning}")?;
             }
         }
+    }
+    if !c.env.is_empty() {
+        let names: Vec<String> = c
+            .env
+            .iter()
+            .map(|(name, field)| match field.as_str() {
+                crate::core::schema::ENV_URL => format!("{name} (connection URL)"),
+                field => format!("{name} ({field})"),
+            })
+            .collect();
+        say!(
+            "\nkeyway run sets: {} and KEYWAY_{}_<FIELD>",
+            names.join(", "),
+            crate::core::env::env_form(&c.id)
+        )?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod credential;
 mod error;
 mod flow;
 mod login;
+mod run;
 mod save;
 mod transfer;
 mod workspace;
@@ -54,6 +55,7 @@ fn via(command: &Command) -> &'static str {
             FlowCmd::Promote { .. } => "keyway flow promote",
         },
         Command::Audit(_) => "keyway audit",
+        Command::Run(_) => "keyway run",
         Command::Export { .. } => "keyway export",
         Command::Import { .. } => "keyway import",
     }
@@ -73,30 +75,59 @@ pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Whether these arguments (without the program name) name the `run` subcommand: the first
+/// word that is neither a global option nor its value.
+pub fn is_run_invocation(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let mut args = args;
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        match text.as_ref() {
+            "--vault" | "--config" | "--passphrase-file" => {
+                args.next();
+            }
+            option if option.starts_with('-') => {}
+            word => return word == "run",
+        }
+    }
+    false
+}
+
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
-    let ctx = Context::from_cli(cli, via(command))?;
+    let result = Context::from_cli(cli, via(command)).and_then(|ctx| dispatch(&ctx, command));
     match command {
-        Command::Init => workspace::init(&ctx),
-        Command::Passwd => workspace::passwd(&ctx),
-        Command::Rekey => workspace::rekey(&ctx),
-        Command::Workspace(cmd) => workspace::run(&ctx, cmd),
-        Command::Component(cmd) => component::run(&ctx, cmd),
+        // Whatever fails before its command starts is keyway's own: 125, never a code the
+        // command itself might exit with.
+        Command::Run(_) => result.map_err(|e| match e {
+            e @ (CliError::Child(_) | CliError::NotStarted { .. }) => e,
+            other => CliError::BeforeCommand(Box::new(other)),
+        }),
+        _ => result,
+    }
+}
+
+fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
+    match command {
+        Command::Init => workspace::init(ctx),
+        Command::Passwd => workspace::passwd(ctx),
+        Command::Rekey => workspace::rekey(ctx),
+        Command::Workspace(cmd) => workspace::run(ctx, cmd),
+        Command::Component(cmd) => component::run(ctx, cmd),
         Command::Credential(cmd) => match cmd {
             CredentialCmd::List {
                 workspace,
                 component,
                 json,
-            } => credential::list(&ctx, workspace.as_deref(), component.as_deref(), *json),
+            } => credential::list(ctx, workspace.as_deref(), component.as_deref(), *json),
             CredentialCmd::Show {
                 target,
                 json,
                 reveal,
-            } => credential::show(&ctx, target, *json, *reveal),
+            } => credential::show(ctx, target, *json, *reveal),
             CredentialCmd::Rm {
                 target,
                 expect_revision,
-            } => credential::remove(&ctx, target, *expect_revision),
+            } => credential::remove(ctx, target, *expect_revision),
             CredentialCmd::Add {
                 workspace,
                 component,
@@ -106,7 +137,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 save_unverified,
                 login,
             } => save::add(
-                &ctx,
+                ctx,
                 workspace,
                 component,
                 name,
@@ -123,7 +154,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                 save_unverified,
                 expect_revision,
             } => save::edit(
-                &ctx,
+                ctx,
                 target,
                 save::Edit {
                     rename: rename.as_deref(),
@@ -148,32 +179,33 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
                     },
                     _ => audit::Scope::Workspace(workspace),
                 };
-                audit::run(&ctx, scope, *json, None)
+                audit::run(ctx, scope, *json, None)
             }
             CredentialCmd::Login {
                 target,
                 paste,
                 redirect_uri,
-            } => save::login(&ctx, target, *paste, redirect_uri.as_deref()),
+            } => save::login(ctx, target, *paste, redirect_uri.as_deref()),
         },
         Command::Audit(args) => {
             let scope = match &args.workspace {
                 Some(w) => audit::Scope::Workspace(w),
                 None => audit::Scope::All,
             };
-            audit::run(&ctx, scope, args.json, args.fail_on_expiring)
+            audit::run(ctx, scope, args.json, args.fail_on_expiring)
         }
-        Command::Flow(cmd) => flow::run(&ctx, cmd),
+        Command::Flow(cmd) => flow::run(ctx, cmd),
+        Command::Run(args) => run::run(ctx, args),
         Command::Export {
             workspace,
             component,
             file,
-        } => transfer::export(&ctx, workspace, component.as_deref(), file),
+        } => transfer::export(ctx, workspace, component.as_deref(), file),
         Command::Import {
             file,
             workspace,
             on_conflict,
             no_verify,
-        } => transfer::import(&ctx, file, workspace.as_deref(), *on_conflict, *no_verify),
+        } => transfer::import(ctx, file, workspace.as_deref(), *on_conflict, *no_verify),
     }
 }

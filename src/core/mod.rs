@@ -2,6 +2,7 @@
 //! terminal, a file or a socket, so all of it is unit-tested without a runtime.
 
 pub mod domain;
+pub mod env;
 pub mod error;
 pub mod expiry;
 pub mod input;

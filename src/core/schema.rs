@@ -152,6 +152,25 @@ pub enum DbEngine {
     Postgres,
 }
 
+impl DbEngine {
+    /// The scheme of the engine's connection URLs (`DATABASE_URL`).
+    pub fn url_scheme(self) -> &'static str {
+        match self {
+            DbEngine::Postgres => "postgresql",
+        }
+    }
+}
+
+/// The value of an `[env]` entry that stands for a database's connection URL, not a field.
+pub const ENV_URL: &str = "$url";
+
+/// Variables an `[env]` entry may not set: the child's own search path, loader and shell
+/// settings, and keyway's own namespace.
+const ENV_RESERVED: &[&str] = &[
+    "PATH", "HOME", "SHELL", "USER", "LOGNAME", "IFS", "ENV", "BASH_ENV", "PWD", "TERM", "TMPDIR",
+];
+const ENV_RESERVED_PREFIXES: &[&str] = &["LD_", "DYLD_", "KEYWAY_"];
+
 fn default_method() -> String {
     "GET".to_string()
 }
@@ -173,6 +192,11 @@ pub struct Component {
     pub docs_url: Option<String>,
     pub fields: Vec<FieldSpec>,
     pub verify: VerifySpec,
+    /// The conventional environment variables `keyway run` sets for a credential of this
+    /// component, each to one of its fields (`PGPASSWORD = "password"`) or, for a database, to
+    /// `"$url"`, its connection URL (`DATABASE_URL`). See `check_env`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
     /// A user file reusing a built-in id must say so (`override = true`), or it is refused:
     /// replacing Stripe's definition moves where every Stripe key is sent.
     #[serde(default, rename = "override")]
@@ -305,6 +329,7 @@ fn check_component(c: &Component) -> Result<(), String> {
             ));
         }
     }
+    check_env(c)?;
     let needs = |name: &str| -> Result<(), String> {
         if c.field(name).is_none() {
             Err(format!(
@@ -354,6 +379,47 @@ fn check_component(c: &Component) -> Result<(), String> {
                 "verify.engine does not fit kind '{}'",
                 kind.as_str()
             ))
+        }
+    }
+    Ok(())
+}
+
+/// An `[env]` table: each name a conventional environment variable name (upper-case letters,
+/// digits and '_', not starting with a digit), none that would change how the child runs or
+/// that keyway keeps for itself, each value a field of the component or, for a database,
+/// `"$url"`.
+fn check_env(c: &Component) -> Result<(), String> {
+    for (name, value) in &c.env {
+        let well_formed = name
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit() || ch == '_')
+            && name.chars().next().is_some_and(|ch| !ch.is_ascii_digit());
+        if !well_formed {
+            return Err(format!(
+                "env name '{name}' must be upper-case letters, digits and '_', not starting with a digit"
+            ));
+        }
+        if ENV_RESERVED.contains(&name.as_str())
+            || ENV_RESERVED_PREFIXES.iter().any(|p| name.starts_with(p))
+        {
+            return Err(format!(
+                "env name '{name}' is reserved: it would change how the command runs, or it is keyway's own"
+            ));
+        }
+        let known = if value == ENV_URL {
+            c.kind == Kind::Database
+        } else {
+            c.field(value).is_some()
+        };
+        if !known {
+            return Err(format!(
+                "env.{name} = '{value}' names no field of this component{}",
+                if c.kind == Kind::Database {
+                    " (or \"$url\", the connection URL)"
+                } else {
+                    ""
+                }
+            ));
         }
     }
     Ok(())
@@ -529,6 +595,42 @@ mod tests {
             "no HTTP, no allow_http"
         );
         assert!(pg.field(REFRESH_EXPIRES_AT_FIELD).is_none(), "OAuth2 only");
+    }
+
+    #[test]
+    fn env_names_are_checked() {
+        let pg = examples::postgres();
+        assert_eq!(
+            pg.env.get("PGPASSWORD").map(String::as_str),
+            Some("password")
+        );
+        assert_eq!(
+            pg.env.get("DATABASE_URL").map(String::as_str),
+            Some(ENV_URL)
+        );
+        let stripe = examples::stripe();
+        assert_eq!(
+            stripe.env.get("STRIPE_API_KEY").map(String::as_str),
+            Some("api_key")
+        );
+        let with = |name: &str, value: &str| {
+            let mut c = examples::stripe();
+            c.env.insert(name.to_string(), value.to_string());
+            c.checked().map(drop)
+        };
+        assert!(with("STRIPE_KEY", "api_key").is_ok());
+        for (name, value, says) in [
+            ("stripe_key", "api_key", "upper-case"),
+            ("1KEY", "api_key", "upper-case"),
+            ("PATH", "api_key", "reserved"),
+            ("LD_PRELOAD", "api_key", "reserved"),
+            ("KEYWAY_X", "api_key", "reserved"),
+            ("STRIPE_X", "secret", "names no field"),
+            ("STRIPE_URL", ENV_URL, "names no field"),
+        ] {
+            let err = with(name, value).unwrap_err();
+            assert!(err.contains(says), "{name}: {err}");
+        }
     }
 
     #[test]
