@@ -8,6 +8,12 @@
 //!   every grant); for API keys and database passwords an optional date the user sets.
 //! - `refresh_expires_at`: the refresh token's expiry, when the provider states one
 //!   (`refresh_token_expires_in`).
+//! - `client_secret_expires_at`: an OAuth2 client secret's expiry, a date the user sets
+//!   (Microsoft Entra and others issue secrets that lapse after months).
+//!
+//! What expires for the user is what keyway cannot renew by itself (`lapses_at`): a refresh
+//! token's or a client secret's date, an API key's or a password's; an access token only when
+//! nothing renews it. The audit (CLI, TUI, metrics) counts and colours that one date.
 
 use std::fmt;
 use std::time::Duration;
@@ -19,6 +25,9 @@ use super::Credential;
 pub const EXPIRES_AT_FIELD: &str = "expires_at";
 /// The public field holding the refresh token's expiry, when the provider states one.
 pub const REFRESH_EXPIRES_AT_FIELD: &str = "refresh_expires_at";
+
+/// The public field holding an OAuth2 client secret's expiry, when the user sets one.
+pub const CLIENT_SECRET_EXPIRES_AT_FIELD: &str = "client_secret_expires_at";
 
 /// `audit.expiry_warning_days` as a window (saturating, so an absurd setting means "always").
 pub fn warning_window(days: u64) -> Duration {
@@ -49,6 +58,32 @@ fn public_time(c: &Credential, field: &str) -> Option<Timestamp> {
         .and_then(parse_user_time)
 }
 
+/// The parsed public `client_secret_expires_at`.
+pub fn client_secret_expires_at(c: &Credential) -> Option<Timestamp> {
+    public_time(c, CLIENT_SECRET_EXPIRES_AT_FIELD)
+}
+
+/// How keyway gets a new OAuth2 access token by itself, when it can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// A refresh grant with the stored refresh token.
+    RefreshToken,
+    /// A client-credentials grant with the stored client secret (no refresh token).
+    ClientCredentials,
+}
+
+/// How the credential's access token is renewed without a person, if it can be: by its
+/// refresh token, else by its client secret.
+pub fn renewal(c: &Credential) -> Option<Renewal> {
+    if has_refresh_token(c) {
+        Some(Renewal::RefreshToken)
+    } else if has_value(c, "client_secret") {
+        Some(Renewal::ClientCredentials)
+    } else {
+        None
+    }
+}
+
 /// Whether the credential holds a usable (non-blank) refresh token.
 pub fn has_refresh_token(c: &Credential) -> bool {
     has_value(c, "refresh_token")
@@ -58,16 +93,22 @@ fn has_value(c: &Credential, field: &str) -> bool {
     c.value(field).is_some_and(|v| !v.trim().is_empty())
 }
 
-/// When the credential stops working unless a person acts. With a refresh token the access
-/// token renews itself, so its hourly expiry is not a warning; only the refresh token's own
-/// expiry (if the provider stated one) is. Without one, `expires_at` is the date: an access token
-/// nobody can renew, or the user-set expiry of an API key or password.
+/// When the credential stops working unless a person acts: the earliest date keyway cannot
+/// renew. With a refresh token the access token renews itself, so its hourly expiry is not a
+/// warning; only the refresh token's own expiry (if the provider stated one) is. With a client
+/// secret and no refresh token, a client-credentials grant renews it. Without either,
+/// `expires_at` is the date: an access token nobody can renew, or the user-set expiry of an API
+/// key or password. A client secret's own date counts in every case.
 pub fn lapses_at(c: &Credential) -> Option<Timestamp> {
-    if has_refresh_token(c) {
-        refresh_expires_at(c)
-    } else {
-        expires_at(c)
-    }
+    let own = match renewal(c) {
+        Some(Renewal::RefreshToken) => refresh_expires_at(c),
+        Some(Renewal::ClientCredentials) => None,
+        None => expires_at(c),
+    };
+    [own, client_secret_expires_at(c)]
+        .into_iter()
+        .flatten()
+        .min()
 }
 
 /// Where an expiry stands relative to now and the warning window.
@@ -405,6 +446,43 @@ mod tests {
             expiry_state(&oauth_no_refresh_expiry, NOW, warning_window(14)),
             ExpiryState::None
         );
+    }
+
+    #[test]
+    fn what_lapses_is_what_keyway_cannot_renew() {
+        let access = at(3600).rfc3339();
+        let secret_date = at(10 * DAY).rfc3339();
+        // Client credentials: the access token is renewed by a new grant; nothing lapses.
+        let client = cred(
+            &[("expires_at", &access)],
+            &["client_secret", "access_token"],
+        );
+        assert_eq!(renewal(&client), Some(Renewal::ClientCredentials));
+        assert_eq!(lapses_at(&client), None);
+        // ...until the client secret's own date.
+        let dated = cred(
+            &[
+                ("expires_at", &access),
+                ("client_secret_expires_at", &secret_date),
+            ],
+            &["client_secret", "access_token"],
+        );
+        assert_eq!(lapses_at(&dated), Some(at(10 * DAY)));
+        // A refresh token wins over the client secret; the earlier of its date and the secret's.
+        let refresh_date = at(20 * DAY).rfc3339();
+        let both = cred(
+            &[
+                ("expires_at", &access),
+                ("refresh_expires_at", &refresh_date),
+                ("client_secret_expires_at", &secret_date),
+            ],
+            &["client_secret", "access_token", "refresh_token"],
+        );
+        assert_eq!(renewal(&both), Some(Renewal::RefreshToken));
+        assert_eq!(lapses_at(&both), Some(at(10 * DAY)));
+        // An access token alone: nothing renews it, so its expiry is the date.
+        let alone = cred(&[("expires_at", &access)], &["access_token"]);
+        assert_eq!((renewal(&alone), lapses_at(&alone)), (None, Some(at(3600))));
     }
 
     #[test]

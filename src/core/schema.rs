@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::expiry::{EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
+use super::expiry::{CLIENT_SECRET_EXPIRES_AT_FIELD, EXPIRES_AT_FIELD, REFRESH_EXPIRES_AT_FIELD};
 use super::pem::{self, PemKind};
 
 /// The three kinds of credential keyway manages.
@@ -257,6 +257,13 @@ impl Component {
                 REFRESH_EXPIRES_AT_FIELD,
                 "Refresh token expires at",
                 "Filled in by login when the provider states it; audits warn ahead",
+            ));
+        }
+        if self.kind == Kind::Oauth2 && self.field(CLIENT_SECRET_EXPIRES_AT_FIELD).is_none() {
+            self.fields.push(optional_date_field(
+                CLIENT_SECRET_EXPIRES_AT_FIELD,
+                "Client secret expires on",
+                "Optional: when the client secret expires (YYYY-MM-DD); audits warn ahead",
             ));
         }
         if self.field(EXPIRES_AT_FIELD).is_none() {

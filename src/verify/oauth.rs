@@ -83,7 +83,14 @@ pub(crate) async fn verify_oauth2(
         };
         return refresh_grant(&probe, ctx, refresh, why).await;
     }
+    let client_secret = safety::optional(credential, "client_secret").is_some();
     if let Some(access) = access {
+        // With a client secret and no refresh token, keyway renews the access token itself
+        // (expiry::Renewal::ClientCredentials): an expiring one is replaced by a new grant.
+        let due = expiry::refresh_due(true, access_expiry, now, ctx.refresh_margin);
+        if client_secret && due.is_some() {
+            return client_credentials(&probe, ctx.limits, now).await;
+        }
         if let Some(at) = access_expiry.filter(|at| *at <= now) {
             // No request: the provider would only confirm what the stored expiry says.
             return Finding::rejected(format!(
@@ -94,7 +101,7 @@ pub(crate) async fn verify_oauth2(
         }
         return probe.userinfo(access, ctx.limits).await;
     }
-    if safety::optional(credential, "client_secret").is_some() {
+    if client_secret {
         return client_credentials(&probe, ctx.limits, now).await;
     }
     Finding::misconfigured(

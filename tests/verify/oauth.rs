@@ -37,6 +37,26 @@ async fn client_credentials_with_the_right_secret_are_verified() {
 }
 
 #[tokio::test]
+async fn an_expired_client_credentials_token_is_renewed_by_a_new_grant() {
+    let p = provider(&[], 5, 600).await;
+    let mut c = oauth_credential(
+        &p,
+        &[
+            ("client_secret", CLIENT_SECRET),
+            ("access_token", "at_SENTINEL_old"),
+        ],
+    );
+    let expired = keyway::core::time::Timestamp(NOW.0 - 60).rfc3339();
+    c.public.insert("expires_at".into(), expired);
+    let o = check(&c).await;
+    assert_eq!(o.status, Status::Verified, "{}", o.reason);
+    let tokens = o.tokens.as_ref().expect("a new token");
+    assert_ne!(tokens.access_token.expose_secret(), "at_SENTINEL_old");
+    assert_eq!(p.token_requests(), 1);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
 async fn client_credentials_with_a_wrong_secret_are_rejected() {
     let p = provider(&[], 5, 600).await;
     let o = check(&oauth_credential(
