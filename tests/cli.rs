@@ -17,6 +17,7 @@ mod cli {
     mod kdf_bomb;
     mod login;
     mod messages;
+    mod metrics;
     mod names;
     mod output;
     mod revisions;

@@ -357,12 +357,29 @@ pub struct RunArgs {
     pub command: Vec<std::ffi::OsString>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditFormat {
+    /// A table for people.
+    Table,
+    /// JSON for scripts (the same as --json).
+    Json,
+    /// The Prometheus text format, for node_exporter's textfile collector.
+    Prometheus,
+}
+
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     #[arg(long, short)]
     pub workspace: Option<String>,
-    #[arg(long)]
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
+    /// How to report.
+    #[arg(long, value_enum)]
+    pub format: Option<AuditFormat>,
+    /// With --format prometheus: replace FILE atomically instead of printing (for cron and
+    /// node_exporter's textfile collector).
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Also exit 1 when anything expires within DAYS (for cron).
     #[arg(long, value_name = "DAYS")]
     pub fail_on_expiring: Option<u64>,

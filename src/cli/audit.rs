@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use serde_json::json;
 
+use super::args::AuditFormat;
 use super::context::{runtime, Context};
 use super::error::CliError;
 use super::output::{print_json, print_table};
@@ -28,8 +29,9 @@ pub enum Scope<'a> {
 pub fn run(
     ctx: &Context,
     scope: Scope<'_>,
-    as_json: bool,
+    format: AuditFormat,
     fail_on_expiring: Option<u64>,
+    output: Option<&std::path::Path>,
 ) -> Result<(), CliError> {
     let mut store = ctx.open_store()?;
     let snapshot = store.snapshot();
@@ -52,6 +54,10 @@ pub fn run(
     // Every target's workspace, component, name and environment, and its id, in target order.
     let mut rows: Vec<(String, String, String, String)> = Vec::new();
     let mut ids: Vec<RecordId> = Vec::new();
+    // Component ids and, for the unchecked, when they were last checked (the metrics' labels
+    // and timestamps).
+    let mut component_ids: Vec<String> = Vec::new();
+    let mut previously_checked: Vec<Option<i64>> = Vec::new();
     // Targets whose component definition is gone (its user file removed or broken): they cannot
     // be checked, which is a problem the audit reports and fails on. Nothing is recorded for
     // them: their history keeps what the last real check found.
@@ -67,6 +73,8 @@ pub fn run(
             c.environment.to_string(),
         ));
         ids.push(c.id.clone());
+        component_ids.push(c.component.clone());
+        previously_checked.push(c.last_verification.as_ref().map(|v| v.at.0));
         match component {
             Some(comp) => {
                 items.push((comp, c.id.clone()));
@@ -104,6 +112,12 @@ pub fn run(
     if show_progress {
         note!("");
     }
+    // For each row: None when it was checked now, Some(when it was last checked) when not.
+    let unchecked_at: Vec<Option<Option<i64>>> = unchecked
+        .iter()
+        .zip(&previously_checked)
+        .map(|(u, before)| u.as_ref().map(|_| *before))
+        .collect();
     let mut checked = checked.into_iter();
     let outcomes: Vec<Outcome> = unchecked
         .into_iter()
@@ -155,7 +169,32 @@ pub fn run(
         .zip(&changed)
         .filter(|(o, changed)| o.status != Status::Verified || **changed)
         .count();
-    if as_json {
+    if format == AuditFormat::Prometheus {
+        let samples: Vec<super::metrics::Sample<'_>> = rows
+            .iter()
+            .zip(&component_ids)
+            .zip(&outcomes)
+            .zip(unchecked_at.iter().zip(&expiries))
+            .map(
+                |((((ws, _, name, env), component), o), (checked, (state, ..)))| {
+                    super::metrics::Sample {
+                        workspace: ws,
+                        component,
+                        credential: name,
+                        environment: env,
+                        status: o.status,
+                        last_verified: checked.unwrap_or(Some(now.0)),
+                        expiry: state.at().map(|t| t.0),
+                    }
+                },
+            )
+            .collect();
+        let text = super::metrics::render(&samples, now.0);
+        match output {
+            Some(path) => super::metrics::write_atomically(path, &text)?,
+            None => super::output::report_line(text.trim_end_matches('\n'))?,
+        }
+    } else if format == AuditFormat::Json {
         print_json(&serde_json::Value::Array(
             rows.iter()
                 .zip(&outcomes)

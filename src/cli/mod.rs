@@ -11,6 +11,7 @@ mod credential;
 mod error;
 mod flow;
 mod login;
+mod metrics;
 mod run;
 mod save;
 mod transfer;
@@ -21,7 +22,7 @@ pub use context::Context;
 pub use error::CliError;
 pub use output::error_line;
 
-use args::{Command, CredentialCmd, FlowCmd, WorkspaceCmd};
+use args::{AuditFormat, Command, CredentialCmd, FlowCmd, WorkspaceCmd};
 
 /// The command as the records it writes name it (`changed_by`).
 fn via(command: &Command) -> &'static str {
@@ -179,7 +180,12 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
                     },
                     _ => audit::Scope::Workspace(workspace),
                 };
-                audit::run(ctx, scope, *json, None)
+                let format = if *json {
+                    AuditFormat::Json
+                } else {
+                    AuditFormat::Table
+                };
+                audit::run(ctx, scope, format, None, None)
             }
             CredentialCmd::Login {
                 target,
@@ -192,7 +198,22 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
                 Some(w) => audit::Scope::Workspace(w),
                 None => audit::Scope::All,
             };
-            audit::run(ctx, scope, args.json, args.fail_on_expiring)
+            let format = match (args.json, args.format) {
+                (true, _) => AuditFormat::Json,
+                (false, format) => format.unwrap_or(AuditFormat::Table),
+            };
+            if args.output.is_some() && format != AuditFormat::Prometheus {
+                return Err(CliError::Usage(
+                    "--output FILE goes with --format prometheus".into(),
+                ));
+            }
+            audit::run(
+                ctx,
+                scope,
+                format,
+                args.fail_on_expiring,
+                args.output.as_deref(),
+            )
         }
         Command::Flow(cmd) => flow::run(ctx, cmd),
         Command::Run(args) => run::run(ctx, args),
