@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod core;
 pub mod files;
+pub mod import;
 pub mod paths;
 pub mod process;
 pub mod store;

@@ -68,12 +68,30 @@ pub enum Command {
         /// The file to create (never overwritten).
         file: std::path::PathBuf,
     },
-    /// Add the credentials of an export file; each is verified before it is saved.
+    /// Add the credentials of a keyway export file, or of another tool's (--from); each is
+    /// verified before it is saved.
     Import {
+        /// The file (`-`: standard input, for --from formats).
         file: std::path::PathBuf,
-        /// The target workspace (default: the exported one); created if missing.
+        /// What the file is: a keyway export (default), `airflow connections export` JSON/YAML
+        /// or AIRFLOW_CONN_* URIs, `n8n export:credentials --decrypted` JSON, a dotenv file, or
+        /// CSV with a header (README, "Import from other tools").
+        #[arg(long, value_enum, default_value = "keyway")]
+        from: ImportFrom,
+        /// The target workspace (default for a keyway export: the exported one); created if
+        /// missing. Required with --from.
         #[arg(long, short)]
         workspace: Option<String>,
+        /// --from dotenv: the name of its credentials (default: the file's name, `prod.env` ->
+        /// prod).
+        #[arg(long)]
+        name: Option<String>,
+        /// Also list every credential added.
+        #[arg(long)]
+        verbose: bool,
+        /// The summary as JSON (every entry, added or not).
+        #[arg(long)]
+        json: bool,
         /// What to do when a credential's name is taken: skip it, or rename it ("NAME-2").
         #[arg(long, value_enum)]
         on_conflict: Option<OnConflict>,
@@ -81,6 +99,15 @@ pub enum Command {
         #[arg(long)]
         no_verify: bool,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFrom {
+    Keyway,
+    Airflow,
+    N8n,
+    Dotenv,
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -10,6 +10,7 @@ mod context;
 mod credential;
 mod error;
 mod flow;
+mod import;
 mod login;
 mod metrics;
 mod run;
@@ -22,7 +23,7 @@ pub use context::Context;
 pub use error::CliError;
 pub use output::error_line;
 
-use args::{AuditFormat, Command, CredentialCmd, FlowCmd, WorkspaceCmd};
+use args::{AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, WorkspaceCmd};
 
 /// The command as the records it writes name it (`changed_by`).
 fn via(command: &Command) -> &'static str {
@@ -224,9 +225,53 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
         } => transfer::export(ctx, workspace, component.as_deref(), file),
         Command::Import {
             file,
+            from,
             workspace,
+            name,
+            verbose,
+            json,
             on_conflict,
             no_verify,
-        } => transfer::import(ctx, file, workspace.as_deref(), *on_conflict, *no_verify),
+        } => {
+            let reporting = import::Reporting {
+                verbose: *verbose,
+                json: *json,
+            };
+            let format = match from {
+                ImportFrom::Keyway => {
+                    if name.is_some() {
+                        return Err(CliError::Usage("--name goes with --from dotenv".into()));
+                    }
+                    return transfer::import(
+                        ctx,
+                        file,
+                        workspace.as_deref(),
+                        *on_conflict,
+                        *no_verify,
+                        reporting,
+                    );
+                }
+                ImportFrom::Airflow => crate::import::Format::Airflow,
+                ImportFrom::N8n => crate::import::Format::N8n,
+                ImportFrom::Dotenv => crate::import::Format::Dotenv,
+                ImportFrom::Csv => crate::import::Format::Csv,
+            };
+            let workspace = workspace.as_deref().ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--from {} needs --workspace W: the workspace to import into (created if missing)",
+                    format.as_str()
+                ))
+            })?;
+            import::import_foreign(
+                ctx,
+                format,
+                file,
+                workspace,
+                name.as_deref(),
+                *on_conflict,
+                *no_verify,
+                reporting,
+            )
+        }
     }
 }

@@ -95,9 +95,14 @@ fn export_import_round_trip_conflicts_and_damage() {
     let o = run(&b, &["import", &f, "--on-conflict", "skip"]);
     assert_eq!(code(&o), 0);
     assert!(
-        stderr(&o).contains("will skip loopback_api/billing (name taken)"),
+        stdout(&o).contains("0 added, 0 rejected, 0 unreachable, 0 unmappable, 2 skipped"),
         "{}",
-        stderr(&o)
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains("skipped      loopback_api/billing: the name 'billing' is taken"),
+        "{}",
+        stdout(&o)
     );
     assert_eq!(names(&b, "acme").len(), 2);
     assert_eq!(
@@ -108,11 +113,16 @@ fn export_import_round_trip_conflicts_and_damage() {
         names(&b, "acme"),
         vec!["billing", "billing-2", "ledger", "ledger-2"]
     );
-    let o = run(&b, &["import", &f, "--on-conflict", "rename"]);
+    let o = run(&b, &["import", &f, "--on-conflict", "rename", "--verbose"]);
     assert!(
-        stderr(&o).contains("will add loopback_api/billing-3"),
-        "the plan is shown: {}",
-        stderr(&o)
+        stdout(&o).contains("added        loopback_api/billing-3"),
+        "--verbose names what was added: {}",
+        stdout(&o)
+    );
+    assert!(
+        stdout(&o).contains(": 2 added, 0 rejected"),
+        "{}",
+        stdout(&o)
     );
     // Into another workspace, unverified on request.
     let o = run(&b, &["import", &f, "-w", "staging-copy", "--no-verify"]);
@@ -271,9 +281,14 @@ fn import_verifies_and_skips_what_the_service_rejects() {
     let o = run(&b, &["import", &f]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("skipped loopback_api/bad"),
+        stdout(&o).contains("unreachable  loopback_api/bad: "),
         "{}",
-        stderr(&o)
+        stdout(&o)
+    );
+    assert!(
+        !stdout(&o).contains("added        "),
+        "no --verbose: {}",
+        stdout(&o)
     );
     assert_eq!(names(&b, "acme"), vec!["good"]);
     drop(rt);
