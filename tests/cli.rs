@@ -14,6 +14,7 @@ mod cli {
     mod exit_codes;
     mod files;
     mod flow;
+    mod imports;
     mod kdf_bomb;
     mod login;
     mod messages;
