@@ -23,6 +23,7 @@ mod cli {
     mod output;
     mod revisions;
     mod run;
+    mod session;
     mod terminal;
     mod tls;
     mod transfer;

@@ -33,10 +33,24 @@ pub enum Command {
     /// Create a new, empty vault.
     Init,
     /// Change the vault's passphrase (the new one from KEYWAY_NEW_PASSPHRASE or a prompt).
+    /// Ends the vault's session agent.
     Passwd,
     /// Replace the vault's data key: every record re-encrypted under a new one, the passphrase
     /// kept. Use it when an old copy of the vault or an old passphrase may be out there.
     Rekey,
+    /// Unlock once for a script: start a session agent holding the vault's key and print
+    /// `export KEYWAY_SESSION=...`; commands with that token skip the passphrase and the KDF.
+    /// Use as: eval "$(keyway unlock --for 15m)"
+    Unlock {
+        /// How long the session lasts (15m, 1h, 90s; at most 24h).
+        #[arg(long = "for", value_name = "DURATION", default_value = "15m")]
+        duration: String,
+    },
+    /// End the vault's session agent (KEYWAY_SESSION is then of no use).
+    Lock,
+    /// The session agent `unlock` starts (internal).
+    #[command(hide = true)]
+    SessionAgent,
     /// Workspaces: each holds its own credentials and flows.
     #[command(subcommand)]
     Workspace(WorkspaceCmd),

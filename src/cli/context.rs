@@ -152,10 +152,22 @@ impl Context {
         Ok(verifier)
     }
 
-    /// Opens the vault (read-only until the first write) with the user's passphrase and prints
-    /// any permission warnings. A path that cannot be a vault is refused before the passphrase
-    /// is asked for.
+    /// Opens the vault (read-only until the first write) with the session's key when
+    /// KEYWAY_SESSION holds a valid one, else with the user's passphrase, and prints any
+    /// permission warnings. A path that cannot be a vault is refused before the passphrase is
+    /// asked for.
     pub fn open_store(&self) -> Result<Store, CliError> {
+        vault::check_path(&self.vault_path)?;
+        match super::session::open_with_session(self) {
+            Some(store) => Ok(self.warned(store)),
+            None => self.open_store_by_passphrase(),
+        }
+    }
+
+    /// Opens the vault with the passphrase alone, whatever KEYWAY_SESSION says: what changes
+    /// the passphrase or the key (passwd, rekey) and what starts a session (unlock) must prove
+    /// the passphrase itself, not a session's token.
+    pub fn open_store_by_passphrase(&self) -> Result<Store, CliError> {
         vault::check_path(&self.vault_path)?;
         let pass = self.passphrase("Vault passphrase: ")?;
         let store = Store::open_with(
@@ -163,10 +175,14 @@ impl Context {
             Unlock::Passphrase(pass.expose_secret().as_bytes()),
             &self.vault_options(),
         )?;
+        Ok(self.warned(store))
+    }
+
+    fn warned(&self, store: Store) -> Store {
         for w in &store.vault().warnings {
             note!("{w}");
         }
-        Ok(store)
+        store
     }
 }
 

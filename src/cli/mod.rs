@@ -15,6 +15,7 @@ mod login;
 mod metrics;
 mod run;
 mod save;
+mod session;
 mod transfer;
 mod workspace;
 
@@ -31,6 +32,9 @@ fn via(command: &Command) -> &'static str {
         Command::Init => "keyway init",
         Command::Passwd => "keyway passwd",
         Command::Rekey => "keyway rekey",
+        Command::Unlock { .. } => "keyway unlock",
+        Command::Lock => "keyway lock",
+        Command::SessionAgent => "keyway session-agent",
         Command::Workspace(cmd) => match cmd {
             WorkspaceCmd::Add { .. } => "keyway workspace add",
             WorkspaceCmd::List { .. } => "keyway workspace list",
@@ -96,6 +100,13 @@ pub fn is_run_invocation(args: impl Iterator<Item = std::ffi::OsString>) -> bool
 
 /// Runs one subcommand.
 pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
+    if let Command::SessionAgent = command {
+        // Before anything else prints: `unlock` reads this agent's first line.
+        return crate::session::serve().map_err(|why| {
+            let _ = say!("error {why}");
+            CliError::Silent(1)
+        });
+    }
     let result = Context::from_cli(cli, via(command)).and_then(|ctx| dispatch(&ctx, command));
     match command {
         // Whatever fails before its command starts is keyway's own: 125, never a code the
@@ -113,6 +124,11 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
         Command::Init => workspace::init(ctx),
         Command::Passwd => workspace::passwd(ctx),
         Command::Rekey => workspace::rekey(ctx),
+        Command::Unlock { duration } => session::unlock(ctx, duration),
+        Command::Lock => session::lock(ctx),
+        Command::SessionAgent => Err(CliError::Usage(
+            "session-agent is started by `keyway unlock`".into(),
+        )),
         Command::Workspace(cmd) => workspace::run(ctx, cmd),
         Command::Component(cmd) => component::run(ctx, cmd),
         Command::Credential(cmd) => match cmd {

@@ -36,10 +36,13 @@ pub fn init(ctx: &Context) -> Result<(), CliError> {
 }
 
 pub fn passwd(ctx: &Context) -> Result<(), CliError> {
-    let mut store = ctx.open_store()?;
+    let mut store = ctx.open_store_by_passphrase()?;
     let new = ctx.new_passphrase("KEYWAY_NEW_PASSPHRASE", "New passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
     store.change_passphrase(new.expose_secret().as_bytes(), params)?;
+    // A session holds the key under the old passphrase: it ends with it.
+    drop(store);
+    crate::session::end_agent_of(&ctx.vault_path);
     done!("Passphrase changed for {}", ctx.vault_path.display())?;
     Ok(())
 }
@@ -55,6 +58,9 @@ pub fn rekey(ctx: &Context) -> Result<(), CliError> {
         &ctx.vault_options(),
     )?;
     store.rekey(pass.expose_secret().as_bytes())?;
+    // A session holds the old key: it ends with it (and would be refused as stale anyway).
+    drop(store);
+    crate::session::end_agent_of(&ctx.vault_path);
     println!(
         "Re-keyed {}: every record is encrypted under a new data key; the passphrase is unchanged",
         ctx.vault_path.display()

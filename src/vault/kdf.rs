@@ -183,6 +183,13 @@ pub fn derive(
     params: &KdfParams,
 ) -> Result<Zeroizing<[u8; 32]>, KdfError> {
     params.check_bounds().map_err(KdfError)?;
+    // The one line that says a derivation ran: a session's commands must not log it.
+    tracing::debug!(
+        memory_kib = params.memory_kib,
+        iterations = params.iterations,
+        parallelism = params.parallelism,
+        "kdf: deriving a key from a passphrase (Argon2id)"
+    );
     let argon_params = Params::new(
         params.memory_kib,
         params.iterations,

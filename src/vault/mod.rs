@@ -180,6 +180,34 @@ fn unlock(path: &Path, header: &Header, unlock: Unlock<'_>) -> Result<DataKey, V
     })
 }
 
+/// What binds a session (`keyway unlock`) to one state of one vault: its id and the digest of
+/// its header (key slots) as stored. A passphrase change or a re-key changes the header, and so
+/// ends what a session may be handed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionBinding {
+    pub vault_id: String,
+    pub header: [u8; 32],
+}
+
+fn header_digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).into()
+}
+
+/// The session binding of the vault at `path`, read without a key and without writing.
+pub fn session_binding(path: &Path, options: &Options) -> Result<SessionBinding, VaultError> {
+    guard::guarded(path, "opening", || {
+        let storage = FileStorage::open(path, options.lock_wait)?;
+        let txn = storage.read()?;
+        let bytes = txn.key_slots()?;
+        let header = decode_header(path, &bytes)?;
+        Ok(SessionBinding {
+            vault_id: header.vault_id,
+            header: header_digest(&bytes),
+        })
+    })
+}
+
 fn unacceptable(path: &Path) -> impl Fn(String) -> VaultError + '_ {
     move |detail| VaultError::Unacceptable {
         path: path.to_path_buf(),
@@ -370,6 +398,14 @@ impl Vault {
     /// opens vaults with `Unlock::Key`). Its Debug is redacted; nothing else exposes it.
     pub fn data_key(&self) -> &DataKey {
         &self.state.key
+    }
+
+    /// What a session started from this open vault is bound to (see `session_binding`).
+    pub fn session_binding(&self) -> SessionBinding {
+        SessionBinding {
+            vault_id: self.state.header.vault_id.clone(),
+            header: header_digest(&self.state.header_bytes),
+        }
     }
 
     // ---- reading -----------------------------------------------------------------------------

@@ -326,6 +326,9 @@ pub fn child_main() {
     if args[0] == "peak" {
         return peak(&args[1..]);
     }
+    if args[0] == "session-connect" {
+        return session_connect(&args[1..]);
+    }
     let path = Path::new(args[0]);
     let pass = std::env::var("KEYWAY_PASSPHRASE").expect("passphrase");
     let out = std::io::stdout();
@@ -458,6 +461,24 @@ fn peak(command: &[&str]) {
         -1
     };
     println!("peak {} {code}", usage.ru_maxrss);
+}
+
+/// The child side of a session test: connects to the agent socket `args[0]`, asks for the key
+/// with token `args[1]` for vault `args[2]` and header digest `args[3]`, and prints
+/// `answer <line>` (or `answer-none` when the agent closes without a word).
+fn session_connect(args: &[&str]) {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(args[0]).expect("connect");
+    let request =
+        serde_json::json!({"op": "key", "token": args[1], "vault_id": args[2], "header": args[3]});
+    writeln!(stream, "{request}").expect("send");
+    let mut line = String::new();
+    let _ = std::io::BufReader::new(&stream).read_line(&mut line);
+    if line.is_empty() {
+        println!("answer-none");
+    } else {
+        println!("answer {}", line.trim());
+    }
 }
 
 /// The one loopback API-key component of the tests: GET `path` with the key placed as `auth`

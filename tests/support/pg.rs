@@ -252,7 +252,7 @@ impl Drop for PgCluster {
 }
 
 /// As root: the system user the cluster runs as, created on first use.
-fn ensure_os_user() -> Option<String> {
+pub fn ensure_os_user() -> Option<String> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } != 0 {
         return None;
@@ -280,7 +280,7 @@ fn ensure_os_user() -> Option<String> {
     Some(OS_USER.to_string())
 }
 
-fn id_of(user: &str, flag: &str) -> u32 {
+pub fn id_of(user: &str, flag: &str) -> u32 {
     let out = Command::new("id").args([flag, user]).output().expect("id");
     String::from_utf8_lossy(&out.stdout)
         .trim()

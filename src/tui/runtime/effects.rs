@@ -408,6 +408,10 @@ impl Edges {
                 self.jobs.clear();
                 self.logins.clear();
                 self.store = None;
+                // A session for scripts ends when the vault is locked here (a local socket,
+                // off the event loop).
+                let path = self.vault_path.clone();
+                tokio::task::spawn_blocking(move || crate::session::end_agent_of(&path));
             }
         }
     }
