@@ -613,3 +613,67 @@ fn a_panic_restores_the_terminal() {
         "the message was printed inside the alternate screen"
     );
 }
+
+/// A session for scripts (`keyway unlock`) ends when the vault is locked in the TUI (Ctrl-L).
+#[test]
+fn locking_the_tui_ends_the_session_agent() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let runtime = dir.path().join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    let o = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(&vault)
+        .arg("--config")
+        .arg(&config)
+        .args(["unlock", "--for", "10m"])
+        .env("KEYWAY_PASSPHRASE", PASSPHRASE)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let pid: u32 = err
+        .split("agent pid ")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no agent pid in {err}"));
+    let agent_ended = || match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Err(_) => true,
+        Ok(status) => status
+            .lines()
+            .any(|l| l.starts_with("State:") && l.contains('Z')),
+    };
+    assert!(!agent_ended());
+    let runtime_text = runtime.to_string_lossy().into_owned();
+    let (mut child, mut tty, screen, reader_thread, master) = spawn_with(
+        &dir,
+        &vault,
+        &config,
+        &[
+            ("KEYWAY_PASSPHRASE", PASSPHRASE),
+            ("XDG_RUNTIME_DIR", &runtime_text),
+        ],
+    );
+    tty.wait_for("ws: acme");
+    tty.send("\x0c"); // Ctrl-L: lock now
+    tty.wait_for("Locked: enter the passphrase");
+    let start = Instant::now();
+    while !agent_ended() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the session agent outlived the TUI's lock"
+        );
+        std::thread::sleep(Duration::from_millis(20)); // poll interval, not pacing
+    }
+    let tui = child.process_id().expect("child pid") as i32;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(tui, libc::SIGTERM) }, 0);
+    let _ = child.wait();
+    closed(tty, master, reader_thread, &screen);
+}
