@@ -158,7 +158,7 @@ impl Context {
     /// asked for.
     pub fn open_store(&self) -> Result<Store, CliError> {
         vault::check_path(&self.vault_path)?;
-        match super::session::open_with_session(self) {
+        match open_with_session(self) {
             Some(store) => Ok(self.warned(store)),
             None => self.open_store_by_passphrase(),
         }
@@ -299,5 +299,39 @@ pub fn read_stdin_line(limit: usize) -> Result<zeroize::Zeroizing<String>, Strin
     match std::str::from_utf8(end) {
         Ok(text) => Ok(zeroize::Zeroizing::new(text.to_string())),
         Err(_) => Err("it is not UTF-8 text".into()),
+    }
+}
+
+/// The store opened with the session's key, when `KEYWAY_SESSION` is set and its agent
+/// answers; None (with a note saying why) when the passphrase is needed after all.
+fn open_with_session(ctx: &Context) -> Option<Store> {
+    let token = std::env::var(crate::session::SESSION_VAR).ok()?;
+    let token = zeroize::Zeroizing::new(token);
+    if token.trim().is_empty() {
+        return None;
+    }
+    let attempt = || -> Result<Store, String> {
+        let binding = crate::vault::session_binding(&ctx.vault_path, &ctx.vault_options())
+            .map_err(|e| e.to_string())?;
+        let raw = crate::session::fetch_key(&binding, token.trim()).map_err(|e| e.to_string())?;
+        Store::open_with(
+            &ctx.vault_path,
+            Unlock::Key(Box::new(crate::vault::crypto::DataKey::from_raw(&raw))),
+            &ctx.vault_options(),
+        )
+        .map_err(|e| e.to_string())
+    };
+    match attempt() {
+        Ok(store) => {
+            tracing::debug!("vault opened with the session's key (no KDF)");
+            Some(store)
+        }
+        Err(why) => {
+            note!(
+                "warning: {} is set but cannot be used ({why}); the passphrase is needed",
+                crate::session::SESSION_VAR
+            );
+            None
+        }
     }
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use super::context::Context;
 use super::error::CliError;
 use crate::session::{self, AgentStart};
-use crate::store::Store;
 
 /// The longest session `unlock` starts: a working day, not a standing key.
 const LONGEST: Duration = Duration::from_secs(24 * 3600);
@@ -129,38 +128,4 @@ pub fn lock(ctx: &Context) -> Result<(), CliError> {
 
 fn session_error(e: session::SessionError) -> CliError {
     CliError::Refused(e.to_string())
-}
-
-/// The store opened with the session's key, when `KEYWAY_SESSION` is set and its agent
-/// answers; None (with a note saying why) when the passphrase is needed after all.
-pub fn open_with_session(ctx: &Context) -> Option<Store> {
-    let token = std::env::var(session::SESSION_VAR).ok()?;
-    let token = zeroize::Zeroizing::new(token);
-    if token.trim().is_empty() {
-        return None;
-    }
-    let attempt = || -> Result<Store, String> {
-        let binding = crate::vault::session_binding(&ctx.vault_path, &ctx.vault_options())
-            .map_err(|e| e.to_string())?;
-        let raw = session::fetch_key(&binding, token.trim()).map_err(|e| e.to_string())?;
-        Store::open_with(
-            &ctx.vault_path,
-            crate::vault::Unlock::Key(Box::new(crate::vault::crypto::DataKey::from_raw(&raw))),
-            &ctx.vault_options(),
-        )
-        .map_err(|e| e.to_string())
-    };
-    match attempt() {
-        Ok(store) => {
-            tracing::debug!("vault opened with the session's key (no KDF)");
-            Some(store)
-        }
-        Err(why) => {
-            note!(
-                "warning: {} is set but cannot be used ({why}); the passphrase is needed",
-                session::SESSION_VAR
-            );
-            None
-        }
-    }
 }
