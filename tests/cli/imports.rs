@@ -81,6 +81,14 @@ fn no_secret_shown(o: &std::process::Output) {
     }
 }
 
+/// Runs an import that leaves some entries out (exit 1) and shows no secret; its stdout.
+fn import_failing(v: &TestVault, args: &[&str]) -> String {
+    let o = v.keyway(args);
+    assert_eq!(code(&o), 1, "some entries are not added: {}", stderr(&o));
+    no_secret_shown(&o);
+    stdout(&o)
+}
+
 fn triple(component: &str, name: &str, status: &str) -> (String, String, String) {
     (component.into(), name.into(), status.into())
 }
@@ -90,10 +98,7 @@ async fn airflow_json_export_verifies_each_connection_and_reports_the_rest() {
     let server = api_server(KEY, None).await;
     let v = vault(&server);
     let file = fixture(&v, &server, "airflow-connections.json");
-    let o = v.keyway(&["import", "--from", "airflow", &file, "-w", "etl"]);
-    assert_eq!(code(&o), 1, "not everything was added: {}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(&v, &["import", "--from", "airflow", &file, "-w", "etl"]);
     assert!(
         out.starts_with(&format!("Imported into workspace 'etl' from {file} (--from airflow): 2 added, 2 rejected, 1 unreachable, 2 unmappable, 0 skipped\n")),
         "{out}"
@@ -167,18 +172,18 @@ async fn airflow_yaml_and_environment_uris() {
     let server = api_server(KEY, None).await;
     let v = vault(&server);
     let file = fixture(&v, &server, "airflow-connections.yaml");
-    let o = v.keyway(&[
-        "import",
-        "--from",
-        "airflow",
-        &file,
-        "-w",
-        "etl",
-        "--verbose",
-    ]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(
+        &v,
+        &[
+            "import",
+            "--from",
+            "airflow",
+            &file,
+            "-w",
+            "etl",
+            "--verbose",
+        ],
+    );
     assert!(
         out.contains(": 1 added, 0 rejected, 0 unreachable, 1 unmappable, 0 skipped"),
         "{out}"
@@ -190,10 +195,10 @@ async fn airflow_yaml_and_environment_uris() {
     assert!(line(&out, "sessions_redis").contains("'redis' component"));
 
     let file = fixture(&v, &server, "airflow-conn.env");
-    let o = v.keyway(&["import", "--from", "airflow", &file, "-w", "from-env"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(
+        &v,
+        &["import", "--from", "airflow", &file, "-w", "from-env"],
+    );
     assert!(
         out.contains(": 2 added, 0 rejected, 0 unreachable, 1 unmappable"),
         "{out}"
@@ -213,10 +218,7 @@ async fn n8n_decrypted_export() {
     let server = api_server(KEY, None).await;
     let v = vault(&server);
     let file = fixture(&v, &server, "n8n-credentials.json");
-    let o = v.keyway(&["import", "--from", "n8n", &file, "-w", "n8n"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(&v, &["import", "--from", "n8n", &file, "-w", "n8n"]);
     assert!(
         out.contains(": 2 added, 1 rejected, 0 unreachable, 2 unmappable, 0 skipped"),
         "{out}"
@@ -240,10 +242,7 @@ async fn dotenv_by_the_catalogues_names_named_after_the_file() {
     let server = api_server(KEY, None).await;
     let v = vault(&server);
     let file = fixture(&v, &server, "app.env");
-    let o = v.keyway(&["import", "--from", "dotenv", &file, "-w", "billing"]);
-    assert_eq!(code(&o), 1, "the mysql URL is unmappable: {}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(&v, &["import", "--from", "dotenv", &file, "-w", "billing"]);
     assert!(
         out.contains(": 2 added, 0 rejected, 0 unreachable, 1 unmappable, 2 skipped"),
         "{out}"
@@ -295,10 +294,7 @@ async fn csv_with_a_header() {
     let server = api_server(KEY, None).await;
     let v = vault(&server);
     let file = fixture(&v, &server, "credentials.csv");
-    let o = v.keyway(&["import", "--from", "csv", &file, "-w", "sheet"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    no_secret_shown(&o);
-    let out = stdout(&o);
+    let out = import_failing(&v, &["import", "--from", "csv", &file, "-w", "sheet"]);
     assert!(
         out.contains(": 2 added, 1 rejected, 0 unreachable, 2 unmappable, 0 skipped"),
         "{out}"
