@@ -294,7 +294,35 @@ fn every_row_of_the_readme_exit_code_table() {
         run(&["workspace", "add", "late"]),
     );
     std::fs::write(&v.config, config).unwrap();
+    // keyway run: keyway's own failure before the command (here, a wrong passphrase) is 125.
+    row(
+        125,
+        "keyway run failing before its command",
+        v.keyway_with(
+            &["run", "-w", "acme", "--credential", "billing", "--", "true"],
+            &[("KEYWAY_PASSPHRASE", "not the passphrase")],
+            None,
+        ),
+    );
     drop(holder);
+    row(
+        126,
+        "keyway run with a command that cannot be run",
+        run(&["run", "-w", "acme", "--credential", "billing", "--", "/"]),
+    );
+    row(
+        127,
+        "keyway run with a command not found",
+        run(&[
+            "run",
+            "-w",
+            "acme",
+            "--credential",
+            "billing",
+            "--",
+            "no-such-command-here",
+        ]),
+    );
 
     // 6: based on a revision the record is no longer at.
     let listed = run(&["workspace", "list", "--json"]);

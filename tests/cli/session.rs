@@ -276,9 +276,14 @@ fn another_user_gets_nothing_even_through_an_open_socket() {
             let gid = crate::support::pg::id_of(&user, "-g");
             cmd.uid(uid).gid(gid);
         }
-        let o = cmd.stderr(Stdio::null()).output().unwrap();
+        let o = cmd.output().unwrap();
         // The test harness prints its own words before the child's on the same line.
         let out = stdout(&o);
+        assert!(
+            out.contains("answer"),
+            "the child said: {out}{}",
+            stderr(&o)
+        );
         out.find("answer")
             .map(|at| out[at..].lines().next().unwrap_or_default().to_string())
             .unwrap_or_default()
@@ -287,7 +292,8 @@ fn another_user_gets_nothing_even_through_an_open_socket() {
     assert!(ask(None).contains("\"ok\":true"), "{}", ask(None));
     // Another user with the right token gets nothing at all.
     let uid = crate::support::pg::id_of(&user, "-u");
-    assert_eq!(ask(Some(uid)), "answer-none");
+    let answer = ask(Some(uid));
+    assert_eq!(answer, "answer-none", "uid {uid}");
     assert!(!ended(pid), "the agent goes on for its own user");
     std::fs::set_permissions(
         runtime.join("keyway"),
