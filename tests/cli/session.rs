@@ -47,11 +47,16 @@ fn keyway(v: &TestVault, runtime: &Path, args: &[&str], env: &[(&str, &str)]) ->
 
 /// `keyway unlock --for DURATION`: its token and the agent's pid.
 fn unlock(v: &TestVault, runtime: &Path, duration: &str) -> (String, u32) {
+    unlock_with(v, runtime, duration, PASS)
+}
+
+/// `unlock` with the passphrase `pass`.
+fn unlock_with(v: &TestVault, runtime: &Path, duration: &str, pass: &str) -> (String, u32) {
     let o = keyway(
         v,
         runtime,
         &["unlock", "--for", duration],
-        &[("KEYWAY_PASSPHRASE", PASS)],
+        &[("KEYWAY_PASSPHRASE", pass)],
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
@@ -152,6 +157,17 @@ fn a_session_skips_the_kdf_and_nothing_else_does() {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains(KDF_LINE));
+    // Changing the passphrase takes the passphrase itself, never a session's token.
+    let o = keyway(
+        &v,
+        &runtime,
+        &["passwd"],
+        &[
+            ("KEYWAY_SESSION", &token),
+            ("KEYWAY_NEW_PASSPHRASE", "a brand new passphrase"),
+        ],
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
     // A wrong token does not end the session for the right one.
     assert!(!ended(pid));
     let o = keyway(
@@ -214,21 +230,14 @@ fn the_agent_ends_on_lock_on_passwd_and_after_its_time() {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     wait_ended(pid, "on passwd");
+    // And a new data key ends it too.
+    let (_, pid) = unlock_with(&v, &runtime, "10m", new);
+    let o = keyway(&v, &runtime, &["rekey"], &[("KEYWAY_PASSPHRASE", new)]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    wait_ended(pid, "on rekey");
 
     // And after its duration, by itself.
-    let o = keyway(
-        &v,
-        &runtime,
-        &["unlock", "--for", "1s"],
-        &[("KEYWAY_PASSPHRASE", new)],
-    );
-    assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let pid: u32 = stderr(&o)
-        .split("agent pid ")
-        .nth(1)
-        .and_then(|r| r.split(')').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let (_, pid) = unlock_with(&v, &runtime, "1s", new);
     wait_ended(pid, "after its --for");
     for bad in ["0s", "25h", "soon"] {
         let o = keyway(
