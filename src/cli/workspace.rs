@@ -61,10 +61,10 @@ pub fn rekey(ctx: &Context) -> Result<(), CliError> {
     // A session holds the old key: it ends with it (and would be refused as stale anyway).
     drop(store);
     crate::session::end_agent_of(&ctx.vault_path);
-    println!(
+    done!(
         "Re-keyed {}: every record is encrypted under a new data key; the passphrase is unchanged",
         ctx.vault_path.display()
-    );
+    )?;
     Ok(())
 }
 

@@ -344,8 +344,17 @@ const CASES: &[Case] = &[
         changed: Some(|w, t| workspace_names(w).contains(&format!("imported-{t}"))),
     },
     Case {
+        args: &["audit", "--format", "prometheus"],
+        changed: None,
+    },
+    Case {
         args: &["passwd"],
         changed: None,
+    },
+    // Re-keyed, and the vault still opens with its passphrase.
+    Case {
+        args: &["rekey"],
+        changed: Some(|w, _| workspace_names(w).contains(&"acme".to_string())),
     },
 ];
 
