@@ -265,6 +265,21 @@ impl Store {
         editing: Option<&RecordId>,
         now: Timestamp,
     ) -> Result<Credential, StoreError> {
+        let base = editing.and_then(|id| self.snapshot.credential(id));
+        self.prepare_edit_of(catalog, draft, base, now)
+    }
+
+    /// `prepare_credential` over `base` as the caller read it (a form keeps the revision it
+    /// opened from, however the vault has moved on since): the draft's changes apply to that
+    /// copy, and the credential carries its revision, so a save over a newer one is a conflict.
+    pub fn prepare_edit_of(
+        &self,
+        catalog: &Catalog,
+        draft: CredentialDraft,
+        base: Option<&Credential>,
+        now: Timestamp,
+    ) -> Result<Credential, StoreError> {
+        let editing = base.map(|b| &b.id);
         let component = catalog
             .get(&draft.component)
             .ok_or_else(|| StoreError::UnknownComponent(draft.component.clone()))?;
@@ -274,7 +289,6 @@ impl Store {
             .ok_or_else(|| RuleError::NoSuchWorkspace(draft.workspace.to_string()))?;
         self.snapshot
             .check_credential_name(workspace, &draft.component, &draft.name, editing)?;
-        let base = editing.and_then(|id| self.snapshot.credential(id));
         let (public, secrets) = match base {
             Some(b) => apply_fields(component, &b.public, &b.secrets, draft.changes)?,
             None => apply_fields(

@@ -677,3 +677,174 @@ fn locking_the_tui_ends_the_session_agent() {
     let _ = child.wait();
     closed(tty, master, reader_thread, &screen);
 }
+
+/// Runs the CLI like `cli` and returns its stdout, requiring success.
+fn cli_stdout(
+    vault: &std::path::Path,
+    config: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) -> String {
+    let o = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(vault)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env("KEYWAY_PASSPHRASE", PASSPHRASE)
+        .env_remove("KEYWAY_VAULT")
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "keyway {args:?} exited {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// A vault with workspace acme and the verified Loopback API credential "first", and a config
+/// naming the loopback components: what the two multi-process tests start from.
+fn shared_vault(
+    dir: &tempfile::TempDir,
+    base_url: &str,
+) -> (std::path::PathBuf, std::path::PathBuf) {
+    let components = dir.path().join("components");
+    loopback_components(&components);
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 5\n[vault]\ncomponents_dir = {:?}\n",
+            components.to_string_lossy()
+        ),
+    )
+    .unwrap();
+    let vault = dir.path().join("vault.redb");
+    let base = format!("base_url={base_url}");
+    let key = format!("api_key={API_KEY}");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let add = crate::support::add_loopback_args("first", &["-f", &base, "-f", &key]);
+    cli(&vault, &config, dir.path(), &add);
+    (vault, config)
+}
+
+/// Issue 11: with the TUI unlocked, other processes read, audit and add; the TUI shows the
+/// added credential (the list and the grid's counter move) with no key pressed.
+#[test]
+fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, config) = shared_vault(&dir, &server.base_url());
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("loopback api");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+
+    // Readers and a writer in a second process, while the TUI holds the vault unlocked.
+    let listed = cli_stdout(
+        &vault,
+        &config,
+        dir.path(),
+        &["credential", "list", "-w", "acme"],
+    );
+    assert!(listed.contains("first"), "{listed}");
+    let audit = cli_stdout(&vault, &config, dir.path(), &["audit", "-w", "acme"]);
+    assert!(audit.contains("first"), "{audit}");
+    let base = format!("base_url={}", server.base_url());
+    let key = format!("api_key={API_KEY}");
+    let add = crate::support::add_loopback_args("second", &["-f", &base, "-f", &key]);
+    cli(&vault, &config, dir.path(), &add);
+
+    // No key is pressed from here until the TUI shows it.
+    tty.wait_for("Loopback API · api_key · 2 credential(s)");
+    tty.wait_for("second");
+    tty.send(ESC);
+    tty.wait_for("● 2");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(API_KEY),
+        "the API key was drawn"
+    );
+}
+
+/// Issue 11: an edit form open in the TUI while the CLI edits the same credential: the form
+/// says who changed it, and its save meets the conflict dialog with both versions; "overwrite
+/// with mine" then writes the TUI's version over the CLI's.
+#[test]
+fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_wins() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, config) = shared_vault(&dir, &server.base_url());
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("loopback api");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+    tty.send("e");
+    tty.wait_for("Edit Loopback API credential");
+    for _ in 0..4 {
+        tty.send(TAB); // name, environment, base URL, API key → account
+    }
+    tty.send("tui-edit");
+
+    let edit = [
+        "credential",
+        "edit",
+        "-w",
+        "acme",
+        "-c",
+        "loopback_api",
+        "first",
+        "-f",
+        "account_sid=cli-edit",
+    ];
+    cli(&vault, &config, dir.path(), &edit);
+    // The open form learns of it by itself.
+    tty.wait_for("! Changed by");
+    tty.send(CTRL_S);
+    tty.wait_for("Changed by another process");
+    tty.wait_for("cli-edit");
+    tty.wait_for("tui-edit");
+    tty.send("o");
+    tty.wait_for("Saved 'first' (verified");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(API_KEY),
+        "the API key was drawn"
+    );
+    let listed = cli_stdout(
+        &vault,
+        &config,
+        dir.path(),
+        &["credential", "list", "-w", "acme", "--json"],
+    );
+    let listed: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    let first = &listed[0];
+    assert_eq!(first["revision"], 3, "{first}");
+    assert!(
+        first["changed_by"].as_str().unwrap().ends_with("(tui)"),
+        "{first}"
+    );
+    assert_eq!(first["fields"]["account_sid"], "tui-edit", "{first}");
+}

@@ -11,9 +11,9 @@ use crate::audit::RunResults;
 use crate::core::schema::Component;
 use crate::core::time::Timestamp;
 use crate::core::Snapshot;
-use crate::core::{Credential, Environment, Flow, FlowStep, RecordId, Verification};
+use crate::core::{Conflict, Credential, Environment, Flow, FlowStep, RecordId, Verification};
 use crate::store::{CredentialDraft, StoreError};
-use crate::vault::VaultError;
+use crate::vault::{Changes, VaultError};
 use crate::verify::{Outcome, TokenUpdate};
 
 /// Identifies one request to the edges (a verification, a login), so a late answer to
@@ -72,6 +72,22 @@ pub enum Action {
         event: Stored,
         message: String,
     },
+    /// A write was refused because a record moved on since this process read it (another
+    /// process wrote it): both versions, for the screen that asked to show. One no screen takes
+    /// is told as a failed write.
+    StoreConflict {
+        event: Stored,
+        conflict: Box<Conflict>,
+    },
+    /// Other processes changed the vault (seen by the poll while unlocked): the snapshot as it
+    /// is now, and what changed, so screens keep their cursor and an open form can say its
+    /// credential moved underneath.
+    Refreshed {
+        snapshot: Snapshot,
+        changes: Changes,
+    },
+    /// The poll could not read the vault (the sentence says why); the view stays as it was.
+    RefreshFailed(String),
     /// The vault can no longer be used with the keys held (re-keyed or replaced by another
     /// process): back to Unlock, saying why.
     Relock(String),
@@ -173,7 +189,9 @@ pub enum Effect {
     PrepareAndVerify {
         request: RequestId,
         draft: CredentialDraft,
-        editing: Option<RecordId>,
+        /// Editing: the credential as the form opened it. The draft applies to this copy and
+        /// keeps its revision, so saving over a newer one is a conflict, never an overwrite.
+        base: Option<Box<Credential>>,
     },
     /// Verify a stored credential; answers VerifyFinished.
     Verify {

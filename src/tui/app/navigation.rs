@@ -158,6 +158,29 @@ impl Navigation {
             .any(|page| page.screen_mut().on_store_failed(shared, event, message))
     }
 
+    /// Brings other processes' changes in: each screen says where its cursor rests, the
+    /// snapshot is replaced, and each screen puts its cursor back and says what it needs.
+    pub fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        snapshot: crate::core::Snapshot,
+        changes: &crate::vault::Changes,
+    ) -> Vec<Effect> {
+        let cursors: Vec<_> = self
+            .top_down()
+            .map(|page| page.screen().cursor_record(shared))
+            .collect();
+        let Some(view) = shared.vault.as_mut() else {
+            return Vec::new(); // locked meanwhile
+        };
+        view.replace(snapshot);
+        let mut fx = Vec::new();
+        for (page, cursor) in self.top_down_mut().zip(cursors) {
+            fx.extend(page.screen_mut().refreshed(shared, changes, cursor));
+        }
+        fx
+    }
+
     fn settle(&mut self, shared: &mut Shared, depth: usize, mut update: Update) -> Vec<Effect> {
         if depth > 0 {
             update.nav = None;
@@ -273,6 +296,65 @@ mod tests {
         let unlock = Route::Unlock { message: None };
         nav.apply(&mut shared, Update::nav(Nav::Reset(unlock)));
         assert_eq!(ids(&nav), [ScreenId::Unlock]);
+    }
+
+    /// Another process added "aardvark" (sorted first) and recorded a result for "legacy": the
+    /// counters move, each list's cursor stays on its credential, the detail view reads its
+    /// history again.
+    #[test]
+    fn other_processes_changes_keep_every_cursor_on_its_record() {
+        use crate::core::{Environment, Status};
+        use crate::tui::screens::audit::AuditState;
+        use crate::tui::screens::detail::DetailState;
+        let mut shared = unlocked();
+        let mut nav = Navigation::new(Page::Grid(Default::default()));
+        let component = "postgresql".to_string();
+        open(&mut nav, &mut shared, Route::Credentials { component });
+        nav.find_mut::<CredentialsState>().unwrap().selected = 1; // warehouse
+        open(&mut nav, &mut shared, Route::Audit);
+        nav.find_mut::<AuditState>().unwrap().selected = 2; // warehouse
+        let fx = open(
+            &mut nav,
+            &mut shared,
+            Route::Detail {
+                credential: id("c2"),
+            },
+        );
+        assert_eq!(fx.len(), 1, "the history is read on open");
+        let mut snapshot = shared.vault.as_ref().unwrap().snapshot.clone();
+        snapshot.credentials.push(credential(
+            "c9",
+            "w1",
+            "postgresql",
+            "aardvark",
+            Environment::Staging,
+            None,
+        ));
+        snapshot.credentials[1].last_verification = Some(checked(Status::Verified, "fixed"));
+        let changes = crate::vault::Changes {
+            credentials: vec![id("c9")],
+            results: vec![id("c2")],
+            ..Default::default()
+        };
+        let fx = nav.refreshed(&mut shared, snapshot, &changes);
+        assert!(
+            matches!(fx.as_slice(), [Effect::LoadHistory { credential }] if *credential == id("c2")),
+            "{fx:?}"
+        );
+        let view = shared.vault.as_ref().unwrap();
+        assert_eq!(view.count("postgresql"), 3);
+        let credentials = nav.find::<CredentialsState>().unwrap();
+        assert_eq!(view.row(credentials.selected).unwrap().name, "warehouse");
+        let audit = nav.find::<AuditState>().unwrap();
+        assert_eq!(audit.selected, 3, "aardvark, billing, legacy, warehouse");
+        assert!(nav.find::<DetailState>().is_some());
+        // Nothing about the detail's credential: no second read.
+        let snapshot = shared.vault.as_ref().unwrap().snapshot.clone();
+        let unrelated = crate::vault::Changes {
+            credentials: vec![id("c3")],
+            ..Default::default()
+        };
+        assert!(nav.refreshed(&mut shared, snapshot, &unrelated).is_empty());
     }
 
     #[test]

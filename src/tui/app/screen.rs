@@ -14,6 +14,8 @@ use super::action::{Action, Clock, Effect, Stored};
 use super::keys::{Bound, KeyHelp, Keys};
 use super::nav::{Nav, Returned};
 use super::shared::Shared;
+use crate::core::RecordId;
+use crate::vault::Changes;
 
 /// What a screen's update asks for: effects for the edges to run, and where to go next.
 #[derive(Debug, Default)]
@@ -93,6 +95,24 @@ pub trait Screen {
         false
     }
 
+    /// The record the screen's cursor rests on, asked before other processes' changes are
+    /// brought in, so `refreshed` can put the cursor back on it (by id, not by index).
+    fn cursor_record(&self, _shared: &Shared) -> Option<RecordId> {
+        None
+    }
+
+    /// Other processes changed the vault: `shared.vault` holds the snapshot as it is now,
+    /// `changes` says what moved, `cursor` is what `cursor_record` said before. The effects it
+    /// asks for (a history to read again) are run; a refresh never navigates.
+    fn refreshed(
+        &mut self,
+        _shared: &mut Shared,
+        _changes: &Changes,
+        _cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        Vec::new()
+    }
+
     /// The screen above this one closed, handing back `value`.
     fn returned(&mut self, _shared: &mut Shared, _value: Option<Returned>) -> Update {
         Update::none()
@@ -146,6 +166,13 @@ pub trait AnyScreen {
     fn on_action(&mut self, shared: &mut Shared, action: Action) -> Result<Update, Action>;
     fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update>;
     fn on_store_failed(&mut self, shared: &mut Shared, event: &Stored, message: &str) -> bool;
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId>;
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect>;
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update;
     fn discard_confirmed(&mut self, shared: &mut Shared) -> Update;
     fn tick(&mut self, clock: Clock);
@@ -189,6 +216,17 @@ impl<S: Screen> AnyScreen for S {
     }
     fn on_store_failed(&mut self, shared: &mut Shared, event: &Stored, message: &str) -> bool {
         Screen::on_store_failed(self, shared, event, message)
+    }
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId> {
+        Screen::cursor_record(self, shared)
+    }
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        Screen::refreshed(self, shared, changes, cursor)
     }
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update {
         Screen::returned(self, shared, value)

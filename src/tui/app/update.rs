@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::Input;
 
-use super::action::{Action, Clock, Effect};
+use super::action::{Action, Clock, Effect, Stored};
 use super::dialogs::{self, Answer};
 use super::keys::{self, Bound};
 use super::nav::{Nav, Route};
@@ -48,8 +48,27 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             nav.offer_stored(shared, &event).unwrap_or_default()
         }
         Action::StoreFailed { event, message } => {
-            if !nav.offer_store_failed(shared, &event, &message) {
-                shared.notice = Some(stored::failure(&event, message));
+            store_failed(shared, nav, &event, message);
+            Vec::new()
+        }
+        Action::StoreConflict { event, conflict } => {
+            // The screen that asked shows both versions; any other takes it as a failure.
+            let message = conflict.to_string();
+            match nav.offer_action(shared, Action::StoreConflict { event, conflict }) {
+                Ok(fx) => fx,
+                Err(Action::StoreConflict { event, .. }) => {
+                    store_failed(shared, nav, &event, message);
+                    Vec::new()
+                }
+                Err(_) => Vec::new(),
+            }
+        }
+        Action::Refreshed { snapshot, changes } => nav.refreshed(shared, snapshot, &changes),
+        Action::RefreshFailed(why) => {
+            if shared.vault.is_some() {
+                shared.notice = Some(Notice::error(format!(
+                    "Cannot read other processes' changes: {why}"
+                )));
             }
             Vec::new()
         }
@@ -88,6 +107,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         // Unlocking, logins, history reads: the screen that asked takes its answer; a late
         // one for a screen since closed is dropped.
         other => nav.offer_action(shared, other).unwrap_or_default(),
+    }
+}
+
+/// A failed write: the screen that asked says why, else the notice does.
+fn store_failed(shared: &mut Shared, nav: &mut Navigation, event: &Stored, message: String) {
+    if !nav.offer_store_failed(shared, event, &message) {
+        shared.notice = Some(stored::failure(event, message));
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -64,6 +65,8 @@ pub(crate) struct Edges {
     verifier: Arc<Verifier>,
     inbox: mpsc::UnboundedSender<Inbox>,
     workers: Vec<JoinHandle<()>>,
+    /// A poll for other processes' changes is under way (at most one at a time).
+    polling: Arc<AtomicBool>,
 }
 
 pub(crate) struct Channels {
@@ -95,6 +98,7 @@ impl Edges {
                 verifier,
                 inbox: tx,
                 workers: Vec::new(),
+                polling: Arc::new(AtomicBool::new(false)),
             },
             Channels {
                 inbox: rx,
@@ -123,7 +127,48 @@ impl Edges {
         let Some(store) = self.store.clone() else {
             return;
         };
-        self.blocking(move || Inbox::Action(op(&mut lock(&store))));
+        let tx = self.inbox.clone();
+        self.workers.retain(|h| !h.is_finished());
+        // Sent before the lock is let go: the snapshots reach the loop in the order the store
+        // made them, so a poll's newer one is never followed by a write's older one.
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store);
+            let action = op(&mut store);
+            let _ = tx.send(Inbox::Action(action));
+        }));
+    }
+
+    /// Looks for other processes' changes (one cheap read when there are none), unless a look
+    /// is still under way; answers Refreshed only when something changed.
+    pub(super) fn poll(&mut self) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        if self.polling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let polling = self.polling.clone();
+        let tx = self.inbox.clone();
+        self.workers.retain(|h| !h.is_finished());
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store);
+            let action = match store.refresh() {
+                Ok(None) => None,
+                Ok(Some(changes)) => Some(Action::Refreshed {
+                    snapshot: store.snapshot().clone(),
+                    changes,
+                }),
+                Err(e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_))) => {
+                    Some(Action::Relock(e.to_string()))
+                }
+                Err(e) => Some(Action::RefreshFailed(e.to_string())),
+            };
+            if let Some(action) = action {
+                let _ = tx.send(Inbox::Action(action));
+            }
+            drop(store);
+            polling.store(false, Ordering::Release);
+        }));
     }
 
     /// The TUI writes as `user@host (tui)`, waiting `vault.lock_wait_secs` for the write lock.
@@ -207,7 +252,7 @@ impl Edges {
             Effect::PrepareAndVerify {
                 request,
                 draft,
-                editing,
+                base,
             } => {
                 let catalog = self.catalog.clone();
                 let Some(store) = self.store.clone() else {
@@ -216,7 +261,7 @@ impl Edges {
                 self.blocking(move || {
                     let now = crate::clock::now();
                     let store = lock(&store);
-                    match store.prepare_credential(&catalog, draft, editing.as_ref(), now) {
+                    match store.prepare_edit_of(&catalog, draft, base.as_deref(), now) {
                         Ok(c) => Inbox::Prepared {
                             request,
                             credential: Box::new(c),
@@ -527,6 +572,9 @@ fn stored(store: &Store, event: Stored) -> Action {
 fn failed(event: Stored, error: crate::store::StoreError) -> Action {
     use crate::store::StoreError;
     match error {
+        StoreError::Vault(VaultError::Conflict(conflict)) => {
+            Action::StoreConflict { event, conflict }
+        }
         // The keys this process holds no longer open the vault (another process re-keyed it, or
         // the file was replaced): unlock again.
         StoreError::Vault(e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_))) => {

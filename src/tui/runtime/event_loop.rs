@@ -1,7 +1,10 @@
 //! The one event loop: it selects over terminal input, the effect runner's replies, the verifier
 //! pool's events, a timer (only armed when something animates, a secret is revealed, or the idle
-//! lock is due) and SIGTERM/SIGHUP; feeds each as an Action to the pure `update`; hands the
-//! returned effects to the effect runner (effects.rs); and redraws.
+//! lock is due), the poll for other processes' changes (only while unlocked) and SIGTERM/SIGHUP;
+//! feeds each as an Action to the pure `update`; hands the returned effects to the effect runner
+//! (effects.rs); and redraws.
+
+use std::time::Duration;
 
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
@@ -17,6 +20,10 @@ use crate::tui::app::frame::render;
 use crate::tui::app::state::State;
 use crate::tui::app::update::update;
 use crate::tui::TuiError;
+
+/// How often an unlocked UI looks for other processes' changes: they show within about this
+/// long (the issue asks for 2 s), at the price of one cheap read when nothing changed.
+const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// Runs until the user quits, a signal arrives or the vault cannot be used.
 pub(crate) async fn run<B: Backend>(
@@ -37,6 +44,8 @@ where
     if let Some(p) = passphrase {
         pending.push(Action::AutoUnlock(p));
     }
+    let mut poll = tokio::time::interval(POLL_EVERY);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
         for action in pending.drain(..) {
             for effect in update(&mut state, action) {
@@ -69,6 +78,10 @@ where
             Some(message) = channels.inbox.recv() => edges.on_inbox(message),
             Some(event) = channels.pool.recv() => edges.on_pool(event),
             () = timer => None,
+            _ = poll.tick(), if state.shared.vault.is_some() => {
+                edges.poll();
+                None
+            }
             _ = sigterm.recv() => Some(Action::Terminate),
             _ = sighup.recv() => Some(Action::Terminate),
         };

@@ -25,6 +25,7 @@ use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::notice::Notice;
+use crate::vault::Changes;
 use keys::{Command, AUDIT};
 pub use rows::{rows, summary, AuditColumn, AuditRow};
 
@@ -269,6 +270,25 @@ impl Screen for AuditState {
             }
         }
         Err(action)
+    }
+
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId> {
+        let list = rows(self, shared);
+        let last = list.len().checked_sub(1)?;
+        list.get(self.selected.min(last))
+            .map(|r| r.credential.id.clone())
+    }
+
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        _changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let list = rows(self, shared);
+        let found = cursor.and_then(|id| list.iter().position(|r| r.credential.id == id));
+        self.selected = found.unwrap_or(self.selected.min(list.len().saturating_sub(1)));
+        Vec::new()
     }
 
     fn closing(&mut self, shared: &mut Shared) -> Vec<Effect> {

@@ -11,11 +11,12 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use crate::core::RecordId;
-use crate::tui::app::action::Stored;
+use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Returned, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
+use crate::vault::Changes;
 use keys::{Command, CREDENTIALS};
 
 #[derive(Debug, Default)]
@@ -138,6 +139,24 @@ impl Screen for CredentialsState {
             _ => return None,
         }
         Some(Update::none())
+    }
+
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId> {
+        let view = shared.vault.as_ref()?;
+        let last = view.row_count().checked_sub(1)?;
+        view.row(self.selected.min(last)).map(|c| c.id.clone())
+    }
+
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        _changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let count = shared.vault.as_ref().map_or(0, |v| v.row_count());
+        let found = cursor.and_then(|id| shared.vault.as_ref()?.rows().position(|c| c.id == id));
+        self.selected = found.unwrap_or(self.selected.min(count.saturating_sub(1)));
+        Vec::new()
     }
 
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update {

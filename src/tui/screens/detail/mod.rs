@@ -17,6 +17,7 @@ use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::Shared;
+use crate::vault::Changes;
 use keys::{Command, DETAIL};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +113,30 @@ impl Screen for DetailState {
             }
             other => Err(other),
         }
+    }
+
+    /// Another process saved the credential or recorded a result for it: its history is read
+    /// again (the view itself draws from the snapshot, already replaced).
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        changes: &Changes,
+        _cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let id = &self.credential;
+        let concerns_it =
+            changes.reloaded || changes.results.contains(id) || changes.credentials.contains(id);
+        if !concerns_it {
+            return Vec::new();
+        }
+        self.read_for = shared
+            .vault
+            .as_ref()
+            .and_then(|v| latest(&v.snapshot, id))
+            .cloned();
+        vec![Effect::LoadHistory {
+            credential: id.clone(),
+        }]
     }
 
     /// Every result recorded changes its credential's newest one, so results for other

@@ -18,6 +18,7 @@ use crate::tui::app::nav::{Nav, Returned, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
 use crate::tui::widgets::notice::Notice;
+use crate::vault::Changes;
 use keys::{Command, FLOWS};
 
 #[derive(Debug, Default)]
@@ -149,6 +150,28 @@ impl Screen for FlowsState {
 
     fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect) {
         view::render(self, shared, frame, area)
+    }
+
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId> {
+        self.selected_flow(shared).map(|f| f.id)
+    }
+
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        _changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let Some(view) = shared.vault.as_ref() else {
+            return Vec::new();
+        };
+        let Some(w) = view.workspace.as_ref() else {
+            return Vec::new();
+        };
+        let list = sorted_flows(&view.snapshot, w);
+        let found = cursor.and_then(|id| list.iter().position(|f| f.id == id));
+        self.selected = found.unwrap_or(self.selected.min(list.len().saturating_sub(1)));
+        Vec::new()
     }
 
     fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update> {

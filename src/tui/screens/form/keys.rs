@@ -2,7 +2,7 @@
 //! pasted-address field's of a browser login.
 
 use crate::tui::app::keys::{
-    app, bind, ctrl, Binding, Bound, Keys, BACKTAB, DOWN, ENTER, ESC, F1, TAB, UP,
+    app, bind, ctrl, k, Binding, Bound, Keys, BACKTAB, DOWN, ENTER, ESC, F1, TAB, UP,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,12 @@ pub enum Command {
     Confirm,
     /// The pasted address: give up the login.
     Cancel,
+    /// The conflict dialog: take the vault's version into the form, dropping the edits.
+    ReloadTheirs,
+    /// The conflict dialog: write the form's version over the vault's.
+    OverwriteMine,
+    /// The conflict dialog: close it and go on editing.
+    KeepEditing,
 }
 
 // The form's keys, shared by the plain and the OAuth2 form lists.
@@ -103,5 +109,21 @@ pub static LOGIN_PASTE: Keys<Command> = Keys {
         ),
         bind(&[ESC], Command::Cancel, "cancel the login"),
         HELP,
+    ],
+};
+
+/// The save met another process's change: whose version wins.
+pub static CONFLICT: Keys<Command> = Keys {
+    title: "Changed by another process",
+    takes_text: false,
+    bindings: &[
+        bind(
+            &[k('r')],
+            Command::ReloadTheirs,
+            "reload theirs (your changes are dropped)",
+        ),
+        bind(&[k('o')], Command::OverwriteMine, "overwrite with mine"),
+        bind(&[ESC, k('k')], Command::KeepEditing, "keep editing"),
+        app(&[F1, k('?')], Bound::Help, "help"),
     ],
 };

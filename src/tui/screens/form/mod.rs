@@ -22,7 +22,7 @@ use zeroize::Zeroize;
 
 use crate::core::save::{decide, SaveDecision};
 use crate::core::schema::Kind;
-use crate::core::{Credential, RecordId, RuleError, Status, Verification};
+use crate::core::{AnyRecord, Conflict, Credential, RecordId, RuleError, Status, Verification};
 use crate::store::{accept, StoreError};
 use crate::tui::app::action::{Action, Clock, Effect, RequestId, Stored};
 use crate::tui::app::keys::Keys;
@@ -31,8 +31,9 @@ use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{InFlight, Modal, Shared, REVEAL_FOR};
 use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
+use crate::vault::Changes;
 use crate::verify::Outcome;
-use keys::{Command, FORM, LOGIN_PASTE, OAUTH_FORM};
+use keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM};
 use login::LoginState;
 
 /// Which part of a credential a form field edits.
@@ -103,12 +104,26 @@ pub enum FormPhase {
         credential: Box<Credential>,
     },
     Saving,
+    /// The save was refused: another process changed (or deleted) the credential since the
+    /// form opened. Both versions wait for the user: reload theirs, overwrite with mine, or
+    /// keep editing.
+    Conflict {
+        mine: Box<Credential>,
+        /// None: deleted meanwhile.
+        theirs: Option<Box<Credential>>,
+    },
 }
 
 #[derive(Debug)]
 pub struct FormState {
     pub component: String,
     pub editing: Option<RecordId>,
+    /// Editing: the credential as the form opened it. A save applies the form to this copy
+    /// and is based on its revision, whatever the vault holds by then.
+    pub base: Option<Box<Credential>>,
+    /// Another process changed (or deleted) the credential since the form opened: what the
+    /// banner says.
+    pub underneath: Option<String>,
     /// The title line, as the screen that opened the form worded it.
     pub title: String,
     pub fields: Vec<FormField>,
@@ -146,6 +161,8 @@ impl FormState {
         let form = FormState {
             component: component.id.clone(),
             editing: stored.map(|c| c.id.clone()),
+            base: stored.cloned().map(Box::new),
+            underneath: None,
             title,
             fields: fields::fields(component, stored, environment),
             focus: 0,
@@ -205,8 +222,80 @@ impl FormState {
         Update::effect(Effect::PrepareAndVerify {
             request,
             draft,
-            editing: self.editing.clone(),
+            base: self.base.clone(),
         })
+    }
+
+    /// What the banner says about the credential as the vault now has it, if that is no
+    /// longer the revision the form opened from.
+    fn check_underneath(&mut self, shared: &Shared) {
+        let Some(base) = &self.base else { return };
+        let now = shared
+            .vault
+            .as_ref()
+            .map(|v| v.snapshot.credential(&base.id));
+        self.underneath = match now {
+            None => return, // locked meanwhile
+            Some(None) => Some(
+                "Deleted by another process since this form opened: saving asks what to do"
+                    .to_string(),
+            ),
+            Some(Some(c)) if c.revision.number != base.revision.number => Some(format!(
+                "Changed by {} at {} since this form opened: saving asks whose version to keep",
+                c.revision.changed_by,
+                c.revision.changed_at.rfc3339()
+            )),
+            Some(Some(_)) => None,
+        };
+    }
+
+    /// The conflict dialog's answer.
+    fn resolve(&mut self, shared: &mut Shared, command: Command) -> Update {
+        let FormPhase::Conflict { mine, theirs } =
+            std::mem::replace(&mut self.phase, FormPhase::Editing)
+        else {
+            return Update::none();
+        };
+        match command {
+            Command::ReloadTheirs => {
+                let Some(theirs) = theirs else {
+                    shared.notice = Some(Notice::info(format!(
+                        "'{}' was deleted by another process; nothing was saved",
+                        mine.name
+                    )));
+                    return Update::nav(Nav::BACK);
+                };
+                if let Some(component) = shared.catalog.get(&self.component) {
+                    for field in self.fields.iter_mut().filter(|f| f.secret) {
+                        field.input.value_and_reset().zeroize();
+                    }
+                    self.fields = fields::fields(component, Some(&theirs), "");
+                }
+                self.focus = self.focus.min(self.fields.len().saturating_sub(1));
+                self.revealed = None;
+                self.message = Some(Notice::info(format!(
+                    "Reloaded their version ({}); your changes were dropped",
+                    theirs.revision.describe()
+                )));
+                self.base = Some(theirs);
+                self.underneath = None;
+                Update::none()
+            }
+            Command::OverwriteMine => {
+                let mut mine = mine;
+                // Written over the revision the vault has now, on the user's word.
+                mine.revision = theirs.map(|t| t.revision).unwrap_or_default();
+                self.phase = FormPhase::Saving;
+                Update::effect(Effect::SaveCredential { credential: mine })
+            }
+            _ => {
+                self.check_underneath(shared);
+                self.message = Some(Notice::info(
+                    "Kept editing; saving again asks again while the versions differ",
+                ));
+                Update::none()
+            }
+        }
     }
 
     /// Ctrl-o after "unreachable": saved marked unverified, as the save rule says.
@@ -300,6 +389,9 @@ impl Screen for FormState {
     /// The keys depend on the component (only OAuth2 forms can log in) and on whether a
     /// browser login waits for the pasted address.
     fn keys(&self, shared: &Shared) -> &'static Keys<Command> {
+        if matches!(self.phase, FormPhase::Conflict { .. }) {
+            return &CONFLICT;
+        }
         if self.login.as_ref().is_some_and(LoginState::takes_paste) {
             return &LOGIN_PASTE;
         }
@@ -315,6 +407,9 @@ impl Screen for FormState {
     }
 
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
+        if matches!(self.phase, FormPhase::Conflict { .. }) {
+            return self.resolve(shared, command);
+        }
         let n = self.fields.len();
         match command {
             Command::NextField => self.focus = (self.focus + 1) % n.max(1),
@@ -346,6 +441,8 @@ impl Screen for FormState {
             }
             Command::Back => return Update::nav(Nav::BACK),
             Command::Cancel => {}
+            // Bound only while the conflict dialog is up (handled above).
+            Command::ReloadTheirs | Command::OverwriteMine | Command::KeepEditing => {}
         }
         Update::none()
     }
@@ -402,6 +499,18 @@ impl Screen for FormState {
                 credential,
                 outcome,
             } if self.awaits(request) => Ok(self.verified(shared, *credential, outcome)),
+            Action::StoreConflict {
+                event: Stored::CredentialSaved(_),
+                conflict,
+            } if matches!(self.phase, FormPhase::Saving) => {
+                let (mine, theirs) = conflict_versions(*conflict);
+                let Some(mine) = mine else {
+                    self.phase = FormPhase::Editing;
+                    return Ok(Update::none());
+                };
+                self.phase = FormPhase::Conflict { mine, theirs };
+                Ok(Update::none())
+            }
             other => self.on_login(shared, other).map(|()| Update::none()),
         }
     }
@@ -426,6 +535,21 @@ impl Screen for FormState {
 
     fn discard_confirmed(&mut self, _shared: &mut Shared) -> Update {
         Update::nav(Nav::BACK)
+    }
+
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        changes: &Changes,
+        _cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let concerns_it = self.editing.as_ref().is_some_and(|id| {
+            changes.reloaded || changes.credentials.contains(id) || changes.removed.contains(id)
+        });
+        if concerns_it {
+            self.check_underneath(shared);
+        }
+        Vec::new()
     }
 
     fn tick(&mut self, clock: Clock) {
@@ -453,4 +577,13 @@ impl Screen for FormState {
         fx.extend(self.cancel_login());
         fx
     }
+}
+
+/// The credentials a conflict carries: the one the form tried to write, and the vault's.
+fn conflict_versions(conflict: Conflict) -> (Option<Box<Credential>>, Option<Box<Credential>>) {
+    let credential = |r: Option<AnyRecord>| match r {
+        Some(AnyRecord::Credential(c)) => Some(Box::new(c)),
+        _ => None,
+    };
+    (credential(conflict.mine), credential(conflict.theirs))
 }

@@ -5,10 +5,10 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tui_input::Input;
 
-use super::keys::{Command, FORM, LOGIN_PASTE, OAUTH_FORM};
+use super::keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM};
 use super::{FieldKey, FormPhase, FormState};
 use crate::core::time::Timestamp;
-use crate::core::{RuleError, Status};
+use crate::core::{AnyRecord, Conflict, Revision, RuleError, Status};
 use crate::store::StoreError;
 use crate::tui::app::action::{Action, Clock, Effect, Stored};
 use crate::tui::app::nav::{Nav, Returned};
@@ -78,7 +78,7 @@ fn answered(
 
 #[test]
 fn the_key_tables_are_well_formed_and_only_oauth2_forms_log_in() {
-    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE]);
+    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE, &CONFLICT]);
     let mut shared = unlocked();
     let pg = new_form(&mut shared, "postgresql");
     assert!(std::ptr::eq(pg.keys(&shared), &FORM));
@@ -264,4 +264,171 @@ fn a_revealed_secret_hides_again_after_ten_seconds() {
     form.focus = 2;
     quiet(form.command(&mut shared, Command::Reveal));
     assert!(form.revealed.is_none());
+}
+
+// ---- other processes (issue 11) --------------------------------------------------------------
+
+/// The vault as another process left it: "warehouse" (c1) at revision 4 by bob, its host moved.
+fn changed_by_bob(shared: &mut Shared) -> crate::vault::Changes {
+    let mut snapshot = shared.vault.as_ref().unwrap().snapshot.clone();
+    let c1 = snapshot
+        .credentials
+        .iter_mut()
+        .find(|c| c.id == id("c1"))
+        .unwrap();
+    c1.public.insert("host".into(), "db2.internal".into());
+    c1.revision = Revision {
+        number: 4,
+        changed_by: "bob@ops1 (keyway credential edit)".into(),
+        changed_at: Timestamp(NOW.0 + 5),
+    };
+    shared.vault.as_mut().unwrap().replace(snapshot);
+    crate::vault::Changes {
+        credentials: vec![id("c1")],
+        ..Default::default()
+    }
+}
+
+/// An edit form of "warehouse" opened at revision 3.
+fn editing_warehouse(shared: &mut Shared) -> FormState {
+    let view = shared.vault.as_mut().unwrap();
+    let mut snapshot = view.snapshot.clone();
+    for c in snapshot.credentials.iter_mut() {
+        c.revision.number = 3;
+    }
+    view.replace(snapshot);
+    FormState::open(shared, "postgresql", Some(&id("c1")), "", "edit".into()).unwrap()
+}
+
+#[test]
+fn a_form_whose_credential_changed_underneath_says_who_and_saves_from_its_own_revision() {
+    let mut shared = unlocked();
+    let mut form = editing_warehouse(&mut shared);
+    assert!(form.underneath.is_none());
+    // A change to another credential says nothing.
+    let other = crate::vault::Changes {
+        credentials: vec![id("c2")],
+        ..Default::default()
+    };
+    assert!(form.refreshed(&mut shared, &other, None).is_empty());
+    assert!(form.underneath.is_none());
+    let changes = changed_by_bob(&mut shared);
+    assert!(form.refreshed(&mut shared, &changes, None).is_empty());
+    let banner = form.underneath.clone().expect("a banner");
+    assert!(
+        banner.contains("bob@ops1 (keyway credential edit)") && banner.contains("2026"),
+        "{banner}"
+    );
+    // The form keeps what it showed: its save is based on revision 3, not bob's 4.
+    set(&mut form, field("port"), "6432");
+    match form.command(&mut shared, Command::Save).effects.as_slice() {
+        [Effect::PrepareAndVerify {
+            base: Some(base), ..
+        }] => {
+            assert_eq!(base.revision.number, 3);
+            assert_eq!(base.public["host"], "db.internal");
+        }
+        other => panic!("expected a verification, got {other:?}"),
+    }
+    // Deleted underneath: the banner says so.
+    let mut snapshot = shared.vault.as_ref().unwrap().snapshot.clone();
+    snapshot.credentials.retain(|c| c.id != id("c1"));
+    shared.vault.as_mut().unwrap().replace(snapshot);
+    let removed = crate::vault::Changes {
+        removed: vec![id("c1")],
+        ..Default::default()
+    };
+    let _ = form.refreshed(&mut shared, &removed, None);
+    assert!(form.underneath.as_deref().unwrap().starts_with("Deleted"));
+}
+
+/// The form after its save met bob's change: the conflict dialog is up.
+fn in_conflict(shared: &mut Shared) -> FormState {
+    let mut form = editing_warehouse(shared);
+    let _ = changed_by_bob(shared);
+    set(&mut form, field("port"), "6432");
+    let mut mine = form.base.clone().unwrap();
+    mine.public.insert("port".into(), "6432".into());
+    let theirs = shared
+        .vault
+        .as_ref()
+        .unwrap()
+        .snapshot
+        .credential(&id("c1"))
+        .cloned()
+        .unwrap();
+    form.phase = FormPhase::Saving;
+    let conflict = Conflict {
+        based_on: 3,
+        mine: Some(AnyRecord::Credential(*mine)),
+        theirs: Some(AnyRecord::Credential(theirs)),
+    };
+    let update = form
+        .on_action(
+            shared,
+            Action::StoreConflict {
+                event: Stored::CredentialSaved(id("c1")),
+                conflict: Box::new(conflict),
+            },
+        )
+        .expect("the form's own save");
+    quiet(update);
+    assert!(matches!(form.phase, FormPhase::Conflict { .. }));
+    assert!(std::ptr::eq(form.keys(shared), &CONFLICT));
+    form
+}
+
+#[test]
+fn a_conflict_offers_theirs_mine_or_more_editing() {
+    let mut shared = unlocked();
+    // Overwrite with mine: written over bob's revision, with the form's values.
+    let mut form = in_conflict(&mut shared);
+    match form
+        .command(&mut shared, Command::OverwriteMine)
+        .effects
+        .as_slice()
+    {
+        [Effect::SaveCredential { credential }] => {
+            assert_eq!(credential.revision.number, 4);
+            assert_eq!(credential.public["port"], "6432");
+            assert_eq!(credential.public["host"], "db.internal");
+        }
+        other => panic!("expected a save, got {other:?}"),
+    }
+    assert!(matches!(form.phase, FormPhase::Saving));
+
+    // Reload theirs: the form shows bob's version and is based on it.
+    let mut shared = unlocked();
+    let mut form = in_conflict(&mut shared);
+    quiet(form.command(&mut shared, Command::ReloadTheirs));
+    assert!(matches!(form.phase, FormPhase::Editing));
+    let host = form.fields.iter().find(|f| f.key == field("host")).unwrap();
+    assert_eq!(host.input.value(), "db2.internal");
+    assert_eq!(form.base.as_ref().unwrap().revision.number, 4);
+    assert!(form.underneath.is_none());
+    assert!(!form.changed());
+
+    // Keep editing: the edits stay, the banner says why the next save asks again.
+    let mut shared = unlocked();
+    let mut form = in_conflict(&mut shared);
+    quiet(form.command(&mut shared, Command::KeepEditing));
+    assert!(matches!(form.phase, FormPhase::Editing));
+    let port = form.fields.iter().find(|f| f.key == field("port")).unwrap();
+    assert_eq!(port.input.value(), "6432");
+    assert!(form.underneath.as_deref().unwrap().contains("bob@ops1"));
+}
+
+#[test]
+fn the_conflict_dialog_masks_both_secrets() {
+    let mut shared = unlocked();
+    let form = in_conflict(&mut shared);
+    let backend = ratatui::backend::TestBackend::new(100, 30);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| Screen::view(&form, &shared, f, f.area()))
+        .unwrap();
+    let text = format!("{:?}", terminal.backend().buffer());
+    assert!(text.contains("Changed by another process"));
+    assert!(text.contains("db2.internal") && text.contains("6432"));
+    assert!(!text.contains("pw_SENTINEL"), "a secret was drawn");
 }

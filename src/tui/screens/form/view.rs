@@ -8,7 +8,9 @@ use ratatui::Frame;
 
 use super::login_view::{self as login, PastePanel};
 use super::{FieldKey, FormField, FormPhase, FormState};
+use crate::core::Credential;
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::dialog::dialog;
 use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
 use crate::tui::widgets::{spinner, truncate};
@@ -77,6 +79,9 @@ pub(super) fn render(form: &FormState, shared: &Shared, frame: &mut Frame, area:
     }
     if let (Some(p), Some(paste_area)) = (paste, paste_area) {
         p.draw(frame, paste_area, shared);
+    }
+    if let FormPhase::Conflict { mine, theirs } = &form.phase {
+        conflict_dialog(frame, area, shared, form, mine, theirs.as_deref());
     }
 }
 
@@ -194,8 +199,13 @@ fn choice_meaning<'a>(shared: &'a Shared, form: &FormState, field: &FormField) -
 fn panel_lines<'a>(shared: &Shared, form: &'a FormState) -> Vec<Line<'a>> {
     let t = &shared.theme;
     let mut lines = Vec::new();
+    if let Some(banner) = &form.underneath {
+        lines.push(Line::styled(format!("! {banner}"), t.warn()));
+    }
     match &form.phase {
         FormPhase::Editing => {}
+        // Drawn as a dialog over the form (conflict_dialog).
+        FormPhase::Conflict { .. } => {}
         FormPhase::Verifying { .. } => {
             lines.push(Line::from(vec![
                 Span::styled(spinner(shared.spinner_frame()), t.key()),
@@ -229,4 +239,102 @@ fn panel_lines<'a>(shared: &Shared, form: &'a FormState) -> Vec<Line<'a>> {
     }
     lines.extend(message_line(shared, form));
     lines
+}
+
+/// Both versions of a credential whose save met another process's change, field by field;
+/// secrets are never shown, only whether the two differ.
+fn conflict_dialog(
+    frame: &mut Frame,
+    area: Rect,
+    shared: &Shared,
+    form: &FormState,
+    mine: &Credential,
+    theirs: Option<&Credential>,
+) {
+    let t = &shared.theme;
+    let mut rows: Vec<(String, String, String)> = vec![
+        (
+            "Name".into(),
+            mine.name.clone(),
+            theirs.map_or_else(String::new, |c| c.name.clone()),
+        ),
+        (
+            "Environment".into(),
+            mine.environment.as_str().to_string(),
+            theirs.map_or_else(String::new, |c| c.environment.as_str().to_string()),
+        ),
+    ];
+    if let Some(component) = shared.catalog.get(&form.component) {
+        for spec in &component.fields {
+            let (a, b) = if spec.secret {
+                let mine_value = mine.secrets.expose(&spec.name);
+                let theirs_value = theirs.and_then(|c| c.secrets.expose(&spec.name));
+                let masked = |v: Option<&str>| {
+                    if v.is_some() {
+                        "••••••"
+                    } else {
+                        "(none)"
+                    }
+                };
+                let b = match theirs {
+                    None => String::new(),
+                    Some(_) if mine_value == theirs_value => masked(theirs_value).to_string(),
+                    Some(_) => format!("{} (differs)", masked(theirs_value)),
+                };
+                (masked(mine_value).to_string(), b)
+            } else {
+                let value = |c: &Credential| c.public.get(&spec.name).cloned().unwrap_or_default();
+                (value(mine), theirs.map_or_else(String::new, value))
+            };
+            rows.push((spec.label.clone(), a, b));
+        }
+    }
+    let heading = match theirs {
+        Some(c) => format!(
+            "Saved meanwhile by {} at {} (revision {}; you opened revision {}).",
+            c.revision.changed_by,
+            c.revision.changed_at.rfc3339(),
+            c.revision.number,
+            form.base.as_ref().map_or(0, |b| b.revision.number)
+        ),
+        None => "Deleted by another process since this form opened.".to_string(),
+    };
+    let w = area.width.min(84);
+    let h = u16::try_from(rows.len() + 7)
+        .unwrap_or(u16::MAX)
+        .min(area.height);
+    let inner = dialog(frame, area, t, " Changed by another process ", w, h);
+    let col = usize::from(inner.width.saturating_sub(16) / 2).max(6);
+    let mut lines = vec![
+        Line::styled(heading, t.warn()),
+        Line::from(vec![
+            Span::styled(format!("  {:<13}", "Field"), t.dim()),
+            Span::styled(format!("{:<col$} ", "Mine"), t.dim()),
+            Span::styled("Theirs", t.dim()),
+        ]),
+    ];
+    for (label, a, b) in &rows {
+        let differs = theirs.is_some() && (a != b || b.ends_with("(differs)"));
+        let mark = if differs { "≠ " } else { "  " };
+        let style = if differs { t.warn() } else { t.base() };
+        lines.push(Line::from(vec![
+            Span::styled(mark, style),
+            Span::styled(format!("{:<13}", truncate(label, 12)), style),
+            Span::styled(
+                format!("{:<col$} ", truncate(a, col.saturating_sub(1))),
+                style,
+            ),
+            Span::styled(truncate(b, col), style),
+        ]));
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled("r", t.key()),
+        Span::raw(" reload theirs   "),
+        Span::styled("o", t.key()),
+        Span::raw(" overwrite with mine   "),
+        Span::styled("Esc", t.key()),
+        Span::raw(" keep editing"),
+    ]));
+    frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -13,12 +13,13 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 use tui_input::Input;
 
-use crate::core::{Snapshot, Workspace};
+use crate::core::{RecordId, Snapshot, Workspace};
 use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
+use crate::vault::Changes;
 use keys::{Command, PROMPT, WORKSPACES};
 pub use prompt::{Prompt, PromptKind};
 
@@ -173,6 +174,27 @@ impl Screen for WorkspacesState {
         if let Some(p) = self.prompt.as_mut() {
             p.error = None;
         }
+    }
+
+    fn cursor_record(&self, shared: &Shared) -> Option<RecordId> {
+        let list = sorted_workspaces(&shared.vault.as_ref()?.snapshot);
+        let last = list.len().checked_sub(1)?;
+        list.get(self.selected.min(last)).map(|w| w.id.clone())
+    }
+
+    fn refreshed(
+        &mut self,
+        shared: &mut Shared,
+        _changes: &Changes,
+        cursor: Option<RecordId>,
+    ) -> Vec<Effect> {
+        let Some(view) = shared.vault.as_ref() else {
+            return Vec::new();
+        };
+        let list = sorted_workspaces(&view.snapshot);
+        let found = cursor.and_then(|id| list.iter().position(|w| w.id == id));
+        self.selected = found.unwrap_or(self.selected.min(list.len().saturating_sub(1)));
+        Vec::new()
     }
 
     fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update> {
