@@ -5,6 +5,7 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod expiry;
+pub mod health;
 pub mod input;
 pub mod names;
 pub mod pem;

@@ -268,7 +268,11 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     tty.wait_for("PostgreSQL · database · 0 credential(s)");
     tty.send(ESC);
     tty.wait_for("Filter: /postgres");
-    assert!(!tty.contents().contains("● "), "no counter after a refusal");
+    let shown = tty.contents();
+    assert!(
+        !["✓ ", "✗ ", "○ "].iter().any(|g| shown.contains(g)),
+        "no counter after a refusal"
+    );
 
     // Right password: verified and saved; the counter moves to 1.
     tty.send("\r");
@@ -281,7 +285,7 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     assert!(listed.contains("pg-main") && listed.contains("verified"));
     assert!(!listed.contains(ETL_PASSWORD), "a secret was drawn");
     tty.send(ESC);
-    tty.wait_for("● 1");
+    tty.wait_for("✓ 1");
 
     tty.send("q");
     let status = child.wait().unwrap();
@@ -429,7 +433,7 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     tty.wait_for("Saved flow 'e2e-flow' (inactive)");
     tty.send("a");
     tty.wait_for("'e2e-flow' is now active");
-    tty.wait_for("● active");
+    tty.wait_for("✓ active");
 
     // The credential an active flow uses cannot be deleted; the refusal names the flow.
     tty.send(ESC);
@@ -513,7 +517,7 @@ fn device_login_from_the_form_then_save() {
     tty.wait_for("Saved 'oauth-ci' (verified");
     tty.wait_for("1 credential(s)");
     tty.send(ESC);
-    tty.wait_for("● 1");
+    tty.wait_for("✓ 1");
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
@@ -770,7 +774,7 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     tty.wait_for("Loopback API · api_key · 2 credential(s)");
     tty.wait_for("second");
     tty.send(ESC);
-    tty.wait_for("● 2");
+    tty.wait_for("✓ 2");
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");

@@ -179,7 +179,7 @@ fn audit_run_finishes_with_one_record_per_batch_and_a_summary() {
     assert!(h.audit().run.is_none());
     assert!(h
         .screen(150, 20)
-        .contains("Verified 6 credential(s): 6 verified"));
+        .contains("Verified 6 credential(s): ✓ 6 verified"));
 }
 
 #[test]

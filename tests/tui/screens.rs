@@ -84,19 +84,25 @@ fn workspace_picker_lists_wide_unicode_names() {
 }
 
 #[test]
-fn grid_shows_green_counters_and_dim_zeros() {
+fn grid_counters_take_the_health_of_their_worst_credential() {
     let h = Harness::unlocked();
     assert_screen!("grid", h.screen(80, 24));
-    // All 27 cards fit at 100x40: PostgreSQL (4) and Stripe (1) carry green counters.
+    // All 27 cards fit at 100x40. Stripe's one credential is verified: green ✓. One of
+    // PostgreSQL's four was rejected: the tile is red ✗, though the others are fine.
     let t = h.draw(100, 40);
     let screen = t.backend().to_string();
     assert_screen!("grid_counters", screen);
-    assert!(fg_of(&t, "● 1").contains(&Color::Green));
-    assert!(fg_of(&t, "● 4").contains(&Color::Green));
+    assert!(fg_of(&t, "✓ 1").contains(&Color::Green));
+    assert!(fg_of(&t, "✗ 4").contains(&Color::Red));
     assert!(
-        !screen.contains("● 0"),
-        "zero is drawn dim, without the dot"
+        !screen.contains("✓ 0") && !screen.contains("○ 0"),
+        "zero is drawn dim, without a glyph"
     );
+    // The status bar counts the workspace's credentials by health, each in its colour.
+    assert!(screen.contains("✗1 !1 ○1 ✓2"), "{screen}");
+    assert!(fg_of(&t, "✗1").contains(&Color::Red));
+    // At 80x24 not every tile fits: the grid says where it is.
+    assert!(h.screen(80, 24).contains("1–15 of 27 ↓"));
 }
 
 #[test]

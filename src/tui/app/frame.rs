@@ -11,8 +11,9 @@ use super::dialogs;
 use super::keys::{keys_label, KeyHelp};
 use super::shared::Shared;
 use super::state::State;
+use crate::core::health::Health;
+use crate::tui::widgets::spinner;
 use crate::tui::widgets::theme::Theme;
-use crate::tui::widgets::{spinner, truncate};
 
 /// Below this the UI shows "terminal too small" instead of a squeezed layout.
 pub const MIN_WIDTH: u16 = 40;
@@ -78,16 +79,36 @@ fn short(help: &str) -> &str {
 
 fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
     let t = &shared.theme;
-    let mut parts: Vec<String> = Vec::new();
-    match shared.vault.as_ref() {
-        Some(v) => {
-            parts.push(format!("ws: {}", v.workspace_name().unwrap_or("(none)")));
+    let bar = t.status_bar();
+    let workspace = match shared.vault.as_ref() {
+        Some(v) => format!("ws: {}", v.workspace_name().unwrap_or("(none)")),
+        None => "ws: -".into(),
+    };
+    // The open workspace's credentials by health, each in its colour, so a rejected one off
+    // screen still shows; the glyphs tell without colour.
+    let mut counts: Vec<Span> = Vec::new();
+    if let Some(tally) = shared.vault.as_ref().map(|v| v.workspace_tally()) {
+        for health in Health::ALL {
+            let n = tally.count(health);
+            if n > 0 {
+                counts.push(Span::styled(
+                    format!("{}{n} ", health.glyph()),
+                    bar.patch(t.health(health)),
+                ));
+            }
         }
-        None => parts.push("ws: -".into()),
+        let expiring = tally.expiring(shared.clock.wall, shared.expiry_window());
+        if expiring > 0 {
+            counts.push(Span::styled(
+                format!("⚠{expiring} "),
+                bar.patch(t.health(Health::Attention)),
+            ));
+        }
     }
+    let mut rest: Vec<String> = Vec::new();
     let running = shared.verifying.len();
     if running > 0 {
-        parts.push(format!(
+        rest.push(format!(
             "{} {running} verifying",
             spinner(shared.spinner_frame())
         ));
@@ -97,17 +118,25 @@ fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
         (Some(_), Some(d)) => format!("unlocked · auto-lock {}m", d.as_secs().div_ceil(60)),
         (Some(_), None) => "unlocked".to_string(),
     };
-    parts.push(lock);
-    let right = parts.join(" │ ");
+    rest.push(lock);
+    let rest = rest.join(" │ ");
     let width = usize::from(area.width);
-    let path = shared.vault_path.display().to_string();
-    let room = width.saturating_sub(right.chars().count() + 5);
-    let path = shorten_left(&path, room);
-    let text = format!(" {right} │ {path} ");
-    frame.render_widget(
-        Paragraph::new(truncate(&text, width)).style(t.status_bar()),
-        area,
+    let counts_w: usize = counts.iter().map(|s| s.content.chars().count()).sum();
+    let used = workspace.chars().count() + counts_w + rest.chars().count() + 10;
+    let path = shorten_left(
+        &shared.vault_path.display().to_string(),
+        width.saturating_sub(used),
     );
+    let mut spans = vec![Span::raw(format!(" {workspace} │ "))];
+    if !counts.is_empty() {
+        spans.extend(counts);
+        spans.push(Span::raw("│ "));
+    }
+    spans.push(Span::raw(rest));
+    if !path.is_empty() {
+        spans.push(Span::raw(format!(" │ {path} ")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(bar), area);
 }
 
 /// Keeps the end of a path (the file name matters most) within `width`.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::catalog::Catalog;
 use crate::core::expiry::{self, ExpiryState};
+use crate::core::health::Health;
 use crate::core::{Credential, RecordId};
 use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::theme::Theme;
@@ -17,7 +18,7 @@ use crate::vault::VaultError;
 
 use super::action::{Clock, Effect, RequestId};
 use super::keys::KeyHelp;
-use super::vault_view::VaultView;
+use super::vault_view::{Tally, VaultView};
 
 /// How long a revealed secret stays visible.
 pub const REVEAL_FOR: Duration = Duration::from_secs(10);
@@ -138,6 +139,21 @@ impl Shared {
             self.clock.wall,
             expiry::warning_window(self.expiry_warning_days),
         )
+    }
+
+    /// The expiry warning window the config sets.
+    pub fn expiry_window(&self) -> Duration {
+        expiry::warning_window(self.expiry_warning_days)
+    }
+
+    /// A credential's health by the one rule (core::health), its expiry included.
+    pub fn health_of(&self, c: &Credential) -> Health {
+        Health::of(c, self.expiry_of(c))
+    }
+
+    /// A group's health (the worst of its credentials) now; None when it has none.
+    pub fn health_of_tally(&self, tally: &Tally) -> Option<Health> {
+        tally.health(self.clock.wall, self.expiry_window())
     }
 
     pub fn spinner_frame(&self) -> usize {

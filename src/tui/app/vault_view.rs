@@ -2,8 +2,63 @@
 //! and views derived from them, cached so a frame never scans 10,000 credentials.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
+use crate::core::expiry::lapses_at;
+use crate::core::health::Health;
+use crate::core::time::Timestamp;
 use crate::core::{Credential, Environment, RecordId, Snapshot};
+
+/// How a group of credentials (a component's, the workspace's) stands: counts by the health of
+/// their last verification, and when each lapses (sorted), so a frame tells "expiring" for any
+/// clock without scanning the credentials again.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Tally {
+    by_health: [usize; 4],
+    lapses: Vec<Timestamp>,
+}
+
+impl Tally {
+    fn add(&mut self, c: &Credential) {
+        let h = Health::of_status(c.last_verification.as_ref().map(|v| v.status));
+        self.by_health[h as usize] += 1;
+        if let Some(at) = lapses_at(c) {
+            self.lapses.push(at);
+        }
+    }
+
+    fn sort(&mut self) {
+        self.lapses.sort_unstable();
+    }
+
+    pub fn total(&self) -> usize {
+        self.by_health.iter().sum()
+    }
+
+    /// How many have this health by their last verification.
+    pub fn count(&self, health: Health) -> usize {
+        self.by_health[health as usize]
+    }
+
+    /// How many lapse within `window` of `now` (or already have), by core::expiry's rule.
+    pub fn expiring(&self, now: Timestamp, window: Duration) -> usize {
+        let until = Timestamp(
+            now.0
+                .saturating_add(i64::try_from(window.as_secs()).unwrap_or(i64::MAX)),
+        );
+        self.lapses.partition_point(|at| *at <= until)
+    }
+
+    /// The worst member's health (expiring counts as needing attention); None when empty.
+    pub fn health(&self, now: Timestamp, window: Duration) -> Option<Health> {
+        let by_status = Health::ALL.into_iter().find(|h| self.count(*h) > 0)?;
+        if self.expiring(now, window) > 0 {
+            Some(by_status.min(Health::Attention))
+        } else {
+            Some(by_status)
+        }
+    }
+}
 
 /// The unlocked vault as the UI sees it, with derived views cached so a frame never scans
 /// 10,000 credentials.
@@ -11,7 +66,11 @@ use crate::core::{Credential, Environment, RecordId, Snapshot};
 pub struct VaultView {
     pub snapshot: Snapshot,
     pub workspace: Option<RecordId>,
-    counts: HashMap<String, usize>,
+    /// The open workspace's credentials by component, and all of them.
+    tallies: HashMap<String, Tally>,
+    workspace_tally: Tally,
+    /// Every workspace's credentials, for the picker.
+    by_workspace: HashMap<RecordId, Tally>,
     /// Indices into `snapshot.credentials` of the open component's list, sorted by name.
     rows: Vec<usize>,
     rows_component: String,
@@ -46,25 +105,52 @@ impl VaultView {
     }
 
     fn refresh(&mut self) {
-        self.counts.clear();
+        self.tallies.clear();
+        self.workspace_tally = Tally::default();
         self.rows.clear();
+        self.by_workspace.clear();
+        for c in &self.snapshot.credentials {
+            self.by_workspace
+                .entry(c.workspace.clone())
+                .or_default()
+                .add(c);
+        }
+        self.by_workspace.values_mut().for_each(Tally::sort);
         let Some(w) = &self.workspace else { return };
         for (i, c) in self.snapshot.credentials.iter().enumerate() {
             if &c.workspace != w {
                 continue;
             }
-            *self.counts.entry(c.component.clone()).or_insert(0) += 1;
+            self.tallies.entry(c.component.clone()).or_default().add(c);
+            self.workspace_tally.add(c);
             if c.component == self.rows_component {
                 self.rows.push(i);
             }
         }
+        self.tallies.values_mut().for_each(Tally::sort);
+        self.workspace_tally.sort();
         let creds = &self.snapshot.credentials;
         self.rows
             .sort_by(|a, b| creds[*a].name.cmp(&creds[*b].name).then(a.cmp(b)));
     }
 
     pub fn count(&self, component: &str) -> usize {
-        self.counts.get(component).copied().unwrap_or(0)
+        self.tallies.get(component).map_or(0, Tally::total)
+    }
+
+    /// The open workspace's credentials of `component`.
+    pub fn tally(&self, component: &str) -> Option<&Tally> {
+        self.tallies.get(component)
+    }
+
+    /// Workspace `id`'s credentials.
+    pub fn tally_of_workspace(&self, id: &RecordId) -> Option<&Tally> {
+        self.by_workspace.get(id)
+    }
+
+    /// All of the open workspace's credentials.
+    pub fn workspace_tally(&self) -> &Tally {
+        &self.workspace_tally
     }
 
     pub fn workspace_name(&self) -> Option<&str> {

@@ -4,6 +4,7 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+use crate::core::health::Health;
 use crate::core::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,16 @@ impl Theme {
         }
     }
 
+    /// Good green, failing red, needing attention yellow, never checked grey (core::health).
+    pub fn health(&self, health: Health) -> Style {
+        match health {
+            Health::Good => self.ok(),
+            Health::Failing => self.error(),
+            Health::Attention => self.warn(),
+            Health::Unchecked => self.dim(),
+        }
+    }
+
     /// Verified green, rejected/misconfigured red, unverified/unreachable yellow, never checked
     /// grey.
     pub fn status(&self, status: Option<Status>) -> Style {
@@ -77,5 +88,14 @@ impl Theme {
             Some(Status::Unreachable | Status::Unverified) => self.warn(),
             None => self.dim(),
         }
+    }
+
+    /// A status word with its glyph, in its colour: "✗ rejected", "○ never".
+    pub fn status_span(&self, status: Option<Status>) -> ratatui::text::Span<'static> {
+        let word = status.map_or("never", Status::as_str);
+        ratatui::text::Span::styled(
+            format!("{} {word}", Health::of_status(status).glyph()),
+            self.status(status),
+        )
     }
 }

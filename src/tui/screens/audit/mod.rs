@@ -27,7 +27,7 @@ use crate::tui::app::shared::Shared;
 use crate::tui::widgets::notice::Notice;
 use crate::vault::Changes;
 use keys::{Command, AUDIT};
-pub use rows::{rows, summary, AuditColumn, AuditRow};
+pub use rows::{rows, summary, summary_parts, AuditColumn, AuditRow};
 
 /// A "verify all" in progress.
 #[derive(Debug, Default)]

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use crate::core::expiry::ExpiryState;
+use crate::core::health::Health;
 use crate::core::{Credential, RecordId, Status, TlsState, Verification};
 use crate::tui::app::shared::Shared;
 
@@ -185,41 +186,58 @@ pub fn rows<'a>(a: &'a AuditState, shared: &'a Shared) -> Vec<AuditRow<'a>> {
 }
 
 /// Counts by status (never-verified as "never"), how many expire within the window, and how
-/// many were verified over TLS with the server's certificate unchecked (a warning).
-pub fn summary(rows: &[AuditRow], window_days: u64) -> String {
-    let mut counts: Vec<(&str, usize)> = [
-        "verified",
-        "rejected",
-        "misconfigured",
-        "unreachable",
-        "unverified",
-        "never",
+/// many were verified over TLS with the server's certificate unchecked (a warning): each part
+/// with the health it speaks of, so the view colours it.
+pub fn summary_parts(rows: &[AuditRow], window_days: u64) -> Vec<(String, Option<Health>)> {
+    let mut counts: Vec<(&str, usize, Health)> = [
+        ("verified", Health::Good),
+        ("rejected", Health::Failing),
+        ("misconfigured", Health::Failing),
+        ("unreachable", Health::Attention),
+        ("unverified", Health::Attention),
+        ("never", Health::Unchecked),
     ]
     .iter()
-    .map(|s| (*s, 0))
+    .map(|(s, h)| (*s, 0, *h))
     .collect();
     for r in rows {
         let word = r.verification.map_or("never", |v| v.status.as_str());
-        if let Some(slot) = counts.iter_mut().find(|(w, _)| *w == word) {
+        if let Some(slot) = counts.iter_mut().find(|(w, _, _)| *w == word) {
             slot.1 += 1;
         }
     }
     let expiring = rows.iter().filter(|r| r.expiry.needs_attention()).count();
-    let mut parts: Vec<String> = counts
+    let mut parts: Vec<(String, Option<Health>)> = counts
         .iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(w, n)| format!("{n} {w}"))
+        .filter(|(_, n, _)| *n > 0)
+        .map(|(w, n, h)| (format!("{} {n} {w}", h.glyph()), Some(*h)))
         .collect();
     if parts.is_empty() {
-        parts.push("no credentials".into());
+        parts.push(("no credentials".into(), None));
     }
-    parts.push(format!("{expiring} expire within {window_days}d"));
+    let expiring_health = (expiring > 0).then_some(Health::Attention);
+    parts.push((
+        format!("{expiring} expire within {window_days}d"),
+        expiring_health,
+    ));
     let unchecked = rows
         .iter()
         .filter(|r| r.verification.and_then(|v| v.tls) == Some(TlsState::Unchecked))
         .count();
     if unchecked > 0 {
-        parts.push(format!("{unchecked} TLS unchecked"));
+        parts.push((
+            format!("{unchecked} TLS unchecked"),
+            Some(Health::Attention),
+        ));
     }
-    parts.join(" · ")
+    parts
+}
+
+/// The summary as one sentence (a notice).
+pub fn summary(rows: &[AuditRow], window_days: u64) -> String {
+    summary_parts(rows, window_days)
+        .into_iter()
+        .map(|(text, _)| text)
+        .collect::<Vec<_>>()
+        .join(" · ")
 }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{rows, summary, AuditColumn, AuditRow, AuditState};
+use super::{rows, summary_parts, AuditColumn, AuditRow, AuditState};
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::expiry::expiry_span;
 use crate::tui::widgets::notice::notice_at_bottom;
@@ -38,13 +38,19 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
     }
     let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
     let head = Rect { height: 1, ..inner };
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            summary(&list, shared.expiry_warning_days),
-            t.title(),
-        )),
-        head,
-    );
+    // Each count in its status's colour, with its glyph.
+    let mut spans = Vec::new();
+    for (i, (text, health)) in summary_parts(&list, shared.expiry_warning_days)
+        .into_iter()
+        .enumerate()
+    {
+        if i > 0 {
+            spans.push(Span::styled(" · ", t.dim()));
+        }
+        let style = health.map_or(t.dim(), |h| t.health(h));
+        spans.push(Span::styled(text, style));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), head);
     let mut body = Rect {
         y: inner.y + 1,
         height: inner.height - 1,
@@ -153,10 +159,7 @@ fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -
             t.key(),
         )
     } else {
-        Span::styled(
-            v.map_or("never", |v| v.status.as_str()),
-            t.status(v.map(|v| v.status)),
-        )
+        t.status_span(v.map(|v| v.status))
     };
     let expires = expiry_span(r.expiry, now, t, "-", false);
     out.extend([

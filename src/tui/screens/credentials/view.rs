@@ -65,7 +65,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             let status = if in_flight.contains(&c.id) {
                 Span::styled(format!("{} verifying", spinner(frame_no)), t.key())
             } else {
-                Span::styled(c.status_word(), t.status(last.map(|v| v.status)))
+                t.status_span(last.map(|v| v.status))
             };
             let when = last.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now));
             let flows = view.snapshot.flows_using(&c.id).count();

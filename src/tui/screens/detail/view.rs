@@ -46,7 +46,7 @@ pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: 
         ]),
         Line::from(vec![
             label("Status"),
-            Span::styled(c.status_word(), t.status(last.map(|v| v.status))),
+            t.status_span(last.map(|v| v.status)),
             Span::raw(last.map_or_else(String::new, |v| format!(" — {}", v.reason))),
         ]),
         Line::from(vec![
@@ -150,7 +150,7 @@ pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: 
         .map(|v| {
             Row::new(vec![
                 Cell::from(format!("{} ({})", v.at.rfc3339(), v.at.relative_to(now))),
-                Cell::from(Span::styled(v.status.as_str(), t.status(Some(v.status)))),
+                Cell::from(t.status_span(Some(v.status))),
                 Cell::from(
                     v.latency_ms
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),

@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{sorted_flows, FlowsState};
+use super::{activity, sorted_flows, FlowsState};
+use crate::core::health::Health;
 use crate::core::Flow;
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::notice::notice_at_bottom;
@@ -56,11 +57,17 @@ pub(super) fn render(flows: &FlowsState, shared: &Shared, frame: &mut Frame, are
         .take(rows_h)
         .map(|(i, f)| {
             let failing = view.snapshot.failing_steps(f);
-            let state_cell = if f.active {
-                Span::styled("● active", t.ok())
-            } else {
-                Span::styled("○ inactive", t.dim())
-            };
+            // The row takes the health of its worst credential (a missing one is failing).
+            let health = Health::worst(f.steps.iter().map(|s| {
+                view.snapshot
+                    .credential(&s.credential)
+                    .map_or(Health::Failing, |c| shared.health_of(c))
+            }))
+            .unwrap_or(Health::Unchecked);
+            let state_cell = Span::styled(
+                format!("{} {}", health.glyph(), activity(f.active)),
+                t.health(health),
+            );
             let mut spans = Vec::new();
             for (n, s) in f.steps.iter().enumerate() {
                 if n > 0 {

@@ -1,9 +1,10 @@
-//! The component grid: one card per component with its icon, name, kind and a green counter of
-//! its credentials in the open workspace (a dim zero when there are none).
+//! The component grid: one card per component with its icon, name, kind and a counter of its
+//! credentials in the open workspace in the colour and glyph of the worst of them (a dim zero
+//! when there are none), and where the view is when not every card fits.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Paragraph};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph};
 use ratatui::Frame;
 
 use super::{grid_columns, GridState, CARD_HEIGHT, CARD_WIDTH};
@@ -62,6 +63,28 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
     let rows_visible = usize::from((body.height / CARD_HEIGHT).max(1));
     let selected = grid.selected.min(components.len() - 1);
     let first_row = (selected / columns + 1).saturating_sub(rows_visible);
+    // More tiles than fit: where the view is, at the right of the line above the cards.
+    if components.len() > rows_visible * columns {
+        let first = first_row * columns + 1;
+        let last = ((first_row + rows_visible) * columns).min(components.len());
+        let more_below = last < components.len();
+        let arrow = match (first > 1, more_below) {
+            (true, true) => "↕",
+            (true, false) => "↑",
+            _ => "↓",
+        };
+        let text = format!(" {first}–{last} of {} {arrow}", components.len());
+        let w = u16::try_from(text.chars().count())
+            .unwrap_or(u16::MAX)
+            .min(head.width);
+        let at = Rect {
+            x: head.right() - w,
+            width: w,
+            ..head
+        };
+        frame.render_widget(Clear, at);
+        frame.render_widget(Paragraph::new(Line::styled(text, t.key())), at);
+    }
     for (i, c) in components.iter().enumerate().skip(first_row * columns) {
         let row = i / columns - first_row;
         if row >= rows_visible {
@@ -85,11 +108,15 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
         let inner = block.inner(card);
         frame.render_widget(block, card);
         let width = usize::from(inner.width);
-        let count = view.count(&c.id);
-        let counter = if count > 0 {
-            Span::styled(format!("● {count}"), t.counter())
-        } else {
-            Span::styled("0".to_string(), t.dim())
+        // The counter takes the colour and glyph of the tile's worst credential.
+        let counter = match view
+            .tally(&c.id)
+            .and_then(|tally| Some((tally.total(), shared.health_of_tally(tally)?)))
+        {
+            Some((count, health)) => {
+                Span::styled(format!("{} {count}", health.glyph()), t.health(health))
+            }
+            None => Span::styled("0".to_string(), t.dim()),
         };
         let counter_w = counter.content.chars().count();
         let icon = format!("{} ", c.icon);

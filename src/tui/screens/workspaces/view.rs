@@ -36,11 +36,20 @@ pub(super) fn render(ws: &WorkspacesState, shared: &Shared, frame: &mut Frame, a
         let creds = view.snapshot.credentials_in(&w.id).count();
         let flows = view.snapshot.flows_in(&w.id).count();
         let current = view.workspace.as_ref() == Some(&w.id);
-        let marker = if current { "● " } else { "  " };
+        let marker = if current { "▸ " } else { "  " };
+        // The workspace takes the health of its worst credential.
+        let health = view
+            .tally_of_workspace(&w.id)
+            .and_then(|tally| shared.health_of_tally(tally));
+        let glyph = match health {
+            Some(h) => Span::styled(format!("{} ", h.glyph()), t.health(h)),
+            None => Span::raw("  "),
+        };
         let detail = format!("  {creds} credential(s), {flows} flow(s)");
-        let name_room = width.saturating_sub(detail.chars().count() + 2);
+        let name_room = width.saturating_sub(detail.chars().count() + 4);
         let mut line = Line::from(vec![
-            Span::styled(marker, t.ok()),
+            Span::styled(marker, t.key()),
+            glyph,
             Span::raw(truncate(&w.name, name_room)),
             Span::styled(detail, t.dim()),
         ]);
