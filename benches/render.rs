@@ -56,6 +56,8 @@ fn state_with(count: usize) -> State {
                 tls: None,
             }),
             revision: Default::default(),
+            password_changed_at: None,
+            pending_rotation: None,
         })
         .collect();
     let snapshot = Snapshot {

@@ -12,6 +12,7 @@ pub mod files;
 pub mod import;
 pub mod paths;
 pub mod process;
+pub mod rotate;
 pub mod session;
 pub mod store;
 pub mod transfer;

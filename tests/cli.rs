@@ -22,6 +22,7 @@ mod cli {
     mod names;
     mod output;
     mod revisions;
+    mod rotate;
     mod run;
     mod session;
     mod terminal;

@@ -278,6 +278,30 @@ pub enum CredentialCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Rotate a database password in place: verify, record the new one pending, change it on
+    /// the server (PostgreSQL: a SCRAM-SHA-256 verifier, never the password), verify the new
+    /// one, save it. With --older-than, every such credential whose password is older.
+    Rotate {
+        #[arg(long, short)]
+        workspace: String,
+        /// The credential to rotate (or --older-than).
+        #[arg(required_unless_present = "older_than", conflicts_with = "older_than")]
+        name: Option<String>,
+        /// The component: picks one of two credentials of one name, or with --older-than only
+        /// its credentials.
+        #[arg(long, short)]
+        component: Option<String>,
+        /// The new password's length (16-64 characters of A-Z a-z 0-9 - _).
+        #[arg(long, default_value_t = crate::core::rotation::DEFAULT_LENGTH)]
+        length: usize,
+        /// Every rotatable credential of the workspace whose password is older than this span
+        /// (90d, 2w, 12h).
+        #[arg(long, value_name = "SPAN")]
+        older_than: Option<String>,
+        /// With --older-than: list what would be rotated, change nothing.
+        #[arg(long, requires = "older_than")]
+        dry_run: bool,
+    },
     /// Get OAuth2 tokens from the terminal: device grant, or authorization code + PKCE.
     Login {
         #[command(flatten)]
@@ -424,4 +448,7 @@ pub struct AuditArgs {
     /// Also exit 1 when anything expires within DAYS (for cron).
     #[arg(long, value_name = "DAYS")]
     pub fail_on_expiring: Option<u64>,
+    /// Also exit 1 when any password is older than this span (90d, 2w): see `credential rotate`.
+    #[arg(long, value_name = "SPAN")]
+    pub fail_on_password_age: Option<String>,
 }

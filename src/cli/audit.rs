@@ -12,6 +12,8 @@ use super::output::{print_json, print_table};
 use crate::audit::verify_and_record;
 use crate::clock;
 use crate::core::expiry::{self, ExpiryState};
+use crate::core::rotation::{self, Resolution};
+use crate::core::time::span;
 use crate::core::{Credential, RecordId, Status, TlsState};
 use crate::verify::{Outcome, Progress};
 
@@ -32,6 +34,7 @@ pub fn run(
     format: AuditFormat,
     fail_on_expiring: Option<u64>,
     output: Option<&std::path::Path>,
+    fail_on_password_age: Option<u64>,
 ) -> Result<(), CliError> {
     let mut store = ctx.open_store()?;
     let snapshot = store.snapshot();
@@ -94,10 +97,24 @@ pub fn run(
         }
     }
     let verifier = ctx.verifier()?;
+    let rt = runtime()?;
+    // A password rotation interrupted before (a crash, a kill): settled before the check, so
+    // what is checked is the password that works.
+    let resolved = crate::rotate::resolve_interrupted(&rt, &mut store, &verifier, &items)?;
+    for (name, resolution) in &resolved.settled {
+        let what = match resolution {
+            Resolution::TakePending => "the server had taken the new password, now current",
+            _ => "the server kept the current password, which stays",
+        };
+        note!("{name}: rotation interrupted, resolved: {what}");
+    }
+    for name in &resolved.in_progress {
+        note!("{name}: a password rotation is in progress in another keyway process");
+    }
     let now = clock::now();
     let show_progress = std::io::stderr().is_terminal() && items.len() > 1;
     let (checked, recorded): (Vec<Outcome>, _) = verify_and_record(
-        &runtime()?,
+        &rt,
         &mut store,
         &verifier,
         ctx.config.verify.concurrency,
@@ -163,6 +180,27 @@ pub fn run(
         .iter()
         .filter(|(e, ..)| e.needs_attention())
         .count();
+    // Password age (None: no password field), and a rotation still pending.
+    let passwords: Vec<(Option<u64>, bool)> = ids
+        .iter()
+        .map(|id| match after.get(id) {
+            Some(c) if c.secrets.contains(rotation::PASSWORD_FIELD) => (
+                Some(rotation::password_age(c, now)),
+                c.pending_rotation.is_some(),
+            ),
+            Some(c) => (None, c.pending_rotation.is_some()),
+            None => (None, false),
+        })
+        .collect();
+    let old_passwords: Vec<&str> = match fail_on_password_age {
+        Some(limit) => rows
+            .iter()
+            .zip(&passwords)
+            .filter(|(_, (age, _))| age.is_some_and(|a| a > limit))
+            .map(|((_, _, name, _), _)| name.as_str())
+            .collect(),
+        None => Vec::new(),
+    };
 
     let problems = outcomes
         .iter()
@@ -203,7 +241,9 @@ pub fn run(
                 .map(|(i, (((ws, comp, name, env), o), (state, expires_at, refresh_expires_at)))| {
                     let expires_in_secs = state.at().map(|at| at.0 - now.0);
                     let (status, reason) = status_of(i, o);
+                    let (password_age, rotation_pending) = passwords[i];
                     json!({
+                        "password_age_secs": password_age, "rotation_pending": rotation_pending,
                         "workspace": ws, "component": comp, "credential": name, "environment": env,
                         "status": status, "reason": reason, "detail": o.detail,
                         "tls": o.tls.map(TlsState::as_str),
@@ -237,6 +277,11 @@ pub fn run(
                         ExpiryState::None => "-".to_string(),
                         other => other.text_at(now),
                     },
+                    match passwords[i] {
+                        (_, true) => "rotation pending".to_string(),
+                        (Some(age), false) => span(age),
+                        (None, false) => "-".to_string(),
+                    },
                 ]
             })
             .collect();
@@ -251,6 +296,7 @@ pub fn run(
                 "LATENCY",
                 "LAST VERIFIED",
                 "EXPIRES",
+                "PASSWORD AGE",
             ],
             &table,
         )?;
@@ -275,7 +321,14 @@ pub fn run(
             )?;
         }
     }
-    if problems > 0 || (fail_on_expiring.is_some() && expiring > 0) {
+    if !old_passwords.is_empty() && format != AuditFormat::Json {
+        note!(
+            "{} password(s) older than the --fail-on-password-age limit: {} (keyway credential rotate)",
+            old_passwords.len(),
+            old_passwords.join(", ")
+        );
+    }
+    if problems > 0 || (fail_on_expiring.is_some() && expiring > 0) || !old_passwords.is_empty() {
         return Err(CliError::Silent(1));
     }
     Ok(())

@@ -168,6 +168,17 @@ pub fn show(
         rows.push(vec![name.to_string(), value]);
     }
     print_table(&["FIELD", "VALUE"], &rows)?;
+    if c.secrets.contains(crate::core::rotation::PASSWORD_FIELD) {
+        let set_at = crate::core::rotation::password_set_at(c);
+        say!(
+            "password set: {} ({})",
+            set_at.rfc3339(),
+            set_at.relative_to(now)
+        )?;
+    }
+    if let Some(p) = &c.pending_rotation {
+        say!("{}", crate::rotate::pending_note(p))?;
+    }
     let flows: Vec<&str> = s.flows_using(&c.id).map(|f| f.name.as_str()).collect();
     if !flows.is_empty() {
         say!("used by flows: {}", flows.join(", "))?;

@@ -25,6 +25,8 @@ pub enum CliError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Tui(#[from] crate::tui::TuiError),
+    #[error(transparent)]
+    Rotate(#[from] crate::rotate::RotateError),
     /// Standard output could not be written (a full disk): the report is lost.
     #[error("cannot write to standard output: {0}")]
     Output(std::io::Error),
@@ -54,6 +56,7 @@ impl CliError {
             CliError::Vault(v) => v.exit_code(),
             CliError::Store(s) => s.exit_code(),
             CliError::Tui(t) => t.exit_code(),
+            CliError::Rotate(r) => r.exit_code(),
         }
     }
 }

@@ -157,6 +157,8 @@ pub fn import_foreign(
                             updated_at: now,
                             last_verification: None,
                             revision: Default::default(),
+                            password_changed_at: None,
+                            pending_rotation: None,
                         },
                         history: Vec::new(),
                     }),

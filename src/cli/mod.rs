@@ -13,6 +13,7 @@ mod flow;
 mod import;
 mod login;
 mod metrics;
+mod rotate;
 mod run;
 mod save;
 mod session;
@@ -50,6 +51,7 @@ fn via(command: &Command) -> &'static str {
             CredentialCmd::Edit { .. } => "keyway credential edit",
             CredentialCmd::Verify { .. } => "keyway credential verify",
             CredentialCmd::Login { .. } => "keyway credential login",
+            CredentialCmd::Rotate { .. } => "keyway credential rotate",
         },
         Command::Flow(cmd) => match cmd {
             FlowCmd::Add { .. } => "keyway flow add",
@@ -202,13 +204,34 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
                 } else {
                     AuditFormat::Table
                 };
-                audit::run(ctx, scope, format, None, None)
+                audit::run(ctx, scope, format, None, None, None)
             }
             CredentialCmd::Login {
                 target,
                 paste,
                 redirect_uri,
             } => save::login(ctx, target, *paste, redirect_uri.as_deref()),
+            CredentialCmd::Rotate {
+                workspace,
+                name,
+                component,
+                length,
+                older_than,
+                dry_run,
+            } => match (name, older_than) {
+                (Some(name), _) => rotate::one(ctx, workspace, name, component.as_deref(), *length),
+                (None, Some(span)) => rotate::older_than(
+                    ctx,
+                    workspace,
+                    span,
+                    component.as_deref(),
+                    *length,
+                    *dry_run,
+                ),
+                (None, None) => Err(CliError::Usage(
+                    "name the credential to rotate, or pass --older-than SPAN".into(),
+                )),
+            },
         },
         Command::Audit(args) => {
             let scope = match &args.workspace {
@@ -230,6 +253,12 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
                 format,
                 args.fail_on_expiring,
                 args.output.as_deref(),
+                match &args.fail_on_password_age {
+                    Some(text) => {
+                        Some(crate::core::rotation::parse_span(text).map_err(CliError::Usage)?)
+                    }
+                    None => None,
+                },
             )
         }
         Command::Flow(cmd) => flow::run(ctx, cmd),

@@ -196,6 +196,9 @@ pub fn credential_json(
         "verified_at": v.map(|v| v.at.rfc3339()),
         "created_at": c.created_at.rfc3339(),
         "updated_at": c.updated_at.rfc3339(),
+        "password_set_at": c.secrets.contains(crate::core::rotation::PASSWORD_FIELD)
+            .then(|| crate::core::rotation::password_set_at(c).rfc3339()),
+        "rotation_pending_since": c.pending_rotation.as_ref().map(|p| p.started_at.rfc3339()),
         "flows": flows,
         "fields": Value::Object(fields),
     });

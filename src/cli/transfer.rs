@@ -180,6 +180,8 @@ pub fn import(
                 updated_at: now,
                 last_verification: None,
                 revision: Default::default(),
+                password_changed_at: None,
+                pending_rotation: None,
             },
             history,
         });

@@ -335,6 +335,15 @@ pub struct Credential {
     /// a verification result does not move it: results belong to the revision they verified.
     #[serde(default)]
     pub revision: Revision,
+    /// When the password was last changed by a save (None: not since the credential was
+    /// stored, or by a keyway that did not keep it); see `rotation::password_set_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_changed_at: Option<Timestamp>,
+    /// A password rotation started and not finished (sealed with the record): resolved on the
+    /// credential's next use (see rotation.rs). Boxed: rarely there, and a credential travels by
+    /// value in journals and conflicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_rotation: Option<Box<super::rotation::PendingRotation>>,
 }
 
 /// How many past verifications a credential keeps in its history.
@@ -385,6 +394,8 @@ impl Credential {
             updated_at: Timestamp(0),
             last_verification: None,
             revision: Revision::default(),
+            password_changed_at: None,
+            pending_rotation: None,
         }
     }
 

@@ -10,6 +10,7 @@ pub mod input;
 pub mod names;
 pub mod pem;
 pub mod revision;
+pub mod rotation;
 pub mod rules;
 pub mod save;
 pub mod schema;

@@ -21,6 +21,7 @@
 
 mod flows;
 mod recording;
+mod rotation;
 
 use std::path::Path;
 
@@ -48,6 +49,10 @@ pub enum StoreError {
     Vault(#[from] VaultError),
     #[error("unknown component '{0}' (see `keyway component list`)")]
     UnknownComponent(String),
+    #[error("credential '{0}' has a password rotation pending: use it once (`keyway credential verify`) so keyway resolves it, then rotate again")]
+    RotationPending(String),
+    #[error("the password rotation of credential '{0}' is no longer pending: another keyway process resolved it, or the credential was deleted")]
+    RotationGone(String),
 }
 
 impl StoreError {
@@ -58,6 +63,9 @@ impl StoreError {
             StoreError::Rule(RuleError::BadName(_)) => 2,
             StoreError::Rule(_) => 1,
             StoreError::Field(_) | StoreError::UnknownComponent(_) => 2,
+            StoreError::RotationPending(_) => 1,
+            // Another process changed it: as a conflict.
+            StoreError::RotationGone(_) => 6,
             StoreError::Vault(v) => v.exit_code(),
         }
     }
@@ -310,6 +318,8 @@ impl Store {
             updated_at: now,
             last_verification: base.and_then(|b| b.last_verification.clone()),
             revision: base.map(|b| b.revision.clone()).unwrap_or_default(),
+            password_changed_at: base.and_then(|b| b.password_changed_at),
+            pending_rotation: base.and_then(|b| b.pending_rotation.clone()),
         })
     }
 
@@ -329,9 +339,16 @@ impl Store {
                 &credential.name,
                 Some(&credential.id),
             )?;
-            let stored = s
-                .credential(&credential.id)
-                .and_then(|c| c.last_verification.as_ref());
+            let mut credential = credential;
+            let stored_record = s.credential(&credential.id);
+            // The password age restarts when a save changes the password (core/rotation.rs).
+            if let Some(before) = stored_record {
+                let password = crate::core::rotation::PASSWORD_FIELD;
+                if before.secrets.expose(password) != credential.secrets.expose(password) {
+                    credential.password_changed_at = Some(credential.updated_at);
+                }
+            }
+            let stored = stored_record.and_then(|c| c.last_verification.as_ref());
             let new_result = credential
                 .last_verification
                 .as_ref()

@@ -24,6 +24,7 @@ mod migrate;
 mod open;
 mod records;
 mod results;
+pub mod rotation_lock;
 mod sequences;
 pub mod storage;
 pub mod tables;

@@ -31,6 +31,8 @@ fn credential(workspace: &RecordId) -> Credential {
         updated_at: Timestamp(1),
         last_verification: None,
         revision: Default::default(),
+        password_changed_at: None,
+        pending_rotation: None,
     }
 }
 

@@ -502,6 +502,8 @@ mod properties {
             updated_at: Timestamp(0),
             last_verification: None,
             revision: Default::default(),
+            password_changed_at: None,
+            pending_rotation: None,
         };
         OAuthClient::from_credential(&credential).unwrap()
     }

@@ -314,6 +314,61 @@ impl Verifier {
         }
     }
 
+    /// Changes the password on the server to `new_password`, logged in with `credential` as it
+    /// is (the role's own password; no administrator needed), within the deadline. Verified:
+    /// the server took it; the reason says how it was sent. Otherwise what stopped it, the
+    /// server's reason included. Every form of both passwords is scrubbed from the text.
+    pub async fn change_password(
+        &self,
+        component: &Component,
+        credential: &Credential,
+        new_password: &SecretString,
+    ) -> Outcome {
+        use secrecy::ExposeSecret;
+        let started = Instant::now();
+        let work = async {
+            match &component.verify {
+                VerifySpec::Database { .. } => {
+                    Box::pin(postgres::change_password_postgres(
+                        &self.trust,
+                        self.limits,
+                        credential,
+                        new_password.expose_secret(),
+                    ))
+                    .await
+                }
+                _ => Finding::misconfigured(format!(
+                    "keyway cannot change {} passwords: only database logins can be rotated.",
+                    component.name
+                )),
+            }
+        };
+        let finding = match tokio::time::timeout(self.limits.deadline, work).await {
+            Ok(finding) => finding,
+            Err(_) => Finding::unreachable(format!(
+                "{} did not answer the password change within the {} s deadline.",
+                component.name,
+                self.limits.deadline.as_secs()
+            )),
+        };
+        let mut with_new = credential.clone();
+        with_new
+            .secrets
+            .insert(crate::core::rotation::PASSWORD_FIELD, new_password.clone());
+        let (old, new) = (
+            scrub::Scrubber::of(credential),
+            scrub::Scrubber::of(&with_new),
+        );
+        Outcome {
+            status: finding.status,
+            reason: new.reason(old.reason(finding.reason)),
+            detail: None,
+            latency: started.elapsed(),
+            tls: finding.tls,
+            tokens: None,
+        }
+    }
+
     /// The HTTP clients for the OAuth2 login flows (with the backstop timeout).
     pub(crate) fn http(&self) -> &transport::HttpClients {
         &self.http

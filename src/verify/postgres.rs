@@ -58,15 +58,7 @@ fn target(credential: &Credential) -> Result<Target<'_>, Finding> {
     })
 }
 
-pub(crate) async fn verify_postgres(
-    trust: &Trust,
-    limits: Limits,
-    credential: &Credential,
-) -> Finding {
-    let t = match target(credential) {
-        Ok(t) => t,
-        Err(f) => return f,
-    };
+fn connection_config(t: &Target<'_>, limits: Limits) -> tokio_postgres::Config {
     let mut config = tokio_postgres::Config::new();
     config
         .host(t.host)
@@ -81,21 +73,51 @@ pub(crate) async fn verify_postgres(
         } else {
             SslMode::Disable
         });
-    let (result, asked) = if t.tls.uses_tls() {
-        let connector = match t.tls.connector(trust) {
-            Ok(c) => c,
-            Err(f) => return f,
-        };
+    config
+}
+
+/// What one connection is for: a login check, or a password change.
+enum Work<'a> {
+    Version,
+    /// The statement to run (it holds a SCRAM verifier, never a password).
+    Execute(&'a str),
+}
+
+/// Connects as the credential says (TLS per sslmode) and does `work`.
+async fn connect_and(
+    trust: &Trust,
+    t: &Target<'_>,
+    limits: Limits,
+    work: Work<'_>,
+) -> Result<(Result<String, PgFailure>, ClientCertRequest), Finding> {
+    let config = connection_config(t, limits);
+    if t.tls.uses_tls() {
+        let connector = t.tls.connector(trust)?;
         let tls = MakeRustlsConnect::new(connector.config);
-        (
-            login_and_query(&config, tls).await,
+        Ok((
+            run_work(&config, tls, work).await,
             connector.client_cert_request,
-        )
+        ))
     } else {
-        (
-            login_and_query(&config, NoTls).await,
+        Ok((
+            run_work(&config, NoTls, work).await,
             ClientCertRequest::default(),
-        )
+        ))
+    }
+}
+
+pub(crate) async fn verify_postgres(
+    trust: &Trust,
+    limits: Limits,
+    credential: &Credential,
+) -> Finding {
+    let t = match target(credential) {
+        Ok(t) => t,
+        Err(f) => return f,
+    };
+    let (result, asked) = match connect_and(trust, &t, limits, Work::Version).await {
+        Ok(done) => done,
+        Err(f) => return f,
     };
     match result {
         Ok(version) => {
@@ -112,6 +134,56 @@ pub(crate) async fn verify_postgres(
             .over(t.tls.state())
         }
         Err(PgFailure::Driver(e)) => describe_error(&e, &t, &asked, limits),
+        // Only a statement of `Work::Execute` fails this way.
+        Err(PgFailure::Statement(db)) => describe_db_error(&db, &t, false).over(t.tls.state()),
+        Err(PgFailure::ClosedEarly) => Finding::unreachable(format!(
+            "{} closed the connection before answering.",
+            t.where_()
+        )),
+    }
+}
+
+/// Changes the role's own password to `new_password`, logged in with the credential as it is.
+/// The server gets a SCRAM-SHA-256 verifier computed here (`ALTER ROLE CURRENT_USER PASSWORD
+/// 'SCRAM-SHA-256$...'`, as psql's `\password` sends), so the password itself never reaches
+/// the server, its log (log_statement) or pg_stat_statements. CURRENT_USER: no user name to
+/// quote, and no other role than the one logged in can be changed. Verified: the server took
+/// it; otherwise why not, the server's reason included.
+pub(crate) async fn change_password_postgres(
+    trust: &Trust,
+    limits: Limits,
+    credential: &Credential,
+    new_password: &str,
+) -> Finding {
+    let t = match target(credential) {
+        Ok(t) => t,
+        Err(f) => return f,
+    };
+    // The crate promises a verifier of base64 and `$:` only: nothing to escape in a literal.
+    let verifier = postgres_protocol::password::scram_sha_256(new_password.as_bytes());
+    let statement = format!("ALTER ROLE CURRENT_USER PASSWORD '{verifier}'");
+    let (result, asked) = match connect_and(trust, &t, limits, Work::Execute(&statement)).await {
+        Ok(done) => done,
+        Err(f) => return f,
+    };
+    match result {
+        Ok(_) => Finding::verified(
+            format!(
+                "PostgreSQL at {} took the new password for '{}' (sent as a SCRAM-SHA-256 verifier).",
+                t.where_(),
+                t.user
+            ),
+            None,
+        )
+        .over(t.tls.state()),
+        Err(PgFailure::Statement(db)) => Finding::rejected(format!(
+            "PostgreSQL at {} refused the password change for '{}': {} (SQLSTATE {}).",
+            t.where_(),
+            t.user,
+            db.message().trim_end_matches('.'),
+            db.code().code()
+        )),
+        Err(PgFailure::Driver(e)) => describe_error(&e, &t, &asked, limits),
         Err(PgFailure::ClosedEarly) => Finding::unreachable(format!(
             "{} closed the connection before answering.",
             t.where_()
@@ -122,6 +194,8 @@ pub(crate) async fn verify_postgres(
 /// Why the login or the query failed.
 enum PgFailure {
     Driver(tokio_postgres::Error),
+    /// The server refused the statement after the login succeeded.
+    Statement(Box<tokio_postgres::error::DbError>),
     /// The server ended the connection cleanly before answering the query.
     ClosedEarly,
 }
@@ -132,23 +206,49 @@ impl From<tokio_postgres::Error> for PgFailure {
     }
 }
 
-/// Connects, asks for the version and closes. The connection future is driven here, not
-/// spawned, so a cancelled or timed-out verification leaves no task behind.
-async fn login_and_query<T>(config: &tokio_postgres::Config, tls: T) -> Result<String, PgFailure>
+/// Connects, does the work (asks for the version, or runs the statement) and closes. The
+/// connection future is driven here, not spawned, so a cancelled or timed-out verification
+/// leaves no task behind.
+async fn run_work<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+    work: Work<'_>,
+) -> Result<String, PgFailure>
 where
     T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
 {
     let (client, connection) = config.connect(tls).await?;
     tokio::pin!(connection);
-    let query = client.query_one("SELECT version()", &[]);
-    let row = tokio::select! {
-        row = query => row?,
-        ended = &mut connection => {
-            ended?;
-            return Err(PgFailure::ClosedEarly);
+    match work {
+        Work::Version => {
+            let query = client.query_one("SELECT version()", &[]);
+            let row = tokio::select! {
+                row = query => row?,
+                ended = &mut connection => {
+                    ended?;
+                    return Err(PgFailure::ClosedEarly);
+                }
+            };
+            Ok(row.try_get::<_, String>(0)?)
         }
-    };
-    Ok(row.try_get::<_, String>(0)?)
+        Work::Execute(statement) => {
+            let run = client.batch_execute(statement);
+            let done = tokio::select! {
+                done = run => done,
+                ended = &mut connection => {
+                    ended?;
+                    return Err(PgFailure::ClosedEarly);
+                }
+            };
+            match done {
+                Ok(()) => Ok(String::new()),
+                Err(e) => match e.as_db_error() {
+                    Some(db) => Err(PgFailure::Statement(Box::new(db.clone()))),
+                    None => Err(PgFailure::Driver(e)),
+                },
+            }
+        }
+    }
 }
 
 /// "PostgreSQL 15.6 (Debian 15.6-0+deb12u1) on x86_64-pc-linux-gnu, ..." → "PostgreSQL 15.6".

@@ -54,6 +54,8 @@ pub fn credential(
         updated_at: NOW,
         last_verification: None,
         revision: Default::default(),
+        password_changed_at: None,
+        pending_rotation: None,
     }
 }
 

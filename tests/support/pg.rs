@@ -71,6 +71,98 @@ impl PgCluster {
         PgCluster::start_with(None)
     }
 
+    /// A cluster that logs every statement (`log_statement = all`) to its server log, shared
+    /// by the tests of this binary that read the log.
+    pub fn logging() -> &'static PgCluster {
+        static LOGGING: OnceLock<&'static PgCluster> = OnceLock::new();
+        LOGGING.get_or_init(|| {
+            let cluster = PgCluster::start_with(None);
+            cluster.superuser_sql("ALTER SYSTEM SET log_statement = 'all'");
+            cluster.superuser_sql("SELECT pg_reload_conf()");
+            cluster.until_exit()
+        })
+    }
+
+    /// Runs SQL as the superuser over the cluster's Unix socket; its output (unaligned, tuples
+    /// only). Panics when it fails.
+    pub fn superuser_sql(&self, sql: &str) -> String {
+        let out = self
+            .psql_command()
+            .args([
+                "-h",
+                path_str(&self.dir),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+            ])
+            .args(["-c", sql])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A login role `name` with `password` that owns no database (it logs in to `postgres`).
+    pub fn create_role(&self, name: &str, password: &str) {
+        self.superuser_sql(&format!("CREATE ROLE {name} LOGIN PASSWORD '{password}'"));
+    }
+
+    /// What pg_authid holds as the role's password (its SCRAM verifier).
+    pub fn stored_verifier(&self, role: &str) -> String {
+        self.superuser_sql(&format!(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'"
+        ))
+    }
+
+    /// Whether `user` logs in over TCP with `password` (psql, as a client would).
+    pub fn logs_in(&self, user: &str, password: &str) -> bool {
+        self.psql_command()
+            .args(["-h", "127.0.0.1", "-U", user, "-d", "postgres", "-w"])
+            .args(["-c", "SELECT 1"])
+            .env("PGPASSWORD", password)
+            .env("PGSSLMODE", "disable")
+            .output()
+            .expect("run psql")
+            .status
+            .success()
+    }
+
+    /// The server's log so far.
+    pub fn server_log(&self) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.dir.join("server.log")).unwrap_or_default())
+            .into_owned()
+    }
+
+    /// psql for this cluster (as the unprivileged user when we are root), quiet, stopping at
+    /// the first error.
+    fn psql_command(&self) -> Command {
+        let binary = format!("{PG_BIN}/psql");
+        let mut cmd = match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", &binary]);
+                c
+            }
+            None => Command::new(binary),
+        };
+        cmd.current_dir(&self.dir)
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-qAtX",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ])
+            .env_remove("PGPASSWORD")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
     /// A private cluster that offers TLS with `tls.server` (a certificate from a test CA, see
     /// tls.rs); with `tls.client_ca`, TCP logins must come over TLS with a client certificate
     /// that CA issued, for the user its CN names (pg_hba.conf: `hostssl ... cert`).

@@ -68,6 +68,8 @@ pub fn cred(i: &str, ws: &str, component: &str, name: &str, v: Option<Verificati
         updated_at: NOW,
         last_verification: v,
         revision: Default::default(),
+        password_changed_at: None,
+        pending_rotation: None,
     }
 }
 

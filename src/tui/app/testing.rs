@@ -74,6 +74,8 @@ pub fn credential(
         updated_at: NOW,
         last_verification: last,
         revision: Default::default(),
+        password_changed_at: None,
+        pending_rotation: None,
     }
 }
 
