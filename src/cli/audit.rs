@@ -192,7 +192,7 @@ pub fn run(
             None => (None, false),
         })
         .collect();
-    let old_passwords: Vec<&str> = match fail_on_password_age {
+    let mut old_passwords: Vec<&str> = match fail_on_password_age {
         Some(limit) => rows
             .iter()
             .zip(&passwords)
@@ -201,6 +201,7 @@ pub fn run(
             .collect(),
         None => Vec::new(),
     };
+    old_passwords.sort_unstable();
 
     let problems = outcomes
         .iter()
