@@ -114,6 +114,8 @@ mod tests {
             updated_at: Timestamp(0),
             last_verification: None,
             revision: Default::default(),
+            password_changed_at: None,
+            pending_rotation: None,
         };
         assert_eq!(Health::of(&c, ExpiryState::None), Health::Unchecked);
         assert_eq!(Health::of(&c, soon), Health::Attention);
