@@ -18,5 +18,6 @@ mod tui {
     mod harness;
     mod login;
     mod screens;
+    mod sizes;
     mod tls;
 }

@@ -1,6 +1,7 @@
 //! Drawing helpers shared by the screens, and the small display types they draw (the theme, a
 //! notice). Nothing here knows the app's state.
 
+pub mod columns;
 pub mod dialog;
 pub mod expiry;
 pub mod notice;

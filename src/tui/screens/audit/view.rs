@@ -6,11 +6,12 @@
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Gauge, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{rows, summary_parts, AuditColumn, AuditRow, AuditState};
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::columns::{column, cut, cut_span, cut_spans, fill, fit, ColumnSpec};
 use crate::tui::widgets::expiry::expiry_span;
 use crate::tui::widgets::notice::notice_at_bottom;
 use crate::tui::widgets::{boxed, scroll_offset, spinner};
@@ -50,7 +51,10 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
         let style = health.map_or(t.dim(), |h| t.health(h));
         spans.push(Span::styled(text, style));
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)), head);
+    frame.render_widget(
+        Paragraph::new(Line::from(cut_spans(spans, head.width))),
+        head,
+    );
     let mut body = Rect {
         y: inner.y + 1,
         height: inner.height - 1,
@@ -92,8 +96,32 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
         );
         return;
     }
-    let rows_h = usize::from(body.height.saturating_sub(1));
+    // The selected row in full, below the table: what its cut cells left out.
     let selected = a.selected.min(list.len() - 1);
+    let detail_h = 3.min(body.height.saturating_sub(4));
+    let table_area = Rect {
+        height: body.height - detail_h,
+        ..body
+    };
+    let detail_area = Rect {
+        y: table_area.bottom(),
+        height: detail_h,
+        ..body
+    };
+    let mut specs: Vec<(String, ColumnSpec)> = Vec::new();
+    if a.all_workspaces {
+        specs.push(("Workspace".into(), column(10, 1)));
+    }
+    for c in AuditColumn::ALL {
+        let mut label = c.label().to_string();
+        if c == a.sort {
+            label.push_str(if a.reverse { "▼" } else { "▲" });
+        }
+        specs.push((label, spec(c)));
+    }
+    let only_specs: Vec<ColumnSpec> = specs.iter().map(|(_, s)| *s).collect();
+    let shown = fit(&only_specs, table_area.width, 1);
+    let rows_h = usize::from(table_area.height.saturating_sub(1));
     let offset = scroll_offset(selected, rows_h);
     let pending: std::collections::HashSet<&crate::core::RecordId> =
         a.run.iter().flat_map(|r| r.pending.values()).collect();
@@ -103,7 +131,12 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
         .skip(offset)
         .take(rows_h)
         .map(|(i, r)| {
-            let row = Row::new(cells(a, shared, r, pending.contains(&r.credential.id)));
+            let all = cells(a, shared, r, pending.contains(&r.credential.id));
+            let row = Row::new(
+                shown
+                    .iter()
+                    .map(|(col, w)| Cell::from(cut_span(all[*col].clone(), *w))),
+            );
             if i == selected {
                 row.style(t.selected())
             } else {
@@ -111,47 +144,73 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
             }
         })
         .collect();
-    let mut columns: Vec<(String, Constraint)> = Vec::new();
-    if a.all_workspaces {
-        columns.push(("Workspace".into(), Constraint::Length(10)));
+    let header = Row::new(shown.iter().map(|(col, w)| cut(&specs[*col].0, *w))).style(t.title());
+    let table = Table::new(
+        table_rows,
+        shown.iter().map(|(_, w)| Constraint::Length(*w)),
+    )
+    .header(header)
+    .column_spacing(1);
+    frame.render_widget(table, table_area);
+    if detail_h > 0 {
+        frame.render_widget(
+            Paragraph::new(detail_line(shared, &list[selected])).wrap(Wrap { trim: true }),
+            detail_area,
+        );
     }
-    for c in AuditColumn::ALL {
-        let mut label = c.label().to_string();
-        if c == a.sort {
-            label.push_str(if a.reverse { "▼" } else { "▲" });
-        }
-        columns.push((label, width(c)));
-    }
-    let header = Row::new(columns.iter().map(|(l, _)| l.clone())).style(t.title());
-    let table = Table::new(table_rows, columns.iter().map(|(_, w)| *w))
-        .header(header)
-        .column_spacing(1);
-    frame.render_widget(table, body);
 }
 
-fn width(c: AuditColumn) -> Constraint {
+/// How wide each column is and how much it matters when the terminal is narrow: the name, the
+/// status and the reason always stay.
+fn spec(c: AuditColumn) -> ColumnSpec {
     match c {
-        AuditColumn::Component => Constraint::Length(11),
-        AuditColumn::Name => Constraint::Length(16),
-        AuditColumn::Environment => Constraint::Length(10),
-        AuditColumn::Status => Constraint::Length(13),
-        AuditColumn::Reason => Constraint::Fill(1),
-        AuditColumn::LastVerified => Constraint::Length(9),
-        AuditColumn::Latency => Constraint::Length(8),
-        AuditColumn::Expires => Constraint::Length(15),
-        AuditColumn::Age => Constraint::Length(8),
-        AuditColumn::Flows => Constraint::Length(6),
+        AuditColumn::Name => column(18, 0),
+        AuditColumn::Status => column(15, 0),
+        AuditColumn::Reason => fill(24, 0),
+        AuditColumn::Environment => column(10, 1),
+        AuditColumn::Component => column(11, 2),
+        AuditColumn::LastVerified => column(9, 3),
+        AuditColumn::Expires => column(15, 4),
+        AuditColumn::Flows => column(5, 5),
+        AuditColumn::Latency => column(8, 6),
+        AuditColumn::Age => column(8, 7),
     }
 }
 
-fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -> Vec<Cell<'a>> {
+/// The selected row in full: name, component, environment, status, the whole reason and the
+/// detail.
+fn detail_line(shared: &Shared, r: &AuditRow) -> Line<'static> {
+    let t = &shared.theme;
+    let c = r.credential;
+    let mut spans = vec![
+        Span::styled(format!("{} ", c.name), t.title()),
+        Span::styled(
+            format!("({}, {}) ", r.component, c.environment.as_str()),
+            t.dim(),
+        ),
+        t.status_span(r.verification.map(|v| v.status)),
+    ];
+    match r.verification {
+        Some(v) => {
+            spans.push(Span::raw(format!(": {}", v.reason)));
+            if let Some(d) = &v.detail {
+                spans.push(Span::styled(format!(" · {d}"), t.dim()));
+            }
+        }
+        None => spans.push(Span::styled(": never verified", t.dim())),
+    }
+    Line::from(spans)
+}
+
+/// Every column's content, as styled text (cut to its column when drawn).
+fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -> Vec<Span<'a>> {
     let t = &shared.theme;
     let now = shared.clock.wall;
     let c = r.credential;
     let v = r.verification;
     let mut out = Vec::with_capacity(11);
     if a.all_workspaces {
-        out.push(Cell::from(r.workspace.to_string()));
+        out.push(Span::raw(r.workspace.to_string()));
     }
     let status = if pending {
         Span::styled(
@@ -163,19 +222,19 @@ fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -
     };
     let expires = expiry_span(r.expiry, now, t, "-", false);
     out.extend([
-        Cell::from(r.component.to_string()),
-        Cell::from(c.name.clone()),
-        Cell::from(c.environment.as_str().to_string()),
-        Cell::from(status),
-        Cell::from(v.map_or_else(String::new, |v| v.reason.clone())),
-        Cell::from(v.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now))),
-        Cell::from(
+        Span::raw(r.component.to_string()),
+        Span::raw(c.name.clone()),
+        Span::raw(c.environment.as_str().to_string()),
+        status,
+        Span::raw(v.map_or_else(String::new, |v| v.reason.clone())),
+        Span::raw(v.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now))),
+        Span::raw(
             v.and_then(|v| v.latency_ms)
                 .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
         ),
-        Cell::from(expires),
-        Cell::from(c.updated_at.relative_to(now)),
-        Cell::from(r.flows.to_string()),
+        expires,
+        Span::raw(c.updated_at.relative_to(now)),
+        Span::raw(r.flows.to_string()),
     ]);
     out
 }

@@ -6,12 +6,13 @@ use std::collections::HashSet;
 
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::CredentialsState;
 use crate::core::RecordId;
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::columns::{column, cut, cut_span, fill, fit};
 use crate::tui::widgets::notice::notice_at_bottom;
 use crate::tui::widgets::spinner;
 
@@ -44,8 +45,17 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
     if inner.height < 2 {
         return;
     }
-    // Header, rows, then one line for the notice.
-    let rows_height = usize::from(inner.height.saturating_sub(2)).max(1);
+    // Header, rows, the selected row in full, then one line for the notice.
+    let detail_h: u16 = if inner.height >= 8 { 2 } else { 0 };
+    let rows_height = usize::from(inner.height.saturating_sub(2 + detail_h)).max(1);
+    let specs = [
+        fill(12, 0),
+        column(11, 2),
+        column(15, 0),
+        column(13, 1),
+        column(5, 3),
+    ];
+    let shown = fit(&specs, inner.width, 1);
     let selected = list.selected.min(count.saturating_sub(1));
     let offset = (selected + 1).saturating_sub(rows_height);
     let in_flight: HashSet<&RecordId> = shared
@@ -69,13 +79,18 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             };
             let when = last.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now));
             let flows = view.snapshot.flows_using(&c.id).count();
-            let row = Row::new(vec![
-                Cell::from(c.name.clone()),
-                Cell::from(c.environment.as_str().to_string()),
-                Cell::from(status),
-                Cell::from(when),
-                Cell::from(flows.to_string()),
-            ]);
+            let all = [
+                Span::raw(c.name.clone()),
+                Span::raw(c.environment.as_str().to_string()),
+                status,
+                Span::raw(when),
+                Span::raw(flows.to_string()),
+            ];
+            let row = Row::new(
+                shown
+                    .iter()
+                    .map(|(col, w)| Cell::from(cut_span(all[*col].clone(), *w))),
+            );
             if i == selected {
                 row.style(t.selected())
             } else {
@@ -96,19 +111,35 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             table_area,
         );
     } else {
-        let header = Row::new(["Name", "Env", "Status", "Last verified", "Flows"]).style(t.title());
-        let table = Table::new(
-            rows,
-            [
-                Constraint::Min(12),
-                Constraint::Length(12),
-                Constraint::Length(14),
-                Constraint::Length(14),
-                Constraint::Length(5),
-            ],
-        )
-        .header(header)
-        .column_spacing(1);
-        frame.render_widget(table, table_area);
+        let labels = ["Name", "Env", "Status", "Last verified", "Flows"];
+        let header = Row::new(shown.iter().map(|(col, w)| cut(labels[*col], *w))).style(t.title());
+        let table_only = Rect {
+            height: table_area.height.saturating_sub(detail_h),
+            ..table_area
+        };
+        let table = Table::new(rows, shown.iter().map(|(_, w)| Constraint::Length(*w)))
+            .header(header)
+            .column_spacing(1);
+        frame.render_widget(table, table_only);
+        if let Some(c) = view.row(selected).filter(|_| detail_h > 0) {
+            let detail_area = Rect {
+                y: table_only.bottom(),
+                height: detail_h,
+                ..table_area
+            };
+            let mut spans = vec![
+                Span::styled(format!("{} ", c.name), t.title()),
+                Span::styled(format!("({}) ", c.environment.as_str()), t.dim()),
+                t.status_span(c.last_verification.as_ref().map(|v| v.status)),
+            ];
+            match &c.last_verification {
+                Some(v) => spans.push(Span::raw(format!(": {}", v.reason))),
+                None => spans.push(Span::styled(": never verified", t.dim())),
+            }
+            frame.render_widget(
+                Paragraph::new(Line::from(spans)).wrap(Wrap { trim: true }),
+                detail_area,
+            );
+        }
     }
 }

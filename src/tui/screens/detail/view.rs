@@ -5,7 +5,7 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
 use super::{DetailState, HistoryView};
@@ -14,6 +14,7 @@ use crate::core::time::Timestamp;
 use crate::core::Verification;
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::boxed;
+use crate::tui::widgets::columns::{column, cut, cut_span, fill, fit};
 use crate::tui::widgets::expiry::expiry_span;
 use crate::tui::widgets::notice::notice_at_bottom;
 
@@ -99,10 +100,16 @@ pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: 
             t.dim(),
         ),
     ]));
-    let head_h = u16::try_from(lines.len() + 1).unwrap_or(u16::MAX);
+    // Long lines wrap (a narrow terminal still shows every field); each takes the rows its
+    // width needs, and one more in case the words break early.
+    let width = usize::from(inner.width.max(1));
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum();
+    let head_h = u16::try_from(rows + 1)
+        .unwrap_or(u16::MAX)
+        .min(inner.height.saturating_sub(3));
     let [head, history] =
         Layout::vertical([Constraint::Length(head_h), Constraint::Min(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), head);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), head);
 
     let title_line = Rect {
         height: 1,
@@ -144,34 +151,40 @@ pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: 
         frame.render_widget(Paragraph::new(line), table_area);
         return;
     }
+    // Time, status and reason always; the newest entry's whole reason is in the Status line.
+    let specs = [
+        column(32, 0),
+        column(15, 0),
+        column(8, 2),
+        column(6, 3),
+        fill(12, 1),
+    ];
+    let shown = fit(&specs, table_area.width, 1);
     let rows: Vec<Row> = entries
         .iter()
         .take(usize::from(table_area.height.saturating_sub(1)))
         .map(|v| {
-            Row::new(vec![
-                Cell::from(format!("{} ({})", v.at.rfc3339(), v.at.relative_to(now))),
-                Cell::from(t.status_span(Some(v.status))),
-                Cell::from(
+            let all = [
+                Span::raw(format!("{} ({})", v.at.rfc3339(), v.at.relative_to(now))),
+                t.status_span(Some(v.status)),
+                Span::raw(
                     v.latency_ms
                         .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),
                 ),
-                Cell::from(v.checks().to_string()),
-                Cell::from(history_reason(v, now)),
-            ])
+                Span::raw(v.checks().to_string()),
+                Span::raw(history_reason(v, now)),
+            ];
+            Row::new(
+                shown
+                    .iter()
+                    .map(|(col, w)| Cell::from(cut_span(all[*col].clone(), *w))),
+            )
         })
         .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(32),
-            Constraint::Length(13),
-            Constraint::Length(8),
-            Constraint::Length(6),
-            Constraint::Min(10),
-        ],
-    )
-    .header(Row::new(["Time", "Status", "Latency", "Checks", "Reason"]).style(t.title()))
-    .column_spacing(1);
+    let labels = ["Time", "Status", "Latency", "Checks", "Reason"];
+    let table = Table::new(rows, shown.iter().map(|(_, w)| Constraint::Length(*w)))
+        .header(Row::new(shown.iter().map(|(col, w)| cut(labels[*col], *w))).style(t.title()))
+        .column_spacing(1);
     frame.render_widget(table, table_area);
 }
 

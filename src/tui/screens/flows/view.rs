@@ -11,6 +11,7 @@ use super::{activity, sorted_flows, FlowsState};
 use crate::core::health::Health;
 use crate::core::Flow;
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::columns::{column, cut, cut_spans, fill, fit};
 use crate::tui::widgets::notice::notice_at_bottom;
 use crate::tui::widgets::{boxed, scroll_offset};
 
@@ -48,66 +49,66 @@ pub(super) fn render(flows: &FlowsState, shared: &Shared, frame: &mut Frame, are
         height: inner.height.saturating_sub(detail_h),
         ..inner
     };
+    // Name and state always; the steps take the rest, shown whole below for the selected flow.
+    let specs = [column(18, 0), column(11, 2), column(12, 0), fill(10, 1)];
+    let shown = fit(&specs, table_area.width, 1);
     let rows_h = usize::from(table_area.height.saturating_sub(1));
     let offset = scroll_offset(selected, rows_h);
-    let rows: Vec<Row> = list
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(rows_h)
-        .map(|(i, f)| {
-            let failing = view.snapshot.failing_steps(f);
-            // The row takes the health of its worst credential (a missing one is failing).
-            let health = Health::worst(f.steps.iter().map(|s| {
-                view.snapshot
-                    .credential(&s.credential)
-                    .map_or(Health::Failing, |c| shared.health_of(c))
-            }))
-            .unwrap_or(Health::Unchecked);
-            let state_cell = Span::styled(
-                format!("{} {}", health.glyph(), activity(f.active)),
-                t.health(health),
-            );
-            let mut spans = Vec::new();
-            for (n, s) in f.steps.iter().enumerate() {
-                if n > 0 {
-                    spans.push(Span::styled(" → ", t.dim()));
+    let rows: Vec<Row> =
+        list.iter()
+            .enumerate()
+            .skip(offset)
+            .take(rows_h)
+            .map(|(i, f)| {
+                let failing = view.snapshot.failing_steps(f);
+                // The row takes the health of its worst credential (a missing one is failing).
+                let health = Health::worst(f.steps.iter().map(|s| {
+                    view.snapshot
+                        .credential(&s.credential)
+                        .map_or(Health::Failing, |c| shared.health_of(c))
+                }))
+                .unwrap_or(Health::Unchecked);
+                let state_cell = Span::styled(
+                    format!("{} {}", health.glyph(), activity(f.active)),
+                    t.health(health),
+                );
+                let mut spans = Vec::new();
+                for (n, s) in f.steps.iter().enumerate() {
+                    if n > 0 {
+                        spans.push(Span::styled(" → ", t.dim()));
+                    }
+                    let cred = view
+                        .snapshot
+                        .credential(&s.credential)
+                        .map_or("(missing)", |c| c.name.as_str());
+                    let text = format!("{}:{cred}", s.component);
+                    if failing.contains(&n) {
+                        spans.push(Span::styled(format!("✗ {text}"), t.error()));
+                    } else {
+                        spans.push(Span::raw(text));
+                    }
                 }
-                let cred = view
-                    .snapshot
-                    .credential(&s.credential)
-                    .map_or("(missing)", |c| c.name.as_str());
-                let text = format!("{}:{cred}", s.component);
-                if failing.contains(&n) {
-                    spans.push(Span::styled(format!("✗ {text}"), t.error()));
+                let cells = [
+                    vec![Span::raw(f.name.clone())],
+                    vec![Span::raw(f.environment.as_str().to_string())],
+                    vec![state_cell],
+                    spans,
+                ];
+                let row =
+                    Row::new(shown.iter().map(|(col, w)| {
+                        Cell::from(Line::from(cut_spans(cells[*col].clone(), *w)))
+                    }));
+                if i == selected {
+                    row.style(t.selected())
                 } else {
-                    spans.push(Span::raw(text));
+                    row
                 }
-            }
-            let row = Row::new(vec![
-                Cell::from(f.name.clone()),
-                Cell::from(f.environment.as_str().to_string()),
-                Cell::from(state_cell),
-                Cell::from(Line::from(spans)),
-            ]);
-            if i == selected {
-                row.style(t.selected())
-            } else {
-                row
-            }
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(18),
-            Constraint::Length(11),
-            Constraint::Length(10),
-            Constraint::Min(10),
-        ],
-    )
-    .header(Row::new(["Name", "Env", "State", "Steps"]).style(t.title()))
-    .column_spacing(1);
+            })
+            .collect();
+    let labels = ["Name", "Env", "State", "Steps"];
+    let table = Table::new(rows, shown.iter().map(|(_, w)| Constraint::Length(*w)))
+        .header(Row::new(shown.iter().map(|(col, w)| cut(labels[*col], *w))).style(t.title()))
+        .column_spacing(1);
     frame.render_widget(table, table_area);
     let detail_area = Rect {
         y: table_area.bottom(),

@@ -9,6 +9,7 @@ use ratatui::Frame;
 
 use super::{grid_columns, GridState, CARD_HEIGHT, CARD_WIDTH};
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::columns::cut_spans;
 use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::truncate;
 
@@ -40,7 +41,7 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
             t.dim(),
         )
     };
-    frame.render_widget(Paragraph::new(head_line), head);
+    frame.render_widget(Paragraph::new(head_line.clone()), head);
     if grid.filtering {
         let x = head.x + 9 + u16::try_from(grid.filter.visual_cursor()).unwrap_or(0);
         frame.set_cursor_position((x.min(head.right().saturating_sub(1)), head.y));
@@ -82,7 +83,16 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
             width: w,
             ..head
         };
-        frame.render_widget(Clear, at);
+        // The line's own text gives way to the indicator, with an ellipsis where cut.
+        let rest = Rect {
+            width: head.width - w,
+            ..head
+        };
+        frame.render_widget(Clear, head);
+        frame.render_widget(
+            Paragraph::new(Line::from(cut_spans(head_line.spans.clone(), rest.width))),
+            rest,
+        );
         frame.render_widget(Paragraph::new(Line::styled(text, t.key())), at);
     }
     for (i, c) in components.iter().enumerate().skip(first_row * columns) {

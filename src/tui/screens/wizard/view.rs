@@ -101,7 +101,8 @@ fn name_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {
             },
         );
         if let (Some(h), true) = (help, y + 1 < area.bottom()) {
-            frame.render_widget(Span::styled(*h, t.dim()), Rect { y: y + 1, ..value });
+            let cut = truncate(h, usize::from(value.width));
+            frame.render_widget(Span::styled(cut, t.dim()), Rect { y: y + 1, ..value });
         }
     }
 }
