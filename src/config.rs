@@ -23,6 +23,9 @@ pub struct Config {
 pub struct VaultConfig {
     /// The vault file; `--vault` and `KEYWAY_VAULT` win over it.
     pub path: Option<PathBuf>,
+    /// A team vault's postgresql:// URL, used instead of `path` (not both); `--vault` and
+    /// `KEYWAY_VAULT` win over it.
+    pub url: Option<String>,
     /// Folder of user component definitions (default: the config dir's components/).
     pub components_dir: Option<PathBuf>,
     /// Seconds a write waits for another process's write transaction before giving up (exit 5).
@@ -33,6 +36,7 @@ impl Default for VaultConfig {
     fn default() -> Self {
         VaultConfig {
             path: None,
+            url: None,
             components_dir: None,
             lock_wait_secs: crate::vault::DEFAULT_LOCK_WAIT.as_secs(),
         }

@@ -25,6 +25,7 @@ mod cli {
     mod rotate;
     mod run;
     mod session;
+    mod team_vault;
     mod terminal;
     mod tls;
     mod transfer;

@@ -9,10 +9,10 @@ use clap::{Args, Parser, Subcommand};
     name = "keyway",
     version,
     about = "Manage the credentials of your integration flows: an encrypted vault, live verification, a keyboard-driven TUI.",
-    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault busy (another process's write did not finish in time); 6 changed by another process since it was read. `keyway run` exits with its command's code, or 125 (keyway failed before the command started), 126 (cannot run it), 127 (not found)."
+    long_about = "Manage the credentials of your integration flows.\n\nWith no subcommand keyway opens the terminal UI. The subcommands below are the scriptable face of the same vault and rules.\n\nExit codes: 0 ok; 1 refused or failed; 2 usage; 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault busy (another process's write did not finish in time); 6 changed by another process since it was read; 7 the team vault's server cannot be reached. `keyway run` exits with its command's code, or 125 (keyway failed before the command started), 126 (cannot run it), 127 (not found)."
 )]
 pub struct Cli {
-    /// The vault file (default: ~/.local/share/keyway/vault.redb).
+    /// The vault file, or a team vault's postgresql:// URL (default: ~/.local/share/keyway/vault.redb).
     #[arg(long, global = true, env = "KEYWAY_VAULT", value_name = "PATH")]
     pub vault: Option<PathBuf>,
 
@@ -30,8 +30,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a new, empty vault.
-    Init,
+    /// Create a new, empty vault: a file, or with --url a team vault in PostgreSQL.
+    Init {
+        /// Create a team vault in this PostgreSQL database
+        /// (postgresql://USER@HOST:PORT/DB?sslmode=verify-full); the password comes from
+        /// PGPASSWORD, ~/.pgpass or a prompt, never from the URL.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
     /// Change the vault's passphrase (the new one from KEYWAY_NEW_PASSPHRASE or a prompt).
     /// Ends the vault's session agent.
     Passwd,

@@ -22,6 +22,8 @@ pub struct Context {
     passphrase_file: Option<PathBuf>,
     /// What this process is, as the records it writes say (`keyway credential edit`).
     via: String,
+    /// A team vault's database password typed at the prompt, asked at most once.
+    db_password: std::sync::OnceLock<Option<SecretString>>,
 }
 
 impl Context {
@@ -34,10 +36,17 @@ impl Context {
                 None => Config::default(),
             },
         };
+        if config.vault.path.is_some() && config.vault.url.is_some() {
+            return Err(CliError::Usage(
+                "the configuration sets both vault.path and vault.url: keep the one vault you use"
+                    .into(),
+            ));
+        }
         let vault_path = cli
             .vault
             .clone()
             .or_else(|| config.vault.path.clone())
+            .or_else(|| config.vault.url.as_ref().map(PathBuf::from))
             .or_else(crate::paths::default_vault_file)
             .ok_or_else(|| {
                 CliError::Usage(
@@ -74,14 +83,49 @@ impl Context {
             catalog: loaded.catalog,
             passphrase_file: cli.passphrase_file.clone(),
             via: via.to_string(),
+            db_password: std::sync::OnceLock::new(),
         })
     }
 
     /// How this process uses the vault: who it writes as, how long it waits to write.
     pub fn vault_options(&self) -> vault::Options {
+        // A bad URL is reported by the open that follows; the options need no password then.
+        self.vault_options_for(&self.vault_path)
+            .unwrap_or_else(|_| self.options_with(None))
+    }
+
+    /// The options for the vault at `location`: for a team vault, the database password from
+    /// a prompt when neither PGPASSWORD nor the passfile has one and stdin is a terminal.
+    pub fn vault_options_for(
+        &self,
+        location: &std::path::Path,
+    ) -> Result<vault::Options, CliError> {
+        if !vault::is_team_vault(location) {
+            return Ok(self.options_with(None));
+        }
+        let target = vault::postgres::parse_url(location)?;
+        let typed = self.db_password.get_or_init(|| {
+            if vault::postgres::stored_password(&target).is_some()
+                || !std::io::stdin().is_terminal()
+            {
+                return None;
+            }
+            rpassword::prompt_password(format!(
+                "Password of {} for the database: ",
+                target.shown().display()
+            ))
+            .ok()
+            .map(SecretString::from)
+        });
+        Ok(self.options_with(typed.clone()))
+    }
+
+    fn options_with(&self, db_password: Option<SecretString>) -> vault::Options {
         vault::Options {
             changed_by: vault::changed_by(&self.via),
             lock_wait: self.config.vault.lock_wait(),
+            db_password,
+            extra_ca_file: self.config.verify.extra_ca_file.clone(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! CLI failures and their exit codes (README, "Exit codes"): 0 ok; 1 refused or failed; 2 usage;
-//! 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault in use. `keyway run`
+//! 3 wrong passphrase; 4 vault missing, corrupt, foreign or newer; 5 vault in use; 6 changed by another process; 7 the
+//! team vault's server cannot be reached. `keyway run`
 //! passes on its command's code and has its own: 125, 126, 127.
 
 use crate::config::ConfigError;

@@ -30,7 +30,7 @@ use args::{AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, WorkspaceCm
 /// The command as the records it writes name it (`changed_by`).
 fn via(command: &Command) -> &'static str {
     match command {
-        Command::Init => "keyway init",
+        Command::Init { .. } => "keyway init",
         Command::Passwd => "keyway passwd",
         Command::Rekey => "keyway rekey",
         Command::Unlock { .. } => "keyway unlock",
@@ -123,7 +123,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
 
 fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
     match command {
-        Command::Init => workspace::init(ctx),
+        Command::Init { url } => workspace::init(ctx, url.as_deref()),
         Command::Passwd => workspace::passwd(ctx),
         Command::Rekey => workspace::rekey(ctx),
         Command::Unlock { duration } => session::unlock(ctx, duration),

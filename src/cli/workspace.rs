@@ -12,22 +12,32 @@ use crate::core::RecordKind;
 use crate::store::Store;
 use crate::vault::kdf::KdfParams;
 
-pub fn init(ctx: &Context) -> Result<(), CliError> {
-    if let Some(problem) = crate::vault::occupied(&ctx.vault_path) {
+/// `keyway init [--url URL]`: a new vault file, or a team vault in the database `url` names.
+pub fn init(ctx: &Context, url: Option<&str>) -> Result<(), CliError> {
+    let location = match url {
+        Some(url) if !crate::vault::is_team_vault(std::path::Path::new(url)) => {
+            return Err(CliError::Usage(format!(
+                "--url takes a postgresql:// URL, not '{url}'"
+            )))
+        }
+        Some(url) => std::path::PathBuf::from(url),
+        None => ctx.vault_path.clone(),
+    };
+    if let Some(problem) = crate::vault::occupied(&location) {
         return Err(problem.into());
     }
     let pass = ctx.new_passphrase("KEYWAY_PASSPHRASE", "New vault passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
-    Store::create_with(
-        &ctx.vault_path,
+    let store = Store::create_with(
+        &location,
         pass.expose_secret().as_bytes(),
         params,
         clock::now(),
-        &ctx.vault_options(),
+        &ctx.vault_options_for(&location)?,
     )?;
     done!(
         "Created vault {} (Argon2id m={} MiB, t={}, p={})",
-        ctx.vault_path.display(),
+        store.vault().path().display(),
         params.memory_kib / 1024,
         params.iterations,
         params.parallelism

@@ -94,7 +94,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         m => Some(Duration::from_secs(m.saturating_mul(60))),
     };
     let mut state = State::new(StateInit {
-        vault_exists: opts.vault.exists(),
+        vault_exists: opts.vault.exists() || crate::vault::is_team_vault(&opts.vault),
         vault_path: opts.vault.clone(),
         catalog: opts.catalog.clone(),
         theme: Theme::from_env(),

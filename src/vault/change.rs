@@ -459,6 +459,11 @@ impl<'v> Change<'v> {
             let sealed = sequences::seal(self.key(), &self.state.header.vault_id, all);
             self.txn().put_positions(&sealed)?;
         }
+        if self.txn().keeps_record_digest() {
+            let sealed =
+                super::digest::seal(self.key(), &self.state.header.vault_id, self.snapshot);
+            self.txn().put_record_digest(&sealed)?;
+        }
         let txn = self
             .txn
             .take()

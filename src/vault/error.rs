@@ -59,6 +59,17 @@ pub enum VaultError {
     },
     #[error("the vault {path} could not be written: {detail}")]
     Storage { path: PathBuf, detail: String },
+    #[error("the database {0} already holds a keyway team vault; keyway will not overwrite it")]
+    TeamVaultExists(PathBuf),
+    /// A team vault's URL that keyway cannot use (checked before any connection).
+    #[error("the team vault URL cannot be used: {0}")]
+    BadUrl(String),
+    /// The team vault's server cannot be reached (README, exit code 7).
+    #[error("the team vault's server cannot be reached ({url}): {detail}")]
+    Unreachable { url: PathBuf, detail: String },
+    /// The team vault's server refused the login or the database.
+    #[error("the team vault's server refused the connection ({url}): {detail}")]
+    ServerRefused { url: PathBuf, detail: String },
 }
 
 impl VaultError {
@@ -77,7 +88,13 @@ impl VaultError {
             | VaultError::Stale { .. }
             | VaultError::Rekeyed(_)
             | VaultError::Replaced(_) => 6,
-            VaultError::AlreadyExists(_) | VaultError::Io { .. } | VaultError::Storage { .. } => 1,
+            VaultError::AlreadyExists(_)
+            | VaultError::TeamVaultExists(_)
+            | VaultError::Io { .. }
+            | VaultError::Storage { .. }
+            | VaultError::ServerRefused { .. } => 1,
+            VaultError::BadUrl(_) => 2,
+            VaultError::Unreachable { .. } => 7,
         }
     }
 }

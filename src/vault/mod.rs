@@ -13,6 +13,7 @@
 mod actor;
 mod change;
 pub mod crypto;
+mod digest;
 mod error;
 pub mod file;
 pub mod guard;
@@ -22,6 +23,7 @@ pub mod kdf;
 pub mod keyslot;
 mod migrate;
 mod open;
+pub mod postgres;
 mod records;
 mod results;
 pub mod rotation_lock;
@@ -39,7 +41,6 @@ pub use actor::changed_by;
 pub use change::Change;
 pub use error::VaultError;
 pub use keyslot::Unlock;
-pub use open::{check_path, occupied};
 
 use crate::core::Snapshot;
 use crate::core::{Credential, Flow, RecordId, Verification, Workspace};
@@ -48,7 +49,9 @@ use file::FileStorage;
 use header::{Header, HeaderProblem, REVISIONS};
 use journal::{Edit, Journal, Step};
 use kdf::KdfParams;
+use postgres::PgStorage;
 use records::Record;
+use secrecy::SecretString;
 use sequences::Positions;
 use storage::{ReadTxn, Storage};
 
@@ -62,6 +65,11 @@ pub struct Options {
     /// Recorded as `changed_by` on every record this process writes.
     pub changed_by: String,
     pub lock_wait: Duration,
+    /// A team vault's database password, when the user typed it (else PGPASSWORD, else the
+    /// passfile; see postgres.rs).
+    pub db_password: Option<SecretString>,
+    /// `verify.extra_ca_file`: trusted for a team vault's TLS too.
+    pub extra_ca_file: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -69,6 +77,8 @@ impl Default for Options {
         Options {
             changed_by: changed_by("keyway"),
             lock_wait: DEFAULT_LOCK_WAIT,
+            db_password: None,
+            extra_ca_file: None,
         }
     }
 }
@@ -145,6 +155,39 @@ impl Drop for Vault {
     }
 }
 
+/// Refuses a location that cannot be an existing vault before the passphrase is asked for: a
+/// path that is not a vault file (open.rs), or a team vault URL keyway cannot use.
+pub fn check_path(path: &Path) -> Result<(), VaultError> {
+    if postgres::is_url(path) {
+        return postgres::parse_url(path).map(drop);
+    }
+    open::check_path(path)
+}
+
+/// Why no vault can be created at `path`, if a file is in the way (a team vault's database is
+/// asked when the vault is created).
+pub fn occupied(path: &Path) -> Option<VaultError> {
+    if postgres::is_url(path) {
+        return postgres::parse_url(path).err();
+    }
+    open::occupied(path)
+}
+
+/// Whether `path` names a team vault (a PostgreSQL URL) rather than a file.
+pub fn is_team_vault(path: &Path) -> bool {
+    postgres::is_url(path)
+}
+
+fn open_team_storage(path: &Path, options: &Options) -> Result<PgStorage, VaultError> {
+    let target = postgres::parse_url(path)?;
+    PgStorage::open(
+        &target,
+        options.db_password.as_ref(),
+        options.extra_ca_file.as_deref(),
+        options.lock_wait,
+    )
+}
+
 pub(crate) fn storage_error(path: &Path, e: impl std::fmt::Display) -> VaultError {
     VaultError::Storage {
         path: path.to_path_buf(),
@@ -198,7 +241,11 @@ fn header_digest(bytes: &[u8]) -> [u8; 32] {
 /// The session binding of the vault at `path`, read without a key and without writing.
 pub fn session_binding(path: &Path, options: &Options) -> Result<SessionBinding, VaultError> {
     guard::guarded(path, "opening", || {
-        let storage = FileStorage::open(path, options.lock_wait)?;
+        let storage: Box<dyn Storage> = if postgres::is_url(path) {
+            Box::new(open_team_storage(path, options)?)
+        } else {
+            Box::new(FileStorage::open(path, options.lock_wait)?)
+        };
         let txn = storage.read()?;
         let bytes = txn.key_slots()?;
         let header = decode_header(path, &bytes)?;
@@ -240,6 +287,9 @@ impl Vault {
                 path: path.to_path_buf(),
                 detail: format!("the key derivation settings are unacceptable: {detail}"),
             })?;
+        if postgres::is_url(path) {
+            return Self::create_team(path, passphrase, params, now, options);
+        }
         if let Some(problem) = open::occupied(path) {
             return Err(problem);
         }
@@ -262,7 +312,7 @@ impl Vault {
         )
         .map_err(unacceptable(path))?;
         let storage = FileStorage::create(path, options.lock_wait)?;
-        let result = Self::initialize(storage, path, header, key, options);
+        let result = Self::initialize(Box::new(storage), path, header, key, options);
         if result.is_err() {
             // The file is ours and holds nothing yet: leave no half-made vault behind.
             let _ = std::fs::remove_file(path);
@@ -270,8 +320,40 @@ impl Vault {
         result
     }
 
+    /// Creates a team vault in the database `url` names (see postgres.rs): its schema, then
+    /// the key slots, like a new file.
+    fn create_team(
+        url: &Path,
+        passphrase: &[u8],
+        params: KdfParams,
+        now: i64,
+        options: &Options,
+    ) -> Result<Vault, VaultError> {
+        let target = postgres::parse_url(url)?;
+        let shown = target.shown();
+        let (key, raw) = DataKey::generate();
+        let vault_id = hex::encode(crypto::random_bytes::<16>());
+        // The key derivation runs before anything is created in the database.
+        let header = keyslot::wrap_passphrase(
+            vault_id,
+            now,
+            passphrase,
+            &raw,
+            keyslot::fresh_key_id(),
+            params,
+        )
+        .map_err(unacceptable(&shown))?;
+        let storage = PgStorage::create(
+            &target,
+            options.db_password.as_ref(),
+            options.extra_ca_file.as_deref(),
+            options.lock_wait,
+        )?;
+        Self::initialize(Box::new(storage), &shown, header, key, options)
+    }
+
     fn initialize(
-        storage: FileStorage,
+        storage: Box<dyn Storage>,
         path: &Path,
         header: Header,
         key: DataKey,
@@ -281,12 +363,16 @@ impl Vault {
         guard::guarded(path, "creating", || {
             let mut txn = storage.write()?;
             txn.put_key_slots(&header_bytes)?;
+            if txn.keeps_record_digest() {
+                let empty = Snapshot::default();
+                txn.put_record_digest(&digest::seal(&key, &header.vault_id, &empty))?;
+            }
             // Creates every table of the current format (there are no older ones to retire).
             txn.retire_older_formats()?;
             txn.commit()
         })?;
         Ok(Vault {
-            storage: Some(Box::new(storage)),
+            storage: Some(storage),
             state: State {
                 path: path.to_path_buf(),
                 header,
@@ -319,6 +405,9 @@ impl Vault {
         unlock_with: Unlock<'_>,
         options: &Options,
     ) -> Result<(Vault, Snapshot), VaultError> {
+        if postgres::is_url(path) {
+            return Self::open_team(path, unlock_with, options);
+        }
         let (storage, state, loaded) = guard::guarded(path, "opening", || {
             let storage = FileStorage::open(path, options.lock_wait)?;
             let txn = storage.read()?;
@@ -356,6 +445,57 @@ impl Vault {
                 storage: Some(Box::new(storage)),
                 state,
                 warnings: open::permission_warnings(path),
+            },
+            loaded.snapshot,
+        ))
+    }
+
+    /// Opens a team vault (see postgres.rs) and decrypts everything, authenticating every
+    /// record and the set of them (digest.rs). Nothing is written.
+    fn open_team(
+        url: &Path,
+        unlock_with: Unlock<'_>,
+        options: &Options,
+    ) -> Result<(Vault, Snapshot), VaultError> {
+        let shown = postgres::parse_url(url)?.shown();
+        let path = shown.as_path();
+        let (storage, state, loaded) = guard::guarded(path, "opening", || {
+            let storage = open_team_storage(url, options)?;
+            let txn = storage.read()?;
+            let header_bytes = txn.key_slots()?;
+            let header = decode_header(path, &header_bytes)?;
+            if header.format < REVISIONS {
+                return Err(corrupt(
+                    path,
+                    format!(
+                        "its header claims format {}, which a team vault never has",
+                        header.format
+                    ),
+                ));
+            }
+            let key = unlock(path, &header, unlock_with)?;
+            let generation = txn.generation()?;
+            let loaded = load(&*txn, path, &header, &key)?;
+            drop(txn);
+            let state = State {
+                path: path.to_path_buf(),
+                legacy: None,
+                header,
+                header_bytes,
+                key,
+                changed_by: options.changed_by.clone(),
+                generation: Some(generation),
+                positions: Positions::new(),
+            };
+            Ok((storage, state, loaded))
+        })?;
+        let mut state = state;
+        state.positions = loaded.positions;
+        Ok((
+            Vault {
+                storage: Some(Box::new(storage)),
+                state,
+                warnings: Vec::new(),
             },
             loaded.snapshot,
         ))
@@ -653,6 +793,7 @@ impl State {
             self.sync_records::<Credential>(txn, snapshot, journal, c, removed)?;
             self.sync_records::<Flow>(txn, snapshot, journal, f, removed)?;
             self.sync_results(txn, snapshot, journal, &mut changes.results)?;
+            check_digest(txn, &self.path, &self.header.vault_id, &self.key, snapshot)?;
         }
         self.generation = Some(generation);
         Ok(Some(changes))
@@ -759,15 +900,33 @@ pub(crate) fn load(
     let mut credentials: Vec<Credential> = read_all(txn, path, vault_id, key)?;
     let positions = sequences::read(txn, path, vault_id, key, header.format)?;
     attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
+    let snapshot = Snapshot {
+        workspaces: read_all(txn, path, vault_id, key)?,
+        credentials,
+        flows: read_all(txn, path, vault_id, key)?,
+    };
+    check_digest(txn, path, vault_id, key, &snapshot)?;
     Ok(Loaded {
-        snapshot: Snapshot {
-            workspaces: read_all(txn, path, vault_id, key)?,
-            credentials,
-            flows: read_all(txn, path, vault_id, key)?,
-        },
+        snapshot,
         positions,
         migration: migrate::Migration::None,
     })
+}
+
+/// Where the storage keeps a record digest (digest.rs), the records read must be the set it
+/// names: damage otherwise, nothing of them shown.
+fn check_digest(
+    txn: &dyn ReadTxn,
+    path: &Path,
+    vault_id: &str,
+    key: &DataKey,
+    snapshot: &Snapshot,
+) -> Result<(), VaultError> {
+    if !txn.keeps_record_digest() {
+        return Ok(());
+    }
+    let sealed = txn.record_digest()?;
+    digest::check(key, vault_id, sealed.as_deref(), snapshot).map_err(|d| corrupt(path, d))
 }
 
 /// Gives each credential its newest result, as `positions` names it. History entries with no

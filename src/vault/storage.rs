@@ -107,6 +107,19 @@ pub trait ReadTxn {
 
     /// The sealed record of where every credential's results stand, if any was written.
     fn positions(&self) -> Result<Option<Vec<u8>>, VaultError>;
+
+    /// Whether this storage keeps the sealed digest of every record's (table, id, revision)
+    /// (digest.rs): a storage whose rows someone without the key can edit one by one (a
+    /// database) keeps it, so that a row rolled back, deleted or added is noticed. The file
+    /// keeps none: redb writes and checksums it as a whole.
+    fn keeps_record_digest(&self) -> bool {
+        false
+    }
+
+    /// The sealed record digest, if one was written.
+    fn record_digest(&self) -> Result<Option<Vec<u8>>, VaultError> {
+        Ok(None)
+    }
 }
 
 /// What a write transaction can change. Dropping it without `commit` writes nothing.
@@ -133,6 +146,11 @@ pub trait WriteTxn: ReadTxn {
     fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError>;
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError>;
+
+    /// Replaces the sealed record digest (only called when `keeps_record_digest`).
+    fn put_record_digest(&mut self, _sealed: &[u8]) -> Result<(), VaultError> {
+        Ok(())
+    }
 
     /// Removes what older formats of this storage kept and the current one does not (the file:
     /// the tables of vault formats 1 to 4), at the end of a format migration.

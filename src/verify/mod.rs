@@ -25,7 +25,7 @@
 //! to store with the result, atomically.
 
 mod endpoints;
-mod failure;
+pub(crate) mod failure;
 mod http;
 pub mod login;
 mod oauth;
@@ -33,7 +33,7 @@ pub mod pool;
 mod postgres;
 mod safety;
 mod scrub;
-mod tls;
+pub(crate) mod tls;
 mod token;
 mod transport;
 

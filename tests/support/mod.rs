@@ -165,6 +165,14 @@ impl TestVault {
     /// `loopback_api` (GET {base_url}/v1/me with a bearer key, detail from /account/id) and
     /// keeps verification deadlines short.
     pub fn with_loopback_component() -> TestVault {
+        let v = TestVault::with_loopback_config();
+        let o = v.keyway(&["init"]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        v
+    }
+
+    /// The config of `with_loopback_component`, no vault created yet.
+    pub fn with_loopback_config() -> TestVault {
         let v = TestVault::new();
         let components = v.dir.path().join("components");
         std::fs::create_dir_all(&components).expect("components dir");
@@ -181,8 +189,6 @@ impl TestVault {
             ),
         )
         .expect("config");
-        let o = v.keyway(&["init"]);
-        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         v
     }
 
@@ -230,6 +236,8 @@ impl TestVault {
             .args(args)
             .env_remove("KEYWAY_PASSPHRASE")
             .env_remove("KEYWAY_VAULT")
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE")
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"));
         // What the machine's environment says about trust and proxies is not the test's: a

@@ -319,6 +319,90 @@ impl PgCluster {
         );
     }
 
+    /// A new, empty database owned by `etl`, with a name no other test uses.
+    pub fn new_database(&self, prefix: &str) -> String {
+        static DATABASES: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "{prefix}_{}_{}",
+            std::process::id(),
+            DATABASES.fetch_add(1, Ordering::SeqCst)
+        );
+        self.psql(
+            "postgres",
+            &format!("CREATE DATABASE {name} OWNER {ETL_USER}"),
+        );
+        name
+    }
+
+    /// Runs `sql` as the superuser (a database administrator) in `database`; its output
+    /// (unaligned, tuples only). Panics when psql fails.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let out = self.tool_output(
+            "psql",
+            &[
+                "-d",
+                database,
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "psql failed on {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `pg_dump` of `database`: every table's bytes as a backup holds them.
+    pub fn pg_dump(&self, database: &str) -> Vec<u8> {
+        let out = self.tool_output("pg_dump", &["-d", database]);
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// A client tool as the superuser over the cluster's Unix socket.
+    fn tool_output(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let binary = format!("{PG_BIN}/{program}");
+        let port = self.port.to_string();
+        let socket_dir = self.dir.to_string_lossy().into_owned();
+        let mut cmd = match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", &binary]);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        cmd.args(["-h", &socket_dir, "-p", &port, "-U", "postgres"])
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .expect("run a PostgreSQL client tool")
+    }
+
+    /// What the server has logged so far.
+    pub fn server_log(&self) -> Vec<u8> {
+        std::fs::read(self.dir.join("server.log")).unwrap_or_default()
+    }
+
+    /// The URL of a team vault in `database` on this cluster (loopback, so sslmode=disable is
+    /// allowed).
+    pub fn vault_url(&self, database: &str) -> String {
+        format!(
+            "postgresql://{ETL_USER}@127.0.0.1:{}/{database}?sslmode=disable",
+            self.port
+        )
+    }
+
     /// Stops the server at once and removes its files. Safe to call twice.
     pub fn stop(&self) {
         if self.data().exists() {

@@ -176,6 +176,8 @@ impl Edges {
         crate::vault::Options {
             changed_by: crate::vault::changed_by("tui"),
             lock_wait: self.config.vault.lock_wait(),
+            db_password: None,
+            extra_ca_file: self.config.verify.extra_ca_file.clone(),
         }
     }
 

@@ -143,6 +143,16 @@ impl DbTls {
         Ok(DbTls { mode, ca, identity })
     }
 
+    /// The team vault's connection (vault/postgres.rs): its URL's sslmode and sslrootcert,
+    /// no client certificate.
+    pub(crate) fn for_team_vault(mode: SslMode, ca: Option<Vec<CertificateDer<'static>>>) -> DbTls {
+        DbTls {
+            mode,
+            ca,
+            identity: None,
+        }
+    }
+
     /// Whether a TLS connection is made at all.
     pub(crate) fn uses_tls(&self) -> bool {
         self.mode != SslMode::Disable

@@ -1,0 +1,918 @@
+//! The team vault: the same sealed records as the file, kept in a PostgreSQL database the team
+//! already runs, backs up and replicates. The server only ever sees ids, revisions, times and
+//! ciphertext: no name and no field value of any kind is stored in clear.
+//!
+//! Tables (created and upgraded by the versioned migrations below, each run in one
+//! transaction; a schema newer than this keyway knows is refused like a newer file format):
+//! - `keyway_schema (version)`: one row, the schema's version.
+//! - `keyway_meta`: one row: the generation every commit moves on, the key-slot record (the
+//!   vault header), the sealed record of where each credential's results stand, and the sealed
+//!   digest of every record's (table, id, revision) (see `digest.rs`), which is what lets a
+//!   reader notice a row rolled back, deleted or added by someone with the database's
+//!   password but not the vault's key.
+//! - `keyway_records (kind, id, revision, sealed)`: workspaces (1), credentials (2), flows (3).
+//! - `keyway_results (slot, credential, sealed)`: the verification results' rings.
+//!
+//! Transactions: a read is one REPEATABLE READ, READ ONLY transaction (one committed state). A
+//! write locks the meta row (`SELECT ... FOR UPDATE`) first, which serialises writers across
+//! every host; a writer that cannot have it within `lock_wait` gives up with `Busy`. Every
+//! statement of a write runs after that lock, so what it reads is the vault as it is.
+//!
+//! tokio-postgres is async and the storage boundary is not: the connection runs on a runtime
+//! of its own (one worker thread), and the calls wait for their answers with a plain executor,
+//! so the vault can be used from any thread, inside another runtime or not.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::executor::block_on;
+use secrecy::{ExposeSecret, SecretString};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Client;
+
+use super::storage::{ReadTxn, Storage, StoredRecord, StoredResult, Table, WriteTxn};
+use super::{corrupt, VaultError};
+use crate::verify::failure::NetFailure;
+use crate::verify::tls::{DbTls, SslMode, Trust};
+
+/// The schema version this keyway writes; MIGRATIONS[v - 1] brings version v - 1 to v.
+pub const SCHEMA_VERSION: i32 = 1;
+
+const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
+    // 1: the first team-vault schema.
+    "CREATE TABLE keyway_meta (
+         singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+         generation bigint NOT NULL,
+         key_slots bytea NOT NULL,
+         positions bytea,
+         record_digest bytea
+     );
+     CREATE TABLE keyway_records (
+         kind smallint NOT NULL,
+         id text NOT NULL,
+         revision bigint NOT NULL CHECK (revision > 0),
+         sealed bytea NOT NULL,
+         PRIMARY KEY (kind, id)
+     );
+     CREATE TABLE keyway_results (
+         slot smallint NOT NULL,
+         credential text NOT NULL,
+         sealed bytea NOT NULL,
+         PRIMARY KEY (slot, credential)
+     );",
+];
+
+/// Whether `location` names a team vault (a PostgreSQL URL) rather than a file.
+pub fn is_url(location: &Path) -> bool {
+    location
+        .to_str()
+        .is_some_and(|s| s.starts_with("postgresql://") || s.starts_with("postgres://"))
+}
+
+/// Where a team vault lives, read from its URL before any socket is opened.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub(crate) sslmode: SslMode,
+    /// `sslrootcert`: a PEM file of the CAs trusted instead of the shared ones (as libpq).
+    pub root_cert: Option<PathBuf>,
+    pub connect_timeout: Duration,
+}
+
+impl Target {
+    /// The URL as keyway shows it (no password ever appears in one).
+    pub fn shown(&self) -> PathBuf {
+        PathBuf::from(format!(
+            "postgresql://{}@{}:{}/{}",
+            self.user, self.host, self.port, self.database
+        ))
+    }
+
+    fn where_(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Reads a `postgresql://USER@HOST:PORT/DB?sslmode=...` URL. A password in the URL is refused:
+/// it would end up in a config file or a shell history in clear.
+pub fn parse_url(location: &Path) -> Result<Target, VaultError> {
+    let text = location.to_str().unwrap_or_default();
+    let bad = |why: String| VaultError::BadUrl(why);
+    let url = url::Url::parse(text).map_err(|e| bad(format!("{e}")))?;
+    if url.password().is_some() {
+        return Err(bad(
+            "it holds a password; keyway takes the database password from PGPASSWORD, a passfile (~/.pgpass) or a prompt, never from the URL".into(),
+        ));
+    }
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| bad("it is not UTF-8 once decoded".into()))
+    };
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| bad("it names no host".into()))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let user = decode(url.username())?;
+    if user.is_empty() {
+        return Err(bad("it names no user (postgresql://USER@HOST/DB)".into()));
+    }
+    let database = decode(url.path().trim_start_matches('/'))?;
+    if database.is_empty() || database.contains('/') {
+        return Err(bad(
+            "it names no database (postgresql://USER@HOST/DB)".into()
+        ));
+    }
+    let mut target = Target {
+        host,
+        port: url.port().unwrap_or(5432),
+        database,
+        user,
+        sslmode: SslMode::DEFAULT,
+        root_cert: None,
+        connect_timeout: Duration::from_secs(10),
+    };
+    for (name, value) in url.query_pairs() {
+        match &*name {
+            "sslmode" => {
+                target.sslmode = SslMode::parse(&value).ok_or_else(|| {
+                    bad(format!(
+                        "sslmode={value}: keyway takes verify-full (the default), verify-ca, require or disable"
+                    ))
+                })?
+            }
+            "sslrootcert" => target.root_cert = Some(PathBuf::from(&*value)),
+            "connect_timeout" => {
+                let secs = value.parse::<u64>().ok().filter(|s| (1..=300).contains(s));
+                target.connect_timeout = Duration::from_secs(secs.ok_or_else(|| {
+                    bad(format!("connect_timeout={value} is not 1 to 300 seconds"))
+                })?)
+            }
+            other => {
+                return Err(bad(format!(
+                    "the parameter '{other}' is not one keyway knows (sslmode, sslrootcert, connect_timeout)"
+                )))
+            }
+        }
+    }
+    if target.sslmode == SslMode::Disable && !crate::core::transport::is_loopback_host(&target.host)
+    {
+        return Err(bad(format!(
+            "sslmode=disable would send the database password and the vault's ciphertext in clear, so keyway allows it only for a loopback host, not {}",
+            target.host
+        )));
+    }
+    Ok(target)
+}
+
+/// The database password from PGPASSWORD, else the passfile (PGPASSFILE, else ~/.pgpass), as
+/// libpq looks for it. None: neither has one for `target` (a prompt may ask).
+pub fn stored_password(target: &Target) -> Option<SecretString> {
+    if let Ok(p) = std::env::var("PGPASSWORD") {
+        return Some(SecretString::from(p));
+    }
+    let file = std::env::var_os("PGPASSFILE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+    passfile_password(&file, target)
+}
+
+/// The password of the first line of the passfile `file` that matches `target`. libpq ignores
+/// a passfile others can read; so does keyway.
+fn passfile_password(file: &Path, target: &Target) -> Option<SecretString> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(file).ok()?;
+    if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+        return None;
+    }
+    let text = zeroize::Zeroizing::new(crate::files::read_text(file, 1024 * 1024).ok()?);
+    let port = target.port.to_string();
+    let wanted = [&*target.host, &port, &target.database, &target.user];
+    text.lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .find_map(|line| {
+            let fields = passfile_fields(line);
+            if fields.len() != 5 {
+                return None;
+            }
+            let matches = fields[..4]
+                .iter()
+                .zip(wanted)
+                .all(|(field, want)| field == "*" || field == want);
+            matches.then(|| SecretString::from(fields[4].clone()))
+        })
+}
+
+/// The colon-separated fields of a passfile line, `\:` and `\\` standing for `:` and `\`.
+fn passfile_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let (Some(next), Some(f)) = (chars.next(), fields.last_mut()) {
+                    f.push(next);
+                }
+            }
+            ':' => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c)
+                }
+            }
+        }
+    }
+    fields
+}
+
+/// A team vault's storage: one connection, used by one transaction at a time.
+pub struct PgStorage {
+    shown: PathBuf,
+    lock_wait: Duration,
+    client: Mutex<Client>,
+    /// Drives the connection; dropped last, which closes it.
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl std::fmt::Debug for PgStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStorage")
+            .field("url", &self.shown)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a failed statement means for the user.
+fn db_error(shown: &Path, e: tokio_postgres::Error) -> VaultError {
+    if let Some(db) = e.as_db_error() {
+        return VaultError::Storage {
+            path: shown.to_path_buf(),
+            detail: format!("the server said: {}", db.message()),
+        };
+    }
+    unreachable_error(shown, &e)
+}
+
+/// The error and every cause under it, as one line.
+fn error_chain(e: &tokio_postgres::Error) -> String {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let cause = s.to_string();
+        if !detail.contains(&cause) {
+            detail = format!("{detail}: {cause}");
+        }
+        source = s.source();
+    }
+    detail
+}
+
+fn unreachable_error(shown: &Path, e: &tokio_postgres::Error) -> VaultError {
+    VaultError::Unreachable {
+        url: shown.to_path_buf(),
+        detail: error_chain(e),
+    }
+}
+
+impl PgStorage {
+    /// Connects to the database `target` names (TLS as its sslmode says, with the trust rules
+    /// of verify/tls), nothing read or written yet.
+    fn connect(
+        target: &Target,
+        password: Option<&SecretString>,
+        extra_ca_file: Option<&Path>,
+        lock_wait: Duration,
+    ) -> Result<PgStorage, VaultError> {
+        let shown = target.shown();
+        let refused = |detail: String| VaultError::Unacceptable {
+            path: shown.clone(),
+            detail,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("keyway-postgres")
+            .enable_all()
+            .build()
+            .map_err(|source| VaultError::Io {
+                path: shown.clone(),
+                source,
+            })?;
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host(&target.host)
+            .port(target.port)
+            .dbname(&target.database)
+            .user(&target.user)
+            .application_name("keyway")
+            .connect_timeout(target.connect_timeout)
+            .keepalives(true)
+            .ssl_mode(if target.sslmode == SslMode::Disable {
+                tokio_postgres::config::SslMode::Disable
+            } else {
+                tokio_postgres::config::SslMode::Require
+            });
+        let password = password.cloned().or_else(|| stored_password(target));
+        if let Some(p) = &password {
+            config.password(p.expose_secret());
+        }
+        let connecting = if target.sslmode == SslMode::Disable {
+            let config = config.clone();
+            runtime.block_on(async move {
+                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Ok::<_, tokio_postgres::Error>(client)
+            })
+        } else {
+            let ca = match &target.root_cert {
+                None => None,
+                Some(file) => {
+                    let pem = crate::files::read_text(file, 1024 * 1024)
+                        .map_err(|e| refused(format!("its sslrootcert {} {e}", file.display())))?;
+                    Some(
+                        crate::verify::tls::pem_certificates(&pem, "sslrootcert")
+                            .map_err(|f| refused(f.reason))?,
+                    )
+                }
+            };
+            let trust = Trust::load(extra_ca_file).map_err(|e| refused(e.to_string()))?;
+            let connector = DbTls::for_team_vault(target.sslmode, ca)
+                .connector(&trust)
+                .map_err(|f| refused(f.reason))?;
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(connector.config);
+            let config = config.clone();
+            runtime.block_on(async move {
+                let (client, connection) = config.connect(tls).await?;
+                tokio::spawn(async move {
+                    let _ = connection.await;
+                });
+                Ok::<_, tokio_postgres::Error>(client)
+            })
+        };
+        let client = connecting.map_err(|e| match e.as_db_error() {
+            Some(db)
+                if db.code() == &SqlState::INVALID_PASSWORD
+                    || db.code() == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
+            {
+                VaultError::ServerRefused {
+                    url: shown.clone(),
+                    detail: format!(
+                        "{} ({})",
+                        db.message(),
+                        if password.is_some() {
+                            "check the password in PGPASSWORD or the passfile"
+                        } else {
+                            "no password was found in PGPASSWORD or ~/.pgpass"
+                        }
+                    ),
+                }
+            }
+            Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => VaultError::ServerRefused {
+                url: shown.clone(),
+                detail: db.message().to_string(),
+            },
+            Some(db) => VaultError::ServerRefused {
+                url: shown.clone(),
+                detail: db.message().to_string(),
+            },
+            None if error_chain(&e).contains("password missing") => VaultError::ServerRefused {
+                url: shown.clone(),
+                detail: format!(
+                    "{} asks for a password: set PGPASSWORD, add it to ~/.pgpass, or run keyway on a terminal to be asked",
+                    target.where_()
+                ),
+            },
+            None => {
+                // The verifiers' words for what went wrong on the way (verify/failure.rs): a
+                // certificate keyway does not trust is a refusal, not an absent server.
+                let failure = NetFailure::from_chain(&e);
+                let detail = failure.sentence(&target.where_(), target.connect_timeout.as_secs());
+                match failure {
+                    NetFailure::Certificate(_) | NetFailure::Tls(_) => {
+                        VaultError::ServerRefused {
+                            url: shown.clone(),
+                            detail,
+                        }
+                    }
+                    NetFailure::Other => unreachable_error(&shown, &e),
+                    _ => VaultError::Unreachable {
+                        url: shown.clone(),
+                        detail,
+                    },
+                }
+            }
+        })?;
+        Ok(PgStorage {
+            shown,
+            lock_wait,
+            client: Mutex::new(client),
+            _runtime: runtime,
+        })
+    }
+
+    /// Opens an existing team vault: refused as missing when the database holds none, as
+    /// newer when its schema is newer than this keyway's. An older schema is upgraded here.
+    pub fn open(
+        target: &Target,
+        password: Option<&SecretString>,
+        extra_ca_file: Option<&Path>,
+        lock_wait: Duration,
+    ) -> Result<PgStorage, VaultError> {
+        let storage = Self::connect(target, password, extra_ca_file, lock_wait)?;
+        match storage.schema_version()? {
+            None => Err(VaultError::Missing(storage.shown.clone())),
+            Some(v) if v > SCHEMA_VERSION => Err(VaultError::NewerFormat {
+                path: storage.shown.clone(),
+                found: v as u32,
+            }),
+            Some(v) if v < SCHEMA_VERSION => {
+                storage.migrate()?;
+                Ok(storage)
+            }
+            Some(_) => Ok(storage),
+        }
+    }
+
+    /// Creates the schema of a new team vault, refused when the database holds one already.
+    pub fn create(
+        target: &Target,
+        password: Option<&SecretString>,
+        extra_ca_file: Option<&Path>,
+        lock_wait: Duration,
+    ) -> Result<PgStorage, VaultError> {
+        let storage = Self::connect(target, password, extra_ca_file, lock_wait)?;
+        if storage.schema_version()?.is_some() {
+            return Err(VaultError::TeamVaultExists(storage.shown.clone()));
+        }
+        storage.migrate()?;
+        Ok(storage)
+    }
+
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    fn client(&self) -> MutexGuard<'_, Client> {
+        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The schema's version; None when the database holds no keyway vault.
+    fn schema_version(&self) -> Result<Option<i32>, VaultError> {
+        let client = self.client();
+        let exists =
+            block_on(client.query_one("SELECT to_regclass('keyway_schema') IS NOT NULL", &[]))
+                .map_err(|e| db_error(&self.shown, e))?;
+        if !exists.get::<_, bool>(0) {
+            return Ok(None);
+        }
+        let row = block_on(client.query_opt("SELECT version FROM keyway_schema", &[]))
+            .map_err(|e| db_error(&self.shown, e))?;
+        match row {
+            Some(row) => Ok(Some(row.get(0))),
+            None => Err(corrupt(&self.shown, "its schema version is missing".into())),
+        }
+    }
+
+    /// Brings the schema to SCHEMA_VERSION in one transaction. An advisory lock keeps two
+    /// keyways from migrating (or creating) at once; the second finds the work done.
+    fn migrate(&self) -> Result<(), VaultError> {
+        let client = self.client();
+        let err = |e| db_error(&self.shown, e);
+        block_on(client.batch_execute(
+            "BEGIN; SELECT pg_advisory_xact_lock(7365227106377577);
+             CREATE TABLE IF NOT EXISTS keyway_schema (version integer NOT NULL)",
+        ))
+        .map_err(err)?;
+        let result = (|| {
+            let row = block_on(client.query_opt("SELECT version FROM keyway_schema", &[]))
+                .map_err(err)?;
+            let from = match row {
+                Some(row) => row.get::<_, i32>(0),
+                None => {
+                    block_on(client.execute("INSERT INTO keyway_schema VALUES (0)", &[]))
+                        .map_err(err)?;
+                    0
+                }
+            };
+            if from > SCHEMA_VERSION {
+                return Err(VaultError::NewerFormat {
+                    path: self.shown.clone(),
+                    found: from as u32,
+                });
+            }
+            for migration in &MIGRATIONS[from as usize..] {
+                block_on(client.batch_execute(migration)).map_err(err)?;
+            }
+            block_on(client.execute("UPDATE keyway_schema SET version = $1", &[&SCHEMA_VERSION]))
+                .map_err(err)?;
+            block_on(client.batch_execute("COMMIT")).map_err(err)
+        })();
+        if result.is_err() {
+            let _ = block_on(client.batch_execute("ROLLBACK"));
+        }
+        result
+    }
+}
+
+impl Storage for PgStorage {
+    fn read(&self) -> Result<Box<dyn ReadTxn + '_>, VaultError> {
+        let client = self.client();
+        block_on(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+            .map_err(|e| db_error(&self.shown, e))?;
+        Ok(Box::new(PgTxn {
+            shown: &self.shown,
+            client,
+            open: true,
+            generation: None,
+        }))
+    }
+
+    fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError> {
+        let client = self.client();
+        let err = |e| db_error(&self.shown, e);
+        block_on(client.batch_execute(&format!(
+            "BEGIN; SET LOCAL lock_timeout = {}",
+            self.lock_wait.as_millis().max(1)
+        )))
+        .map_err(err)?;
+        let mut txn = PgTxn {
+            shown: &self.shown,
+            client,
+            open: true,
+            generation: None,
+        };
+        let row = block_on(
+            txn.client
+                .query_opt("SELECT generation FROM keyway_meta FOR UPDATE", &[]),
+        )
+        .map_err(|e| match e.code() {
+            Some(code) if code == &SqlState::LOCK_NOT_AVAILABLE => VaultError::Busy {
+                path: self.shown.clone(),
+                waited_secs: self.lock_wait.as_secs(),
+            },
+            _ => db_error(&self.shown, e),
+        })?;
+        txn.generation = Some(match row {
+            Some(row) => txn.revision(row.get::<_, i64>(0))?,
+            // A vault being created: init writes the meta row.
+            None => 0,
+        });
+        Ok(Box::new(txn))
+    }
+
+    fn generation(&self) -> Result<u64, VaultError> {
+        let client = self.client();
+        let row = block_on(client.query_opt("SELECT generation FROM keyway_meta", &[]))
+            .map_err(|e| db_error(&self.shown, e))?;
+        match row {
+            Some(row) => u64::try_from(row.get::<_, i64>(0))
+                .map_err(|_| corrupt(&self.shown, "its generation is negative".into())),
+            None => Err(VaultError::Foreign(self.shown.clone())),
+        }
+    }
+}
+
+fn kind(table: Table) -> i16 {
+    match table {
+        Table::Workspaces => 1,
+        Table::Credentials => 2,
+        Table::Flows => 3,
+    }
+}
+
+/// A transaction on the storage's one connection, which it holds until it ends. Dropped
+/// without `commit`, it rolls back.
+struct PgTxn<'s> {
+    shown: &'s Path,
+    client: MutexGuard<'s, Client>,
+    open: bool,
+    /// A write's generation, read under the meta row's lock.
+    generation: Option<u64>,
+}
+
+impl Drop for PgTxn<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = block_on(self.client.batch_execute("ROLLBACK"));
+        }
+    }
+}
+
+impl PgTxn<'_> {
+    fn err(&self, e: tokio_postgres::Error) -> VaultError {
+        db_error(self.shown, e)
+    }
+
+    fn revision(&self, n: i64) -> Result<u64, VaultError> {
+        u64::try_from(n)
+            .map_err(|_| corrupt(self.shown, format!("it holds a negative number ({n})")))
+    }
+
+    fn as_i64(&self, n: u64) -> Result<i64, VaultError> {
+        i64::try_from(n).map_err(|_| VaultError::Storage {
+            path: self.shown.to_path_buf(),
+            detail: format!("the number {n} does not fit the database's bigint"),
+        })
+    }
+
+    fn meta_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        let row = block_on(
+            self.client
+                .query_opt(&format!("SELECT {column} FROM keyway_meta"), &[]),
+        )
+        .map_err(|e| self.err(e))?;
+        match row {
+            Some(row) => Ok(row.get::<_, Option<Vec<u8>>>(0)),
+            None => Err(VaultError::Foreign(self.shown.to_path_buf())),
+        }
+    }
+
+    fn set_meta(&self, column: &str, value: &[u8]) -> Result<(), VaultError> {
+        block_on(
+            self.client
+                .execute(&format!("UPDATE keyway_meta SET {column} = $1"), &[&value]),
+        )
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn stale(&self, table: Table, id: &str) -> VaultError {
+        VaultError::Stale {
+            path: self.shown.to_path_buf(),
+            table: table.name(),
+            id: id.to_string(),
+        }
+    }
+}
+
+impl ReadTxn for PgTxn<'_> {
+    fn generation(&self) -> Result<u64, VaultError> {
+        if let Some(g) = self.generation {
+            return Ok(g);
+        }
+        let row = block_on(
+            self.client
+                .query_opt("SELECT generation FROM keyway_meta", &[]),
+        )
+        .map_err(|e| self.err(e))?;
+        match row {
+            Some(row) => self.revision(row.get::<_, i64>(0)),
+            None => Err(VaultError::Foreign(self.shown.to_path_buf())),
+        }
+    }
+
+    fn key_slots(&self) -> Result<Vec<u8>, VaultError> {
+        self.meta_bytes("key_slots")?
+            .ok_or_else(|| VaultError::Foreign(self.shown.to_path_buf()))
+    }
+
+    fn scan(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        let rows = block_on(self.client.query(
+            "SELECT id, revision, sealed FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"",
+            &[&kind(table)],
+        ))
+        .map_err(|e| self.err(e))?;
+        for row in &rows {
+            each(StoredRecord {
+                id: row.get(0),
+                revision: self.revision(row.get(1))?,
+                sealed: row.get(2),
+            })?;
+        }
+        Ok(())
+    }
+
+    fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
+        let row = block_on(self.client.query_opt(
+            "SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2",
+            &[&kind(table), &id],
+        ))
+        .map_err(|e| self.err(e))?;
+        row.map(|row| Ok((self.revision(row.get(0))?, row.get(1))))
+            .transpose()
+    }
+
+    fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError> {
+        let row = block_on(self.client.query_opt(
+            "SELECT sealed FROM keyway_results WHERE slot = $1 AND credential = $2",
+            &[&i16::from(slot), &credential],
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(row.map(|row| row.get(0)))
+    }
+
+    fn result_count(&self) -> Result<u64, VaultError> {
+        let row = block_on(
+            self.client
+                .query_one("SELECT count(*) FROM keyway_results", &[]),
+        )
+        .map_err(|e| self.err(e))?;
+        self.revision(row.get(0))
+    }
+
+    fn positions(&self) -> Result<Option<Vec<u8>>, VaultError> {
+        self.meta_bytes("positions")
+    }
+
+    fn keeps_record_digest(&self) -> bool {
+        true
+    }
+
+    fn record_digest(&self) -> Result<Option<Vec<u8>>, VaultError> {
+        self.meta_bytes("record_digest")
+    }
+}
+
+impl WriteTxn for PgTxn<'_> {
+    fn put(
+        &mut self,
+        table: Table,
+        id: &str,
+        expected: Option<u64>,
+        revision: u64,
+        sealed: &[u8],
+    ) -> Result<(), VaultError> {
+        let revision = self.as_i64(revision)?;
+        let changed = match expected {
+            None => block_on(self.client.execute(
+                "INSERT INTO keyway_records (kind, id, revision, sealed) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
+                &[&kind(table), &id, &revision, &sealed],
+            )),
+            Some(expected) => {
+                let expected = self.as_i64(expected)?;
+                block_on(self.client.execute(
+                    "UPDATE keyway_records SET revision = $3, sealed = $4
+                     WHERE kind = $1 AND id = $2 AND revision = $5",
+                    &[&kind(table), &id, &revision, &sealed, &expected],
+                ))
+            }
+        }
+        .map_err(|e| self.err(e))?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(self.stale(table, id))
+        }
+    }
+
+    fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError> {
+        let expected = self.as_i64(expected)?;
+        let changed = block_on(self.client.execute(
+            "DELETE FROM keyway_records WHERE kind = $1 AND id = $2 AND revision = $3",
+            &[&kind(table), &id, &expected],
+        ))
+        .map_err(|e| self.err(e))?;
+        if changed == 1 {
+            Ok(())
+        } else {
+            Err(self.stale(table, id))
+        }
+    }
+
+    fn put_results(&mut self, entries: &[StoredResult]) -> Result<(), VaultError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        // One statement for the whole group: a round trip per entry would dominate an audit.
+        let slots: Vec<i16> = entries.iter().map(|e| i16::from(e.slot)).collect();
+        let credentials: Vec<&str> = entries.iter().map(|e| e.credential.as_str()).collect();
+        let sealed: Vec<&[u8]> = entries.iter().map(|e| e.bytes.as_slice()).collect();
+        let params: [&(dyn ToSql + Sync); 3] = [&slots, &credentials, &sealed];
+        block_on(self.client.execute(
+            "INSERT INTO keyway_results (slot, credential, sealed)
+             SELECT * FROM unnest($1::smallint[], $2::text[], $3::bytea[])
+             ON CONFLICT (slot, credential) DO UPDATE SET sealed = EXCLUDED.sealed",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn remove_results(&mut self, credential: &str) -> Result<(), VaultError> {
+        block_on(self.client.execute(
+            "DELETE FROM keyway_results WHERE credential = $1",
+            &[&credential],
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
+        self.set_meta("positions", sealed)
+    }
+
+    fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError> {
+        let inserted = block_on(self.client.execute(
+            "INSERT INTO keyway_meta (generation, key_slots) VALUES (0, $1)
+             ON CONFLICT (singleton) DO UPDATE SET key_slots = EXCLUDED.key_slots",
+            &[&header],
+        ))
+        .map_err(|e| self.err(e))?;
+        debug_assert_eq!(inserted, 1);
+        Ok(())
+    }
+
+    fn put_record_digest(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
+        self.set_meta("record_digest", sealed)
+    }
+
+    fn retire_older_formats(&mut self) -> Result<(), VaultError> {
+        // The migrations made every table; there is no older format to retire.
+        Ok(())
+    }
+
+    fn commit(mut self: Box<Self>) -> Result<(), VaultError> {
+        block_on(
+            self.client
+                .batch_execute("UPDATE keyway_meta SET generation = generation + 1; COMMIT"),
+        )
+        .map_err(|e| {
+            let shown = self.shown.to_path_buf();
+            match db_error(&shown, e) {
+                VaultError::Storage { path, detail } => VaultError::Storage {
+                    path,
+                    detail: format!("{detail}; the change was not saved"),
+                },
+                other => other,
+            }
+        })?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_read_and_a_password_in_it_refused() {
+        let t = parse_url(Path::new(
+            "postgresql://etl@127.0.0.1:6543/team?sslmode=disable",
+        ))
+        .unwrap();
+        assert_eq!(
+            (t.host.as_str(), t.port, t.database.as_str()),
+            ("127.0.0.1", 6543, "team")
+        );
+        assert_eq!(t.sslmode, SslMode::Disable);
+        assert_eq!(
+            t.shown(),
+            PathBuf::from("postgresql://etl@127.0.0.1:6543/team")
+        );
+        let default = parse_url(Path::new("postgres://ops@db.example.com/vault")).unwrap();
+        assert_eq!(default.sslmode, SslMode::VerifyFull);
+        assert_eq!(default.port, 5432);
+        for bad in [
+            "postgresql://etl:hunter2@127.0.0.1/team",
+            "postgresql://127.0.0.1/team",
+            "postgresql://etl@127.0.0.1/",
+            "postgresql://etl@db.example.com/team?sslmode=disable",
+            "postgresql://etl@127.0.0.1/team?sslmode=prefer",
+            "postgresql://etl@127.0.0.1/team?options=-c",
+        ] {
+            let e = parse_url(Path::new(bad)).unwrap_err();
+            assert!(matches!(e, VaultError::BadUrl(_)), "{bad}: {e}");
+            assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn passfile_lines_match_with_wildcards_and_escapes() {
+        assert_eq!(
+            passfile_fields(r"db\:1:5432:*:etl:pa\:ss\\w"),
+            ["db:1", "5432", "*", "etl", r"pa:ss\w"]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:*:nope\n127.0.0.1:*:team:etl:right\n*:*:*:*:fallback\n",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let t = parse_url(Path::new("postgresql://etl@127.0.0.1/team?sslmode=disable")).unwrap();
+        let found = passfile_password(&file, &t).unwrap();
+        assert_eq!(found.expose_secret(), "right");
+        // Readable by others: ignored, as libpq does.
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(passfile_password(&file, &t).is_none());
+    }
+}
