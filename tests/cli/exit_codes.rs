@@ -342,6 +342,27 @@ fn every_row_of_the_readme_exit_code_table() {
         ]),
     );
 
+    // 7: the team vault's server cannot be reached (nothing listens on the port).
+    let closed = format!(
+        "postgresql://etl@127.0.0.1:{}/team?sslmode=disable",
+        crate::support::pg::free_port()
+    );
+    // `v.command` names the test's vault file; this names the team vault instead.
+    let mut direct = std::process::Command::new(env!("CARGO_BIN_EXE_keyway"));
+    direct
+        .args(["--vault", &closed, "--config"])
+        .arg(&v.config)
+        .args(["workspace", "list"])
+        .env("HOME", v.dir.path())
+        .env("KEYWAY_PASSPHRASE", PASS)
+        .env("PGPASSWORD", "pw")
+        .stdin(std::process::Stdio::null());
+    row(
+        7,
+        "a team vault whose server cannot be reached",
+        direct.output().expect("run keyway"),
+    );
+
     let mut walked = BTreeSet::new();
     let mut wrong = Vec::new();
     for r in &rows {
