@@ -389,11 +389,6 @@ impl PgCluster {
             .expect("run a PostgreSQL client tool")
     }
 
-    /// What the server has logged so far.
-    pub fn server_log(&self) -> Vec<u8> {
-        std::fs::read(self.dir.join("server.log")).unwrap_or_default()
-    }
-
     /// The URL of a team vault in `database` on this cluster (loopback, so sslmode=disable is
     /// allowed).
     pub fn vault_url(&self, database: &str) -> String {
