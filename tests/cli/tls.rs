@@ -480,3 +480,98 @@ fn a_team_vault_connects_over_verified_tls_and_refuses_an_unknown_ca() {
         stderr(&o)
     );
 }
+
+/// Runs `cmd` to its end; a command still running after a minute is killed and fails the test.
+/// The commands here end in well under a second unless they block on what they read.
+fn output_within_a_minute(mut cmd: std::process::Command) -> std::process::Output {
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let (out, err) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("spawn keyway");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("keyway was still running after 60 s: it blocked reading a CA file");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    std::process::Output {
+        status,
+        stdout: std::fs::read(&out).unwrap(),
+        stderr: std::fs::read(&err).unwrap(),
+    }
+}
+
+#[test]
+fn a_ca_file_that_is_a_fifo_or_a_device_is_refused_never_read_without_end() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(https_api_server(API_KEY, &test_ca().server(&["127.0.0.1"])));
+    let base = format!("base_url=https://{}", server.addr);
+    let key = format!("api_key={API_KEY}");
+    let v = vault();
+    let fifo = v.dir.path().join("ca.fifo");
+    let c_path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let add = |name: &str, env: &[(&str, &str)]| {
+        let mut env = env.to_vec();
+        env.push(("KEYWAY_PASSPHRASE", PASS));
+        let args = crate::support::add_loopback_args(name, &["-f", &base, "-f", &key]);
+        output_within_a_minute(v.command(&args, &env))
+    };
+
+    // SSL_CERT_FILE naming a FIFO: a warning, and the check goes on with the other roots (which
+    // do not hold the test CA, so the server is refused as untrusted).
+    let o = add("env-fifo", &[("SSL_CERT_FILE", fifo.to_str().unwrap())]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!(
+            "SSL_CERT_FILE: {} is a FIFO, not a regular file",
+            fifo.display()
+        )),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("(issuer: CN=keyway CLI CA)"),
+        "{}",
+        stderr(&o)
+    );
+
+    // verify.extra_ca_file naming a FIFO or a device stops the command: a configuration error.
+    for (path, kind) in [
+        (fifo.to_str().unwrap(), "a FIFO"),
+        ("/dev/zero", "a character device"),
+    ] {
+        let text = std::fs::read_to_string(&v.config).unwrap();
+        let text: String = text
+            .lines()
+            .filter(|l| !l.starts_with("extra_ca_file"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(&v.config, text).unwrap();
+        verify_setting(&v, &format!("extra_ca_file = {path:?}"));
+        let o = add("extra-bad", &[]);
+        assert_eq!(code(&o), 2, "{path}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains(&format!(
+                "verify.extra_ca_file {path} is {kind}, not a regular file"
+            )),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert!(creds(&v).is_empty());
+    assert_eq!(server.hits(), 0, "nothing was sent");
+    drop(rt);
+}

@@ -28,16 +28,21 @@ fn vault_key(vault: &Path) -> String {
         .to_string()
 }
 
+/// The file's text, if it is a regular file of a sane size: a FIFO or a device put in its
+/// place must not hang or flood the TUI's start.
+fn read(file: &Path) -> Option<String> {
+    crate::files::read_text(file, 1024 * 1024).ok()
+}
+
 /// The remembered workspace; a missing or unreadable file just means "none".
 pub fn load(file: &Path, vault: &Path) -> Option<RecordId> {
-    let text = std::fs::read_to_string(file).ok()?;
+    let text = read(file)?;
     let parsed: UiStateFile = serde_json::from_str(&text).ok()?;
     parsed.last_workspace.get(&vault_key(vault)).cloned()
 }
 
 pub fn save(file: &Path, vault: &Path, workspace: &RecordId) -> std::io::Result<()> {
-    let mut parsed: UiStateFile = std::fs::read_to_string(file)
-        .ok()
+    let mut parsed: UiStateFile = read(file)
         .and_then(|t| serde_json::from_str(&t).ok())
         .unwrap_or_default();
     parsed

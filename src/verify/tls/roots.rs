@@ -18,16 +18,21 @@ use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 
 use crate::core::pem::{self, PemKind};
+use crate::files;
+
+/// The most keyway reads of one CA file (a system bundle is a few hundred KiB): a FIFO or a
+/// device named as one is refused, and a file without end is not read into memory.
+const CA_FILE_LIMIT: u64 = 16 * 1024 * 1024;
 
 /// A CA file keyway was told to trust (`verify.extra_ca_file`) could not be used; the setup
 /// stops, since verifying without it would refuse the very servers it was added for.
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
-    #[error("verify.extra_ca_file {path}: cannot be read: {source}")]
+    #[error("verify.extra_ca_file {path} {source}")]
     Unreadable {
         path: String,
         #[source]
-        source: std::io::Error,
+        source: crate::files::ReadError,
     },
     #[error("verify.extra_ca_file {path}: {message}")]
     NotCertificates { path: String, message: String },
@@ -99,17 +104,22 @@ fn system_certificates(warnings: &mut Vec<String>) -> Vec<CertificateDer<'static
     };
     let mut certs = Vec::new();
     if let Some(file) = &file {
-        let found = rustls_native_certs::load_certs_from_paths(Some(file), None);
-        if file_var.is_some() {
-            note(warnings, CERT_FILE_VAR, &found.errors);
-            if found.errors.is_empty() && found.certs.is_empty() {
-                warnings.push(format!(
-                    "{CERT_FILE_VAR}: {} holds no PEM certificate",
-                    file.display()
-                ));
+        match bundle_certificates(file) {
+            Ok(found) => {
+                if file_var.is_some() && found.is_empty() {
+                    warnings.push(format!(
+                        "{CERT_FILE_VAR}: {} holds no PEM certificate",
+                        file.display()
+                    ));
+                }
+                certs.extend(found);
             }
+            Err(problem) if file_var.is_some() => warnings.push(format!(
+                "{CERT_FILE_VAR}: {} {problem}; those certificates are not trusted",
+                file.display()
+            )),
+            Err(_) => {}
         }
-        certs.extend(found.certs);
     }
     for dir in &dirs {
         let found = rustls_native_certs::load_certs_from_paths(None, Some(dir));
@@ -137,10 +147,20 @@ fn note(warnings: &mut Vec<String>, variable: &str, errors: &[rustls_native_cert
     }
 }
 
+/// The certificates of a PEM bundle file, read through `files` (a regular file, bounded) rather
+/// than by rustls-native-certs, which would block on a FIFO and read a device without end.
+/// Blocks that are not certificates are skipped, as OpenSSL does.
+fn bundle_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let bytes = files::read_bounded(path, CA_FILE_LIMIT).map_err(|e| e.to_string())?;
+    CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("is not a PEM file ({e})"))
+}
+
 /// The certificates of `verify.extra_ca_file`: a PEM file of one or more CA certificates.
 fn extra_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TrustError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| TrustError::Unreadable {
+    let text = files::read_text(path, CA_FILE_LIMIT).map_err(|source| TrustError::Unreadable {
         path: shown.clone(),
         source,
     })?;
