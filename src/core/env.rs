@@ -177,10 +177,12 @@ pub fn connection_url(scheme: &str, c: &Credential) -> Option<String> {
         host.to_string()
     };
     let mut url = url::Url::parse(&format!("{scheme}://{bracketed}")).ok()?;
+    // url's setters take '%' as the start of an escape already made, so a password holding
+    // "%41" would reach libpq as "A": every byte but the unreserved ones is escaped first.
     if let Some(user) = c.value("user").filter(|u| !u.is_empty()) {
-        url.set_username(user).ok()?;
+        url.set_username(&userinfo_escaped(user)).ok()?;
         if let Some(password) = c.value("password").filter(|p| !p.is_empty()) {
-            url.set_password(Some(password)).ok()?;
+            url.set_password(Some(&userinfo_escaped(password))).ok()?;
         }
     }
     if let Some(port) = c.value("port").and_then(|p| p.parse::<u16>().ok()) {
@@ -193,6 +195,17 @@ pub fn connection_url(scheme: &str, c: &Credential) -> Option<String> {
         url.query_pairs_mut().append_pair("sslmode", mode);
     }
     Some(url.into())
+}
+
+/// RFC 3986's unreserved characters stay; everything else is percent-encoded.
+const USERINFO_ESCAPED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn userinfo_escaped(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, USERINFO_ESCAPED).to_string()
 }
 
 #[cfg(test)]
@@ -312,5 +325,27 @@ mod tests {
             connection_url("postgresql", &Credential::with_fields(&[], &[])),
             None
         );
+    }
+
+    #[test]
+    fn user_and_password_reach_the_url_as_they_are_percent_signs_included() {
+        let user = "u%41 é:@";
+        let password = "x%41y%:/?#[]@!$&'()*+,;=%";
+        let c = Credential::with_fields(
+            &[("host", "db.internal"), ("user", user), ("database", "d%41")],
+            &[("password", password)],
+        );
+        let text = connection_url("postgresql", &c).unwrap();
+        let url = url::Url::parse(&text).unwrap();
+        let decoded = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .unwrap()
+                .into_owned()
+        };
+        assert_eq!(decoded(url.username()), user, "{text}");
+        assert_eq!(decoded(url.password().unwrap()), password, "{text}");
+        assert_eq!(url.host_str(), Some("db.internal"));
+        assert_eq!(decoded(url.path().trim_start_matches('/')), "d%41");
     }
 }
