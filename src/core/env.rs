@@ -332,7 +332,11 @@ mod tests {
         let user = "u%41 é:@";
         let password = "x%41y%:/?#[]@!$&'()*+,;=%";
         let c = Credential::with_fields(
-            &[("host", "db.internal"), ("user", user), ("database", "d%41")],
+            &[
+                ("host", "db.internal"),
+                ("user", user),
+                ("database", "d%41"),
+            ],
             &[("password", password)],
         );
         let text = connection_url("postgresql", &c).unwrap();

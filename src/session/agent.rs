@@ -2,7 +2,7 @@
 //! key and token from stdin, listens on its socket, says "ready" on stdout, lets go of
 //! stdin/stdout/stderr, and answers until it ends (module docs of `session`).
 
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::time::Duration;
 
@@ -57,21 +57,20 @@ enum After {
 /// Runs the agent; returns when it ends. Errors before "ready" go to the stdout pipe that
 /// `keyway unlock` reads, as `error <sentence>`.
 pub fn serve() -> Result<(), String> {
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin()
-        .lock()
-        .take(8192)
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the agent's start: {e}"))?;
-    let start: AgentStart = serde_json::from_str(&line)
+    let line = read_start_line().map_err(|e| format!("cannot read the agent's start: {e}"))?;
+    let mut start: AgentStart = serde_json::from_slice(&line)
         .map_err(|_| "the agent's start is not keyway's protocol".to_string())?;
     drop(line);
-    let raw = Zeroizing::new(hex::decode(&start.key).unwrap_or_default());
-    let raw: [u8; 32] = raw
+    let decoded = Zeroizing::new(hex::decode(&start.key).unwrap_or_default());
+    // The hex would otherwise stay in ordinary memory for the agent's whole life, beside the
+    // locked page that is meant to be the key's only home.
+    zeroize::Zeroize::zeroize(&mut start.key);
+    let mut raw: [u8; 32] = decoded
         .as_slice()
         .try_into()
         .map_err(|_| "the agent's key is malformed".to_string())?;
     let key = LockedKey::new(raw);
+    zeroize::Zeroize::zeroize(&mut raw);
 
     // A socket left by an agent that was killed is replaced; `unlock` has ended a live one.
     let _ = std::fs::remove_file(&start.socket);
@@ -101,6 +100,28 @@ pub fn serve() -> Result<(), String> {
         let _ = std::fs::remove_file(&start.socket);
     }
     Ok(())
+}
+
+/// The start line `keyway unlock` writes (it holds the data key), read from descriptor 0
+/// without std's stdin, whose buffer of its own would keep a copy that nothing wipes. The
+/// buffer is sized up front, so it never moves (and leaves a copy behind) while it fills.
+fn read_start_line() -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::os::fd::FromRawFd;
+    const MOST: usize = 8192;
+    // SAFETY: descriptor 0 is open for the process's life; ManuallyDrop never closes it.
+    let mut stdin = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(0) });
+    let mut line = Zeroizing::new(Vec::with_capacity(MOST));
+    let mut byte = Zeroizing::new([0u8; 1]);
+    while line.len() < MOST {
+        match stdin.read(&mut *byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => line.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(line)
 }
 
 /// Lets go of the terminal and of the pipes `unlock` gave: stdin, stdout and stderr become

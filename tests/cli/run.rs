@@ -350,6 +350,44 @@ fn verify_checks_each_credential_first_and_refuses_what_the_service_rejects() {
         shown["reason"], "Seeded as verified.",
         "a fresh result was recorded"
     );
+
+    // A credential recorded as verified whose password the server no longer takes: --verify
+    // finds out before the command starts, and the command never runs.
+    let pg = PgCluster::shared();
+    let port = pg.port.to_string();
+    let stale = [
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("database", ETL_DATABASE),
+        ("user", ETL_USER),
+        ("password", "pw_SENTINEL_no_longer_valid"),
+        ("sslmode", "disable"),
+    ];
+    seed(
+        &mut v.open(),
+        "acme",
+        "postgresql",
+        "stale",
+        &stale,
+        Status::Verified,
+    );
+    let o = v.keyway(&[
+        "run",
+        "-w",
+        "acme",
+        "--credential",
+        "stale",
+        "--verify",
+        "--",
+        "sh",
+        "-c",
+        "echo the command ran",
+    ]);
+    assert_eq!(code(&o), 125, "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "the command did not run");
+    assert!(stderr(&o).contains("stale"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("rejected"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("pw_SENTINEL"), "{}", stderr(&o));
 }
 
 /// The lines a child prints, read on a thread so a test can wait for one with a deadline.

@@ -178,7 +178,8 @@ fn a_session_skips_the_kdf_and_nothing_else_does() {
     );
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
-    // keyway run hands the command neither the token nor the passphrase.
+    // Another command through the same session (tests/cli/run.rs checks that `keyway run`
+    // hands its command neither the token nor the passphrase).
     let o = keyway(
         &v,
         &runtime,
@@ -311,5 +312,88 @@ fn another_user_gets_nothing_even_through_an_open_socket() {
     .unwrap();
     let o = keyway(&v, &runtime, &["lock"], &[]);
     assert_eq!(code(&o), 0);
+    wait_ended(pid, "on lock");
+}
+
+/// Every readable, writable region of `pid`'s memory (heap, stack, anonymous maps), or None
+/// where this test may not read it (a non-root user: the agent is not dumpable, which is
+/// itself the protection).
+fn writable_memory(pid: u32) -> Option<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).ok()?;
+    let mut all = Vec::new();
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (Some(range), Some(perms)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if !perms.starts_with("rw") {
+            continue;
+        }
+        let Some((start, end)) = range.split_once('-') else {
+            continue;
+        };
+        let (start, end) = (
+            u64::from_str_radix(start, 16).unwrap(),
+            u64::from_str_radix(end, 16).unwrap(),
+        );
+        let mut region = vec![0; (end - start) as usize];
+        if mem.seek(SeekFrom::Start(start)).is_ok() && mem.read_exact(&mut region).is_ok() {
+            all.extend_from_slice(&region);
+        }
+    }
+    Some(all)
+}
+
+#[test]
+fn the_agent_keeps_the_data_key_only_in_its_locked_page_never_as_text() {
+    use std::io::{BufRead, Write};
+    let (v, runtime) = vault();
+    let (token, pid) = unlock(&v, &runtime, "10m");
+    // A command through the session, so the agent has answered a request too.
+    let o = keyway(
+        &v,
+        &runtime,
+        &["workspace", "list"],
+        &[("KEYWAY_SESSION", &token)],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The key as the agent hands it out (hex), asked for over its socket as a client does.
+    let binding = keyway::vault::session_binding(&v.path, &Default::default()).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(socket_of(&v, &runtime)).unwrap();
+    let request = serde_json::json!({
+        "op": "key",
+        "token": token,
+        "vault_id": binding.vault_id,
+        "header": hex::encode(binding.header),
+    });
+    writeln!(stream, "{request}").unwrap();
+    let mut answer = String::new();
+    std::io::BufReader::new(&stream)
+        .read_line(&mut answer)
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    let key_hex = answer["key"].as_str().expect("the agent's key").to_string();
+    assert_eq!(key_hex.len(), 64);
+    drop(stream);
+
+    match writable_memory(pid) {
+        Some(memory) => {
+            assert!(memory.len() > 4096, "read the agent's memory");
+            let found = memory
+                .windows(key_hex.len())
+                .filter(|w| *w == key_hex.as_bytes())
+                .count();
+            assert_eq!(
+                found, 0,
+                "the data key lies in the agent's ordinary memory as hex {found} time(s)"
+            );
+            // The token is still there, so the scan reads what the agent holds.
+            assert!(memory.windows(token.len()).any(|w| w == token.as_bytes()));
+        }
+        None => eprintln!("not root: the agent's memory cannot be read, which is the protection"),
+    }
+    assert_eq!(code(&keyway(&v, &runtime, &["lock"], &[])), 0);
     wait_ended(pid, "on lock");
 }
