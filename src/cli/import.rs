@@ -287,10 +287,10 @@ pub fn finish(
     let now = clock::now();
     let existing = store.snapshot().workspace_by_name(target).ok().cloned();
     note!(
-        "{source}: {} credential(s) into workspace '{target}'{}",
+        "{source}: {} credential(s) to check for workspace '{target}'{}",
         candidates.len(),
         if existing.is_none() {
-            " (a new workspace)"
+            " (created if any is added)"
         } else {
             ""
         }

@@ -22,7 +22,9 @@ struct Connection {
 
 pub fn parse(text: &str, catalog: &Catalog) -> Result<Vec<Entry>, BadFile> {
     let trimmed = text.trim_start();
-    let connections: Vec<(String, Result<Connection, String>)> = if trimmed.starts_with('{') {
+    // A list is JSON too (and no export's shape): its error should say JSON, not YAML.
+    let json = trimmed.starts_with('{') || trimmed.starts_with('[');
+    let connections: Vec<(String, Result<Connection, String>)> = if json {
         let all: Map<String, Value> = serde_json::from_str(text)
             .map_err(|e| json_error("the JSON of `airflow connections export`", &e))?;
         all.into_iter()

@@ -136,6 +136,13 @@ fn draft(
         {
             continue;
         }
+        let value = match (field.as_str(), value.trim()) {
+            // libpq's prefer and allow (its default, common in exports) may fall back to plain
+            // text; keyway never does, so the nearest word it has is require: encrypted, and
+            // a server without TLS is reported as such by the check instead of being skipped.
+            ("sslmode", "prefer" | "allow") => zeroize::Zeroizing::new("require".to_string()),
+            _ => value,
+        };
         fields.push((field, SecretString::from(value.to_string())));
     }
     Draft {

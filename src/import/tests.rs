@@ -178,6 +178,20 @@ fn airflow_yaml_and_uris_read_the_same() {
     assert_eq!(find(&s, "JSON_ONE").2, ["api_key=ghp_3"]);
     assert!(parse(Format::Airflow, "{ not json", &catalog(), "").is_err());
     assert!(parse(Format::Airflow, "a: [unclosed", &catalog(), "").is_err());
+    let list = parse(Format::Airflow, "[1,2", &catalog(), "")
+        .err()
+        .unwrap();
+    assert!(list.0.contains("is not the JSON of"), "{}", list.0);
+}
+
+#[test]
+fn libpq_prefer_and_allow_import_as_require() {
+    for word in ["prefer", "allow"] {
+        let uri = format!("warehouse=postgres://etl:pw@db.internal:5432/dwh?sslmode={word}\n");
+        let s = summary(&parse(Format::Airflow, &uri, &catalog(), "").unwrap());
+        let pg = find(&s, "warehouse");
+        assert!(pg.2.contains(&"sslmode=require".to_string()), "{pg:?}");
+    }
 }
 
 #[test]
