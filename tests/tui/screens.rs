@@ -10,7 +10,7 @@ use keyway::tui::screens::form::FormPhase;
 use keyway::tui::{Action, Effect, Theme};
 use keyway::vault::VaultError;
 use ratatui::style::Color;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::harness::*;
 
@@ -448,9 +448,8 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
         10 * 1024,
         "newline dropped"
     );
-    let started = Instant::now();
+    // How long such a frame takes is the TUI bench's to say (BENCHMARKS.md), not a test's.
     let screen = h.screen(80, 24);
-    assert!(started.elapsed() < Duration::from_millis(500));
     assert!(screen.contains("データ倉庫"));
     for _ in 0..4 {
         h.key(KeyCode::Tab); // to the password
