@@ -255,7 +255,6 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     tty.send("/");
     tty.send("postgres");
     tty.send("\r");
-    tty.send("\r");
     tty.wait_for("PostgreSQL · database · 0 credential(s)");
 
     // Wrong password: refused, nothing saved.
@@ -441,14 +440,13 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     tty.send("/");
     tty.send("loopback two");
     tty.send("\r");
-    tty.send("\r");
     tty.wait_for("Loopback Two · api_key · 1 credential(s)");
     tty.send("d");
     tty.wait_for("Cannot delete the credential 'second'");
     tty.wait_for("'e2e-flow'");
     tty.send(ESC);
     // An Esc followed at once by a key reads as Alt-key: wait for the dialog to close.
-    tty.wait_for("previous credential");
+    tty.wait_for("Enter/e edit");
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
@@ -485,7 +483,6 @@ fn device_login_from_the_form_then_save() {
     tty.wait_for("ws: acme");
     tty.send("/");
     tty.send("generic oauth2");
-    tty.send("\r");
     tty.send("\r");
     tty.wait_for("0 credential(s)");
     tty.send("a");
@@ -752,7 +749,6 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     tty.send("/");
     tty.send("loopback api");
     tty.send("\r");
-    tty.send("\r");
     tty.wait_for("Loopback API · api_key · 1 credential(s)");
 
     // Readers and a writer in a second process, while the TUI holds the vault unlocked.
@@ -799,7 +795,6 @@ fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_win
     tty.wait_for("ws: acme");
     tty.send("/");
     tty.send("loopback api");
-    tty.send("\r");
     tty.send("\r");
     tty.wait_for("Loopback API · api_key · 1 credential(s)");
     tty.send("e");

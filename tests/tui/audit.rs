@@ -80,7 +80,7 @@ fn audit_table_sorts_filters_and_summarises() {
     );
     // All workspaces adds the other workspace's credentials.
     h.key(KeyCode::Char('f'));
-    h.key(KeyCode::Char('w'));
+    h.key(KeyCode::Char('a'));
     assert_eq!(audit_names(&h).len(), 8);
 }
 

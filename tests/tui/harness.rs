@@ -225,7 +225,6 @@ impl Harness {
         self.key(KeyCode::Char('/'));
         self.typed("postgres");
         self.key(KeyCode::Enter);
-        self.key(KeyCode::Enter);
         assert_eq!(self.state.screen(), Screen::Credentials);
         assert_eq!(self.credentials().component, "postgresql");
     }
@@ -371,7 +370,6 @@ pub const USER_CODE: &str = "WDJB-MJHT";
 pub fn oauth_form(h: &mut Harness) {
     h.key(KeyCode::Char('/'));
     h.typed("generic oauth2");
-    h.key(KeyCode::Enter);
     h.key(KeyCode::Enter);
     assert_eq!(h.credentials().component, "generic_oauth2");
     h.key(KeyCode::Char('a'));

@@ -352,6 +352,11 @@ fn delete_is_refused_for_a_credential_in_an_active_flow() {
         h.key(KeyCode::Char('y')).is_empty(),
         "refused: no delete effect"
     );
+    // The dialog and the footer agree: Esc closes it, and only that is offered.
+    assert!(screen.contains("Esc close") && !screen.contains("y delete"));
+    assert!(h.state.shared.modal.is_some(), "y means nothing here");
+    h.key(KeyCode::Esc);
+    assert!(h.state.shared.modal.is_none());
     // An unused one asks and deletes.
     h.key(KeyCode::Up);
     h.key(KeyCode::Char('d'));

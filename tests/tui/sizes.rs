@@ -110,7 +110,6 @@ const KNOWN_TEXTS: &[&str] = &[
     LONG_NAME,
     "nightly-etl",
     "staging (default), production, or a name of your own",
-    "Enter opens a component; / filters; w switches workspace",
     "host=db.internal  port=5432",
     "✓ 2 verified · ✗ 1 rejected · ! 1 unverified · ○ 1 never · 0 expire within 14d",
 ];

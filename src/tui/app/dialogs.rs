@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Effect;
-use super::keys::{bind, k, keys_label, KeyHelp, Keys, ESC, F1};
+use super::keys::{bind, k, keys_label, KeyHelp, Keys, ENTER, ESC, F1};
 use super::shared::{DeleteTarget, Modal, Shared};
 use crate::tui::widgets::dialog::dialog;
 
@@ -38,6 +38,13 @@ pub static CONFIRM_DELETE: Keys<Command> = Keys {
     ],
 };
 
+/// A delete a rule refused: the dialog only explains, so its one key closes it.
+pub static DELETE_REFUSED: Keys<Command> = Keys {
+    title: "Delete refused",
+    takes_text: false,
+    bindings: &[bind(&[ESC, ENTER, k('n')], Command::Close, "close")],
+};
+
 pub static CONFIRM_DISCARD: Keys<Command> = Keys {
     title: "Discard changes",
     takes_text: false,
@@ -50,6 +57,9 @@ pub static CONFIRM_DISCARD: Keys<Command> = Keys {
 pub fn keys(modal: &Modal) -> &'static Keys<Command> {
     match modal {
         Modal::Help { .. } => &HELP,
+        Modal::ConfirmDelete {
+            refusal: Some(_), ..
+        } => &DELETE_REFUSED,
         Modal::ConfirmDelete { .. } => &CONFIRM_DELETE,
         Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
     }
@@ -99,7 +109,7 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
                 Some(why) => vec![
                     Line::styled(format!("Cannot delete the {what}."), t.error()),
                     Line::raw(why.clone()),
-                    Line::styled("Esc closes.", t.dim()),
+                    Line::from(vec![Span::styled("Esc", t.key()), Span::raw(" close")]),
                 ],
                 None => vec![
                     Line::raw(format!("Delete the {what}? This cannot be undone.")),

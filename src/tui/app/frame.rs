@@ -55,26 +55,59 @@ fn title(frame: &mut Frame, area: Rect, t: &Theme, screen_title: &str) {
 }
 
 fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &dyn KeyHelp) {
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1usize;
-    let width = usize::from(area.width);
-    for (keys, help) in keys.entries() {
-        let label = keys_label(keys);
-        let help = short(help);
-        let cost = label.chars().count() + help.chars().count() + 3;
-        if used + cost > width {
-            break;
-        }
-        used += cost;
-        spans.push(Span::styled(label, theme.key()));
-        spans.push(Span::styled(format!(" {help}  "), theme.dim()));
-    }
+    let line = footer(keys, usize::from(area.width));
+    let spans: Vec<Span> = std::iter::once(Span::raw(" "))
+        .chain(line.into_iter().flat_map(|(keys, label)| {
+            [
+                Span::styled(keys, theme.key()),
+                Span::styled(format!(" {label}  "), theme.dim()),
+            ]
+        }))
+        .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
-/// The first clause of a help text, for the one-line hints.
-fn short(help: &str) -> &str {
-    help.split([';', '(']).next().unwrap_or(help).trim_end()
+/// The footer for a table in `width` columns: its keys by priority (the table's order, minor
+/// ones last), as many as fit, ending with the help key, worded "more" when some were left out.
+/// The same table drives dispatch and the help overlay, so the three never disagree.
+pub fn footer(keys: &dyn KeyHelp, width: usize) -> Vec<(String, &'static str)> {
+    let entries = keys.footer_entries();
+    let help = entries
+        .iter()
+        .find(|e| e.help)
+        .map(|e| keys_label(&e.keys[..1]));
+    let cost = |k: &str, l: &str| k.chars().count() + l.chars().count() + 3;
+    let reserve = help.as_ref().map_or(0, |k| cost(k, "more"));
+    let mut shown: Vec<(usize, String, &'static str)> = Vec::new();
+    let mut used = 1usize;
+    let mut left_out = false;
+    let ordered = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| !e.minor && !e.help)
+        .chain(
+            entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.minor && !e.help),
+        );
+    for (i, e) in ordered {
+        let label = keys_label(e.keys);
+        let c = cost(&label, e.label);
+        if used + c + reserve > width {
+            left_out = true;
+            continue;
+        }
+        used += c;
+        shown.push((i, label, e.label));
+    }
+    // Shown in the table's order, however they were chosen.
+    shown.sort_by_key(|(i, _, _)| *i);
+    let mut out: Vec<(String, &'static str)> = shown.into_iter().map(|(_, k, l)| (k, l)).collect();
+    if let Some(k) = help {
+        out.push((k, if left_out { "more" } else { "help" }));
+    }
+    out
 }
 
 fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
@@ -163,4 +196,38 @@ fn too_small_notice(frame: &mut Frame, area: Rect, theme: &Theme) {
             .wrap(Wrap { trim: true }),
         area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::footer;
+    use crate::tui::screens::form::keys::FORM;
+    use crate::tui::screens::grid::keys::GRID;
+
+    fn keys_of(line: &[(String, &str)]) -> Vec<String> {
+        line.iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    #[test]
+    fn the_footer_shows_keys_by_priority_and_ends_in_more_when_some_do_not_fit() {
+        // 80 columns: the grid's own keys first (the arrows give way), then "? more".
+        let line = footer(&GRID, 80);
+        let keys = keys_of(&line);
+        for key in ["Enter", "/", "w", "f", "A", "q"] {
+            assert!(keys.contains(&key.to_string()), "{key} missing: {line:?}");
+        }
+        assert_eq!(line.last().unwrap(), &("?".to_string(), "more"));
+        // Room for everything: the last entry says help, not more.
+        let wide = footer(&GRID, 300);
+        assert_eq!(wide.last().unwrap(), &("?".to_string(), "help"));
+        assert_eq!(wide.len(), GRID.bindings.len());
+        // 60 columns still offer help.
+        assert_eq!(footer(&GRID, 60).last().unwrap().1, "more");
+        // A form at 80 columns keeps "Ctrl-s verify and save"; its help key is F1 (? types).
+        let form = footer(&FORM, 80);
+        assert!(form
+            .iter()
+            .any(|(k, l)| k == "Ctrl-s" && *l == "verify and save"));
+        assert_eq!(form.last().unwrap(), &("F1".to_string(), "more"));
+    }
 }

@@ -57,7 +57,13 @@ pub enum Bound<C> {
 pub struct Binding<C: 'static> {
     pub keys: &'static [Key],
     pub command: Bound<C>,
+    /// What the help overlay says.
     pub help: &'static str,
+    /// What the footer says (shorter); None: the help's first clause.
+    pub label: Option<&'static str>,
+    /// Shown in the footer only after every other key, when there is room (moving the cursor:
+    /// the arrows need no reminder).
+    pub minor: bool,
 }
 
 /// A binding of one of the screen's own commands.
@@ -66,6 +72,8 @@ pub const fn bind<C>(keys: &'static [Key], command: C, help: &'static str) -> Bi
         keys,
         command: Bound::Screen(command),
         help,
+        label: None,
+        minor: false,
     }
 }
 
@@ -75,7 +83,58 @@ pub const fn app<C>(keys: &'static [Key], command: Bound<C>, help: &'static str)
         keys,
         command,
         help,
+        label: None,
+        minor: false,
     }
+}
+
+impl<C: Copy> Binding<C> {
+    /// The footer's word for it.
+    pub const fn footer(self, label: &'static str) -> Binding<C> {
+        Binding {
+            label: Some(label),
+            ..self
+        }
+    }
+
+    /// Last in the footer, only when there is room.
+    pub const fn minor(self) -> Binding<C> {
+        Binding {
+            minor: true,
+            ..self
+        }
+    }
+}
+
+/// One binding as the footer reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FooterEntry {
+    pub keys: &'static [Key],
+    pub label: &'static str,
+    pub minor: bool,
+    /// The binding opens help: the footer ends with it ("? more" when keys were left out).
+    pub help: bool,
+}
+
+/// Arrow keys (and Tab) move the cursor: every user knows them, so the footer shows them last.
+fn moves_the_cursor(keys: &[Key]) -> bool {
+    keys.first().is_some_and(|k| {
+        k.mods.is_empty()
+            && matches!(
+                k.code,
+                KeyCode::Up
+                    | KeyCode::Down
+                    | KeyCode::Left
+                    | KeyCode::Right
+                    | KeyCode::Tab
+                    | KeyCode::BackTab
+            )
+    })
+}
+
+/// The first clause of a help text, for the footer.
+pub fn first_clause(help: &str) -> &str {
+    help.split([';', '(']).next().unwrap_or(help).trim_end()
 }
 
 /// One key table: what the keyboard does while a screen (or a dialog) is in one focus state.
@@ -103,6 +162,8 @@ pub trait KeyHelp: Sync {
     fn takes_text(&self) -> bool;
     /// Each binding's keys and help text, in the table's order (its priority).
     fn entries(&self) -> Vec<(&'static [Key], &'static str)>;
+    /// Each binding as the footer shows it, in the table's order.
+    fn footer_entries(&self) -> Vec<FooterEntry>;
 }
 
 impl<C: Sync> KeyHelp for Keys<C> {
@@ -114,6 +175,17 @@ impl<C: Sync> KeyHelp for Keys<C> {
     }
     fn entries(&self) -> Vec<(&'static [Key], &'static str)> {
         self.bindings.iter().map(|b| (b.keys, b.help)).collect()
+    }
+    fn footer_entries(&self) -> Vec<FooterEntry> {
+        self.bindings
+            .iter()
+            .map(|b| FooterEntry {
+                keys: b.keys,
+                label: b.label.unwrap_or_else(|| first_clause(b.help)),
+                minor: b.minor || moves_the_cursor(b.keys) || matches!(b.command, Bound::Lock),
+                help: matches!(b.command, Bound::Help),
+            })
+            .collect()
     }
 }
 

@@ -22,16 +22,23 @@ pub static AUDIT: Keys<Command> = Keys {
         bind(&[UP, k('k')], Command::Up, "previous row"),
         bind(&[DOWN, k('j')], Command::Down, "next row"),
         bind(&[k('v')], Command::VerifyAll, "verify all (Esc cancels)"),
-        bind(&[k('s')], Command::SortNext, "sort by the next column"),
-        bind(&[k('r')], Command::SortReverse, "reverse the sort"),
+        bind(&[k('s')], Command::SortNext, "sort by the next column").footer("sort"),
+        bind(&[k('r')], Command::SortReverse, "reverse the sort").footer("reverse"),
         bind(
             &[k('f')],
             Command::AttentionFilter,
             "only what needs attention",
-        ),
-        bind(&[k('w')], Command::AllWorkspaces, "this workspace or all"),
-        bind(&[ENTER, k('i')], Command::Details, "details and history"),
-        bind(&[ESC], Command::Back, "cancel verify all; else back"),
+        )
+        .footer("attention"),
+        // Not `w`: on the grid that opens the workspace picker.
+        bind(
+            &[k('a')],
+            Command::AllWorkspaces,
+            "all workspaces, or this one again",
+        )
+        .footer("all workspaces"),
+        bind(&[ENTER, k('i')], Command::Details, "details and history").footer("details"),
+        bind(&[ESC], Command::Back, "cancel verify all; else back").footer("back"),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -38,18 +38,21 @@ const SUBMIT: Binding<Command> = bind(
     &[ENTER],
     Command::Submit,
     "next field; on the last one, save",
-);
+)
+.minor();
 const SAVE: Binding<Command> = bind(&[ctrl('s')], Command::Save, "verify and save");
 const SAVE_UNVERIFIED: Binding<Command> = bind(
     &[ctrl('o')],
     Command::SaveUnverified,
     "save as unverified (after 'unreachable')",
-);
+)
+.footer("save unverified");
 const REVEAL: Binding<Command> = bind(
     &[ctrl('r')],
     Command::Reveal,
     "reveal the secret field for 10 s",
-);
+)
+.footer("reveal");
 const HELP: Binding<Command> = app(&[F1], Bound::Help, "help");
 
 pub static FORM: Keys<Command> = Keys {

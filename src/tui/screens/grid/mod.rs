@@ -59,9 +59,10 @@ impl Screen for GridState {
         let columns = grid_columns(shared.size.0);
         if self.filtering {
             match command {
+                // One Enter: the filter stays and the selected (first) match opens.
                 Command::Confirm => {
                     self.filtering = false;
-                    return Update::none();
+                    return self.command(shared, Command::Open);
                 }
                 Command::Cancel => {
                     self.filtering = false;

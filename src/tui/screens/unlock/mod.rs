@@ -23,7 +23,7 @@ use crate::tui::app::shared::Shared;
 use crate::tui::app::vault_view::VaultView;
 use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::{secret_input, take_secret};
-use keys::{Command, UNLOCK};
+use keys::{Command, CREATE, UNLOCK};
 
 #[derive(Default)]
 pub struct UnlockState {
@@ -151,7 +151,11 @@ impl Screen for UnlockState {
     type Command = Command;
 
     fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
-        &UNLOCK
+        if self.creating {
+            &CREATE
+        } else {
+            &UNLOCK
+        }
     }
 
     fn command(&mut self, _shared: &mut Shared, command: Command) -> Update {

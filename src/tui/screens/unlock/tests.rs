@@ -3,7 +3,7 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use secrecy::ExposeSecret;
 
-use super::keys::{Command, UNLOCK};
+use super::keys::{Command, CREATE, UNLOCK};
 use super::UnlockState;
 use crate::core::Snapshot;
 use crate::tui::app::action::{Action, Effect};
@@ -21,7 +21,7 @@ fn typed(u: &mut UnlockState, text: &str) {
 
 #[test]
 fn the_key_table_is_well_formed() {
-    assert_tables_well_formed(&[&UNLOCK]);
+    assert_tables_well_formed(&[&UNLOCK, &CREATE]);
     let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
     assert_eq!(
         UNLOCK.command_for(&enter),
