@@ -137,7 +137,7 @@ pub struct Target<'a> {
 /// Rotates the target's password. The caller holds the rotation lock (`take_lock`).
 /// `progress` hears of each step as it starts.
 pub fn rotate_one(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     store: &mut Store,
     verifier: &Verifier,
     target: Target<'_>,
@@ -262,7 +262,7 @@ pub fn rotate_one(
 
 /// A rotation that failed after the server may have taken the new password: resolved now.
 fn interrupted(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     store: &mut Store,
     verifier: &Verifier,
     component: &Component,
@@ -297,7 +297,7 @@ fn no_such(id: &RecordId) -> crate::core::RuleError {
 /// stays) current, with "Rotation interrupted, resolved" in the history. None: nothing was
 /// pending, or it was settled meanwhile by another process. The caller holds the lock.
 fn resolve_one(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     store: &mut Store,
     verifier: &Verifier,
     component: &Component,
@@ -345,7 +345,7 @@ pub struct Resolved {
 /// (verify, audit, the TUI). Nothing is done while another process holds the rotation lock:
 /// its rotation may be in flight, and its own last step settles it.
 pub fn resolve_interrupted(
-    runtime: &tokio::runtime::Runtime,
+    runtime: &tokio::runtime::Handle,
     store: &mut Store,
     verifier: &Verifier,
     items: &[(&Component, RecordId)],

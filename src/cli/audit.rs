@@ -100,7 +100,7 @@ pub fn run(
     let rt = runtime()?;
     // A password rotation interrupted before (a crash, a kill): settled before the check, so
     // what is checked is the password that works.
-    let resolved = crate::rotate::resolve_interrupted(&rt, &mut store, &verifier, &items)?;
+    let resolved = crate::rotate::resolve_interrupted(rt.handle(), &mut store, &verifier, &items)?;
     for (name, resolution) in &resolved.settled {
         let what = match resolution {
             Resolution::TakePending => "the server had taken the new password, now current",

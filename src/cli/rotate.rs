@@ -50,7 +50,7 @@ fn rotate_and_report(
         id,
         length,
     };
-    let rotated = rotate_one(rt, store, verifier, target, lock, &mut progress)?;
+    let rotated = rotate_one(rt.handle(), store, verifier, target, lock, &mut progress)?;
     done!(
         "Rotated {} credential '{}': a new {length}-character password is set on the server, verified and saved. {}",
         component.name,

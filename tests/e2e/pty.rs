@@ -847,3 +847,125 @@ fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_win
     );
     assert_eq!(first["fields"]["account_sid"], "tui-edit", "{first}");
 }
+
+/// Issue 19: `R` on a PostgreSQL credential's detail view asks first, naming the server, the
+/// user and the active flow; `y` rotates it: the panel reports success, the tile stays green,
+/// and psql logs in with the new stored password and no longer with the old one.
+#[test]
+fn rotating_a_postgres_password_from_the_detail_view() {
+    let pg = PgCluster::shared();
+    let role = "e2e_rotated";
+    let old = "e2e_SENTINEL_rotate_old_pw";
+    pg.create_role(role, old);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let port = format!("port={}", pg.port);
+    let user = format!("user={role}");
+    let password = format!("password={old}");
+    cli(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "postgresql",
+            "-n",
+            "pg-rot",
+            "-f",
+            "host=127.0.0.1",
+            "-f",
+            &port,
+            "-f",
+            "database=postgres",
+            "-f",
+            &user,
+            "-f",
+            "sslmode=disable",
+            "-f",
+            &password,
+        ],
+    );
+    cli(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "flow",
+            "add",
+            "-w",
+            "acme",
+            "--name",
+            "nightly",
+            "--step",
+            "postgresql=pg-rot",
+            "--active",
+        ],
+    );
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("postgres");
+    tty.send("\r");
+    tty.send("\r");
+    tty.wait_for("PostgreSQL · database · 1 credential(s)");
+    tty.send("i");
+    tty.wait_for("PostgreSQL · pg-rot");
+    tty.send("R");
+    tty.wait_for("Rotate the password of 'pg-rot'?");
+    let dialog = tty.contents();
+    assert!(
+        dialog.contains(&format!("server 127.0.0.1:{}", pg.port)) && dialog.contains(role),
+        "{dialog}"
+    );
+    assert!(
+        dialog.contains("nightly"),
+        "the active flow is named: {dialog}"
+    );
+    tty.send("y");
+    tty.wait_for("Rotated 'pg-rot': new password verified and saved");
+    tty.wait_for("nightly get the new password");
+    tty.send(ESC);
+    tty.wait_for("Last verified");
+    tty.send(ESC);
+    tty.wait_for("Filter: /postgres");
+    tty.wait_for("✓ 1");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+
+    let shown: serde_json::Value = serde_json::from_str(&cli_stdout(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "credential",
+            "show",
+            "-w",
+            "acme",
+            "pg-rot",
+            "--json",
+            "--reveal",
+        ],
+    ))
+    .unwrap();
+    let new = shown["fields"]["password"].as_str().unwrap().to_string();
+    assert_eq!(new.len(), 32);
+    assert!(pg.logs_in(role, &new), "the new password does not log in");
+    assert!(!pg.logs_in(role, old), "the old password still logs in");
+    let drawn = String::from_utf8_lossy(&raw);
+    assert!(
+        !drawn.contains(&new) && !drawn.contains(old),
+        "a password was drawn"
+    );
+    let by = shown["changed_by"].as_str().unwrap_or_default();
+    assert!(by.ends_with("(tui)"), "{shown}");
+}

@@ -126,6 +126,23 @@ pub enum Action {
         credential: RecordId,
         result: Result<Vec<Verification>, String>,
     },
+    /// A password rotation started `step` (rotate.rs's numbering).
+    RotationProgress {
+        name: String,
+        step: crate::rotate::Step,
+    },
+    /// A password rotation ended: the vault as it is after it (None when nothing could be
+    /// read), and what to say (a sentence for the panel).
+    RotationFinished {
+        credential: RecordId,
+        snapshot: Option<Snapshot>,
+        result: Result<String, String>,
+    },
+    /// Interrupted rotations settled after unlocking: the vault after, one line for each.
+    RotationsResolved {
+        snapshot: Snapshot,
+        notes: Vec<String>,
+    },
     /// SIGTERM or SIGHUP: leave cleanly.
     Terminate,
 }
@@ -222,6 +239,11 @@ pub enum Effect {
     },
     SaveCredential {
         credential: Box<Credential>,
+    },
+    /// Rotate a stored database credential's password (rotate.rs); answers RotationProgress
+    /// for each step, then RotationFinished.
+    RotatePassword {
+        credential: RecordId,
     },
     RecordVerification {
         id: RecordId,

@@ -54,6 +54,15 @@ pub static CONFIRM_DISCARD: Keys<Command> = Keys {
     ],
 };
 
+pub static CONFIRM_ROTATE: Keys<Command> = Keys {
+    title: "Rotate password",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('y')], Command::Confirm, "rotate the password"),
+        bind(&[k('n'), ESC], Command::Cancel, "leave it"),
+    ],
+};
+
 pub fn keys(modal: &Modal) -> &'static Keys<Command> {
     match modal {
         Modal::Help { .. } => &HELP,
@@ -62,6 +71,7 @@ pub fn keys(modal: &Modal) -> &'static Keys<Command> {
         } => &DELETE_REFUSED,
         Modal::ConfirmDelete { .. } => &CONFIRM_DELETE,
         Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
+        Modal::ConfirmRotate(_) => &CONFIRM_ROTATE,
     }
 }
 
@@ -89,6 +99,9 @@ pub fn answer(modal: Modal, command: Command) -> Answer {
             DeleteTarget::Flow { id, .. } => Effect::DeleteFlow { id },
         }),
         (Modal::ConfirmDiscard(_), Command::Confirm) => Answer::Discard,
+        (Modal::ConfirmRotate(r), Command::Confirm) => Answer::Effect(Effect::RotatePassword {
+            credential: r.credential,
+        }),
         _ => Answer::Closed,
     }
 }
@@ -123,6 +136,34 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
                 ],
             };
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
+        }
+        Modal::ConfirmRotate(r) => {
+            let r_area = dialog(frame, area, t, " Rotate password ", 66, 11);
+            let flows = if r.active_flows.is_empty() {
+                "no active flow uses it".to_string()
+            } else {
+                format!(
+                    "active flows: {} (they get the new password)",
+                    r.active_flows.join(", ")
+                )
+            };
+            let lines = vec![
+                Line::raw(format!("Rotate the password of '{}'?", r.name)),
+                Line::raw(format!("server {}  user {}", r.server, r.user)),
+                Line::raw(flows),
+                Line::styled(
+                    "A new 32-character password is set on the server, verified and saved.",
+                    t.dim(),
+                ),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", t.key()),
+                    Span::raw(" rotate   "),
+                    Span::styled("n/Esc", t.key()),
+                    Span::raw(" leave it"),
+                ]),
+            ];
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r_area);
         }
         Modal::ConfirmDiscard(what) => {
             let r = dialog(frame, area, t, " Discard changes? ", 50, 6);

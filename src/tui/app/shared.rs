@@ -52,6 +52,19 @@ pub enum Modal {
     },
     /// Esc with unsaved work; the text says what would be lost. "y" tells the screen on top.
     ConfirmDiscard(&'static str),
+    /// `R`: rotate this credential's password? Names what the rotation touches.
+    ConfirmRotate(Box<RotateConfirm>),
+}
+
+/// What the rotation dialog names: the server, the user and the active flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotateConfirm {
+    pub credential: RecordId,
+    pub name: String,
+    /// host:port
+    pub server: String,
+    pub user: String,
+    pub active_flows: Vec<String>,
 }
 
 /// What screens remember between visits (the audit's sort and filter), one value per type,
@@ -163,6 +176,43 @@ impl Shared {
             .saturating_duration_since(self.epoch)
             .as_millis()
             / TICK.as_millis()) as usize
+    }
+
+    /// `R` on a credential: the confirmation naming the server, the user and the active flows,
+    /// or a notice saying why this one cannot be rotated.
+    pub fn confirm_rotate(&mut self, id: &RecordId) {
+        let Some(view) = self.vault.as_ref() else {
+            return;
+        };
+        let Some(c) = view.snapshot.credential(id) else {
+            return;
+        };
+        let rotatable = self
+            .catalog
+            .get(&c.component)
+            .is_some_and(crate::core::rotation::is_rotatable);
+        if !rotatable || !c.secrets.contains(crate::core::rotation::PASSWORD_FIELD) {
+            self.notice = Some(Notice::error(format!(
+                "'{}' cannot be rotated: R rotates database passwords (PostgreSQL).",
+                c.name
+            )));
+            return;
+        }
+        let mut active_flows: Vec<String> = view
+            .snapshot
+            .flows_using(id)
+            .filter(|f| f.active)
+            .map(|f| f.name.clone())
+            .collect();
+        active_flows.sort_unstable();
+        let field = |name: &str| c.public.get(name).cloned().unwrap_or_default();
+        self.modal = Some(Modal::ConfirmRotate(Box::new(RotateConfirm {
+            credential: id.clone(),
+            name: c.name.clone(),
+            server: format!("{}:{}", field("host"), field("port")),
+            user: field("user"),
+            active_flows,
+        })));
     }
 
     pub fn allocate_request(&mut self) -> RequestId {

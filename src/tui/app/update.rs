@@ -103,6 +103,42 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let action = Action::DraftRefused { request, error };
             nav.offer_action(shared, action).unwrap_or_default()
         }
+        Action::RotationProgress { name, step } => {
+            shared.notice = Some(Notice::info(format!(
+                "Rotating '{name}': step {}/5 {}…",
+                step.number(),
+                step.describe()
+            )));
+            Vec::new()
+        }
+        Action::RotationFinished {
+            credential,
+            snapshot,
+            result,
+        } => {
+            let Some(view) = shared.vault.as_mut() else {
+                return Vec::new(); // locked meanwhile
+            };
+            if let Some(snapshot) = snapshot {
+                view.replace(snapshot);
+            }
+            shared.notice = Some(match result {
+                Ok(text) => Notice::info(text),
+                Err(text) => Notice::error(text),
+            });
+            nav.offer_stored(shared, &Stored::CredentialSaved(credential))
+                .unwrap_or_default()
+        }
+        Action::RotationsResolved { snapshot, notes } => {
+            let Some(view) = shared.vault.as_mut() else {
+                return Vec::new();
+            };
+            view.replace(snapshot);
+            if !notes.is_empty() {
+                shared.notice = Some(Notice::info(notes.join("; ")));
+            }
+            Vec::new()
+        }
         Action::Terminate => quit(shared, nav),
         // Unlocking, logins, history reads: the screen that asked takes its answer; a late
         // one for a screen since closed is dropped.

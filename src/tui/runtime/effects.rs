@@ -171,6 +171,85 @@ impl Edges {
         }));
     }
 
+    /// Rotates a credential's password on the blocking pool (rotate.rs), the store held for
+    /// the whole rotation (its writes and the network between them: seconds at most, within
+    /// the verification deadlines), each step posted as it starts.
+    fn rotate(&mut self, credential: RecordId) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let verifier = self.verifier.clone();
+        let catalog = self.catalog.clone();
+        let tx = self.inbox.clone();
+        let runtime = tokio::runtime::Handle::current();
+        self.workers.retain(|h| !h.is_finished());
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store);
+            let result =
+                rotate_in_store(&runtime, &mut store, &verifier, &catalog, &credential, &tx);
+            let action = Action::RotationFinished {
+                credential,
+                snapshot: Some(store.snapshot().clone()),
+                result,
+            };
+            let _ = tx.send(Inbox::Action(action));
+        }));
+    }
+
+    /// After unlocking: settles rotations another process left interrupted (a crash, a kill),
+    /// as `credential verify` would, and says what became of each.
+    fn resolve_rotations(&mut self) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let verifier = self.verifier.clone();
+        let catalog = self.catalog.clone();
+        let tx = self.inbox.clone();
+        let runtime = tokio::runtime::Handle::current();
+        self.workers.retain(|h| !h.is_finished());
+        self.workers.push(tokio::task::spawn_blocking(move || {
+            let mut store = lock(&store);
+            let pending: Vec<(crate::core::schema::Component, RecordId)> = store
+                .snapshot()
+                .credentials
+                .iter()
+                .filter(|c| c.pending_rotation.is_some())
+                .filter_map(|c| Some((catalog.get(&c.component)?.clone(), c.id.clone())))
+                .collect();
+            let items: Vec<(&crate::core::schema::Component, RecordId)> =
+                pending.iter().map(|(c, id)| (c, id.clone())).collect();
+            let notes =
+                match crate::rotate::resolve_interrupted(&runtime, &mut store, &verifier, &items) {
+                    Ok(resolved) => {
+                        let mut notes: Vec<String> = resolved
+                            .settled
+                            .iter()
+                            .map(|(name, r)| {
+                                format!(
+                                    "'{name}': rotation interrupted, resolved ({})",
+                                    match r {
+                                        crate::core::rotation::Resolution::TakePending =>
+                                            "the new password is current",
+                                        _ => "the current password stays",
+                                    }
+                                )
+                            })
+                            .collect();
+                        notes.extend(resolved.in_progress.iter().map(|name| {
+                            format!("'{name}': a rotation is in progress in another keyway process")
+                        }));
+                        notes
+                    }
+                    Err(e) => vec![format!("Could not resolve an interrupted rotation: {e}")],
+                };
+            let action = Action::RotationsResolved {
+                snapshot: store.snapshot().clone(),
+                notes,
+            };
+            let _ = tx.send(Inbox::Action(action));
+        }));
+    }
+
     /// The TUI writes as `user@host (tui)`, waiting `vault.lock_wait_secs` for the write lock.
     fn vault_options(&self) -> crate::vault::Options {
         crate::vault::Options {
@@ -235,6 +314,7 @@ impl Edges {
                     Err(e) => failed(Stored::WorkspaceDeleted, e),
                 })
             }
+            Effect::RotatePassword { credential } => self.rotate(credential),
             Effect::LoadHistory { credential } => self.with_store(move |s| {
                 let result = s.history(&credential).map_err(|e| e.to_string());
                 Action::HistoryLoaded { credential, result }
@@ -514,6 +594,14 @@ impl Edges {
             Inbox::Opened(store) => {
                 let snapshot = store.snapshot().clone();
                 self.store = Some(Arc::new(Mutex::new(*store)));
+                if snapshot
+                    .credentials
+                    .iter()
+                    .any(|c| c.pending_rotation.is_some())
+                {
+                    // Answered after Unlocked: the worker sends once it has the store.
+                    self.resolve_rotations();
+                }
                 let remembered = self
                     .state_file
                     .as_deref()
@@ -598,4 +686,51 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
+}
+
+/// One rotation for the TUI: the panel's sentence on success or failure.
+fn rotate_in_store(
+    runtime: &tokio::runtime::Handle,
+    store: &mut Store,
+    verifier: &Verifier,
+    catalog: &Catalog,
+    credential: &RecordId,
+    tx: &mpsc::UnboundedSender<Inbox>,
+) -> Result<String, String> {
+    let c = store
+        .snapshot()
+        .credential(credential)
+        .cloned()
+        .ok_or_else(|| "The credential was deleted.".to_string())?;
+    let component = catalog
+        .get(&c.component)
+        .ok_or_else(|| format!("Component '{}' is not in the catalogue.", c.component))?
+        .clone();
+    let lock = crate::rotate::take_lock(store).map_err(|e| e.to_string())?;
+    let name = c.name.clone();
+    let mut progress = |step: crate::rotate::Step| {
+        let _ = tx.send(Inbox::Action(Action::RotationProgress {
+            name: name.clone(),
+            step,
+        }));
+    };
+    let target = crate::rotate::Target {
+        component: &component,
+        id: credential,
+        length: crate::core::rotation::DEFAULT_LENGTH,
+    };
+    let rotated = crate::rotate::rotate_one(runtime, store, verifier, target, &lock, &mut progress)
+        .map_err(|e| e.to_string())?;
+    let flows = if rotated.active_flows.is_empty() {
+        "no active flow uses it".to_string()
+    } else {
+        format!(
+            "active flows {} get the new password",
+            rotated.active_flows.join(", ")
+        )
+    };
+    Ok(format!(
+        "Rotated '{}': new password verified and saved; {flows}.",
+        c.name
+    ))
 }

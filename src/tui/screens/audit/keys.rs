@@ -12,6 +12,7 @@ pub enum Command {
     AttentionFilter,
     AllWorkspaces,
     Details,
+    Rotate,
     Back,
 }
 
@@ -38,6 +39,12 @@ pub static AUDIT: Keys<Command> = Keys {
         )
         .footer("all workspaces"),
         bind(&[ENTER, k('i')], Command::Details, "details and history").footer("details"),
+        bind(
+            &[k('R')],
+            Command::Rotate,
+            "rotate (the row's database password)",
+        )
+        .footer("rotate"),
         bind(&[ESC], Command::Back, "cancel verify all; else back").footer("back"),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),

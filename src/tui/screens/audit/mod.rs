@@ -243,6 +243,12 @@ impl Screen for AuditState {
                     return Update::nav(Nav::Open(Route::Detail { credential }));
                 }
             }
+            Command::Rotate => {
+                let id = rows(self, shared).get(sel).map(|r| r.credential.id.clone());
+                if let Some(credential) = id {
+                    shared.confirm_rotate(&credential);
+                }
+            }
             Command::Back if self.run.is_some() => return Update::effects(self.cancel(shared)),
             Command::Back => {
                 shared.notice = None;

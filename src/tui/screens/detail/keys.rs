@@ -7,6 +7,7 @@ pub enum Command {
     Back,
     Verify,
     UsedBy,
+    Rotate,
 }
 
 pub static DETAIL: Keys<Command> = Keys {
@@ -16,6 +17,7 @@ pub static DETAIL: Keys<Command> = Keys {
         bind(&[ESC, k('h')], Command::Back, "back"),
         bind(&[k('v')], Command::Verify, "verify now"),
         bind(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
+        bind(&[k('R')], Command::Rotate, "rotate (a database password)").footer("rotate"),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

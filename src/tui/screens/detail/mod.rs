@@ -85,6 +85,10 @@ impl Screen for DetailState {
                     None => Update::none(),
                 }
             }
+            Command::Rotate => {
+                shared.confirm_rotate(&self.credential);
+                Update::none()
+            }
             Command::Back => Update::nav(Nav::BACK),
             Command::UsedBy => Update::nav(Nav::Open(Route::UsedBy {
                 credential: self.credential.clone(),

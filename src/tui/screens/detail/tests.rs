@@ -81,3 +81,41 @@ fn verify_and_used_by_act_on_the_credential_shown() {
         Some(Nav::BACK)
     );
 }
+
+#[test]
+fn rotate_asks_first_naming_the_server_the_user_and_the_active_flows() {
+    use crate::tui::app::dialogs::{self, Answer};
+    use crate::tui::app::shared::Modal;
+    let mut shared = unlocked();
+    let (mut detail, _) = DetailState::open(&shared, id("c1"));
+    assert!(detail
+        .command(&mut shared, Command::Rotate)
+        .effects
+        .is_empty());
+    let Some(Modal::ConfirmRotate(confirm)) = &shared.modal else {
+        panic!("no rotation dialog: {:?}", shared.modal);
+    };
+    assert_eq!(confirm.name, "warehouse");
+    assert_eq!(confirm.server, "db.internal:5432");
+    assert_eq!(confirm.user, "etl");
+    assert_eq!(confirm.active_flows, vec!["nightly".to_string()]);
+    let modal = shared.modal.take().expect("dialog");
+    assert!(matches!(
+        dialogs::answer(modal, dialogs::Command::Confirm),
+        Answer::Effect(Effect::RotatePassword { credential }) if credential == id("c1")
+    ));
+}
+
+#[test]
+fn rotate_is_refused_for_a_credential_without_a_database_password() {
+    let mut shared = unlocked();
+    // c3 is Stripe's "billing": an API key, nothing to rotate.
+    let (mut detail, _) = DetailState::open(&shared, id("c3"));
+    assert!(detail
+        .command(&mut shared, Command::Rotate)
+        .effects
+        .is_empty());
+    assert!(shared.modal.is_none());
+    let notice = shared.notice.as_ref().expect("a notice");
+    assert!(notice.text.contains("cannot be rotated"), "{notice:?}");
+}

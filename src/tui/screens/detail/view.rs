@@ -60,6 +60,12 @@ pub(super) fn render(d: &DetailState, shared: &Shared, frame: &mut Frame, area: 
             )),
         ]),
     ];
+    if let Some(p) = &c.pending_rotation {
+        lines.push(Line::from(vec![
+            label("Rotation"),
+            Span::styled(crate::rotate::pending_note(p), t.error()),
+        ]));
+    }
     lines.push(Line::from(vec![
         label("Expires"),
         expiry_span(shared.expiry_of(c), now, t, "not set", true),
