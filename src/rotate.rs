@@ -97,18 +97,25 @@ impl RotateError {
     }
 }
 
+/// The rotation lock's file: beside a file vault; for a team vault (no file of its own) in
+/// this user's private runtime folder, so it covers this machine's keyway processes only.
+fn lock_file(store: &Store) -> std::io::Result<std::path::PathBuf> {
+    let vault = store.vault();
+    if crate::vault::is_team_vault(vault.path()) {
+        let dir = crate::session::socket_dir().map_err(|e| std::io::Error::other(e.to_string()))?;
+        return Ok(dir.join(format!("rotate-{}.lock", vault.vault_id())));
+    }
+    Ok(crate::vault::rotation_lock::lock_path(vault.path()))
+}
+
 /// Takes the vault's rotation lock, or says another rotation holds it.
 pub fn take_lock(store: &Store) -> Result<RotationLock, RotateError> {
-    let path = store.vault().path();
-    match RotationLock::try_take(path) {
+    let failed = |path: String, source| RotateError::Lock { path, source };
+    let file = lock_file(store).map_err(|e| failed("(the runtime folder)".into(), e))?;
+    match RotationLock::try_take(&file) {
         Ok(Some(lock)) => Ok(lock),
         Ok(None) => Err(RotateError::Busy),
-        Err(source) => Err(RotateError::Lock {
-            path: crate::vault::rotation_lock::lock_path(path)
-                .display()
-                .to_string(),
-            source,
-        }),
+        Err(source) => Err(failed(file.display().to_string(), source)),
     }
 }
 
@@ -363,7 +370,8 @@ pub fn resolve_interrupted(
     if pending.is_empty() {
         return Ok(resolved);
     }
-    let Ok(Some(_lock)) = RotationLock::try_take(store.vault().path()) else {
+    let taken = lock_file(store).and_then(|file| RotationLock::try_take(&file));
+    let Ok(Some(_lock)) = taken else {
         resolved.in_progress = pending.into_iter().map(|(_, _, name)| name).collect();
         return Ok(resolved);
     };
