@@ -914,7 +914,6 @@ fn rotating_a_postgres_password_from_the_detail_view() {
     tty.send("/");
     tty.send("postgres");
     tty.send("\r");
-    tty.send("\r");
     tty.wait_for("PostgreSQL · database · 1 credential(s)");
     tty.send("i");
     tty.wait_for("PostgreSQL · pg-rot");
