@@ -88,7 +88,7 @@ fn audit_table_sorts_filters_and_summarises() {
 fn audit_verify_all_updates_rows_and_can_be_cancelled() {
     let mut h = Harness::with_snapshot(audit_snapshot());
     h.key(KeyCode::Char('A'));
-    let fx = h.key(KeyCode::Char('v'));
+    let fx = h.key(KeyCode::Char('V'));
     let requests: Vec<(u64, String)> = fx
         .iter()
         .map(|e| match e {
@@ -101,7 +101,7 @@ fn audit_verify_all_updates_rows_and_can_be_cancelled() {
         })
         .collect();
     assert_eq!(requests.len(), 6);
-    assert!(h.key(KeyCode::Char('v')).is_empty(), "one run at a time");
+    assert!(h.key(KeyCode::Char('V')).is_empty(), "one run at a time");
     // One result arrives: its row updates at once; the UI keeps taking keys.
     let (first, name) = requests
         .iter()
@@ -156,7 +156,7 @@ fn audit_verify_all_updates_rows_and_can_be_cancelled() {
 fn audit_run_finishes_with_one_record_per_batch_and_a_summary() {
     let mut h = Harness::with_snapshot(audit_snapshot());
     h.key(KeyCode::Char('A'));
-    let fx = h.key(KeyCode::Char('v'));
+    let fx = h.key(KeyCode::Char('V'));
     let mut all = Vec::new();
     for e in fx {
         if let Effect::Verify {
@@ -296,7 +296,7 @@ fn detail_view_says_when_the_history_cannot_be_read_or_is_empty() {
 /// Starts "verify all" in the audit of `snapshot`; the requests it sent, with their credentials.
 fn start_verify_all(h: &mut Harness) -> Vec<(u64, Box<keyway::core::Credential>)> {
     h.key(KeyCode::Char('A'));
-    h.key(KeyCode::Char('v'))
+    h.key(KeyCode::Char('V'))
         .into_iter()
         .filter_map(|e| match e {
             Effect::Verify {

@@ -293,20 +293,27 @@ fn stale_and_refused_results_are_handled() {
     let mut h = Harness::unlocked();
     h.filled_form();
     let request = h.save();
-    // Closing the form cancels the verification; its late result is dropped.
-    h.key(KeyCode::Esc);
-    assert!(matches!(
-        h.state.shared.modal,
-        Some(Modal::ConfirmDiscard(_))
-    ));
-    let fx = h.key(KeyCode::Char('y'));
+    // Esc cancels the verification and keeps the form; its late result is dropped.
+    let fx = h.key(KeyCode::Esc);
     assert!(matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request));
+    assert!(h.state.shared.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Form);
+    assert!(h
+        .screen(80, 24)
+        .contains("Check cancelled; nothing was saved"));
     let fx = h.act(Action::VerifyFinished {
         request,
         credential: prepared(),
         outcome: outcome(Status::Verified, "ok"),
     });
     assert!(fx.is_empty(), "a stale result must not be saved");
+    // Esc again closes the form, asking first.
+    h.key(KeyCode::Esc);
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmDiscard(_))
+    ));
+    assert!(h.key(KeyCode::Char('y')).is_empty());
     // A rule refusal before verification lands on the name field.
     h.key(KeyCode::Char('a'));
     h.typed("warehouse");

@@ -3,11 +3,13 @@
 //! a file or a socket; the runtime (../runtime/) feeds it actions and runs its effects.
 //!
 //! Two layers, so the screens and the app never import each other in a circle:
-//! - what screens are built with: `action`, `keys`, `nav`, `screen`, `shared`, `vault_view`;
+//! - what screens are built with: `action`, `acts`, `keys`, `nav`, `screen`, `shared`,
+//!   `vault_view`;
 //! - what drives the screens: `pages` (the list of screens), `navigation` (the stack), `state`,
 //!   `update`, `stored`, `dialogs` and `frame` (render).
 
 pub mod action;
+pub mod acts;
 pub mod dialogs;
 pub mod frame;
 pub mod keys;

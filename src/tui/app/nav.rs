@@ -35,6 +35,8 @@ pub enum Route {
     /// A component's credentials in the open workspace.
     Credentials {
         component: String,
+        /// The credential to put the cursor on (coming from the audit or a detail view).
+        select: Option<RecordId>,
     },
     /// The credential form: a new credential of `component` (in `environment`), or an edit.
     Form {

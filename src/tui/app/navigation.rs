@@ -232,7 +232,14 @@ mod tests {
         let mut shared = unlocked();
         let mut nav = Navigation::new(Page::Grid(Default::default()));
         let component = "postgresql".to_string();
-        open(&mut nav, &mut shared, Route::Credentials { component });
+        open(
+            &mut nav,
+            &mut shared,
+            Route::Credentials {
+                component,
+                select: None,
+            },
+        );
         open(
             &mut nav,
             &mut shared,
@@ -258,7 +265,14 @@ mod tests {
         let mut shared = unlocked();
         let mut nav = Navigation::new(Page::Grid(Default::default()));
         let component = "postgresql".to_string();
-        open(&mut nav, &mut shared, Route::Credentials { component });
+        open(
+            &mut nav,
+            &mut shared,
+            Route::Credentials {
+                component,
+                select: None,
+            },
+        );
         open(&mut nav, &mut shared, form_route());
         let form = nav.find_mut::<FormState>().unwrap();
         form.phase = FormPhase::Verifying { request: 7 };
@@ -309,7 +323,14 @@ mod tests {
         let mut shared = unlocked();
         let mut nav = Navigation::new(Page::Grid(Default::default()));
         let component = "postgresql".to_string();
-        open(&mut nav, &mut shared, Route::Credentials { component });
+        open(
+            &mut nav,
+            &mut shared,
+            Route::Credentials {
+                component,
+                select: None,
+            },
+        );
         nav.find_mut::<CredentialsState>().unwrap().selected = 1; // warehouse
         open(&mut nav, &mut shared, Route::Audit);
         nav.find_mut::<AuditState>().unwrap().selected = 2; // warehouse

@@ -91,7 +91,7 @@ screens! { shared;
     Unlock(unlock::UnlockState) = Route::Unlock { message } => alone(unlock::UnlockState::open(message));
     Workspaces(workspaces::WorkspacesState) = Route::Workspaces => alone(workspaces::WorkspacesState::open(shared));
     Grid(grid::GridState) = Route::Grid => alone(grid::GridState::default());
-    Credentials(credentials::CredentialsState) = Route::Credentials { component } => alone(credentials::CredentialsState::open(shared, component));
+    Credentials(credentials::CredentialsState) = Route::Credentials { component, select } => alone(credentials::CredentialsState::open(shared, component, select.as_ref()));
     Form(form::FormState) = Route::Form { component, editing, environment, title } => form::FormState::open(shared, &component, editing.as_ref(), &environment, title).and_then(alone);
     Flows(flows::FlowsState) = Route::Flows => alone(flows::FlowsState::open(shared));
     Wizard(wizard::WizardState) = Route::Wizard { editing } => wizard::WizardState::open(shared, editing.as_ref()).and_then(alone);

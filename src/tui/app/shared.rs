@@ -242,6 +242,23 @@ impl Shared {
         Some(request)
     }
 
+    /// The delete dialog for `c`, guarded as everywhere: a rule that refuses (an active flow
+    /// uses it) is said in the dialog, which then only explains.
+    pub fn ask_delete_credential(&mut self, c: &Credential) {
+        let refusal = self
+            .vault
+            .as_ref()
+            .and_then(|v| v.snapshot.check_credential_delete(c).err())
+            .map(|e| e.to_string());
+        self.modal = Some(Modal::ConfirmDelete {
+            target: DeleteTarget::Credential {
+                id: c.id.clone(),
+                name: c.name.clone(),
+            },
+            refusal,
+        });
+    }
+
     /// Re-verifies a stored credential (a list's or the detail view's `v`); the app records the
     /// result like any other (`update::recheck_finished`), and it shows in the status column
     /// and the history.

@@ -1,6 +1,6 @@
 //! The audit table's keys.
 
-use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DOWN, ENTER, ESC, F1, UP};
+use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, DOWN, ENTER, ESC, F1, UP};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -13,6 +13,12 @@ pub enum Command {
     AllWorkspaces,
     Details,
     Rotate,
+    /// The selected row's credential: the form, a check, its flows, the delete, its list.
+    Edit,
+    Verify,
+    Rebind,
+    Delete,
+    Component,
     Back,
 }
 
@@ -22,7 +28,27 @@ pub static AUDIT: Keys<Command> = Keys {
     bindings: &[
         bind(&[UP, k('k')], Command::Up, "previous row"),
         bind(&[DOWN, k('j')], Command::Down, "next row"),
-        bind(&[k('v')], Command::VerifyAll, "verify all (Esc cancels)"),
+        bind(&[k('e')], Command::Edit, "edit the selected credential").footer("edit"),
+        bind(
+            &[k('v')],
+            Command::Verify,
+            "verify the selected credential again",
+        )
+        .footer("verify"),
+        bind(&[k('V')], Command::VerifyAll, "verify all (Esc cancels)"),
+        bind(
+            &[k('b')],
+            Command::Rebind,
+            "the flows using it: rebind them",
+        )
+        .footer("rebind"),
+        bind(
+            &[k('d'), DELETE],
+            Command::Delete,
+            "delete (refused while a flow uses it)",
+        )
+        .footer("delete"),
+        bind(&[k('c')], Command::Component, "its component's list, on it").footer("component"),
         bind(&[k('s')], Command::SortNext, "sort by the next column").footer("sort"),
         bind(&[k('r')], Command::SortReverse, "reverse the sort").footer("reverse"),
         bind(

@@ -20,6 +20,7 @@ use ratatui::Frame;
 use crate::audit::RunResults;
 use crate::core::{Credential, RecordId, Verification};
 use crate::tui::app::action::{Action, Effect, RequestId};
+use crate::tui::app::acts::{act_on, Act};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
@@ -247,6 +248,23 @@ impl Screen for AuditState {
                 let id = rows(self, shared).get(sel).map(|r| r.credential.id.clone());
                 if let Some(credential) = id {
                     shared.confirm_rotate(&credential);
+                }
+            }
+            Command::Edit
+            | Command::Verify
+            | Command::Rebind
+            | Command::Delete
+            | Command::Component => {
+                let current = rows(self, shared).get(sel).map(|r| r.credential.clone());
+                let act = match command {
+                    Command::Edit => Act::Edit,
+                    Command::Verify => Act::Verify,
+                    Command::Rebind => Act::Rebind,
+                    Command::Delete => Act::Delete,
+                    _ => Act::GoToComponent,
+                };
+                if let Some(c) = current {
+                    return act_on(shared, &c, act);
                 }
             }
             Command::Back if self.run.is_some() => return Update::effects(self.cancel(shared)),

@@ -6,7 +6,7 @@ use crate::core::Status;
 use crate::tui::app::action::{Action, Effect};
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::Screen;
-use crate::tui::app::shared::Shared;
+use crate::tui::app::shared::{Modal, Shared};
 use crate::tui::app::testing::*;
 
 fn names(a: &AuditState, shared: &Shared) -> Vec<String> {
@@ -147,4 +147,49 @@ fn details_open_the_selected_row() {
             credential: id("c2")
         }))
     );
+}
+
+/// The fix where the problem shows: the selected row's credential is edited, verified again,
+/// rebound, deleted (guarded) or shown in its list, from the audit itself.
+#[test]
+fn the_selected_row_is_edited_verified_rebound_deleted_or_shown_in_its_list() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    // billing, legacy, warehouse: legacy (rejected) is the second row.
+    quiet(a.command(&mut shared, Command::Down));
+    assert_eq!(names(&a, &shared)[a.selected], "legacy");
+    match nav_only(a.command(&mut shared, Command::Edit)) {
+        Some(Nav::Open(Route::Form {
+            component, editing, ..
+        })) => {
+            assert_eq!(component, "postgresql");
+            assert_eq!(editing, Some(id("c2")));
+        }
+        other => panic!("expected the form, got {other:?}"),
+    }
+    let fx = a.command(&mut shared, Command::Verify).effects;
+    assert_eq!(requests(&fx).len(), 1, "{fx:?}");
+    assert_eq!(requests(&fx)[0].1, id("c2"));
+    assert_eq!(
+        nav_only(a.command(&mut shared, Command::Rebind)),
+        Some(Nav::Open(Route::UsedBy {
+            credential: id("c2")
+        }))
+    );
+    assert_eq!(
+        nav_only(a.command(&mut shared, Command::Component)),
+        Some(Nav::Open(Route::Credentials {
+            component: "postgresql".into(),
+            select: Some(id("c2")),
+        }))
+    );
+    // warehouse is in the active flow "nightly": the delete dialog only explains.
+    quiet(a.command(&mut shared, Command::Down));
+    quiet(a.command(&mut shared, Command::Delete));
+    match &shared.modal {
+        Some(Modal::ConfirmDelete {
+            refusal: Some(why), ..
+        }) => assert!(why.contains("nightly"), "{why}"),
+        other => panic!("expected a refused delete, got {other:?}"),
+    }
 }

@@ -15,7 +15,7 @@ use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Returned, Route};
 use crate::tui::app::screen::{Screen, Update};
-use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
+use crate::tui::app::shared::Shared;
 use crate::vault::Changes;
 use keys::{Command, CREDENTIALS};
 
@@ -27,14 +27,22 @@ pub struct CredentialsState {
 
 impl CredentialsState {
     /// The list of `component`'s credentials (the vault view keeps it sorted by name).
-    pub fn open(shared: &mut Shared, component: String) -> CredentialsState {
+    pub fn open(
+        shared: &mut Shared,
+        component: String,
+        select: Option<&RecordId>,
+    ) -> CredentialsState {
         if let Some(view) = shared.vault.as_mut() {
             view.show_component(&component);
         }
-        CredentialsState {
+        let mut list = CredentialsState {
             component,
             selected: 0,
+        };
+        if let Some(id) = select {
+            list.select(shared, id);
         }
+        list
     }
 
     fn form(&self, editing: Option<RecordId>, environment: &str) -> Update {
@@ -100,21 +108,9 @@ impl Screen for CredentialsState {
                 }
             }
             Command::Delete => {
-                let Some(c) = current else {
-                    return Update::none();
-                };
-                let refusal = view
-                    .snapshot
-                    .check_credential_delete(&c)
-                    .err()
-                    .map(|e| e.to_string());
-                shared.modal = Some(Modal::ConfirmDelete {
-                    target: DeleteTarget::Credential {
-                        id: c.id.clone(),
-                        name: c.name.clone(),
-                    },
-                    refusal,
-                });
+                if let Some(c) = current {
+                    shared.ask_delete_credential(&c);
+                }
             }
         }
         Update::none()

@@ -16,7 +16,7 @@ fn the_key_table_is_well_formed() {
 #[test]
 fn it_lists_the_component_by_name_and_opens_the_form_details_and_used_by() {
     let mut shared = unlocked();
-    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
     let names: Vec<&str> = shared
         .vault
         .as_ref()
@@ -56,7 +56,7 @@ fn it_lists_the_component_by_name_and_opens_the_form_details_and_used_by() {
 #[test]
 fn deleting_a_credential_an_active_flow_uses_explains_the_refusal() {
     let mut shared = unlocked();
-    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
     // warehouse, used by "nightly".
     quiet(list.command(&mut shared, Command::Down));
     quiet(list.command(&mut shared, Command::Delete));
@@ -75,7 +75,7 @@ fn deleting_a_credential_an_active_flow_uses_explains_the_refusal() {
 #[test]
 fn verify_now_checks_the_selected_credential_once_at_a_time() {
     let mut shared = unlocked();
-    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
     let update = list.command(&mut shared, Command::Verify);
     assert!(matches!(
         update.effects.as_slice(),
@@ -90,7 +90,7 @@ fn verify_now_checks_the_selected_credential_once_at_a_time() {
 #[test]
 fn a_saved_credential_is_selected() {
     let mut shared = unlocked();
-    let mut list = CredentialsState::open(&mut shared, "postgresql".into());
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
     let _ = list.returned(&mut shared, Some(Returned::CredentialSaved(id("c1"))));
     assert_eq!(list.selected, 1);
     // A deleted one leaves the selection within the list.

@@ -1,6 +1,6 @@
 //! The detail view's keys.
 
-use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, ESC, F1};
+use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, ESC, F1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -8,6 +8,9 @@ pub enum Command {
     Verify,
     UsedBy,
     Rotate,
+    Edit,
+    Delete,
+    Component,
 }
 
 pub static DETAIL: Keys<Command> = Keys {
@@ -16,7 +19,20 @@ pub static DETAIL: Keys<Command> = Keys {
     bindings: &[
         bind(&[ESC, k('h')], Command::Back, "back"),
         bind(&[k('v')], Command::Verify, "verify now"),
-        bind(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
+        bind(&[k('e')], Command::Edit, "edit it").footer("edit"),
+        bind(
+            &[k('u'), k('b')],
+            Command::UsedBy,
+            "flows using it; rebind them",
+        )
+        .footer("flows/rebind"),
+        bind(
+            &[k('d'), DELETE],
+            Command::Delete,
+            "delete (refused while a flow uses it)",
+        )
+        .footer("delete"),
+        bind(&[k('c')], Command::Component, "its component's list, on it").footer("component"),
         bind(&[k('R')], Command::Rotate, "rotate (a database password)").footer("rotate"),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),

@@ -13,6 +13,7 @@ use ratatui::Frame;
 
 use crate::core::{RecordId, Snapshot, Verification};
 use crate::tui::app::action::{Action, Effect, Stored};
+use crate::tui::app::acts::{act_on, Act};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
@@ -93,6 +94,23 @@ impl Screen for DetailState {
             Command::UsedBy => Update::nav(Nav::Open(Route::UsedBy {
                 credential: self.credential.clone(),
             })),
+            // The same actions as the audit's row, on the credential shown.
+            Command::Edit | Command::Delete | Command::Component => {
+                let shown = shared
+                    .vault
+                    .as_ref()
+                    .and_then(|v| v.snapshot.credential(&self.credential))
+                    .cloned();
+                let act = match command {
+                    Command::Edit => Act::Edit,
+                    Command::Delete => Act::Delete,
+                    _ => Act::GoToComponent,
+                };
+                match shown {
+                    Some(c) => act_on(shared, &c, act),
+                    None => Update::none(),
+                }
+            }
         }
     }
 

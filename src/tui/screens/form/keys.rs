@@ -29,6 +29,8 @@ pub enum Command {
     OverwriteMine,
     /// The conflict dialog: close it and go on editing.
     KeepEditing,
+    /// While the check runs: stop it, keep the form as it was.
+    CancelCheck,
 }
 
 // The form's keys, shared by the plain and the OAuth2 form lists.
@@ -111,6 +113,21 @@ pub static LOGIN_PASTE: Keys<Command> = Keys {
             "exchange the pasted address for tokens",
         ),
         bind(&[ESC], Command::Cancel, "cancel the login"),
+        HELP,
+    ],
+};
+
+/// While the draft is being verified: the fields wait (the check is of what they held).
+pub static VERIFYING: Keys<Command> = Keys {
+    title: "Credential form (verifying)",
+    takes_text: false,
+    bindings: &[
+        bind(
+            &[ESC],
+            Command::CancelCheck,
+            "cancel the check; the form stays as it was",
+        )
+        .footer("cancel the check"),
         HELP,
     ],
 };

@@ -33,7 +33,7 @@ use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
 use crate::vault::Changes;
 use crate::verify::Outcome;
-use keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM};
+use keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use login::LoginState;
 
 /// Which part of a credential a form field edits.
@@ -226,6 +226,20 @@ impl FormState {
         })
     }
 
+    /// Esc while the draft is verified: the check is stopped (its task cancelled, a late answer
+    /// dropped) and the form is left as it was, nothing saved.
+    fn cancel_check(&mut self, shared: &mut Shared) -> Update {
+        let FormPhase::Verifying { request } = self.phase else {
+            return Update::none();
+        };
+        shared.verifying.remove(&request);
+        self.phase = FormPhase::Editing;
+        self.message = Some(Notice::info(
+            "Check cancelled; nothing was saved. Ctrl-s verifies again.",
+        ));
+        Update::effect(Effect::CancelVerify { request })
+    }
+
     /// What the banner says about the credential as the vault now has it, if that is no
     /// longer the revision the form opened from.
     fn check_underneath(&mut self, shared: &Shared) {
@@ -392,6 +406,9 @@ impl Screen for FormState {
         if matches!(self.phase, FormPhase::Conflict { .. }) {
             return &CONFLICT;
         }
+        if matches!(self.phase, FormPhase::Verifying { .. }) {
+            return &VERIFYING;
+        }
         if self.login.as_ref().is_some_and(LoginState::takes_paste) {
             return &LOGIN_PASTE;
         }
@@ -441,6 +458,7 @@ impl Screen for FormState {
             }
             Command::Back => return Update::nav(Nav::BACK),
             Command::Cancel => {}
+            Command::CancelCheck => return self.cancel_check(shared),
             // Bound only while the conflict dialog is up (handled above).
             Command::ReloadTheirs | Command::OverwriteMine | Command::KeepEditing => {}
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tui_input::Input;
 
-use super::keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM};
+use super::keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use super::{FieldKey, FormPhase, FormState};
 use crate::core::time::Timestamp;
 use crate::core::{AnyRecord, Conflict, Revision, RuleError, Status};
@@ -78,7 +78,7 @@ fn answered(
 
 #[test]
 fn the_key_tables_are_well_formed_and_only_oauth2_forms_log_in() {
-    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE, &CONFLICT]);
+    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE, &CONFLICT, &VERIFYING]);
     let mut shared = unlocked();
     let pg = new_form(&mut shared, "postgresql");
     assert!(std::ptr::eq(pg.keys(&shared), &FORM));
@@ -431,4 +431,42 @@ fn the_conflict_dialog_masks_both_secrets() {
     assert!(text.contains("Changed by another process"));
     assert!(text.contains("db2.internal") && text.contains("6432"));
     assert!(!text.contains("pw_SENTINEL"), "a secret was drawn");
+}
+
+#[test]
+fn esc_during_a_verification_cancels_the_check_and_keeps_the_form() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    let request = save(&mut form, &mut shared);
+    assert!(std::ptr::eq(form.keys(&shared), &VERIFYING));
+    assert!(shared.verifying.contains_key(&request));
+    let fx = form.command(&mut shared, Command::CancelCheck).effects;
+    assert!(
+        matches!(fx.as_slice(), [Effect::CancelVerify { request: r }] if *r == request),
+        "{fx:?}"
+    );
+    assert!(matches!(form.phase, FormPhase::Editing));
+    assert!(shared.modal.is_none(), "no discard question");
+    assert!(shared.verifying.is_empty());
+    let name = form
+        .fields
+        .iter()
+        .find(|f| f.key == FieldKey::Name)
+        .unwrap();
+    assert_eq!(name.input.value(), "analytics", "the form is as it was");
+    assert!(form.changed());
+    // A late answer to the cancelled check is not the form's any more.
+    let late = Action::VerifyFinished {
+        request,
+        credential: Box::new(credential(
+            "new",
+            "w1",
+            "postgresql",
+            "analytics",
+            Default::default(),
+            None,
+        )),
+        outcome: outcome(Status::Verified, "ok"),
+    };
+    assert!(form.on_action(&mut shared, late).is_err());
 }

@@ -102,7 +102,10 @@ impl Screen for GridState {
                     return Update::none();
                 };
                 shared.notice = None;
-                return Update::nav(Nav::Open(Route::Credentials { component: id }));
+                return Update::nav(Nav::Open(Route::Credentials {
+                    component: id,
+                    select: None,
+                }));
             }
             _ => {}
         }

@@ -57,7 +57,8 @@ fn the_filter_narrows_and_cancel_clears_it() {
     assert_eq!(
         nav_only(opened),
         Some(Nav::Open(Route::Credentials {
-            component: "stripe".into()
+            component: "stripe".into(),
+            select: None,
         }))
     );
     assert!(!grid.filtering && grid.filter.value() == "strip");
