@@ -11,6 +11,7 @@ mod cli {
     mod crafted;
     mod disk_full;
     mod echo;
+    mod engines;
     mod exit_codes;
     mod files;
     mod flow;

@@ -8,6 +8,7 @@ mod verify {
     mod http;
     mod https;
     mod lifecycle;
+    mod mysql;
     mod oauth;
     mod pg_tls;
     mod postgres;

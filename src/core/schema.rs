@@ -150,6 +150,8 @@ pub enum VerifySpec {
 #[serde(rename_all = "snake_case")]
 pub enum DbEngine {
     Postgres,
+    /// MySQL and MariaDB.
+    Mysql,
 }
 
 impl DbEngine {
@@ -157,6 +159,16 @@ impl DbEngine {
     pub fn url_scheme(self) -> &'static str {
         match self {
             DbEngine::Postgres => "postgresql",
+            DbEngine::Mysql => "mysql",
+        }
+    }
+
+    /// The fields a component of this engine must define (the verifier reads them).
+    pub fn needed_fields(self) -> &'static [&'static str] {
+        match self {
+            DbEngine::Postgres | DbEngine::Mysql => {
+                &["host", "port", "database", "user", "password", "sslmode"]
+            }
         }
     }
 }
@@ -376,8 +388,8 @@ fn check_component(c: &Component) -> Result<(), String> {
                 needs(name)?;
             }
         }
-        (Kind::Database, VerifySpec::Database { .. }) => {
-            for name in ["host", "port", "database", "user", "password", "sslmode"] {
+        (Kind::Database, VerifySpec::Database { dbengine }) => {
+            for name in dbengine.needed_fields() {
                 needs(name)?;
             }
         }

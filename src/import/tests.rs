@@ -7,6 +7,19 @@ fn catalog() -> Catalog {
     Catalog::builtin().unwrap()
 }
 
+/// The built-in catalogue without `id`: an entry mapped to a component this keyway lacks (a
+/// user file removed) is unmappable, named.
+fn catalog_without(id: &str) -> Catalog {
+    Catalog::from_components(
+        catalog()
+            .all()
+            .iter()
+            .filter(|c| c.id != id)
+            .cloned()
+            .collect(),
+    )
+}
+
 /// Each entry as (label, component or the outcome word, its fields as NAME=value).
 fn summary(entries: &[Entry]) -> Vec<(String, String, Vec<String>)> {
     entries
@@ -105,12 +118,12 @@ fn dotenv_maps_the_catalogues_names() {
             .contains("different values"),
         "{s:?}"
     );
-    // A URL of an engine keyway does not have yet is unmappable, named.
+    // A URL of an engine this keyway does not have is unmappable, named.
     let s = summary(
         &parse(
             Format::Dotenv,
             "DATABASE_URL=mysql://u:p@h/db\nCACHE=1\n",
-            &catalog(),
+            &catalog_without("mysql"),
             "x",
         )
         .unwrap(),
@@ -147,6 +160,13 @@ fn airflow_json_maps_by_conn_type_and_known_host() {
             "sslmode=require"
         ]
     );
+    let mysql = find(&s, "orders_mysql");
+    assert_eq!(mysql.1, "mysql:orders_mysql");
+    assert_eq!(
+        mysql.2,
+        ["host=m", "port=3306", "database=s", "user=u", "password=p"]
+    );
+    let s = summary(&parse(Format::Airflow, AIRFLOW_JSON, &catalog_without("mysql"), "").unwrap());
     assert!(find(&s, "orders_mysql")
         .1
         .contains("'mysql' component, which this keyway does not have"));
@@ -218,6 +238,8 @@ fn n8n_maps_by_type_and_reports_encrypted_data() {
         ]
     );
     assert_eq!(find(&s, "Stripe live").2, ["api_key=sk_live_4"]);
+    assert_eq!(find(&s, "Orders").1, "mysql:Orders");
+    let s = summary(&parse(Format::N8n, text, &catalog_without("mysql"), "").unwrap());
     assert!(find(&s, "Orders").1.contains("'mysql' component"));
     assert!(find(&s, "Sealed").1.contains("--decrypted"));
     assert!(find(&s, "Notion")

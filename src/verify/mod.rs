@@ -28,6 +28,7 @@ mod endpoints;
 pub(crate) mod failure;
 mod http;
 pub mod login;
+mod mysql;
 mod oauth;
 pub mod pool;
 mod postgres;
@@ -43,7 +44,7 @@ use std::time::{Duration, Instant};
 use secrecy::SecretString;
 
 use crate::config::{AuditConfig, VerifyConfig};
-use crate::core::schema::{Component, VerifySpec};
+use crate::core::schema::{Component, DbEngine, VerifySpec};
 use crate::core::time::Timestamp;
 use crate::core::{Credential, Status, TlsState, Verification};
 
@@ -285,7 +286,9 @@ impl Verifier {
                     };
                     Box::pin(oauth::verify_oauth2(ctx, component, credential)).await
                 }
-                VerifySpec::Database { .. } => {
+                VerifySpec::Database {
+                    dbengine: DbEngine::Postgres,
+                } => {
                     Box::pin(postgres::verify_postgres(
                         &self.trust,
                         self.limits,
@@ -293,6 +296,9 @@ impl Verifier {
                     ))
                     .await
                 }
+                VerifySpec::Database {
+                    dbengine: DbEngine::Mysql,
+                } => Box::pin(mysql::verify_mysql(&self.trust, self.limits, credential)).await,
             }
         };
         let finding = match tokio::time::timeout(self.limits.deadline, work).await {

@@ -33,21 +33,8 @@ impl Target<'_> {
 }
 
 fn target(credential: &Credential) -> Result<Target<'_>, Finding> {
-    let host = safety::required(credential, "host")?;
-    if host.contains('/') {
-        // tokio-postgres would read a path as a Unix socket: not what a host field means.
-        return Err(Finding::misconfigured(
-            "The field 'host' must be a host name or IP address, not a path.".into(),
-        ));
-    }
-    let port = match safety::optional(credential, "port") {
-        None => 5432,
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
-            Finding::misconfigured(format!(
-                "The field 'port' ('{p}') is not a port number (1-65535)."
-            ))
-        })?,
-    };
+    let host = safety::host(credential)?;
+    let port = safety::port(credential, 5432)?;
     Ok(Target {
         host,
         port,

@@ -35,6 +35,30 @@ pub(crate) fn optional<'c>(credential: &'c Credential, field: &str) -> Option<&'
         .filter(|v| !v.is_empty())
 }
 
+/// The `port` field as a TCP port, `default` when it is blank.
+pub(crate) fn port(credential: &Credential, default: u16) -> Result<u16, Finding> {
+    match optional(credential, "port") {
+        None => Ok(default),
+        Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            Finding::misconfigured(format!(
+                "The field 'port' ('{p}') is not a port number (1-65535)."
+            ))
+        }),
+    }
+}
+
+/// The `host` field: a host name or IP address, never a path (a driver would read one as a
+/// Unix socket, which is not what a host field means).
+pub(crate) fn host(credential: &Credential) -> Result<&str, Finding> {
+    let host = required(credential, "host")?;
+    if host.contains('/') {
+        return Err(Finding::misconfigured(
+            "The field 'host' must be a host name or IP address, not a path.".into(),
+        ));
+    }
+    Ok(host)
+}
+
 /// Parses an endpoint URL from a field and applies the transport rules: https always; plain
 /// http only to loopback (a local test server or tunnel) or when the credential explicitly
 /// allows it; never credentials embedded in the URL itself. The raw value is not echoed back,

@@ -6,6 +6,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub mod http;
+pub mod mariadb;
 pub mod oauth;
 pub mod pg;
 pub mod proxy;
@@ -24,6 +25,29 @@ use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Stops registered at process exit, for servers a whole test binary shares (the test harness
+/// never drops statics).
+static AT_EXIT: std::sync::Mutex<Vec<Box<dyn Fn() + Send>>> = std::sync::Mutex::new(Vec::new());
+static AT_EXIT_HOOK: std::sync::Once = std::sync::Once::new();
+
+extern "C" fn run_exit_stops() {
+    let stops = AT_EXIT.lock().unwrap_or_else(|p| p.into_inner());
+    for stop in stops.iter() {
+        stop();
+    }
+}
+
+/// Runs `stop` when the test binary exits.
+pub fn stop_at_exit(stop: Box<dyn Fn() + Send>) {
+    AT_EXIT_HOOK.call_once(|| {
+        // SAFETY: registering a plain extern "C" fn with no captured state.
+        unsafe {
+            libc::atexit(run_exit_stops);
+        }
+    });
+    AT_EXIT.lock().unwrap_or_else(|p| p.into_inner()).push(stop);
+}
 
 /// A value that must never show up in any reason, detail or Debug output.
 pub const SENTINEL: &str = "sk_SENTINEL_7f3a9c";

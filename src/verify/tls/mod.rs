@@ -188,6 +188,11 @@ impl DbTls {
         }
     }
 
+    /// The CAs of `ssl_ca`, which replace the shared trust for this credential.
+    pub(crate) fn own_cas(&self) -> Option<&[CertificateDer<'static>]> {
+        self.ca.as_deref()
+    }
+
     /// Whether the credential carries a client certificate.
     pub(crate) fn has_client_certificate(&self) -> bool {
         self.identity.is_some()

@@ -44,6 +44,10 @@ pub(crate) struct Trust {
     pub(crate) provider: Arc<CryptoProvider>,
     /// webpki roots + the system's store + verify.extra_ca_file.
     pub(crate) shared: Arc<RootCertStore>,
+    /// The certificates `shared` adds to the webpki roots (the system's and
+    /// verify.extra_ca_file's), for a client that builds its own trust store from certificates
+    /// (mysql_async) rather than taking a rustls config.
+    pub(crate) added: Arc<Vec<CertificateDer<'static>>>,
     /// Problems worth telling the user about (an SSL_CERT_FILE that cannot be read, ...).
     pub(crate) warnings: Vec<String>,
 }
@@ -65,21 +69,29 @@ impl Trust {
         let mut roots = RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let mut warnings = Vec::new();
-        let system = system_certificates(&mut warnings);
+        let mut added = Vec::new();
         // A system bundle may hold a certificate webpki cannot use as an anchor (an odd
         // encoding, an unsupported key); OpenSSL skips those too.
-        roots.add_parsable_certificates(system);
+        for cert in system_certificates(&mut warnings) {
+            if roots.add(cert.clone()).is_ok() {
+                added.push(cert);
+            }
+        }
         if let Some(path) = extra_ca_file {
             for cert in extra_certificates(path)? {
-                roots.add(cert).map_err(|e| TrustError::NotCertificates {
-                    path: path.display().to_string(),
-                    message: format!("holds a certificate that cannot be a trust anchor ({e})"),
-                })?;
+                roots
+                    .add(cert.clone())
+                    .map_err(|e| TrustError::NotCertificates {
+                        path: path.display().to_string(),
+                        message: format!("holds a certificate that cannot be a trust anchor ({e})"),
+                    })?;
+                added.push(cert);
             }
         }
         Ok(Trust {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
             shared: Arc::new(roots),
+            added: Arc::new(added),
             warnings,
         })
     }

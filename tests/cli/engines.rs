@@ -1,0 +1,149 @@
+//! The database engines beyond PostgreSQL through the real binary, against real servers on
+//! loopback: a credential is saved only when the server accepted it.
+
+use crate::support::mariadb::{self, MariaDb};
+use crate::support::pg::free_port;
+use crate::support::tls::TestCa;
+use crate::support::{code, stderr, stdout, TestVault, PASS};
+use serde_json::Value;
+
+fn vault() -> TestVault {
+    TestVault::with_workspace("acme")
+}
+
+fn creds(v: &TestVault) -> Vec<Value> {
+    let o = v.keyway(&["credential", "list", "--json"]);
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// `credential add -c mysql` with `fields`, the password (or another `-` field) read from
+/// `stdin`.
+fn add_mysql(v: &TestVault, name: &str, fields: &[String], stdin: &str) -> std::process::Output {
+    let mut args = vec!["credential", "add", "-w", "acme", "-c", "mysql", "-n", name];
+    for f in fields {
+        args.push("-f");
+        args.push(f);
+    }
+    v.keyway_with(&args, &[("KEYWAY_PASSPHRASE", PASS)], Some(stdin))
+}
+
+fn mysql_fields(port: u16, database: &str, extra: &[&str]) -> Vec<String> {
+    let mut fields = vec![
+        "host=127.0.0.1".to_string(),
+        format!("port={port}"),
+        format!("database={database}"),
+        format!("user={}", mariadb::ETL_USER),
+    ];
+    fields.extend(extra.iter().map(|s| s.to_string()));
+    fields
+}
+
+#[test]
+fn mysql_credentials_are_saved_only_when_the_server_accepts_them() {
+    let db = MariaDb::shared();
+    let v = vault();
+    let plain = mysql_fields(
+        db.port,
+        mariadb::ETL_DATABASE,
+        &["sslmode=disable", "password=-"],
+    );
+    let o = add_mysql(&v, "orders", &plain, "pw_SENTINEL_wrong\n");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("was not saved"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected the password"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(creds(&v).is_empty(), "a rejected credential was stored");
+
+    let o = add_mysql(
+        &v,
+        "orders",
+        &plain,
+        &format!("{}\n", mariadb::ETL_PASSWORD),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("MariaDB"), "{}", stdout(&o));
+    let list = creds(&v);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["component"], "mysql");
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["password"], "********");
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("SENTINEL"), "{all}");
+    assert_eq!(
+        code(&v.keyway(&["credential", "verify", "-w", "acme", "orders"])),
+        0
+    );
+}
+
+#[test]
+fn a_mysql_database_the_user_may_not_use_is_refused_with_exit_1() {
+    let db = MariaDb::shared();
+    let v = vault();
+    let fields = mysql_fields(
+        db.port,
+        mariadb::FORBIDDEN_DATABASE,
+        &["sslmode=disable", "password=-"],
+    );
+    let o = add_mysql(
+        &v,
+        "payroll",
+        &fields,
+        &format!("{}\n", mariadb::ETL_PASSWORD),
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("may not use the database 'payroll'"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(creds(&v).is_empty());
+}
+
+#[test]
+fn an_unreachable_mysql_server_is_reported_and_nothing_is_stored() {
+    let v = vault();
+    let fields = mysql_fields(
+        free_port(),
+        mariadb::ETL_DATABASE,
+        &["sslmode=disable", "password=-"],
+    );
+    let o = add_mysql(&v, "gone", &fields, "whatever\n");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refused the connection"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--save-unverified"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty());
+}
+
+#[test]
+fn mysql_over_tls_takes_its_ca_from_stdin_to_end_of_file() {
+    let ca = TestCa::new("keyway MariaDB CLI CA");
+    let db = MariaDb::start_tls(&ca.server(&["127.0.0.1"]));
+    let v = vault();
+    // The PEM has many lines: `ssl_ca=-` reads all of it, not the first line.
+    let fields = mysql_fields(
+        db.port,
+        mariadb::ETL_DATABASE,
+        &[
+            "sslmode=verify-full",
+            "ssl_ca=-",
+            &format!("password={}", mariadb::ETL_PASSWORD),
+        ],
+    );
+    assert!(ca.pem.lines().count() > 3);
+    let o = add_mysql(&v, "tls", &fields, &ca.pem);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("verified (MariaDB"), "{}", stdout(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["tls"], "verified", "{:?}", list[0]);
+}
