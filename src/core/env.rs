@@ -176,14 +176,21 @@ pub fn connection_url(scheme: &str, c: &Credential) -> Option<String> {
     } else {
         host.to_string()
     };
+    // Redis says TLS in the scheme: rediss:// (tls on, or unset for a host that is not loopback).
+    let scheme = match (scheme, c.value("tls").filter(|t| !t.is_empty())) {
+        ("redis", Some("on")) => "rediss",
+        ("redis", None) if !super::transport::is_loopback_host(host) => "rediss",
+        _ => scheme,
+    };
     let mut url = url::Url::parse(&format!("{scheme}://{bracketed}")).ok()?;
     // url's setters take '%' as the start of an escape already made, so a password holding
     // "%41" would reach libpq as "A": every byte but the unreserved ones is escaped first.
     if let Some(user) = c.value("user").filter(|u| !u.is_empty()) {
         url.set_username(&userinfo_escaped(user)).ok()?;
-        if let Some(password) = c.value("password").filter(|p| !p.is_empty()) {
-            url.set_password(Some(&userinfo_escaped(password))).ok()?;
-        }
+    }
+    // A password without a user (Redis's requirepass) is written as ":password@".
+    if let Some(password) = c.value("password").filter(|p| !p.is_empty()) {
+        url.set_password(Some(&userinfo_escaped(password))).ok()?;
     }
     if let Some(port) = c.value("port").and_then(|p| p.parse::<u16>().ok()) {
         url.set_port(Some(port)).ok()?;

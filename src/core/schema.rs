@@ -152,6 +152,7 @@ pub enum DbEngine {
     Postgres,
     /// MySQL and MariaDB.
     Mysql,
+    Redis,
 }
 
 impl DbEngine {
@@ -160,6 +161,7 @@ impl DbEngine {
         match self {
             DbEngine::Postgres => "postgresql",
             DbEngine::Mysql => "mysql",
+            DbEngine::Redis => "redis",
         }
     }
 
@@ -169,6 +171,7 @@ impl DbEngine {
             DbEngine::Postgres | DbEngine::Mysql => {
                 &["host", "port", "database", "user", "password", "sslmode"]
             }
+            DbEngine::Redis => &["host", "port", "user", "password", "database", "tls"],
         }
     }
 }

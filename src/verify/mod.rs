@@ -32,6 +32,7 @@ mod mysql;
 mod oauth;
 pub mod pool;
 mod postgres;
+mod redis;
 mod safety;
 mod scrub;
 pub(crate) mod tls;
@@ -299,6 +300,9 @@ impl Verifier {
                 VerifySpec::Database {
                     dbengine: DbEngine::Mysql,
                 } => Box::pin(mysql::verify_mysql(&self.trust, self.limits, credential)).await,
+                VerifySpec::Database {
+                    dbengine: DbEngine::Redis,
+                } => Box::pin(redis::verify_redis(&self.trust, self.limits, credential)).await,
             }
         };
         let finding = match tokio::time::timeout(self.limits.deadline, work).await {

@@ -10,6 +10,7 @@ pub mod mariadb;
 pub mod oauth;
 pub mod pg;
 pub mod proxy;
+pub mod redis;
 pub mod tls;
 
 use keyway::catalog::{parse_component, Catalog};

@@ -153,6 +153,16 @@ impl DbTls {
         }
     }
 
+    /// verify-full against the shared trust, no client certificate: the TLS of an engine whose
+    /// credential has only on / off (Redis's `tls`).
+    pub(crate) fn verify_full() -> DbTls {
+        DbTls {
+            mode: SslMode::VerifyFull,
+            ca: None,
+            identity: None,
+        }
+    }
+
     /// Whether a TLS connection is made at all.
     pub(crate) fn uses_tls(&self) -> bool {
         self.mode != SslMode::Disable
