@@ -57,13 +57,24 @@ impl MariaDb {
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&dir, Some(uid), Some(gid)).expect("chown server dir");
         }
-        let as_user = |program: &str| match &run_as {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--", program]);
-                c
-            }
-            None => Command::new(program),
+        // A temp dir of its own: a starting mariadbd clears what looks like its leftover
+        // temporary tables in its tmpdir, which in a shared /tmp are another server's.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("server tmp dir");
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&tmp, Some(uid), Some(gid)).expect("chown tmp dir");
+        }
+        let as_user = |program: &str| {
+            let mut c = match &run_as {
+                Some(user) => {
+                    let mut c = Command::new("runuser");
+                    c.args(["-u", user, "--", program]);
+                    c
+                }
+                None => Command::new(program),
+            };
+            c.env("TMPDIR", &tmp);
+            c
         };
         let data = dir.join("data");
         let out = as_user("mariadb-install-db")
@@ -113,6 +124,7 @@ impl MariaDb {
             .arg(format!("--socket={}", dir.join("sock").display()))
             .arg(format!("--pid-file={}", dir.join("pid").display()))
             .arg(format!("--log-error={}", dir.join("error.log").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--skip-name-resolve",
                 "--skip-log-bin",
