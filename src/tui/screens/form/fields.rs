@@ -28,6 +28,7 @@ fn plain_field(
         original: value,
         has_stored_secret: false,
         error: None,
+        choices: Vec::new(),
     }
 }
 
@@ -53,7 +54,7 @@ pub(super) fn fields(
     for spec in &component.fields {
         let mut help = spec.help.clone();
         if !spec.choices.is_empty() {
-            let choices = format!("one of: {}", spec.choices.join(", "));
+            let choices = format!("←/→ or Space: {}", spec.choices.join(", "));
             help = Some(help.map_or(choices.clone(), |h| format!("{h}; {choices}")));
         }
         let has_stored_secret =
@@ -82,6 +83,7 @@ pub(super) fn fields(
             original: value,
             has_stored_secret,
             error: None,
+            choices: spec.choices.clone(),
         });
     }
     fields

@@ -2,7 +2,8 @@
 //! pasted-address field's of a browser login.
 
 use crate::tui::app::keys::{
-    app, bind, ctrl, k, Binding, Bound, Keys, BACKTAB, DOWN, ENTER, ESC, F1, TAB, UP,
+    app, bind, ctrl, k, Binding, Bound, Keys, BACKTAB, DOWN, ENTER, ESC, F1, LEFT, RIGHT, SPACE,
+    TAB, UP,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +32,9 @@ pub enum Command {
     KeepEditing,
     /// While the check runs: stop it, keep the form as it was.
     CancelCheck,
+    /// A pick list: the next or the previous value.
+    NextChoice,
+    PrevChoice,
 }
 
 // The form's keys, shared by the plain and the OAuth2 form lists.
@@ -113,6 +117,24 @@ pub static LOGIN_PASTE: Keys<Command> = Keys {
             "exchange the pasted address for tokens",
         ),
         bind(&[ESC], Command::Cancel, "cancel the login"),
+        HELP,
+    ],
+};
+
+/// A field of fixed values has the focus: ←/→ and Space pick, nothing is typed.
+pub static CHOICE: Keys<Command> = Keys {
+    title: "Credential form (a pick list)",
+    takes_text: false,
+    bindings: &[
+        bind(&[SPACE, RIGHT], Command::NextChoice, "next value").footer("pick"),
+        bind(&[LEFT], Command::PrevChoice, "previous value").minor(),
+        NEXT,
+        PREV,
+        SUBMIT,
+        SAVE,
+        SAVE_UNVERIFIED,
+        REVEAL,
+        bind(&[ESC], Command::Back, "close (asks when changed)").footer("close"),
         HELP,
     ],
 };

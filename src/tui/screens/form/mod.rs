@@ -33,7 +33,7 @@ use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
 use crate::vault::Changes;
 use crate::verify::Outcome;
-use keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
+use keys::{Command, CHOICE, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use login::LoginState;
 
 /// Which part of a credential a form field edits.
@@ -56,6 +56,8 @@ pub struct FormField {
     /// Editing: a stored secret exists and is kept unless something is typed.
     pub has_stored_secret: bool,
     pub error: Option<String>,
+    /// A field of fixed values (sslmode): a pick list, cycled with ←/→ or Space, not typed.
+    pub choices: Vec<String>,
 }
 
 impl std::fmt::Debug for FormField {
@@ -75,6 +77,7 @@ impl std::fmt::Debug for FormField {
             .field("original", original)
             .field("has_stored_secret", &self.has_stored_secret)
             .field("error", &self.error)
+            .field("choices", &self.choices)
             .finish()
     }
 }
@@ -82,6 +85,20 @@ impl std::fmt::Debug for FormField {
 impl FormField {
     pub fn changed(&self) -> bool {
         self.input.value() != self.original
+    }
+
+    /// A pick list moves to the next (`step` 1) or previous (-1) value, wrapping around; a
+    /// value that is none of them moves to the first.
+    pub fn cycle(&mut self, step: isize) {
+        let n = self.choices.len();
+        if n == 0 {
+            return;
+        }
+        let next = match self.choices.iter().position(|c| c == self.input.value()) {
+            Some(i) => (i as isize + step).rem_euclid(n as isize) as usize,
+            None => 0,
+        };
+        self.input = Input::new(self.choices[next].clone());
     }
 }
 
@@ -409,6 +426,14 @@ impl Screen for FormState {
         if matches!(self.phase, FormPhase::Verifying { .. }) {
             return &VERIFYING;
         }
+        if self
+            .fields
+            .get(self.focus)
+            .is_some_and(|f| !f.choices.is_empty())
+            && self.login.is_none()
+        {
+            return &CHOICE;
+        }
         if self.login.as_ref().is_some_and(LoginState::takes_paste) {
             return &LOGIN_PASTE;
         }
@@ -459,6 +484,17 @@ impl Screen for FormState {
             Command::Back => return Update::nav(Nav::BACK),
             Command::Cancel => {}
             Command::CancelCheck => return self.cancel_check(shared),
+            Command::NextChoice | Command::PrevChoice => {
+                let step = if command == Command::NextChoice {
+                    1
+                } else {
+                    -1
+                };
+                if let Some(field) = self.fields.get_mut(self.focus) {
+                    field.cycle(step);
+                }
+                self.edited(shared);
+            }
             // Bound only while the conflict dialog is up (handled above).
             Command::ReloadTheirs | Command::OverwriteMine | Command::KeepEditing => {}
         }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tui_input::Input;
 
-use super::keys::{Command, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
+use super::keys::{Command, CHOICE, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use super::{FieldKey, FormPhase, FormState};
 use crate::core::time::Timestamp;
 use crate::core::{AnyRecord, Conflict, Revision, RuleError, Status};
@@ -78,7 +78,14 @@ fn answered(
 
 #[test]
 fn the_key_tables_are_well_formed_and_only_oauth2_forms_log_in() {
-    assert_tables_well_formed(&[&FORM, &OAUTH_FORM, &LOGIN_PASTE, &CONFLICT, &VERIFYING]);
+    assert_tables_well_formed(&[
+        &FORM,
+        &OAUTH_FORM,
+        &LOGIN_PASTE,
+        &CONFLICT,
+        &VERIFYING,
+        &CHOICE,
+    ]);
     let mut shared = unlocked();
     let pg = new_form(&mut shared, "postgresql");
     assert!(std::ptr::eq(pg.keys(&shared), &FORM));
@@ -469,4 +476,40 @@ fn esc_during_a_verification_cancels_the_check_and_keeps_the_form() {
         outcome: outcome(Status::Verified, "ok"),
     };
     assert!(form.on_action(&mut shared, late).is_err());
+}
+
+#[test]
+fn a_choice_field_is_a_pick_list_that_cycles() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "postgresql");
+    let at = form
+        .fields
+        .iter()
+        .position(|f| f.key == field("sslmode"))
+        .unwrap();
+    form.focus = at;
+    assert!(
+        std::ptr::eq(form.keys(&shared), &CHOICE),
+        "nothing is typed into it"
+    );
+    let value = |form: &FormState| form.fields[at].input.value().to_string();
+    assert_eq!(value(&form), "verify-full");
+    quiet(form.command(&mut shared, Command::NextChoice));
+    assert_eq!(value(&form), "verify-ca");
+    quiet(form.command(&mut shared, Command::PrevChoice));
+    quiet(form.command(&mut shared, Command::PrevChoice));
+    assert_eq!(value(&form), "disable", "wraps around");
+    quiet(form.command(&mut shared, Command::NextChoice));
+    assert_eq!(value(&form), "verify-full");
+    // Space picks too; the other fields still type.
+    let space = crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(' '),
+        crossterm::event::KeyModifiers::NONE,
+    );
+    assert_eq!(
+        CHOICE.command_for(&space),
+        Some(crate::tui::app::keys::Bound::Screen(Command::NextChoice))
+    );
+    form.focus = 0;
+    assert!(std::ptr::eq(form.keys(&shared), &FORM));
 }

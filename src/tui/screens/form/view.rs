@@ -128,16 +128,19 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         } else {
             None
         };
+        // A pick list shows its value between arrows, with no text cursor: it is not typed.
+        let pick = (!field.choices.is_empty())
+            .then(|| tui_input::Input::new(format!("‹ {} ›", field.input.value())));
         let value_area = text_field::labelled(
             frame,
             area,
             y,
             label_w,
             Span::styled(label, label_style),
-            &field.input,
+            pick.as_ref().unwrap_or(&field.input),
             &FieldLook {
                 masked: field.secret && !revealed,
-                focused: focused && interactive,
+                focused: focused && interactive && pick.is_none(),
                 style: if focused { t.selected() } else { t.base() },
                 placeholder,
                 placeholder_style: t.dim(),
