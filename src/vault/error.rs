@@ -19,6 +19,10 @@ pub enum VaultError {
     NotAFile { path: PathBuf, what: String },
     #[error("the vault {path} is damaged: {detail}; the file was left untouched")]
     Corrupt { path: PathBuf, detail: String },
+    /// Damage found once a write had begun on the file itself (a panic in redb there): the
+    /// write stopped, and what it did to the file cannot be known.
+    #[error("the vault {path} is damaged: {detail}; the write was stopped and may have changed the file: run a read (`keyway workspace list`), and restore the last backup if it fails")]
+    DamagedWhileWriting { path: PathBuf, detail: String },
     #[error("the vault {path} was written by a newer keyway (format {found}); upgrade keyway to open it")]
     NewerFormat { path: PathBuf, found: u32 },
     #[error("the vault {path} was refused: {detail}")]
@@ -81,6 +85,7 @@ impl VaultError {
             | VaultError::Foreign(_)
             | VaultError::NotAFile { .. }
             | VaultError::Corrupt { .. }
+            | VaultError::DamagedWhileWriting { .. }
             | VaultError::NewerFormat { .. }
             | VaultError::Unacceptable { .. } => 4,
             VaultError::InUse(_) | VaultError::Busy { .. } => 5,

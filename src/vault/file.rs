@@ -54,7 +54,7 @@ pub(super) fn builder() -> Builder {
 enum Handle {
     ReadOnly(ReadOnlyDatabase),
     /// The file needs redb's crash recovery and this process has only read: the recovery ran
-    /// on a private copy (an unlinked temporary file), which the reads use.
+    /// on a private copy (in memory, or an unlinked temporary file), which the reads use.
     Recovered(Database),
     ReadWrite(Arc<Database>),
 }
@@ -154,12 +154,10 @@ impl FileStorage {
     /// file itself, under its writer lock. redb takes the writer lock for the open, so this
     /// waits for another process's write transaction like `begin_write` does.
     fn open_for_writing(&self) -> Result<Arc<Database>, VaultError> {
-        if !matches!(*self.handle(), Handle::Recovered(_)) {
-            // Readable a moment ago; a writer may have died since. Check again, on a copy if
-            // it now needs recovery.
-            let probe = open::open_vault_file(&self.path, false)?;
-            let _checked = Self::open_for_reading(&self.path, probe)?;
-        }
+        // Readable a moment ago, but reading does not show every kind of damage, and a writer
+        // may have died since: redb writes the file only once a copy took the same open and a
+        // trial write and still checks out.
+        open::prove_writable(&self.path)?;
         let file = open::open_vault_file(&self.path, true)?;
         if identity(&file, &self.path)? != self.identity {
             return Err(VaultError::Replaced(self.path.clone()));
@@ -241,11 +239,15 @@ fn within<T: Send + 'static>(
     wait_for_lock: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
 ) -> Result<T, VaultError> {
     let (tx, rx) = mpsc::sync_channel(1);
+    let shown = path.to_path_buf();
     let waiter = std::thread::Builder::new()
         .name("keyway-write-lock".into())
         .spawn(move || {
+            // redb asserts on some damage while opening to write: the guard must cover this
+            // thread too, or the panic reaches the terminal.
+            let outcome = super::guard::guarded_write(&shown, "opening to write", wait_for_lock);
             // If the receiver is gone, the value comes back with the error and is dropped.
-            let _ = tx.send(wait_for_lock());
+            let _ = tx.send(outcome);
         })
         .map_err(|source| VaultError::Io {
             path: path.to_path_buf(),

@@ -32,21 +32,41 @@ fn install_quiet_hook() {
     });
 }
 
-/// Runs a storage operation; a panic inside it becomes "the vault is damaged".
+/// Runs a storage operation that only reads (or writes nothing but private copies); a panic
+/// inside it becomes "the vault is damaged", with the file untouched.
 pub fn guarded<T>(
     path: &Path,
     what: &str,
     f: impl FnOnce() -> Result<T, VaultError>,
 ) -> Result<T, VaultError> {
+    catching(f).unwrap_or_else(|| {
+        Err(VaultError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("its storage structures are inconsistent ({what} failed)"),
+        })
+    })
+}
+
+/// Runs a storage operation that may write the file; a panic inside it becomes "the vault is
+/// damaged", without claiming the file was left as it was.
+pub fn guarded_write<T>(
+    path: &Path,
+    what: &str,
+    f: impl FnOnce() -> Result<T, VaultError>,
+) -> Result<T, VaultError> {
+    catching(f).unwrap_or_else(|| {
+        Err(VaultError::DamagedWhileWriting {
+            path: path.to_path_buf(),
+            detail: format!("its storage structures are inconsistent ({what} failed)"),
+        })
+    })
+}
+
+/// `f`'s result, or None if it panicked (the panic kept off the terminal).
+fn catching<T>(f: impl FnOnce() -> T) -> Option<T> {
     install_quiet_hook();
     let was = GUARDED.with(|g| g.replace(true));
     let result = catch_unwind(AssertUnwindSafe(f));
     GUARDED.with(|g| g.set(was));
-    match result {
-        Ok(r) => r,
-        Err(_) => Err(VaultError::Corrupt {
-            path: path.to_path_buf(),
-            detail: format!("its storage structures are inconsistent ({what} failed)"),
-        }),
-    }
+    result.ok()
 }

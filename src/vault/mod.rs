@@ -147,7 +147,7 @@ impl Drop for Vault {
         // Closing can write (the last writer records a clean shutdown), which can hit damage
         // that reading did not.
         if let Some(storage) = self.storage.take() {
-            let _ = guard::guarded(&self.state.path, "closing", || {
+            let _ = guard::guarded_write(&self.state.path, "closing", || {
                 drop(storage);
                 Ok(())
             });
@@ -360,7 +360,7 @@ impl Vault {
         options: &Options,
     ) -> Result<Vault, VaultError> {
         let header_bytes = header.encode();
-        guard::guarded(path, "creating", || {
+        guard::guarded_write(path, "creating", || {
             let mut txn = storage.write()?;
             txn.put_key_slots(&header_bytes)?;
             if txn.keeps_record_digest() {
@@ -627,7 +627,7 @@ impl Vault {
         let storage = storage.expect("vault storage present until drop");
         let path = state.path.clone();
         let mut journal = Journal::default();
-        let txn = guard::guarded(&path, "writing", || {
+        let txn = guard::guarded_write(&path, "writing", || {
             if storage.replaced()? {
                 return Err(VaultError::Replaced(state.path.clone()));
             }
@@ -647,7 +647,7 @@ impl Vault {
         let out = op(&mut change);
         match out {
             Ok(r) => {
-                guard::guarded(&path, "writing", || change.commit())?;
+                guard::guarded_write(&path, "writing", || change.commit())?;
                 Ok(r)
             }
             Err(e) => {
@@ -665,7 +665,7 @@ impl Vault {
         let (storage, state) = (self.storage.as_deref(), &mut self.state);
         let storage = storage.expect("vault storage present until drop");
         let path = state.path.clone();
-        guard::guarded(&path, "migrating", || {
+        guard::guarded_write(&path, "migrating", || {
             migrate::run(storage, state, snapshot)
         })
     }

@@ -11,8 +11,8 @@ use std::io::{Read, Seek};
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
-use redb::backends::FileBackend;
-use redb::{Builder, Database, DatabaseError, StorageError};
+use redb::backends::{FileBackend, InMemoryBackend};
+use redb::{Builder, Database, DatabaseError, StorageBackend, StorageError};
 
 use super::{corrupt, VaultError};
 
@@ -205,34 +205,88 @@ pub(super) fn map_db_error(path: &Path, e: DatabaseError) -> VaultError {
     }
 }
 
+/// The largest vault copied into memory for a check: beyond it the copy goes to a temporary
+/// file (a vault of 10,000 credentials is a few MiB).
+const IN_MEMORY_COPY_LIMIT: u64 = 64 << 20;
+
+/// A private copy of the vault file for redb to recover or to write to as a trial: in memory
+/// when it is small, else an unlinked temporary file beside the vault, else in the temporary
+/// directory, else in memory after all (a full disk must not stop a read). Every kind has no
+/// name, so it cannot outlive the process however it ends.
+fn private_copy(path: &Path, original: &File) -> Result<PrivateCopy, VaultError> {
+    let unreadable = |e: std::io::Error| corrupt(path, format!("it cannot be read ({e})"));
+    let len = original.metadata().map_err(unreadable)?.len();
+    if len > IN_MEMORY_COPY_LIMIT {
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+        let candidates = dir
+            .map(tempfile::tempfile_in)
+            .into_iter()
+            .chain(std::iter::once_with(tempfile::tempfile));
+        for candidate in candidates {
+            // A copy that could not be written whole (no space left) is dropped, and with it
+            // the space it took.
+            let Ok(mut copy) = candidate else { continue };
+            let mut source = original;
+            let copied = source
+                .rewind()
+                .and_then(|()| std::io::copy(&mut source, &mut copy))
+                .and_then(|_| copy.rewind());
+            if copied.is_ok() {
+                if let Ok(backend) = FileBackend::new(copy) {
+                    return Ok(PrivateCopy(Box::new(backend)));
+                }
+            }
+        }
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut source = original;
+    source
+        .rewind()
+        .and_then(|()| source.read_to_end(&mut bytes))
+        .map_err(unreadable)?;
+    let memory = InMemoryBackend::new();
+    memory
+        .set_len(bytes.len() as u64)
+        .and_then(|()| memory.write(0, &bytes))
+        .map_err(|e| corrupt(path, format!("it cannot be copied for a check ({e})")))?;
+    Ok(PrivateCopy(Box::new(memory)))
+}
+
+/// A private copy, on disk or in memory (see `private_copy`). Nobody else knows it, so it
+/// needs none of the byte-range locks redb's multi-process mode uses.
+#[derive(Debug)]
+struct PrivateCopy(Box<dyn StorageBackend>);
+
+impl StorageBackend for PrivateCopy {
+    fn len(&self) -> Result<u64, std::io::Error> {
+        self.0.len()
+    }
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), std::io::Error> {
+        self.0.read(offset, out)
+    }
+    fn set_len(&self, len: u64) -> Result<(), std::io::Error> {
+        self.0.set_len(len)
+    }
+    fn sync_data(&self) -> Result<(), std::io::Error> {
+        self.0.sync_data()
+    }
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), std::io::Error> {
+        self.0.write(offset, data)
+    }
+    fn close(&self) -> Result<(), std::io::Error> {
+        self.0.close()
+    }
+}
+
 /// A crashed writer left the file needing redb's recovery, which writes. Recovers a private
 /// copy instead and checks every page of it: the copy is what a reader reads, and what shows a
-/// writer that recovering the file itself is safe. The copy lives in an unlinked temporary
-/// file next to the vault (or in the temporary directory, on read-only media).
+/// writer that recovering the file itself is safe.
 pub(super) fn recover_private_copy(path: &Path, original: &File) -> Result<Database, VaultError> {
-    let io = |source| VaultError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
-    let mut copy = dir
-        .and_then(|d| tempfile::tempfile_in(d).ok())
-        .map_or_else(tempfile::tempfile, Ok)
-        .map_err(io)?;
-    let mut source = original;
-    std::io::copy(&mut source, &mut copy).map_err(io)?;
-    copy.rewind().map_err(io)?;
-    let recovered = |e: DatabaseError| match map_db_error(path, e) {
-        VaultError::Io { source, .. } => {
-            corrupt(path, format!("it cannot be recovered ({source})"))
-        }
-        other => other,
-    };
-    let backend = FileBackend::new(copy).map_err(recovered)?;
-    // Exclusive: nobody else knows this file.
+    let backend = private_copy(path, original)?;
+    // Exclusive: nobody else knows this copy.
     let mut db = Builder::new()
         .create_with_backend(backend)
-        .map_err(recovered)?;
+        .map_err(|e| unrecoverable(path, e))?;
     match db.check_integrity() {
         Ok(_) => Ok(db),
         Err(e) => Err(corrupt(
@@ -240,4 +294,79 @@ pub(super) fn recover_private_copy(path: &Path, original: &File) -> Result<Datab
             format!("it needs crash recovery, and a recovered copy fails its checks ({e})"),
         )),
     }
+}
+
+fn unrecoverable(path: &Path, e: DatabaseError) -> VaultError {
+    match map_db_error(path, e) {
+        VaultError::Io { source, .. } => {
+            corrupt(path, format!("it cannot be recovered ({source})"))
+        }
+        other => other,
+    }
+}
+
+/// A table only the trial write on a private copy creates (and deletes again).
+const TRIAL: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("keyway-trial-write");
+
+/// Proves, before this process's first write, that redb can write the file without harming
+/// it. A slightly damaged file can read fine and still carry a damaged allocator state (which
+/// pages are free): the first write would trust it and overwrite live pages, destroying a vault
+/// that read fine a moment ago. So a private copy is opened for writing the way the file would
+/// be (recovered, if a writer crashed), checked page by page and its allocator state against
+/// its tree, given a trial write, and checked again. Any failure, a panic in redb included, is
+/// damage, reported with the file itself untouched.
+pub(super) fn prove_writable(path: &Path) -> Result<(), VaultError> {
+    // The copy is read while other processes may commit: one taken during a commit can be
+    // torn. A failure counts only if the file did not change meanwhile.
+    let mut attempts = 0;
+    loop {
+        let before = fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        let outcome = check_a_trial_write(path);
+        let after = fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()));
+        attempts += 1;
+        match outcome {
+            Err(VaultError::Corrupt { .. }) if before != after && attempts < 3 => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+fn check_a_trial_write(path: &Path) -> Result<(), VaultError> {
+    super::guard::guarded(path, "checking a copy before writing", || {
+        let original = open_vault_file(path, false)?;
+        let backend = private_copy(path, &original)?;
+        drop(original);
+        let failed = |e: &dyn std::fmt::Display| {
+            corrupt(
+                path,
+                format!("a trial write to a private copy failed ({e})"),
+            )
+        };
+        let mut db = Builder::new()
+            .create_with_backend(backend)
+            .map_err(|e| unrecoverable(path, e))?;
+        let check = |db: &mut Database, when: &str| {
+            match db.check_integrity() {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(corrupt(
+                path,
+                format!("its storage structures are inconsistent (a private copy {when} needed repair)"),
+            )),
+            Err(e) => Err(corrupt(
+                path,
+                format!("its storage structures are inconsistent (a private copy {when} fails its checks: {e})"),
+            )),
+        }
+        };
+        check(&mut db, "opened for writing")?;
+        let txn = db.begin_write().map_err(|e| failed(&e))?;
+        txn.open_table(TRIAL).map_err(|e| failed(&e))?;
+        txn.delete_table(TRIAL).map_err(|e| failed(&e))?;
+        txn.commit().map_err(|e| failed(&e))?;
+        check(&mut db, "after a trial write")
+    })
 }
