@@ -968,3 +968,105 @@ fn rotating_a_postgres_password_from_the_detail_view() {
     let by = shown["changed_by"].as_str().unwrap_or_default();
     assert!(by.ends_with("(tui)"), "{shown}");
 }
+
+/// Issue 19: a rotation that was killed after the server took its new password (the vault
+/// holds it only as pending) is resolved when the TUI unlocks: the panel says so, and the
+/// stored password is then the one the server takes.
+#[test]
+fn the_tui_resolves_a_rotation_interrupted_after_the_server_took_the_new_password() {
+    let pg = PgCluster::shared();
+    let role = "e2e_interrupted";
+    let old = "e2e_SENTINEL_interrupted_old";
+    let new = "e2e_SENTINEL_interrupted_new_pw_32";
+    pg.create_role(role, old);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let port = format!("port={}", pg.port);
+    let user = format!("user={role}");
+    let password = format!("password={old}");
+    cli(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "postgresql",
+            "-n",
+            "pg-cut",
+            "-f",
+            "host=127.0.0.1",
+            "-f",
+            &port,
+            "-f",
+            "database=postgres",
+            "-f",
+            &user,
+            "-f",
+            "sslmode=disable",
+            "-f",
+            &password,
+        ],
+    );
+    // What a rotation killed between its steps 3 and 5 leaves: the new password pending in
+    // the vault, and set on the server.
+    {
+        let mut store = keyway::store::Store::open(&vault, PASSPHRASE.as_bytes()).unwrap();
+        let c = store.snapshot().credentials[0].clone();
+        store
+            .begin_rotation(
+                &c.id,
+                c.revision.number,
+                secrecy::SecretString::from(new.to_string()),
+                keyway::clock::now(),
+            )
+            .unwrap();
+    }
+    pg.superuser_sql(&format!("ALTER ROLE {role} PASSWORD '{new}'"));
+
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("'pg-cut': rotation interrupted, resolved (the new password is current)");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains(new),
+        "a password was drawn"
+    );
+
+    let shown: serde_json::Value = serde_json::from_str(&cli_stdout(
+        &vault,
+        &config,
+        dir.path(),
+        &[
+            "credential",
+            "show",
+            "-w",
+            "acme",
+            "pg-cut",
+            "--json",
+            "--reveal",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(shown["fields"]["password"], new, "{shown}");
+    assert!(shown["rotation_pending_since"].is_null(), "{shown}");
+    let history = cli_stdout(
+        &vault,
+        &config,
+        dir.path(),
+        &["credential", "show", "-w", "acme", "pg-cut"],
+    );
+    assert!(
+        history.contains("Rotation interrupted, resolved"),
+        "{history}"
+    );
+}
