@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::schema::{Component, VerifySpec};
+use super::schema::{Component, DbEngine, VerifySpec};
 use super::secret::SecretFields;
 use super::time::Timestamp;
 use super::{Credential, Status};
@@ -71,10 +71,15 @@ pub fn generate_password<R: RngCore + CryptoRng>(rng: &mut R, length: usize) -> 
     SecretString::from(text.as_str().to_owned())
 }
 
-/// Whether keyway can rotate this component's passwords: a database login, whose server
-/// lets a role change its own password.
+/// Whether keyway can rotate this component's passwords: a database login whose server lets
+/// a user change its own password (PostgreSQL; not Redis, whose passwords are the server's).
 pub fn is_rotatable(component: &Component) -> bool {
-    matches!(component.verify, VerifySpec::Database { .. })
+    matches!(
+        component.verify,
+        VerifySpec::Database {
+            dbengine: DbEngine::Postgres
+        }
+    )
 }
 
 /// When the credential's password was last set: its last saved password change, or, for one

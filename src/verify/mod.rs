@@ -338,7 +338,9 @@ impl Verifier {
         let started = Instant::now();
         let work = async {
             match &component.verify {
-                VerifySpec::Database { .. } => {
+                VerifySpec::Database {
+                    dbengine: DbEngine::Postgres,
+                } => {
                     Box::pin(postgres::change_password_postgres(
                         &self.trust,
                         self.limits,
@@ -348,7 +350,7 @@ impl Verifier {
                     .await
                 }
                 _ => Finding::misconfigured(format!(
-                    "keyway cannot change {} passwords: only database logins can be rotated.",
+                    "keyway cannot change {} passwords: only PostgreSQL logins can be rotated.",
                     component.name
                 )),
             }
