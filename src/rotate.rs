@@ -71,7 +71,7 @@ pub enum RotateError {
         reason: String,
         resolution: String,
     },
-    #[error("keyway cannot rotate {component} passwords: only database logins (PostgreSQL) can be rotated")]
+    #[error("keyway cannot rotate {component} passwords: only PostgreSQL and MySQL/MariaDB logins can be rotated")]
     NotRotatable { component: String },
     #[error("credential '{0}' has no password field to rotate")]
     NoPassword(String),

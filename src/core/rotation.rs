@@ -72,12 +72,13 @@ pub fn generate_password<R: RngCore + CryptoRng>(rng: &mut R, length: usize) -> 
 }
 
 /// Whether keyway can rotate this component's passwords: a database login whose server lets
-/// a user change its own password (PostgreSQL; not Redis, whose passwords are the server's).
+/// a user change its own password (PostgreSQL, MySQL/MariaDB; not Redis, whose passwords are
+/// the server's configuration).
 pub fn is_rotatable(component: &Component) -> bool {
     matches!(
         component.verify,
         VerifySpec::Database {
-            dbengine: DbEngine::Postgres
+            dbengine: DbEngine::Postgres | DbEngine::Mysql
         }
     )
 }

@@ -349,8 +349,19 @@ impl Verifier {
                     ))
                     .await
                 }
+                VerifySpec::Database {
+                    dbengine: DbEngine::Mysql,
+                } => {
+                    Box::pin(mysql::change_password_mysql(
+                        &self.trust,
+                        self.limits,
+                        credential,
+                        new_password.expose_secret(),
+                    ))
+                    .await
+                }
                 _ => Finding::misconfigured(format!(
-                    "keyway cannot change {} passwords: only PostgreSQL logins can be rotated.",
+                    "keyway cannot change {} passwords: only PostgreSQL and MySQL/MariaDB logins can be rotated.",
                     component.name
                 )),
             }

@@ -129,6 +129,76 @@ pub(crate) async fn verify_mysql(
     }
 }
 
+/// Changes the user's own password, logged in with the credential as it is; no other account
+/// can be named, and no privilege is needed. MySQL: `ALTER USER CURRENT_USER() IDENTIFIED BY
+/// '...'`, which keeps the account's authentication plugin and which MySQL writes to its
+/// general, slow and binary logs with the password replaced by `<secret>`. MariaDB refuses
+/// ALTER USER without the CREATE USER privilege, so there: `SET PASSWORD = PASSWORD('...')`,
+/// the statement it offers every user for their own password (the server hashes it; its
+/// general log, when on, holds the statement). The password is one of keyway's own (letters,
+/// digits, `-`, `_`), so the literal needs no escaping; it is checked all the same.
+pub(crate) async fn change_password_mysql(
+    trust: &Trust,
+    limits: Limits,
+    credential: &Credential,
+    new_password: &str,
+) -> Finding {
+    let t = match target(credential) {
+        Ok(t) => t,
+        Err(f) => return f,
+    };
+    if !new_password
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Finding::misconfigured(
+            "The new password holds characters keyway does not send in a statement.".into(),
+        );
+    }
+    let changed = async {
+        let mut conn = mysql_async::Conn::new(options(&t, trust)).await?;
+        let version: Option<String> = conn.query_first("SELECT VERSION()").await?;
+        let mariadb = version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
+        let (statement, named) = if mariadb {
+            (
+                format!("SET PASSWORD = PASSWORD('{new_password}')"),
+                "SET PASSWORD = PASSWORD(...)",
+            )
+        } else {
+            (
+                format!("ALTER USER CURRENT_USER() IDENTIFIED BY '{new_password}'"),
+                "ALTER USER CURRENT_USER() IDENTIFIED BY ...",
+            )
+        };
+        let done = conn.query_drop(statement.as_str()).await;
+        let _ = conn.disconnect().await;
+        Ok::<_, mysql_async::Error>(done.map(|()| named))
+    };
+    match changed.await {
+        Ok(Ok(named)) => Finding::verified(
+            format!(
+                "The server at {} took the new password for '{}' ({named}).",
+                t.where_(),
+                t.user
+            ),
+            None,
+        )
+        .over(t.tls.state()),
+        Ok(Err(mysql_async::Error::Server(e))) => Finding::rejected(format!(
+            "The server at {} refused the password change for '{}': {} (error {}).",
+            t.where_(),
+            t.user,
+            e.message
+                .chars()
+                .take(160)
+                .collect::<String>()
+                .trim_end_matches('.'),
+            e.code
+        )),
+        Ok(Err(e)) | Err(e) => describe_error(&e, &t, limits),
+    }
+}
+
 /// Connects, asks for the version and says goodbye (COM_QUIT). Dropped at the deadline, the
 /// half-made connection goes with the future.
 async fn login_and_query(opts: OptsBuilder) -> Result<String, mysql_async::Error> {

@@ -454,3 +454,81 @@ fn rotations_killed_at_any_step_leave_a_stored_password_that_logs_in() {
         "the kills missed the pending window: kept {kept}, taken {taken}"
     );
 }
+
+/// Whether `user` logs in to the MariaDB server over TCP with `password` (the mariadb client).
+fn mariadb_logs_in(db: &crate::support::mariadb::MariaDb, user: &str, password: &str) -> bool {
+    std::process::Command::new("mariadb")
+        .arg("--no-defaults")
+        .args(["-h", "127.0.0.1", "-P", &db.port.to_string(), "-u", user])
+        .arg(format!("-p{password}"))
+        .args(["--skip-ssl", "-e", "SELECT 1"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mariadb")
+        .status
+        .success()
+}
+
+#[test]
+fn a_mariadb_password_is_rotated_with_its_own_set_password() {
+    let db = crate::support::mariadb::MariaDb::shared();
+    let user = fresh_role("rotmy");
+    let old = "my_SENTINEL_rotation_old_9";
+    db.sql(&format!(
+        "CREATE USER '{user}'@'%' IDENTIFIED BY '{old}'; GRANT USAGE ON *.* TO '{user}'@'%';"
+    ));
+    let v = TestVault::with_loopback_component();
+    assert_eq!(code(&v.keyway(&["workspace", "add", "acme"])), 0);
+    let port = format!("port={}", db.port);
+    let user_field = format!("user={user}");
+    let o = v.keyway_with(
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "mysql",
+            "-n",
+            "orders",
+            "-f",
+            "host=127.0.0.1",
+            "-f",
+            &port,
+            "-f",
+            &user_field,
+            "-f",
+            "sslmode=disable",
+            "-f",
+            "password=-",
+        ],
+        &[("KEYWAY_PASSPHRASE", PASS)],
+        Some(&format!("{old}\n")),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+
+    let o = v.keyway(&["credential", "rotate", "-w", "acme", "orders"]);
+    assert_eq!(code(&o), 0, "{}\n{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("Rotated MySQL"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("SET PASSWORD = PASSWORD(...)"),
+        "{}",
+        stdout(&o)
+    );
+    let new = stored_password(&v, "orders");
+    assert_eq!(new.len(), 32);
+    assert!(
+        !mariadb_logs_in(db, &user, old),
+        "the old password still logs in"
+    );
+    assert!(
+        mariadb_logs_in(db, &user, &new),
+        "the new password does not log in"
+    );
+    for text in [stdout(&o), stderr(&o)] {
+        assert!(!text.contains(&new) && !text.contains(old), "{text}");
+    }
+    let o = v.keyway(&["credential", "verify", "-w", "acme", "orders"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
+}

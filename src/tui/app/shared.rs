@@ -193,7 +193,7 @@ impl Shared {
             .is_some_and(crate::core::rotation::is_rotatable);
         if !rotatable || !c.secrets.contains(crate::core::rotation::PASSWORD_FIELD) {
             self.notice = Some(Notice::error(format!(
-                "'{}' cannot be rotated: R rotates database passwords (PostgreSQL).",
+                "'{}' cannot be rotated: R rotates database passwords (PostgreSQL, MySQL/MariaDB).",
                 c.name
             )));
             return;
