@@ -586,3 +586,46 @@ fn a_vault_rekeyed_elsewhere_sends_the_tui_back_to_unlock() {
     assert!(h.state.shared.vault.is_none());
     assert!(h.screen(100, 28).contains("re-keyed by another process"));
 }
+
+/// The `:` command line: `:ws NAME` switches workspace (Tab completes the name), `:audit` and
+/// `:c COMPONENT` go there from anywhere, and a mistyped command says what exists.
+#[test]
+fn the_command_line_switches_workspace_and_jumps_to_screens() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char(':'));
+    h.typed("ws 東");
+    h.key(KeyCode::Tab);
+    assert!(h.screen(80, 24).contains(":ws 東京チーム"));
+    let fx = h.key(KeyCode::Enter);
+    assert!(
+        matches!(fx.as_slice(), [Effect::RememberWorkspace { id: w }] if *w == id("w2")),
+        "{fx:?}"
+    );
+    assert_eq!(h.state.screen(), Screen::Grid);
+    assert_eq!(h.state.shared.workspace_id(), Some(&id("w2")));
+    assert!(h.screen(80, 24).contains("ws: 東京チーム"));
+
+    h.key(KeyCode::Char(':'));
+    h.typed("audit");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.state.screen(), Screen::Audit);
+
+    h.key(KeyCode::Char(':'));
+    h.typed("ws acme");
+    h.key(KeyCode::Enter);
+    h.key(KeyCode::Char(':'));
+    h.typed("c postgres");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Enter);
+    assert_eq!(h.state.screen(), Screen::Credentials);
+    assert_eq!(h.credentials().component, "postgresql");
+
+    h.key(KeyCode::Char(':'));
+    h.typed("nope");
+    h.key(KeyCode::Enter);
+    assert!(h.screen(80, 24).contains("unknown command 'nope'"));
+    h.key(KeyCode::Esc);
+    assert!(h.state.shared.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Credentials);
+}

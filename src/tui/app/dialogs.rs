@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::action::Effect;
-use super::keys::{bind, k, keys_label, KeyHelp, Keys, ENTER, ESC, F1};
+use super::keys::{bind, k, keys_label, KeyHelp, Keys, ENTER, ESC, F1, TAB};
 use super::shared::{DeleteTarget, Modal, Shared};
 use crate::tui::widgets::dialog::dialog;
 
@@ -17,6 +17,8 @@ pub enum Command {
     Close,
     Confirm,
     Cancel,
+    /// The command line: Tab.
+    Complete,
 }
 
 pub static HELP: Keys<Command> = Keys {
@@ -35,6 +37,25 @@ pub static CONFIRM_DELETE: Keys<Command> = Keys {
     bindings: &[
         bind(&[k('y')], Command::Confirm, "delete"),
         bind(&[k('n'), ESC], Command::Cancel, "keep it"),
+    ],
+};
+
+/// The `:` command line (typed; other keys edit it).
+pub static COMMAND_LINE: Keys<Command> = Keys {
+    title: "Command line",
+    takes_text: true,
+    bindings: &[
+        bind(
+            &[ENTER],
+            Command::Confirm,
+            "run: audit, flows, grid, ws NAME, c COMPONENT",
+        ),
+        bind(
+            &[TAB],
+            Command::Complete,
+            "complete the command or its argument",
+        ),
+        bind(&[ESC], Command::Cancel, "close"),
     ],
 };
 
@@ -71,6 +92,7 @@ pub fn keys(modal: &Modal) -> &'static Keys<Command> {
         } => &DELETE_REFUSED,
         Modal::ConfirmDelete { .. } => &CONFIRM_DELETE,
         Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
+        Modal::CommandLine(_) => &COMMAND_LINE,
         Modal::ConfirmRotate(_) => &CONFIRM_ROTATE,
     }
 }
@@ -110,6 +132,8 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
     let t = &shared.theme;
     let Some(modal) = &shared.modal else { return };
     match modal {
+        // Drawn on the footer's row by the frame.
+        Modal::CommandLine(_) => {}
         Modal::Help { keys } => help(frame, area, shared, *keys),
         Modal::ConfirmDelete { target, refusal } => {
             let what = match target {

@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::dialogs;
 use super::keys::{keys_label, KeyHelp};
-use super::shared::Shared;
+use super::shared::{CommandLine, Modal, Shared};
 use super::state::State;
 use crate::core::health::Health;
 use crate::tui::widgets::spinner;
@@ -41,7 +41,10 @@ pub fn render(state: &State, frame: &mut Frame) {
     title(frame, title_line, &shared.theme, &screen.title(shared));
     screen.view(shared, frame, main);
     dialogs::render(frame, main, shared);
-    hints(frame, hint_line, &shared.theme, state.keys());
+    match &shared.modal {
+        Some(Modal::CommandLine(line)) => command_line(frame, main, hint_line, shared, line),
+        _ => hints(frame, hint_line, &shared.theme, state.keys()),
+    }
     status_bar(frame, status, shared);
 }
 
@@ -65,6 +68,34 @@ fn hints(frame: &mut Frame, area: Rect, theme: &Theme, keys: &dyn KeyHelp) {
         }))
         .collect();
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The `:` command line on the footer's row, with what Tab found (or why Enter did not run)
+/// on the row above.
+fn command_line(frame: &mut Frame, main: Rect, row: Rect, shared: &Shared, line: &CommandLine) {
+    let t = &shared.theme;
+    let text = Line::from(vec![
+        Span::styled(":", t.key()),
+        Span::raw(line.input.value().to_string()),
+    ]);
+    frame.render_widget(Paragraph::new(text), row);
+    let x = row.x + 1 + u16::try_from(line.input.visual_cursor()).unwrap_or(0);
+    frame.set_cursor_position((x.min(row.right().saturating_sub(1)), row.y));
+    if let (Some(note), true) = (&line.note, main.height > 0) {
+        let above = Rect {
+            y: main.bottom() - 1,
+            height: 1,
+            ..main
+        };
+        frame.render_widget(ratatui::widgets::Clear, above);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                crate::tui::widgets::truncate(note, usize::from(above.width)),
+                t.warn(),
+            )),
+            above,
+        );
+    }
 }
 
 /// The footer for a table in `width` columns: its keys by priority (the table's order, minor

@@ -51,6 +51,8 @@ pub enum Bound<C> {
     Help,
     /// Drop the keys now and return to Unlock.
     Lock,
+    /// The `:` command line.
+    CommandLine,
     Screen(C),
 }
 

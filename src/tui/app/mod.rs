@@ -10,6 +10,7 @@
 
 pub mod action;
 pub mod acts;
+pub mod command_line;
 pub mod dialogs;
 pub mod frame;
 pub mod keys;

@@ -151,6 +151,7 @@ pub enum Pressed {
     Quit,
     Help,
     Lock,
+    CommandLine,
     Handled(Update),
 }
 
@@ -192,6 +193,7 @@ impl<S: Screen> AnyScreen for S {
             Some(Bound::Quit) => Pressed::Quit,
             Some(Bound::Help) => Pressed::Help,
             Some(Bound::Lock) => Pressed::Lock,
+            Some(Bound::CommandLine) => Pressed::CommandLine,
             Some(Bound::Screen(command)) => Pressed::Handled(self.command(shared, command)),
         }
     }

@@ -50,6 +50,8 @@ pub enum Modal {
         /// Set when a rule refuses the delete; the dialog then only explains.
         refusal: Option<String>,
     },
+    /// The `:` command line (command_line.rs), drawn on the footer's row.
+    CommandLine(CommandLine),
     /// Esc with unsaved work; the text says what would be lost. "y" tells the screen on top.
     ConfirmDiscard(&'static str),
     /// `R`: rotate this credential's password? Names what the rotation touches.
@@ -65,6 +67,15 @@ pub struct RotateConfirm {
     pub server: String,
     pub user: String,
     pub active_flows: Vec<String>,
+}
+
+/// The `:` command line being typed (command_line.rs reads and runs it), and what the last
+/// Enter or Tab had to say.
+#[derive(Debug, Default)]
+pub struct CommandLine {
+    pub input: tui_input::Input,
+    /// Why the last command did not run, or the completions Tab found.
+    pub note: Option<String>,
 }
 
 /// What screens remember between visits (the audit's sort and filter), one value per type,

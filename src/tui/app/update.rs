@@ -11,12 +11,13 @@ use tui_input::backend::crossterm::to_input_request;
 use tui_input::Input;
 
 use super::action::{Action, Clock, Effect, Stored};
+use super::command_line;
 use super::dialogs::{self, Answer};
 use super::keys::{self, Bound};
 use super::nav::{Nav, Route};
 use super::navigation::Navigation;
 use super::screen::{Pressed, Update};
-use super::shared::{InFlight, Modal, Shared};
+use super::shared::{CommandLine, InFlight, Modal, Shared};
 use super::state::State;
 use super::stored;
 use crate::core::Credential;
@@ -203,6 +204,9 @@ fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effec
     if keys::is_interrupt(&key) {
         return quit(shared, nav);
     }
+    if matches!(shared.modal, Some(Modal::CommandLine(_))) {
+        return command_line_key(shared, nav, &key);
+    }
     if let Some(modal) = &shared.modal {
         let Some(Bound::Screen(command)) = dialogs::keys(modal).command_for(&key) else {
             return Vec::new();
@@ -229,6 +233,10 @@ fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effec
             Vec::new()
         }
         Pressed::Lock => lock(shared, nav, "Locked: enter the passphrase".into()),
+        Pressed::CommandLine => {
+            shared.modal = Some(Modal::CommandLine(CommandLine::default()));
+            Vec::new()
+        }
         Pressed::Handled(update) => nav.apply(shared, update),
         Pressed::Unbound => {
             if top.keys(shared).takes_text() {
@@ -238,6 +246,57 @@ fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effec
                         top.edited(shared);
                     }
                 }
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// A key while the command line is open: Enter runs it, Tab completes, Esc closes, anything
+/// else edits it.
+fn command_line_key(shared: &mut Shared, nav: &mut Navigation, key: &KeyEvent) -> Vec<Effect> {
+    let command = dialogs::COMMAND_LINE.command_for(key);
+    let Some(Modal::CommandLine(line)) = shared.modal.as_mut() else {
+        return Vec::new();
+    };
+    match command {
+        Some(Bound::Screen(dialogs::Command::Cancel)) => {
+            shared.modal = None;
+            Vec::new()
+        }
+        Some(Bound::Screen(dialogs::Command::Complete)) => {
+            let typed = line.input.value().to_string();
+            let view_only: &Shared = shared;
+            let (completed, candidates) = command_line::complete(view_only, &typed);
+            if let Some(Modal::CommandLine(line)) = shared.modal.as_mut() {
+                line.input = Input::new(completed);
+                line.note = (!candidates.is_empty()).then(|| candidates.join("  "));
+            }
+            Vec::new()
+        }
+        Some(Bound::Screen(_)) => {
+            let typed = line.input.value().to_string();
+            match command_line::parse(shared, &typed) {
+                Err(why) => {
+                    if let Some(Modal::CommandLine(line)) = shared.modal.as_mut() {
+                        line.note = Some(why);
+                    }
+                    Vec::new()
+                }
+                Ok(run) => {
+                    shared.modal = None;
+                    let (mut fx, navs) = command_line::apply(shared, run);
+                    for step in navs {
+                        fx.extend(nav.apply(shared, Update::nav(step)));
+                    }
+                    fx
+                }
+            }
+        }
+        _ => {
+            if let Some(request) = to_input_request(&Event::Key(*key)) {
+                line.input.handle(request);
+                line.note = None;
             }
             Vec::new()
         }

@@ -72,6 +72,12 @@ pub static AUDIT: Keys<Command> = Keys {
         )
         .footer("rotate"),
         bind(&[ESC], Command::Back, "cancel verify all; else back").footer("back"),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -32,6 +32,12 @@ pub static CREDENTIALS: Keys<Command> = Keys {
         bind(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
         bind(&[k('d'), DELETE], Command::Delete, "delete"),
         bind(&[ESC, k('h')], Command::Back, "back to the components"),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -34,6 +34,12 @@ pub static DETAIL: Keys<Command> = Keys {
         .footer("delete"),
         bind(&[k('c')], Command::Component, "its component's list, on it").footer("component"),
         bind(&[k('R')], Command::Rotate, "rotate (a database password)").footer("rotate"),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -28,6 +28,12 @@ pub static FLOWS: Keys<Command> = Keys {
         bind(&[k('p')], Command::Promote, "promote to production").footer("promote"),
         bind(&[k('d'), DELETE], Command::Delete, "delete"),
         bind(&[ESC, k('h')], Command::Back, "back to the components").footer("back"),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -37,6 +37,12 @@ pub static GRID: Keys<Command> = Keys {
         bind(&[k('f')], Command::Flows, "the workspace's flows").footer("flows"),
         bind(&[k('A')], Command::Audit, "audit every credential").footer("audit"),
         bind(&[ESC], Command::Back, "clear the filter").minor(),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),

@@ -26,6 +26,12 @@ pub static WORKSPACES: Keys<Command> = Keys {
         bind(&[k('r')], Command::Rename, "rename"),
         bind(&[k('d'), DELETE], Command::Delete, "delete"),
         bind(&[ESC], Command::Back, "back to the components"),
+        app(
+            &[k(':')],
+            Bound::CommandLine,
+            ":audit :flows :grid :ws NAME :c COMPONENT",
+        )
+        .minor(),
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),
