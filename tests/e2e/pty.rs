@@ -129,6 +129,17 @@ fn spawn_with(
     config: &std::path::Path,
     env: &[(&str, &str)],
 ) -> Spawned {
+    spawn_sized(dir, vault, config, env, None)
+}
+
+/// `spawn_with` in a terminal of (rows, cols), when given.
+fn spawn_sized(
+    dir: &tempfile::TempDir,
+    vault: &std::path::Path,
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    size: Option<(u16, u16)>,
+) -> Spawned {
     let mut cmd = CommandBuilder::new(binary());
     cmd.arg("--vault");
     cmd.arg(vault);
@@ -145,15 +156,23 @@ fn spawn_with(
     for (k, v) in env {
         cmd.env(k, v);
     }
-    spawn_command(cmd)
+    match size {
+        Some((rows, cols)) => spawn_command_sized(cmd, rows, cols),
+        None => spawn_command(cmd),
+    }
 }
 
 /// Runs `cmd` in a fresh pty; a thread feeds its output to the screen emulator.
 fn spawn_command(cmd: CommandBuilder) -> Spawned {
+    spawn_command_sized(cmd, ROWS, COLS)
+}
+
+/// `spawn_command` in a terminal of `rows` x `cols`.
+fn spawn_command_sized(cmd: CommandBuilder, rows: u16, cols: u16) -> Spawned {
     let pty = native_pty_system()
         .openpty(PtySize {
-            rows: ROWS,
-            cols: COLS,
+            rows,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -161,7 +180,7 @@ fn spawn_command(cmd: CommandBuilder) -> Spawned {
     let child = pty.slave.spawn_command(cmd).unwrap();
     drop(pty.slave);
     let screen = Arc::new(Mutex::new(Screen {
-        parser: vt100::Parser::new(ROWS, COLS, 0),
+        parser: vt100::Parser::new(rows, cols, 0),
         raw: Vec::new(),
         closed: false,
     }));
@@ -1068,5 +1087,111 @@ fn the_tui_resolves_a_rotation_interrupted_after_the_server_took_the_new_passwor
     assert!(
         history.contains("Rotation interrupted, resolved"),
         "{history}"
+    );
+}
+
+/// Issue 14's daily audit at 80x24, through the real binary: the audit shows a rejected
+/// credential (its password was changed on the server); `e` on its row edits it from there with
+/// the right password; it is verified and saved, and its tile on the grid turns green.
+#[test]
+fn the_audit_leads_to_the_fix_of_a_rejected_credential_at_80x24() {
+    let pg = PgCluster::shared();
+    let role = format!("walk_{}", std::process::id());
+    let old_password = "old_SENTINEL_walk_1";
+    let new_password = "new_SENTINEL_walk_2";
+    pg.create_role(&role, old_password);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fast_config(&dir);
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, &config, dir.path(), &["init"]);
+    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
+    let fields = [
+        "host=127.0.0.1".to_string(),
+        format!("port={}", pg.port),
+        format!("database={ETL_DATABASE}"),
+        format!("user={role}"),
+        format!("password={old_password}"),
+        "sslmode=disable".to_string(),
+    ];
+    let mut add = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "postgresql",
+        "-n",
+        "legacy",
+    ];
+    for f in &fields {
+        add.extend(["-f", f.as_str()]);
+    }
+    cli(&vault, &config, dir.path(), &add);
+    // The password changes on the server: the next check is rejected, and recorded.
+    pg.superuser_sql(&format!("ALTER ROLE {role} PASSWORD '{new_password}'"));
+    let verify = std::process::Command::new(binary())
+        .stdin(std::process::Stdio::null())
+        .arg("--vault")
+        .arg(&vault)
+        .arg("--config")
+        .arg(&config)
+        .args(["credential", "verify", "-w", "acme", "legacy"])
+        .env("KEYWAY_PASSPHRASE", PASSPHRASE)
+        .env_remove("KEYWAY_VAULT")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&verify.stdout).contains("rejected"),
+        "{verify:?}"
+    );
+
+    let (mut child, mut tty, screen, reader_thread, master) = spawn_sized(
+        &dir,
+        &vault,
+        &config,
+        &[("KEYWAY_PASSPHRASE", PASSPHRASE)],
+        Some((24, 80)),
+    );
+    tty.wait_for("ws: acme");
+    tty.wait_for("✗1"); // the status bar counts it, on every screen
+    tty.send("A");
+    tty.wait_for("✗ rejected");
+    tty.send("e"); // the selected (only) row
+    tty.wait_for("Edit PostgreSQL credential");
+    for _ in 0..6 {
+        tty.send(TAB); // name, environment, host, port, database, user → password
+    }
+    tty.send(new_password);
+    tty.send(CTRL_S);
+    tty.wait_for("Saved 'legacy' (verified");
+    tty.wait_for("✓ verified");
+    tty.send(ESC);
+    tty.wait_for("Enter open");
+    // The grid, filtered to PostgreSQL (↓ leaves the filter kept): its tile is green.
+    tty.send("/");
+    tty.send("postgres");
+    tty.send("\x1b[B");
+    tty.wait_for("✓ 1");
+    {
+        let s = screen.lock().unwrap();
+        let contents = s.parser.screen().contents();
+        let (row, line) = contents
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.contains("✓ 1"))
+            .expect("the tile's counter");
+        let col = line[..line.find("✓ 1").unwrap()].chars().count() as u16;
+        let cell = s.parser.screen().cell(row as u16, col).expect("a cell");
+        assert_eq!(cell.fgcolor(), vt100::Color::Idx(2), "the tile is green");
+    }
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(
+        !text.contains(new_password) && !text.contains(old_password),
+        "a password was drawn"
     );
 }
