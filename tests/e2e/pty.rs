@@ -788,6 +788,9 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     // No key is pressed from here until the TUI shows it.
     tty.wait_for("Loopback API · api_key · 2 credential(s)");
     tty.wait_for("second");
+    // The cursor stayed on "first"; y copies its name through the terminal (OSC 52).
+    tty.send("y");
+    tty.wait_for("Copied the name: first");
     tty.send(ESC);
     tty.wait_for("✓ 2");
     tty.send("q");
@@ -797,6 +800,11 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
+    );
+    let plain_osc52 = b"\x1b]52;c;Zmlyc3Q=\x07";
+    assert!(
+        raw.windows(plain_osc52.len()).any(|w| w == plain_osc52),
+        "no plain OSC 52 sequence with the name"
     );
 }
 

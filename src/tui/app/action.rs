@@ -293,4 +293,8 @@ pub enum Effect {
     },
     /// Drop the store (and with it the keys) and cancel all verifications.
     Lock,
+    /// Put `text` on the user's clipboard (OSC 52 through the terminal). Never a secret.
+    Copy {
+        text: String,
+    },
 }

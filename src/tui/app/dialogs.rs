@@ -19,6 +19,8 @@ pub enum Command {
     Cancel,
     /// The command line: Tab.
     Complete,
+    /// The second of a dialog's choices (`Y`: the detail).
+    Second,
 }
 
 pub static HELP: Keys<Command> = Keys {
@@ -59,6 +61,17 @@ pub static COMMAND_LINE: Keys<Command> = Keys {
     ],
 };
 
+/// `Y`: copy the reason or the detail.
+pub static YANK: Keys<Command> = Keys {
+    title: "Copy",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('r')], Command::Confirm, "copy the reason"),
+        bind(&[k('d')], Command::Second, "copy the detail"),
+        bind(&[ESC, k('n')], Command::Cancel, "copy nothing"),
+    ],
+};
+
 /// A delete a rule refused: the dialog only explains, so its one key closes it.
 pub static DELETE_REFUSED: Keys<Command> = Keys {
     title: "Delete refused",
@@ -93,6 +106,7 @@ pub fn keys(modal: &Modal) -> &'static Keys<Command> {
         Modal::ConfirmDelete { .. } => &CONFIRM_DELETE,
         Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
         Modal::CommandLine(_) => &COMMAND_LINE,
+        Modal::Yank(_) => &YANK,
         Modal::ConfirmRotate(_) => &CONFIRM_ROTATE,
     }
 }
@@ -121,6 +135,17 @@ pub fn answer(modal: Modal, command: Command) -> Answer {
             DeleteTarget::Flow { id, .. } => Effect::DeleteFlow { id },
         }),
         (Modal::ConfirmDiscard(_), Command::Confirm) => Answer::Discard,
+        (Modal::Yank(choices), Command::Confirm | Command::Second) => {
+            let what = if command == Command::Confirm {
+                "reason"
+            } else {
+                "detail"
+            };
+            match choices.into_iter().find(|c| c.what == what) {
+                Some(c) => Answer::Effect(Effect::Copy { text: c.text }),
+                None => Answer::Closed,
+            }
+        }
         (Modal::ConfirmRotate(r), Command::Confirm) => Answer::Effect(Effect::RotatePassword {
             credential: r.credential,
         }),
@@ -134,6 +159,22 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
     match modal {
         // Drawn on the footer's row by the frame.
         Modal::CommandLine(_) => {}
+        Modal::Yank(choices) => {
+            let r = dialog(frame, area, t, " Copy to the clipboard ", 70, 7);
+            let mut lines = Vec::new();
+            for c in choices {
+                let key = if c.what == "reason" { "r" } else { "d" };
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{key} "), t.key()),
+                    Span::raw(format!("the {}: {}", c.what, c.text)),
+                ]));
+            }
+            lines.push(Line::from(vec![
+                Span::styled("Esc", t.key()),
+                Span::raw(" copy nothing"),
+            ]));
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
+        }
         Modal::Help { keys } => help(frame, area, shared, *keys),
         Modal::ConfirmDelete { target, refusal } => {
             let what = match target {

@@ -52,6 +52,8 @@ pub enum Modal {
     },
     /// The `:` command line (command_line.rs), drawn on the footer's row.
     CommandLine(CommandLine),
+    /// `Y`: what of the selected row to copy (its reason, its detail), each on a key.
+    Yank(Vec<YankChoice>),
     /// Esc with unsaved work; the text says what would be lost. "y" tells the screen on top.
     ConfirmDiscard(&'static str),
     /// `R`: rotate this credential's password? Names what the rotation touches.
@@ -76,6 +78,14 @@ pub struct CommandLine {
     pub input: tui_input::Input,
     /// Why the last command did not run, or the completions Tab found.
     pub note: Option<String>,
+}
+
+/// One thing `Y` offers to copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YankChoice {
+    /// "reason", "detail".
+    pub what: &'static str,
+    pub text: String,
 }
 
 /// What screens remember between visits (the audit's sort and filter), one value per type,
@@ -251,6 +261,38 @@ impl Shared {
             },
         );
         Some(request)
+    }
+
+    /// `y`: the selected row's name to the clipboard, at once.
+    pub fn yank(&mut self, what: &str, text: String) -> Vec<Effect> {
+        self.notice = Some(Notice::info(format!("Copied the {what}: {text}")));
+        vec![Effect::Copy { text }]
+    }
+
+    /// `Y`: a choice of the credential's last reason and detail (a secret is never offered
+    /// here: it is not shown in a list).
+    pub fn offer_yank(&mut self, c: &Credential) {
+        let mut choices = Vec::new();
+        if let Some(v) = &c.last_verification {
+            choices.push(YankChoice {
+                what: "reason",
+                text: v.reason.clone(),
+            });
+            if let Some(d) = &v.detail {
+                choices.push(YankChoice {
+                    what: "detail",
+                    text: d.clone(),
+                });
+            }
+        }
+        if choices.is_empty() {
+            self.notice = Some(Notice::info(format!(
+                "'{}' was never verified: no reason or detail to copy",
+                c.name
+            )));
+            return;
+        }
+        self.modal = Some(Modal::Yank(choices));
     }
 
     /// The delete dialog for `c`, guarded as everywhere: a rule that refuses (an active flow

@@ -529,6 +529,11 @@ impl Edges {
                     Err(e) => failed(Stored::VerificationsRecorded, e),
                 }
             }),
+            Effect::Copy { text } => {
+                if let Err(e) = super::clipboard::copy(&text) {
+                    tracing::warn!("cannot write the clipboard sequence: {e}");
+                }
+            }
             Effect::Lock => {
                 // Dropping the handles cancels the verifications; dropping our Arc drops the
                 // store (and its keys) once a write in progress, if any, has finished.

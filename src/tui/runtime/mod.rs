@@ -1,6 +1,7 @@
 //! The TUI's I/O: the event loop and the effect runner around the pure app, the OAuth2 login
 //! tasks, the terminal, and the small remembered-state file.
 
+pub mod clipboard;
 pub(crate) mod effects;
 pub(crate) mod event_loop;
 pub(crate) mod login_tasks;

@@ -4,6 +4,9 @@ use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, DOWN, ENTER
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `y`: the name to the clipboard; `Y`: a choice of the reason or the detail.
+    Yank,
+    YankMore,
     Up,
     Down,
     VerifyAll,
@@ -72,6 +75,8 @@ pub static AUDIT: Keys<Command> = Keys {
         )
         .footer("rotate"),
         bind(&[ESC], Command::Back, "cancel verify all; else back").footer("back"),
+        bind(&[k('y')], Command::Yank, "copy its name to the clipboard").footer("copy name"),
+        bind(&[k('Y')], Command::YankMore, "copy its reason or detail").minor(),
         app(
             &[k(':')],
             Bound::CommandLine,

@@ -244,6 +244,15 @@ impl Screen for AuditState {
                     return Update::nav(Nav::Open(Route::Detail { credential }));
                 }
             }
+            Command::Yank | Command::YankMore => {
+                let current = rows(self, shared).get(sel).map(|r| r.credential.clone());
+                if let Some(c) = current {
+                    if command == Command::Yank {
+                        return Update::effects(shared.yank("name", c.name));
+                    }
+                    shared.offer_yank(&c);
+                }
+            }
             Command::Rotate => {
                 let id = rows(self, shared).get(sel).map(|r| r.credential.id.clone());
                 if let Some(credential) = id {

@@ -4,6 +4,9 @@ use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, DOWN, ENTER
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `y`: the name to the clipboard; `Y`: a choice of the reason or the detail.
+    Yank,
+    YankMore,
     Up,
     Down,
     Add,
@@ -32,6 +35,8 @@ pub static CREDENTIALS: Keys<Command> = Keys {
         bind(&[k('u')], Command::UsedBy, "flows using it; rebind them"),
         bind(&[k('d'), DELETE], Command::Delete, "delete"),
         bind(&[ESC, k('h')], Command::Back, "back to the components"),
+        bind(&[k('y')], Command::Yank, "copy its name to the clipboard").footer("copy name"),
+        bind(&[k('Y')], Command::YankMore, "copy its reason or detail").minor(),
         app(
             &[k(':')],
             Bound::CommandLine,

@@ -102,6 +102,16 @@ impl Screen for CredentialsState {
                     return Update::nav(Nav::Open(Route::UsedBy { credential: c.id }));
                 }
             }
+            Command::Yank => {
+                if let Some(c) = current {
+                    return Update::effects(shared.yank("name", c.name));
+                }
+            }
+            Command::YankMore => {
+                if let Some(c) = current {
+                    shared.offer_yank(&c);
+                }
+            }
             Command::Verify => {
                 if let Some(c) = current {
                     return Update::effects(shared.verify_stored(c));

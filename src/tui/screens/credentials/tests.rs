@@ -100,3 +100,24 @@ fn a_saved_credential_is_selected() {
         .is_some());
     assert_eq!(list.selected, 1);
 }
+
+#[test]
+fn y_copies_the_name_and_big_y_offers_the_reason() {
+    let mut shared = unlocked();
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
+    // legacy (rejected: "password rejected") is the first row.
+    let fx = list.command(&mut shared, Command::Yank).effects;
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy { text }] if text == "legacy"),
+        "{fx:?}"
+    );
+    assert!(notice_text(&shared).contains("Copied the name: legacy"));
+    quiet(list.command(&mut shared, Command::YankMore));
+    match &shared.modal {
+        Some(Modal::Yank(choices)) => {
+            assert_eq!(choices[0].what, "reason");
+            assert_eq!(choices[0].text, "password rejected");
+        }
+        other => panic!("expected the copy choice, got {other:?}"),
+    }
+}

@@ -4,6 +4,9 @@ use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, ESC, F1};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `y`: the name to the clipboard; `Y`: a choice of the reason or the detail.
+    Yank,
+    YankMore,
     Back,
     Verify,
     UsedBy,
@@ -34,6 +37,8 @@ pub static DETAIL: Keys<Command> = Keys {
         .footer("delete"),
         bind(&[k('c')], Command::Component, "its component's list, on it").footer("component"),
         bind(&[k('R')], Command::Rotate, "rotate (a database password)").footer("rotate"),
+        bind(&[k('y')], Command::Yank, "copy its name to the clipboard").footer("copy name"),
+        bind(&[k('Y')], Command::YankMore, "copy its reason or detail").minor(),
         app(
             &[k(':')],
             Bound::CommandLine,

@@ -90,6 +90,23 @@ impl Screen for DetailState {
                 shared.confirm_rotate(&self.credential);
                 Update::none()
             }
+            Command::Yank | Command::YankMore => {
+                let shown = shared
+                    .vault
+                    .as_ref()
+                    .and_then(|v| v.snapshot.credential(&self.credential))
+                    .cloned();
+                match shown {
+                    Some(c) if command == Command::Yank => {
+                        Update::effects(shared.yank("name", c.name))
+                    }
+                    Some(c) => {
+                        shared.offer_yank(&c);
+                        Update::none()
+                    }
+                    None => Update::none(),
+                }
+            }
             Command::Back => Update::nav(Nav::BACK),
             Command::UsedBy => Update::nav(Nav::Open(Route::UsedBy {
                 credential: self.credential.clone(),

@@ -4,6 +4,8 @@ use crate::tui::app::keys::{app, bind, ctrl, k, Bound, Keys, DELETE, DOWN, ENTER
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
+    /// `y`: the flow's name to the clipboard.
+    Yank,
     Up,
     Down,
     Add,
@@ -28,6 +30,7 @@ pub static FLOWS: Keys<Command> = Keys {
         bind(&[k('p')], Command::Promote, "promote to production").footer("promote"),
         bind(&[k('d'), DELETE], Command::Delete, "delete"),
         bind(&[ESC, k('h')], Command::Back, "back to the components").footer("back"),
+        bind(&[k('y')], Command::Yank, "copy its name to the clipboard").footer("copy name"),
         app(
             &[k(':')],
             Bound::CommandLine,

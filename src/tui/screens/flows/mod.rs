@@ -115,6 +115,7 @@ impl Screen for FlowsState {
         match (command, current) {
             (Command::Up, _) => self.selected = sel.saturating_sub(1),
             (Command::Down, _) => self.selected = (sel + 1).min(count.saturating_sub(1)),
+            (Command::Yank, Some(f)) => return Update::effects(shared.yank("name", f.name)),
             (Command::Back, _) => {
                 shared.notice = None;
                 return Update::nav(Nav::BACK);
