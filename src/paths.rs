@@ -16,6 +16,11 @@ pub fn default_components_dir() -> Option<PathBuf> {
     project_dirs().map(|d| d.config_dir().join("components"))
 }
 
+/// `~/.config/keyway/identity.json`: this host's team-vault identity, under its passphrase.
+pub fn default_identity_file() -> Option<PathBuf> {
+    project_dirs().map(|d| d.config_dir().join("identity.json"))
+}
+
 /// `~/.local/share/keyway/vault.redb` on Linux.
 pub fn default_vault_file() -> Option<PathBuf> {
     project_dirs().map(|d| d.data_dir().join("vault.redb"))

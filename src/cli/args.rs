@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
 
+    /// A machine member's identity file (no passphrase) for a team vault, instead of this
+    /// host's own identity.
+    #[arg(long, global = true, env = "KEYWAY_IDENTITY", value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -37,7 +42,14 @@ pub enum Command {
         /// PGPASSWORD, ~/.pgpass or a prompt, never from the URL.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
+        /// The team vault's first member (default: user@host); this host's identity is
+        /// created if it has none.
+        #[arg(long, value_name = "NAME", requires = "url")]
+        member: Option<String>,
     },
+    /// A team vault's members: this host's identity, adding and removing members (re-keys).
+    #[command(subcommand)]
+    Member(MemberCmd),
     /// Change the vault's passphrase (the new one from KEYWAY_NEW_PASSPHRASE or a prompt).
     /// Ends the vault's session agent.
     Passwd,
@@ -134,6 +146,34 @@ pub enum ImportFrom {
 pub enum OnConflict {
     Skip,
     Rename,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCmd {
+    /// Create this host's identity if it has none (protected by a passphrase) and print its
+    /// public key (age1...) to give to a member; needs no vault.
+    Keygen {
+        /// Create a machine identity in FILE instead (mode 0600, no passphrase), for cron.
+        #[arg(long, value_name = "FILE")]
+        machine: Option<PathBuf>,
+    },
+    /// Add a member by the public key `keyway member keygen` printed for them.
+    Add {
+        /// The member is a machine (an identity file without passphrase).
+        #[arg(long)]
+        machine: bool,
+        name: String,
+        #[arg(value_name = "PUBKEY")]
+        public_key: String,
+    },
+    /// The team vault's members.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a member and re-key: a new data key, every record re-encrypted; lists the
+    /// credentials they could read, to rotate.
+    Rm { name: String },
 }
 
 #[derive(Debug, Subcommand)]

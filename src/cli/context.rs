@@ -20,6 +20,8 @@ pub struct Context {
     pub vault_path: PathBuf,
     pub catalog: Catalog,
     passphrase_file: Option<PathBuf>,
+    /// `--identity FILE` / KEYWAY_IDENTITY: a machine member's identity file.
+    machine_identity: Option<PathBuf>,
     /// What this process is, as the records it writes say (`keyway credential edit`).
     via: String,
     /// A team vault's database password typed at the prompt, asked at most once.
@@ -82,6 +84,7 @@ impl Context {
             vault_path,
             catalog: loaded.catalog,
             passphrase_file: cli.passphrase_file.clone(),
+            machine_identity: cli.identity.clone(),
             via: via.to_string(),
             db_password: std::sync::OnceLock::new(),
         })
@@ -126,7 +129,30 @@ impl Context {
             lock_wait: self.config.vault.lock_wait(),
             db_password,
             extra_ca_file: self.config.verify.extra_ca_file.clone(),
+            identity: self.identity_source(),
         }
+    }
+
+    /// This host's own identity for team vaults (a person's, under a passphrase).
+    pub fn host_identity(&self) -> vault::IdentitySource {
+        crate::paths::default_identity_file()
+            .map(vault::IdentitySource::Sealed)
+            .unwrap_or_default()
+    }
+
+    /// The identity a team vault is opened with: `--identity FILE` (a machine's), else this
+    /// host's own.
+    pub fn identity_source(&self) -> vault::IdentitySource {
+        match &self.machine_identity {
+            Some(file) => vault::IdentitySource::Machine(file.clone()),
+            None => self.host_identity(),
+        }
+    }
+
+    /// The unlock of a team vault opened with a machine identity: no passphrase to ask for.
+    fn machine_unlock(&self) -> bool {
+        vault::is_team_vault(&self.vault_path)
+            && matches!(self.identity_source(), vault::IdentitySource::Machine(_))
     }
 
     /// KEYWAY_PASSPHRASE, else --passphrase-file, else a hidden prompt on a terminal.
@@ -213,7 +239,20 @@ impl Context {
     /// the passphrase itself, not a session's token.
     pub fn open_store_by_passphrase(&self) -> Result<Store, CliError> {
         vault::check_path(&self.vault_path)?;
-        let pass = self.passphrase("Vault passphrase: ")?;
+        if self.machine_unlock() {
+            let store = Store::open_with(
+                &self.vault_path,
+                Unlock::Passphrase(b""),
+                &self.vault_options(),
+            )?;
+            return Ok(self.warned(store));
+        }
+        let prompt = if vault::is_team_vault(&self.vault_path) {
+            "Passphrase of this host's identity: "
+        } else {
+            "Vault passphrase: "
+        };
+        let pass = self.passphrase(prompt)?;
         let store = Store::open_with(
             &self.vault_path,
             Unlock::Passphrase(pass.expose_secret().as_bytes()),

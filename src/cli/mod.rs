@@ -12,6 +12,7 @@ mod error;
 mod flow;
 mod import;
 mod login;
+mod member;
 mod metrics;
 mod rotate;
 mod run;
@@ -25,12 +26,18 @@ pub use context::Context;
 pub use error::CliError;
 pub use output::error_line;
 
-use args::{AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, WorkspaceCmd};
+use args::{AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, MemberCmd, WorkspaceCmd};
 
 /// The command as the records it writes name it (`changed_by`).
 fn via(command: &Command) -> &'static str {
     match command {
         Command::Init { .. } => "keyway init",
+        Command::Member(cmd) => match cmd {
+            MemberCmd::Keygen { .. } => "keyway member keygen",
+            MemberCmd::Add { .. } => "keyway member add",
+            MemberCmd::List { .. } => "keyway member list",
+            MemberCmd::Rm { .. } => "keyway member rm",
+        },
         Command::Passwd => "keyway passwd",
         Command::Rekey => "keyway rekey",
         Command::Unlock { .. } => "keyway unlock",
@@ -90,7 +97,7 @@ pub fn is_run_invocation(args: impl Iterator<Item = std::ffi::OsString>) -> bool
     while let Some(arg) = args.next() {
         let text = arg.to_string_lossy();
         match text.as_ref() {
-            "--vault" | "--config" | "--passphrase-file" => {
+            "--vault" | "--config" | "--passphrase-file" | "--identity" => {
                 args.next();
             }
             option if option.starts_with('-') => {}
@@ -123,7 +130,8 @@ pub fn run(cli: &Cli, command: &Command) -> Result<(), CliError> {
 
 fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
     match command {
-        Command::Init { url } => workspace::init(ctx, url.as_deref()),
+        Command::Init { url, member } => workspace::init(ctx, url.as_deref(), member.as_deref()),
+        Command::Member(cmd) => member::run(ctx, cmd),
         Command::Passwd => workspace::passwd(ctx),
         Command::Rekey => workspace::rekey(ctx),
         Command::Unlock { duration } => session::unlock(ctx, duration),

@@ -13,7 +13,7 @@ use crate::store::Store;
 use crate::vault::kdf::KdfParams;
 
 /// `keyway init [--url URL]`: a new vault file, or a team vault in the database `url` names.
-pub fn init(ctx: &Context, url: Option<&str>) -> Result<(), CliError> {
+pub fn init(ctx: &Context, url: Option<&str>, member: Option<&str>) -> Result<(), CliError> {
     let location = match url {
         Some(url) if !crate::vault::is_team_vault(std::path::Path::new(url)) => {
             return Err(CliError::Usage(format!(
@@ -25,6 +25,9 @@ pub fn init(ctx: &Context, url: Option<&str>) -> Result<(), CliError> {
     };
     if let Some(problem) = crate::vault::occupied(&location) {
         return Err(problem.into());
+    }
+    if crate::vault::is_team_vault(&location) {
+        return init_team(ctx, &location, member);
     }
     let pass = ctx.new_passphrase("KEYWAY_PASSPHRASE", "New vault passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
@@ -45,7 +48,63 @@ pub fn init(ctx: &Context, url: Option<&str>) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A team vault with this host's identity (created if it has none, or a machine's with
+/// --identity) as its first member.
+fn init_team(ctx: &Context, url: &std::path::Path, member: Option<&str>) -> Result<(), CliError> {
+    use crate::vault::{identity, IdentitySource};
+    let name = match member {
+        Some(name) => name.to_string(),
+        None => crate::vault::changed_by("")
+            .trim_end_matches(" ()")
+            .to_string(),
+    };
+    crate::core::names::check_name("member", &name).map_err(CliError::Usage)?;
+    let (id, kind) = match ctx.identity_source() {
+        IdentitySource::Machine(file) => (
+            identity::open_machine(&file).map_err(crate::vault::VaultError::from)?,
+            "machine",
+        ),
+        IdentitySource::Sealed(path) => {
+            if identity::sealed_public_key(&path)
+                .map_err(crate::vault::VaultError::from)?
+                .is_none()
+            {
+                super::member::create_host_identity(ctx, &path)?;
+            }
+            let pass = ctx.passphrase("Passphrase of this host's identity: ")?;
+            (
+                identity::open_sealed(&path, pass.expose_secret().as_bytes())
+                    .map_err(crate::vault::VaultError::from)?,
+                "person",
+            )
+        }
+        IdentitySource::None => {
+            return Err(CliError::Usage(
+                "cannot find a config directory for this host's identity: pass --identity FILE"
+                    .into(),
+            ))
+        }
+    };
+    let info = crate::vault::keyslot::MemberInfo {
+        name: name.clone(),
+        kind: kind.into(),
+        added_at: clock::now().0,
+    };
+    let store = Store::create_team(url, &id, info, &ctx.vault_options_for(url)?)?;
+    done!(
+        "Created team vault {} with member '{name}' ({})",
+        store.vault().path().display(),
+        identity::public_key(&id)
+    )?;
+    Ok(())
+}
+
 pub fn passwd(ctx: &Context) -> Result<(), CliError> {
+    if crate::vault::is_team_vault(&ctx.vault_path) {
+        return Err(CliError::Usage(
+            "a team vault has no passphrase of its own: each member's passphrase protects their identity on their host".into(),
+        ));
+    }
     let mut store = ctx.open_store_by_passphrase()?;
     let new = ctx.new_passphrase("KEYWAY_NEW_PASSPHRASE", "New passphrase: ")?;
     let params = KdfParams::for_new_key(&ctx.config.kdf);
@@ -61,6 +120,17 @@ pub fn passwd(ctx: &Context) -> Result<(), CliError> {
 /// stays what it was.
 pub fn rekey(ctx: &Context) -> Result<(), CliError> {
     crate::vault::check_path(&ctx.vault_path)?;
+    if crate::vault::is_team_vault(&ctx.vault_path) {
+        let mut store = ctx.open_store_by_passphrase()?;
+        store.rekey_team()?;
+        drop(store);
+        crate::session::end_agent_of(&ctx.vault_path);
+        done!(
+            "Re-keyed {}: every record is encrypted under a new data key, wrapped again for every member",
+            ctx.vault_path.display()
+        )?;
+        return Ok(());
+    }
     let pass = ctx.passphrase("Vault passphrase: ")?;
     let mut store = Store::open_with(
         &ctx.vault_path,

@@ -149,6 +149,37 @@ impl Store {
         })
     }
 
+    /// Creates a team vault with its first member (see `Vault::create_team`).
+    pub fn create_team(
+        url: &Path,
+        identity: &age::x25519::Identity,
+        first: crate::vault::keyslot::MemberInfo,
+        options: &Options,
+    ) -> Result<Store, VaultError> {
+        let vault = Vault::create_team(url, identity, first, options)?;
+        Ok(Store {
+            vault,
+            snapshot: Snapshot::default(),
+        })
+    }
+
+    pub fn add_member(
+        &mut self,
+        recipient: &age::x25519::Recipient,
+        info: crate::vault::keyslot::MemberInfo,
+    ) -> Result<(), VaultError> {
+        self.vault.add_member(&mut self.snapshot, recipient, info)
+    }
+
+    pub fn remove_member(&mut self, name: &str) -> Result<(), VaultError> {
+        self.vault.remove_member(&mut self.snapshot, name)
+    }
+
+    /// A team vault's re-key: a new data key wrapped for every member.
+    pub fn rekey_team(&mut self) -> Result<(), VaultError> {
+        self.vault.rekey_team(&mut self.snapshot)
+    }
+
     pub fn snapshot(&self) -> &Snapshot {
         &self.snapshot
     }

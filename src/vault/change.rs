@@ -75,6 +75,11 @@ impl<'v> Change<'v> {
     }
 
     /// The vault as it is, with this transaction's changes so far.
+    /// The vault's state as this transaction sees it (the key slots, the data key).
+    pub(super) fn state(&self) -> &State {
+        self.state
+    }
+
     pub fn snapshot(&self) -> &Snapshot {
         self.snapshot
     }

@@ -63,6 +63,20 @@ pub enum VaultError {
     },
     #[error("the vault {path} could not be written: {detail}")]
     Storage { path: PathBuf, detail: String },
+    #[error("this host's identity is not a member of the team vault {0}: give a member its public key (`keyway member keygen` prints it) to add with `keyway member add`")]
+    NotAMember(PathBuf),
+    #[error("{0}")]
+    Identity(#[from] super::identity::IdentityError),
+    #[error("the vault {0} is a file, not a team vault: members belong to a team vault (keyway init --url)")]
+    NotTeam(PathBuf),
+    #[error("a member named '{0}' is already in the team vault")]
+    MemberExists(String),
+    #[error("the team vault has no member named '{0}' (see `keyway member list`)")]
+    NoSuchMember(String),
+    #[error(
+        "'{0}' is the team vault's last member; removing them would leave a vault nobody can open"
+    )]
+    LastMember(String),
     #[error("the database {0} already holds a keyway team vault; keyway will not overwrite it")]
     TeamVaultExists(PathBuf),
     /// A team vault's URL that keyway cannot use (checked before any connection).
@@ -80,7 +94,16 @@ impl VaultError {
     /// The exit code the CLI reports for this error (see README, "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
-            VaultError::WrongPassphrase(_) => 3,
+            VaultError::WrongPassphrase(_) | VaultError::NotAMember(_) => 3,
+            VaultError::Identity(e) => match e {
+                super::identity::IdentityError::WrongPassphrase(_) => 3,
+                super::identity::IdentityError::Exists(_) => 1,
+                _ => 2,
+            },
+            VaultError::NotTeam(_) | VaultError::BadUrl(_) => 2,
+            VaultError::MemberExists(_)
+            | VaultError::NoSuchMember(_)
+            | VaultError::LastMember(_) => 1,
             VaultError::Missing(_)
             | VaultError::Foreign(_)
             | VaultError::NotAFile { .. }
@@ -98,7 +121,6 @@ impl VaultError {
             | VaultError::Io { .. }
             | VaultError::Storage { .. }
             | VaultError::ServerRefused { .. } => 1,
-            VaultError::BadUrl(_) => 2,
             VaultError::Unreachable { .. } => 7,
         }
     }

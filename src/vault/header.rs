@@ -35,6 +35,25 @@ pub struct Header {
     /// that a data key obtained some other way (an unlock agent) is this vault's current one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_check: Option<String>,
+    /// A team vault's key slots, one per member (keyslot.rs); a team vault has no passphrase
+    /// slot (`wrapped_key` is empty). Absent from a file vault's header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberSlot>,
+}
+
+/// One member's key slot: the data key age-encrypted to the member's X25519 public key, and
+/// who the member is, sealed under the data key (no name is kept in clear).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberSlot {
+    /// 32 random hex digits.
+    pub id: String,
+    /// The member's public key, `age1...`.
+    pub recipient: String,
+    /// The age-encrypted data key, hex.
+    pub wrapped: String,
+    /// nonce || AES-256-GCM(JSON `MemberInfo`) under the data key, AAD = (vault, "member", id,
+    /// recipient), hex.
+    pub sealed: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +161,7 @@ mod tests {
             created_at: 0,
             key_id: Some("33".repeat(16)),
             key_check: Some("44".repeat(28)),
+            members: Vec::new(),
         }
     }
 
@@ -229,6 +249,7 @@ mod properties {
                     created_at,
                     key_id: key.as_ref().map(|(id, _)| id.clone()),
                     key_check: key.map(|(_, check)| check),
+                    members: Vec::new(),
                 },
             )
             // Memory and iterations each within bounds can still be too much work together.

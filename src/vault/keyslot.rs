@@ -7,7 +7,7 @@
 use zeroize::Zeroizing;
 
 use super::crypto::{self, DataKey};
-use super::header::{self, Header, KdfSection};
+use super::header::{self, Header, KdfSection, MemberSlot};
 use super::kdf::{self, KdfParams};
 
 /// What a process unlocks a vault with.
@@ -16,6 +16,8 @@ pub enum Unlock<'a> {
     Passphrase(&'a [u8]),
     /// A data key some other party unwrapped already.
     Key(Box<DataKey>),
+    /// A team vault member's X25519 identity (identity.rs), which opens its own slot.
+    Identity(Box<age::x25519::Identity>),
 }
 
 impl std::fmt::Debug for Unlock<'_> {
@@ -23,6 +25,7 @@ impl std::fmt::Debug for Unlock<'_> {
         match self {
             Unlock::Passphrase(_) => f.write_str("Unlock::Passphrase([REDACTED])"),
             Unlock::Key(_) => f.write_str("Unlock::Key([REDACTED])"),
+            Unlock::Identity(_) => f.write_str("Unlock::Identity([REDACTED])"),
         }
     }
 }
@@ -34,6 +37,116 @@ pub enum SlotError {
     Wrong,
     /// The header's key material is malformed: damage.
     Damaged(String),
+    /// The identity has no slot in this team vault.
+    NotAMember,
+    /// A team vault opens with a member's identity, not a passphrase slot.
+    NeedsIdentity,
+}
+
+/// Who a member is, sealed in their slot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MemberInfo {
+    pub name: String,
+    /// "person" (an identity under a passphrase) or "machine" (an identity file, no passphrase).
+    pub kind: String,
+    pub added_at: i64,
+}
+
+fn member_aad(vault_id: &str, slot_id: &str, recipient: &str) -> Vec<u8> {
+    crypto::record_aad(vault_id, "member", &format!("{slot_id}|{recipient}"))
+}
+
+/// A key slot for `info` whose public key is `recipient`: the data key `raw` age-encrypted to
+/// it, the info sealed under `key` (the same data key).
+pub fn member_slot(
+    vault_id: &str,
+    key: &DataKey,
+    raw: &[u8; 32],
+    recipient: &age::x25519::Recipient,
+    info: &MemberInfo,
+) -> Result<MemberSlot, String> {
+    let id = hex::encode(crypto::random_bytes::<16>());
+    let recipient_text = recipient.to_string();
+    let wrapped = super::identity::wrap_for(recipient, raw)?;
+    // A struct of strings and an integer always serializes.
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(info).unwrap_or_default());
+    let sealed = key.seal(&plain, &member_aad(vault_id, &id, &recipient_text));
+    Ok(MemberSlot {
+        id,
+        recipient: recipient_text,
+        wrapped: hex::encode(wrapped),
+        sealed: hex::encode(sealed),
+    })
+}
+
+/// Who the member of `slot` is.
+pub fn member_info(
+    header: &Header,
+    key: &DataKey,
+    slot: &MemberSlot,
+) -> Result<MemberInfo, SlotError> {
+    let damaged = || SlotError::Damaged(format!("the key slot {} is malformed", slot.id));
+    let sealed = hex::decode(&slot.sealed).map_err(|_| damaged())?;
+    let plain = key
+        .open(
+            &sealed,
+            &member_aad(&header.vault_id, &slot.id, &slot.recipient),
+        )
+        .map_err(|_| {
+            SlotError::Damaged(format!("the key slot {} failed authentication", slot.id))
+        })?;
+    serde_json::from_slice(&plain).map_err(|_| damaged())
+}
+
+/// A team vault's header: no passphrase slot (the KDF section is unused), one slot per member.
+pub fn team_header(
+    vault_id: String,
+    created_at: i64,
+    key: &DataKey,
+    key_id: String,
+    members: Vec<MemberSlot>,
+) -> Header {
+    let mut header = Header {
+        format: header::FORMAT,
+        vault_id,
+        kdf: KdfSection {
+            algorithm: "argon2id".into(),
+            version: 0x13,
+            params: kdf::FLOOR,
+            salt: "00".repeat(16),
+        },
+        wrapped_key: String::new(),
+        created_at,
+        key_id: None,
+        key_check: None,
+        members,
+    };
+    name_key(&mut header, key, key_id);
+    header
+}
+
+/// The data key from the slot `identity` holds.
+fn unwrap_identity(
+    header: &Header,
+    identity: &age::x25519::Identity,
+) -> Result<DataKey, SlotError> {
+    let public = super::identity::public_key(identity);
+    let slot = header
+        .members
+        .iter()
+        .find(|m| m.recipient == public)
+        .ok_or(SlotError::NotAMember)?;
+    let wrapped = hex::decode(&slot.wrapped)
+        .map_err(|_| SlotError::Damaged(format!("the key slot {} is malformed", slot.id)))?;
+    let raw = super::identity::unwrap_with(identity, &wrapped).ok_or_else(|| {
+        SlotError::Damaged(format!(
+            "the key slot {} does not open with its identity",
+            slot.id
+        ))
+    })?;
+    let key = DataKey::from_raw(&raw);
+    check_key(header, &key)?;
+    Ok(key)
 }
 
 /// A new key id: 16 random bytes, hex.
@@ -69,6 +182,7 @@ pub fn wrap_passphrase(
         created_at,
         key_id: None,
         key_check: None,
+        members: Vec::new(),
     };
     let kek = kdf::derive(passphrase, &salt, &params).map_err(|e| e.to_string())?;
     let sealed = crypto::seal_with(&crypto::kek_cipher(&kek), raw_key, &header.key_aad());
@@ -88,7 +202,9 @@ pub fn name_key(header: &mut Header, key: &DataKey, key_id: String) {
 /// Opens the slot `unlock` names.
 pub fn open(header: &Header, unlock: Unlock<'_>) -> Result<DataKey, SlotError> {
     match unlock {
+        Unlock::Passphrase(_) if !header.members.is_empty() => Err(SlotError::NeedsIdentity),
         Unlock::Passphrase(passphrase) => unwrap_passphrase(header, passphrase),
+        Unlock::Identity(identity) => unwrap_identity(header, &identity),
         Unlock::Key(key) => {
             check_key(header, &key)?;
             Ok(*key)

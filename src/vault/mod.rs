@@ -18,6 +18,7 @@ mod error;
 pub mod file;
 pub mod guard;
 pub mod header;
+pub mod identity;
 mod journal;
 pub mod kdf;
 pub mod keyslot;
@@ -70,6 +71,41 @@ pub struct Options {
     pub db_password: Option<SecretString>,
     /// `verify.extra_ca_file`: trusted for a team vault's TLS too.
     pub extra_ca_file: Option<PathBuf>,
+    /// Where this host's identity for a team vault lives (a passphrase then opens it).
+    pub identity: IdentitySource,
+}
+
+/// Where a member's identity comes from (identity.rs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IdentitySource {
+    #[default]
+    None,
+    /// A person's identity, sealed under their passphrase.
+    Sealed(PathBuf),
+    /// A machine's identity file (no passphrase).
+    Machine(PathBuf),
+}
+
+impl IdentitySource {
+    /// Opens the identity; `passphrase` is used only by a sealed one.
+    pub fn open(&self, passphrase: &[u8]) -> Result<age::x25519::Identity, VaultError> {
+        match self {
+            IdentitySource::None => Err(VaultError::Identity(identity::IdentityError::Missing(
+                "this host (no config directory)".into(),
+            ))),
+            IdentitySource::Sealed(path) => Ok(identity::open_sealed(path, passphrase)?),
+            IdentitySource::Machine(path) => Ok(identity::open_machine(path)?),
+        }
+    }
+}
+
+/// A team vault's member, as `keyway member list` shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub name: String,
+    pub kind: String,
+    pub added_at: i64,
+    pub public_key: String,
 }
 
 impl Default for Options {
@@ -79,6 +115,7 @@ impl Default for Options {
             lock_wait: DEFAULT_LOCK_WAIT,
             db_password: None,
             extra_ca_file: None,
+            identity: IdentitySource::None,
         }
     }
 }
@@ -221,6 +258,8 @@ fn unlock(path: &Path, header: &Header, unlock: Unlock<'_>) -> Result<DataKey, V
     keyslot::open(header, unlock).map_err(|e| match e {
         keyslot::SlotError::Wrong => VaultError::WrongPassphrase(path.to_path_buf()),
         keyslot::SlotError::Damaged(detail) => corrupt(path, detail),
+        keyslot::SlotError::NotAMember => VaultError::NotAMember(path.to_path_buf()),
+        keyslot::SlotError::NeedsIdentity => VaultError::NotAMember(path.to_path_buf()),
     })
 }
 
@@ -288,7 +327,11 @@ impl Vault {
                 detail: format!("the key derivation settings are unacceptable: {detail}"),
             })?;
         if postgres::is_url(path) {
-            return Self::create_team(path, passphrase, params, now, options);
+            return Err(VaultError::Unacceptable {
+                path: path.to_path_buf(),
+                detail: "a team vault is created with a member's identity (Vault::create_team)"
+                    .into(),
+            });
         }
         if let Some(problem) = open::occupied(path) {
             return Err(problem);
@@ -321,35 +364,35 @@ impl Vault {
     }
 
     /// Creates a team vault in the database `url` names (see postgres.rs): its schema, then
-    /// the key slots, like a new file.
-    fn create_team(
+    /// the key slots, with `first` as its first member (whose identity is `identity`).
+    pub fn create_team(
         url: &Path,
-        passphrase: &[u8],
-        params: KdfParams,
-        now: i64,
+        identity: &age::x25519::Identity,
+        first: keyslot::MemberInfo,
         options: &Options,
     ) -> Result<Vault, VaultError> {
         let target = postgres::parse_url(url)?;
         let shown = target.shown();
         let (key, raw) = DataKey::generate();
         let vault_id = hex::encode(crypto::random_bytes::<16>());
-        // The key derivation runs before anything is created in the database.
-        let header = keyslot::wrap_passphrase(
+        let slot = keyslot::member_slot(&vault_id, &key, &raw, &identity.to_public(), &first)
+            .map_err(unacceptable(&shown))?;
+        let header = keyslot::team_header(
             vault_id,
-            now,
-            passphrase,
-            &raw,
+            first.added_at,
+            &key,
             keyslot::fresh_key_id(),
-            params,
-        )
-        .map_err(unacceptable(&shown))?;
+            vec![slot],
+        );
         let storage = PgStorage::create(
             &target,
             options.db_password.as_ref(),
             options.extra_ca_file.as_deref(),
             options.lock_wait,
         )?;
-        Self::initialize(Box::new(storage), &shown, header, key, options)
+        let mut options = options.clone();
+        options.changed_by = member_changed_by(&first.name, &options.changed_by);
+        Self::initialize(Box::new(storage), &shown, header, key, &options)
     }
 
     fn initialize(
@@ -459,6 +502,15 @@ impl Vault {
     ) -> Result<(Vault, Snapshot), VaultError> {
         let shown = postgres::parse_url(url)?.shown();
         let path = shown.as_path();
+        // A passphrase opens this host's identity, which opens the member's slot.
+        let unlock_with = match unlock_with {
+            Unlock::Passphrase(p) => Unlock::Identity(Box::new(options.identity.open(p)?)),
+            other => other,
+        };
+        let public = match &unlock_with {
+            Unlock::Identity(identity) => Some(identity::public_key(identity)),
+            _ => None,
+        };
         let (storage, state, loaded) = guard::guarded(path, "opening", || {
             let storage = open_team_storage(url, options)?;
             let txn = storage.read()?;
@@ -477,13 +529,28 @@ impl Vault {
             let generation = txn.generation()?;
             let loaded = load(&*txn, path, &header, &key)?;
             drop(txn);
+            // Each member's changes carry the member's name.
+            let member = header
+                .members
+                .iter()
+                .find(|m| Some(&m.recipient) == public.as_ref())
+                .map(|slot| keyslot::member_info(&header, &key, slot))
+                .transpose()
+                .map_err(|e| match e {
+                    keyslot::SlotError::Damaged(d) => corrupt(path, d),
+                    _ => VaultError::NotAMember(path.to_path_buf()),
+                })?;
+            let changed_by = match &member {
+                Some(m) => member_changed_by(&m.name, &options.changed_by),
+                None => options.changed_by.clone(),
+            };
             let state = State {
                 path: path.to_path_buf(),
                 legacy: None,
                 header,
                 header_bytes,
                 key,
-                changed_by: options.changed_by.clone(),
+                changed_by,
                 generation: Some(generation),
                 positions: Positions::new(),
             };
@@ -721,6 +788,161 @@ impl Vault {
         .map_err(unacceptable(&state.path))?;
         self.write(snapshot, |change| change.rekey(key, header))
     }
+}
+
+/// `changed_by` of a team vault member: their name, then the user, host and command.
+fn member_changed_by(member: &str, changed_by: &str) -> String {
+    format!("{member}, {changed_by}")
+}
+
+impl Vault {
+    /// Whether this is a team vault (its key slots are its members').
+    pub fn is_team(&self) -> bool {
+        !self.state.header.members.is_empty()
+    }
+
+    /// The team vault's members, as the key slots the last refresh saw hold them.
+    pub fn members(&self) -> Result<Vec<Member>, VaultError> {
+        let state = &self.state;
+        state
+            .header
+            .members
+            .iter()
+            .map(|slot| {
+                let info =
+                    keyslot::member_info(&state.header, &state.key, slot).map_err(|e| match e {
+                        keyslot::SlotError::Damaged(d) => corrupt(&state.path, d),
+                        _ => VaultError::NotAMember(state.path.clone()),
+                    })?;
+                Ok(Member {
+                    name: info.name,
+                    kind: info.kind,
+                    added_at: info.added_at,
+                    public_key: slot.recipient.clone(),
+                })
+            })
+            .collect()
+    }
+
+    fn team_only(&self) -> Result<(), VaultError> {
+        if self.is_team() {
+            Ok(())
+        } else {
+            Err(VaultError::NotTeam(self.state.path.clone()))
+        }
+    }
+
+    /// Adds a member: a slot wrapping the current data key for `recipient`, in one
+    /// transaction (no record changes).
+    pub fn add_member(
+        &mut self,
+        snapshot: &mut Snapshot,
+        recipient: &age::x25519::Recipient,
+        info: keyslot::MemberInfo,
+    ) -> Result<(), VaultError> {
+        self.team_only()?;
+        let public = recipient.to_string();
+        self.write(snapshot, |change| {
+            let state = change.state();
+            let members = current_members(state)?;
+            if members.iter().any(|(_, m)| m.name == info.name) {
+                return Err(VaultError::MemberExists(info.name.clone()));
+            }
+            if state.header.members.iter().any(|m| m.recipient == public) {
+                return Err(VaultError::MemberExists(format!("the holder of {public}")));
+            }
+            let slot = keyslot::member_slot(
+                &state.header.vault_id,
+                &state.key,
+                state.key.raw(),
+                recipient,
+                &info,
+            )
+            .map_err(unacceptable(&state.path))?;
+            let mut header = state.header.clone();
+            header.members.push(slot);
+            let encoded = header.encode();
+            change.put_header(header, encoded)
+        })
+    }
+
+    /// Removes the member `name` and re-keys, in one transaction: a new data key, every record,
+    /// history entry and sequence record re-encrypted, every remaining slot re-wrapped. The
+    /// removed identity opens nothing afterwards. Refuses to remove the last member.
+    pub fn remove_member(&mut self, snapshot: &mut Snapshot, name: &str) -> Result<(), VaultError> {
+        self.team_only()?;
+        self.write(snapshot, |change| {
+            let state = change.state();
+            let members = current_members(state)?;
+            if !members.iter().any(|(_, m)| m.name == name) {
+                return Err(VaultError::NoSuchMember(name.to_string()));
+            }
+            if members.len() == 1 {
+                return Err(VaultError::LastMember(name.to_string()));
+            }
+            let kept: Vec<_> = members
+                .into_iter()
+                .filter(|(_, m)| m.name != name)
+                .collect();
+            let (key, header) = rekeyed_team_header(state, &kept)?;
+            change.rekey(key, header)
+        })
+    }
+
+    /// A team vault's re-key without removing anyone: every slot re-wrapped.
+    pub fn rekey_team(&mut self, snapshot: &mut Snapshot) -> Result<(), VaultError> {
+        self.team_only()?;
+        self.write(snapshot, |change| {
+            let state = change.state();
+            let members = current_members(state)?;
+            let (key, header) = rekeyed_team_header(state, &members)?;
+            change.rekey(key, header)
+        })
+    }
+}
+
+/// Every member slot with who it is.
+fn current_members(
+    state: &State,
+) -> Result<Vec<(header::MemberSlot, keyslot::MemberInfo)>, VaultError> {
+    state
+        .header
+        .members
+        .iter()
+        .map(|slot| {
+            keyslot::member_info(&state.header, &state.key, slot)
+                .map(|info| (slot.clone(), info))
+                .map_err(|e| match e {
+                    keyslot::SlotError::Damaged(d) => corrupt(&state.path, d),
+                    _ => VaultError::NotAMember(state.path.clone()),
+                })
+        })
+        .collect()
+}
+
+/// A new data key and the header with `members`' slots wrapping it.
+fn rekeyed_team_header(
+    state: &State,
+    members: &[(header::MemberSlot, keyslot::MemberInfo)],
+) -> Result<(DataKey, Header), VaultError> {
+    let (key, raw) = DataKey::generate();
+    let vault_id = &state.header.vault_id;
+    let slots = members
+        .iter()
+        .map(|(slot, info)| {
+            let recipient = identity::parse_public_key(&slot.recipient)?;
+            keyslot::member_slot(vault_id, &key, &raw, &recipient, info)
+                .map_err(unacceptable(&state.path))
+        })
+        .collect::<Result<Vec<_>, VaultError>>()?;
+    let header = keyslot::team_header(
+        vault_id.clone(),
+        state.header.created_at,
+        &key,
+        keyslot::fresh_key_id(),
+        slots,
+    );
+    Ok((key, header))
 }
 
 impl State {

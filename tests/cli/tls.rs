@@ -446,33 +446,25 @@ fn component_show_explains_every_sslmode_word() {
 fn a_team_vault_connects_over_verified_tls_and_refuses_an_unknown_ca() {
     let pg = cluster();
     let database = pg.new_database("team_tls");
-    let v = TestVault::new();
+    let mut v = TestVault::new();
     let ca = test_ca().write(v.dir.path(), "team-ca.pem");
     let url = format!(
         "postgresql://{ETL_USER}@localhost:{}/{database}?sslrootcert={}",
         pg.port,
         ca.display()
     );
+    v.path = url.clone().into();
     let env = [("KEYWAY_PASSPHRASE", PASS), ("PGPASSWORD", ETL_PASSWORD)];
     let o = v.keyway_with(&["init", "--url", &url], &env, None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let team = TestVault {
-        dir: tempfile::tempdir().unwrap(),
-        path: url.clone().into(),
-        config: v.config.clone(),
-    };
-    let o = team.keyway_with(&["workspace", "add", "acme"], &env, None);
+    let o = v.keyway_with(&["workspace", "add", "acme"], &env, None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = team.keyway_with(&["workspace", "list"], &env, None);
+    let o = v.keyway_with(&["workspace", "list"], &env, None);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("acme"), "{}", stdout(&o));
     // Without the CA (verify-full against the shared trust): refused, with the reason.
-    let untrusted = TestVault {
-        dir: tempfile::tempdir().unwrap(),
-        path: format!("postgresql://{ETL_USER}@localhost:{}/{database}", pg.port).into(),
-        config: v.config.clone(),
-    };
-    let o = untrusted.keyway_with(&["workspace", "list"], &env, None);
+    v.path = format!("postgresql://{ETL_USER}@localhost:{}/{database}", pg.port).into();
+    let o = v.keyway_with(&["workspace", "list"], &env, None);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(
         stderr(&o).contains("refused the connection") && stderr(&o).contains("certificate"),

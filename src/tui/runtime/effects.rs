@@ -257,6 +257,9 @@ impl Edges {
             lock_wait: self.config.vault.lock_wait(),
             db_password: None,
             extra_ca_file: self.config.verify.extra_ca_file.clone(),
+            identity: crate::paths::default_identity_file()
+                .map(crate::vault::IdentitySource::Sealed)
+                .unwrap_or_default(),
         }
     }
 
