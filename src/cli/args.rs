@@ -47,6 +47,9 @@ pub enum Command {
         #[arg(long, value_name = "NAME", requires = "url")]
         member: Option<String>,
     },
+    /// The vault as a whole: `copy --to URL|FILE`.
+    #[command(subcommand)]
+    Vault(VaultCmd),
     /// A team vault's members: this host's identity, adding and removing members (re-keys).
     #[command(subcommand)]
     Member(MemberCmd),
@@ -146,6 +149,21 @@ pub enum ImportFrom {
 pub enum OnConflict {
     Skip,
     Rename,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VaultCmd {
+    /// Copy the whole vault (workspaces, credentials, flows, histories) into a new file or
+    /// team vault, in either direction; the copy is read back and checked before it is
+    /// reported done. A new file's passphrase comes from KEYWAY_NEW_PASSPHRASE or a prompt; a
+    /// new team vault's first member is this host's identity (or --identity).
+    Copy {
+        #[arg(long, value_name = "URL|FILE")]
+        to: PathBuf,
+        /// A new team vault's first member (default: user@host).
+        #[arg(long, value_name = "NAME")]
+        member: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,6 +19,7 @@ mod run;
 mod save;
 mod session;
 mod transfer;
+mod vault_copy;
 mod workspace;
 
 pub use args::Cli;
@@ -26,12 +27,15 @@ pub use context::Context;
 pub use error::CliError;
 pub use output::error_line;
 
-use args::{AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, MemberCmd, WorkspaceCmd};
+use args::{
+    AuditFormat, Command, CredentialCmd, FlowCmd, ImportFrom, MemberCmd, VaultCmd, WorkspaceCmd,
+};
 
 /// The command as the records it writes name it (`changed_by`).
 fn via(command: &Command) -> &'static str {
     match command {
         Command::Init { .. } => "keyway init",
+        Command::Vault(VaultCmd::Copy { .. }) => "keyway vault copy",
         Command::Member(cmd) => match cmd {
             MemberCmd::Keygen { .. } => "keyway member keygen",
             MemberCmd::Add { .. } => "keyway member add",
@@ -132,6 +136,9 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
     match command {
         Command::Init { url, member } => workspace::init(ctx, url.as_deref(), member.as_deref()),
         Command::Member(cmd) => member::run(ctx, cmd),
+        Command::Vault(VaultCmd::Copy { to, member }) => {
+            vault_copy::copy(ctx, to, member.as_deref())
+        }
         Command::Passwd => workspace::passwd(ctx),
         Command::Rekey => workspace::rekey(ctx),
         Command::Unlock { duration } => session::unlock(ctx, duration),

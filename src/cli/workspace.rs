@@ -51,6 +51,22 @@ pub fn init(ctx: &Context, url: Option<&str>, member: Option<&str>) -> Result<()
 /// A team vault with this host's identity (created if it has none, or a machine's with
 /// --identity) as its first member.
 fn init_team(ctx: &Context, url: &std::path::Path, member: Option<&str>) -> Result<(), CliError> {
+    let (store, name, id) = create_team_store(ctx, url, member)?;
+    done!(
+        "Created team vault {} with member '{name}' ({})",
+        store.vault().path().display(),
+        crate::vault::identity::public_key(&id)
+    )?;
+    Ok(())
+}
+
+/// A new team vault at `url` whose first member is this host's identity (created if it has
+/// none) or the machine identity of --identity: the store, the member's name and identity.
+pub fn create_team_store(
+    ctx: &Context,
+    url: &std::path::Path,
+    member: Option<&str>,
+) -> Result<(Store, String, age::x25519::Identity), CliError> {
     use crate::vault::{identity, IdentitySource};
     let name = match member {
         Some(name) => name.to_string(),
@@ -91,12 +107,7 @@ fn init_team(ctx: &Context, url: &std::path::Path, member: Option<&str>) -> Resu
         added_at: clock::now().0,
     };
     let store = Store::create_team(url, &id, info, &ctx.vault_options_for(url)?)?;
-    done!(
-        "Created team vault {} with member '{name}' ({})",
-        store.vault().path().display(),
-        identity::public_key(&id)
-    )?;
-    Ok(())
+    Ok((store, name, id))
 }
 
 pub fn passwd(ctx: &Context) -> Result<(), CliError> {

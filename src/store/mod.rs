@@ -163,6 +163,21 @@ impl Store {
         })
     }
 
+    /// Copies this whole vault into `target`, a new one, and checks the copy read back from
+    /// it (see `Vault::copy_into`): how many records and history entries were copied.
+    pub fn copy_into(
+        &self,
+        target: &mut Store,
+        reopen: impl FnOnce() -> Result<(Vault, Snapshot), VaultError>,
+    ) -> Result<(usize, usize), VaultError> {
+        self.vault.copy_into(
+            &self.snapshot,
+            &mut target.vault,
+            &mut target.snapshot,
+            reopen,
+        )
+    }
+
     pub fn add_member(
         &mut self,
         recipient: &age::x25519::Recipient,

@@ -235,6 +235,13 @@ impl<'v> Change<'v> {
 
     /// Replaces the header (a passphrase change, a migration). A header naming another data
     /// key than this process's means another process re-keyed the vault meanwhile.
+    /// Writes `record` as it is, its revision (number, who, when) kept: a whole vault being
+    /// copied into this new one (`Vault::copy_into`). The record must not exist here yet.
+    pub(super) fn put_copied<T: Record>(&mut self, record: T) -> Result<(), VaultError> {
+        let revision = record.revision().clone();
+        self.put_as(record, revision, None).map(drop)
+    }
+
     pub(super) fn put_header(
         &mut self,
         header: Header,

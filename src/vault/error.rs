@@ -69,6 +69,8 @@ pub enum VaultError {
     Identity(#[from] super::identity::IdentityError),
     #[error("the vault {0} is a file, not a team vault: members belong to a team vault (keyway init --url)")]
     NotTeam(PathBuf),
+    #[error("the copy in {0} does not read back as its source: it is not to be used (delete it and copy again)")]
+    CopyDiffers(PathBuf),
     #[error("a member named '{0}' is already in the team vault")]
     MemberExists(String),
     #[error("the team vault has no member named '{0}' (see `keyway member list`)")]
@@ -103,7 +105,8 @@ impl VaultError {
             VaultError::NotTeam(_) | VaultError::BadUrl(_) => 2,
             VaultError::MemberExists(_)
             | VaultError::NoSuchMember(_)
-            | VaultError::LastMember(_) => 1,
+            | VaultError::LastMember(_)
+            | VaultError::CopyDiffers(_) => 1,
             VaultError::Missing(_)
             | VaultError::Foreign(_)
             | VaultError::NotAFile { .. }

@@ -901,6 +901,106 @@ impl Vault {
     }
 }
 
+/// What a copy of a vault holds, for checking it against its source: every record (as JSON,
+/// secrets included) by id, and every credential's history.
+#[derive(PartialEq)]
+struct CopyContent {
+    records: std::collections::BTreeMap<String, String>,
+    histories: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl CopyContent {
+    fn of(vault: &Vault, snapshot: &Snapshot) -> Result<CopyContent, VaultError> {
+        let mut records = std::collections::BTreeMap::new();
+        // Records of strings, numbers and maps always serialize.
+        let json = |r: &dyn erased::Json| r.json();
+        for w in &snapshot.workspaces {
+            records.insert(format!("w/{}", w.id), json(w));
+        }
+        for c in &snapshot.credentials {
+            records.insert(format!("c/{}", c.id), json(c));
+        }
+        for f in &snapshot.flows {
+            records.insert(format!("f/{}", f.id), json(f));
+        }
+        let mut histories = std::collections::BTreeMap::new();
+        for c in &snapshot.credentials {
+            let history = vault.history(&c.id)?;
+            histories.insert(
+                c.id.to_string(),
+                history
+                    .iter()
+                    .map(|v| serde_json::to_string(v).unwrap_or_default())
+                    .collect(),
+            );
+        }
+        Ok(CopyContent { records, histories })
+    }
+}
+
+mod erased {
+    /// A record as JSON, whatever its kind.
+    pub trait Json {
+        fn json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_default()
+        }
+    }
+}
+
+impl Vault {
+    /// Copies every workspace, credential and flow (ids and revisions kept) and every
+    /// credential's history into `target`, a new, empty vault, in one transaction; then reads
+    /// the copy back from the target, opened afresh with `reopen`, and checks that it holds the
+    /// same records, count and decrypted content, before saying it succeeded. Returns how many
+    /// records and history entries were copied.
+    pub fn copy_into(
+        &self,
+        snapshot: &Snapshot,
+        target: &mut Vault,
+        target_snapshot: &mut Snapshot,
+        reopen: impl FnOnce() -> Result<(Vault, Snapshot), VaultError>,
+    ) -> Result<(usize, usize), VaultError> {
+        let source = CopyContent::of(self, snapshot)?;
+        let records = source.records.len();
+        let entries = source.histories.values().map(Vec::len).sum();
+        let mut histories = Vec::new();
+        for c in &snapshot.credentials {
+            histories.push((c.id.clone(), self.history(&c.id)?));
+        }
+        target.write(target_snapshot, |change| {
+            if !change.snapshot().workspaces.is_empty() {
+                return Err(VaultError::Unacceptable {
+                    path: change.state().path.clone(),
+                    detail: "it is not empty: a copy goes into a new vault".into(),
+                });
+            }
+            for w in &snapshot.workspaces {
+                change.put_copied(w.clone())?;
+            }
+            for c in &snapshot.credentials {
+                let mut c = c.clone();
+                c.last_verification = None;
+                change.put_copied(c)?;
+            }
+            for f in &snapshot.flows {
+                change.put_copied(f.clone())?;
+            }
+            for (id, history) in &histories {
+                change.add_history(id, history)?;
+            }
+            Ok(())
+        })?;
+        let (copy, copy_snapshot) = reopen()?;
+        if CopyContent::of(&copy, &copy_snapshot)? != source {
+            return Err(VaultError::CopyDiffers(copy.path().to_path_buf()));
+        }
+        Ok((records, entries))
+    }
+}
+
 /// Every member slot with who it is.
 fn current_members(
     state: &State,

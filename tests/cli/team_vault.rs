@@ -532,3 +532,137 @@ fn a_newer_schema_exits_4_and_an_unreachable_server_exits_7() {
         );
     }
 }
+
+/// The binary in `home`'s home and config on the vault `vault` (a file or a URL).
+fn keyway_in(home: &TestVault, vault: &str, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_keyway"))
+        .arg("--vault")
+        .arg(vault)
+        .arg("--config")
+        .arg(&home.config)
+        .args(args)
+        .env_remove("KEYWAY_VAULT")
+        .env_remove("PGPASSFILE")
+        .env("HOME", home.dir.path())
+        .env("XDG_CONFIG_HOME", home.dir.path().join("xdg-config"))
+        .env("KEYWAY_PASSPHRASE", PASS)
+        .env("KEYWAY_NEW_PASSPHRASE", PASS)
+        .env("PGPASSWORD", ETL_PASSWORD)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run keyway")
+}
+
+/// Every record (secrets included) and every credential's history, as JSON.
+fn content(path: &std::path::Path) -> (Value, Vec<Value>) {
+    let store = keyway::store::Store::open(path, PASS.as_bytes()).expect("open the copy");
+    let s = store.snapshot();
+    let mut histories = Vec::new();
+    for c in &s.credentials {
+        histories.push(serde_json::to_value(store.history(&c.id).unwrap()).unwrap());
+    }
+    let mut records = serde_json::json!({
+        "workspaces": s.workspaces,
+        "credentials": s.credentials,
+        "flows": s.flows,
+    });
+    // Order is the storage's: compare by id.
+    for list in ["workspaces", "credentials", "flows"] {
+        records[list]
+            .as_array_mut()
+            .unwrap()
+            .sort_by_key(|r| r["id"].as_str().unwrap().to_string());
+    }
+    (records, histories)
+}
+
+#[test]
+fn vault_copy_file_to_postgresql_to_file_is_identical_in_content() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(KEY, None));
+    let base = format!("base_url={}", server.base_url());
+    let key = format!("api_key={KEY}");
+    let file = TestVault::with_loopback_component();
+    let at_file = |args: &[&str]| {
+        let o = keyway_in(&file, &file.path.to_string_lossy(), args);
+        assert_eq!(code(&o), 0, "{args:?}: {}", stderr(&o));
+        o
+    };
+    at_file(&["workspace", "add", WORKSPACE]);
+    for name in [CREDENTIAL, "ledger"] {
+        at_file(&[
+            "credential",
+            "add",
+            "-w",
+            WORKSPACE,
+            "-c",
+            "loopback_api",
+            "-n",
+            name,
+            "-f",
+            &base,
+            "-f",
+            &key,
+        ]);
+    }
+    at_file(&["credential", "verify", "-w", WORKSPACE, CREDENTIAL]);
+    at_file(&[
+        "credential",
+        "edit",
+        "-w",
+        WORKSPACE,
+        "ledger",
+        "--env",
+        "production",
+    ]);
+    at_file(&[
+        "flow",
+        "add",
+        "-w",
+        WORKSPACE,
+        "-n",
+        FLOW,
+        "--step",
+        &format!("loopback_api={CREDENTIAL}"),
+    ]);
+
+    // File -> PostgreSQL, by this home's identity (created on the way).
+    let pg = PgCluster::shared();
+    let url = pg.vault_url(&pg.new_database("copy"));
+    let o = at_file(&["vault", "copy", "--to", &url]);
+    assert!(
+        stdout(&o).contains("4 records and 3 history entries, read back from it and checked"),
+        "{}",
+        stdout(&o)
+    );
+    // The team vault lists what the file does.
+    for args in [["credential", "list", "--json"], ["flow", "list", "--json"]] {
+        let from_file = at_file(&args);
+        let o = keyway_in(&file, &url, &args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert_eq!(json(&o), json(&from_file), "{args:?}");
+    }
+    // A second copy into the same database is refused; it holds a vault now.
+    let o = keyway_in(
+        &file,
+        &file.path.to_string_lossy(),
+        &["vault", "copy", "--to", &url],
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+
+    // PostgreSQL -> file.
+    let back = file.dir.path().join("back.redb");
+    let back_text = back.to_string_lossy().into_owned();
+    let o = keyway_in(&file, &url, &["vault", "copy", "--to", &back_text]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        content(&back),
+        content(&file.path),
+        "the round trip changed something"
+    );
+    // And into an existing file: refused, the file untouched.
+    let before = file_bytes(&back);
+    let o = keyway_in(&file, &url, &["vault", "copy", "--to", &back_text]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(file_bytes(&back), before);
+}
