@@ -502,17 +502,19 @@ impl Vault {
     ) -> Result<(Vault, Snapshot), VaultError> {
         let shown = postgres::parse_url(url)?.shown();
         let path = shown.as_path();
-        // A passphrase opens this host's identity, which opens the member's slot.
-        let unlock_with = match unlock_with {
-            Unlock::Passphrase(p) => Unlock::Identity(Box::new(options.identity.open(p)?)),
-            other => other,
-        };
-        let public = match &unlock_with {
-            Unlock::Identity(identity) => Some(identity::public_key(identity)),
-            _ => None,
-        };
         let (storage, state, loaded) = guard::guarded(path, "opening", || {
+            // Connected first: a server that cannot be reached is said so (exit 7) whatever
+            // the identity.
             let storage = open_team_storage(url, options)?;
+            // A passphrase opens this host's identity, which opens the member's slot.
+            let unlock_with = match unlock_with {
+                Unlock::Passphrase(p) => Unlock::Identity(Box::new(options.identity.open(p)?)),
+                other => other,
+            };
+            let public = match &unlock_with {
+                Unlock::Identity(identity) => Some(identity::public_key(identity)),
+                _ => None,
+            };
             let txn = storage.read()?;
             let header_bytes = txn.key_slots()?;
             let header = decode_header(path, &header_bytes)?;
