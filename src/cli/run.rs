@@ -53,6 +53,7 @@ pub fn run(ctx: &Context, args: &RunArgs) -> Result<(), CliError> {
     let vars = {
         let mut store = ctx.open_store()?;
         let ids = chosen(ctx, store.snapshot(), args)?;
+        resolve_rotations(ctx, &mut store, &ids)?;
         if args.verify {
             verify_first(ctx, &mut store, &ids)?;
         }
@@ -151,6 +152,36 @@ fn verify_first(
         clock::now(),
         |_| {},
     )?;
+    Ok(())
+}
+
+/// A password rotation interrupted before (a crash, a kill) is settled before the command
+/// gets the password: otherwise it would get the one the server may no longer take.
+fn resolve_rotations(
+    ctx: &Context,
+    store: &mut crate::store::Store,
+    ids: &[RecordId],
+) -> Result<(), CliError> {
+    let items: Vec<(&crate::core::schema::Component, RecordId)> = ids
+        .iter()
+        .filter_map(|id| {
+            let c = store.snapshot().credential(id)?;
+            c.pending_rotation.as_ref()?;
+            Some((ctx.catalog.get(&c.component)?, id.clone()))
+        })
+        .collect();
+    if items.is_empty() {
+        return Ok(());
+    }
+    let verifier = ctx.verifier()?;
+    let resolved =
+        crate::rotate::resolve_interrupted(runtime()?.handle(), store, &verifier, &items)?;
+    for (name, _) in &resolved.settled {
+        note!("{name}: rotation interrupted, resolved");
+    }
+    for name in &resolved.in_progress {
+        note!("warning: {name}: a password rotation is in progress in another keyway process; the command gets the password stored now");
+    }
     Ok(())
 }
 

@@ -532,3 +532,49 @@ fn a_mariadb_password_is_rotated_with_its_own_set_password() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stdout(&o).contains("verified"), "{}", stdout(&o));
 }
+
+/// `keyway run` is a use of the credential too: a rotation interrupted after the server took
+/// the new password is resolved before the command gets a password, so psql logs in.
+#[test]
+fn run_resolves_an_interrupted_rotation_before_handing_out_the_password() {
+    let pg = PgCluster::logging();
+    let role = fresh_role("rotrun");
+    let old = "run_SENTINEL_old_pw_10";
+    let new = "run_SENTINEL_new_pw_11_abcdefghij";
+    pg.create_role(&role, old);
+    let v = vault_with(pg, "warehouse", &role, old);
+    {
+        let mut store = v.open();
+        let c = store.snapshot().credentials[0].clone();
+        store
+            .begin_rotation(
+                &c.id,
+                c.revision.number,
+                secrecy::SecretString::from(new.to_string()),
+                keyway::clock::now(),
+            )
+            .expect("pending rotation");
+    }
+    // The server took it; the process that rotated was killed before its last step.
+    pg.superuser_sql(&format!("ALTER ROLE {role} PASSWORD '{new}'"));
+    let o = v.keyway(&[
+        "run",
+        "-w",
+        "acme",
+        "--credential",
+        "warehouse",
+        "--",
+        "/usr/lib/postgresql/15/bin/psql",
+        "-qAtX",
+        "-w",
+        "-c",
+        "SELECT 1",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rotation interrupted, resolved"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stored_password(&v, "warehouse"), new);
+}
