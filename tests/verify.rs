@@ -12,4 +12,5 @@ mod verify {
     mod oauth;
     mod pg_tls;
     mod postgres;
+    mod redis;
 }

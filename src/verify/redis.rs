@@ -147,9 +147,10 @@ pub(crate) async fn verify_redis(
             ));
         };
         let tls = tokio_rustls::TlsConnector::from(Arc::new(connector.config));
-        match tls.connect(name, tcp).await {
-            Ok(stream) => check(Budget::new(stream), &t).await,
-            Err(e) => return handshake_failure(&e, &t, limits),
+        match tokio::time::timeout(limits.connect_timeout, tls.connect(name, tcp)).await {
+            Ok(Ok(stream)) => check(Budget::new(stream), &t).await,
+            Ok(Err(e)) => return handshake_failure(&e, &t, limits),
+            Err(_) => return silent_handshake(&t, limits).await,
         }
     } else {
         check(Budget::new(tcp), &t).await
@@ -302,6 +303,28 @@ fn handshake_failure(e: &std::io::Error, t: &Target<'_>, limits: Limits) -> Find
         ));
     }
     NetFailure::from_chain(e).finding(&where_, limits.connect_timeout.as_secs())
+}
+
+/// The TLS handshake got no answer within the connect timeout. A plain Redis server never
+/// answers a ClientHello (it waits for the end of a command line that never comes), so ask it
+/// a plain PING on a new connection, which carries nothing secret: an answer in RESP means
+/// the server does not speak TLS, a misconfiguration rather than a network problem.
+async fn silent_handshake(t: &Target<'_>, limits: Limits) -> Finding {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let where_ = t.where_();
+    let probe = async {
+        let mut tcp = TcpStream::connect((t.host, t.port)).await.ok()?;
+        tcp.write_all(b"PING\r\n").await.ok()?;
+        let mut answer = [0u8; 1];
+        tcp.read_exact(&mut answer).await.ok()?;
+        Some(answer[0])
+    };
+    match tokio::time::timeout(limits.connect_timeout, probe).await {
+        Ok(Some(b'+' | b'-')) => Finding::misconfigured(format!(
+            "The server at {where_} does not speak TLS; set tls = off only for a loopback host."
+        )),
+        _ => NetFailure::SlowAnswer.finding(&where_, limits.connect_timeout.as_secs()),
+    }
 }
 
 /// A stream that stops reading after `READ_BUDGET` bytes (see there).

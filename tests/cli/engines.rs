@@ -147,3 +147,81 @@ fn mysql_over_tls_takes_its_ca_from_stdin_to_end_of_file() {
     let list = creds(&v);
     assert_eq!(list[0]["tls"], "verified", "{:?}", list[0]);
 }
+
+/// `credential add -c redis` with `fields`, stdin as given.
+fn add_redis(v: &TestVault, name: &str, fields: &[String], stdin: &str) -> std::process::Output {
+    let mut args = vec!["credential", "add", "-w", "acme", "-c", "redis", "-n", name];
+    for f in fields {
+        args.push("-f");
+        args.push(f);
+    }
+    v.keyway_with(&args, &[("KEYWAY_PASSPHRASE", PASS)], Some(stdin))
+}
+
+#[test]
+fn redis_credentials_are_saved_only_when_the_server_accepts_them() {
+    use crate::support::redis::{RedisServer, ACL_PASSWORD, ACL_USER};
+    let server = RedisServer::with_acl();
+    let v = vault();
+    let fields = |user: &str| {
+        vec![
+            "host=127.0.0.1".to_string(),
+            format!("port={}", server.port),
+            format!("user={user}"),
+            "password=-".to_string(),
+        ]
+    };
+    let o = add_redis(&v, "cache", &fields(ACL_USER), "pw_SENTINEL_wrong\n");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("WRONGPASS"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty(), "a rejected credential was stored");
+    let o = add_redis(&v, "cache", &fields(ACL_USER), &format!("{ACL_PASSWORD}\n"));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["component"], "redis");
+    assert_eq!(list[0]["status"], "verified");
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("SENTINEL"), "{all}");
+}
+
+#[test]
+fn an_unreachable_redis_is_reported_and_nothing_is_stored() {
+    let v = vault();
+    let fields = vec![
+        "host=127.0.0.1".to_string(),
+        format!("port={}", free_port()),
+        "password=-".to_string(),
+    ];
+    let o = add_redis(&v, "gone", &fields, "whatever\n");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refused the connection"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("--save-unverified"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty());
+}
+
+#[test]
+fn redis_tls_on_against_a_plain_server_is_refused_as_misconfigured() {
+    use crate::support::redis::{RedisServer, DEFAULT_PASSWORD};
+    let server = RedisServer::with_acl();
+    let v = vault();
+    let fields = vec![
+        "host=127.0.0.1".to_string(),
+        format!("port={}", server.port),
+        "tls=on".to_string(),
+        "password=-".to_string(),
+    ];
+    let o = add_redis(&v, "tls", &fields, &format!("{DEFAULT_PASSWORD}\n"));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("does not speak TLS"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("--save-unverified"),
+        "a misconfiguration is not offered to be saved unverified: {}",
+        stderr(&o)
+    );
+    assert!(creds(&v).is_empty());
+}

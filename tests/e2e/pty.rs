@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
 use crate::support::http::api_server;
+use crate::support::mariadb::{self, MariaDb};
 use crate::support::oauth::{provider, DeviceStep, USER_CODE};
 use crate::support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
 
@@ -42,6 +43,21 @@ impl Tty {
             }
             if start.elapsed() > DEADLINE || self.screen.lock().unwrap().closed {
                 panic!("timed out waiting for {text:?}; the screen shows:\n{contents}");
+            }
+            std::thread::sleep(Duration::from_millis(20)); // poll interval, not pacing
+        }
+    }
+
+    /// Waits until `text` is no longer on the screen (a page was left).
+    fn wait_until_gone(&self, text: &str) {
+        let start = Instant::now();
+        loop {
+            let contents = self.contents();
+            if !contents.contains(text) {
+                return;
+            }
+            if start.elapsed() > DEADLINE || self.screen.lock().unwrap().closed {
+                panic!("timed out waiting for {text:?} to go; the screen shows:\n{contents}");
             }
             std::thread::sleep(Duration::from_millis(20)); // poll interval, not pacing
         }
@@ -83,6 +99,28 @@ fn fill_pg_form(tty: &mut Tty, port: u16, password: &str) {
     tty.send(password);
     tty.send(TAB);
     tty.send(LEFT); // a pick list: ← from verify-full wraps to disable (the cluster has no TLS)
+    tty.wait_for("no TLS: loopback only, the password may travel in clear");
+    tty.send(CTRL_S);
+}
+
+/// Fills the MySQL / MariaDB form (focus on Name) and saves.
+fn fill_mysql_form(tty: &mut Tty, port: u16, password: &str) {
+    tty.wait_for("New MySQL / MariaDB credential");
+    tty.send("maria-main");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB);
+    tty.send("127.0.0.1");
+    tty.send(TAB);
+    tty.send(CTRL_U);
+    tty.send(&port.to_string());
+    tty.send(TAB);
+    tty.send(mariadb::ETL_DATABASE);
+    tty.send(TAB);
+    tty.send(mariadb::ETL_USER);
+    tty.send(TAB);
+    tty.send(password);
+    tty.send(TAB);
+    tty.send(LEFT); // a pick list: ← from verify-full wraps to disable (the test server has no TLS)
     tty.wait_for("no TLS: loopback only, the password may travel in clear");
     tty.send(CTRL_S);
 }
@@ -305,13 +343,34 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     tty.send(ESC);
     tty.wait_for("✓ 1");
 
+    // A MariaDB credential through its form, verified against a real server.
+    let maria = MariaDb::shared();
+    tty.send(ESC); // clear the filter
+    tty.wait_for("Airtable"); // (an Esc followed at once by '/' would read as Alt-/)
+    tty.send("/");
+    tty.send("mysql");
+    tty.send("\r");
+    tty.wait_for("MySQL / MariaDB · database · 0 credential(s)");
+    tty.send("a");
+    fill_mysql_form(&mut tty, maria.port, mariadb::ETL_PASSWORD);
+    tty.wait_for("Saved 'maria-main' (verified");
+    tty.wait_for("MySQL / MariaDB · database · 1 credential(s)");
+    assert!(
+        !tty.contents().contains(mariadb::ETL_PASSWORD),
+        "a secret was drawn"
+    );
+    tty.send(ESC);
+    // Back on the grid before 'q' (an Esc followed at once by 'q' would read as Alt-q).
+    tty.wait_until_gone("credential(s)");
+
     tty.send("q");
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
     let raw = closed(tty, master, reader_thread, &screen);
     assert!(
-        !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD),
-        "the password was written to the terminal"
+        !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD)
+            && !String::from_utf8_lossy(&raw).contains(mariadb::ETL_PASSWORD),
+        "a password was written to the terminal"
     );
     // The workspace is remembered for the next run (by id, nothing secret).
     let state = std::fs::read_to_string(dir.path().join("state/keyway/tui-state.json"))
