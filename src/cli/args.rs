@@ -302,6 +302,11 @@ pub enum CredentialCmd {
         /// KEY=VALUE; KEY=- reads the value from stdin without echo.
         #[arg(long = "field", short = 'f', value_name = "KEY=VALUE")]
         fields: Vec<String>,
+        /// A database's fields from its connection URL (postgresql://, mysql://, redis://,
+        /// rediss://); - reads it from stdin, keeping the password out of `ps`.
+        /// --field values win over the URL's.
+        #[arg(long, value_name = "URL")]
+        from_url: Option<String>,
         /// When the service cannot be reached, save anyway, marked unverified.
         #[arg(long)]
         save_unverified: bool,

@@ -59,24 +59,84 @@ pub fn parse_fields(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `credential add` is asked to create.
+pub struct New<'a> {
+    pub workspace: &'a str,
+    pub component: &'a str,
+    pub name: &'a str,
+    pub env: &'a str,
+    pub fields: &'a [String],
+    /// `--from-url`: a connection URL, or `-` to read one from stdin.
+    pub from_url: Option<&'a str>,
+}
+
+/// The most `--from-url -` reads from stdin: a URL is one short line.
+const URL_MAX_BYTES: usize = 8 * 1024;
+
+/// The fields of `--from-url` (see `core::dburl`), each secret where the component says so.
+fn url_fields(
+    comp: &crate::core::schema::Component,
+    from_url: &str,
+    fields: &[String],
+) -> Result<Vec<(String, FieldValue)>, CliError> {
+    let text = if from_url == "-" {
+        if fields
+            .iter()
+            .any(|f| f.split_once('=').is_some_and(|(_, v)| v == "-"))
+        {
+            return Err(CliError::Usage(
+                "--from-url - reads stdin, so no --field can read it too (KEY=-)".into(),
+            ));
+        }
+        read_secret_from_stdin("url", false, URL_MAX_BYTES)?
+    } else {
+        secrecy::SecretString::from(from_url.to_string())
+    };
+    use secrecy::ExposeSecret;
+    let pairs = crate::core::dburl::fields_from_url(comp, text.expose_secret())
+        .map_err(|e| CliError::Usage(format!("--from-url {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(key, value)| {
+            let value = if comp.is_secret(&key) {
+                FieldValue::Secret(secrecy::SecretString::from(value))
+            } else {
+                FieldValue::Plain(value)
+            };
+            (key, value)
+        })
+        .collect())
+}
+
 pub fn add(
     ctx: &Context,
-    workspace: &str,
-    component: &str,
-    name: &str,
-    env: &str,
-    fields: &[String],
+    new: New<'_>,
     save_unverified: bool,
     login: bool,
 ) -> Result<(), CliError> {
+    let New {
+        workspace,
+        component,
+        name,
+        env,
+        fields,
+        from_url,
+    } = new;
     let comp = ctx.catalog.get(component).ok_or_else(|| {
         CliError::Usage(format!(
             "unknown component '{component}' (see `keyway component list`)"
         ))
     })?;
     let environment = Environment::parse(env).map_err(CliError::Usage)?;
-    let changes = parse_fields(comp, fields)?;
+    let mut changes = match from_url {
+        Some(url) => url_fields(comp, url, fields)?,
+        None => Vec::new(),
+    };
+    for (key, value) in parse_fields(comp, fields)? {
+        // An explicit --field wins over the URL's value for it.
+        changes.retain(|(k, _)| *k != key);
+        changes.push((key, value));
+    }
     let mut store = ctx.open_store()?;
     let ws = store.snapshot().workspace_by_name(workspace)?.id.clone();
     let draft = CredentialDraft {

@@ -1,6 +1,7 @@
 //! The pure core: domain types, their rules and the state machines. Nothing in here touches a
 //! terminal, a file or a socket, so all of it is unit-tested without a runtime.
 
+pub mod dburl;
 pub mod domain;
 pub mod env;
 pub mod error;

@@ -593,6 +593,10 @@ pub(crate) mod examples {
         definition(include_str!("../../assets/components/postgresql.toml"))
     }
 
+    pub(crate) fn redis() -> Component {
+        definition(include_str!("../../assets/components/redis.toml"))
+    }
+
     pub(crate) fn stripe() -> Component {
         definition(include_str!("../../assets/components/stripe.toml"))
     }

@@ -225,3 +225,59 @@ fn redis_tls_on_against_a_plain_server_is_refused_as_misconfigured() {
     );
     assert!(creds(&v).is_empty());
 }
+
+#[test]
+fn from_url_reads_a_connection_url_from_stdin_and_refuses_another_engines() {
+    let db = MariaDb::shared();
+    let v = vault();
+    let url = format!(
+        "mysql://{}:{}@127.0.0.1:{}/{}?sslmode=disable\n",
+        mariadb::ETL_USER,
+        mariadb::ETL_PASSWORD,
+        db.port,
+        mariadb::ETL_DATABASE
+    );
+    let args = [
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "mysql",
+        "-n",
+        "from-url",
+        "--from-url",
+        "-",
+    ];
+    let o = v.keyway_with(&args, &[("KEYWAY_PASSPHRASE", PASS)], Some(&url));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["database"], mariadb::ETL_DATABASE);
+    assert_eq!(list[0]["fields"]["sslmode"], "disable");
+    // A PostgreSQL URL for the mysql component: a usage error that does not echo the URL.
+    let o = v.keyway_with(
+        &[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "mysql",
+            "-n",
+            "pg",
+            "--from-url",
+            "postgresql://u:pw_SENTINEL_url@127.0.0.1/db",
+        ],
+        &[("KEYWAY_PASSPHRASE", PASS)],
+        None,
+    );
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("postgresql:// URL, which is not for MySQL / MariaDB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("SENTINEL"), "{}", stderr(&o));
+    assert_eq!(creds(&v).len(), 1);
+}

@@ -1,0 +1,195 @@
+//! A database credential's fields from a connection URL (`postgresql://user:pass@host:5432/db?
+//! sslmode=require`, `mysql://...`, `redis://` / `rediss://...`), for the CLI's `--from-url`. One rule for both faces: the URL's scheme
+//! must be the component's engine, and every part must name a field the component has.
+//!
+//! Messages never echo the URL: it holds a password.
+
+use super::schema::{Component, DbEngine, VerifySpec};
+
+/// The schemes each engine's URLs use, the first the canonical one.
+pub fn schemes(engine: DbEngine) -> &'static [&'static str] {
+    match engine {
+        DbEngine::Postgres => &["postgresql", "postgres"],
+        DbEngine::Mysql => &["mysql", "mariadb"],
+        DbEngine::Redis => &["redis", "rediss"],
+    }
+}
+
+/// The engine whose URLs use `scheme`, if any.
+fn engine_of(scheme: &str) -> Option<DbEngine> {
+    [DbEngine::Postgres, DbEngine::Mysql, DbEngine::Redis]
+        .into_iter()
+        .find(|e| schemes(*e).contains(&scheme))
+}
+
+/// The fields `url` gives a credential of `component`, in the URL's order: user, password,
+/// host, port, the database (a path; Redis's is its number), and each query parameter as the
+/// field of its name. `rediss://` sets `tls = on`, `redis://` `tls = off`.
+pub fn fields_from_url(component: &Component, url: &str) -> Result<Vec<(String, String)>, String> {
+    let VerifySpec::Database { dbengine } = component.verify else {
+        return Err(format!(
+            "{} credentials have no connection URL; give their fields with --field",
+            component.name
+        ));
+    };
+    let parsed = url::Url::parse(url.trim()).map_err(|_| {
+        format!(
+            "is not a connection URL such as {}://user:password@host/...",
+            schemes(dbengine)[0]
+        )
+    })?;
+    let scheme = parsed.scheme().to_ascii_lowercase();
+    match engine_of(&scheme) {
+        Some(engine) if engine == dbengine => {}
+        Some(_) => {
+            return Err(format!(
+                "is a {scheme}:// URL, which is not for {} (its URLs start {}://)",
+                component.name,
+                schemes(dbengine)[0]
+            ))
+        }
+        None => {
+            return Err(format!(
+                "has the scheme '{}', which is no database keyway knows",
+                scheme.chars().take(20).collect::<String>()
+            ))
+        }
+    }
+    let host = parsed
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or("has no host")?;
+    // Percent-decoding without '+' as a space: user names and passwords keep their plus signs.
+    let plain = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8()
+            .map(|s| s.into_owned())
+            .map_err(|_| "holds a percent-encoded part that is not UTF-8".to_string())
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let mut push = |name: &str, value: String| -> Result<(), String> {
+        if value.is_empty() {
+            return Ok(());
+        }
+        if component.field(name).is_none() {
+            return Err(format!(
+                "gives '{}', which is no field of {}",
+                name.chars().take(40).collect::<String>(),
+                component.name
+            ));
+        }
+        if fields.iter().any(|(n, _)| n == name) {
+            return Err(format!("gives '{name}' twice"));
+        }
+        fields.push((name.to_string(), value));
+        Ok(())
+    };
+    push("user", plain(parsed.username())?)?;
+    push(
+        "password",
+        parsed
+            .password()
+            .map(plain)
+            .transpose()?
+            .unwrap_or_default(),
+    )?;
+    push(
+        "host",
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )?;
+    push(
+        "port",
+        parsed.port().map(|p| p.to_string()).unwrap_or_default(),
+    )?;
+    let path = parsed.path().trim_start_matches('/');
+    if path.contains('/') {
+        return Err("has a path of more than one part".into());
+    }
+    push("database", plain(path)?)?;
+    if dbengine == DbEngine::Redis {
+        push(
+            "tls",
+            if scheme == "rediss" { "on" } else { "off" }.to_string(),
+        )?;
+    }
+    for (name, value) in parsed.query_pairs() {
+        push(&name, value.into_owned())?;
+    }
+    Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::schema::examples;
+
+    fn component(id: &str) -> Component {
+        match id {
+            "postgresql" => examples::postgres(),
+            "redis" => examples::redis(),
+            other => panic!("no example {other}"),
+        }
+    }
+
+    #[test]
+    fn a_postgres_url_fills_every_field_and_decodes_the_password() {
+        let fields = fields_from_url(
+            &component("postgresql"),
+            "postgresql://etl:p%40ss+word@db.internal:5433/dwh?sslmode=require",
+        )
+        .unwrap();
+        assert_eq!(
+            fields,
+            [
+                ("user", "etl"),
+                ("password", "p@ss+word"),
+                ("host", "db.internal"),
+                ("port", "5433"),
+                ("database", "dwh"),
+                ("sslmode", "require"),
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+    }
+
+    #[test]
+    fn another_engines_url_is_a_clear_error_that_does_not_echo_it() {
+        let e =
+            fields_from_url(&component("postgresql"), "mysql://u:SENTINEL@h:3306/db").unwrap_err();
+        assert!(
+            e.contains("mysql:// URL, which is not for PostgreSQL"),
+            "{e}"
+        );
+        assert!(!e.contains("SENTINEL"));
+        let e = fields_from_url(&component("postgresql"), "ftp://u:SENTINEL@h").unwrap_err();
+        assert!(e.contains("no database keyway knows"), "{e}");
+        let e = fields_from_url(&component("postgresql"), "not a url SENTINEL").unwrap_err();
+        assert!(!e.contains("SENTINEL"), "{e}");
+    }
+
+    #[test]
+    fn redis_says_tls_in_its_scheme() {
+        let fields = fields_from_url(&component("redis"), "rediss://:pw@cache:6380/2").unwrap();
+        assert!(fields.contains(&("tls".into(), "on".into())), "{fields:?}");
+        assert!(
+            fields.contains(&("database".into(), "2".into())),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("password".into(), "pw".into())),
+            "{fields:?}"
+        );
+    }
+
+    #[test]
+    fn unknown_parameters_are_refused() {
+        let e = fields_from_url(
+            &component("postgresql"),
+            "postgres://u:p@h/db?application_name=x",
+        )
+        .unwrap_err();
+        assert!(e.contains("'application_name', which is no field"), "{e}");
+    }
+}
