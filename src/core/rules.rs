@@ -86,6 +86,19 @@ impl Snapshot {
         Ok(())
     }
 
+    /// `base` if no flow of `workspace` has that name, else the first free `base-2`, `base-3`…:
+    /// what a promotion proposes, so the name it offers is one a save accepts.
+    pub fn free_flow_name(&self, workspace: &Workspace, base: &str) -> String {
+        let taken = |name: &str| self.check_flow_name(workspace, name, None).is_err();
+        if !taken(base) {
+            return base.to_string();
+        }
+        (2..)
+            .map(|n| format!("{base}-{n}"))
+            .find(|candidate| !taken(candidate))
+            .unwrap_or_else(|| base.to_string())
+    }
+
     /// Every step must use an existing credential of the flow's own workspace and of the step's
     /// own component.
     pub fn check_flow_steps(&self, flow: &Flow) -> Result<(), RuleError> {

@@ -50,6 +50,25 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// When a credential was last checked, worded for what the check found: "3m ago" when it was
+/// verified, "never verified" when it never was checked, "unverified since 2026-05-28" for one
+/// saved unverified, "checked 2h ago" for a failed check (it was not verified then).
+pub fn last_check(
+    v: Option<&crate::core::Verification>,
+    now: crate::core::time::Timestamp,
+) -> String {
+    use crate::core::Status;
+    match v {
+        None => "never verified".to_string(),
+        Some(v) if v.status == Status::Verified => v.at.relative_to(now),
+        Some(v) if v.status == Status::Unverified => {
+            let date: String = v.at.rfc3339().chars().take(10).collect();
+            format!("unverified since {date}")
+        }
+        Some(v) => format!("checked {}", v.at.relative_to(now)),
+    }
+}
+
 /// Braille spinner frames: one cell wide in every terminal font we care about.
 pub const SPINNER: [&str; 8] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧"];
 

@@ -14,7 +14,7 @@ use crate::tui::app::shared::Shared;
 use crate::tui::widgets::columns::{column, cut, cut_span, cut_spans, fill, fit, ColumnSpec};
 use crate::tui::widgets::expiry::expiry_span;
 use crate::tui::widgets::notice::notice_at_bottom;
-use crate::tui::widgets::{boxed, scroll_offset, spinner};
+use crate::tui::widgets::{boxed, last_check, scroll_offset, spinner};
 
 pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: Rect) {
     let t = &shared.theme;
@@ -169,7 +169,7 @@ fn spec(c: AuditColumn) -> ColumnSpec {
         AuditColumn::Reason => fill(24, 0),
         AuditColumn::Environment => column(10, 1),
         AuditColumn::Component => column(11, 2),
-        AuditColumn::LastVerified => column(9, 3),
+        AuditColumn::LastVerified => column(16, 3),
         AuditColumn::Expires => column(15, 4),
         AuditColumn::Flows => column(5, 5),
         AuditColumn::Latency => column(8, 6),
@@ -227,7 +227,7 @@ fn cells<'a>(a: &AuditState, shared: &Shared, r: &AuditRow<'a>, pending: bool) -
         Span::raw(c.environment.as_str().to_string()),
         status,
         Span::raw(v.map_or_else(String::new, |v| v.reason.clone())),
-        Span::raw(v.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now))),
+        Span::raw(last_check(v, now)),
         Span::raw(
             v.and_then(|v| v.latency_ms)
                 .map_or_else(|| "-".to_string(), |ms| format!("{ms} ms")),

@@ -14,7 +14,7 @@ use crate::core::RecordId;
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::columns::{column, cut, cut_span, fill, fit};
 use crate::tui::widgets::notice::notice_at_bottom;
-use crate::tui::widgets::spinner;
+use crate::tui::widgets::{last_check, spinner};
 
 pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame, area: Rect) {
     let t = &shared.theme;
@@ -52,7 +52,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
         fill(12, 0),
         column(11, 2),
         column(15, 0),
-        column(13, 1),
+        column(18, 1),
         column(5, 3),
     ];
     let shown = fit(&specs, inner.width, 1);
@@ -77,7 +77,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             } else {
                 t.status_span(last.map(|v| v.status))
             };
-            let when = last.map_or_else(|| "never".to_string(), |v| v.at.relative_to(now));
+            let when = last_check(last, now);
             let flows = view.snapshot.flows_using(&c.id).count();
             let all = [
                 Span::raw(c.name.clone()),

@@ -616,8 +616,10 @@ impl Screen for FormState {
         self.revealed.map(|(_, until)| until)
     }
 
+    /// A revealed secret's countdown ticks too ("hidden again in 7 s").
     fn animating(&self) -> bool {
-        matches!(self.phase, FormPhase::Saving)
+        self.revealed.is_some()
+            || matches!(self.phase, FormPhase::Saving)
             || self.login.as_ref().is_some_and(|l| l.phase.is_waiting())
     }
 

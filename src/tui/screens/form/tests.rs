@@ -256,6 +256,8 @@ fn a_revealed_secret_hides_again_after_ten_seconds() {
     form.focus = 6; // the password
     quiet(form.command(&mut shared, Command::Reveal));
     assert!(form.is_revealed(6));
+    // The countdown moves: the screen is drawn again on every tick while it is shown.
+    assert!(form.animating());
     let until = form.wake_at().expect("a deadline");
     form.tick(Clock {
         wall: NOW,
@@ -266,7 +268,7 @@ fn a_revealed_secret_hides_again_after_ten_seconds() {
         wall: NOW,
         mono: until,
     });
-    assert!(!form.is_revealed(6) && form.wake_at().is_none());
+    assert!(!form.is_revealed(6) && form.wake_at().is_none() && !form.animating());
     // A plain field is never "revealed".
     form.focus = 2;
     quiet(form.command(&mut shared, Command::Reveal));

@@ -98,7 +98,8 @@ impl PromoteState {
             flow_name: flow.name.clone(),
             picks,
             cursor,
-            name: Input::new(format!("{}-production", flow.name)),
+            // A name no flow has yet, up front: a clash is not found only after Enter.
+            name: Input::new(free_name(shared, &flow)),
             name_focused: false,
             move_flow: false,
             saving: false,
@@ -287,4 +288,17 @@ impl Screen for PromoteState {
         }
         Update::none()
     }
+}
+
+/// `NAME-production`, or the first free `NAME-production-2`…, in the flow's workspace.
+fn free_name(shared: &Shared, flow: &crate::core::Flow) -> String {
+    let base = format!("{}-production", flow.name);
+    shared
+        .vault
+        .as_ref()
+        .and_then(|v| {
+            let w = v.snapshot.workspace(&flow.workspace)?;
+            Some(v.snapshot.free_flow_name(w, &base))
+        })
+        .unwrap_or(base)
 }

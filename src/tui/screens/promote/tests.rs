@@ -117,3 +117,21 @@ fn once_promoted_it_closes_on_the_new_flow_and_a_refusal_keeps_it_open() {
         })))
     );
 }
+
+#[test]
+fn the_name_proposed_up_front_is_free() {
+    let mut s = staged();
+    // Promoted once already: "sync-production" exists, so the next promotion offers -2.
+    s.flows.push(flow(
+        "f3",
+        "sync-production",
+        Environment::Production,
+        &[("postgresql", "c1")],
+    ));
+    let mut shared = unlocked_on(s);
+    let p = PromoteState::open(&mut shared, &id("f2")).unwrap();
+    assert_eq!(p.name.value(), "sync-production-2");
+    let mut shared = unlocked_on(staged());
+    let p = PromoteState::open(&mut shared, &id("f2")).unwrap();
+    assert_eq!(p.name.value(), "sync-production");
+}

@@ -148,3 +148,35 @@ fn leaving_with_unsaved_work_asks_first() {
     assert_eq!(nav_only(w.command(&mut shared, Command::Back)), None);
     assert!(shared.modal.is_some());
 }
+
+#[test]
+fn the_review_warns_of_a_credential_of_another_environment() {
+    let shared = unlocked();
+    let mut w = WizardState::new_flow();
+    w.name = tui_input::Input::new("billing-sync".into());
+    // A staging flow (the default) on warehouse, a production credential.
+    w.picks.push(super::WizardPick {
+        component: "postgresql".into(),
+        credential: Some(id("c1")),
+    });
+    w.step = WizardStep::Review;
+    let backend = ratatui::backend::TestBackend::new(100, 20);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| Screen::view(&w, &shared, f, f.area()))
+        .unwrap();
+    let text = terminal.backend().to_string();
+    assert!(
+        text.contains("⚠ 'warehouse' is a production credential in a staging flow"),
+        "{text}"
+    );
+    // Billing (staging) in a staging flow: no warning.
+    w.picks[0] = super::WizardPick {
+        component: "stripe".into(),
+        credential: Some(id("c3")),
+    };
+    terminal
+        .draw(|f| Screen::view(&w, &shared, f, f.area()))
+        .unwrap();
+    assert!(!terminal.backend().to_string().contains('⚠'));
+}

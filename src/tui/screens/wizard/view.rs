@@ -294,6 +294,19 @@ fn review_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) 
             ),
         };
         lines.push(Line::from(vec![mark, Span::raw(text), status]));
+        // A credential of another environment (a production key in a staging flow) is allowed,
+        // but never silently: the review says so beside the step.
+        if let Some(c) = cred.filter(|c| c.environment != w.environment()) {
+            lines.push(Line::styled(
+                format!(
+                    "    ⚠ '{}' is a {} credential in a {} flow",
+                    c.name,
+                    c.environment,
+                    w.environment()
+                ),
+                t.warn(),
+            ));
+        }
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(vec![
