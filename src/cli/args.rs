@@ -47,6 +47,18 @@ pub enum Command {
         #[arg(long, value_name = "NAME", requires = "url")]
         member: Option<String>,
     },
+    /// Who did what in a team vault: its change log, the chain checked (a broken one exits 1
+    /// naming the first bad entry).
+    Log {
+        /// Only changes in this workspace.
+        #[arg(long, short = 'w', value_name = "WORKSPACE")]
+        workspace: Option<String>,
+        /// Only changes since this RFC 3339 time or span back from now (7d, 12h).
+        #[arg(long, value_name = "TIME|SPAN")]
+        since: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// The vault as a whole: `copy --to URL|FILE`.
     #[command(subcommand)]
     Vault(VaultCmd),

@@ -105,6 +105,15 @@ fn add(ctx: &Context, name: &str, public_key: &str, machine: bool) -> Result<(),
 fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
     let store = ctx.open_store()?;
     let mut members = store.vault().members()?;
+    let log = store.vault().change_log()?;
+    // A member's entries name them first: "NAME, user@host (command)".
+    let last_change = |name: &str| {
+        let prefix = format!("{name}, ");
+        log.iter()
+            .rev()
+            .find(|e| e.member.starts_with(&prefix))
+            .map(|e| Timestamp(e.at).rfc3339())
+    };
     members.sort_by(|a, b| a.name.cmp(&b.name));
     if as_json {
         print_json(&serde_json::Value::Array(
@@ -116,8 +125,7 @@ fn list(ctx: &Context, as_json: bool) -> Result<(), CliError> {
                         "kind": m.kind,
                         "added_at": Timestamp(m.added_at).rfc3339(),
                         "public_key": m.public_key,
-                        // Comes with the change log (not yet kept).
-                        "last_change_at": serde_json::Value::Null,
+                        "last_change_at": last_change(&m.name),
                     })
                 })
                 .collect(),

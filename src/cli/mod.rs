@@ -11,6 +11,7 @@ mod credential;
 mod error;
 mod flow;
 mod import;
+mod log;
 mod login;
 mod member;
 mod metrics;
@@ -36,6 +37,7 @@ fn via(command: &Command) -> &'static str {
     match command {
         Command::Init { .. } => "keyway init",
         Command::Vault(VaultCmd::Copy { .. }) => "keyway vault copy",
+        Command::Log { .. } => "keyway log",
         Command::Member(cmd) => match cmd {
             MemberCmd::Keygen { .. } => "keyway member keygen",
             MemberCmd::Add { .. } => "keyway member add",
@@ -136,6 +138,11 @@ fn dispatch(ctx: &Context, command: &Command) -> Result<(), CliError> {
     match command {
         Command::Init { url, member } => workspace::init(ctx, url.as_deref(), member.as_deref()),
         Command::Member(cmd) => member::run(ctx, cmd),
+        Command::Log {
+            workspace,
+            since,
+            json,
+        } => log::run(ctx, workspace.as_deref(), since.as_deref(), *json),
         Command::Vault(VaultCmd::Copy { to, member }) => {
             vault_copy::copy(ctx, to, member.as_deref())
         }

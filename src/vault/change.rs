@@ -48,6 +48,8 @@ pub struct Change<'v> {
     journal: Journal,
     /// A re-key: the key everything is sealed with from here on.
     new_key: Option<DataKey>,
+    /// What this transaction did, for the change log (a team vault's; changelog.rs).
+    log: Vec<super::changelog::Pending>,
 }
 
 impl<'v> Change<'v> {
@@ -71,6 +73,7 @@ impl<'v> Change<'v> {
             pending: Vec::with_capacity(GROUP),
             journal,
             new_key: None,
+            log: Vec::new(),
         }
     }
 
@@ -120,7 +123,39 @@ impl<'v> Change<'v> {
         let revision = stored_revision
             .unwrap_or_default()
             .next(&self.state.changed_by, self.now);
-        self.put_as(record, revision, current)
+        let action = match current {
+            None => T::ACTIONS[0],
+            Some(_) => T::ACTIONS[1],
+        };
+        let written = self.put_as(record, revision, current)?;
+        self.log_record(action, &written);
+        Ok(written)
+    }
+
+    /// Notes a change of `record` for the change log.
+    fn log_record<T: Record>(&mut self, action: &'static str, record: &T) {
+        let workspace = match record.workspace_of() {
+            Some(id) => self.snapshot.workspace(id).map(|w| w.name.clone()),
+            None => None,
+        };
+        self.log.push(super::changelog::Pending {
+            action,
+            workspace,
+            target: Some(record.name().to_string()),
+            record: Some(record.id().to_string()),
+            revision: Some(record.revision().number),
+        });
+    }
+
+    /// Notes an event of the vault itself (a member added or removed) for the change log.
+    pub(super) fn log_event(&mut self, action: &'static str, target: &str) {
+        self.log.push(super::changelog::Pending {
+            action,
+            workspace: None,
+            target: (!target.is_empty()).then(|| target.to_string()),
+            record: None,
+            revision: None,
+        });
     }
 
     /// Writes `record` as `revision` over what the snapshot holds at `current`.
@@ -166,6 +201,8 @@ impl<'v> Change<'v> {
             })));
         };
         self.txn().remove(T::TABLE, id.as_str(), based_on)?;
+        let removed = T::all(self.snapshot)[i].clone();
+        self.log_record(T::ACTIONS[2], &removed);
         let removed = T::all_mut(self.snapshot).remove(i);
         self.journal
             .push(T::step(Edit::Removed(i, removed.clone())));
@@ -295,6 +332,18 @@ impl<'v> Change<'v> {
                 }
             }
         }
+        if txn.keeps_change_log() {
+            let stored = txn.change_log()?;
+            let resealed = super::changelog::reseal(
+                &self.state.path,
+                &self.state.key,
+                &key,
+                &vault_id,
+                &stored,
+            )?;
+            self.txn().reseal_log(&resealed)?;
+        }
+        self.log_event("re-keyed", "");
         self.new_key = Some(key);
         self.pending.extend(entries);
         self.rewrite_positions = true;
@@ -327,6 +376,7 @@ impl<'v> Change<'v> {
         newest: &mut Option<Verification>,
         result: Verification,
     ) -> Result<(), VaultError> {
+        self.log_verified(credential);
         let position = self.position(credential);
         match Verification::record_recheck(newest, result) {
             (Recheck::Repeated, run) if position.next > 0 => {
@@ -346,7 +396,7 @@ impl<'v> Change<'v> {
             // the first entry, run and all. (The store never holds one; this keeps them equal.)
             (_, new) => {
                 let new = new.clone();
-                self.add_result(credential, &new)
+                self.add_entry(credential, &new)
             }
         }
     }
@@ -355,6 +405,29 @@ impl<'v> Change<'v> {
     /// so far heads a run, the run's final state (its repeats, from the sequence record) is
     /// stored with the new entry, which holds it from then on (results.rs, `Ended`).
     pub fn add_result(
+        &mut self,
+        credential: &RecordId,
+        result: &Verification,
+    ) -> Result<(), VaultError> {
+        self.log_verified(credential);
+        self.add_entry(credential, result)
+    }
+
+    /// Notes a verification of `credential` for the change log.
+    fn log_verified(&mut self, credential: &RecordId) {
+        let found = self
+            .snapshot
+            .credentials
+            .iter()
+            .find(|c| &c.id == credential)
+            .cloned();
+        if let Some(c) = found {
+            self.log_record("credential verified", &c);
+        }
+    }
+
+    /// `add_result` without a change-log entry (a history copied in as it is).
+    fn add_entry(
         &mut self,
         credential: &RecordId,
         result: &Verification,
@@ -386,7 +459,7 @@ impl<'v> Change<'v> {
         newest_first: &[Verification],
     ) -> Result<(), VaultError> {
         for v in newest_first.iter().take(HISTORY_LIMIT).rev() {
-            self.add_result(credential, v)?;
+            self.add_entry(credential, v)?;
         }
         Ok(())
     }
@@ -471,9 +544,22 @@ impl<'v> Change<'v> {
             let sealed = sequences::seal(self.key(), &self.state.header.vault_id, all);
             self.txn().put_positions(&sealed)?;
         }
+        let mut head = self.state.log_head;
+        if self.txn().keeps_change_log() && !self.log.is_empty() {
+            let (entries, new_head) = super::changelog::seal_after(
+                self.key(),
+                &self.state.header.vault_id,
+                head,
+                &self.state.changed_by,
+                self.now.0,
+                &self.log,
+            );
+            self.txn().append_log(&entries)?;
+            head = new_head;
+        }
         if self.txn().keeps_record_digest() {
             let sealed =
-                super::digest::seal(self.key(), &self.state.header.vault_id, self.snapshot);
+                super::digest::seal(self.key(), &self.state.header.vault_id, self.snapshot, head);
             self.txn().put_record_digest(&sealed)?;
         }
         let txn = self
@@ -486,6 +572,7 @@ impl<'v> Change<'v> {
             self.state.key = key;
         }
         self.state.generation = Some(self.generation.wrapping_add(1));
+        self.state.log_head = head;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::changelog::{self, Head};
 use super::crypto::{self, DataKey};
 use super::records::Record;
 use super::storage::Table;
@@ -49,8 +50,22 @@ fn table_tag(table: Table) -> [u8; 1] {
     }
 }
 
-pub(crate) fn seal(key: &DataKey, vault_id: &str, snapshot: &Snapshot) -> Vec<u8> {
-    key.seal(&of(snapshot), &aad(vault_id))
+/// The sealed digest of `snapshot`'s records, with the change log's head (changelog.rs).
+pub(crate) fn seal(key: &DataKey, vault_id: &str, snapshot: &Snapshot, head: Head) -> Vec<u8> {
+    let mut plain = of(snapshot).to_vec();
+    plain.extend_from_slice(&changelog::encode_head(head));
+    key.seal(&plain, &aad(vault_id))
+}
+
+/// The change log's head the sealed digest holds.
+pub(crate) fn open_head(key: &DataKey, vault_id: &str, sealed: &[u8]) -> Result<Head, String> {
+    let stored = key
+        .open(sealed, &aad(vault_id))
+        .map_err(|_| "its record digest failed authentication".to_string())?;
+    stored
+        .get(32..)
+        .and_then(changelog::decode_head)
+        .ok_or_else(|| "its record digest is malformed".to_string())
 }
 
 /// Whether the sealed digest `sealed` is that of `snapshot`; the error says what is wrong.
@@ -59,18 +74,21 @@ pub(crate) fn check(
     vault_id: &str,
     sealed: Option<&[u8]>,
     snapshot: &Snapshot,
-) -> Result<(), String> {
+) -> Result<Head, String> {
     let Some(sealed) = sealed else {
         return Err("its record digest is missing".into());
     };
     let stored = key
         .open(sealed, &aad(vault_id))
         .map_err(|_| "its record digest failed authentication".to_string())?;
-    if stored.as_slice() != of(snapshot) {
+    if stored.get(..32) != Some(of(snapshot).as_slice()) {
         return Err(
             "its records are not the set the vault last wrote: a record was deleted, added or rolled back to an older revision outside keyway"
                 .into(),
         );
     }
-    Ok(())
+    stored
+        .get(32..)
+        .and_then(changelog::decode_head)
+        .ok_or_else(|| "its record digest is malformed".to_string())
 }

@@ -69,6 +69,12 @@ pub enum VaultError {
     Identity(#[from] super::identity::IdentityError),
     #[error("the vault {0} is a file, not a team vault: members belong to a team vault (keyway init --url)")]
     NotTeam(PathBuf),
+    #[error("the change log of {path} is broken at entry {seq}: {why}")]
+    LogBroken {
+        path: PathBuf,
+        seq: u64,
+        why: String,
+    },
     #[error("the copy in {0} does not read back as its source: it is not to be used (delete it and copy again)")]
     CopyDiffers(PathBuf),
     #[error("a member named '{0}' is already in the team vault")]
@@ -106,7 +112,8 @@ impl VaultError {
             VaultError::MemberExists(_)
             | VaultError::NoSuchMember(_)
             | VaultError::LastMember(_)
-            | VaultError::CopyDiffers(_) => 1,
+            | VaultError::CopyDiffers(_)
+            | VaultError::LogBroken { .. } => 1,
             VaultError::Missing(_)
             | VaultError::Foreign(_)
             | VaultError::NotAFile { .. }

@@ -157,6 +157,7 @@ pub(super) fn load(
         },
         positions,
         migration,
+        log_head: Default::default(),
     })
 }
 

@@ -12,6 +12,7 @@
 
 mod actor;
 mod change;
+pub mod changelog;
 pub mod crypto;
 mod digest;
 mod error;
@@ -160,10 +161,14 @@ pub(crate) struct State {
     /// A vault of an older format: what its first write migrates (and format 1's histories,
     /// which it keeps until then).
     legacy: Option<migrate::Migration>,
+    /// Where the change log stood at the last refresh (a team vault's; changelog.rs).
+    log_head: changelog::Head,
 }
 
 /// Everything decrypted at open.
 pub(crate) struct Loaded {
+    /// Where the change log stands (a team vault's; see changelog.rs).
+    pub log_head: changelog::Head,
     pub snapshot: Snapshot,
     pub positions: Positions,
     /// What an older format needs moved by the first write.
@@ -408,7 +413,8 @@ impl Vault {
             txn.put_key_slots(&header_bytes)?;
             if txn.keeps_record_digest() {
                 let empty = Snapshot::default();
-                txn.put_record_digest(&digest::seal(&key, &header.vault_id, &empty))?;
+                let head = changelog::Head::default();
+                txn.put_record_digest(&digest::seal(&key, &header.vault_id, &empty, head))?;
             }
             // Creates every table of the current format (there are no older ones to retire).
             txn.retire_older_formats()?;
@@ -424,6 +430,7 @@ impl Vault {
                 changed_by: options.changed_by.clone(),
                 generation: Some(1),
                 positions: Positions::new(),
+                log_head: changelog::Head::default(),
                 legacy: None,
             },
             warnings: Vec::new(),
@@ -475,6 +482,7 @@ impl Vault {
                 changed_by: options.changed_by.clone(),
                 generation: Some(generation),
                 positions: Positions::new(),
+                log_head: changelog::Head::default(),
             };
             Ok((storage, state, loaded))
         })?;
@@ -555,11 +563,13 @@ impl Vault {
                 changed_by,
                 generation: Some(generation),
                 positions: Positions::new(),
+                log_head: changelog::Head::default(),
             };
             Ok((storage, state, loaded))
         })?;
         let mut state = state;
         state.positions = loaded.positions;
+        state.log_head = loaded.log_head;
         Ok((
             Vault {
                 storage: Some(Box::new(storage)),
@@ -864,8 +874,45 @@ impl Vault {
             let mut header = state.header.clone();
             header.members.push(slot);
             let encoded = header.encode();
-            change.put_header(header, encoded)
+            change.put_header(header, encoded)?;
+            change.log_event("member added", &info.name);
+            Ok(())
         })
+    }
+
+    /// The change log, every entry opened and the chain checked against its head (exit 1
+    /// naming the first bad entry when it is broken). A file vault keeps none: empty. Reads
+    /// only.
+    pub fn change_log(&self) -> Result<Vec<changelog::Entry>, VaultError> {
+        let state = &self.state;
+        guard::guarded(&state.path, "reading", || {
+            let txn = self.storage().read()?;
+            if !txn.keeps_change_log() {
+                return Ok(Vec::new());
+            }
+            state.check_key(&*txn)?;
+            let sealed = txn
+                .record_digest()?
+                .ok_or_else(|| corrupt(&state.path, "its record digest is missing".into()))?;
+            let head = digest::open_head(&state.key, &state.header.vault_id, &sealed)
+                .map_err(|d| corrupt(&state.path, d))?;
+            let stored = txn.change_log()?;
+            changelog::verify(
+                &state.path,
+                &state.key,
+                &state.header.vault_id,
+                head,
+                &stored,
+            )
+        })
+    }
+
+    /// Whether this vault keeps a change log (a team vault).
+    pub fn keeps_change_log(&self) -> bool {
+        self.storage()
+            .read()
+            .map(|txn| txn.keeps_change_log())
+            .unwrap_or(false)
     }
 
     /// Removes the member `name` and re-keys, in one transaction: a new data key, every record,
@@ -887,6 +934,7 @@ impl Vault {
                 .filter(|(_, m)| m.name != name)
                 .collect();
             let (key, header) = rekeyed_team_header(state, &kept)?;
+            change.log_event("member removed", name);
             change.rekey(key, header)
         })
     }
@@ -1103,6 +1151,7 @@ impl State {
         if full {
             let loaded = load(txn, &self.path, &self.header, &self.key)?;
             let old = std::mem::replace(snapshot, loaded.snapshot);
+            self.log_head = loaded.log_head;
             journal.push(Step::Whole(Box::new(old)));
             journal.save_positions(std::mem::replace(&mut self.positions, loaded.positions));
             changes.reloaded = true;
@@ -1117,7 +1166,8 @@ impl State {
             self.sync_records::<Credential>(txn, snapshot, journal, c, removed)?;
             self.sync_records::<Flow>(txn, snapshot, journal, f, removed)?;
             self.sync_results(txn, snapshot, journal, &mut changes.results)?;
-            check_digest(txn, &self.path, &self.header.vault_id, &self.key, snapshot)?;
+            self.log_head =
+                check_digest(txn, &self.path, &self.header.vault_id, &self.key, snapshot)?;
         }
         self.generation = Some(generation);
         Ok(Some(changes))
@@ -1229,8 +1279,9 @@ pub(crate) fn load(
         credentials,
         flows: read_all(txn, path, vault_id, key)?,
     };
-    check_digest(txn, path, vault_id, key, &snapshot)?;
+    let log_head = check_digest(txn, path, vault_id, key, &snapshot)?;
     Ok(Loaded {
+        log_head,
         snapshot,
         positions,
         migration: migrate::Migration::None,
@@ -1245,9 +1296,9 @@ fn check_digest(
     vault_id: &str,
     key: &DataKey,
     snapshot: &Snapshot,
-) -> Result<(), VaultError> {
+) -> Result<changelog::Head, VaultError> {
     if !txn.keeps_record_digest() {
-        return Ok(());
+        return Ok(changelog::Head::default());
     }
     let sealed = txn.record_digest()?;
     digest::check(key, vault_id, sealed.as_deref(), snapshot).map_err(|d| corrupt(path, d))

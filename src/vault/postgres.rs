@@ -38,7 +38,7 @@ use crate::verify::failure::NetFailure;
 use crate::verify::tls::{DbTls, SslMode, Trust};
 
 /// The schema version this keyway writes; MIGRATIONS[v - 1] brings version v - 1 to v.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     // 1: the first team-vault schema.
@@ -61,6 +61,12 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
          credential text NOT NULL,
          sealed bytea NOT NULL,
          PRIMARY KEY (slot, credential)
+     );",
+    // 2: the change log (changelog.rs): append-only, names sealed.
+    "CREATE TABLE keyway_change_log (
+         seq bigint PRIMARY KEY CHECK (seq > 0),
+         at bigint NOT NULL,
+         sealed bytea NOT NULL
      );",
 ];
 
@@ -736,6 +742,21 @@ impl ReadTxn for PgTxn<'_> {
     fn record_digest(&self) -> Result<Option<Vec<u8>>, VaultError> {
         self.meta_bytes("record_digest")
     }
+
+    fn keeps_change_log(&self) -> bool {
+        true
+    }
+
+    fn change_log(&self) -> Result<Vec<(u64, Vec<u8>)>, VaultError> {
+        let rows = block_on(self.client.query(
+            "SELECT seq, sealed FROM keyway_change_log ORDER BY seq",
+            &[],
+        ))
+        .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|row| Ok((self.revision(row.get(0))?, row.get(1))))
+            .collect()
+    }
 }
 
 impl WriteTxn for PgTxn<'_> {
@@ -825,6 +846,45 @@ impl WriteTxn for PgTxn<'_> {
         ))
         .map_err(|e| self.err(e))?;
         debug_assert_eq!(inserted, 1);
+        Ok(())
+    }
+
+    fn append_log(&mut self, entries: &[(u64, i64, Vec<u8>)]) -> Result<(), VaultError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let seqs = entries
+            .iter()
+            .map(|(s, _, _)| self.as_i64(*s))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let ats: Vec<i64> = entries.iter().map(|(_, at, _)| *at).collect();
+        let sealed: Vec<&[u8]> = entries.iter().map(|(_, _, b)| b.as_slice()).collect();
+        let params: [&(dyn ToSql + Sync); 3] = [&seqs, &ats, &sealed];
+        block_on(self.client.execute(
+            "INSERT INTO keyway_change_log (seq, at, sealed)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn reseal_log(&mut self, entries: &[(u64, Vec<u8>)]) -> Result<(), VaultError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let seqs = entries
+            .iter()
+            .map(|(s, _)| self.as_i64(*s))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let sealed: Vec<&[u8]> = entries.iter().map(|(_, b)| b.as_slice()).collect();
+        let params: [&(dyn ToSql + Sync); 2] = [&seqs, &sealed];
+        block_on(self.client.execute(
+            "UPDATE keyway_change_log l SET sealed = n.sealed
+             FROM unnest($1::bigint[], $2::bytea[]) AS n(seq, sealed) WHERE l.seq = n.seq",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
         Ok(())
     }
 

@@ -26,14 +26,28 @@ pub(crate) trait Record: Serialize + DeserializeOwned + Clone {
     fn keep_unsealed(&mut self, _previous: &Self) {}
     /// An edit of a snapshot's list of this kind, for the journal.
     fn step(edit: Edit<Self>) -> Step;
+    /// The record's name, as the change log names it.
+    fn name(&self) -> &str;
+    /// The workspace the record belongs to (None: it is one).
+    fn workspace_of(&self) -> Option<&RecordId>;
+    /// The change log's words for this kind (added, changed, removed).
+    const ACTIONS: [&'static str; 3];
 }
 
 /// The impl of one kind: its type, table, list in the snapshot, variant of `AnyRecord` and of
 /// the journal's `Step`; `keep_unsealed` where the kind has anything unsealed.
 macro_rules! record {
-    ($kind:ident, $table:ident, $list:ident, $step:ident $(, $keep:item)?) => {
+    ($kind:ident, $table:ident, $list:ident, $step:ident, $actions:expr, $ws:expr $(, $keep:item)?) => {
         impl Record for $kind {
             const TABLE: Table = Table::$table;
+            const ACTIONS: [&'static str; 3] = $actions;
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn workspace_of(&self) -> Option<&RecordId> {
+                let of: fn(&Self) -> Option<&RecordId> = $ws;
+                of(self)
+            }
             fn id(&self) -> &RecordId {
                 &self.id
             }
@@ -60,13 +74,33 @@ macro_rules! record {
     };
 }
 
-record!(Workspace, Workspaces, workspaces, Workspaces);
-record!(Flow, Flows, flows, Flows);
+record!(
+    Workspace,
+    Workspaces,
+    workspaces,
+    Workspaces,
+    ["workspace added", "workspace renamed", "workspace removed"],
+    |_| None
+);
+record!(
+    Flow,
+    Flows,
+    flows,
+    Flows,
+    ["flow added", "flow changed", "flow removed"],
+    |f| Some(&f.workspace)
+);
 record!(
     Credential,
     Credentials,
     credentials,
     Credentials,
+    [
+        "credential added",
+        "credential edited",
+        "credential deleted"
+    ],
+    |c| Some(&c.workspace),
     fn keep_unsealed(&mut self, previous: &Self) {
         self.last_verification = previous.last_verification.clone();
     }

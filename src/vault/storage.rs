@@ -120,6 +120,16 @@ pub trait ReadTxn {
     fn record_digest(&self) -> Result<Option<Vec<u8>>, VaultError> {
         Ok(None)
     }
+
+    /// Whether this storage keeps the change log (changelog.rs): the team vault does.
+    fn keeps_change_log(&self) -> bool {
+        false
+    }
+
+    /// Every change-log entry (sequence, sealed bytes), in sequence order.
+    fn change_log(&self) -> Result<Vec<(u64, Vec<u8>)>, VaultError> {
+        Ok(Vec::new())
+    }
 }
 
 /// What a write transaction can change. Dropping it without `commit` writes nothing.
@@ -146,6 +156,16 @@ pub trait WriteTxn: ReadTxn {
     fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError>;
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError>;
+
+    /// Appends change-log entries (sequence, time, sealed); only when `keeps_change_log`.
+    fn append_log(&mut self, _entries: &[(u64, i64, Vec<u8>)]) -> Result<(), VaultError> {
+        Ok(())
+    }
+
+    /// Replaces the sealed bytes of change-log entries (a re-key re-seals them).
+    fn reseal_log(&mut self, _entries: &[(u64, Vec<u8>)]) -> Result<(), VaultError> {
+        Ok(())
+    }
 
     /// Replaces the sealed record digest (only called when `keeps_record_digest`).
     fn put_record_digest(&mut self, _sealed: &[u8]) -> Result<(), VaultError> {

@@ -509,11 +509,15 @@ fn a_newer_schema_exits_4_and_an_unreachable_server_exits_7() {
     let t = Team::new();
     t.init();
     t.ok(&["workspace", "add", "acme"]);
+    let version = t.sql("SELECT version FROM keyway_schema");
     t.sql("UPDATE keyway_schema SET version = 99");
     let o = t.keyway(&["workspace", "list"]);
     assert_eq!(code(&o), 4, "{}", stderr(&o));
     assert!(stderr(&o).contains("newer keyway"), "{}", stderr(&o));
-    t.sql("UPDATE keyway_schema SET version = 1");
+    t.sql(&format!(
+        "UPDATE keyway_schema SET version = {}",
+        version.trim()
+    ));
     t.ok(&["workspace", "list"]);
 
     // No server on the port: exit 7 and one sentence, for reads and writes alike.
