@@ -635,7 +635,10 @@ fn vault_copy_file_to_postgresql_to_file_is_identical_in_content() {
     let url = pg.vault_url(&pg.new_database("copy"));
     let o = at_file(&["vault", "copy", "--to", &url]);
     assert!(
-        stdout(&o).contains("4 records and 3 history entries, read back from it and checked"),
+        // A re-verification with the same result may extend a run instead of adding an
+        // entry: the history's size is compared below, not assumed here.
+        stdout(&o).contains("4 records and ")
+            && stdout(&o).contains(" history entries, read back from it and checked"),
         "{}",
         stdout(&o)
     );
