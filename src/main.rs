@@ -22,6 +22,9 @@ fn main() -> ExitCode {
             let _ = e.print();
             return ExitCode::from(125);
         }
+        // Help and version: clap would ignore a failing stdout and exit 0 (`keyway --help >
+        // /dev/full`); they fail like every other report instead.
+        Err(e) if !e.use_stderr() => return print_help_or_version(&e),
         Err(e) => e.exit(),
     };
     let result = match &cli.command {
@@ -36,6 +39,27 @@ fn main() -> ExitCode {
                 cli::error_line(&message);
             }
             ExitCode::from(e.exit_code().clamp(1, 255) as u8)
+        }
+    }
+}
+
+fn print_help_or_version(e: &clap::Error) -> ExitCode {
+    use std::io::{IsTerminal, Write};
+    let rendered = e.render();
+    let text = if std::io::stdout().is_terminal() {
+        rendered.ansi().to_string()
+    } else {
+        rendered.to_string()
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader has seen enough (`keyway --help | head -1`).
+        Err(io) if io.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(io) => {
+            let failed = cli::CliError::Output(io);
+            cli::error_line(&failed.to_string());
+            ExitCode::from(failed.exit_code().clamp(1, 255) as u8)
         }
     }
 }

@@ -199,6 +199,22 @@ fn check_transport(
             });
         }
     }
+    // The same rule for a database connection: `sslmode = disable` sends the password in clear
+    // when the server asks for it, so only to this machine (as plain http is ruled).
+    let disabled = public
+        .get("sslmode")
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("disable"));
+    if let (true, Some(host)) = (disabled, public.get("host")) {
+        if !super::transport::is_loopback_host(host.trim()) {
+            return Err(FieldError {
+                field: "sslmode".into(),
+                message: format!(
+                    "is disable, which would let the password cross the network in clear, so keyway allows it only for a loopback host, not {}; use verify-full (or require)",
+                    host.trim()
+                ),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -213,6 +229,28 @@ mod tests {
 
     fn plain(k: &str, v: &str) -> (String, FieldValue) {
         (k.to_string(), FieldValue::Plain(v.to_string()))
+    }
+
+    #[test]
+    fn sslmode_disable_is_refused_off_loopback() {
+        let fields = |host: &str| {
+            vec![
+                plain("host", host),
+                plain("user", "etl"),
+                plain("password", "pw"),
+                plain("sslmode", "disable"),
+            ]
+        };
+        let empty = (BTreeMap::new(), SecretFields::new());
+        let err = apply_fields(&pg(), &empty.0, &empty.1, fields("db.internal")).unwrap_err();
+        assert_eq!(err.field, "sslmode");
+        assert!(err.message.contains("loopback"), "{}", err.message);
+        for host in ["127.0.0.1", "localhost", "::1"] {
+            assert!(
+                apply_fields(&pg(), &empty.0, &empty.1, fields(host)).is_ok(),
+                "{host}"
+            );
+        }
     }
 
     #[test]

@@ -106,10 +106,15 @@ pub const PASSPHRASE_MIN_CHARS: usize = 8;
 /// found at once. Spaces are welcome inside a passphrase, but do not count as its length alone.
 pub fn check_new_passphrase(passphrase: &str) -> Result<(), String> {
     let chars = passphrase.chars().count();
-    if chars < PASSPHRASE_MIN_CHARS || passphrase.trim().is_empty() {
+    if chars > 0 && passphrase.trim().is_empty() {
+        // However long: "at least 8 characters (this one has 8)" would contradict itself.
         return Err(format!(
-            "a new passphrase needs at least {PASSPHRASE_MIN_CHARS} characters (this one has {chars}{}): anyone with a copy of the file can try passphrases offline, and a short one is found at once",
-            if chars > 0 && passphrase.trim().is_empty() { ", all spaces" } else { "" }
+            "a new passphrase cannot be only spaces (this one is {chars} spaces and nothing else): use at least {PASSPHRASE_MIN_CHARS} characters that are not all spaces; anyone with a copy of the file can try passphrases offline, and blank ones are tried first"
+        ));
+    }
+    if chars < PASSPHRASE_MIN_CHARS {
+        return Err(format!(
+            "a new passphrase needs at least {PASSPHRASE_MIN_CHARS} characters (this one has {chars}): anyone with a copy of the file can try passphrases offline, and a short one is found at once"
         ));
     }
     Ok(())
@@ -136,9 +141,12 @@ mod tests {
         for fine in ["eight888", "correct horse", "ключ-ключ"] {
             assert!(check_new_passphrase(fine).is_ok(), "{fine:?}");
         }
-        assert!(check_new_passphrase("        ")
+        let eight_spaces = check_new_passphrase("        ").unwrap_err();
+        assert!(eight_spaces.contains("only spaces"), "{eight_spaces}");
+        assert!(!eight_spaces.contains("has 8"), "{eight_spaces}");
+        assert!(check_new_passphrase(" ")
             .unwrap_err()
-            .contains("all spaces"));
+            .contains("only spaces"));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redb::backends::FileBackend;
 use redb::{
@@ -62,8 +62,8 @@ enum Handle {
 pub struct FileStorage {
     path: PathBuf,
     /// (device, inode) of the file this storage opened: another at the path means the file
-    /// was replaced.
-    identity: (u64, u64),
+    /// was replaced. It moves on only when this process replaced the file itself (a re-key).
+    identity: std::sync::Mutex<(u64, u64)>,
     lock_wait: Duration,
     handle: RwLock<Handle>,
 }
@@ -92,7 +92,7 @@ impl FileStorage {
         let handle = Self::open_for_reading(path, file)?;
         Ok(FileStorage {
             path: path.to_path_buf(),
-            identity,
+            identity: std::sync::Mutex::new(identity),
             lock_wait,
             handle: RwLock::new(handle),
         })
@@ -109,7 +109,7 @@ impl FileStorage {
             .map_err(|e| open::map_db_error(path, e))?;
         Ok(FileStorage {
             path: path.to_path_buf(),
-            identity,
+            identity: std::sync::Mutex::new(identity),
             lock_wait,
             handle: RwLock::new(Handle::ReadWrite(Arc::new(db))),
         })
@@ -119,11 +119,72 @@ impl FileStorage {
         &self.path
     }
 
+    fn identity(&self) -> (u64, u64) {
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the vault as it is now into a fresh file beside it and renames that over it, so
+    /// that nothing a write freed (a re-key's old ciphertexts and old wrapped key) is left in
+    /// the file's bytes. The writer lock of the old file is held throughout: no other process
+    /// commits to it meanwhile, and one that waited for it finds, under the lock, that the
+    /// file was replaced (`write` checks), and reopens. The fresh file has no name until it is
+    /// complete and durable (O_TMPFILE), then one for the instant before the rename.
+    fn rewrite_fresh(&self) -> Result<(), VaultError> {
+        let io = |source| VaultError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        let deadline = Instant::now() + self.lock_wait;
+        let db = match self.writer() {
+            Some(db) => db,
+            None => self.open_for_writing(deadline)?,
+        };
+        let held = self.begin_write(&db, deadline)?;
+        if self.replaced()? {
+            return Err(VaultError::Replaced(self.path.clone()));
+        }
+        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(d) => d.to_path_buf(),
+            None => PathBuf::from("."),
+        };
+        let fresh = open::unnamed_file_in(&dir).map_err(io)?;
+        let kept = fresh.try_clone().map_err(io)?;
+        {
+            let backend = FileBackend::new(fresh).map_err(|e| open::map_db_error(&self.path, e))?;
+            let new = builder()
+                .create_with_backend(backend)
+                .map_err(|e| open::map_db_error(&self.path, e))?;
+            let mut txn = new
+                .begin_write()
+                .map_err(|e| storage_error(&self.path, e))?;
+            txn.set_durability(Durability::Immediate)
+                .map_err(|e| storage_error(&self.path, e))?;
+            for table in [META, WORKSPACES, CREDENTIALS, FLOWS, SEQUENCES] {
+                copy_table(&held, &txn, table).map_err(|e| storage_error(&self.path, e))?;
+            }
+            copy_table(&held, &txn, HISTORY).map_err(|e| storage_error(&self.path, e))?;
+            txn.commit().map_err(|e| storage_error(&self.path, e))?;
+            // Closed cleanly before it takes the vault's place.
+            drop(new);
+        }
+        kept.sync_all().map_err(io)?;
+        let new_identity = identity(&kept, &self.path)?;
+        open::move_over(&kept, &dir, &self.path).map_err(io)?;
+        *self.identity.lock().unwrap_or_else(|p| p.into_inner()) = new_identity;
+        // The old file is gone from the path; this process reads and writes the new one.
+        drop(held);
+        *self.handle_mut() =
+            Self::open_for_reading(&self.path, open::open_vault_file(&self.path, false)?)?;
+        Ok(())
+    }
+
     fn open_for_reading(path: &Path, file: File) -> Result<Handle, VaultError> {
         let backend = FileBackend::new(file).map_err(|e| open::map_db_error(path, e))?;
         match builder().open_read_only_with_backend(backend) {
             Ok(db) => Ok(Handle::ReadOnly(db)),
             Err(DatabaseError::RepairAborted) => {
+                // Also the signal tests wait for before they kill a reader mid-recovery.
+                tracing::debug!("the vault needs crash recovery: recovering a private copy");
                 let original = open::open_vault_file(path, false)?;
                 open::recover_private_copy(path, &original).map(Handle::Recovered)
             }
@@ -153,17 +214,17 @@ impl FileStorage {
     /// recovery, a private copy is recovered and checked first; only then does redb recover the
     /// file itself, under its writer lock. redb takes the writer lock for the open, so this
     /// waits for another process's write transaction like `begin_write` does.
-    fn open_for_writing(&self) -> Result<Arc<Database>, VaultError> {
+    fn open_for_writing(&self, deadline: Instant) -> Result<Arc<Database>, VaultError> {
         // Readable a moment ago, but reading does not show every kind of damage, and a writer
         // may have died since: redb writes the file only once a copy took the same open and a
         // trial write and still checks out.
         open::prove_writable(&self.path)?;
         let file = open::open_vault_file(&self.path, true)?;
-        if identity(&file, &self.path)? != self.identity {
+        if identity(&file, &self.path)? != self.identity() {
             return Err(VaultError::Replaced(self.path.clone()));
         }
         let path = self.path.clone();
-        let db = within(self.lock_wait, &self.path, move || {
+        let db = within(deadline, self.lock_wait, &self.path, move || {
             let backend = FileBackend::new(file).map_err(|e| open::map_db_error(&path, e))?;
             builder()
                 .create_with_backend(backend)
@@ -209,15 +270,19 @@ impl FileStorage {
         Ok(FileRead::new(self.begin_read()?, &self.path))
     }
 
-    /// Begins a write transaction, waiting up to `lock_wait` for another process's to end.
-    fn begin_write(&self, db: &Arc<Database>) -> Result<WriteTransaction, VaultError> {
+    /// Begins a write transaction, waiting until `deadline` for another process's to end.
+    fn begin_write(
+        &self,
+        db: &Arc<Database>,
+        deadline: Instant,
+    ) -> Result<WriteTransaction, VaultError> {
         let path = &self.path;
         let mut txn = match db.try_begin_write() {
             Ok(txn) => txn,
             Err(TransactionError::WouldBlock) => {
                 let db = db.clone();
                 let shown = path.clone();
-                within(self.lock_wait, path, move || {
+                within(deadline, self.lock_wait, path, move || {
                     db.begin_write().map_err(|e| storage_error(&shown, e))
                 })?
             }
@@ -230,11 +295,13 @@ impl FileStorage {
 }
 
 /// Runs `wait_for_lock`, which blocks in redb until another process releases the writer lock
-/// (the kernel wakes it then, which polling would often miss), on a thread of its own, for at
-/// most `wait`. Given up, the thread lets go of what it gets as soon as it gets it: a
-/// transaction is dropped, writing nothing.
+/// (the kernel wakes it then, which polling would often miss), on a thread of its own, until
+/// `deadline` (one write waits at most `lock_wait` in all, however many steps wait). Given up,
+/// the thread lets go of what it gets as soon as it gets it: a transaction is dropped, writing
+/// nothing.
 fn within<T: Send + 'static>(
-    wait: Duration,
+    deadline: Instant,
+    lock_wait: Duration,
     path: &Path,
     wait_for_lock: impl FnOnce() -> Result<T, VaultError> + Send + 'static,
 ) -> Result<T, VaultError> {
@@ -253,14 +320,14 @@ fn within<T: Send + 'static>(
             path: path.to_path_buf(),
             source,
         })?;
-    match rx.recv_timeout(wait) {
+    match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
         Ok(result) => {
             let _ = waiter.join();
             result
         }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(VaultError::Busy {
             path: path.to_path_buf(),
-            waited_secs: wait.as_secs(),
+            waited_secs: lock_wait.as_secs(),
         }),
         Err(mpsc::RecvTimeoutError::Disconnected) => Err(corrupt(
             path,
@@ -275,11 +342,21 @@ impl Storage for FileStorage {
     }
 
     fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError> {
+        // One bound for the whole wait: opening the file to write and beginning the
+        // transaction may each wait for another process's write.
+        let deadline = Instant::now() + self.lock_wait;
         let db = match self.writer() {
             Some(db) => db,
-            None => self.open_for_writing()?,
+            None => self.open_for_writing(deadline)?,
         };
-        let txn = self.begin_write(&db)?;
+        let txn = self.begin_write(&db, deadline)?;
+        // Checked again under the lock: the file may have been replaced while this waited
+        // for it (a re-key writes a fresh file), and a commit now would go to the old one.
+        if self.replaced()? {
+            drop(txn);
+            self.let_go();
+            return Err(VaultError::Replaced(self.path.clone()));
+        }
         let generation = {
             let meta = txn
                 .open_table(META)
@@ -307,9 +384,34 @@ impl Storage for FileStorage {
         }))
     }
 
+    fn rewrite_fresh(&self) -> Result<(), VaultError> {
+        FileStorage::rewrite_fresh(self)
+    }
+
+    fn let_go(&self) {
+        let mut handle = self.handle_mut();
+        if let Handle::ReadWrite(db) = &*handle {
+            // Closing writes redb's state of the old file (which pages are free, a clean
+            // shutdown) into whatever is at the path now: the handle is never closed, and its
+            // locks end with the process.
+            std::mem::forget(db.clone());
+        }
+        if let Ok(file) = open::open_vault_file(&self.path, false) {
+            if let Ok(fresh) = Self::open_for_reading(&self.path, file) {
+                *handle = fresh;
+                return;
+            }
+        }
+        // Nothing readable there: an in-memory empty database stands in, and every read
+        // fails as the vault at the path would.
+        if let Ok(db) = Builder::new().create_with_backend(redb::backends::InMemoryBackend::new()) {
+            *handle = Handle::Recovered(db);
+        }
+    }
+
     fn replaced(&self) -> Result<bool, VaultError> {
         match std::fs::metadata(&self.path) {
-            Ok(meta) => Ok((meta.dev(), meta.ino()) != self.identity),
+            Ok(meta) => Ok((meta.dev(), meta.ino()) != self.identity()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
             Err(source) => Err(VaultError::Io {
                 path: self.path.clone(),
@@ -317,6 +419,21 @@ impl Storage for FileStorage {
             }),
         }
     }
+}
+
+/// Copies every entry of `table` as it is, bytes for bytes, from one transaction to another.
+fn copy_table<K: redb::Key + 'static>(
+    from: &WriteTransaction,
+    to: &WriteTransaction,
+    table: TableDefinition<K, &'static [u8]>,
+) -> Result<(), redb::Error> {
+    let source = from.open_table(table)?;
+    let mut target = to.open_table(table)?;
+    for entry in source.iter()? {
+        let (k, v) = entry?;
+        target.insert(k.value(), v.value())?;
+    }
+    Ok(())
 }
 
 type RecordTable = redb::ReadOnlyTable<&'static str, &'static [u8]>;

@@ -678,14 +678,18 @@ impl Vault {
     pub fn refresh(&mut self, snapshot: &mut Snapshot) -> Result<Option<Changes>, VaultError> {
         let (storage, state) = (self.storage.as_deref(), &mut self.state);
         let storage = storage.expect("vault storage present until drop");
-        guard::guarded(&state.path.clone(), "reading", || {
+        let refreshed = guard::guarded(&state.path.clone(), "reading", || {
             if storage.replaced()? {
                 return Err(VaultError::Replaced(state.path.clone()));
             }
             let txn = storage.read()?;
             // A refresh is kept whatever it finds: nothing to roll back.
             state.sync(&*txn, snapshot, &mut Journal::default())
-        })
+        });
+        if let Err(VaultError::Replaced(_)) = &refreshed {
+            storage.let_go();
+        }
+        refreshed
     }
 
     // ---- writing -----------------------------------------------------------------------------
@@ -721,7 +725,11 @@ impl Vault {
                     Err(e)
                 }
             }
-        })?;
+        });
+        if let Err(VaultError::Replaced(_)) = &txn {
+            storage.let_go();
+        }
+        let txn = txn?;
         let mut change = Change::new(txn, state, snapshot, journal);
         let out = op(&mut change);
         match out {
@@ -798,7 +806,11 @@ impl Vault {
             state.header.kdf.params,
         )
         .map_err(unacceptable(&state.path))?;
-        self.write(snapshot, |change| change.rekey(key, header))
+        self.write(snapshot, |change| change.rekey(key, header))?;
+        // The old ciphertexts and the old wrapped key are still in the pages the re-key freed:
+        // the vault moves to a fresh file that holds only what is current.
+        let path = self.state.path.clone();
+        guard::guarded_write(&path, "rewriting", || self.storage().rewrite_fresh())
     }
 }
 
@@ -1120,6 +1132,11 @@ impl State {
         let generation = txn.generation()?;
         if self.generation == Some(generation) {
             return Ok(None);
+        }
+        // Every commit moves the generation on: an older one than this process saw is an older
+        // copy of the file put in its place (`cp backup.redb vault.redb`), not a change.
+        if self.generation.is_some_and(|seen| generation < seen) {
+            return Err(VaultError::Replaced(self.path.clone()));
         }
         journal.save_state(self);
         let mut full = self.generation.is_none();

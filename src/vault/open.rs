@@ -152,11 +152,67 @@ pub(super) fn open_vault_file(path: &Path, write: bool) -> Result<File, VaultErr
             Err(e) => return Err(corrupt(path, format!("it cannot be read ({e})"))),
         }
     }
+    if read == head.len() && head.iter().all(|&b| b == 0) && meta.len() >= 4096 {
+        // A file of keyway's size whose first page was zeroed (a disk, a copy gone wrong):
+        // redb's header is gone, which is damage, not some other program's file.
+        return Err(corrupt(
+            path,
+            "its first page (redb's header) is blank; restore the last backup".into(),
+        ));
+    }
     if read < head.len() || head != REDB_MAGIC {
         return Err(VaultError::Foreign(path.to_path_buf()));
     }
     file.rewind().map_err(|e| open_error(path, e))?;
     Ok(file)
+}
+
+/// A new file in `dir` (mode 0600) that has no name (O_TMPFILE), so that however the process
+/// ends it leaves nothing behind.
+pub(super) fn unnamed_file_in(dir: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(dir)
+}
+
+/// Gives the unnamed `file` a name in `dir` and renames it over `target` (atomic), then makes
+/// the rename durable.
+pub(super) fn move_over(file: &File, dir: &Path, target: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(
+        ".{name}.fresh-{}",
+        hex::encode(super::crypto::random_bytes::<6>())
+    ));
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let to = CString::new(temp.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths; linkat with AT_SYMLINK_FOLLOW on /proc/self/fd/N is
+    // open(2)'s documented way to give an O_TMPFILE file a name.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    if let Err(e) = fs::rename(&temp, target) {
+        let _ = fs::remove_file(&temp);
+        return Err(e);
+    }
+    File::open(dir)?.sync_all()
 }
 
 /// Warnings when the vault or its directory can be read by the group or others.

@@ -79,6 +79,18 @@ pub trait Storage: Send + Sync {
     fn replaced(&self) -> Result<bool, VaultError> {
         Ok(false)
     }
+
+    /// The vault turned out to be replaced (see `replaced`, or an older generation than this
+    /// process saw: a backup copied over it): let go of whatever state the storage holds for
+    /// writing, without writing it back to what is there now.
+    fn let_go(&self) {}
+
+    /// Rewrites the vault so that nothing an earlier write replaced is left where a copy of
+    /// the storage's bytes could find it (after a re-key). Other processes then find the vault
+    /// replaced and reopen. A storage that keeps no freed bytes of its own does nothing.
+    fn rewrite_fresh(&self) -> Result<(), VaultError> {
+        Ok(())
+    }
 }
 
 /// What a transaction can read.

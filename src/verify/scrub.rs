@@ -3,9 +3,10 @@
 //!
 //! The forms a secret can come back in: as sent (stored values are trimmed, but vaults written
 //! before that rule may hold the whitespace a paste left, and the verifiers trim when sending),
-//! in any case (a service that upper-cases what it echoes), cut short (a detail is cut to 80
-//! characters, and a server may cut too: any run of at least PREFIX characters of a secret's
-//! start counts), percent- or form-encoded (a query-string key), and base64-encoded alone or
+//! in any case (a service that upper-cases what it echoes), cut short or cut into (a detail is
+//! cut to 80 characters, a server may cut too, or echo a key without its `sk_live_` prefix: any
+//! run of at least PREFIX characters of a secret, taken from anywhere in it, counts), percent-
+//! or form-encoded (a query-string key), and base64-encoded alone or
 //! inside a longer string (an `Authorization: Basic` header holds `user:password`): every run
 //! of base64 characters long enough to hide PREFIX characters is decoded at each of its four
 //! alignments and searched.
@@ -15,7 +16,7 @@
 //! rather than a detail that may hold a secret.
 //!
 //! It runs on every outcome, and almost every text holds no secret: the common path allocates
-//! nothing (a case-blind search for each secret's start; the encodings only when the text has
+//! nothing (a case-blind search for runs of each secret; the encodings only when the text has
 //! a '%' or '+', the base64 decoding only for a long enough run). Very short values are
 //! skipped: masking "a" would garble every sentence and reveal nothing.
 
@@ -28,8 +29,8 @@ use crate::core::Credential;
 
 /// Secrets shorter than this (trimmed) are not looked for.
 const SHORTEST: usize = 4;
-/// A run of at least this many characters of a secret's start is a leak (or the whole secret,
-/// if it is shorter).
+/// A run of at least this many characters of a secret, from anywhere in it, is a leak (or the
+/// whole secret, if it is shorter).
 const PREFIX: usize = 12;
 /// A detail is cut to this many characters after it is checked, never before.
 pub(crate) const DETAIL_CHARS: usize = 80;
@@ -100,14 +101,14 @@ impl<'c> Scrubber<'c> {
         let mut spans = Vec::new();
         let encoded_chars = text.contains(['%', '+']);
         for secret in self.secrets() {
-            starts_of(text, secret, &mut spans);
+            runs_of(text, secret, &mut spans);
             if encoded_chars {
                 let form: String =
                     url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
                 let percent = utf8_percent_encode(secret, NON_ALPHANUMERIC).to_string();
                 for encoded in [form, percent] {
                     if encoded != secret {
-                        starts_of(text, &encoded, &mut spans);
+                        runs_of(text, &encoded, &mut spans);
                     }
                 }
             }
@@ -127,12 +128,12 @@ impl<'c> Scrubber<'c> {
         merged
     }
 
-    /// Runs of base64 characters that decode (at some alignment) to bytes holding a secret's
-    /// start.
+    /// Runs of base64 characters that decode (at some alignment) to bytes holding a run of a
+    /// secret.
     fn base64_runs(&self, text: &str, spans: &mut Vec<(usize, usize)>) {
-        // The fewest base64 characters that encode PREFIX bytes, plus a group of slack for the
-        // alignment.
-        let shortest_run = (PREFIX * 4).div_ceil(3) + 4;
+        // The fewest base64 characters that encode PREFIX bytes: a run of a secret encoded
+        // alone.
+        let shortest_run = (PREFIX * 4).div_ceil(3);
         let bytes = text.as_bytes();
         let mut at = 0;
         while at < bytes.len() {
@@ -160,8 +161,9 @@ impl<'c> Scrubber<'c> {
                     return false;
                 };
                 self.secrets().any(|secret| {
-                    let probe = &secret.as_bytes()[..secret.len().min(PREFIX)];
-                    decoded.windows(probe.len()).any(|w| w == probe)
+                    let mut found = false;
+                    each_run(&decoded, secret, &mut |_, _| found = true);
+                    found
                 })
             })
         })
@@ -176,8 +178,11 @@ impl<'c> Scrubber<'c> {
         }
         let lower = text.to_lowercase();
         secrets.any(|secret| {
-            let probe: String = secret.to_lowercase().chars().take(PREFIX).collect();
-            lower.contains(&probe)
+            let folded: Vec<char> = secret.to_lowercase().chars().collect();
+            let run = PREFIX.min(folded.len());
+            folded
+                .windows(run)
+                .any(|w| lower.contains(&w.iter().collect::<String>()))
         })
     }
 }
@@ -186,33 +191,60 @@ fn is_base64_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_' | b'=')
 }
 
-/// Pushes the span of every place where `text` holds the start of `form` (ASCII case-blind):
-/// its first PREFIX characters (all of it if shorter), extended as far as the two agree.
-fn starts_of(text: &str, form: &str, spans: &mut Vec<(usize, usize)>) {
-    let probe_len = form
-        .char_indices()
-        .nth(PREFIX)
-        .map_or(form.len(), |(at, _)| at);
-    let (hay, probe) = (text.as_bytes(), &form.as_bytes()[..probe_len]);
-    if probe.is_empty() || hay.len() < probe.len() {
+/// Pushes the span of every place where `text` holds a run of `form` (ASCII case-blind): at
+/// least PREFIX characters of it (all of it if shorter), taken from anywhere in it, extended
+/// as far as the two agree.
+fn runs_of(text: &str, form: &str, spans: &mut Vec<(usize, usize)>) {
+    each_run(text.as_bytes(), form, &mut |start, mut end| {
+        // `start` is a character boundary (a run starts with a whole character of `form`);
+        // the agreement may stop inside one.
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        spans.push((start, end));
+    });
+}
+
+/// Calls `found(start, end)` for each place in `hay` holding a run of `form` (see `runs_of`),
+/// left to right, each as long as it goes; the search goes on after its end. Allocates nothing:
+/// it runs on every text, and almost every text holds no secret.
+fn each_run(hay: &[u8], form: &str, found: &mut dyn FnMut(usize, usize)) {
+    let needle = form.as_bytes();
+    let run_chars = PREFIX.min(form.chars().count());
+    if run_chars == 0 {
         return;
     }
-    let mut start = 0;
-    while start + probe.len() <= hay.len() {
-        if hay[start..start + probe.len()].eq_ignore_ascii_case(probe) {
-            let agreeing = hay[start + probe.len()..]
+    // Where a run may start in `form`: a character with run_chars characters from it on.
+    let starts = form.chars().count() - run_chars + 1;
+    let mut at = 0;
+    while at < hay.len() {
+        let mut longest = None;
+        for (from, _) in form.char_indices().take(starts) {
+            if !hay[at].eq_ignore_ascii_case(&needle[from]) {
+                continue;
+            }
+            let run_end = form[from..]
+                .char_indices()
+                .nth(run_chars)
+                .map_or(form.len(), |(len, _)| from + len);
+            let run = &needle[from..run_end];
+            if at + run.len() > hay.len() || !hay[at..at + run.len()].eq_ignore_ascii_case(run) {
+                continue;
+            }
+            let agreeing = hay[at + run.len()..]
                 .iter()
-                .zip(&form.as_bytes()[probe.len()..])
+                .zip(&needle[run_end..])
                 .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
                 .count();
-            let mut end = start + probe.len() + agreeing;
-            while !text.is_char_boundary(end) {
-                end -= 1;
+            let end = at + run.len() + agreeing;
+            longest = Some(longest.map_or(end, |e: usize| e.max(end)));
+        }
+        match longest {
+            Some(end) => {
+                found(at, end);
+                at = end.max(at + 1);
             }
-            spans.push((start, end));
-            start = end.max(start + 1);
-        } else {
-            start += 1;
+            None => at += 1,
         }
     }
 }
@@ -272,6 +304,14 @@ mod tests {
         // Eleven characters of the start are not yet a leak; twelve are.
         assert!(s.detail(KEY[..11].to_string()).is_some());
         assert!(s.detail(KEY[..12].to_string()).is_none());
+        // The same from anywhere in the key: the key without its `sk_live_` prefix, its end.
+        assert!(s.detail(KEY[8..19].to_string()).is_some());
+        assert!(s.detail(KEY[8..20].to_string()).is_none());
+        assert!(s.detail(KEY[KEY.len() - 12..].to_string()).is_none());
+        assert_eq!(
+            s.reason(format!("key {} unknown", &KEY[8..])),
+            format!("key {MASK} unknown")
+        );
     }
 
     #[test]
@@ -310,6 +350,39 @@ mod tests {
             let s = Scrubber::of(&c);
             let shown = if upper { secret.to_uppercase() } else { secret.clone() };
             let text = format!("{before}{shown}{after}");
+            let out = s.reason(text.clone());
+            proptest::prop_assert!(!out.contains(&shown), "{text:?} -> {out:?}");
+            proptest::prop_assert_eq!(s.detail(text), None);
+        }
+
+        /// The same for any run of PREFIX characters or more, taken from anywhere in the
+        /// secret (a server that drops a key's prefix, or echoes only its end), in any
+        /// encoding the scrubber knows.
+        #[test]
+        fn a_run_from_anywhere_in_a_secret_never_survives(
+            secret in "[!-~]{12,60}",
+            from in 0usize..60,
+            len in 12usize..60,
+            before in "\\PC{0,40}",
+            after in "\\PC{0,40}",
+            form in 0u8..3,
+        ) {
+            proptest::prop_assume!(!secret.chars().all(|ch| ch == '*'));
+            let from = from % (secret.len() - 11);
+            let run = &secret[from..(from + len).min(secret.len())];
+            let shown = match form {
+                0 => run.to_string(),
+                1 => run.to_uppercase(),
+                _ => base64::engine::general_purpose::STANDARD.encode(run),
+            };
+            let c = holding(&[("api_key", &secret)]);
+            let s = Scrubber::of(&c);
+            // Base64 is found as a token of its own (as in a header), not glued to the text.
+            let text = if form == 2 {
+                format!("{before} {shown} {after}")
+            } else {
+                format!("{before}{shown}{after}")
+            };
             let out = s.reason(text.clone());
             proptest::prop_assert!(!out.contains(&shown), "{text:?} -> {out:?}");
             proptest::prop_assert_eq!(s.detail(text), None);

@@ -183,6 +183,29 @@ fn every_row_of_the_readme_exit_code_table() {
         ])
     };
     row(2, "a port in the host field", pg("127.0.0.1:5432"));
+    // Like plain http to another machine: the password would cross the network in clear.
+    row(
+        2,
+        "sslmode=disable to a host that is not this machine",
+        run(&[
+            "credential",
+            "add",
+            "-w",
+            "acme",
+            "-c",
+            "postgresql",
+            "-n",
+            "db",
+            "-f",
+            "host=db.internal",
+            "-f",
+            "user=u",
+            "-f",
+            "password=p",
+            "-f",
+            "sslmode=disable",
+        ]),
+    );
     row(
         2,
         "a name and port in the host field",

@@ -425,6 +425,20 @@ fn every_output_command_survives_a_closed_pipe_and_a_full_disk() {
         let expected = if sink == Sink::Full { 1 } else { 0 };
         assert_eq!(code(&o), expected, "init into {sink:?}: {}", stderr(&o));
         assert!(fresh.path.exists(), "init into {sink:?} created the vault");
+        // Help and version are clap's own output: they must fail on a full disk too (clap
+        // ignores the error and exits 0), and end quietly on a closed pipe.
+        for args in [
+            &["--help"][..],
+            &["credential", "add", "--help"],
+            &["--version"],
+        ] {
+            let o = run_into(&fresh, args, sink);
+            assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+            assert_eq!(code(&o), expected, "{args:?} into {sink:?}: {}", stderr(&o));
+            if sink == Sink::Full {
+                assert_eq!(stderr(&o).lines().count(), 1, "{args:?}: {}", stderr(&o));
+            }
+        }
     }
     // The OAuth2 provider really was asked: the logins above went through.
     assert!(w.oauth.token_requests() >= 2);

@@ -205,11 +205,13 @@ async fn trap(State(state): State<Arc<TrapState>>, uri: Uri, headers: HeaderMap)
 }
 
 /// Every way `echo_server` can echo a token.
-pub const ECHO_MODES: [&str; 7] = [
+pub const ECHO_MODES: [&str; 9] = [
     "plain",
     "upper",
     "header",
     "prefix",
+    "middle",
+    "suffix",
     "base64",
     "basic",
     "urlencoded",
@@ -217,7 +219,8 @@ pub const ECHO_MODES: [&str; 7] = [
 
 /// A service that echoes the bearer token it received back in the JSON detail
 /// (`/account/id`), transformed as the last path segment says: `plain`, `upper`, `header` (the
-/// whole Authorization header), `prefix` (its first 40 characters), `base64`, `basic` (base64
+/// whole Authorization header), `prefix` (its first 40 characters), `middle` (without its
+/// first 9, as a service drops a key's `sk_live_`), `suffix` (its last 16), `base64`, `basic` (base64
 /// of `user:TOKEN`, as a Basic header would carry it) or `urlencoded`. Always 200.
 pub async fn echo_server() -> SocketAddr {
     serve(Router::new().route("/echo/{mode}", get(echo))).await
@@ -239,6 +242,11 @@ async fn echo(Path(mode): Path<String>, headers: HeaderMap) -> Response {
         "upper" => token.to_uppercase(),
         "header" => header,
         "prefix" => token.chars().take(40).collect(),
+        "middle" => token.chars().skip(9).collect(),
+        "suffix" => {
+            let skip = token.chars().count().saturating_sub(16);
+            token.chars().skip(skip).collect()
+        }
         "base64" => b64(&token),
         "basic" => format!("Basic {}", b64(&format!("user:{token}"))),
         "urlencoded" => url::form_urlencoded::byte_serialize(token.as_bytes()).collect(),

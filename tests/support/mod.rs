@@ -90,14 +90,17 @@ pub fn assert_no_secret(o: &keyway::verify::Outcome) {
     assert!(!all.contains("SENTINEL"), "secret leaked: {all}");
 }
 
-/// Every form of `key` a leak could take: itself in any case, its first 12 characters, and its
+/// Every form of `key` a leak could take: itself in any case, any 12 characters of it, and its
 /// base64 and URL encodings (the base64 of a longer string holding it contains the encoding
 /// of its middle, whatever its offset).
 pub fn leaked_form(text: &str, key: &str) -> Option<String> {
     use base64::Engine;
     let lower = text.to_lowercase();
     let key_lower = key.to_lowercase();
-    let mut forms = vec![key_lower.clone(), key_lower[..12].to_string()];
+    // Any 12 characters of it, from anywhere (keys here are ASCII).
+    let mut forms: Vec<String> = (0..=key_lower.len() - 12)
+        .map(|at| key_lower[at..at + 12].to_string())
+        .collect();
     let url: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
     forms.push(url[..16].to_lowercase());
     for offset in 0..3 {

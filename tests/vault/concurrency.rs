@@ -555,3 +555,88 @@ fn a_refused_write_leaves_the_store_as_it_was() {
     assert_eq!(changes.workspaces.len(), 1);
     assert!(mine.snapshot().workspace_by_name("taken").is_ok());
 }
+
+/// Review of issue 11: `cp backup.redb vault.redb` while a process has the vault open for
+/// writing rewrites the same file (same inode) under it. That process's redb handle still
+/// holds the old file's state (which pages are free), so its next write, or its close, wrote
+/// that state into the restored file. Seeing an older generation than it saw before, it must
+/// treat the file as replaced: refuse to write (exit 6, unlock again) and never touch the
+/// restored file, which then reads exactly as the backup.
+#[test]
+fn a_backup_copied_over_the_vault_under_a_writer_is_left_as_restored() {
+    let v = TestVault::new();
+    let mut long_lived = v.create();
+    long_lived
+        .add_workspace("before-the-backup", Timestamp(1))
+        .unwrap();
+    let backup = file_bytes(&v.path);
+    for i in 0..5 {
+        long_lived
+            .add_workspace(&format!("after-the-backup-{i}"), Timestamp(2))
+            .unwrap();
+    }
+    // What `cp` does: truncate the file and write the backup's bytes into it.
+    std::fs::write(&v.path, &backup).unwrap();
+    let e = long_lived
+        .add_workspace("written-over-the-restore", Timestamp(3))
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert!(e.to_string().contains("replaced"), "{e}");
+    drop(long_lived);
+    assert_eq!(file_bytes(&v.path), backup, "the restored file was written");
+    let restored = v.open();
+    let names: Vec<&str> = restored
+        .snapshot()
+        .workspaces
+        .iter()
+        .map(|w| w.name.as_str())
+        .collect();
+    assert_eq!(names, ["before-the-backup"]);
+}
+
+/// Review of issue 12, item 2: a re-key left the old ciphertexts and the old wrapped key in the
+/// pages it freed, so a copy of the file's bytes still held everything the old key opens. The
+/// re-keyed vault is a fresh file renamed over the old one: none of the old sealed records,
+/// nor the old wrapped key, is anywhere in its bytes. A process that had the vault open finds
+/// it replaced (or re-keyed) and must unlock again; the vault reads as before.
+#[test]
+fn after_a_rekey_the_file_holds_no_old_ciphertext_and_no_old_wrapped_key() {
+    use keyway::vault::header::Header;
+    use keyway::vault::tables::{CREDENTIALS, FLOWS, HEADER_KEY, META, WORKSPACES};
+    let v = TestVault::new();
+    let before = crate::vault::store::summary(&populated(&v));
+    let raw = |t| crate::vault::store::raw_table(&v, t);
+    let old_sealed: Vec<Vec<u8>> = [WORKSPACES, CREDENTIALS, FLOWS]
+        .into_iter()
+        .flat_map(|t| raw(t).into_values())
+        .map(|value| value[8..].to_vec())
+        .collect();
+    assert!(old_sealed.len() >= 4);
+    let old_header = Header::decode(&raw(META)[HEADER_KEY]).unwrap();
+    let mut other = v.open();
+    let mut rekeyer = v.open();
+    rekeyer.rekey(PASS.as_bytes()).unwrap();
+    drop(rekeyer);
+    let bytes = file_bytes(&v.path);
+    let holds = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    for sealed in &old_sealed {
+        // Any 24 bytes of the ciphertext would do; its middle, past nonce and framing.
+        let middle = &sealed[sealed.len() / 2 - 12..sealed.len() / 2 + 12];
+        assert!(!holds(middle), "an old ciphertext is still in the file");
+    }
+    assert!(
+        !holds(old_header.wrapped_key.as_bytes()),
+        "the old wrapped key is still in the file"
+    );
+    let e = other
+        .add_workspace("after-the-rekey", Timestamp(9))
+        .unwrap_err();
+    assert_eq!(e.exit_code(), 6, "{e}");
+    assert_eq!(crate::vault::store::summary(&v.open()), before);
+    let dir = v.path.parent().unwrap();
+    let names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["vault.redb"]);
+}

@@ -293,8 +293,8 @@ fn passphrase_changes_survive_kill_9() {
 }
 
 /// Issue 12, item 2: killing a reader while it recovers a crashed vault left full recovered
-/// copies beside it (14 times in 30). The copy now has no name at any moment (an unlinked
-/// temporary file), so however the reader dies nothing is left; and a reader never recovers
+/// copies beside it (14 times in 30). The copy now has no name at any moment (in memory, or an
+/// unlinked temporary file), so however the reader dies nothing is left; and a reader never recovers
 /// the file itself, so its bytes stay as the crash left them until a writer comes.
 #[test]
 fn readers_killed_while_they_recover_a_crashed_vault_leave_nothing_behind() {
@@ -316,15 +316,32 @@ fn readers_killed_while_they_recover_a_crashed_vault_leave_nothing_behind() {
     let mut rng = rand::thread_rng();
     for round in 0..30 {
         let mut reader = v
-            .command(&["workspace", "list"], &[("KEYWAY_PASSPHRASE", PASS)])
+            .command(
+                &["workspace", "list"],
+                &[("KEYWAY_PASSPHRASE", PASS), ("KEYWAY_LOG", "keyway=debug")],
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // Wherever the kill lands (before, during or after the copy: a debug build's read takes
-        // about 100 ms here), nothing may be left.
-        std::thread::sleep(Duration::from_millis(rng.gen_range(0..150)));
+        // The kill is timed from the reader's own word that it starts recovering (its debug
+        // line), not from its start: on a slow machine a delay from the start could land
+        // before it got that far. From there, wherever the kill lands (during or after the
+        // copy), nothing may be left.
+        let log = BufReader::new(reader.stderr.take().unwrap());
+        let (said, heard) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in log.lines().map_while(Result::ok) {
+                if line.contains("needs crash recovery") {
+                    let _ = said.send(());
+                }
+            }
+        });
+        heard
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("round {round}: the reader never began its recovery"));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..100)));
         let _ = reader.kill();
         let _ = reader.wait();
         only_the_vault_is_left(&v);

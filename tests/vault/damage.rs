@@ -438,3 +438,17 @@ fn a_write_to_a_damaged_vault_never_prints_a_panic() {
         "no zeroed page made a write fail: the test shows nothing"
     );
 }
+
+/// Review of issue 11: a vault whose first page was zeroed said "not a keyway vault": it is a
+/// damaged one (exit 4, as before, with the right sentence).
+#[test]
+fn a_zeroed_first_page_is_damage_not_a_foreign_file() {
+    let (v, mut bytes, _, _) = sample();
+    bytes[..4096].fill(0);
+    std::fs::write(&v.path, &bytes).unwrap();
+    let o = v.keyway(&["workspace", "list"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stderr(&o).contains("is damaged"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("not a keyway vault"), "{}", stderr(&o));
+    assert_eq!(file_bytes(&v.path), bytes);
+}
