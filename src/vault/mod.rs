@@ -688,6 +688,7 @@ impl Vault {
         });
         if let Err(VaultError::Replaced(_)) = &refreshed {
             storage.let_go();
+            return Err(state.why_replaced());
         }
         refreshed
     }
@@ -728,6 +729,7 @@ impl Vault {
         });
         if let Err(VaultError::Replaced(_)) = &txn {
             storage.let_go();
+            return Err(state.why_replaced().into());
         }
         let txn = txn?;
         let mut change = Change::new(txn, state, snapshot, journal);
@@ -1108,6 +1110,22 @@ fn rekeyed_team_header(
 }
 
 impl State {
+    /// The file at the path is not the one this process opened: the same vault under a new
+    /// data key (a re-key writes a fresh file and renames it over the old one) is `Rekeyed`,
+    /// anything else `Replaced`. Either way the process must unlock again.
+    fn why_replaced(&self) -> VaultError {
+        let header = FileStorage::open(&self.path, std::time::Duration::ZERO)
+            .ok()
+            .and_then(|storage| storage.read().ok()?.key_slots().ok())
+            .and_then(|bytes| decode_header(&self.path, &bytes).ok());
+        match header {
+            Some(h) if h.vault_id == self.header.vault_id && h.key_id != self.header.key_id => {
+                VaultError::Rekeyed(self.path.clone())
+            }
+            _ => VaultError::Replaced(self.path.clone()),
+        }
+    }
+
     /// Fails with `Rekeyed` if the header `txn` sees names another data key than this
     /// process holds: whatever it read under that key would look like damage.
     fn check_key(&self, txn: &dyn ReadTxn) -> Result<(), VaultError> {
