@@ -76,6 +76,7 @@ impl Store {
             // Based on what was verified: a change since then is a conflict, not overwritten.
             c.revision.number = based_on;
             change.put_credential(c)?;
+            change.note_last_as("credential rotation started");
             Ok(pending)
         })
     }
@@ -95,6 +96,7 @@ impl Store {
             take_pending(&mut c, now);
             c.record_verification(result.clone());
             let saved = change.put_credential(c)?;
+            change.note_last_as("credential rotated");
             change.add_result(id, &result)?;
             Ok(saved)
         })
@@ -113,6 +115,7 @@ impl Store {
             let mut c = current_holding(change, id, mine)?;
             c.pending_rotation = None;
             change.put_credential(c)?;
+            change.note_last_as("credential rotation refused");
             change.add_result(id, &result)?;
             Ok(())
         })
@@ -144,6 +147,7 @@ impl Store {
             }
             c.record_verification(result.clone());
             change.put_credential(c)?;
+            change.note_last_as("credential rotation resolved");
             change.add_result(id, &result)?;
             Ok::<bool, StoreError>(true)
         });

@@ -147,6 +147,14 @@ impl<'v> Change<'v> {
         });
     }
 
+    /// Names the change just noted for the log by what it was for (a rotation's edits say
+    /// they are one), where the plain "credential edited" would hide it.
+    pub fn note_last_as(&mut self, action: &'static str) {
+        if let Some(last) = self.log.last_mut() {
+            last.action = action;
+        }
+    }
+
     /// Notes an event of the vault itself (a member added or removed) for the change log.
     pub(super) fn log_event(&mut self, action: &'static str, target: &str) {
         self.log.push(super::changelog::Pending {

@@ -578,3 +578,79 @@ fn run_resolves_an_interrupted_rotation_before_handing_out_the_password() {
     );
     assert_eq!(stored_password(&v, "warehouse"), new);
 }
+
+/// On a team vault, a rotation lands in the change log under its own name: who started it and
+/// who finished it, with the credential's revisions, never as a bare "credential edited".
+#[test]
+fn a_rotation_on_a_team_vault_is_named_in_the_change_log() {
+    use super::team_vault::Team;
+    let team = Team::new();
+    team.ok(&["init", "--url", &team.url(), "--member", "alice"]);
+    team.ok(&["workspace", "add", "acme"]);
+    let role = fresh_role("rotteam");
+    let old = "old_SENTINEL_team_rotation_pw";
+    team.pg.create_role(&role, old);
+    let port = format!("port={}", team.pg.port);
+    let user = format!("user={role}");
+    let password = format!("password={old}");
+    team.ok(&[
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "postgresql",
+        "-n",
+        "warehouse",
+        "-f",
+        "host=127.0.0.1",
+        "-f",
+        &port,
+        "-f",
+        "database=postgres",
+        "-f",
+        &user,
+        "-f",
+        "sslmode=disable",
+        "-f",
+        &password,
+    ]);
+    let o = team.keyway(&["credential", "rotate", "-w", "acme", "warehouse"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = team.ok(&["log", "--json"]);
+    let log: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let actions: Vec<(String, String)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["target"] == "warehouse")
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap().to_string(),
+                e["member"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = actions.iter().map(|(a, _)| a.as_str()).collect();
+    let started = names
+        .iter()
+        .position(|a| *a == "credential rotation started");
+    let rotated = names.iter().position(|a| *a == "credential rotated");
+    assert!(
+        matches!((started, rotated), (Some(s), Some(r)) if s < r),
+        "{names:?}"
+    );
+    assert!(
+        !names[started.unwrap()..].contains(&"credential edited"),
+        "{names:?}"
+    );
+    assert!(
+        actions.iter().all(|(_, m)| m.starts_with("alice")),
+        "{actions:?}"
+    );
+    assert!(
+        !stdout(&o).contains("SENTINEL_team_rotation"),
+        "{}",
+        stdout(&o)
+    );
+}
