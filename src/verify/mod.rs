@@ -134,6 +134,23 @@ impl Finding {
             ..Finding::with(Status::Verified, reason)
         }
     }
+    /// A database login that worked: the server's short version, where, as whom, and how
+    /// the connection was protected (the same sentence for every engine).
+    pub(crate) fn logged_in(
+        short_version: String,
+        at: &str,
+        user: &str,
+        tls: &tls::DbTls,
+    ) -> Finding {
+        Finding::verified(
+            format!(
+                "Logged in to {short_version} at {at} as '{user}' ({}).",
+                tls.phrase()
+            ),
+            Some(short_version),
+        )
+        .over(tls.state())
+    }
     pub(crate) fn rejected(reason: String) -> Finding {
         Finding::with(Status::Rejected, reason)
     }

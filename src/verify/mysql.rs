@@ -112,19 +112,7 @@ pub(crate) async fn verify_mysql(
         Err(f) => return f,
     };
     match login_and_query(options(&t, trust)).await {
-        Ok(version) => {
-            let short = short_version(&version);
-            Finding::verified(
-                format!(
-                    "Logged in to {short} at {} as '{}' ({}).",
-                    t.where_(),
-                    t.user,
-                    t.tls.phrase()
-                ),
-                Some(short),
-            )
-            .over(t.tls.state())
-        }
+        Ok(version) => Finding::logged_in(short_version(&version), &t.where_(), t.user, &t.tls),
         Err(e) => describe_error(&e, &t, limits),
     }
 }

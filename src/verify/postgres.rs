@@ -107,19 +107,7 @@ pub(crate) async fn verify_postgres(
         Err(f) => return f,
     };
     match result {
-        Ok(version) => {
-            let short = short_version(&version);
-            Finding::verified(
-                format!(
-                    "Logged in to {short} at {} as '{}' ({}).",
-                    t.where_(),
-                    t.user,
-                    t.tls.phrase()
-                ),
-                Some(short),
-            )
-            .over(t.tls.state())
-        }
+        Ok(version) => Finding::logged_in(short_version(&version), &t.where_(), t.user, &t.tls),
         Err(PgFailure::Driver(e)) => describe_error(&e, &t, &asked, limits),
         // Only a statement of `Work::Execute` fails this way.
         Err(PgFailure::Statement(db)) => describe_db_error(&db, &t, false).over(t.tls.state()),
