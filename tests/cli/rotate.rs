@@ -28,32 +28,42 @@ fn vault_with(pg: &PgCluster, name: &str, role: &str, password: &str) -> TestVau
     v
 }
 
+/// `credential add` of PostgreSQL credential `name` in workspace acme for `role` on the
+/// cluster, its password given as `password_field` (`password=-` for stdin).
+fn add_args(pg: &PgCluster, name: &str, role: &str, password_field: &str) -> Vec<String> {
+    let fixed = [
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "postgresql",
+        "-n",
+        name,
+        "-f",
+        "host=127.0.0.1",
+        "-f",
+        "database=postgres",
+        "-f",
+        "sslmode=disable",
+        "-f",
+    ];
+    let mut args: Vec<String> = fixed.iter().map(|a| a.to_string()).collect();
+    args.extend([
+        format!("port={}", pg.port),
+        "-f".into(),
+        format!("user={role}"),
+        "-f".into(),
+        password_field.to_string(),
+    ]);
+    args
+}
+
 fn add_credential(v: &TestVault, pg: &PgCluster, name: &str, role: &str, password: &str) {
-    let port = format!("port={}", pg.port);
-    let user = format!("user={role}");
+    let args = add_args(pg, name, role, "password=-");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = v.keyway_with(
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "postgresql",
-            "-n",
-            name,
-            "-f",
-            "host=127.0.0.1",
-            "-f",
-            &port,
-            "-f",
-            "database=postgres",
-            "-f",
-            &user,
-            "-f",
-            "sslmode=disable",
-            "-f",
-            "password=-",
-        ],
+        &args,
         &[("KEYWAY_PASSPHRASE", PASS)],
         Some(&format!("{password}\n")),
     );
@@ -590,31 +600,8 @@ fn a_rotation_on_a_team_vault_is_named_in_the_change_log() {
     let role = fresh_role("rotteam");
     let old = "old_SENTINEL_team_rotation_pw";
     team.pg.create_role(&role, old);
-    let port = format!("port={}", team.pg.port);
-    let user = format!("user={role}");
-    let password = format!("password={old}");
-    team.ok(&[
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "postgresql",
-        "-n",
-        "warehouse",
-        "-f",
-        "host=127.0.0.1",
-        "-f",
-        &port,
-        "-f",
-        "database=postgres",
-        "-f",
-        &user,
-        "-f",
-        "sslmode=disable",
-        "-f",
-        &password,
-    ]);
+    let args = add_args(team.pg, "warehouse", &role, &format!("password={old}"));
+    team.ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     let o = team.keyway(&["credential", "rotate", "-w", "acme", "warehouse"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = team.ok(&["log", "--json"]);
