@@ -351,3 +351,45 @@ fn used_by_lists_flows_and_rebinds_everywhere() {
     assert!(screen.contains("Rebound 1 flow(s) to 'scratch': billing-sync"));
     assert!(screen.contains("No flow uses this credential"));
 }
+
+/// `?` on the wizard's catalogue is help, not a typed character, until the filter has the
+/// keyboard (`/` or a typed letter); there `?` is text and F1 is help.
+#[test]
+fn question_mark_in_the_wizard_opens_help_unless_the_filter_is_focused() {
+    use keyway::tui::screens::wizard::WizardStep;
+    let mut h = Harness::with_snapshot(flow_snapshot());
+    h.key(KeyCode::Char('f'));
+    h.key(KeyCode::Char('n'));
+    h.typed("nightly");
+    h.ctrl('n');
+    assert_eq!(h.wizard().step, WizardStep::Components);
+    h.key(KeyCode::Char('?'));
+    assert!(
+        matches!(h.state.shared.modal, Some(Modal::Help { .. })),
+        "? opens help on the catalogue"
+    );
+    assert_eq!(
+        h.wizard().filter.value(),
+        "",
+        "nothing typed into the filter"
+    );
+    h.key(KeyCode::Esc);
+    assert!(h.state.shared.modal.is_none());
+    // A letter gives the filter the keyboard: now `?` is typed, F1 is help.
+    h.typed("st?");
+    assert!(h.state.shared.modal.is_none());
+    assert_eq!(h.wizard().filter.value(), "st?");
+    h.key(KeyCode::F(1));
+    assert!(matches!(h.state.shared.modal, Some(Modal::Help { .. })));
+    h.key(KeyCode::Esc);
+    // Esc empties the filter and lets go of the keyboard; `?` is help again, `/` focuses.
+    h.key(KeyCode::Esc);
+    assert_eq!(h.wizard().filter.value(), "");
+    assert_eq!(h.wizard().step, WizardStep::Components);
+    h.key(KeyCode::Char('?'));
+    assert!(matches!(h.state.shared.modal, Some(Modal::Help { .. })));
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('/'));
+    h.typed("?");
+    assert_eq!(h.wizard().filter.value(), "?");
+}

@@ -110,3 +110,21 @@ fn the_audit_summary_counts_certificates_not_checked() {
     h.key(KeyCode::Char('A'));
     assert!(!h.screen(150, 20).contains("TLS"));
 }
+
+/// `?` is help on a form's pick list (nothing is typed there); in a text field it is text (a
+/// password may hold one) and F1 is help.
+#[test]
+fn question_mark_is_help_on_a_pick_list_and_text_in_a_text_field() {
+    use keyway::tui::app::shared::Modal;
+    let mut h = Harness::unlocked();
+    h.filled_form();
+    focus_field(&mut h, "sslmode");
+    h.key(KeyCode::Char('?'));
+    assert!(matches!(h.state.shared.modal, Some(Modal::Help { .. })));
+    h.key(KeyCode::Esc);
+    assert_eq!(field_value(&h, "sslmode"), "verify-full");
+    focus_field(&mut h, "database");
+    h.key(KeyCode::Char('?'));
+    assert!(h.state.shared.modal.is_none());
+    assert!(field_value(&h, "database").ends_with('?'));
+}

@@ -72,6 +72,12 @@ pub trait Screen {
         None
     }
 
+    /// A printable key no binding took, on a table that does not take text: true gives the
+    /// keyboard to the screen's text field (a filter) and the key is typed into it.
+    fn start_typing(&mut self) -> bool {
+        false
+    }
+
     /// After the focused input changed (typed, pasted, deleted): inline checks, filter resets.
     fn edited(&mut self, _shared: &mut Shared) {}
 
@@ -162,6 +168,7 @@ pub trait AnyScreen {
     fn title(&self, shared: &Shared) -> String;
     fn view(&self, shared: &Shared, frame: &mut Frame, area: Rect);
     fn focused_input(&mut self) -> Option<&mut Input>;
+    fn start_typing(&mut self) -> bool;
     fn edited(&mut self, shared: &mut Shared);
     #[allow(clippy::result_large_err)]
     fn on_action(&mut self, shared: &mut Shared, action: Action) -> Result<Update, Action>;
@@ -206,6 +213,9 @@ impl<S: Screen> AnyScreen for S {
     }
     fn focused_input(&mut self) -> Option<&mut Input> {
         Screen::focused_input(self)
+    }
+    fn start_typing(&mut self) -> bool {
+        Screen::start_typing(self)
     }
     fn edited(&mut self, shared: &mut Shared) {
         Screen::edited(self, shared)

@@ -5,7 +5,7 @@
 //! answers from the edges to the screens that asked, time to the idle lock. Each screen's own
 //! handling lives in its module under screens/.
 
-use crossterm::event::{Event, KeyEvent};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use secrecy::ExposeSecret;
 use tui_input::backend::crossterm::to_input_request;
 use tui_input::Input;
@@ -239,7 +239,9 @@ fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effec
         }
         Pressed::Handled(update) => nav.apply(shared, update),
         Pressed::Unbound => {
-            if top.keys(shared).takes_text() {
+            let printable = matches!(key.code, KeyCode::Char(_))
+                && (key.modifiers - KeyModifiers::SHIFT).is_empty();
+            if top.keys(shared).takes_text() || (printable && top.start_typing()) {
                 if let Some(request) = to_input_request(&Event::Key(key)) {
                     if let Some(input) = top.focused_input() {
                         input.handle(request);

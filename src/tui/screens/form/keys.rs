@@ -60,6 +60,8 @@ const REVEAL: Binding<Command> = bind(
 )
 .footer("reveal");
 const HELP: Binding<Command> = app(&[F1], Bound::Help, "help");
+/// Where nothing is typed (a pick list, a running check), `?` is help as on every screen.
+const HELP_OR_QUESTION: Binding<Command> = app(&[k('?'), F1], Bound::Help, "help");
 
 pub static FORM: Keys<Command> = Keys {
     title: "Credential form",
@@ -135,7 +137,7 @@ pub static CHOICE: Keys<Command> = Keys {
         SAVE_UNVERIFIED,
         REVEAL,
         bind(&[ESC], Command::Back, "close (asks when changed)").footer("close"),
-        HELP,
+        HELP_OR_QUESTION,
     ],
 };
 
@@ -150,7 +152,7 @@ pub static VERIFYING: Keys<Command> = Keys {
             "cancel the check; the form stays as it was",
         )
         .footer("cancel the check"),
-        HELP,
+        HELP_OR_QUESTION,
     ],
 };
 

@@ -22,6 +22,8 @@ pub enum Command {
     Open,
     Toggle,
     Save,
+    /// Step 2: give the keyboard to the catalogue filter.
+    FocusFilter,
 }
 
 /// Step 1: name and environment (text).
@@ -45,7 +47,37 @@ pub static WIZARD_NAME: Keys<Command> = Keys {
     ],
 };
 
-/// Step 2, the catalogue pane: typing filters it.
+/// Step 2, the catalogue pane, its filter not focused: `?` is help, `/` (or any other letter,
+/// which is then typed) gives the keyboard to the filter.
+pub static WIZARD_CATALOGUE: Keys<Command> = Keys {
+    title: "New flow: components",
+    takes_text: false,
+    bindings: &[
+        bind(&[ENTER], Command::Add, "add the highlighted component").footer("add"),
+        bind(
+            &[k('/')],
+            Command::FocusFilter,
+            "filter the catalogue (or just type)",
+        )
+        .footer("filter"),
+        bind(
+            &[ctrl('n')],
+            Command::NextStep,
+            "next step (two or more chosen)",
+        ),
+        bind(
+            &[TAB],
+            Command::NextField,
+            "the chosen list: reorder, remove",
+        ),
+        bind(&[ESC], Command::Back, "previous step"),
+        bind(&[UP], Command::Up, "previous component"),
+        bind(&[DOWN], Command::Down, "next component"),
+        app(&[k('?'), F1], Bound::Help, "help"),
+    ],
+};
+
+/// Step 2, the catalogue filter focused: typing filters (a typed `?` is text; F1 is help).
 pub static WIZARD_COMPONENTS: Keys<Command> = Keys {
     title: "New flow: components (filtering)",
     takes_text: true,
@@ -61,7 +93,7 @@ pub static WIZARD_COMPONENTS: Keys<Command> = Keys {
             Command::NextField,
             "the chosen list: reorder, remove",
         ),
-        bind(&[ESC], Command::Back, "previous step"),
+        bind(&[ESC], Command::Back, "clear the filter and leave it"),
         bind(&[UP], Command::Up, "previous component"),
         bind(&[DOWN], Command::Down, "next component"),
         app(&[F1], Bound::Help, "help"),

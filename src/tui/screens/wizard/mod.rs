@@ -26,7 +26,8 @@ use crate::tui::app::shared::{Modal, Shared};
 use crate::tui::app::vault_view::step_candidates;
 use crate::tui::widgets::notice::Notice;
 use keys::{
-    Command, WIZARD_CHOSEN, WIZARD_COMPONENTS, WIZARD_CREDENTIALS, WIZARD_NAME, WIZARD_REVIEW,
+    Command, WIZARD_CATALOGUE, WIZARD_CHOSEN, WIZARD_COMPONENTS, WIZARD_CREDENTIALS, WIZARD_NAME,
+    WIZARD_REVIEW,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub struct WizardState {
     /// Step 2: the catalogue filter, the highlighted catalogue row, and whether the focus is
     /// on the chosen list instead.
     pub filter: Input,
+    /// The filter has the keyboard (after `/` or a typed letter): only then is `?` text.
+    pub filter_focused: bool,
     pub catalogue_cursor: usize,
     pub in_chosen: bool,
     pub chosen_cursor: usize,
@@ -90,6 +93,7 @@ impl WizardState {
             environment: Input::new("staging".into()),
             name_focus: 0,
             filter: Input::default(),
+            filter_focused: false,
             catalogue_cursor: 0,
             in_chosen: false,
             chosen_cursor: 0,
@@ -253,6 +257,13 @@ impl WizardState {
             Command::Down if self.in_chosen => {
                 self.chosen_cursor = (self.chosen_cursor + 1).min(n.saturating_sub(1))
             }
+            Command::FocusFilter => self.filter_focused = true,
+            // Esc in the filter: it empties and lets go of the keyboard (a second Esc goes back).
+            Command::Back if self.filter_focused && !self.in_chosen => {
+                self.filter = Input::default();
+                self.filter_focused = false;
+                self.catalogue_cursor = 0;
+            }
             Command::Up => self.catalogue_cursor = self.catalogue_cursor.saturating_sub(1),
             Command::Down => {
                 self.catalogue_cursor =
@@ -272,6 +283,7 @@ impl WizardState {
                 self.chosen_cursor = self.picks.len() - 1;
                 // A fresh filter for the next pick: typing "stripe", Enter, "postgres", Enter.
                 self.filter = Input::default();
+                self.filter_focused = false;
                 self.catalogue_cursor = 0;
             }
             Command::MoveUp if self.chosen_cursor > 0 && self.chosen_cursor < n => {
@@ -489,7 +501,8 @@ impl Screen for WizardState {
     fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
         match (self.step, self.in_chosen) {
             (WizardStep::Name, _) => &WIZARD_NAME,
-            (WizardStep::Components, false) => &WIZARD_COMPONENTS,
+            (WizardStep::Components, false) if self.filter_focused => &WIZARD_COMPONENTS,
+            (WizardStep::Components, false) => &WIZARD_CATALOGUE,
             (WizardStep::Components, true) => &WIZARD_CHOSEN,
             (WizardStep::Credentials, _) => &WIZARD_CREDENTIALS,
             (WizardStep::Review, _) => &WIZARD_REVIEW,
@@ -528,6 +541,16 @@ impl Screen for WizardState {
             WizardStep::Components if !self.in_chosen => Some(&mut self.filter),
             _ => None,
         }
+    }
+
+    /// A letter on the catalogue pane starts the filter with it (typing "stripe" there
+    /// filters, as before), but `?` is help until the filter has the keyboard.
+    fn start_typing(&mut self) -> bool {
+        let catalogue = self.step == WizardStep::Components && !self.in_chosen;
+        if catalogue {
+            self.filter_focused = true;
+        }
+        catalogue
     }
 
     fn edited(&mut self, _shared: &mut Shared) {

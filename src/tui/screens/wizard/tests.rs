@@ -3,7 +3,8 @@
 use tui_input::InputRequest;
 
 use super::keys::{
-    Command, WIZARD_CHOSEN, WIZARD_COMPONENTS, WIZARD_CREDENTIALS, WIZARD_NAME, WIZARD_REVIEW,
+    Command, WIZARD_CATALOGUE, WIZARD_CHOSEN, WIZARD_COMPONENTS, WIZARD_CREDENTIALS, WIZARD_NAME,
+    WIZARD_REVIEW,
 };
 use super::{WizardState, WizardStep};
 use crate::tui::app::action::{Effect, Stored};
@@ -25,6 +26,7 @@ fn typed(w: &mut WizardState, shared: &mut crate::tui::app::shared::Shared, text
 fn the_key_tables_are_well_formed() {
     assert_tables_well_formed(&[
         &WIZARD_NAME,
+        &WIZARD_CATALOGUE,
         &WIZARD_COMPONENTS,
         &WIZARD_CHOSEN,
         &WIZARD_CREDENTIALS,
