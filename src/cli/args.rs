@@ -42,8 +42,8 @@ pub enum Command {
         /// PGPASSWORD, ~/.pgpass or a prompt, never from the URL.
         #[arg(long, value_name = "URL")]
         url: Option<String>,
-        /// The team vault's first member (default: user@host); this host's identity is
-        /// created if it has none.
+        /// The team vault's first member (default: KEYWAY_MEMBER, else user@host); this host's
+        /// identity is created if it has none.
         #[arg(long, value_name = "NAME", requires = "url")]
         member: Option<String>,
     },
@@ -172,7 +172,7 @@ pub enum VaultCmd {
     Copy {
         #[arg(long, value_name = "URL|FILE")]
         to: PathBuf,
-        /// A new team vault's first member (default: user@host).
+        /// A new team vault's first member (default: KEYWAY_MEMBER, else user@host).
         #[arg(long, value_name = "NAME")]
         member: Option<String>,
     },

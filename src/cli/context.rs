@@ -31,6 +31,8 @@ pub struct Context {
 impl Context {
     /// `via` names the command, for the `changed_by` of what it writes.
     pub fn from_cli(cli: &Cli, via: &str) -> Result<Context, CliError> {
+        // Every write names its writer: a KEYWAY_MEMBER that cannot be one is refused up front.
+        vault::writer_name().map_err(CliError::Usage)?;
         let config = match &cli.config {
             Some(path) => Config::load(path, true)?,
             None => match crate::paths::default_config_file() {

@@ -70,9 +70,7 @@ pub fn create_team_store(
     use crate::vault::{identity, IdentitySource};
     let name = match member {
         Some(name) => name.to_string(),
-        None => crate::vault::changed_by("")
-            .trim_end_matches(" ()")
-            .to_string(),
+        None => crate::vault::writer_name().map_err(CliError::Usage)?,
     };
     crate::core::names::check_name("member", &name).map_err(CliError::Usage)?;
     let (id, kind) = match ctx.identity_source() {

@@ -37,7 +37,8 @@ impl fmt::Display for RecordId {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Revision {
     pub number: u64,
-    /// `user@host (keyway credential edit)`, or `user@host (tui)`.
+    /// `user@host (keyway credential edit)`, or `user@host (tui)`; on a team vault the
+    /// member's name first: `alice, user@host (tui)` (see `Author`).
     pub changed_by: String,
     pub changed_at: Timestamp,
 }
@@ -52,6 +53,11 @@ impl Revision {
         }
     }
 
+    /// Who made this revision, read from `changed_by` (see `Author`).
+    pub fn author(&self) -> Author<'_> {
+        Author::of(&self.changed_by)
+    }
+
     /// "revision 4 by alice@ops1 (keyway credential edit) at 2026-11-30T10:00:00Z".
     pub fn describe(&self) -> String {
         format!(
@@ -60,6 +66,51 @@ impl Revision {
             self.changed_by,
             self.changed_at.rfc3339()
         )
+    }
+}
+
+/// Who wrote a revision, as its `changed_by` records it: `user@host (command)` on a file vault,
+/// `member, user@host (command)` on a team vault (the member's name from their key slot). What
+/// a conflict message, the form's banner and its conflict dialog say, so that all three name
+/// the writer the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Author<'a> {
+    /// The team vault member who made the change.
+    pub member: Option<&'a str>,
+    /// `user@host` (or `KEYWAY_MEMBER`) of the process that wrote it.
+    pub writer: &'a str,
+    /// The command that wrote it (`keyway credential edit`, `tui`), if recorded.
+    pub via: Option<&'a str>,
+}
+
+impl<'a> Author<'a> {
+    pub fn of(changed_by: &'a str) -> Author<'a> {
+        let (who, via) = match changed_by
+            .strip_suffix(')')
+            .and_then(|s| s.rsplit_once(" ("))
+        {
+            Some((who, via)) => (who, (!via.is_empty()).then_some(via)),
+            None => (changed_by, None),
+        };
+        let (member, writer) = match who.split_once(", ") {
+            Some((member, writer)) => (Some(member), writer),
+            None => (None, who),
+        };
+        Author {
+            member,
+            writer,
+            via,
+        }
+    }
+}
+
+/// "alice@ops-1" on a file vault, "alice (etl@ops-1)" on a team vault.
+impl fmt::Display for Author<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.member {
+            Some(member) => write!(f, "{member} ({})", self.writer),
+            None => f.write_str(self.writer),
+        }
     }
 }
 

@@ -91,12 +91,24 @@ impl fmt::Display for Conflict {
             .subject()
             .map_or(("record", ""), |r| (r.kind().as_str(), r.name()));
         match &self.theirs {
-            Some(theirs) => write!(
-                f,
-                "{kind} '{name}' was changed by another process since you read it: it is now {} (you had revision {}); nothing was written",
-                theirs.revision().describe(),
-                self.based_on
-            ),
+            Some(theirs) => {
+                let revision = theirs.revision();
+                let author = revision.author();
+                write!(
+                    f,
+                    "{kind} '{name}' was changed by {author} at {} since you read it: it is now revision {}",
+                    revision.changed_at.rfc3339(),
+                    revision.number,
+                )?;
+                if let Some(via) = author.via {
+                    write!(f, " (written by {via})")?;
+                }
+                write!(
+                    f,
+                    "; you had revision {}; nothing was written",
+                    self.based_on
+                )
+            }
             None => write!(
                 f,
                 "{kind} '{name}' was deleted by another process since you read it (you had revision {}); nothing was written",
@@ -120,6 +132,7 @@ pub fn check_revision(based_on: u64, current: Option<&Revision>) -> Result<(), u
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::domain::Author;
     use crate::core::time::Timestamp;
 
     fn rev(number: u64) -> Revision {
@@ -152,6 +165,27 @@ mod tests {
     }
 
     #[test]
+    fn an_author_is_read_from_what_changed_by_records() {
+        let local = Author::of("alice@ops-1 (keyway credential edit)");
+        assert_eq!(
+            (local.member, local.writer, local.via),
+            (None, "alice@ops-1", Some("keyway credential edit"))
+        );
+        assert_eq!(local.to_string(), "alice@ops-1");
+        let team = Author::of("alice, etl@ops-1 (tui)");
+        assert_eq!(
+            (team.member, team.writer, team.via),
+            (Some("alice"), "etl@ops-1", Some("tui"))
+        );
+        assert_eq!(team.to_string(), "alice (etl@ops-1)");
+        // What older records hold, and a name without a command, are shown as they are.
+        let old = Author::of("unknown (written before keyway kept revisions)");
+        assert_eq!(old.to_string(), "unknown");
+        assert_eq!(Author::of("bob@ops-2").to_string(), "bob@ops-2");
+        assert_eq!(Author::of("bob@ops-2 ()").via, None);
+    }
+
+    #[test]
     fn a_conflict_names_who_changed_what_and_when() {
         let w = |number| Workspace {
             id: RecordId("w".into()),
@@ -165,12 +199,25 @@ mod tests {
             theirs: Some(AnyRecord::Workspace(w(4))),
         };
         let text = c.to_string();
+        assert_eq!(
+            text,
+            "workspace 'acme' was changed by alice@ops1 at 2026-05-28T20:26:40Z since you read it: it is now revision 4 (written by keyway credential edit); you had revision 3; nothing was written"
+        );
+        // On a team vault the member comes first, then the user and host they wrote from.
+        let mut team = w(4);
+        team.revision.changed_by = "alice, etl@ops-1 (tui)".into();
+        let c = Conflict {
+            theirs: Some(AnyRecord::Workspace(team)),
+            ..c
+        };
+        let text = c.to_string();
         assert!(
-            text.contains("workspace 'acme' was changed by another process"),
+            text.contains(
+                "was changed by alice (etl@ops-1) at 2026-05-28T20:26:40Z since you read it"
+            ),
             "{text}"
         );
-        assert!(text.contains("revision 4 by alice@ops1"), "{text}");
-        assert!(text.contains("you had revision 3"), "{text}");
+        assert!(text.contains("(written by tui)"), "{text}");
         let gone = Conflict { theirs: None, ..c };
         assert!(gone.to_string().contains("was deleted by another process"));
     }

@@ -1,11 +1,43 @@
 //! Who a process writes as: the `changed_by` of every record it writes, so that a conflict can
-//! say who changed a record since it was read.
+//! say who changed a record since it was read, and from which host.
 
 use std::ffi::CStr;
 
+/// Names the writer instead of `user@host` (a shared login, a container whose host name says
+/// nothing, a test); also the default name of a team vault's first member.
+pub const WRITER_VAR: &str = "KEYWAY_MEMBER";
+
 /// `user@host (via)`, e.g. `alice@ops1 (keyway credential edit)` or `alice@ops1 (tui)`.
+/// An unusable `KEYWAY_MEMBER` is refused by the faces before anything is written
+/// (`writer_name`); here it falls back to `user@host`.
 pub fn changed_by(via: &str) -> String {
-    format!("{}@{} ({via})", user(), host())
+    let writer = writer_name().unwrap_or_else(|_| default_writer());
+    format!("{writer} ({via})")
+}
+
+/// The name this process's changes carry: `KEYWAY_MEMBER` if set, else `user@host`. An
+/// unusable `KEYWAY_MEMBER` is an error saying why: its parentheses or comma would be read as
+/// the parts of a `changed_by` (see `core::Author`).
+pub fn writer_name() -> Result<String, String> {
+    let Some(value) = std::env::var_os(WRITER_VAR) else {
+        return Ok(default_writer());
+    };
+    let value = value
+        .into_string()
+        .map_err(|_| format!("{WRITER_VAR} is not UTF-8"))?;
+    crate::core::names::check_name(WRITER_VAR, &value).map_err(|why| {
+        format!("{why} ({WRITER_VAR} names who your changes are by, e.g. alice@ops-1)")
+    })?;
+    if let Some(c) = value.chars().find(|c| matches!(c, ',' | '(' | ')')) {
+        return Err(format!(
+            "{WRITER_VAR} name must not contain '{c}' (it names who your changes are by, e.g. alice@ops-1)"
+        ));
+    }
+    Ok(value)
+}
+
+fn default_writer() -> String {
+    format!("{}@{}", user(), host())
 }
 
 /// The login name of this process's user: the password database's, else $USER, else the uid.

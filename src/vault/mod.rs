@@ -39,7 +39,7 @@ use foldhash::{HashMap, HashMapExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use actor::changed_by;
+pub use actor::{changed_by, writer_name, WRITER_VAR};
 pub use change::Change;
 pub use error::VaultError;
 pub use keyslot::Unlock;

@@ -140,8 +140,8 @@ fn expect_revision_refuses_every_change_of_a_record_that_moved_on_with_exit_6() 
         assert_eq!(code(&o), 6, "{stale:?}: {}", stderr(&o));
         let err = stderr(&o);
         assert!(
-            err.contains("changed by another process since you read it")
-                && err.contains(&format!("it is now revision {current} by"))
+            err.contains(" since you read it: ")
+                && err.contains(&format!("it is now revision {current} (written by keyway "))
                 && err.contains(&format!("you had revision {wrong}"))
                 && err.contains("nothing was written"),
             "{stale:?}: {err}"
@@ -168,36 +168,52 @@ fn two_edits_from_the_same_revision_the_first_wins_the_second_exits_6() {
     let v = seeded(&base);
     let read = json(&v.keyway(&["credential", "show", "-w", "acme", "billing", "--json"]));
     let revision = read["revision"].as_u64().unwrap().to_string();
-    let first = v.keyway(&[
-        "credential",
-        "edit",
-        "-w",
-        "acme",
-        "billing",
-        "--env",
-        "production",
-        "--expect-revision",
-        &revision,
-    ]);
-    assert_eq!(code(&first), 0, "{}", stderr(&first));
-    let second = v.keyway(&[
-        "credential",
-        "edit",
-        "-w",
-        "acme",
-        "billing",
-        "--rename",
-        "billing-2",
-        "--expect-revision",
-        &revision,
-    ]);
-    assert_eq!(code(&second), 6, "{}", stderr(&second));
-    assert!(
-        stderr(&second).contains("revision 2 by")
-            && stderr(&second).contains("(keyway credential edit)"),
-        "{}",
-        stderr(&second)
+    // Two writers on two hosts (KEYWAY_MEMBER stands in for user@host).
+    let as_writer = |writer: &str, args: &[&str]| {
+        v.keyway_with(
+            args,
+            &[("KEYWAY_PASSPHRASE", PASS), ("KEYWAY_MEMBER", writer)],
+            None,
+        )
+    };
+    let first = as_writer(
+        "alice@ops-1",
+        &[
+            "credential",
+            "edit",
+            "-w",
+            "acme",
+            "billing",
+            "--env",
+            "production",
+            "--expect-revision",
+            &revision,
+        ],
     );
+    assert_eq!(code(&first), 0, "{}", stderr(&first));
+    let second = as_writer(
+        "bob@ops-2",
+        &[
+            "credential",
+            "edit",
+            "-w",
+            "acme",
+            "billing",
+            "--rename",
+            "billing-2",
+            "--expect-revision",
+            &revision,
+        ],
+    );
+    assert_eq!(code(&second), 6, "{}", stderr(&second));
+    // The message names who won and from which host, when, and what it overtook.
+    let err = stderr(&second);
+    assert!(
+        err.contains("credential 'billing' was changed by alice@ops-1 at ")
+            && err.contains(" since you read it: it is now revision 2 (written by keyway credential edit); you had revision 1; nothing was written"),
+        "{err}"
+    );
+    assert!(!err.contains("bob@ops-2"), "{err}");
     let after = json(&v.keyway(&["credential", "list", "--json"]));
     let names: Vec<&str> = after
         .as_array()
@@ -209,9 +225,43 @@ fn two_edits_from_the_same_revision_the_first_wins_the_second_exits_6() {
     let billing = &after[0];
     assert_eq!(billing["environment"], "production");
     assert_eq!(billing["revision"], 2);
+    assert_eq!(
+        billing["changed_by"],
+        "alice@ops-1 (keyway credential edit)"
+    );
     assert_eq!(after[1]["revision"], 1);
     let flows = json(&v.keyway(&["flow", "list", "--json"]));
     assert_eq!(flows[0]["steps"][0]["credential"], "billing");
+}
+
+#[test]
+fn a_keyway_member_that_cannot_name_a_writer_is_a_usage_error_that_writes_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(KEY, None));
+    let v = seeded(&format!("base_url={}", server.base_url()));
+    let before = sha256(&v);
+    for (bad, why) in [
+        ("", "must not be empty"),
+        ("alice (ops-1)", "must not contain '('"),
+        ("alice, ops-1", "must not contain ','"),
+        (
+            "alice\u{1b}[31m@ops-1",
+            "must not contain control characters",
+        ),
+    ] {
+        let o = v.keyway_with(
+            &["workspace", "add", "other"],
+            &[("KEYWAY_PASSPHRASE", PASS), ("KEYWAY_MEMBER", bad)],
+            None,
+        );
+        assert_eq!(code(&o), 2, "{bad:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains("KEYWAY_MEMBER") && err.contains(why),
+            "{bad:?}: {err}"
+        );
+        assert_eq!(sha256(&v), before, "{bad:?} wrote to the vault");
+    }
 }
 
 #[test]

@@ -72,15 +72,25 @@ fn two_members_with_their_own_homes_and_identities_work_on_one_team_vault_at_onc
     }
     let listed = json(&bob.ok(&["workspace", "list", "--json"]));
     assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
-    // Two renames from the same revision: alice's wins, bob's exits 6 naming alice.
-    alice.ok(&[
-        "workspace",
-        "rename",
-        "ws-0",
-        "first",
-        "--expect-revision",
-        "1",
-    ]);
+    // Two renames from the same revision: alice's (from the host KEYWAY_MEMBER names) wins,
+    // bob's exits 6 naming alice, the member, and where she wrote from.
+    let o = alice.v.keyway_with(
+        &[
+            "workspace",
+            "rename",
+            "ws-0",
+            "first",
+            "--expect-revision",
+            "1",
+        ],
+        &[
+            ("KEYWAY_PASSPHRASE", PASS),
+            ("PGPASSWORD", ETL_PASSWORD),
+            ("KEYWAY_MEMBER", "alice@ops-1"),
+        ],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = bob.keyway(&[
         "workspace",
         "rename",
@@ -99,7 +109,11 @@ fn two_members_with_their_own_homes_and_identities_work_on_one_team_vault_at_onc
         "1",
     ]);
     assert_eq!(code(&o), 6, "{}", stderr(&o));
-    assert!(stderr(&o).contains("by alice, "), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("workspace 'first' was changed by alice (alice@ops-1) at "),
+        "{}",
+        stderr(&o)
+    );
     let listed = json(&alice.ok(&["workspace", "list", "--json"]));
     let first = listed
         .as_array()
@@ -107,7 +121,10 @@ fn two_members_with_their_own_homes_and_identities_work_on_one_team_vault_at_onc
         .iter()
         .find(|w| w["name"] == "first")
         .expect("alice's rename");
-    assert!(first["changed_by"].as_str().unwrap().starts_with("alice, "));
+    assert_eq!(
+        first["changed_by"],
+        "alice, alice@ops-1 (keyway workspace rename)"
+    );
 }
 
 #[test]

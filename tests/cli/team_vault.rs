@@ -259,7 +259,7 @@ fn every_command_works_on_a_team_vault_as_on_a_file() {
     ]);
     assert_eq!(code(&second), 6, "{}", stderr(&second));
     assert!(
-        stderr(&second).contains("revision 2 by"),
+        stderr(&second).contains("since you read it: it is now revision 2 "),
         "{}",
         stderr(&second)
     );

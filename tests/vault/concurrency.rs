@@ -228,7 +228,7 @@ fn two_changes_from_one_revision_conflict_and_the_conflict_carries_both_versions
     );
     let text = err.to_string();
     assert!(
-        text.contains("changed by another process") && text.contains("revision 2 by"),
+        text.contains(" since you read it: it is now revision 2 "),
         "{text}"
     );
     // Nothing of the second change was written; the first one stands.

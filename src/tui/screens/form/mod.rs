@@ -273,7 +273,7 @@ impl FormState {
             ),
             Some(Some(c)) if c.revision.number != base.revision.number => Some(format!(
                 "Changed by {} at {} since this form opened: saving asks whose version to keep",
-                c.revision.changed_by,
+                c.revision.author(),
                 c.revision.changed_at.rfc3339()
             )),
             Some(Some(_)) => None,

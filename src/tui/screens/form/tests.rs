@@ -324,8 +324,9 @@ fn a_form_whose_credential_changed_underneath_says_who_and_saves_from_its_own_re
     let changes = changed_by_bob(&mut shared);
     assert!(form.refreshed(&mut shared, &changes, None).is_empty());
     let banner = form.underneath.clone().expect("a banner");
+    // Who and from which host, as the CLI's conflict message says it (core's Author).
     assert!(
-        banner.contains("bob@ops1 (keyway credential edit)") && banner.contains("2026"),
+        banner.starts_with("Changed by bob@ops1 at 2026-"),
         "{banner}"
     );
     // The form keeps what it showed: its save is based on revision 3, not bob's 4.
@@ -438,6 +439,10 @@ fn the_conflict_dialog_masks_both_secrets() {
         .unwrap();
     let text = format!("{:?}", terminal.backend().buffer());
     assert!(text.contains("Changed by another process"));
+    assert!(
+        text.contains("Saved meanwhile by bob@ops1 at 2026-"),
+        "{text}"
+    );
     assert!(text.contains("db2.internal") && text.contains("6432"));
     assert!(!text.contains("pw_SENTINEL"), "a secret was drawn");
 }
@@ -514,4 +519,25 @@ fn a_choice_field_is_a_pick_list_that_cycles() {
     );
     form.focus = 0;
     assert!(std::ptr::eq(form.keys(&shared), &FORM));
+}
+
+#[test]
+fn on_a_team_vault_the_banner_names_the_member_and_the_host_they_wrote_from() {
+    let mut shared = unlocked();
+    let mut form = editing_warehouse(&mut shared);
+    let changes = changed_by_bob(&mut shared);
+    let mut snapshot = shared.vault.as_ref().unwrap().snapshot.clone();
+    let c1 = snapshot
+        .credentials
+        .iter_mut()
+        .find(|c| c.id == id("c1"))
+        .unwrap();
+    c1.revision.changed_by = "bob, etl@ops-2 (tui)".into();
+    shared.vault.as_mut().unwrap().replace(snapshot);
+    assert!(form.refreshed(&mut shared, &changes, None).is_empty());
+    let banner = form.underneath.clone().expect("a banner");
+    assert!(
+        banner.starts_with("Changed by bob (etl@ops-2) at 2026-"),
+        "{banner}"
+    );
 }

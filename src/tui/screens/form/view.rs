@@ -295,7 +295,7 @@ fn conflict_dialog(
     let heading = match theirs {
         Some(c) => format!(
             "Saved meanwhile by {} at {} (revision {}; you opened revision {}).",
-            c.revision.changed_by,
+            c.revision.author(),
             c.revision.changed_at.rfc3339(),
             c.revision.number,
             form.base.as_ref().map_or(0, |b| b.revision.number)
