@@ -470,7 +470,7 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     tty.wait_for("No flows in this workspace yet");
 
     // Step 1: name, environment staging by default.
-    tty.send("n");
+    tty.send("c");
     tty.wait_for("1 Name");
     tty.line("e2e-flow");
     tty.send("\r");

@@ -24,7 +24,7 @@ fn wizard_builds_a_flow_with_an_inline_credential() {
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
     assert_eq!(h.state.screen(), Screen::Flows);
-    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Char('c'));
     assert_eq!(h.state.screen(), Screen::Wizard);
     // Step 1: a taken name is refused; the environment defaults to staging.
     h.typed("billing-sync");
@@ -209,12 +209,12 @@ fn leaving_the_wizard_with_unsaved_work_asks_first() {
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
     // Nothing typed yet: Esc just leaves.
-    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Char('c'));
     h.key(KeyCode::Esc);
     assert_eq!(h.state.screen(), Screen::Flows);
     assert!(h.state.shared.modal.is_none());
     // A name typed: Esc asks; n keeps the wizard as it was, y drops it.
-    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Char('c'));
     h.typed("nightly-sync");
     h.key(KeyCode::Esc);
     assert!(matches!(
@@ -359,7 +359,7 @@ fn question_mark_in_the_wizard_opens_help_unless_the_filter_is_focused() {
     use keyway::tui::screens::wizard::WizardStep;
     let mut h = Harness::with_snapshot(flow_snapshot());
     h.key(KeyCode::Char('f'));
-    h.key(KeyCode::Char('n'));
+    h.key(KeyCode::Char('c'));
     h.typed("nightly");
     h.ctrl('n');
     assert_eq!(h.wizard().step, WizardStep::Components);

@@ -70,7 +70,7 @@ fn screens() -> Vec<(&'static str, Walk)> {
             "wizard",
             Box::new(|h: &mut Harness| {
                 h.key(KeyCode::Char('f'));
-                h.key(KeyCode::Char('n'));
+                h.key(KeyCode::Char('c'));
             }),
         ),
         (
@@ -85,6 +85,25 @@ fn screens() -> Vec<(&'static str, Walk)> {
             "help",
             Box::new(|h: &mut Harness| {
                 h.key(KeyCode::Char('?'));
+            }),
+        ),
+        // `/` on a list: only the matches, the filter's line above them, n/N to step.
+        (
+            "audit_filtered",
+            Box::new(|h: &mut Harness| {
+                h.key(KeyCode::Char('A'));
+                h.key(KeyCode::Char('/'));
+                h.typed("production ver");
+                h.key(KeyCode::Enter);
+                h.key(KeyCode::Char('n'));
+            }),
+        ),
+        (
+            "credentials_filtered",
+            Box::new(|h: &mut Harness| {
+                h.open_postgres();
+                h.key(KeyCode::Char('/'));
+                h.typed("rejected");
             }),
         ),
     ]

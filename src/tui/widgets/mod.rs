@@ -4,6 +4,7 @@
 pub mod columns;
 pub mod dialog;
 pub mod expiry;
+pub mod filter;
 pub mod notice;
 pub mod text_field;
 pub mod theme;

@@ -23,6 +23,13 @@ pub enum Command {
     Delete,
     Component,
     Back,
+    /// `/`: the filter takes the keyboard; n/N step between its matches (wrapping).
+    Filter,
+    NextMatch,
+    PrevMatch,
+    /// While the filter is typed: Enter keeps it, Esc clears it.
+    KeepFilter,
+    ClearFilter,
 }
 
 pub static AUDIT: Keys<Command> = Keys {
@@ -38,6 +45,14 @@ pub static AUDIT: Keys<Command> = Keys {
             "verify the selected credential again",
         )
         .footer("verify"),
+        bind(
+            &[k('/')],
+            Command::Filter,
+            "filter by name, component, environment, status, reason",
+        )
+        .footer("filter"),
+        bind(&[k('n')], Command::NextMatch, "next match (wraps)").minor(),
+        bind(&[k('N')], Command::PrevMatch, "previous match (wraps)").minor(),
         bind(&[k('V')], Command::VerifyAll, "verify all (Esc cancels)"),
         bind(
             &[k('b')],
@@ -74,7 +89,12 @@ pub static AUDIT: Keys<Command> = Keys {
             "rotate (the row's database password)",
         )
         .footer("rotate"),
-        bind(&[ESC], Command::Back, "cancel verify all; else back").footer("back"),
+        bind(
+            &[ESC],
+            Command::Back,
+            "cancel verify all; else clear the filter; else back",
+        )
+        .footer("back"),
         bind(&[k('y')], Command::Yank, "copy its name to the clipboard").footer("copy name"),
         bind(&[k('Y')], Command::YankMore, "copy its reason or detail").minor(),
         app(
@@ -86,5 +106,18 @@ pub static AUDIT: Keys<Command> = Keys {
         app(&[ctrl('l')], Bound::Lock, "lock now"),
         app(&[k('?'), F1], Bound::Help, "help"),
         app(&[k('q')], Bound::Quit, "quit"),
+    ],
+};
+
+/// While the filter has the keyboard.
+pub static AUDIT_FILTER: Keys<Command> = Keys {
+    title: "Audit (filtering)",
+    takes_text: true,
+    bindings: &[
+        bind(&[ENTER], Command::KeepFilter, "keep the filter").footer("keep"),
+        bind(&[ESC], Command::ClearFilter, "clear the filter"),
+        bind(&[UP], Command::Up, "stop filtering, move up"),
+        bind(&[DOWN], Command::Down, "stop filtering, move down"),
+        app(&[F1], Bound::Help, "help"),
     ],
 };

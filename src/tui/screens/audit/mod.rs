@@ -16,6 +16,7 @@ use std::collections::HashMap;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
+use tui_input::Input;
 
 use crate::audit::RunResults;
 use crate::core::{Credential, RecordId, Verification};
@@ -25,9 +26,10 @@ use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::filter::{step, ListFilter};
 use crate::tui::widgets::notice::Notice;
 use crate::vault::Changes;
-use keys::{Command, AUDIT};
+use keys::{Command, AUDIT, AUDIT_FILTER};
 pub use rows::{rows, summary, summary_parts, AuditColumn, AuditRow};
 
 /// A "verify all" in progress.
@@ -69,6 +71,8 @@ pub struct AuditState {
     pub sort: AuditColumn,
     pub reverse: bool,
     pub attention_only: bool,
+    /// `/`: rows whose name, component, workspace, environment, status or reason match.
+    pub filter: ListFilter,
     pub selected: usize,
     pub run: Option<AuditRun>,
     /// Results of the latest run, shown until the stored record is as new (rows update as
@@ -86,6 +90,7 @@ impl AuditState {
             sort: s.sort,
             reverse: s.reverse,
             attention_only: s.attention_only,
+            filter: ListFilter::default(),
             selected: 0,
             run: None,
             fresh: HashMap::new(),
@@ -217,16 +222,50 @@ impl Screen for AuditState {
     type Command = Command;
 
     fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
-        &AUDIT
+        if self.filter.typing {
+            &AUDIT_FILTER
+        } else {
+            &AUDIT
+        }
     }
 
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
+        if self.filter.typing {
+            match command {
+                Command::KeepFilter => {
+                    self.filter.stop();
+                    return Update::none();
+                }
+                Command::ClearFilter => {
+                    self.filter.clear();
+                    self.selected = 0;
+                    return Update::none();
+                }
+                _ => self.filter.stop(),
+            }
+        }
         let count = rows(self, shared).len();
         let sel = self.selected.min(count.saturating_sub(1));
         self.selected = sel;
         match command {
             Command::Up => self.selected = sel.saturating_sub(1),
             Command::Down => self.selected = (sel + 1).min(count.saturating_sub(1)),
+            Command::Filter => self.filter.start(),
+            Command::NextMatch => self.selected = step(sel, count, true),
+            Command::PrevMatch => self.selected = step(sel, count, false),
+            Command::KeepFilter => {}
+            Command::ClearFilter | Command::Back if self.run.is_none() && self.filter.is_set() => {
+                let current = rows(self, shared).get(sel).map(|r| r.credential.id.clone());
+                self.filter.clear();
+                self.selected = current
+                    .and_then(|id| {
+                        rows(self, shared)
+                            .iter()
+                            .position(|r| r.credential.id == id)
+                    })
+                    .unwrap_or(0);
+            }
+            Command::ClearFilter => {}
             Command::SortNext => self.sort = self.sort.next(),
             Command::SortReverse => self.reverse = !self.reverse,
             Command::AttentionFilter => {
@@ -322,6 +361,14 @@ impl Screen for AuditState {
         let found = cursor.and_then(|id| list.iter().position(|r| r.credential.id == id));
         self.selected = found.unwrap_or(self.selected.min(list.len().saturating_sub(1)));
         Vec::new()
+    }
+
+    fn focused_input(&mut self) -> Option<&mut Input> {
+        self.filter.typing.then_some(&mut self.filter.input)
+    }
+
+    fn edited(&mut self, _shared: &mut Shared) {
+        self.selected = 0;
     }
 
     fn closing(&mut self, shared: &mut Shared) -> Vec<Effect> {

@@ -124,7 +124,7 @@ fn compare(column: AuditColumn, a: &AuditRow, b: &AuditRow) -> Ordering {
     }
 }
 
-/// The rows in display order, after the scope and the filter.
+/// The rows in display order, after the scope, the attention filter and the `/` filter.
 pub fn rows<'a>(a: &'a AuditState, shared: &'a Shared) -> Vec<AuditRow<'a>> {
     let Some(view) = shared.vault.as_ref() else {
         return Vec::new();
@@ -170,6 +170,17 @@ pub fn rows<'a>(a: &'a AuditState, shared: &'a Shared) -> Vec<AuditRow<'a>> {
             }
         })
         .filter(|r| !a.attention_only || r.attention)
+        .filter(|r| {
+            !a.filter.is_set()
+                || a.filter.matches(&[
+                    &r.credential.name,
+                    r.component,
+                    r.workspace,
+                    r.credential.environment.as_str(),
+                    r.verification.map_or("never", |v| v.status.as_str()),
+                    r.verification.map_or("", |v| v.reason.as_str()),
+                ])
+        })
         .collect();
     list.sort_by(|x, y| {
         let primary = compare(a.sort, x, y);

@@ -1,6 +1,6 @@
 //! The audit table, driven without a terminal.
 
-use super::keys::{Command, AUDIT};
+use super::keys::{Command, AUDIT, AUDIT_FILTER};
 use super::{rows, AuditColumn, AuditState};
 use crate::core::Status;
 use crate::tui::app::action::{Action, Effect};
@@ -46,7 +46,7 @@ fn finished(request: u64, status: Status) -> Action {
 
 #[test]
 fn the_key_table_is_well_formed() {
-    assert_tables_well_formed(&[&AUDIT]);
+    assert_tables_well_formed(&[&AUDIT, &AUDIT_FILTER]);
 }
 
 #[test]
@@ -192,4 +192,42 @@ fn the_selected_row_is_edited_verified_rebound_deleted_or_shown_in_its_list() {
         }) => assert!(why.contains("nightly"), "{why}"),
         other => panic!("expected a refused delete, got {other:?}"),
     }
+}
+
+#[test]
+fn slash_filters_the_audit_and_n_and_shift_n_step_through_the_matches_wrapping() {
+    let mut shared = unlocked();
+    let mut a = AuditState::open(&mut shared);
+    quiet(a.command(&mut shared, Command::Filter));
+    assert!(std::ptr::eq(a.keys(&shared), &AUDIT_FILTER));
+    // "prod" is the environment of both PostgreSQL credentials, not of Stripe's billing.
+    for c in "prod".chars() {
+        a.focused_input()
+            .unwrap()
+            .handle(tui_input::InputRequest::InsertChar(c));
+        a.edited(&mut shared);
+    }
+    quiet(a.command(&mut shared, Command::KeepFilter));
+    assert_eq!(names(&a, &shared), ["legacy", "warehouse"]);
+    let selected = |a: &AuditState, shared: &Shared| names(a, shared)[a.selected].clone();
+    assert_eq!(selected(&a, &shared), "legacy");
+    quiet(a.command(&mut shared, Command::NextMatch));
+    assert_eq!(selected(&a, &shared), "warehouse");
+    quiet(a.command(&mut shared, Command::NextMatch));
+    assert_eq!(selected(&a, &shared), "legacy", "wraps to the first");
+    quiet(a.command(&mut shared, Command::PrevMatch));
+    assert_eq!(selected(&a, &shared), "warehouse", "wraps to the last");
+    // The row's edit opens the form on the match selected.
+    match nav_only(a.command(&mut shared, Command::Edit)) {
+        Some(Nav::Open(Route::Form { editing, .. })) => assert_eq!(editing, Some(id("c1"))),
+        other => panic!("{other:?}"),
+    }
+    // Esc: the filter goes first, the cursor stays on warehouse; then back.
+    assert_eq!(nav_only(a.command(&mut shared, Command::Back)), None);
+    assert_eq!(names(&a, &shared).len(), 3);
+    assert_eq!(selected(&a, &shared), "warehouse");
+    assert_eq!(
+        nav_only(a.command(&mut shared, Command::Back)),
+        Some(Nav::BACK)
+    );
 }

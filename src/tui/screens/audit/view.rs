@@ -60,6 +60,12 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
         height: inner.height - 1,
         ..inner
     };
+    // The filter's line under the summary, while it is typed or narrows the table.
+    if a.filter.is_shown() && body.height > 4 {
+        a.filter.draw(frame, body, t, list.len());
+        body.y += 1;
+        body.height -= 1;
+    }
     if let Some(run) = &a.run {
         let gauge_area = Rect { height: 1, ..body };
         let ratio = if run.total == 0 {
@@ -85,7 +91,9 @@ pub(super) fn render(a: &AuditState, shared: &Shared, frame: &mut Frame, area: R
     if list.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                if a.attention_only {
+                if a.filter.is_set() {
+                    "No row matches the filter: Esc clears it."
+                } else if a.attention_only {
                     "Nothing needs attention. f shows everything."
                 } else {
                     "No credentials here yet."

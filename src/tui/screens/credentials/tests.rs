@@ -1,6 +1,6 @@
 //! A component's credentials list, driven without a terminal.
 
-use super::keys::{Command, CREDENTIALS};
+use super::keys::{Command, CREDENTIALS, CREDENTIALS_FILTER};
 use super::CredentialsState;
 use crate::tui::app::action::{Effect, Stored};
 use crate::tui::app::nav::{Nav, Returned, Route};
@@ -10,7 +10,7 @@ use crate::tui::app::testing::*;
 
 #[test]
 fn the_key_table_is_well_formed() {
-    assert_tables_well_formed(&[&CREDENTIALS]);
+    assert_tables_well_formed(&[&CREDENTIALS, &CREDENTIALS_FILTER]);
 }
 
 #[test]
@@ -120,4 +120,92 @@ fn y_copies_the_name_and_big_y_offers_the_reason() {
         }
         other => panic!("expected the copy choice, got {other:?}"),
     }
+}
+
+fn type_filter(
+    list: &mut CredentialsState,
+    shared: &mut crate::tui::app::shared::Shared,
+    text: &str,
+) {
+    quiet(list.command(shared, Command::Filter));
+    assert!(std::ptr::eq(list.keys(shared), &CREDENTIALS_FILTER));
+    for c in text.chars() {
+        list.focused_input()
+            .expect("the filter has the keyboard")
+            .handle(tui_input::InputRequest::InsertChar(c));
+        list.edited(shared);
+    }
+}
+
+fn selected_name(list: &CredentialsState, shared: &crate::tui::app::shared::Shared) -> String {
+    let visible = list.visible(shared).unwrap();
+    visible.get(list.selected).unwrap().name.clone()
+}
+
+#[test]
+fn slash_filters_the_list_and_n_and_shift_n_step_through_the_matches_wrapping() {
+    let mut shared = unlocked_on({
+        let mut s = snapshot();
+        for (i, name) in [("c7", "ware-2"), ("c8", "ware-3")] {
+            s.credentials.push(credential(
+                i,
+                "w1",
+                "postgresql",
+                name,
+                crate::core::Environment::Staging,
+                None,
+            ));
+        }
+        s
+    });
+    let mut list = CredentialsState::open(&mut shared, "postgresql".into(), None);
+    assert_eq!(list.visible(&shared).unwrap().len(), 4);
+    type_filter(&mut list, &mut shared, "WARE");
+    // Enter keeps the filter and gives the keyboard back: n/N step, wrapping at both ends.
+    quiet(list.command(&mut shared, Command::KeepFilter));
+    assert!(!list.filter.typing && std::ptr::eq(list.keys(&shared), &CREDENTIALS));
+    assert_eq!(list.visible(&shared).unwrap().len(), 3);
+    assert_eq!(selected_name(&list, &shared), "ware-2");
+    quiet(list.command(&mut shared, Command::NextMatch));
+    assert_eq!(selected_name(&list, &shared), "ware-3");
+    quiet(list.command(&mut shared, Command::NextMatch));
+    assert_eq!(selected_name(&list, &shared), "warehouse");
+    quiet(list.command(&mut shared, Command::NextMatch));
+    assert_eq!(
+        selected_name(&list, &shared),
+        "ware-2",
+        "wraps to the first"
+    );
+    quiet(list.command(&mut shared, Command::PrevMatch));
+    assert_eq!(
+        selected_name(&list, &shared),
+        "warehouse",
+        "wraps to the last"
+    );
+    // The row actions act on the match selected.
+    match nav_only(list.command(&mut shared, Command::Edit)) {
+        Some(Nav::Open(Route::Form { editing, .. })) => assert_eq!(editing, Some(id("c1"))),
+        other => panic!("{other:?}"),
+    }
+    // Matched on status and reason too; every word must match.
+    list.filter.clear();
+    type_filter(&mut list, &mut shared, "rejected password");
+    assert_eq!(list.visible(&shared).unwrap().len(), 1);
+    assert_eq!(selected_name(&list, &shared), "legacy");
+    // Esc while typing clears it; Esc with a kept filter clears it, the next Esc goes back.
+    quiet(list.command(&mut shared, Command::ClearFilter));
+    assert_eq!(list.visible(&shared).unwrap().len(), 4);
+    type_filter(&mut list, &mut shared, "ware-3");
+    quiet(list.command(&mut shared, Command::KeepFilter));
+    assert_eq!(nav_only(list.command(&mut shared, Command::Back)), None);
+    assert_eq!(list.filter.text(), "");
+    assert_eq!(
+        selected_name(&list, &shared),
+        "ware-3",
+        "the cursor stays on its row"
+    );
+    assert_eq!(
+        nav_only(list.command(&mut shared, Command::Back)),
+        Some(Nav::BACK)
+    );
 }

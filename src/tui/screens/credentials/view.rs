@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::CredentialsState;
+use super::{CredentialsState, Visible};
 use crate::core::RecordId;
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::columns::{column, cut, cut_span, fill, fit};
@@ -40,10 +40,17 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
     let block = Block::bordered()
         .border_type(BorderType::Rounded)
         .title(Span::styled(title, t.title()));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height < 2 {
         return;
+    }
+    let visible = Visible::of(view, &list.filter);
+    // The filter's line above the table, while it is typed or narrows the list.
+    if list.filter.is_shown() && inner.height > 3 {
+        list.filter.draw(frame, inner, t, visible.len());
+        inner.y += 1;
+        inner.height -= 1;
     }
     // Header, rows, the selected row in full, then one line for the notice.
     let detail_h: u16 = if inner.height >= 8 { 2 } else { 0 };
@@ -56,7 +63,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
         column(5, 3),
     ];
     let shown = fit(&specs, inner.width, 1);
-    let selected = list.selected.min(count.saturating_sub(1));
+    let selected = list.selected.min(visible.len().saturating_sub(1));
     let offset = (selected + 1).saturating_sub(rows_height);
     let in_flight: HashSet<&RecordId> = shared
         .verifying
@@ -65,10 +72,8 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
         .collect();
     let now = shared.clock.wall;
     let frame_no = shared.spinner_frame();
-    let rows: Vec<Row> = view
-        .rows()
-        .enumerate()
-        .skip(offset)
+    let rows: Vec<Row> = visible
+        .from(offset)
         .take(rows_height)
         .map(|(i, c)| {
             let last = c.last_verification.as_ref();
@@ -99,7 +104,15 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
         })
         .collect();
     let table_area = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
-    if count == 0 {
+    if count > 0 && visible.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "No credential matches the filter: Esc clears it.",
+                t.dim(),
+            )),
+            table_area,
+        );
+    } else if count == 0 {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 format!(
@@ -121,7 +134,7 @@ pub(super) fn render(list: &CredentialsState, shared: &Shared, frame: &mut Frame
             .header(header)
             .column_spacing(1);
         frame.render_widget(table, table_only);
-        if let Some(c) = view.row(selected).filter(|_| detail_h > 0) {
+        if let Some(c) = visible.get(selected).filter(|_| detail_h > 0) {
             let detail_area = Rect {
                 y: table_only.bottom(),
                 height: detail_h,

@@ -10,6 +10,7 @@ mod tests;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
+use tui_input::Input;
 
 use crate::core::{Flow, RecordId, Snapshot};
 use crate::tui::app::action::{Effect, Stored};
@@ -17,13 +18,39 @@ use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Returned, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::{DeleteTarget, Modal, Shared};
+use crate::tui::widgets::filter::{step, ListFilter};
 use crate::tui::widgets::notice::Notice;
 use crate::vault::Changes;
-use keys::{Command, FLOWS};
+use keys::{Command, FLOWS, FLOWS_FILTER};
 
 #[derive(Debug, Default)]
 pub struct FlowsState {
+    /// An index into `visible_flows`.
     pub selected: usize,
+    pub filter: ListFilter,
+}
+
+/// The workspace's flows the filter lets through, in display order: matched on the name, the
+/// environment, active or not, and each step's component and credential names.
+pub fn visible_flows<'a>(
+    snapshot: &'a Snapshot,
+    workspace: &RecordId,
+    filter: &ListFilter,
+) -> Vec<&'a Flow> {
+    let mut list = sorted_flows(snapshot, workspace);
+    if filter.is_set() {
+        list.retain(|f| {
+            let mut texts: Vec<&str> = vec![&f.name, f.environment.as_str(), activity(f.active)];
+            for s in &f.steps {
+                texts.push(&s.component);
+                if let Some(c) = snapshot.credential(&s.credential) {
+                    texts.push(&c.name);
+                }
+            }
+            filter.matches(&texts)
+        });
+    }
+    list
 }
 
 /// A workspace's flows in display order (by name).
@@ -48,22 +75,29 @@ impl FlowsState {
         FlowsState::default()
     }
 
+    /// The flows shown, after the filter (empty while locked).
+    pub fn visible<'a>(&self, shared: &'a Shared) -> Vec<&'a Flow> {
+        let Some(view) = shared.vault.as_ref() else {
+            return Vec::new();
+        };
+        let Some(w) = view.workspace.as_ref() else {
+            return Vec::new();
+        };
+        visible_flows(&view.snapshot, w, &self.filter)
+    }
+
     fn selected_flow(&self, shared: &Shared) -> Option<Flow> {
-        let view = shared.vault.as_ref()?;
-        let list = sorted_flows(&view.snapshot, view.workspace.as_ref()?);
+        let list = self.visible(shared);
         let i = self.selected.min(list.len().checked_sub(1)?);
         list.get(i).map(|f| (*f).clone())
     }
 
-    /// Selects the flow `name` (just saved or promoted).
+    /// Selects the flow `name` (just saved or promoted); a filter that would hide it goes.
     fn land_on(&mut self, shared: &Shared, name: &str) {
-        let found = shared.vault.as_ref().and_then(|view| {
-            let w = view.workspace.as_ref()?;
-            sorted_flows(&view.snapshot, w)
-                .iter()
-                .position(|f| f.name == name)
-        });
-        if let Some(i) = found {
+        if !self.visible(shared).iter().any(|f| f.name == name) {
+            self.filter.clear();
+        }
+        if let Some(i) = self.visible(shared).iter().position(|f| f.name == name) {
             self.selected = i;
         }
     }
@@ -100,21 +134,46 @@ impl Screen for FlowsState {
     type Command = Command;
 
     fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
-        &FLOWS
+        if self.filter.typing {
+            &FLOWS_FILTER
+        } else {
+            &FLOWS
+        }
     }
 
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
-        let count = shared
-            .vault
-            .as_ref()
-            .and_then(|v| v.workspace.as_ref().map(|w| v.snapshot.flows_in(w).count()))
-            .unwrap_or(0);
+        if self.filter.typing {
+            match command {
+                Command::KeepFilter => {
+                    self.filter.stop();
+                    return Update::none();
+                }
+                Command::ClearFilter => {
+                    self.filter.clear();
+                    self.selected = 0;
+                    return Update::none();
+                }
+                _ => self.filter.stop(),
+            }
+        }
+        let count = self.visible(shared).len();
         let sel = self.selected.min(count.saturating_sub(1));
         self.selected = sel;
         let current = self.selected_flow(shared);
         match (command, current) {
             (Command::Up, _) => self.selected = sel.saturating_sub(1),
             (Command::Down, _) => self.selected = (sel + 1).min(count.saturating_sub(1)),
+            (Command::Filter, _) => self.filter.start(),
+            (Command::NextMatch, _) => self.selected = step(sel, count, true),
+            (Command::PrevMatch, _) => self.selected = step(sel, count, false),
+            (Command::KeepFilter, _) => {}
+            (Command::ClearFilter | Command::Back, current) if self.filter.is_set() => {
+                self.filter.clear();
+                self.selected = current
+                    .and_then(|c| self.visible(shared).iter().position(|f| f.id == c.id))
+                    .unwrap_or(0);
+            }
+            (Command::ClearFilter, _) => {}
             (Command::Yank, Some(f)) => return Update::effects(shared.yank("name", f.name)),
             (Command::Back, _) => {
                 shared.notice = None;
@@ -163,13 +222,7 @@ impl Screen for FlowsState {
         _changes: &Changes,
         cursor: Option<RecordId>,
     ) -> Vec<Effect> {
-        let Some(view) = shared.vault.as_ref() else {
-            return Vec::new();
-        };
-        let Some(w) = view.workspace.as_ref() else {
-            return Vec::new();
-        };
-        let list = sorted_flows(&view.snapshot, w);
+        let list = self.visible(shared);
         let found = cursor.and_then(|id| list.iter().position(|f| f.id == id));
         self.selected = found.unwrap_or(self.selected.min(list.len().saturating_sub(1)));
         Vec::new()
@@ -178,6 +231,7 @@ impl Screen for FlowsState {
     fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update> {
         match event {
             Stored::FlowDeleted => self.selected = self.selected.saturating_sub(1),
+
             // Saved or promoted with the wizard or promotion gone (they take their own).
             Stored::FlowSaved { name } | Stored::FlowPromoted { name } => {
                 self.land_on(shared, name)
@@ -193,5 +247,13 @@ impl Screen for FlowsState {
             self.land_on(shared, &name);
         }
         Update::none()
+    }
+
+    fn focused_input(&mut self) -> Option<&mut Input> {
+        self.filter.typing.then_some(&mut self.filter.input)
+    }
+
+    fn edited(&mut self, _shared: &mut Shared) {
+        self.selected = 0;
     }
 }

@@ -1,6 +1,6 @@
 //! The flows list, driven without a terminal.
 
-use super::keys::{Command, FLOWS};
+use super::keys::{Command, FLOWS, FLOWS_FILTER};
 use super::FlowsState;
 use crate::core::Environment;
 use crate::tui::app::action::{Effect, Stored};
@@ -26,7 +26,7 @@ fn with_inactive_flows() -> crate::core::Snapshot {
 
 #[test]
 fn the_key_table_is_well_formed() {
-    assert_tables_well_formed(&[&FLOWS]);
+    assert_tables_well_formed(&[&FLOWS, &FLOWS_FILTER]);
 }
 
 #[test]
@@ -98,4 +98,54 @@ fn a_flow_saved_or_promoted_elsewhere_is_selected_here() {
         )
         .is_some());
     assert_eq!(flows.selected, 1);
+}
+
+#[test]
+fn slash_filters_the_flows_and_n_and_shift_n_step_through_the_matches_wrapping() {
+    let mut shared = unlocked_on(with_inactive_flows());
+    let mut flows = FlowsState::open(&mut shared);
+    let selected = |f: &FlowsState, shared: &crate::tui::app::shared::Shared| {
+        f.visible(shared)[f.selected].name.clone()
+    };
+    quiet(flows.command(&mut shared, Command::Filter));
+    assert!(std::ptr::eq(flows.keys(&shared), &FLOWS_FILTER));
+    // On a step's component: legacy-sync and nightly run on PostgreSQL, billing on Stripe.
+    for c in "postgres".chars() {
+        flows
+            .focused_input()
+            .unwrap()
+            .handle(tui_input::InputRequest::InsertChar(c));
+        flows.edited(&mut shared);
+    }
+    quiet(flows.command(&mut shared, Command::KeepFilter));
+    let names: Vec<&str> = flows
+        .visible(&shared)
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    assert_eq!(names, ["legacy-sync", "nightly"]);
+    assert_eq!(selected(&flows, &shared), "legacy-sync");
+    quiet(flows.command(&mut shared, Command::NextMatch));
+    assert_eq!(selected(&flows, &shared), "nightly");
+    quiet(flows.command(&mut shared, Command::NextMatch));
+    assert_eq!(
+        selected(&flows, &shared),
+        "legacy-sync",
+        "wraps to the first"
+    );
+    quiet(flows.command(&mut shared, Command::PrevMatch));
+    assert_eq!(selected(&flows, &shared), "nightly", "wraps to the last");
+    // Acts on the selected match.
+    assert_eq!(
+        nav_only(flows.command(&mut shared, Command::Promote)),
+        Some(Nav::Open(Route::Promote { flow: id("f1") }))
+    );
+    // Esc clears the kept filter first, on the same flow; then goes back.
+    assert_eq!(nav_only(flows.command(&mut shared, Command::Back)), None);
+    assert_eq!(flows.visible(&shared).len(), 3);
+    assert_eq!(selected(&flows, &shared), "nightly");
+    assert_eq!(
+        nav_only(flows.command(&mut shared, Command::Back)),
+        Some(Nav::BACK)
+    );
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use super::{activity, sorted_flows, FlowsState};
+use super::{activity, sorted_flows, visible_flows, FlowsState};
 use crate::core::health::Health;
 use crate::core::Flow;
 use crate::tui::app::shared::Shared;
@@ -23,18 +23,34 @@ pub(super) fn render(flows: &FlowsState, shared: &Shared, frame: &mut Frame, are
     let Some(ws) = view.workspace.as_ref() else {
         return;
     };
-    let list = sorted_flows(&view.snapshot, ws);
+    let total = sorted_flows(&view.snapshot, ws).len();
+    let list = visible_flows(&view.snapshot, ws, &flows.filter);
     let title = format!(
-        " Flows · {} · {} flow(s) ",
+        " Flows · {} · {total} flow(s) ",
         view.workspace_name().unwrap_or("?"),
-        list.len()
     );
     let inner = boxed(frame, area, t, &title);
-    let inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
+    let mut inner = notice_at_bottom(frame, inner, t, shared.notice.as_ref());
+    // The filter's line above the table, while it is typed or narrows the list.
+    if flows.filter.is_shown() && inner.height > 3 {
+        flows.filter.draw(frame, inner, t, list.len());
+        inner.y += 1;
+        inner.height -= 1;
+    }
+    if list.is_empty() && total > 0 {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "No flow matches the filter: Esc clears it.",
+                t.dim(),
+            )),
+            inner,
+        );
+        return;
+    }
     if list.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "No flows in this workspace yet: press n to build one.",
+                "No flows in this workspace yet: press c to build one.",
                 t.dim(),
             )),
             inner,

@@ -12,6 +12,9 @@ pub enum Command {
     Right,
     Open,
     Filter,
+    /// n/N: the next or previous match of the filter (wrapping).
+    NextMatch,
+    PrevMatch,
     Workspaces,
     Flows,
     Audit,
@@ -33,6 +36,8 @@ pub static GRID: Keys<Command> = Keys {
         bind(&[RIGHT, k('l')], Command::Right, "move right"),
         bind(&[ENTER], Command::Open, "open the component's credentials").footer("open"),
         bind(&[k('/')], Command::Filter, "filter by name").footer("filter"),
+        bind(&[k('n')], Command::NextMatch, "next match (wraps)").minor(),
+        bind(&[k('N')], Command::PrevMatch, "previous match (wraps)").minor(),
         bind(&[k('w')], Command::Workspaces, "switch workspace").footer("workspace"),
         bind(&[k('f')], Command::Flows, "the workspace's flows").footer("flows"),
         bind(&[k('A')], Command::Audit, "audit every credential").footer("audit"),

@@ -18,6 +18,7 @@ use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Route};
 use crate::tui::app::screen::{Screen, Update};
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::filter::{step, ListFilter};
 use keys::{Command, GRID, GRID_FILTER};
 
 /// A card's size; update and render share it, so both agree on the grid's shape.
@@ -32,14 +33,13 @@ pub fn grid_columns(width: u16) -> usize {
 #[derive(Debug, Default)]
 pub struct GridState {
     pub selected: usize,
-    pub filter: Input,
-    pub filtering: bool,
+    pub filter: ListFilter,
 }
 
 impl GridState {
     /// Components shown on the grid, after the filter.
     pub fn visible_components<'a>(&self, catalog: &'a Catalog) -> Vec<&'a Component> {
-        catalog.matching(self.filter.value())
+        catalog.matching(self.filter.text())
     }
 }
 
@@ -47,7 +47,7 @@ impl Screen for GridState {
     type Command = Command;
 
     fn keys(&self, _shared: &Shared) -> &'static Keys<Command> {
-        if self.filtering {
+        if self.filter.typing {
             &GRID_FILTER
         } else {
             &GRID
@@ -57,20 +57,19 @@ impl Screen for GridState {
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
         let count = self.visible_components(&shared.catalog).len();
         let columns = grid_columns(shared.size.0);
-        if self.filtering {
+        if self.filter.typing {
             match command {
                 // One Enter: the filter stays and the selected (first) match opens.
                 Command::Confirm => {
-                    self.filtering = false;
+                    self.filter.stop();
                     return self.command(shared, Command::Open);
                 }
                 Command::Cancel => {
-                    self.filtering = false;
-                    self.filter = Input::default();
+                    self.filter.clear();
                     self.selected = 0;
                     return Update::none();
                 }
-                _ => self.filtering = false,
+                _ => self.filter.stop(),
             }
         }
         let last = count.saturating_sub(1);
@@ -82,12 +81,14 @@ impl Screen for GridState {
             Command::Down if sel + columns <= last => sel + columns,
             // The last row may be short: moving down from above it lands on its last card.
             Command::Down if sel / columns < last / columns => last,
+            Command::NextMatch => step(sel, count, true),
+            Command::PrevMatch => step(sel, count, false),
             _ => sel,
         };
         match command {
-            Command::Filter => self.filtering = true,
+            Command::Filter => self.filter.start(),
             Command::Back => {
-                self.filter = Input::default();
+                self.filter.clear();
                 self.selected = 0;
             }
             Command::Flows => return Update::nav(Nav::Open(Route::Flows)),
@@ -121,7 +122,7 @@ impl Screen for GridState {
     }
 
     fn focused_input(&mut self) -> Option<&mut Input> {
-        self.filtering.then_some(&mut self.filter)
+        self.filter.typing.then_some(&mut self.filter.input)
     }
 
     fn edited(&mut self, _shared: &mut Shared) {

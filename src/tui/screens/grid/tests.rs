@@ -61,10 +61,10 @@ fn the_filter_narrows_and_cancel_clears_it() {
             select: None,
         }))
     );
-    assert!(!grid.filtering && grid.filter.value() == "strip");
+    assert!(!grid.filter.typing && grid.filter.text() == "strip");
     quiet(grid.command(&mut shared, Command::Filter));
     quiet(grid.command(&mut shared, Command::Cancel));
-    assert_eq!(grid.filter.value(), "");
+    assert_eq!(grid.filter.text(), "");
     assert!(grid.visible_components(&shared.catalog).len() > 1);
 }
 

@@ -23,16 +23,9 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
     }
     // The line above the cards: the filter (when any) or a notice.
     let head = Rect { height: 1, ..area };
-    let filter = grid.filter.value();
-    let head_line = if grid.filtering || !filter.is_empty() {
-        let mut spans = vec![
-            Span::styled("Filter: /", t.key()),
-            Span::raw(filter.to_string()),
-        ];
-        if !grid.filtering {
-            spans.push(Span::styled("   (Esc clears)", t.dim()));
-        }
-        Line::from(spans)
+    let components = grid.visible_components(&shared.catalog);
+    let head_line = if grid.filter.is_shown() {
+        grid.filter.line(t, components.len())
     } else if let Some(n) = &shared.notice {
         Line::styled(n.text.clone(), notice_style(t, n))
     } else {
@@ -42,9 +35,8 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
         )
     };
     frame.render_widget(Paragraph::new(head_line.clone()), head);
-    if grid.filtering {
-        let x = head.x + 9 + u16::try_from(grid.filter.visual_cursor()).unwrap_or(0);
-        frame.set_cursor_position((x.min(head.right().saturating_sub(1)), head.y));
+    if grid.filter.typing {
+        grid.filter.draw(frame, head, t, components.len());
     }
 
     let body = Rect {
@@ -52,7 +44,6 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
         height: area.height - 1,
         ..area
     };
-    let components = grid.visible_components(&shared.catalog);
     if components.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled("No component matches the filter.", t.dim())),
