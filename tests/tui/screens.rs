@@ -629,3 +629,125 @@ fn the_command_line_switches_workspace_and_jumps_to_screens() {
     assert!(h.state.shared.modal.is_none());
     assert_eq!(h.state.screen(), Screen::Credentials);
 }
+
+// ---- a stored secret: reveal and copy (issue 14) -----------------------------------------------
+
+/// The edit form of the first PostgreSQL credential, its password field focused.
+fn edit_form_on_the_password(h: &mut Harness) {
+    use keyway::tui::screens::form::FieldKey;
+    h.open_postgres();
+    h.key(KeyCode::Char('e'));
+    for _ in 0..32 {
+        let form = h.form().expect("the edit form");
+        if form.fields[form.focus].key == FieldKey::Field("password".into()) {
+            assert!(form.fields[form.focus].has_stored_secret);
+            return;
+        }
+        h.key(KeyCode::Tab);
+    }
+    panic!("no password field");
+}
+
+#[test]
+fn a_stored_secret_is_shown_only_after_a_confirmation_and_hidden_again_after_ten_seconds() {
+    let mut h = Harness::unlocked();
+    edit_form_on_the_password(&mut h);
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains(SECRET), "{screen}");
+    assert!(screen.contains("(stored; Ctrl-r shows it"), "{screen}");
+    // Ctrl-r asks first; "n" keeps it hidden.
+    h.ctrl('r');
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmReveal(_))
+    ));
+    assert!(!h.form().unwrap().is_revealed(h.form().unwrap().focus));
+    assert!(!h.screen(80, 24).contains(SECRET));
+    h.key(KeyCode::Char('n'));
+    assert!(h.state.shared.modal.is_none());
+    assert!(!h.screen(80, 24).contains(SECRET));
+    // "y": the stored value is drawn in the field, with no "stored; ..." placeholder beside it.
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    let screen = h.screen(80, 24);
+    assert!(screen.contains(SECRET), "{screen}");
+    assert!(
+        screen.contains("stored secret shown: hidden again in 10 s"),
+        "{screen}"
+    );
+    assert!(!screen.contains("(stored;"), "no contradiction: {screen}");
+    // The app's clock hides it again: at 9 s it is still there, past 10 s it is gone.
+    h.advance(Duration::from_secs(9));
+    assert!(h.screen(80, 24).contains("hidden again in 1 s"));
+    h.advance(Duration::from_secs(1));
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains(SECRET), "{screen}");
+    assert!(screen.contains("(stored; Ctrl-r shows it"), "{screen}");
+    // Nothing was changed by looking: the form closes without asking.
+    h.key(KeyCode::Esc);
+    assert!(h.state.shared.modal.is_none());
+    assert_eq!(h.state.screen(), Screen::Credentials);
+}
+
+#[test]
+fn the_secret_is_offered_for_copying_only_while_revealed_and_only_after_a_confirmation() {
+    let mut h = Harness::unlocked();
+    edit_form_on_the_password(&mut h);
+    // Hidden: Ctrl-y (the form's Y) offers the reason, not the secret; "s" copies nothing.
+    h.ctrl('y');
+    assert!(
+        matches!(h.state.shared.modal, Some(Modal::Yank(_))),
+        "{:?}",
+        h.state.shared.modal
+    );
+    assert!(!h.screen(80, 24).contains("revealed secret"));
+    assert!(h.key(KeyCode::Char('s')).is_empty());
+    h.key(KeyCode::Esc);
+    assert!(h.state.shared.modal.is_none());
+    // Revealed: the secret is offered, by its field's name.
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    h.ctrl('y');
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::YankWithSecret { .. })
+    ));
+    assert!(h
+        .screen(80, 24)
+        .contains("s the revealed secret of 'Password' (asks first)"));
+    // "s" asks; the dialog (drawn once the reveal has ended) never shows the value.
+    assert!(h.key(KeyCode::Char('s')).is_empty(), "not copied yet");
+    assert!(matches!(
+        h.state.shared.modal,
+        Some(Modal::ConfirmYankSecret(_))
+    ));
+    h.advance(Duration::from_secs(11));
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("Copy the secret of 'Password'"), "{screen}");
+    assert!(!screen.contains(SECRET), "{screen}");
+    assert!(!format!("{:?}", h.state.shared.modal).contains(SECRET));
+    // "y": the copy, as the plain OSC 52 of the value; the notice and Debug name no value.
+    let fx = h.key(KeyCode::Char('y'));
+    match fx.as_slice() {
+        [Effect::CopySecret { secret }] => {
+            use secrecy::ExposeSecret;
+            assert_eq!(secret.expose_secret(), SECRET);
+            assert!(!format!("{fx:?}").contains(SECRET));
+        }
+        other => panic!("{other:?}"),
+    }
+    let notice = h.state.shared.notice.as_ref().unwrap().text.clone();
+    assert!(
+        notice.contains("Copied the secret of 'Password'"),
+        "{notice}"
+    );
+    assert!(!notice.contains(SECRET));
+    assert!(!h.screen(80, 24).contains(SECRET));
+    // Declined: nothing is copied.
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    h.ctrl('y');
+    h.key(KeyCode::Char('s'));
+    assert!(h.key(KeyCode::Esc).is_empty());
+    assert!(h.state.shared.modal.is_none());
+}

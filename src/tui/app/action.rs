@@ -297,4 +297,9 @@ pub enum Effect {
     Copy {
         text: String,
     },
+    /// Put a revealed secret on the clipboard, after the user confirmed it (redacted in Debug;
+    /// written to the terminal only, never to a log).
+    CopySecret {
+        secret: secrecy::SecretString,
+    },
 }

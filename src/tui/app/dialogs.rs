@@ -9,7 +9,7 @@ use ratatui::Frame;
 
 use super::action::Effect;
 use super::keys::{bind, k, keys_label, KeyHelp, Keys, ENTER, ESC, F1, TAB};
-use super::shared::{DeleteTarget, Modal, Shared};
+use super::shared::{DeleteTarget, Modal, Shared, YankChoice};
 use crate::tui::widgets::dialog::dialog;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub enum Command {
     Complete,
     /// The second of a dialog's choices (`Y`: the detail).
     Second,
+    /// The third (`Y`: the revealed secret, which asks first).
+    Third,
 }
 
 pub static HELP: Keys<Command> = Keys {
@@ -72,6 +74,44 @@ pub static YANK: Keys<Command> = Keys {
     ],
 };
 
+/// `Y` while a secret is revealed: the secret too, after a confirmation.
+pub static YANK_WITH_SECRET: Keys<Command> = Keys {
+    title: "Copy",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('r')], Command::Confirm, "copy the reason"),
+        bind(&[k('d')], Command::Second, "copy the detail"),
+        bind(
+            &[k('s')],
+            Command::Third,
+            "copy the revealed secret (asks first)",
+        ),
+        bind(&[ESC, k('n')], Command::Cancel, "copy nothing"),
+    ],
+};
+
+pub static CONFIRM_YANK_SECRET: Keys<Command> = Keys {
+    title: "Copy the secret",
+    takes_text: false,
+    bindings: &[
+        bind(
+            &[k('y')],
+            Command::Confirm,
+            "copy the secret to the clipboard",
+        ),
+        bind(&[k('n'), ESC], Command::Cancel, "copy nothing"),
+    ],
+};
+
+pub static CONFIRM_REVEAL: Keys<Command> = Keys {
+    title: "Show the stored secret",
+    takes_text: false,
+    bindings: &[
+        bind(&[k('y')], Command::Confirm, "show it for 10 s"),
+        bind(&[k('n'), ESC], Command::Cancel, "keep it hidden"),
+    ],
+};
+
 /// A delete a rule refused: the dialog only explains, so its one key closes it.
 pub static DELETE_REFUSED: Keys<Command> = Keys {
     title: "Delete refused",
@@ -107,6 +147,9 @@ pub fn keys(modal: &Modal) -> &'static Keys<Command> {
         Modal::ConfirmDiscard(_) => &CONFIRM_DISCARD,
         Modal::CommandLine(_) => &COMMAND_LINE,
         Modal::Yank(_) => &YANK,
+        Modal::YankWithSecret { .. } => &YANK_WITH_SECRET,
+        Modal::ConfirmYankSecret(_) => &CONFIRM_YANK_SECRET,
+        Modal::ConfirmReveal(_) => &CONFIRM_REVEAL,
         Modal::ConfirmRotate(_) => &CONFIRM_ROTATE,
     }
 }
@@ -118,6 +161,15 @@ pub enum Answer {
     Effect(Effect),
     /// The screen on top is to discard its changes.
     Discard,
+    /// The screen on top is to show the stored secret it asked about.
+    Reveal,
+    /// Another dialog follows (the secret's confirmation).
+    Next(Modal),
+    /// The confirmed secret goes to the clipboard; the notice says so, naming only the field.
+    CopySecret {
+        effect: Effect,
+        label: String,
+    },
 }
 
 /// The dialog answered with `command`; it closes.
@@ -135,7 +187,10 @@ pub fn answer(modal: Modal, command: Command) -> Answer {
             DeleteTarget::Flow { id, .. } => Effect::DeleteFlow { id },
         }),
         (Modal::ConfirmDiscard(_), Command::Confirm) => Answer::Discard,
-        (Modal::Yank(choices), Command::Confirm | Command::Second) => {
+        (
+            Modal::Yank(choices) | Modal::YankWithSecret { choices, .. },
+            Command::Confirm | Command::Second,
+        ) => {
             let what = if command == Command::Confirm {
                 "reason"
             } else {
@@ -146,6 +201,16 @@ pub fn answer(modal: Modal, command: Command) -> Answer {
                 None => Answer::Closed,
             }
         }
+        (Modal::YankWithSecret { secret, .. }, Command::Third) => {
+            Answer::Next(Modal::ConfirmYankSecret(secret))
+        }
+        (Modal::ConfirmYankSecret(offer), Command::Confirm) => Answer::CopySecret {
+            effect: Effect::CopySecret {
+                secret: offer.value,
+            },
+            label: offer.label,
+        },
+        (Modal::ConfirmReveal(_), Command::Confirm) => Answer::Reveal,
         (Modal::ConfirmRotate(r), Command::Confirm) => Answer::Effect(Effect::RotatePassword {
             credential: r.credential,
         }),
@@ -159,20 +224,44 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
     match modal {
         // Drawn on the footer's row by the frame.
         Modal::CommandLine(_) => {}
-        Modal::Yank(choices) => {
-            let r = dialog(frame, area, t, " Copy to the clipboard ", 70, 7);
-            let mut lines = Vec::new();
-            for c in choices {
-                let key = if c.what == "reason" { "r" } else { "d" };
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{key} "), t.key()),
-                    Span::raw(format!("the {}: {}", c.what, c.text)),
-                ]));
-            }
-            lines.push(Line::from(vec![
-                Span::styled("Esc", t.key()),
-                Span::raw(" copy nothing"),
-            ]));
+        Modal::Yank(choices) => yank_dialog(frame, area, shared, choices, None),
+        Modal::YankWithSecret { choices, secret } => {
+            yank_dialog(frame, area, shared, choices, Some(&secret.label))
+        }
+        Modal::ConfirmYankSecret(offer) => {
+            let r = dialog(frame, area, t, " Copy the secret? ", 60, 8);
+            let lines = vec![
+                Line::raw(format!(
+                    "Copy the secret of '{}' to the clipboard?",
+                    offer.label
+                )),
+                Line::styled(
+                    "It stays there until something else is copied; a clipboard manager may keep it.",
+                    t.warn(),
+                ),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", t.key()),
+                    Span::raw(" copy it   "),
+                    Span::styled("n/Esc", t.key()),
+                    Span::raw(" copy nothing"),
+                ]),
+            ];
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
+        }
+        Modal::ConfirmReveal(label) => {
+            let r = dialog(frame, area, t, " Show the stored secret? ", 60, 8);
+            let lines = vec![
+                Line::raw(format!("Show the stored secret of '{label}' for 10 s?")),
+                Line::styled("Anyone who can see this screen can read it then.", t.warn()),
+                Line::raw(""),
+                Line::from(vec![
+                    Span::styled("y", t.key()),
+                    Span::raw(" show it   "),
+                    Span::styled("n/Esc", t.key()),
+                    Span::raw(" keep it hidden"),
+                ]),
+            ];
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
         }
         Modal::Help { keys } => help(frame, area, shared, *keys),
@@ -244,6 +333,37 @@ pub fn render(frame: &mut Frame, area: Rect, shared: &Shared) {
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
         }
     }
+}
+
+/// `Y`'s choices, each on its key; a revealed secret is offered by its field's name only.
+fn yank_dialog(
+    frame: &mut Frame,
+    area: Rect,
+    shared: &Shared,
+    choices: &[YankChoice],
+    secret: Option<&str>,
+) {
+    let t = &shared.theme;
+    let r = dialog(frame, area, t, " Copy to the clipboard ", 70, 8);
+    let mut lines = Vec::new();
+    for c in choices {
+        let key = if c.what == "reason" { "r" } else { "d" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{key} "), t.key()),
+            Span::raw(format!("the {}: {}", c.what, c.text)),
+        ]));
+    }
+    if let Some(label) = secret {
+        lines.push(Line::from(vec![
+            Span::styled("s ", t.key()),
+            Span::raw(format!("the revealed secret of '{label}' (asks first)")),
+        ]));
+    }
+    lines.push(Line::from(vec![
+        Span::styled("Esc", t.key()),
+        Span::raw(" copy nothing"),
+    ]));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), r);
 }
 
 fn help(frame: &mut Frame, area: Rect, shared: &Shared, keys: &dyn KeyHelp) {

@@ -129,6 +129,9 @@ pub trait Screen {
         Update::none()
     }
 
+    /// The user confirmed the reveal dialog this screen asked for.
+    fn reveal_confirmed(&mut self, _shared: &mut Shared) {}
+
     /// Time passed (a revealed secret may have to hide again).
     fn tick(&mut self, _clock: Clock) {}
 
@@ -183,6 +186,7 @@ pub trait AnyScreen {
     ) -> Vec<Effect>;
     fn returned(&mut self, shared: &mut Shared, value: Option<Returned>) -> Update;
     fn discard_confirmed(&mut self, shared: &mut Shared) -> Update;
+    fn reveal_confirmed(&mut self, shared: &mut Shared);
     fn tick(&mut self, clock: Clock);
     fn wake_at(&self) -> Option<Instant>;
     fn animating(&self) -> bool;
@@ -245,6 +249,9 @@ impl<S: Screen> AnyScreen for S {
     }
     fn discard_confirmed(&mut self, shared: &mut Shared) -> Update {
         Screen::discard_confirmed(self, shared)
+    }
+    fn reveal_confirmed(&mut self, shared: &mut Shared) {
+        Screen::reveal_confirmed(self, shared)
     }
     fn tick(&mut self, clock: Clock) {
         Screen::tick(self, clock)

@@ -54,6 +54,16 @@ pub enum Modal {
     CommandLine(CommandLine),
     /// `Y`: what of the selected row to copy (its reason, its detail), each on a key.
     Yank(Vec<YankChoice>),
+    /// `Y` (Ctrl-y in a form) while a secret is revealed: the reason and detail, and the
+    /// secret, which asks first.
+    YankWithSecret {
+        choices: Vec<YankChoice>,
+        secret: SecretOffer,
+    },
+    /// Copy this secret to the clipboard? (asked before it is copied)
+    ConfirmYankSecret(SecretOffer),
+    /// Show the stored secret of this field (its label)? The form asks before it reveals.
+    ConfirmReveal(String),
     /// Esc with unsaved work; the text says what would be lost. "y" tells the screen on top.
     ConfirmDiscard(&'static str),
     /// `R`: rotate this credential's password? Names what the rotation touches.
@@ -78,6 +88,14 @@ pub struct CommandLine {
     pub input: tui_input::Input,
     /// Why the last command did not run, or the completions Tab found.
     pub note: Option<String>,
+}
+
+/// A revealed secret `Y` offers to copy: the field's label, and the value (redacted in Debug,
+/// never drawn by the dialogs).
+#[derive(Debug, Clone)]
+pub struct SecretOffer {
+    pub label: String,
+    pub value: secrecy::SecretString,
 }
 
 /// One thing `Y` offers to copy.
@@ -272,19 +290,7 @@ impl Shared {
     /// `Y`: a choice of the credential's last reason and detail (a secret is never offered
     /// here: it is not shown in a list).
     pub fn offer_yank(&mut self, c: &Credential) {
-        let mut choices = Vec::new();
-        if let Some(v) = &c.last_verification {
-            choices.push(YankChoice {
-                what: "reason",
-                text: v.reason.clone(),
-            });
-            if let Some(d) = &v.detail {
-                choices.push(YankChoice {
-                    what: "detail",
-                    text: d.clone(),
-                });
-            }
-        }
+        let choices = yank_choices(c);
         if choices.is_empty() {
             self.notice = Some(Notice::info(format!(
                 "'{}' was never verified: no reason or detail to copy",
@@ -333,4 +339,22 @@ impl Shared {
             credential: Box::new(c),
         }]
     }
+}
+
+/// What of a credential `Y` can copy without asking: its last reason and detail.
+pub fn yank_choices(c: &Credential) -> Vec<YankChoice> {
+    let mut choices = Vec::new();
+    if let Some(v) = &c.last_verification {
+        choices.push(YankChoice {
+            what: "reason",
+            text: v.reason.clone(),
+        });
+        if let Some(d) = &v.detail {
+            choices.push(YankChoice {
+                what: "detail",
+                text: d.clone(),
+            });
+        }
+    }
+    choices
 }

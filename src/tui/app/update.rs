@@ -221,6 +221,20 @@ fn on_key(shared: &mut Shared, nav: &mut Navigation, key: KeyEvent) -> Vec<Effec
                 let update = nav.top_mut().screen_mut().discard_confirmed(shared);
                 nav.apply(shared, update)
             }
+            Answer::Reveal => {
+                nav.top_mut().screen_mut().reveal_confirmed(shared);
+                Vec::new()
+            }
+            Answer::Next(modal) => {
+                shared.modal = Some(modal);
+                Vec::new()
+            }
+            Answer::CopySecret { effect, label } => {
+                shared.notice = Some(Notice::info(format!(
+                    "Copied the secret of '{label}' to the clipboard"
+                )));
+                vec![effect]
+            }
         };
     }
     let top = nav.top_mut().screen_mut();

@@ -537,6 +537,13 @@ impl Edges {
                     tracing::warn!("cannot write the clipboard sequence: {e}");
                 }
             }
+            Effect::CopySecret { secret } => {
+                use secrecy::ExposeSecret;
+                // The same plain OSC 52 sequence; the error names no part of the value.
+                if let Err(e) = super::clipboard::copy(secret.expose_secret()) {
+                    tracing::warn!("cannot write the clipboard sequence: {e}");
+                }
+            }
             Effect::Lock => {
                 // Dropping the handles cancels the verifications; dropping our Arc drops the
                 // store (and its keys) once a write in progress, if any, has finished.

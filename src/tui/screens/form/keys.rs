@@ -35,6 +35,9 @@ pub enum Command {
     /// A pick list: the next or the previous value.
     NextChoice,
     PrevChoice,
+    /// The form's `Y` (letters type here): copy the last reason or detail, or the revealed
+    /// secret (after a confirmation).
+    Yank,
 }
 
 // The form's keys, shared by the plain and the OAuth2 form lists.
@@ -56,9 +59,16 @@ const SAVE_UNVERIFIED: Binding<Command> = bind(
 const REVEAL: Binding<Command> = bind(
     &[ctrl('r')],
     Command::Reveal,
-    "reveal the secret field for 10 s",
+    "reveal the secret for 10 s (a stored one asks first)",
 )
 .footer("reveal");
+const YANK: Binding<Command> = bind(
+    &[ctrl('y')],
+    Command::Yank,
+    "copy the reason, the detail or the revealed secret",
+)
+.footer("copy")
+.minor();
 const HELP: Binding<Command> = app(&[F1], Bound::Help, "help");
 /// Where nothing is typed (a pick list, a running check), `?` is help as on every screen.
 const HELP_OR_QUESTION: Binding<Command> = app(&[k('?'), F1], Bound::Help, "help");
@@ -73,6 +83,7 @@ pub static FORM: Keys<Command> = Keys {
         SAVE,
         SAVE_UNVERIFIED,
         REVEAL,
+        YANK,
         bind(&[ESC], Command::Back, "close (asks when changed)"),
         HELP,
     ],
@@ -89,6 +100,7 @@ pub static OAUTH_FORM: Keys<Command> = Keys {
         SAVE,
         SAVE_UNVERIFIED,
         REVEAL,
+        YANK,
         bind(
             &[ctrl('g')],
             Command::Login,
@@ -136,6 +148,7 @@ pub static CHOICE: Keys<Command> = Keys {
         SAVE,
         SAVE_UNVERIFIED,
         REVEAL,
+        YANK,
         bind(&[ESC], Command::Back, "close (asks when changed)").footer("close"),
         HELP_OR_QUESTION,
     ],

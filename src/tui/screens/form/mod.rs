@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
+use secrecy::SecretString;
 use tui_input::Input;
 use zeroize::Zeroize;
 
@@ -28,7 +29,7 @@ use crate::tui::app::action::{Action, Clock, Effect, RequestId, Stored};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Returned};
 use crate::tui::app::screen::{Screen, Update};
-use crate::tui::app::shared::{InFlight, Modal, Shared, REVEAL_FOR};
+use crate::tui::app::shared::{yank_choices, InFlight, Modal, SecretOffer, Shared, REVEAL_FOR};
 use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
 use crate::vault::Changes;
@@ -198,6 +199,72 @@ impl FormState {
 
     pub fn is_revealed(&self, index: usize) -> bool {
         self.revealed.is_some_and(|(i, _)| i == index)
+    }
+
+    /// The stored secret field `index` keeps while nothing is typed into it (editing).
+    pub fn stored_secret(&self, index: usize) -> Option<&str> {
+        let field = self.fields.get(index)?;
+        let FieldKey::Field(name) = &field.key else {
+            return None;
+        };
+        if !field.secret || !field.has_stored_secret || !field.input.value().is_empty() {
+            return None;
+        }
+        self.base.as_ref()?.secrets.expose(name)
+    }
+
+    /// The secret field `index` shows now: what is typed, else the stored one, if revealed.
+    fn revealed_value(&self, index: usize) -> Option<&str> {
+        if !self.is_revealed(index) {
+            return None;
+        }
+        let typed = self.fields.get(index)?.input.value();
+        if typed.is_empty() {
+            self.stored_secret(index)
+        } else {
+            Some(typed)
+        }
+    }
+
+    /// Ctrl-r: hides a shown secret; shows what was typed at once; a stored secret only after
+    /// the confirmation dialog (`reveal_confirmed`). For 10 s, by the app's clock.
+    fn reveal(&mut self, shared: &mut Shared) {
+        let focus = self.focus;
+        let Some(field) = self.fields.get(focus).filter(|f| f.secret) else {
+            return;
+        };
+        if self.is_revealed(focus) {
+            self.revealed = None;
+        } else if !field.input.value().is_empty() {
+            self.revealed = Some((focus, shared.clock.mono + REVEAL_FOR));
+        } else if self.stored_secret(focus).is_some() {
+            shared.modal = Some(Modal::ConfirmReveal(field.label.clone()));
+        } else {
+            self.message = Some(Notice::info(format!(
+                "Nothing to reveal: '{}' is empty",
+                field.label
+            )));
+        }
+    }
+
+    /// The form's `Y`: the last reason and detail of the credential edited, and the secret
+    /// of the focused field while it is revealed (its copy asks first).
+    fn yank(&mut self, shared: &mut Shared) {
+        let choices = self.base.as_deref().map(yank_choices).unwrap_or_default();
+        let secret = self.revealed_value(self.focus).map(|value| SecretOffer {
+            label: self.fields[self.focus].label.clone(),
+            value: SecretString::from(value.to_string()),
+        });
+        shared.modal = match secret {
+            Some(secret) => Some(Modal::YankWithSecret { choices, secret }),
+            None if choices.is_empty() => {
+                self.message = Some(Notice::info(
+                    "Nothing to copy: no reason or detail yet, and no secret revealed",
+                ));
+                None
+            }
+            None => Some(Modal::Yank(choices)),
+        };
     }
 
     /// Save gating: nothing leaves the form while a field is invalid or a save is under way.
@@ -459,16 +526,8 @@ impl Screen for FormState {
             Command::Submit if self.focus + 1 < n => self.focus += 1,
             Command::Submit | Command::Save => return self.save(shared),
             Command::SaveUnverified => return self.save_unverified(),
-            Command::Reveal => {
-                let focus = self.focus;
-                if self.fields.get(focus).is_some_and(|f| f.secret) {
-                    self.revealed = if self.is_revealed(focus) {
-                        None
-                    } else {
-                        Some((focus, shared.clock.mono + REVEAL_FOR))
-                    };
-                }
-            }
+            Command::Reveal => self.reveal(shared),
+            Command::Yank => self.yank(shared),
             // Bound only in the OAuth2 form's table.
             Command::Login => return Update::effects(self.start_login(shared, false)),
             Command::LoginPaste => return Update::effects(self.start_login(shared, true)),
@@ -604,6 +663,13 @@ impl Screen for FormState {
             self.check_underneath(shared);
         }
         Vec::new()
+    }
+
+    /// The stored secret is shown for 10 s from the confirmation, by the app's clock.
+    fn reveal_confirmed(&mut self, shared: &mut Shared) {
+        if self.stored_secret(self.focus).is_some() {
+            self.revealed = Some((self.focus, shared.clock.mono + REVEAL_FOR));
+        }
     }
 
     fn tick(&mut self, clock: Clock) {

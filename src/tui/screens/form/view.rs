@@ -5,6 +5,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Paragraph, Wrap};
 use ratatui::Frame;
+use zeroize::Zeroize;
 
 use super::login_view::{self as login, PastePanel};
 use super::{FieldKey, FormField, FormPhase, FormState};
@@ -123,14 +124,21 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         let revealed = form.is_revealed(i);
         let cleartext =
             field.key == FieldKey::Field("sslmode".into()) && field.input.value() == "disable";
-        let placeholder = if field.secret && field.has_stored_secret {
-            Some("(stored; type to replace)".to_string())
+        // A stored secret, once the user confirmed its reveal, is drawn in the field (until
+        // something is typed, which replaces it); hidden, the placeholder says it is there.
+        let stored_shown = revealed
+            .then(|| form.stored_secret(i))
+            .flatten()
+            .map(|v| tui_input::Input::new(v.to_string()));
+        let placeholder = if field.secret && field.has_stored_secret && stored_shown.is_none() {
+            Some("(stored; Ctrl-r shows it, typing replaces it)".to_string())
         } else {
             None
         };
         // A pick list shows its value between arrows, with no text cursor: it is not typed.
         let pick = (!field.choices.is_empty())
-            .then(|| tui_input::Input::new(format!("‹ {} ›", field.input.value())));
+            .then(|| tui_input::Input::new(format!("‹ {} ›", field.input.value())))
+            .or(stored_shown);
         let value_area = text_field::labelled(
             frame,
             area,
@@ -146,6 +154,10 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
                 placeholder_style: t.dim(),
             },
         );
+        // The copy of a shown stored secret is overwritten before it is freed.
+        if let Some(mut shown) = pick {
+            shown.value_and_reset().zeroize();
+        }
         if y + 1 >= area.bottom() {
             continue;
         }
@@ -153,10 +165,19 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
             Line::styled(format!("✗ {e}"), t.error())
         } else if revealed {
             let left = form.revealed.map_or(0, |(_, until)| {
-                until.saturating_duration_since(shared.clock.mono).as_secs() + 1
+                // Rounded up: "10 s" at the start, "1 s" in the last second.
+                until
+                    .saturating_duration_since(shared.clock.mono)
+                    .as_millis()
+                    .div_ceil(1000)
             });
+            let what = if form.stored_secret(i).is_some() {
+                "stored secret shown"
+            } else {
+                "revealed"
+            };
             Line::styled(
-                format!("revealed: hidden again in {left} s (Ctrl-r hides now)"),
+                format!("{what}: hidden again in {left} s (Ctrl-r hides now)"),
                 t.warn(),
             )
         } else if let Some(meaning) = choice_meaning(shared, form, field).filter(|_| focused) {
