@@ -13,4 +13,5 @@ mod verify {
     mod pg_tls;
     mod postgres;
     mod redis;
+    mod sftp;
 }

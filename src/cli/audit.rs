@@ -96,6 +96,7 @@ pub fn run(
                 latency: std::time::Duration::ZERO,
                 tls: None,
                 tokens: None,
+                host_key_to_confirm: None,
             })),
         }
     }

@@ -1,5 +1,6 @@
 //! A database credential's fields from a connection URL (`postgresql://user:pass@host:5432/db?
-//! sslmode=require`, `mysql://...`, `redis://` / `rediss://...`), for the CLI's `--from-url`. One rule for both faces: the URL's scheme
+//! sslmode=require`, `mysql://...`, `redis://` / `rediss://...`, `sftp://user@host:22`), for the
+//! CLI's `--from-url`. One rule for both faces: the URL's scheme
 //! must be the component's engine, and every part must name a field the component has.
 //!
 //! Messages never echo the URL: it holds a password.
@@ -12,14 +13,20 @@ pub fn schemes(engine: DbEngine) -> &'static [&'static str] {
         DbEngine::Postgres => &["postgresql", "postgres"],
         DbEngine::Mysql => &["mysql", "mariadb"],
         DbEngine::Redis => &["redis", "rediss"],
+        DbEngine::Sftp => &["sftp", "ssh"],
     }
 }
 
 /// The engine whose URLs use `scheme`, if any.
 fn engine_of(scheme: &str) -> Option<DbEngine> {
-    [DbEngine::Postgres, DbEngine::Mysql, DbEngine::Redis]
-        .into_iter()
-        .find(|e| schemes(*e).contains(&scheme))
+    [
+        DbEngine::Postgres,
+        DbEngine::Mysql,
+        DbEngine::Redis,
+        DbEngine::Sftp,
+    ]
+    .into_iter()
+    .find(|e| schemes(*e).contains(&scheme))
 }
 
 /// The fields `url` gives a credential of `component`, in the URL's order: user, password,
@@ -104,10 +111,13 @@ pub fn fields_from_url(component: &Component, url: &str) -> Result<Vec<(String, 
         parsed.port().map(|p| p.to_string()).unwrap_or_default(),
     )?;
     let path = parsed.path().trim_start_matches('/');
-    if path.contains('/') {
-        return Err("has a path of more than one part".into());
+    match dbengine {
+        // An sftp:// URL's path is a folder on the server (RFC draft-ietf-secsh-scp-sftp-
+        // ssh-uri), not part of the login: a credential has no field for it.
+        DbEngine::Sftp => {}
+        _ if path.contains('/') => return Err("has a path of more than one part".into()),
+        _ => push("database", plain(path)?)?,
     }
-    push("database", plain(path)?)?;
     if dbengine == DbEngine::Redis {
         push(
             "tls",
@@ -129,6 +139,7 @@ mod tests {
         match id {
             "postgresql" => examples::postgres(),
             "redis" => examples::redis(),
+            "sftp" => examples::sftp(),
             other => panic!("no example {other}"),
         }
     }
@@ -191,5 +202,49 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("'application_name', which is no field"), "{e}");
+    }
+
+    #[test]
+    fn an_sftp_url_gives_user_host_and_port_and_its_path_is_no_field() {
+        let fields = fields_from_url(
+            &component("sftp"),
+            "sftp://files@drop.example.com:2222/inbox",
+        )
+        .unwrap();
+        assert_eq!(
+            fields,
+            [
+                ("user", "files"),
+                ("host", "drop.example.com"),
+                ("port", "2222")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
+        let fields = fields_from_url(
+            &component("sftp"),
+            "ssh://files:pw@[::1]/?host_key=SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+        )
+        .unwrap();
+        assert!(
+            fields.contains(&("host".into(), "::1".into())),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&("password".into(), "pw".into())),
+            "{fields:?}"
+        );
+        assert!(
+            fields.contains(&(
+                "host_key".into(),
+                "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s".into()
+            )),
+            "{fields:?}"
+        );
+        let e = fields_from_url(&component("sftp"), "redis://:SENTINEL@h").unwrap_err();
+        assert!(
+            e.contains("redis:// URL, which is not for SFTP / SSH"),
+            "{e}"
+        );
+        assert!(!e.contains("SENTINEL"));
     }
 }

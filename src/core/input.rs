@@ -157,6 +157,22 @@ pub fn apply_fields(
             }
         }
     }
+    for group in &component.require_one_of {
+        let given = group
+            .iter()
+            .any(|name| public.contains_key(name) || secrets.contains(name));
+        if !given {
+            let quoted: Vec<String> = group.iter().map(|name| format!("'{name}'")).collect();
+            return Err(FieldError {
+                field: group[0].clone(),
+                message: format!(
+                    "is empty: {} needs one of {}",
+                    component.name,
+                    quoted.join(" or ")
+                ),
+            });
+        }
+    }
     // Values carried over from `base` are re-checked too: the catalogue may have changed.
     for (name, value) in &public {
         check_field(component, name, value)?;

@@ -20,9 +20,21 @@ pub enum PemKind {
     /// Exactly one unencrypted private key: PKCS #8 (`PRIVATE KEY`), PKCS #1 (`RSA PRIVATE
     /// KEY`) or SEC 1 (`EC PRIVATE KEY`), the three rustls reads.
     PrivateKey,
+    /// Exactly one SSH private key, as `ssh-keygen` writes it (`OPENSSH PRIVATE KEY`, whose
+    /// encryption, if any, is inside the block: `private_key_passphrase` opens it) or in the
+    /// older PEM forms. Read by russh when the connection is made.
+    SshPrivateKey,
 }
 
 const KEY_LABELS: [&str; 3] = ["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"];
+const SSH_KEY_LABELS: [&str; 4] = [
+    "OPENSSH PRIVATE KEY",
+    "PRIVATE KEY",
+    "RSA PRIVATE KEY",
+    "EC PRIVATE KEY",
+];
+/// OpenSSH's readers want its own line width (70), not PEM's 64.
+const OPENSSH_LABEL: &str = "OPENSSH PRIVATE KEY";
 
 /// One block as found: its label and its base64 body with the whitespace removed.
 struct Block<'a> {
@@ -65,6 +77,22 @@ pub fn normalise(kind: PemKind, text: &str) -> Result<String, String> {
             [one] if !KEY_LABELS.contains(&one.label) => {
                 return Err(format!(
                     "must be a private key, not a '{}' block",
+                    one.label
+                ))
+            }
+            [_] => {}
+            _ => return Err("must hold exactly one private key".into()),
+        },
+        PemKind::SshPrivateKey => match blocks.as_slice() {
+            [] => {
+                return Err(
+                    "must be an SSH private key (-----BEGIN OPENSSH PRIVATE KEY----- ... -----END OPENSSH PRIVATE KEY-----)"
+                        .into(),
+                )
+            }
+            [one] if !SSH_KEY_LABELS.contains(&one.label) => {
+                return Err(format!(
+                    "must be an SSH private key, not a '{}' block",
                     one.label
                 ))
             }
@@ -131,8 +159,9 @@ fn canonical(blocks: &[Block<'_>]) -> String {
         out.push_str("-----BEGIN ");
         out.push_str(block.label);
         out.push_str("-----\n");
+        let width = if block.label == OPENSSH_LABEL { 70 } else { 64 };
         // Base64 is ASCII, so 64-byte chunks are 64-character lines.
-        for line in block.body.as_bytes().chunks(64) {
+        for line in block.body.as_bytes().chunks(width) {
             out.push_str(std::str::from_utf8(line).unwrap_or_default());
             out.push('\n');
         }

@@ -54,6 +54,11 @@ pub enum Validation {
     PemCertificates,
     /// One unencrypted PEM private key (put it in a secret field).
     PemPrivateKey,
+    /// One SSH private key, OpenSSH's format or PEM, encrypted or not (a secret field).
+    SshPrivateKey,
+    /// An SSH host key fingerprint as `ssh-keygen -lf` prints it: `SHA256:` and 43 base64
+    /// characters.
+    SshFingerprint,
 }
 
 impl Validation {
@@ -62,6 +67,7 @@ impl Validation {
         match self {
             Validation::PemCertificates => Some(PemKind::Certificates),
             Validation::PemPrivateKey => Some(PemKind::PrivateKey),
+            Validation::SshPrivateKey => Some(PemKind::SshPrivateKey),
             _ => None,
         }
     }
@@ -153,6 +159,8 @@ pub enum DbEngine {
     /// MySQL and MariaDB.
     Mysql,
     Redis,
+    /// SFTP over SSH.
+    Sftp,
 }
 
 impl DbEngine {
@@ -162,6 +170,7 @@ impl DbEngine {
             DbEngine::Postgres => "postgresql",
             DbEngine::Mysql => "mysql",
             DbEngine::Redis => "redis",
+            DbEngine::Sftp => "sftp",
         }
     }
 
@@ -172,6 +181,15 @@ impl DbEngine {
                 &["host", "port", "database", "user", "password", "sslmode"]
             }
             DbEngine::Redis => &["host", "port", "user", "password", "database", "tls"],
+            DbEngine::Sftp => &[
+                "host",
+                "port",
+                "user",
+                "password",
+                "private_key",
+                "private_key_passphrase",
+                "host_key",
+            ],
         }
     }
 }
@@ -212,6 +230,11 @@ pub struct Component {
     /// `"$url"`, its connection URL (`DATABASE_URL`). See `check_env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// Groups of optional fields of which at least one must be given (`require_one_of =
+    /// [["password", "private_key"]]`: an SSH login needs a password or a key). Checked with
+    /// the required fields, by `input::apply_fields`.
+    #[serde(default)]
+    pub require_one_of: Vec<Vec<String>>,
     /// A user file reusing a built-in id must say so (`override = true`), or it is refused:
     /// replacing Stripe's definition moves where every Stripe key is sent.
     #[serde(default, rename = "override")]
@@ -344,10 +367,24 @@ fn check_component(c: &Component) -> Result<(), String> {
                 f.name
             ));
         }
-        if f.validate == Validation::PemPrivateKey && !f.secret {
+        if matches!(
+            f.validate,
+            Validation::PemPrivateKey | Validation::SshPrivateKey
+        ) && !f.secret
+        {
             return Err(format!(
                 "field '{}' holds a private key and must be secret",
                 f.name
+            ));
+        }
+    }
+    for group in &c.require_one_of {
+        if group.len() < 2 {
+            return Err("each require_one_of group names at least two fields".into());
+        }
+        if let Some(name) = group.iter().find(|name| c.field(name).is_none()) {
+            return Err(format!(
+                "require_one_of names '{name}', which is not one of its fields"
             ));
         }
     }
@@ -573,7 +610,25 @@ pub fn validate_value(field: &FieldSpec, value: &str) -> Result<(), String> {
         }
         Validation::PemCertificates => pem::normalise(PemKind::Certificates, value).map(drop),
         Validation::PemPrivateKey => pem::normalise(PemKind::PrivateKey, value).map(drop),
+        Validation::SshPrivateKey => pem::normalise(PemKind::SshPrivateKey, value).map(drop),
+        Validation::SshFingerprint => {
+            if is_ssh_fingerprint(value) {
+                Ok(())
+            } else {
+                Err("must be a SHA256 fingerprint as ssh-keygen -lf prints it (SHA256: and 43 base64 characters)".into())
+            }
+        }
     }
+}
+
+/// `SHA256:` and the unpadded base64 of 32 bytes, as OpenSSH writes a host key's fingerprint.
+pub fn is_ssh_fingerprint(value: &str) -> bool {
+    value.strip_prefix("SHA256:").is_some_and(|b64| {
+        b64.len() == 43
+            && b64
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    })
 }
 
 /// Definitions for the core's unit tests: the shipped PostgreSQL and Stripe files, embedded at
@@ -595,6 +650,10 @@ pub(crate) mod examples {
 
     pub(crate) fn redis() -> Component {
         definition(include_str!("../../assets/components/redis.toml"))
+    }
+
+    pub(crate) fn sftp() -> Component {
+        definition(include_str!("../../assets/components/sftp.toml"))
     }
 
     pub(crate) fn stripe() -> Component {
@@ -667,6 +726,51 @@ mod tests {
         pg.icon = "P".into();
         pg.fields.retain(|f| f.name != "sslmode");
         assert!(pg.checked().unwrap_err().contains("'sslmode'"));
+    }
+
+    #[test]
+    fn sftp_checks_its_host_key_fingerprint_and_needs_a_password_or_a_key() {
+        let sftp = examples::sftp();
+        let host_key = sftp.field("host_key").unwrap();
+        let printed = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
+        assert_eq!(validate_value(host_key, printed), Ok(()));
+        for wrong in [
+            "uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+            "MD5:16:27:ac:a5:76:28:2d:36:63:1b:56:4d:eb:df:a6:48",
+            "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2",
+            "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s=",
+        ] {
+            assert!(validate_value(host_key, wrong).is_err(), "{wrong}");
+        }
+        assert!(sftp.field("private_key").unwrap().secret);
+        let none = crate::core::input::apply_fields(
+            &sftp,
+            &Default::default(),
+            &Default::default(),
+            vec![
+                (
+                    "host".into(),
+                    crate::core::input::FieldValue::Plain("h".into()),
+                ),
+                (
+                    "user".into(),
+                    crate::core::input::FieldValue::Plain("u".into()),
+                ),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(none.field, "password");
+        assert!(
+            none.message.contains("'password' or 'private_key'"),
+            "{none}"
+        );
+        let bad: Component =
+            toml::from_str(&include_str!("../../assets/components/sftp.toml").replace(
+                "[[\"password\", \"private_key\"]]",
+                "[[\"password\", \"pin\"]]",
+            ))
+            .unwrap();
+        assert!(bad.checked().unwrap_err().contains("'pin'"));
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! Whenever a refresh does happen, the new tokens come back in `Outcome.tokens` for the caller
 //! to store with the result, atomically.
 
+mod budget;
 mod endpoints;
 pub(crate) mod failure;
 mod http;
@@ -35,6 +36,7 @@ mod postgres;
 mod redis;
 mod safety;
 mod scrub;
+mod sftp;
 pub(crate) mod tls;
 mod token;
 mod transport;
@@ -70,6 +72,10 @@ pub struct Outcome {
     /// New OAuth2 tokens obtained while verifying (refresh grant, client credentials); the
     /// caller stores them together with the result, in one transaction.
     pub tokens: Option<TokenUpdate>,
+    /// SSH: the server's host key fingerprint (`SHA256:...`) when the credential pins none,
+    /// for the user to confirm before anything is sent (trust on first use, never silently;
+    /// `core::save::decide` turns it into `SaveDecision::ConfirmHostKey`).
+    pub host_key_to_confirm: Option<String>,
 }
 
 /// Tokens to store after a successful grant. Debug redacts the secrets (SecretString).
@@ -107,7 +113,10 @@ pub(crate) struct Finding {
     pub(crate) detail: Option<String>,
     /// How the connection was protected, once one was made.
     pub(crate) tls: Option<TlsState>,
-    pub(crate) tokens: Option<TokenUpdate>,
+    /// Boxed: rare, and it would make every `Result<_, Finding>` large.
+    pub(crate) tokens: Option<Box<TokenUpdate>>,
+    /// See `Outcome::host_key_to_confirm`.
+    pub(crate) host_key_to_confirm: Option<String>,
 }
 
 impl Finding {
@@ -118,6 +127,7 @@ impl Finding {
             detail: None,
             tls: None,
             tokens: None,
+            host_key_to_confirm: None,
         }
     }
 
@@ -320,6 +330,9 @@ impl Verifier {
                 VerifySpec::Database {
                     dbengine: DbEngine::Redis,
                 } => Box::pin(redis::verify_redis(&self.trust, self.limits, credential)).await,
+                VerifySpec::Database {
+                    dbengine: DbEngine::Sftp,
+                } => Box::pin(sftp::verify_sftp(self.limits, credential)).await,
             }
         };
         let finding = match tokio::time::timeout(self.limits.deadline, work).await {
@@ -337,7 +350,8 @@ impl Verifier {
             detail: finding.detail.and_then(|d| scrubber.detail(d)),
             latency: started.elapsed(),
             tls: finding.tls,
-            tokens: finding.tokens,
+            tokens: finding.tokens.map(|t| *t),
+            host_key_to_confirm: finding.host_key_to_confirm,
         }
     }
 
@@ -406,6 +420,7 @@ impl Verifier {
             latency: started.elapsed(),
             tls: finding.tls,
             tokens: None,
+            host_key_to_confirm: None,
         }
     }
 

@@ -246,7 +246,7 @@ async fn refresh_grant(
         ),
     };
     Finding {
-        tokens: Some(tokens),
+        tokens: Some(Box::new(tokens)),
         ..Finding::verified(reason, detail).over(tls)
     }
 }
@@ -279,7 +279,7 @@ async fn client_credentials(probe: &Probe<'_>, limits: Limits, now: Timestamp) -
         .await;
     match answer {
         Ok(response) => Finding {
-            tokens: Some(token_update(&response, now)),
+            tokens: Some(Box::new(token_update(&response, now))),
             ..Finding::verified(
                 format!(
                     "{} issued a token to client '{}'.",

@@ -8,16 +8,15 @@
 //! `tls = off` sends the password in clear, so it is allowed only for a loopback host, where it
 //! is the default; elsewhere the default is on.
 
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, RedisConnectionInfo};
 use rustls::pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use super::budget::ReadBudget;
 use super::failure::NetFailure;
 use super::safety;
 use super::tls::{DbTls, Trust};
@@ -148,12 +147,12 @@ pub(crate) async fn verify_redis(
         };
         let tls = tokio_rustls::TlsConnector::from(Arc::new(connector.config));
         match tokio::time::timeout(limits.connect_timeout, tls.connect(name, tcp)).await {
-            Ok(Ok(stream)) => check(Budget::new(stream), &t).await,
+            Ok(Ok(stream)) => check(ReadBudget::new(stream, READ_BUDGET), &t).await,
             Ok(Err(e)) => return handshake_failure(&e, &t, limits),
             Err(_) => return silent_handshake(&t, limits).await,
         }
     } else {
-        check(Budget::new(tcp), &t).await
+        check(ReadBudget::new(tcp, READ_BUDGET), &t).await
     };
     match result {
         Ok(()) => Finding::verified(
@@ -324,57 +323,5 @@ async fn silent_handshake(t: &Target<'_>, limits: Limits) -> Finding {
             "The server at {where_} does not speak TLS; set tls = off only for a loopback host."
         )),
         _ => NetFailure::SlowAnswer.finding(&where_, limits.connect_timeout.as_secs()),
-    }
-}
-
-/// A stream that stops reading after `READ_BUDGET` bytes (see there).
-struct Budget<S> {
-    inner: S,
-    left: usize,
-}
-
-impl<S> Budget<S> {
-    fn new(inner: S) -> Budget<S> {
-        Budget {
-            inner,
-            left: READ_BUDGET,
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Budget<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.left == 0 {
-            return Poll::Ready(Err(std::io::Error::other(
-                "the server sent more than a verification needs",
-            )));
-        }
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let read = buf.filled().len() - before;
-        self.left = self.left.saturating_sub(read);
-        poll
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Budget<S> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, data)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }

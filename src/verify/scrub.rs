@@ -59,6 +59,15 @@ impl<'c> Scrubber<'c> {
             .names()
             .filter_map(|name| secrets.expose(name))
             .map(str::trim)
+            .flat_map(|v| {
+                // A PEM value (a private key) is secret in its body, line by line; its armour
+                // ("-----BEGIN OPENSSH PRIVATE KEY-----") is public words that keyway's own
+                // sentences use ("did not accept the private key"), so it is not looked for.
+                let armoured = v.starts_with("-----BEGIN ");
+                v.split(move |c| armoured && c == '\n')
+                    .map(str::trim)
+                    .filter(move |line| !(armoured && line.starts_with("-----")))
+            })
             .filter(|v| v.chars().count() >= SHORTEST)
     }
 
@@ -258,6 +267,20 @@ mod tests {
     }
 
     const KEY: &str = "sk_live_Ab12Cd34Ef56/Gh78+Ij90";
+
+    #[test]
+    fn a_private_keys_body_is_masked_but_not_its_armour_words() {
+        let body = "b3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIAAAAGYmNyeXB0AAAAGAAAABBT";
+        let pem = format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{body}\n-----END OPENSSH PRIVATE KEY-----\n"
+        );
+        let c = holding(&[("private_key", &pem)]);
+        let s = Scrubber::of(&c);
+        let sentence = "The server did not accept the private key for user 'files'.";
+        assert_eq!(s.reason(sentence.to_string()), sentence);
+        let out = s.reason(format!("it echoed {}", &body[10..40]));
+        assert!(!out.contains(&body[10..40]), "{out}");
+    }
 
     #[test]
     fn every_form_of_a_secret_is_masked_in_a_reason() {

@@ -174,6 +174,7 @@ pub fn outcome(status: Status, reason: &str) -> Outcome {
         latency: Duration::from_millis(40),
         tls: None,
         tokens: None,
+        host_key_to_confirm: None,
     }
 }
 

@@ -1,0 +1,60 @@
+//! A read budget for the database verifiers' connections: a server, hostile or broken, gets a
+//! fixed number of bytes to answer a verification in, never an unbounded buffer.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A stream that stops reading after a budget of bytes, so a hostile server cannot make a
+/// protocol client buffer without end (each verifier says how much its protocol needs).
+pub(crate) struct ReadBudget<S> {
+    inner: S,
+    left: usize,
+}
+
+impl<S> ReadBudget<S> {
+    pub(crate) fn new(inner: S, budget: usize) -> ReadBudget<S> {
+        ReadBudget {
+            inner,
+            left: budget,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for ReadBudget<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.left == 0 {
+            return Poll::Ready(Err(std::io::Error::other(
+                "the server sent more than a verification needs",
+            )));
+        }
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.left = self.left.saturating_sub(read);
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for ReadBudget<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

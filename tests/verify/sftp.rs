@@ -1,0 +1,249 @@
+//! SFTP / SSH verification against a real OpenSSH server on 127.0.0.1 (see
+//! tests/support/sshd.rs): the host key pinned, changed or not yet known; password and
+//! encrypted-key logins; SFTP opened; unreachable, silent and hostile servers.
+
+use std::time::{Duration, Instant};
+
+use crate::support::pg::free_port;
+use crate::support::sshd::{self, Sshd, KEY_PASSPHRASE, SSH_PASSWORD, SSH_USER};
+use crate::support::{assert_no_secret, builtin, credential, verifier, NOW};
+use keyway::core::{Credential, Status};
+use keyway::verify::Outcome;
+
+fn sftp(port: u16, host_key: Option<&str>, secrets: &[(&str, &str)]) -> Credential {
+    let port = port.to_string();
+    let mut public = vec![
+        ("host", "127.0.0.1"),
+        ("port", port.as_str()),
+        ("user", SSH_USER),
+    ];
+    if let Some(pin) = host_key {
+        public.push(("host_key", pin));
+    }
+    credential("sftp", &public, secrets)
+}
+
+async fn check(c: &Credential) -> Outcome {
+    verifier(5, 30).verify(&builtin("sftp"), c, NOW).await
+}
+
+#[tokio::test]
+async fn a_password_login_with_the_pinned_host_key_opens_sftp() {
+    let server = Sshd::shared();
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[("password", SSH_PASSWORD)],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Verified, "{}", o.reason);
+    assert!(o.reason.contains("opened SFTP"), "{}", o.reason);
+    assert!(o.reason.contains(&server.host_key), "{}", o.reason);
+    assert_eq!(o.host_key_to_confirm, None);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_rejected() {
+    let server = Sshd::shared();
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[("password", "pw_SENTINEL_wrong")],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Rejected, "{}", o.reason);
+    assert!(o.reason.contains("rejected the password"), "{}", o.reason);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn an_encrypted_private_key_logs_in_with_its_passphrase() {
+    let server = Sshd::shared();
+    let pin = Some(server.host_key.as_str());
+    let key = server.client_key.as_str();
+    assert!(
+        key.contains("BEGIN OPENSSH PRIVATE KEY"),
+        "ssh-keygen's format"
+    );
+    let o = check(&sftp(
+        server.port,
+        pin,
+        &[
+            ("private_key", key),
+            ("private_key_passphrase", KEY_PASSPHRASE),
+        ],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Verified, "{}", o.reason);
+    assert!(o.reason.contains("private key"), "{}", o.reason);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn an_encrypted_key_without_its_passphrase_or_with_a_wrong_one_sends_nothing() {
+    let server = Sshd::shared();
+    let pin = Some(server.host_key.as_str());
+    let key = server.client_key.as_str();
+    let o = check(&sftp(server.port, pin, &[("private_key", key)])).await;
+    assert_eq!(o.status, Status::Misconfigured, "{}", o.reason);
+    assert!(
+        o.reason.contains("set private_key_passphrase"),
+        "{}",
+        o.reason
+    );
+    let o = check(&sftp(
+        server.port,
+        pin,
+        &[
+            ("private_key", key),
+            ("private_key_passphrase", "pp_SENTINEL_not_it"),
+        ],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Rejected, "{}", o.reason);
+    assert!(o.reason.contains("passphrase is wrong"), "{}", o.reason);
+    assert!(o.reason.contains("Nothing was sent"), "{}", o.reason);
+    assert_eq!(o.tls, None, "no connection was made");
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn a_key_the_server_does_not_know_is_rejected() {
+    let server = Sshd::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let stranger = dir.path().join("stranger");
+    sshd::keygen(&stranger, "");
+    let key = std::fs::read_to_string(&stranger).unwrap();
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[("private_key", &key)],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Rejected, "{}", o.reason);
+    assert!(
+        o.reason.contains("did not accept the private key"),
+        "{}",
+        o.reason
+    );
+}
+
+#[tokio::test]
+async fn a_changed_host_key_is_rejected_loudly_before_anything_is_sent() {
+    let server = Sshd::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other_host");
+    sshd::keygen(&other, "");
+    let pinned = sshd::fingerprint(&other.with_extension("pub"));
+    let o = check(&sftp(
+        server.port,
+        Some(&pinned),
+        &[("password", SSH_PASSWORD)],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Rejected, "{}", o.reason);
+    assert!(o.reason.starts_with("Host key changed!"), "{}", o.reason);
+    assert!(
+        o.reason.contains(&pinned) && o.reason.contains(&server.host_key),
+        "{}",
+        o.reason
+    );
+    assert!(o.reason.contains("Nothing was sent"), "{}", o.reason);
+    assert_eq!(
+        o.host_key_to_confirm, None,
+        "a changed key is not offered for trust"
+    );
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn no_pinned_host_key_shows_the_one_ssh_keygen_prints_and_sends_nothing() {
+    let server = Sshd::shared();
+    let o = check(&sftp(server.port, None, &[("password", SSH_PASSWORD)])).await;
+    assert_eq!(o.status, Status::Misconfigured, "{}", o.reason);
+    // `ssh-keygen -lf` on the server's public host key, run here, not a stored value.
+    let printed = sshd::fingerprint(&server.host_key_pub);
+    assert!(printed.starts_with("SHA256:"), "{printed}");
+    assert_eq!(o.host_key_to_confirm.as_deref(), Some(printed.as_str()));
+    assert!(o.reason.contains(&printed), "{}", o.reason);
+    assert!(o.reason.contains("nothing was sent"), "{}", o.reason);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn closed_port_is_unreachable() {
+    let o = check(&sftp(free_port(), None, &[("password", SSH_PASSWORD)])).await;
+    assert_eq!(o.status, Status::Unreachable, "{}", o.reason);
+    assert!(o.reason.contains("refused"), "{}", o.reason);
+}
+
+#[tokio::test]
+async fn silent_server_is_unreachable_within_deadline_plus_one_second() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let deadline = 2;
+    let started = Instant::now();
+    let o = verifier(1, deadline)
+        .verify(
+            &builtin("sftp"),
+            &sftp(port, None, &[("password", SSH_PASSWORD)]),
+            NOW,
+        )
+        .await;
+    let took = started.elapsed();
+    held.abort();
+    assert_eq!(o.status, Status::Unreachable, "{}", o.reason);
+    assert!(o.reason.contains("deadline"), "{}", o.reason);
+    assert!(took <= Duration::from_secs(deadline + 1), "took {took:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_is_not_ssh_is_unreachable() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let _ = socket
+                .write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let o = check(&sftp(port, None, &[("password", "pw_SENTINEL_x")])).await;
+    served.abort();
+    assert_eq!(o.status, Status::Unreachable, "{}", o.reason);
+    assert_no_secret(&o);
+}
+
+#[tokio::test]
+async fn a_hostile_server_that_streams_without_end_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // A banner, then one endless line where the key exchange should be.
+                let _ = socket.write_all(b"SSH-2.0-hostile\r\n").await;
+                let chunk = vec![b'x'; 64 * 1024];
+                while socket.write_all(&chunk).await.is_ok() {}
+            });
+        }
+    });
+    let o = check(&sftp(port, None, &[("password", "pw_SENTINEL_hostile")])).await;
+    served.abort();
+    assert_eq!(o.status, Status::Unreachable, "{}", o.reason);
+    assert!(
+        !o.reason.contains("deadline"),
+        "cut off, not timed out: {}",
+        o.reason
+    );
+    assert_no_secret(&o);
+}
