@@ -13,8 +13,26 @@ const LONG_REASON: &str = "PostgreSQL rejected the password for user 'etl' (SQLS
                            check the password, or pg_hba.conf on db.internal";
 const LONG_NAME: &str = "acme-db-production-primary";
 
+/// A real catalogue label longer than the form's label column (every HTTP component has it).
+const LONG_LABEL: &str = "Allow plain http (non-loopback)";
+/// The notice an activation refused on a rejected credential gets, longer than a line.
+const LONG_NOTICE: &str = "Not activated: flow 'legacy-sync' cannot be active: step 1 uses \
+                           credential 'legacy', whose last verification was rejected";
+
 fn long_snapshot() -> Snapshot {
     let mut s = snapshot();
+    // An inactive flow on the rejected credential: activating it is refused at length.
+    let mut on_rejected = s.flows[0].clone();
+    on_rejected.id = id("f9");
+    on_rejected.name = "legacy-sync".into();
+    on_rejected.active = false;
+    on_rejected.steps[0].credential = s
+        .credentials
+        .iter()
+        .find(|c| c.name == "legacy")
+        .map(|c| c.id.clone())
+        .unwrap();
+    s.flows.push(on_rejected);
     for c in s.credentials.iter_mut() {
         if c.name == "legacy" {
             c.last_verification = Some(verification(Status::Rejected, 7200, LONG_REASON));
@@ -87,6 +105,30 @@ fn screens() -> Vec<(&'static str, Walk)> {
                 h.key(KeyCode::Char('?'));
             }),
         ),
+        // A long label wraps onto the next row; a long notice onto the next lines.
+        (
+            "form_long_label",
+            Box::new(|h: &mut Harness| {
+                use keyway::tui::screens::form::FieldKey;
+                h.key(KeyCode::Char('/'));
+                h.typed("stripe");
+                h.key(KeyCode::Enter);
+                h.key(KeyCode::Char('a'));
+                while h.form().unwrap().fields[h.form().unwrap().focus].key
+                    != FieldKey::Field("allow_http".into())
+                {
+                    h.key(KeyCode::Tab);
+                }
+            }),
+        ),
+        (
+            "flows_long_notice",
+            Box::new(|h: &mut Harness| {
+                h.key(KeyCode::Char('f'));
+                // legacy-sync, first by name.
+                h.key(KeyCode::Char('a'));
+            }),
+        ),
         // `/` on a list: only the matches, the filter's line above them, n/N to step.
         (
             "audit_filtered",
@@ -118,6 +160,19 @@ fn every_screen_at_80x24_and_60x20() {
             walk(&mut h);
             let screen = h.screen(w, hgt);
             assert!(!screen.contains(SECRET), "{name}: a secret was drawn");
+            if name == "form_long_label" {
+                // Wrapped between its words, every word shown.
+                assert!(screen.contains("Allow plain http"), "{screen}");
+                assert!(screen.contains("(non-loopback)"), "{screen}");
+            }
+            if name == "flows_long_notice" {
+                let words: String = screen
+                    .lines()
+                    .map(|l| l.trim_matches(|c| c == '"' || c == '│' || c == ' '))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert!(words.contains(LONG_NOTICE), "the whole notice: {screen}");
+            }
             assert_screen!(format!("{name}_{w}x{hgt}"), screen);
         }
     }
@@ -126,6 +181,9 @@ fn every_screen_at_80x24_and_60x20() {
 /// The texts of the fixture that are longer than the columns they show in.
 const KNOWN_TEXTS: &[&str] = &[
     LONG_REASON,
+    LONG_LABEL,
+    LONG_NOTICE,
+    "Only for trusted networks: the key then travels unencrypted",
     LONG_NAME,
     "nightly-etl",
     "staging (default), production, or a name of your own",

@@ -51,6 +51,35 @@ pub fn truncate(text: &str, width: usize) -> String {
     out
 }
 
+/// `text` broken into lines of at most `width` columns, between words where it can (a word
+/// longer than a line is split where the line ends). Used where a label or a notice must be
+/// read whole: the lines are drawn one per row, so their count is the rows it takes.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let gap = usize::from(!line.is_empty());
+        if !line.is_empty() && line.width() + gap + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        for c in word.chars() {
+            if line.width() + c.width().unwrap_or(0) > width {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push(c);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// When a credential was last checked, worded for what the check found: "3m ago" when it was
 /// verified, "never verified" when it never was checked, "unverified since 2026-05-28" for one
 /// saved unverified, "checked 2h ago" for a failed check (it was not verified then).
@@ -90,4 +119,17 @@ pub fn boxed(frame: &mut Frame, area: Rect, theme: &Theme, title: &str) -> Rect 
 /// The first row to draw so `selected` stays visible in `height` rows.
 pub fn scroll_offset(selected: usize, height: usize) -> usize {
     (selected + 1).saturating_sub(height.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_wrap_between_words_and_a_long_word_is_split() {
+        assert_eq!(
+            super::wrap_words("Allow plain http (non-loopback)", 18),
+            ["Allow plain http", "(non-loopback)"]
+        );
+        assert_eq!(super::wrap_words("abcdefgh", 3), ["abc", "def", "gh"]);
+        assert_eq!(super::wrap_words("", 5), [""]);
+    }
 }

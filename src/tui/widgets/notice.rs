@@ -7,6 +7,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::theme::Theme;
+use super::{truncate, wrap_words};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeKind {
@@ -42,7 +43,12 @@ pub fn notice_style(theme: &Theme, notice: &Notice) -> Style {
     }
 }
 
-/// `notice`, if any, on the last line of `area`; returns the area above that line.
+/// The most rows a notice takes at the bottom of a screen: a long one wraps between words onto
+/// up to three, and only a longer one is cut (with an ellipsis).
+const NOTICE_MAX_ROWS: usize = 3;
+
+/// `notice`, if any, at the bottom of `area`, wrapped between words; returns the area above
+/// it (one line is kept for it even when there is none, so the list does not jump).
 pub fn notice_at_bottom(
     frame: &mut Frame,
     area: Rect,
@@ -52,19 +58,28 @@ pub fn notice_at_bottom(
     if area.height == 0 {
         return area;
     }
+    let mut lines = notice.map_or_else(Vec::new, |n| wrap_words(&n.text, usize::from(area.width)));
+    // Never more than a third of the area, and at least one row.
+    let room = NOTICE_MAX_ROWS.min(usize::from(area.height / 3)).max(1);
+    if lines.len() > room {
+        lines.truncate(room);
+        if let Some(last) = lines.last_mut() {
+            *last = truncate(&format!("{last} …"), usize::from(area.width));
+        }
+    }
+    let rows = u16::try_from(lines.len().max(1)).unwrap_or(1);
     if let Some(n) = notice {
-        let line = Rect {
-            y: area.bottom() - 1,
-            height: 1,
+        let at = Rect {
+            y: area.bottom() - rows,
+            height: rows,
             ..area
         };
-        frame.render_widget(
-            Paragraph::new(Line::styled(n.text.clone(), notice_style(theme, n))),
-            line,
-        );
+        let style = notice_style(theme, n);
+        let text: Vec<Line> = lines.into_iter().map(|l| Line::styled(l, style)).collect();
+        frame.render_widget(Paragraph::new(text), at);
     }
     Rect {
-        height: area.height - 1,
+        height: area.height - rows,
         ..area
     }
 }

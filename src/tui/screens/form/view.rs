@@ -11,10 +11,11 @@ use super::login_view::{self as login, PastePanel};
 use super::{FieldKey, FormField, FormPhase, FormState};
 use crate::core::Credential;
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::columns::cut_spans;
 use crate::tui::widgets::dialog::dialog;
 use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
-use crate::tui::widgets::{spinner, truncate};
+use crate::tui::widgets::{spinner, truncate, wrap_words};
 
 /// Wide terminals get the verification panel beside the form, narrow ones below it.
 const SIDE_PANEL_MIN_WIDTH: u16 = 90;
@@ -96,30 +97,71 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
     if area.height == 0 || area.width < 8 {
         return;
     }
-    let label_w = form
+    // The label column fits the longest label up to a third of the width; a longer label
+    // wraps between words onto the rows below (the field then takes more than its two rows),
+    // so no label is cut.
+    let widest = form
         .fields
         .iter()
         .map(|f| f.label.chars().count() + 3)
         .max()
-        .unwrap_or(10)
-        .min(22) as u16;
-    let per_screen = usize::from(area.height / 2).max(1);
-    let offset = (form.focus + 1).saturating_sub(per_screen);
+        .unwrap_or(10);
+    let label_w = widest.min(usize::from(area.width / 3).clamp(12, 28));
+    let labels: Vec<Vec<String>> = form
+        .fields
+        .iter()
+        .map(|f| {
+            let mark = if f.required { "*" } else { "" };
+            wrap_words(&format!("{}{mark}", f.label), label_w - 2)
+        })
+        .collect();
+    // Each field's rows: its value and hint, or as many as its label's lines.
+    let heights: Vec<u16> = labels
+        .iter()
+        .map(|l| u16::try_from(l.len().max(2)).unwrap_or(u16::MAX))
+        .collect();
+    // The first field drawn: as far down as keeps the focused field whole on the screen.
+    let mut offset = 0;
+    while offset < form.focus
+        && heights[offset..=form.focus.min(heights.len() - 1)]
+            .iter()
+            .sum::<u16>()
+            > area.height
+    {
+        offset += 1;
+    }
+    let label_w = u16::try_from(label_w).unwrap_or(u16::MAX);
     // The pasted-address field of a browser login has the cursor while it is shown.
     let interactive =
         shared.modal.is_none() && !form.login.as_ref().is_some_and(|l| l.takes_paste());
-    for (slot, (i, field)) in form
-        .fields
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(per_screen)
-        .enumerate()
-    {
-        let y = area.y + 2 * slot as u16;
+    let mut y = area.y;
+    for (i, field) in form.fields.iter().enumerate().skip(offset) {
+        if y >= area.bottom() {
+            break;
+        }
+        let field_y = y;
+        y = y.saturating_add(heights[i]);
         let focused = i == form.focus;
-        let mark = if field.required { "*" } else { " " };
-        let label = truncate(&format!("{}{mark}", field.label), usize::from(label_w) - 1);
+        let mut label_lines = labels[i].iter();
+        let label = label_lines.next().cloned().unwrap_or_default();
+        // The label's further lines, under its first, in the label column.
+        for (n, more) in label_lines.enumerate() {
+            let row = field_y + 1 + n as u16;
+            if row >= area.bottom() {
+                break;
+            }
+            let style = if focused { t.key() } else { t.base() };
+            frame.render_widget(
+                Span::styled(more.clone(), style),
+                Rect {
+                    x: area.x,
+                    y: row,
+                    width: label_w.min(area.width),
+                    height: 1,
+                },
+            );
+        }
+        let y = field_y;
         let label_style = if focused { t.key() } else { t.base() };
         let revealed = form.is_revealed(i);
         let cleartext =
@@ -205,6 +247,9 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
             y: y + 1,
             ..value_area
         };
+        // A hint longer than the row ends in an ellipsis, never mid-word.
+        let style = hint.style;
+        let hint = Line::from(cut_spans(hint.spans, hint_area.width)).style(style);
         frame.render_widget(Paragraph::new(hint), hint_area);
     }
 }

@@ -34,6 +34,9 @@ pub(super) fn render(grid: &GridState, shared: &Shared, frame: &mut Frame, area:
             t.dim(),
         )
     };
+    // One row: a longer notice ends in an ellipsis, never mid-word.
+    let head_style = head_line.style;
+    let head_line = Line::from(cut_spans(head_line.spans, head.width)).style(head_style);
     frame.render_widget(Paragraph::new(head_line.clone()), head);
     if grid.filter.typing {
         grid.filter.draw(frame, head, t, components.len());
