@@ -26,6 +26,7 @@ mod cli {
     mod rotate;
     mod run;
     mod session;
+    mod team_live;
     mod team_log;
     mod team_members;
     mod team_vault;

@@ -4,4 +4,5 @@ mod support;
 
 mod e2e {
     mod pty;
+    mod team_live;
 }

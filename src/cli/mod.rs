@@ -86,12 +86,16 @@ fn via(command: &Command) -> &'static str {
 pub fn run_tui(cli: &Cli) -> Result<(), CliError> {
     let ctx = Context::from_cli(cli, "tui")?;
     let passphrase = context::env_passphrase("KEYWAY_PASSPHRASE")?;
+    // A team vault's database password is asked before the UI takes the terminal (when
+    // neither PGPASSWORD nor the passfile has one), as every command asks it.
+    let db_password = ctx.vault_options_for(&ctx.vault_path)?.db_password;
     crate::tui::run_blocking(crate::tui::Options {
         vault: ctx.vault_path.clone(),
         config: ctx.config.clone(),
         catalog: ctx.catalog.clone(),
         passphrase,
         state_file: None,
+        db_password,
     })?;
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod expiry;
 pub mod health;
 pub mod input;
+pub mod liveness;
 pub mod names;
 pub mod pem;
 pub mod revision;

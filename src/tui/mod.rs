@@ -42,6 +42,9 @@ pub struct Options {
     pub passphrase: Option<SecretString>,
     /// Where the last workspace is remembered. None: `tui-state.json` in the platform state dir.
     pub state_file: Option<PathBuf>,
+    /// A team vault's database password, typed at a prompt before the UI took the terminal
+    /// (else PGPASSWORD, else the passfile).
+    pub db_password: Option<SecretString>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +111,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         opts.catalog,
         opts.state_file,
         verifier,
+        opts.db_password,
     )?;
     let mut guard = runtime::terminal::enter()?;
     let outcome =

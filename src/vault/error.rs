@@ -55,6 +55,14 @@ pub enum VaultError {
         "the vault file {0} was replaced by another file since keyway opened it: unlock it again"
     )]
     Replaced(PathBuf),
+    /// This member's identity has no slot in the team vault any more: another member removed
+    /// it (and re-keyed), so what it unwrapped before opens nothing now.
+    #[error("you were removed from the team vault {0}: this host's identity has no key slot in it any more (another member ran `keyway member rm`), so it opens nothing; ask a member to add you again")]
+    Removed(PathBuf),
+    /// A face that stays open (the TUI) found the team vault's server gone: it keeps what it
+    /// showed and refuses writes until it reconnects, never queueing them.
+    #[error("offline, read-only: nothing was saved, since the team vault's server cannot be reached ({0}); keyway reconnects by itself")]
+    Offline(PathBuf),
     #[error("cannot use the vault file {path}: {source}")]
     Io {
         path: PathBuf,
@@ -102,7 +110,9 @@ impl VaultError {
     /// The exit code the CLI reports for this error (see README, "Exit codes").
     pub fn exit_code(&self) -> i32 {
         match self {
-            VaultError::WrongPassphrase(_) | VaultError::NotAMember(_) => 3,
+            VaultError::WrongPassphrase(_) | VaultError::NotAMember(_) | VaultError::Removed(_) => {
+                3
+            }
             VaultError::Identity(e) => match e {
                 super::identity::IdentityError::WrongPassphrase(_) => 3,
                 super::identity::IdentityError::Exists(_) => 1,
@@ -131,7 +141,7 @@ impl VaultError {
             | VaultError::Io { .. }
             | VaultError::Storage { .. }
             | VaultError::ServerRefused { .. } => 1,
-            VaultError::Unreachable { .. } => 7,
+            VaultError::Unreachable { .. } | VaultError::Offline(_) => 7,
         }
     }
 }

@@ -51,6 +51,9 @@ pub(crate) struct Journal {
     steps: Vec<Step>,
     saved: Option<Saved>,
     positions: Option<Positions>,
+    /// The data key before a refresh inside this transaction followed another member's
+    /// re-key (the first one only).
+    key: Option<super::crypto::DataKey>,
 }
 
 impl Journal {
@@ -77,6 +80,13 @@ impl Journal {
         }
     }
 
+    /// Keeps the data key as it was before a re-key was followed (the first time only).
+    pub fn save_key(&mut self, old: super::crypto::DataKey) {
+        if self.key.is_none() {
+            self.key = Some(old);
+        }
+    }
+
     /// Whether the positions were saved already (then a later change needs no copy).
     pub fn has_positions(&self) -> bool {
         self.positions.is_some()
@@ -100,6 +110,9 @@ impl Journal {
         }
         if let Some(positions) = self.positions {
             state.positions = positions;
+        }
+        if let Some(key) = self.key {
+            state.key = key;
         }
     }
 }

@@ -126,7 +126,7 @@ pub fn team_header(
 }
 
 /// The data key from the slot `identity` holds.
-fn unwrap_identity(
+pub fn unwrap_identity(
     header: &Header,
     identity: &age::x25519::Identity,
 ) -> Result<DataKey, SlotError> {

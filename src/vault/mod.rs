@@ -143,6 +143,9 @@ pub struct Vault {
     state: State,
     /// Notes for the user (loose permissions); the CLI prints them to stderr.
     pub warnings: Vec<String>,
+    /// Set while a face that stays open knows the team vault's server cannot be reached:
+    /// every write is then refused at once (`VaultError::Offline`), never queued.
+    offline: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Everything about an open vault but its storage.
@@ -163,6 +166,10 @@ pub(crate) struct State {
     legacy: Option<migrate::Migration>,
     /// Where the change log stood at the last refresh (a team vault's; changelog.rs).
     log_head: changelog::Head,
+    /// A team vault's member identity this process unlocked with, kept so that a re-key by
+    /// another member is followed: the new data key is unwrapped from this member's own new
+    /// slot (see `sync`). None for a file vault and for a vault opened with a key.
+    identity: Option<Box<age::x25519::Identity>>,
 }
 
 /// Everything decrypted at open.
@@ -220,6 +227,17 @@ pub fn is_team_vault(path: &Path) -> bool {
     postgres::is_url(path)
 }
 
+/// What a change feed (`postgres::ChangeFeed`) of the team vault at `location` connects with;
+/// None for a file vault or a URL keyway cannot use (its open said why).
+pub fn change_link(location: &Path, options: &Options) -> Option<postgres::Link> {
+    let target = postgres::parse_url(location).ok()?;
+    Some(postgres::Link::new(
+        &target,
+        options.db_password.as_ref(),
+        options.extra_ca_file.as_deref(),
+    ))
+}
+
 fn open_team_storage(path: &Path, options: &Options) -> Result<PgStorage, VaultError> {
     let target = postgres::parse_url(path)?;
     PgStorage::open(
@@ -260,12 +278,16 @@ fn decode_header(path: &Path, bytes: &[u8]) -> Result<Header, VaultError> {
 }
 
 fn unlock(path: &Path, header: &Header, unlock: Unlock<'_>) -> Result<DataKey, VaultError> {
-    keyslot::open(header, unlock).map_err(|e| match e {
+    keyslot::open(header, unlock).map_err(|e| slot_error(path, e))
+}
+
+fn slot_error(path: &Path, e: keyslot::SlotError) -> VaultError {
+    match e {
         keyslot::SlotError::Wrong => VaultError::WrongPassphrase(path.to_path_buf()),
         keyslot::SlotError::Damaged(detail) => corrupt(path, detail),
         keyslot::SlotError::NotAMember => VaultError::NotAMember(path.to_path_buf()),
         keyslot::SlotError::NeedsIdentity => VaultError::NotAMember(path.to_path_buf()),
-    })
+    }
 }
 
 /// What binds a session (`keyway unlock`) to one state of one vault: its id and the digest of
@@ -432,8 +454,10 @@ impl Vault {
                 positions: Positions::new(),
                 log_head: changelog::Head::default(),
                 legacy: None,
+                identity: None,
             },
             warnings: Vec::new(),
+            offline: Default::default(),
         })
     }
 
@@ -483,6 +507,7 @@ impl Vault {
                 generation: Some(generation),
                 positions: Positions::new(),
                 log_head: changelog::Head::default(),
+                identity: None,
             };
             Ok((storage, state, loaded))
         })?;
@@ -496,6 +521,7 @@ impl Vault {
                 storage: Some(Box::new(storage)),
                 state,
                 warnings: open::permission_warnings(path),
+                offline: Default::default(),
             },
             loaded.snapshot,
         ))
@@ -535,7 +561,15 @@ impl Vault {
                     ),
                 ));
             }
-            let key = unlock(path, &header, unlock_with)?;
+            // The identity is kept, to follow a re-key by another member (see `sync`).
+            let (key, identity) = match unlock_with {
+                Unlock::Identity(identity) => (
+                    keyslot::unwrap_identity(&header, &identity)
+                        .map_err(|e| slot_error(path, e))?,
+                    Some(identity),
+                ),
+                other => (unlock(path, &header, other)?, None),
+            };
             let generation = txn.generation()?;
             let loaded = load(&*txn, path, &header, &key)?;
             drop(txn);
@@ -564,6 +598,7 @@ impl Vault {
                 generation: Some(generation),
                 positions: Positions::new(),
                 log_head: changelog::Head::default(),
+                identity,
             };
             Ok((storage, state, loaded))
         })?;
@@ -575,6 +610,7 @@ impl Vault {
                 storage: Some(Box::new(storage)),
                 state,
                 warnings: Vec::new(),
+                offline: Default::default(),
             },
             loaded.snapshot,
         ))
@@ -618,6 +654,13 @@ impl Vault {
     /// opens vaults with `Unlock::Key`). Its Debug is redacted; nothing else exposes it.
     pub fn data_key(&self) -> &DataKey {
         &self.state.key
+    }
+
+    /// The switch that makes every write of this vault refused at once (`VaultError::Offline`)
+    /// while it is on: a face that stays open turns it on when it finds the team vault's
+    /// server gone, and off once it has reconnected.
+    pub fn offline_switch(&self) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+        self.offline.clone()
     }
 
     /// What a session started from this open vault is bound to (see `session_binding`).
@@ -706,6 +749,9 @@ impl Vault {
         snapshot: &mut Snapshot,
         op: impl FnOnce(&mut Change<'_>) -> Result<R, E>,
     ) -> Result<R, E> {
+        if self.offline.load(std::sync::atomic::Ordering::Acquire) {
+            return Err(VaultError::Offline(self.state.path.clone()).into());
+        }
         self.migrate_if_older(snapshot)?;
         let (storage, state) = (self.storage.as_deref(), &mut self.state);
         let storage = storage.expect("vault storage present until drop");
@@ -1167,7 +1213,21 @@ impl State {
             if header.key_id != self.header.key_id
                 && keyslot::check_key(&header, &self.key).is_err()
             {
-                return Err(VaultError::Rekeyed(self.path.clone()));
+                // Another member re-keyed the team vault: this member's own new slot holds
+                // the new data key, and everything is read again under it. A file vault's
+                // re-key means a new passphrase: unlock again.
+                let Some(identity) = &self.identity else {
+                    return Err(VaultError::Rekeyed(self.path.clone()));
+                };
+                let key = match keyslot::unwrap_identity(&header, identity) {
+                    Ok(key) => key,
+                    Err(keyslot::SlotError::NotAMember) => {
+                        return Err(VaultError::Removed(self.path.clone()))
+                    }
+                    Err(e) => return Err(slot_error(&self.path, e)),
+                };
+                journal.save_key(std::mem::replace(&mut self.key, key));
+                full = true;
             }
             full |= header.format != self.header.format;
             self.header = header;

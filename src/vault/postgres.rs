@@ -241,13 +241,17 @@ fn passfile_fields(line: &str) -> Vec<String> {
     fields
 }
 
-/// A team vault's storage: one connection, used by one transaction at a time.
+/// A team vault's storage: one connection, used by one transaction at a time. A connection the
+/// server closed (it restarted, or went away and came back) is opened again by the next
+/// transaction, so a long-lived process (the TUI) carries on once the server is back.
 pub struct PgStorage {
     shown: PathBuf,
     lock_wait: Duration,
+    /// What the connection was opened with, to open it again.
+    link: Link,
     client: Mutex<Client>,
     /// Drives the connection; dropped last, which closes it.
-    _runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Runtime,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -258,9 +262,106 @@ impl std::fmt::Debug for PgStorage {
     }
 }
 
+/// What a connection to a team vault's server is made from. Its Debug shows no password.
+#[derive(Clone)]
+pub struct Link {
+    target: Target,
+    password: Option<SecretString>,
+    extra_ca_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Link {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Link")
+            .field("url", &self.target.shown())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The channel every committing write NOTIFYs, with the new generation as its only payload:
+/// the server learns nothing it did not know (no name, no id).
+pub const CHANGES_CHANNEL: &str = "keyway_changes";
+
+/// What a change feed (`ChangeFeed`) hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// Another connection committed a write: the vault's generation after it, when the
+    /// payload was one.
+    Changed(Option<u64>),
+    /// The connection ended (the server stopped or the network dropped): the sentence says how.
+    Lost(String),
+}
+
+/// A dedicated connection that LISTENs on `CHANGES_CHANNEL`: a teammate's commit reaches an
+/// open TUI as it happens, without polling. Dropping it closes the connection.
+pub struct ChangeFeed {
+    /// Kept for its Drop: the connection lives as long as its client.
+    _client: Client,
+    events: tokio::sync::mpsc::UnboundedReceiver<FeedEvent>,
+}
+
+impl ChangeFeed {
+    /// Connects and starts listening. Must run inside a tokio runtime, which then drives the
+    /// connection.
+    pub async fn listen(link: &Link) -> Result<ChangeFeed, VaultError> {
+        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+        let client = link.connect_async(Some(tx)).await?;
+        client
+            .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+            .await
+            .map_err(|e| db_error(&link.target.shown(), e))?;
+        Ok(ChangeFeed {
+            _client: client,
+            events,
+        })
+    }
+
+    /// The next event; after `Lost`, None.
+    pub async fn next(&mut self) -> Option<FeedEvent> {
+        self.events.recv().await
+    }
+}
+
+/// Drives a connection, handing notifications and its end to `feed` (when there is one).
+async fn drive<S, T>(
+    mut connection: tokio_postgres::Connection<S, T>,
+    feed: Option<tokio::sync::mpsc::UnboundedSender<FeedEvent>>,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let why = loop {
+        match futures::future::poll_fn(|cx| connection.poll_message(cx)).await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(n))) => {
+                if let Some(feed) = &feed {
+                    let _ = feed.send(FeedEvent::Changed(n.payload().parse().ok()));
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(e)) => break error_chain(&e),
+            None => break "the server closed the connection".to_string(),
+        }
+    };
+    if let Some(feed) = feed {
+        let _ = feed.send(FeedEvent::Lost(why));
+    }
+}
+
 /// What a failed statement means for the user.
 fn db_error(shown: &Path, e: tokio_postgres::Error) -> VaultError {
     if let Some(db) = e.as_db_error() {
+        // The server is shutting down or starting up: it is going away, not refusing.
+        let going = [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ];
+        if going.contains(db.code()) {
+            return VaultError::Unreachable {
+                url: shown.to_path_buf(),
+                detail: format!("the server said: {}", db.message()),
+            };
+        }
         return VaultError::Storage {
             path: shown.to_path_buf(),
             detail: format!("the server said: {}", db.message()),
@@ -290,29 +391,33 @@ fn unreachable_error(shown: &Path, e: &tokio_postgres::Error) -> VaultError {
     }
 }
 
-impl PgStorage {
-    /// Connects to the database `target` names (TLS as its sslmode says, with the trust rules
-    /// of verify/tls), nothing read or written yet.
-    fn connect(
+impl Link {
+    /// The connection's parameters; the password from `password`, else PGPASSWORD, else the
+    /// passfile.
+    pub fn new(
         target: &Target,
         password: Option<&SecretString>,
         extra_ca_file: Option<&Path>,
-        lock_wait: Duration,
-    ) -> Result<PgStorage, VaultError> {
+    ) -> Link {
+        Link {
+            target: target.clone(),
+            password: password.cloned().or_else(|| stored_password(target)),
+            extra_ca_file: extra_ca_file.map(Path::to_path_buf),
+        }
+    }
+
+    /// Connects (TLS as the sslmode says, with the trust rules of verify/tls); the connection
+    /// is driven by a task of the current runtime, which hands notifications to `feed`.
+    async fn connect_async(
+        &self,
+        feed: Option<tokio::sync::mpsc::UnboundedSender<FeedEvent>>,
+    ) -> Result<Client, VaultError> {
+        let target = &self.target;
         let shown = target.shown();
         let refused = |detail: String| VaultError::Unacceptable {
             path: shown.clone(),
             detail,
         };
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("keyway-postgres")
-            .enable_all()
-            .build()
-            .map_err(|source| VaultError::Io {
-                path: shown.clone(),
-                source,
-            })?;
         let mut config = tokio_postgres::Config::new();
         config
             .host(&target.host)
@@ -327,19 +432,17 @@ impl PgStorage {
             } else {
                 tokio_postgres::config::SslMode::Require
             });
-        let password = password.cloned().or_else(|| stored_password(target));
-        if let Some(p) = &password {
+        if let Some(p) = &self.password {
             config.password(p.expose_secret());
         }
         let connecting = if target.sslmode == SslMode::Disable {
-            let config = config.clone();
-            runtime.block_on(async move {
-                let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                Ok::<_, tokio_postgres::Error>(client)
-            })
+            match config.connect(tokio_postgres::NoTls).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(drive(connection, feed));
+                    Ok(client)
+                }
+                Err(e) => Err(e),
+            }
         } else {
             let ca = match &target.root_cert {
                 None => None,
@@ -352,48 +455,59 @@ impl PgStorage {
                     )
                 }
             };
-            let trust = Trust::load(extra_ca_file).map_err(|e| refused(e.to_string()))?;
+            let trust =
+                Trust::load(self.extra_ca_file.as_deref()).map_err(|e| refused(e.to_string()))?;
             let connector = DbTls::for_team_vault(target.sslmode, ca)
                 .connector(&trust)
                 .map_err(|f| refused(f.reason))?;
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(connector.config);
-            let config = config.clone();
-            runtime.block_on(async move {
-                let (client, connection) = config.connect(tls).await?;
-                tokio::spawn(async move {
-                    let _ = connection.await;
-                });
-                Ok::<_, tokio_postgres::Error>(client)
-            })
+            match config.connect(tls).await {
+                Ok((client, connection)) => {
+                    tokio::spawn(drive(connection, feed));
+                    Ok(client)
+                }
+                Err(e) => Err(e),
+            }
         };
-        let client = connecting.map_err(|e| match e.as_db_error() {
+        connecting.map_err(|e| self.connect_error(e))
+    }
+
+    /// What a failed connection attempt means for the user.
+    fn connect_error(&self, e: tokio_postgres::Error) -> VaultError {
+        let target = &self.target;
+        let shown = target.shown();
+        match e.as_db_error() {
             Some(db)
                 if db.code() == &SqlState::INVALID_PASSWORD
                     || db.code() == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
             {
                 VaultError::ServerRefused {
-                    url: shown.clone(),
+                    url: shown,
                     detail: format!(
                         "{} ({})",
                         db.message(),
-                        if password.is_some() {
-                            "check the password in PGPASSWORD or the passfile"
+                        if self.password.is_some() {
+                            "check the password in PGPASSWORD or the passfile, or the one typed"
                         } else {
                             "no password was found in PGPASSWORD or ~/.pgpass"
                         }
                     ),
                 }
             }
-            Some(db) if db.code() == &SqlState::INVALID_CATALOG_NAME => VaultError::ServerRefused {
-                url: shown.clone(),
-                detail: db.message().to_string(),
-            },
+            Some(db)
+                if [SqlState::CANNOT_CONNECT_NOW, SqlState::ADMIN_SHUTDOWN].contains(db.code()) =>
+            {
+                VaultError::Unreachable {
+                    url: shown,
+                    detail: format!("the server said: {}", db.message()),
+                }
+            }
             Some(db) => VaultError::ServerRefused {
-                url: shown.clone(),
+                url: shown,
                 detail: db.message().to_string(),
             },
             None if error_chain(&e).contains("password missing") => VaultError::ServerRefused {
-                url: shown.clone(),
+                url: shown,
                 detail: format!(
                     "{} asks for a password: set PGPASSWORD, add it to ~/.pgpass, or run keyway on a terminal to be asked",
                     target.where_()
@@ -406,25 +520,61 @@ impl PgStorage {
                 let detail = failure.sentence(&target.where_(), target.connect_timeout.as_secs());
                 match failure {
                     NetFailure::Certificate(_) | NetFailure::Tls(_) => {
-                        VaultError::ServerRefused {
-                            url: shown.clone(),
-                            detail,
-                        }
+                        VaultError::ServerRefused { url: shown, detail }
                     }
                     NetFailure::Other => unreachable_error(&shown, &e),
-                    _ => VaultError::Unreachable {
-                        url: shown.clone(),
-                        detail,
-                    },
+                    _ => VaultError::Unreachable { url: shown, detail },
                 }
             }
-        })?;
+        }
+    }
+}
+
+impl PgStorage {
+    /// Connects to the database `target` names, nothing read or written yet.
+    fn connect(
+        target: &Target,
+        password: Option<&SecretString>,
+        extra_ca_file: Option<&Path>,
+        lock_wait: Duration,
+    ) -> Result<PgStorage, VaultError> {
+        let shown = target.shown();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("keyway-postgres")
+            .enable_all()
+            .build()
+            .map_err(|source| VaultError::Io {
+                path: shown.clone(),
+                source,
+            })?;
+        let link = Link::new(target, password, extra_ca_file);
+        let client = Self::connect_on(&runtime, &link)?;
         Ok(PgStorage {
             shown,
             lock_wait,
+            link,
             client: Mutex::new(client),
-            _runtime: runtime,
+            runtime,
         })
+    }
+
+    /// A new connection driven by `runtime`, waited for with a plain executor (so this works
+    /// from any thread, inside another runtime or not).
+    fn connect_on(runtime: &tokio::runtime::Runtime, link: &Link) -> Result<Client, VaultError> {
+        let link = link.clone();
+        let shown = link.target.shown();
+        block_on(runtime.spawn(async move { link.connect_async(None).await })).map_err(|e| {
+            VaultError::Storage {
+                path: shown,
+                detail: format!("the connection task failed: {e}"),
+            }
+        })?
+    }
+
+    /// What a change feed on this vault connects with (see `ChangeFeed`).
+    pub fn link(&self) -> &Link {
+        &self.link
     }
 
     /// Opens an existing team vault: refused as missing when the database holds none, as
@@ -469,13 +619,18 @@ impl PgStorage {
         &self.shown
     }
 
-    fn client(&self) -> MutexGuard<'_, Client> {
-        self.client.lock().unwrap_or_else(|p| p.into_inner())
+    /// The connection, opened again first if the server closed it.
+    fn client(&self) -> Result<MutexGuard<'_, Client>, VaultError> {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if client.is_closed() {
+            *client = Self::connect_on(&self.runtime, &self.link)?;
+        }
+        Ok(client)
     }
 
     /// The schema's version; None when the database holds no keyway vault.
     fn schema_version(&self) -> Result<Option<i32>, VaultError> {
-        let client = self.client();
+        let client = self.client()?;
         let exists =
             block_on(client.query_one("SELECT to_regclass('keyway_schema') IS NOT NULL", &[]))
                 .map_err(|e| db_error(&self.shown, e))?;
@@ -493,7 +648,7 @@ impl PgStorage {
     /// Brings the schema to SCHEMA_VERSION in one transaction. An advisory lock keeps two
     /// keyways from migrating (or creating) at once; the second finds the work done.
     fn migrate(&self) -> Result<(), VaultError> {
-        let client = self.client();
+        let client = self.client()?;
         let err = |e| db_error(&self.shown, e);
         block_on(client.batch_execute(
             "BEGIN; SELECT pg_advisory_xact_lock(7365227106377577);
@@ -533,7 +688,7 @@ impl PgStorage {
 
 impl Storage for PgStorage {
     fn read(&self) -> Result<Box<dyn ReadTxn + '_>, VaultError> {
-        let client = self.client();
+        let client = self.client()?;
         block_on(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
             .map_err(|e| db_error(&self.shown, e))?;
         Ok(Box::new(PgTxn {
@@ -545,7 +700,7 @@ impl Storage for PgStorage {
     }
 
     fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError> {
-        let client = self.client();
+        let client = self.client()?;
         let err = |e| db_error(&self.shown, e);
         block_on(client.batch_execute(&format!(
             "BEGIN; SET LOCAL lock_timeout = {}",
@@ -578,7 +733,7 @@ impl Storage for PgStorage {
     }
 
     fn generation(&self) -> Result<u64, VaultError> {
-        let client = self.client();
+        let client = self.client()?;
         let row = block_on(client.query_opt("SELECT generation FROM keyway_meta", &[]))
             .map_err(|e| db_error(&self.shown, e))?;
         match row {
@@ -898,10 +1053,11 @@ impl WriteTxn for PgTxn<'_> {
     }
 
     fn commit(mut self: Box<Self>) -> Result<(), VaultError> {
-        block_on(
-            self.client
-                .batch_execute("UPDATE keyway_meta SET generation = generation + 1; COMMIT"),
-        )
+        block_on(self.client.batch_execute(&format!(
+            "UPDATE keyway_meta SET generation = generation + 1;
+                     SELECT pg_notify('{CHANGES_CHANNEL}', generation::text) FROM keyway_meta;
+                     COMMIT"
+        )))
         .map_err(|e| {
             let shown = self.shown.to_path_buf();
             match db_error(&shown, e) {

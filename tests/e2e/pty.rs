@@ -16,25 +16,25 @@ use crate::support::pg::{PgCluster, ETL_DATABASE, ETL_PASSWORD, ETL_USER};
 
 const ROWS: u16 = 32;
 const COLS: u16 = 110;
-const DEADLINE: Duration = Duration::from_secs(30);
+const DEADLINE: Duration = Duration::from_secs(60);
 
-struct Screen {
+pub(super) struct Screen {
     parser: vt100::Parser,
     raw: Vec<u8>,
     closed: bool,
 }
 
-struct Tty {
+pub(super) struct Tty {
     screen: Arc<Mutex<Screen>>,
     writer: Box<dyn Write + Send>,
 }
 
 impl Tty {
-    fn contents(&self) -> String {
+    pub(super) fn contents(&self) -> String {
         self.screen.lock().unwrap().parser.screen().contents()
     }
 
-    fn wait_for(&self, text: &str) {
+    pub(super) fn wait_for(&self, text: &str) {
         let start = Instant::now();
         loop {
             let contents = self.contents();
@@ -49,7 +49,7 @@ impl Tty {
     }
 
     /// Waits until `text` is no longer on the screen (a page was left).
-    fn wait_until_gone(&self, text: &str) {
+    pub(super) fn wait_until_gone(&self, text: &str) {
         let start = Instant::now();
         loop {
             let contents = self.contents();
@@ -63,19 +63,19 @@ impl Tty {
         }
     }
 
-    fn send(&mut self, bytes: &str) {
+    pub(super) fn send(&mut self, bytes: &str) {
         self.writer.write_all(bytes.as_bytes()).unwrap();
         self.writer.flush().unwrap();
     }
 
-    fn line(&mut self, text: &str) {
+    pub(super) fn line(&mut self, text: &str) {
         self.send(text);
         self.send("\r");
     }
 }
 
 const TAB: &str = "\t";
-const ESC: &str = "\x1b";
+pub(super) const ESC: &str = "\x1b";
 const CTRL_S: &str = "\x13";
 const CTRL_U: &str = "\x15";
 const LEFT: &str = "\x1b[D";
@@ -126,13 +126,13 @@ fn fill_mysql_form(tty: &mut Tty, port: u16, password: &str) {
 }
 
 /// The real `keyway`; KEYWAY_E2E_BIN may point at another build of the same UI.
-fn binary() -> String {
+pub(super) fn binary() -> String {
     std::env::var("KEYWAY_E2E_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keyway").to_string())
 }
 
-type Child = Box<dyn portable_pty::Child + Send + Sync>;
+pub(super) type Child = Box<dyn portable_pty::Child + Send + Sync>;
 /// The child, its terminal, the emulated screen, the reader thread and the pty master.
-type Spawned = (
+pub(super) type Spawned = (
     Child,
     Tty,
     Arc<Mutex<Screen>>,
@@ -142,7 +142,7 @@ type Spawned = (
 
 /// After the child exited: closes its terminal, waits for the reader to take in everything it
 /// wrote, checks the terminal was left as found, and returns the raw output.
-fn closed(
+pub(super) fn closed(
     tty: Tty,
     master: Box<dyn portable_pty::MasterPty + Send>,
     reader_thread: std::thread::JoinHandle<()>,
@@ -201,7 +201,7 @@ fn spawn_sized(
 }
 
 /// Runs `cmd` in a fresh pty; a thread feeds its output to the screen emulator.
-fn spawn_command(cmd: CommandBuilder) -> Spawned {
+pub(super) fn spawn_command(cmd: CommandBuilder) -> Spawned {
     spawn_command_sized(cmd, ROWS, COLS)
 }
 
@@ -399,7 +399,7 @@ const PASSPHRASE: &str = "e2e flow passphrase";
 const CTRL_N: &str = "\x0e";
 
 /// Two user components checked against the loopback API (GET /v1/me with a bearer key).
-fn loopback_components(dir: &std::path::Path) {
+pub(super) fn loopback_components(dir: &std::path::Path) {
     std::fs::create_dir_all(dir).unwrap();
     for (id, name) in [
         ("loopback_api", "Loopback API"),

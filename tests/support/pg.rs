@@ -398,6 +398,37 @@ impl PgCluster {
         )
     }
 
+    /// Stops the server as an administrator would for a restart (`pg_ctl stop -m fast`:
+    /// sessions are ended, the files kept), waiting until it is down. `start_server` brings it
+    /// back. Only for a private cluster: the shared one serves other tests.
+    pub fn stop_server(&self) {
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&data), "-m", "fast", "-w", "stop"],
+        );
+    }
+
+    /// Starts the server `stop_server` stopped, on the same port, waiting until it accepts
+    /// connections.
+    pub fn start_server(&self) {
+        let data = self.data();
+        let log = self.dir.join("server.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&data),
+                "-l",
+                path_str(&log),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
     /// Stops the server at once and removes its files. Safe to call twice.
     pub fn stop(&self) {
         if self.data().exists() {

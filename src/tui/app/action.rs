@@ -88,6 +88,15 @@ pub enum Action {
     },
     /// The poll could not read the vault (the sentence says why); the view stays as it was.
     RefreshFailed(String),
+    /// The team vault's change feed (its LISTEN connection) ended, or its server was found
+    /// gone: the sentence says how. The UI goes offline, read-only.
+    FeedLost(String),
+    /// A reconnection attempt (after `Effect::Listen { reconnecting: true }`'s wait) began.
+    ReconnectStarted,
+    /// The reconnection attempt failed; the sentence says why.
+    ReconnectFailed(String),
+    /// The change feed is connected again: the server is back.
+    Reconnected,
     /// The vault can no longer be used with the keys held (re-keyed or replaced by another
     /// process): back to Unlock, saying why.
     Relock(String),
@@ -293,6 +302,17 @@ pub enum Effect {
     },
     /// Drop the store (and with it the keys) and cancel all verifications.
     Lock,
+    /// Listen for the team vault's changes on a connection of its own, after waiting `after`
+    /// (the backoff); `reconnecting` once the server was lost (answers ReconnectStarted, then
+    /// Reconnected or ReconnectFailed; a feed that ends answers FeedLost).
+    Listen {
+        after: Duration,
+        reconnecting: bool,
+    },
+    /// Refuse every write at once (true: offline), or allow them again (false).
+    ReadOnly(bool),
+    /// Read what changed while offline; answers Refreshed when something did.
+    Reload,
     /// Put `text` on the user's clipboard (OSC 52 through the terminal). Never a secret.
     Copy {
         text: String,

@@ -12,6 +12,7 @@ use super::keys::{keys_label, KeyHelp};
 use super::shared::{CommandLine, Modal, Shared};
 use super::state::State;
 use crate::core::health::Health;
+use crate::core::liveness::Link;
 use crate::tui::widgets::spinner;
 use crate::tui::widgets::theme::Theme;
 
@@ -177,6 +178,18 @@ fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
             spinner(shared.spinner_frame())
         ));
     }
+    // A team vault whose server cannot be reached: what is shown is the last snapshot.
+    let mut offline = None;
+    if let Some(live) = shared.live.as_ref().filter(|l| l.read_only()) {
+        let text = match live.link() {
+            Link::Reconnecting { .. } => "offline, read-only · reconnecting",
+            _ => "offline, read-only",
+        };
+        offline = Some(Span::styled(
+            format!("{text} │ "),
+            bar.patch(t.health(Health::Failing)),
+        ));
+    }
     let lock = match (&shared.vault, shared.auto_lock) {
         (None, _) => "locked".to_string(),
         (Some(_), Some(d)) => format!("unlocked · auto-lock {}m", d.as_secs().div_ceil(60)),
@@ -186,7 +199,8 @@ fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
     let rest = rest.join(" │ ");
     let width = usize::from(area.width);
     let counts_w: usize = counts.iter().map(|s| s.content.chars().count()).sum();
-    let used = workspace.chars().count() + counts_w + rest.chars().count() + 10;
+    let offline_w = offline.as_ref().map_or(0, |s| s.content.chars().count());
+    let used = workspace.chars().count() + counts_w + offline_w + rest.chars().count() + 10;
     let path = shorten_left(
         &shared.vault_path.display().to_string(),
         width.saturating_sub(used),
@@ -196,6 +210,7 @@ fn status_bar(frame: &mut Frame, area: Rect, shared: &Shared) {
         spans.extend(counts);
         spans.push(Span::raw("│ "));
     }
+    spans.extend(offline);
     spans.push(Span::raw(rest));
     if !path.is_empty() {
         spans.push(Span::raw(format!(" │ {path} ")));

@@ -144,6 +144,9 @@ pub struct Shared {
     pub epoch: Instant,
     pub memory: Memory,
     pub quit: bool,
+    /// A team vault's link to its server while unlocked (core::liveness): offline, it is
+    /// read-only. None for a file vault, and while locked.
+    pub live: Option<crate::core::liveness::Liveness>,
     /// A vault problem the UI cannot recover from (damaged, in use...): shown by the caller.
     pub fatal: Option<VaultError>,
 }
@@ -174,6 +177,7 @@ impl Shared {
             epoch: clock.mono,
             memory: Memory::default(),
             quit: false,
+            live: None,
             fatal: None,
         }
     }

@@ -20,6 +20,7 @@ use super::screen::{Pressed, Update};
 use super::shared::{CommandLine, InFlight, Modal, Shared};
 use super::state::State;
 use super::stored;
+use crate::core::liveness::{Liveness, Next};
 use crate::core::Credential;
 use crate::tui::widgets::notice::Notice;
 use crate::verify::Outcome;
@@ -74,6 +75,52 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Relock(why) => lock(shared, nav, why),
+        Action::Unlocked {
+            snapshot,
+            remembered,
+        } => {
+            let unlocked = Action::Unlocked {
+                snapshot,
+                remembered,
+            };
+            let mut fx = nav.offer_action(shared, unlocked).unwrap_or_default();
+            // A team vault: its changes arrive on a connection of their own (LISTEN/NOTIFY).
+            if shared.vault.is_some() && crate::vault::is_team_vault(&shared.vault_path) {
+                shared.live = Some(Liveness::online());
+                fx.push(Effect::Listen {
+                    after: std::time::Duration::ZERO,
+                    reconnecting: false,
+                });
+            }
+            fx
+        }
+        Action::FeedLost(why) => {
+            let was_online = shared.live.as_ref().is_some_and(|l| !l.read_only());
+            let fx = live_next(shared, |live| live.lost(why.clone()));
+            if was_online {
+                shared.notice = Some(Notice::error(format!(
+                    "The team vault's server cannot be reached ({why}): offline, read-only; \
+                     keyway reconnects by itself"
+                )));
+            }
+            fx
+        }
+        Action::ReconnectStarted => {
+            if let Some(live) = shared.live.as_mut() {
+                live.attempt_started();
+            }
+            Vec::new()
+        }
+        Action::ReconnectFailed(why) => live_next(shared, |live| live.attempt_failed(why)),
+        Action::Reconnected => {
+            let fx = live_next(shared, Liveness::connected);
+            if !fx.is_empty() {
+                shared.notice = Some(Notice::info(
+                    "Back online: the team vault's server is reachable again".to_string(),
+                ));
+            }
+            fx
+        }
         Action::VerifyFinished {
             request,
             credential,
@@ -147,6 +194,24 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+/// What the link's state machine asks for, as effects for the runtime. Nothing while locked.
+fn live_next(shared: &mut Shared, event: impl FnOnce(&mut Liveness) -> Next) -> Vec<Effect> {
+    let Some(live) = shared.live.as_mut() else {
+        return Vec::new();
+    };
+    match event(live) {
+        Next::Nothing => Vec::new(),
+        Next::RetryAfter(after) => vec![
+            Effect::ReadOnly(true),
+            Effect::Listen {
+                after,
+                reconnecting: true,
+            },
+        ],
+        Next::Reload => vec![Effect::ReadOnly(false), Effect::Reload],
+    }
+}
+
 /// A failed write: the screen that asked says why, else the notice does.
 fn store_failed(shared: &mut Shared, nav: &mut Navigation, event: &Stored, message: String) {
     if !nav.offer_store_failed(shared, event, &message) {
@@ -182,6 +247,7 @@ fn lock(shared: &mut Shared, nav: &mut Navigation, why: String) -> Vec<Effect> {
     };
     let mut fx = nav.apply(shared, Update::nav(Nav::Reset(unlock)));
     shared.vault = None;
+    shared.live = None;
     shared.modal = None;
     shared.verifying.clear();
     shared.notice = None;

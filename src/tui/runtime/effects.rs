@@ -22,6 +22,7 @@ use crate::vault::{Unlock, VaultError};
 use crate::verify::pool::{JobHandle, Pool, PoolEvent};
 use crate::verify::Verifier;
 
+use super::live::Heard;
 use super::login_tasks::{self, AbortOnDrop, LoginReport, PasteLogin};
 use super::remember;
 use crate::tui::app::action::{Action, Effect, RequestId, Stored};
@@ -30,6 +31,8 @@ use crate::tui::TuiError;
 /// What the blocking workers send back.
 pub(crate) enum Inbox {
     Action(Action),
+    /// The team vault's change feed heard a commit: read what changed.
+    Changed,
     Opened(Box<Store>),
     Prepared {
         request: RequestId,
@@ -67,6 +70,12 @@ pub(crate) struct Edges {
     workers: Vec<JoinHandle<()>>,
     /// A poll for other processes' changes is under way (at most one at a time).
     polling: Arc<AtomicBool>,
+    /// A team vault's change feed (live.rs); dropping it closes its connection.
+    feed: Option<AbortOnDrop>,
+    /// The open vault's switch that refuses writes while its server cannot be reached.
+    offline: Option<Arc<AtomicBool>>,
+    /// A team vault's database password typed at the prompt before the UI started.
+    db_password: Option<secrecy::SecretString>,
 }
 
 pub(crate) struct Channels {
@@ -81,6 +90,7 @@ impl Edges {
         catalog: Catalog,
         state_file: Option<PathBuf>,
         verifier: Arc<Verifier>,
+        db_password: Option<secrecy::SecretString>,
     ) -> Result<(Edges, Channels), TuiError> {
         let (pool, pool_rx) =
             Pool::new(verifier.clone(), config.verify.concurrency).map_err(TuiError::Pool)?;
@@ -99,6 +109,9 @@ impl Edges {
                 inbox: tx,
                 workers: Vec::new(),
                 polling: Arc::new(AtomicBool::new(false)),
+                feed: None,
+                offline: None,
+                db_password,
             },
             Channels {
                 inbox: rx,
@@ -158,9 +171,12 @@ impl Edges {
                     snapshot: store.snapshot().clone(),
                     changes,
                 }),
-                Err(e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_))) => {
-                    Some(Action::Relock(e.to_string()))
-                }
+                Err(
+                    e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_) | VaultError::Removed(_)),
+                ) => Some(Action::Relock(e.to_string())),
+                // The team vault's server went away: offline (the feed may not have noticed
+                // yet, on a network that dropped without a word).
+                Err(VaultError::Unreachable { detail, .. }) => Some(Action::FeedLost(detail)),
                 Err(e) => Some(Action::RefreshFailed(e.to_string())),
             };
             if let Some(action) = action {
@@ -255,7 +271,7 @@ impl Edges {
         crate::vault::Options {
             changed_by: crate::vault::changed_by("tui"),
             lock_wait: self.config.vault.lock_wait(),
-            db_password: None,
+            db_password: self.db_password.clone(),
             extra_ca_file: self.config.verify.extra_ca_file.clone(),
             identity: crate::paths::default_identity_file()
                 .map(crate::vault::IdentitySource::Sealed)
@@ -544,11 +560,36 @@ impl Edges {
                     tracing::warn!("cannot write the clipboard sequence: {e}");
                 }
             }
+            Effect::Listen {
+                after,
+                reconnecting,
+            } => {
+                let Some(link) = crate::vault::change_link(&self.vault_path, &self.vault_options())
+                else {
+                    return;
+                };
+                let inbox = self.inbox.clone();
+                let report = move |heard| {
+                    let _ = inbox.send(match heard {
+                        Heard::Action(action) => Inbox::Action(action),
+                        Heard::Changed => Inbox::Changed,
+                    });
+                };
+                self.feed = Some(super::live::listen(link, report, after, reconnecting));
+            }
+            Effect::ReadOnly(on) => {
+                if let Some(switch) = &self.offline {
+                    switch.store(on, Ordering::Release);
+                }
+            }
+            Effect::Reload => self.poll(),
             Effect::Lock => {
                 // Dropping the handles cancels the verifications; dropping our Arc drops the
                 // store (and its keys) once a write in progress, if any, has finished.
                 self.jobs.clear();
                 self.logins.clear();
+                self.feed = None;
+                self.offline = None;
                 self.store = None;
                 // A session for scripts ends when the vault is locked here (a local socket,
                 // off the event loop).
@@ -606,8 +647,13 @@ impl Edges {
         match message {
             Inbox::Action(a) => Some(a),
             Inbox::Login(report) => self.on_login(report),
+            Inbox::Changed => {
+                self.poll();
+                None
+            }
             Inbox::Opened(store) => {
                 let snapshot = store.snapshot().clone();
+                self.offline = Some(store.vault().offline_switch());
                 self.store = Some(Arc::new(Mutex::new(*store)));
                 if snapshot
                     .credentials
@@ -651,6 +697,7 @@ impl Edges {
     /// Cancels verifications and waits (bounded) for commits in progress, so quitting never
     /// cuts a write short.
     pub(super) async fn shut_down(&mut self) {
+        self.feed = None;
         self.jobs.clear();
         self.logins.clear();
         let workers = std::mem::take(&mut self.workers);
@@ -682,9 +729,9 @@ fn failed(event: Stored, error: crate::store::StoreError) -> Action {
         }
         // The keys this process holds no longer open the vault (another process re-keyed it, or
         // the file was replaced): unlock again.
-        StoreError::Vault(e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_))) => {
-            Action::Relock(e.to_string())
-        }
+        StoreError::Vault(
+            e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_) | VaultError::Removed(_)),
+        ) => Action::Relock(e.to_string()),
         error => Action::StoreFailed {
             event,
             message: error.to_string(),

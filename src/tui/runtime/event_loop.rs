@@ -1,6 +1,7 @@
-//! The one event loop: it selects over terminal input, the effect runner's replies, the verifier
-//! pool's events, a timer (only armed when something animates, a secret is revealed, or the idle
-//! lock is due), the poll for other processes' changes (only while unlocked) and SIGTERM/SIGHUP;
+//! The one event loop: it selects over terminal input, the effect runner's replies (a team
+//! vault's change feed among them), the verifier pool's events, a timer (only armed when
+//! something animates, a secret is revealed, or the idle lock is due), the poll for other
+//! processes' changes (only while a file vault is unlocked) and SIGTERM/SIGHUP;
 //! feeds each as an Action to the pure `update`; hands the returned effects to the effect runner
 //! (effects.rs); and redraws.
 
@@ -78,7 +79,9 @@ where
             Some(message) = channels.inbox.recv() => edges.on_inbox(message),
             Some(event) = channels.pool.recv() => edges.on_pool(event),
             () = timer => None,
-            _ = poll.tick(), if state.shared.vault.is_some() => {
+            // A team vault's changes come on its change feed (LISTEN/NOTIFY) instead, and
+            // while it is offline the reconnection reads them.
+            _ = poll.tick(), if state.shared.vault.is_some() && state.shared.live.is_none() => {
                 edges.poll();
                 None
             }

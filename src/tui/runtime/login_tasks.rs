@@ -39,6 +39,12 @@ pub(crate) struct PasteLogin {
 /// A task that is aborted when dropped, so forgetting a login stops its polling.
 pub(crate) struct AbortOnDrop(JoinHandle<()>);
 
+impl AbortOnDrop {
+    pub(crate) fn spawn(task: impl std::future::Future<Output = ()> + Send + 'static) -> Self {
+        AbortOnDrop(tokio::spawn(task))
+    }
+}
+
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
