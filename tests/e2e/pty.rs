@@ -867,6 +867,67 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     );
 }
 
+/// Issue 14: in the edit form, Ctrl-r on the stored API key asks first, then shows it; Ctrl-y
+/// (the form's Y) offers it only then, and copies it only after a second confirmation, as the
+/// same plain OSC 52 sequence as a name; nothing else of it leaves the form.
+#[test]
+fn a_revealed_stored_secret_is_copied_after_a_confirmation_as_plain_osc_52() {
+    use base64::Engine;
+    const CTRL_R: &str = "\x12";
+    const CTRL_Y: &str = "\x19";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let dir = tempfile::tempdir().unwrap();
+    let (vault, config) = shared_vault(&dir, &server.base_url());
+    let (mut child, mut tty, screen, reader_thread, master) =
+        spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
+    tty.wait_for("ws: acme");
+    tty.send("/");
+    tty.send("loopback api");
+    tty.send("\r");
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+    tty.send("e");
+    tty.wait_for("Edit Loopback API credential");
+    for _ in 0..3 {
+        tty.send(TAB); // name, environment, base URL → the API key
+    }
+    tty.wait_for("(stored; Ctrl-r shows it");
+    // Hidden: the copy offers no secret.
+    tty.send(CTRL_Y);
+    tty.wait_for("Copy to the clipboard");
+    assert!(!tty.contents().contains("revealed secret"));
+    tty.send(ESC);
+    // The form's footer is back (an Esc straight before Ctrl-r would read as Alt-Ctrl-r).
+    tty.wait_for("Ctrl-s verify and save");
+    tty.send(CTRL_R);
+    tty.wait_for("Show the stored secret of");
+    tty.send("y");
+    tty.wait_for("stored secret shown");
+    tty.send(CTRL_Y);
+    tty.wait_for("(asks first)");
+    tty.send("s");
+    tty.wait_for("Copy the secret of");
+    tty.send("y");
+    tty.wait_for("Copied the secret of");
+    tty.send(ESC); // nothing was changed: the form just closes
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader_thread, &screen);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(API_KEY);
+    let plain_osc52 = format!("\x1b]52;c;{encoded}\x07");
+    let sequences = raw
+        .windows(plain_osc52.len())
+        .filter(|w| *w == plain_osc52.as_bytes())
+        .count();
+    assert_eq!(sequences, 1, "one plain OSC 52 sequence with the key");
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("\x1bPtmux;"),
+        "no tmux passthrough"
+    );
+}
+
 /// Issue 11: an edit form open in the TUI while the CLI edits the same credential: the form
 /// says who changed it, and its save meets the conflict dialog with both versions; "overwrite
 /// with mine" then writes the TUI's version over the CLI's.

@@ -58,3 +58,29 @@ fn secrets_held_by_the_tui_never_reach_its_debug_string() {
         "{debug}"
     );
 }
+
+/// A stored secret shown in the edit form, offered for copying and confirmed: the state's
+/// Debug string (the form's copy of the credential, the dialogs) never holds it.
+#[test]
+fn a_revealed_and_offered_stored_secret_never_reaches_the_debug_string() {
+    use keyway::tui::screens::form::FieldKey;
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char('e'));
+    while h.form().unwrap().fields[h.form().unwrap().focus].key
+        != FieldKey::Field("password".into())
+    {
+        h.key(KeyCode::Tab);
+    }
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    assert!(h.screen(80, 24).contains(SECRET), "shown, as asked");
+    assert!(!debug_of(&h).contains(SECRET));
+    h.ctrl('y');
+    assert!(!debug_of(&h).contains(SECRET));
+    h.key(KeyCode::Char('s'));
+    assert!(!debug_of(&h).contains(SECRET));
+    let fx = h.key(KeyCode::Char('y'));
+    assert!(!fx.is_empty() && !format!("{fx:?}").contains(SECRET));
+    assert!(!debug_of(&h).contains(SECRET));
+}

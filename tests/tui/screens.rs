@@ -742,7 +742,12 @@ fn the_secret_is_offered_for_copying_only_while_revealed_and_only_after_a_confir
         "{notice}"
     );
     assert!(!notice.contains(SECRET));
-    assert!(!h.screen(80, 24).contains(SECRET));
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains(SECRET), "{screen}");
+    assert!(
+        screen.contains("Copied the secret of 'Password'"),
+        "{screen}"
+    );
     // Declined: nothing is copied.
     h.ctrl('r');
     h.key(KeyCode::Char('y'));

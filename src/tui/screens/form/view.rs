@@ -87,8 +87,9 @@ pub(super) fn render(form: &FormState, shared: &Shared, frame: &mut Frame, area:
     }
 }
 
+/// The form's own message, else the app's notice (a copy made from the form says so here).
 fn message_line<'a>(shared: &Shared, form: &'a FormState) -> Option<Line<'a>> {
-    let m = form.message.as_ref()?;
+    let m = form.message.as_ref().or(shared.notice.as_ref())?;
     Some(Line::styled(m.text.clone(), notice_style(&shared.theme, m)))
 }
 
