@@ -20,7 +20,7 @@ use super::error::CliError;
 use crate::clock;
 use crate::core::input::{apply_fields, FieldValue};
 use crate::core::names::{check_name, same_name};
-use crate::core::save::{decide, SaveDecision};
+use crate::core::save::{decide, SaveDecision, HOST_KEY_FIELD};
 use crate::core::schema::Component;
 use crate::core::secret::SecretFields;
 use crate::core::time::Timestamp;
@@ -387,7 +387,11 @@ pub fn finish(
         ));
         for (mut c, outcome) in planned.into_iter().zip(outcomes) {
             // The same rule as every other save; an import offers no "save unverified".
-            let (why, reason) = match decide(outcome.to_verification(now), false) {
+            let (why, reason) = match decide(
+                outcome.to_verification(now),
+                outcome.host_key_to_confirm.as_deref(),
+                false,
+            ) {
                 SaveDecision::Save(result) => {
                     crate::store::accept(
                         &mut c.credential,
@@ -401,6 +405,16 @@ pub fn finish(
                 }
                 SaveDecision::Refuse { reason, .. } => (NotAdded::Rejected, reason),
                 SaveDecision::Unreachable { reason } => (NotAdded::Unreachable, reason),
+                // An import cannot ask: the entry waits for its host key to be given.
+                SaveDecision::ConfirmHostKey {
+                    fingerprint,
+                    reason,
+                } => (
+                    NotAdded::Rejected,
+                    format!(
+                        "{reason} If it is, import it with {HOST_KEY_FIELD} = {fingerprint}, or add it with --field {HOST_KEY_FIELD}={fingerprint}"
+                    ),
+                ),
             };
             left.push(Left {
                 label: c.label,

@@ -8,7 +8,7 @@ use super::credential::find;
 use super::error::CliError;
 use crate::clock;
 use crate::core::input::FieldValue;
-use crate::core::save::{decide, SaveDecision};
+use crate::core::save::{decide, SaveDecision, HOST_KEY_FIELD};
 use crate::core::{Credential, Environment, RecordKind, Status, TlsState};
 use crate::store::{accept, apply_tokens, CredentialDraft, Store};
 use crate::verify::Outcome;
@@ -238,7 +238,11 @@ pub fn verify_then_save(
     let now = clock::now();
     let outcome: Outcome = runtime()?.block_on(verifier.verify(&component, &credential, now));
     let label = format!("{} credential '{}'", component.name, credential.name);
-    match decide(outcome.to_verification(now), save_unverified) {
+    match decide(
+        outcome.to_verification(now),
+        outcome.host_key_to_confirm.as_deref(),
+        save_unverified,
+    ) {
         SaveDecision::Save(result) => {
             let unverified = result.status == Status::Unverified;
             accept(&mut credential, result, outcome.tokens.as_ref(), now);
@@ -271,6 +275,13 @@ pub fn verify_then_save(
         ))),
         SaveDecision::Refuse { reason, .. } => Err(CliError::Refused(format!(
             "{label} was not saved: {reason}"
+        ))),
+        // A script cannot be asked: it passes the fingerprint its user checked.
+        SaveDecision::ConfirmHostKey {
+            fingerprint,
+            reason,
+        } => Err(CliError::Refused(format!(
+            "{label} was not saved: {reason} If it is, run the command again with --field {HOST_KEY_FIELD}={fingerprint}"
         ))),
     }
 }

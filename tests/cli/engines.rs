@@ -3,6 +3,7 @@
 
 use crate::support::mariadb::{self, MariaDb};
 use crate::support::pg::free_port;
+use crate::support::sshd::{self, Sshd};
 use crate::support::tls::TestCa;
 use crate::support::{code, stderr, stdout, TestVault, PASS};
 use serde_json::Value;
@@ -280,4 +281,224 @@ fn from_url_reads_a_connection_url_from_stdin_and_refuses_another_engines() {
     );
     assert!(!stderr(&o).contains("SENTINEL"), "{}", stderr(&o));
     assert_eq!(creds(&v).len(), 1);
+}
+
+/// `credential add -c sftp` with `fields`, stdin as given.
+fn add_sftp(v: &TestVault, name: &str, fields: &[String], stdin: &str) -> std::process::Output {
+    let mut args = vec!["credential", "add", "-w", "acme", "-c", "sftp", "-n", name];
+    for f in fields {
+        args.push("-f");
+        args.push(f);
+    }
+    v.keyway_with(&args, &[("KEYWAY_PASSPHRASE", PASS)], Some(stdin))
+}
+
+fn sftp_fields(port: u16, extra: &[String]) -> Vec<String> {
+    let mut fields = vec![
+        "host=127.0.0.1".to_string(),
+        format!("port={port}"),
+        format!("user={}", sshd::SSH_USER),
+    ];
+    fields.extend(extra.iter().cloned());
+    fields
+}
+
+#[test]
+fn sftp_first_save_refuses_with_the_fingerprint_ssh_keygen_prints_then_saves_with_it() {
+    let server = Sshd::shared();
+    let v = vault();
+    let fields = sftp_fields(server.port, &["password=-".to_string()]);
+    let password = format!("{}\n", sshd::SSH_PASSWORD);
+    let o = add_sftp(&v, "drop", &fields, &password);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    // The fingerprint `ssh-keygen -lf` prints for the server's host key, run here.
+    let printed = sshd::fingerprint(&server.host_key_pub);
+    let to_pass = format!("run the command again with --field host_key={printed}");
+    assert!(stderr(&o).contains(&to_pass), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing was sent"), "{}", stderr(&o));
+    assert!(
+        creds(&v).is_empty(),
+        "saved before the host key was confirmed"
+    );
+    // Passing the fingerprint it printed: verified and saved, the pin stored.
+    let mut pinned = fields.clone();
+    pinned.push(format!("host_key={printed}"));
+    let o = add_sftp(&v, "drop", &pinned, &password);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["component"], "sftp");
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["host_key"], printed.as_str());
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("SENTINEL"), "{all}");
+}
+
+#[test]
+fn sftp_a_changed_host_key_is_refused_loudly_and_nothing_is_stored() {
+    let server = Sshd::shared();
+    let v = vault();
+    let dir = tempfile::tempdir().unwrap();
+    let other = dir.path().join("other_host");
+    sshd::keygen(&other, "");
+    let stale = sshd::fingerprint(&other.with_extension("pub"));
+    let fields = sftp_fields(
+        server.port,
+        &["password=-".to_string(), format!("host_key={stale}")],
+    );
+    let o = add_sftp(&v, "drop", &fields, &format!("{}\n", sshd::SSH_PASSWORD));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("Host key changed!"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("--field host_key="),
+        "a changed key is not offered"
+    );
+    assert!(creds(&v).is_empty());
+}
+
+#[test]
+fn sftp_key_login_reads_the_private_key_from_stdin_and_a_wrong_password_stores_nothing() {
+    let server = Sshd::shared();
+    let v = vault();
+    let pin = format!("host_key={}", server.host_key);
+    let o = add_sftp(
+        &v,
+        "pw",
+        &sftp_fields(server.port, &[pin.clone(), "password=-".to_string()]),
+        "pw_SENTINEL_wrong\n",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rejected the password"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("SENTINEL"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty());
+    // A wrong passphrase for the key: rejected, said so, nothing stored.
+    assert!(server.client_key.lines().count() > 3, "a key of many lines");
+    let keyed = |passphrase: &str| {
+        sftp_fields(
+            server.port,
+            &[
+                pin.clone(),
+                "private_key=-".to_string(),
+                format!("private_key_passphrase={passphrase}"),
+            ],
+        )
+    };
+    let o = add_sftp(&v, "key", &keyed("pp_SENTINEL_no"), &server.client_key);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("passphrase is wrong"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("SENTINEL"), "{}", stderr(&o));
+    assert!(creds(&v).is_empty());
+    // The whole OpenSSH key through `private_key=-`, with its passphrase.
+    let o = add_sftp(&v, "key", &keyed(sshd::KEY_PASSPHRASE), &server.client_key);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(creds(&v)[0]["status"], "verified");
+}
+
+#[test]
+fn sftp_from_url_gives_the_login_and_a_closed_port_is_unreachable() {
+    let server = Sshd::shared();
+    let v = vault();
+    let url = format!("sftp://{}@127.0.0.1:{}/inbox", sshd::SSH_USER, server.port);
+    let args = [
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "sftp",
+        "-n",
+        "from-url",
+        "--from-url",
+        &url,
+        "-f",
+        &format!("host_key={}", server.host_key),
+        "-f",
+        "password=-",
+    ];
+    let stdin = format!("{}\n", sshd::SSH_PASSWORD);
+    let o = v.keyway_with(&args, &[("KEYWAY_PASSPHRASE", PASS)], Some(&stdin));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["user"], sshd::SSH_USER);
+    assert_eq!(list[0]["fields"]["port"], server.port.to_string().as_str());
+    // Nothing listens: unreachable, nothing stored.
+    let o = add_sftp(
+        &v,
+        "gone",
+        &sftp_fields(free_port(), &["password=-".to_string()]),
+        "whatever\n",
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refused the connection"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(creds(&v).len(), 1);
+}
+
+#[test]
+fn sftp_imports_verify_and_one_without_a_host_key_waits_for_it() {
+    let server = Sshd::shared();
+    let v = vault();
+    let n8n = format!(
+        r#"[{{"id": "a1", "name": "Dropbox SFTP", "type": "sftp",
+             "data": {{"host": "127.0.0.1", "port": {}, "username": "{}", "password": "{}"}}}}]"#,
+        server.port,
+        sshd::SSH_USER,
+        sshd::SSH_PASSWORD
+    );
+    let file = v.dir.path().join("n8n.json");
+    std::fs::write(&file, n8n).unwrap();
+    let o = v.keyway_with(
+        &[
+            "import",
+            "--from",
+            "n8n",
+            file.to_str().unwrap(),
+            "-w",
+            "acme",
+        ],
+        &[("KEYWAY_PASSPHRASE", PASS)],
+        None,
+    );
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(out.contains("1 rejected"), "{out}");
+    assert!(
+        out.contains(&format!("import it with host_key = {}", server.host_key)),
+        "{out}"
+    );
+    assert!(!out.contains("SENTINEL"), "{out}");
+    assert!(creds(&v).is_empty());
+    // The same login with its host key (keyway's own variable names): verified and added.
+    let env = format!(
+        "SFTP_HOST=127.0.0.1\nSFTP_PORT={}\nSFTP_USER={}\nKEYWAY_SFTP_PASSWORD={}\nKEYWAY_SFTP_HOST_KEY={}\n",
+        server.port,
+        sshd::SSH_USER,
+        sshd::SSH_PASSWORD,
+        server.host_key
+    );
+    let file = v.dir.path().join("dropbox.env");
+    std::fs::write(&file, env).unwrap();
+    let o = v.keyway_with(
+        &[
+            "import",
+            "--from",
+            "dotenv",
+            file.to_str().unwrap(),
+            "-w",
+            "acme",
+        ],
+        &[("KEYWAY_PASSPHRASE", PASS)],
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}{}", stdout(&o), stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["component"], "sftp");
+    assert_eq!(list[0]["status"], "verified");
 }

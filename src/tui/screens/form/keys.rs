@@ -28,8 +28,11 @@ pub enum Command {
     ReloadTheirs,
     /// The conflict dialog: write the form's version over the vault's.
     OverwriteMine,
-    /// The conflict dialog: close it and go on editing.
+    /// The conflict dialog: close it and go on editing. The host key dialog: do not trust it.
     KeepEditing,
+    /// The host key dialog (an SSH server the credential pins no key of yet): pin the
+    /// fingerprint shown into `host_key` and save, verified against it.
+    TrustHostKey,
     /// While the check runs: stop it, keep the form as it was.
     CancelCheck,
     /// A pick list: the next or the previous value.
@@ -166,6 +169,25 @@ pub static VERIFYING: Keys<Command> = Keys {
         )
         .footer("cancel the check"),
         HELP_OR_QUESTION,
+    ],
+};
+
+/// An SSH server presented a host key the credential pins none of yet: trust it, or not.
+pub static HOST_KEY: Keys<Command> = Keys {
+    title: "Trust this host key?",
+    takes_text: false,
+    bindings: &[
+        bind(
+            &[k('y')],
+            Command::TrustHostKey,
+            "trust it: pin it in host_key and save",
+        ),
+        bind(
+            &[k('n'), ESC],
+            Command::KeepEditing,
+            "do not trust it; keep editing",
+        ),
+        app(&[F1, k('?')], Bound::Help, "help"),
     ],
 };
 

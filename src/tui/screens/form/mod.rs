@@ -21,7 +21,7 @@ use secrecy::SecretString;
 use tui_input::Input;
 use zeroize::Zeroize;
 
-use crate::core::save::{decide, SaveDecision};
+use crate::core::save::{decide, SaveDecision, HOST_KEY_FIELD};
 use crate::core::schema::Kind;
 use crate::core::{AnyRecord, Conflict, Credential, RecordId, RuleError, Status, Verification};
 use crate::store::{accept, StoreError};
@@ -34,7 +34,7 @@ use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
 use crate::vault::Changes;
 use crate::verify::Outcome;
-use keys::{Command, CHOICE, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
+use keys::{Command, CHOICE, CONFLICT, FORM, HOST_KEY, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use login::LoginState;
 
 /// Which part of a credential a form field edits.
@@ -129,6 +129,13 @@ pub enum FormPhase {
         mine: Box<Credential>,
         /// None: deleted meanwhile.
         theirs: Option<Box<Credential>>,
+    },
+    /// An SSH server presented this host key and the credential pins none (the save
+    /// decision's `ConfirmHostKey`): nothing was sent or saved. The dialog asks; `y` pins it
+    /// into `host_key` and saves, verified against it.
+    ConfirmHostKey {
+        fingerprint: String,
+        reason: String,
     },
 }
 
@@ -396,6 +403,29 @@ impl FormState {
         }
     }
 
+    /// The host key dialog's answer: `y` pins the fingerprint shown into `host_key` and saves
+    /// again (verified against that pin); anything else keeps editing with nothing pinned.
+    fn confirm_host_key(&mut self, shared: &mut Shared, command: Command) -> Update {
+        let FormPhase::ConfirmHostKey { fingerprint, .. } =
+            std::mem::replace(&mut self.phase, FormPhase::Editing)
+        else {
+            return Update::none();
+        };
+        if command != Command::TrustHostKey {
+            self.message = Some(Notice::info(
+                "Host key not trusted: nothing was sent or saved",
+            ));
+            return Update::none();
+        }
+        let key = FieldKey::Field(HOST_KEY_FIELD.into());
+        let Some(field) = self.fields.iter_mut().find(|f| f.key == key) else {
+            return Update::none();
+        };
+        field.input = Input::new(fingerprint);
+        field.error = None;
+        self.save(shared)
+    }
+
     /// Ctrl-o after "unreachable": saved marked unverified, as the save rule says.
     fn save_unverified(&mut self) -> Update {
         if !matches!(self.phase, FormPhase::Unreachable { .. }) {
@@ -411,7 +441,7 @@ impl FormState {
         else {
             return Update::none();
         };
-        match decide(check, true) {
+        match decide(check, None, true) {
             SaveDecision::Save(result) => {
                 credential.record_verification(result);
                 Update::effect(Effect::SaveCredential { credential })
@@ -454,7 +484,7 @@ impl FormState {
     ) -> Update {
         let now = shared.clock.wall;
         let check = outcome.to_verification(now);
-        match decide(check.clone(), false) {
+        match decide(check.clone(), outcome.host_key_to_confirm.as_deref(), false) {
             SaveDecision::Save(result) => {
                 accept(&mut credential, result, outcome.tokens.as_ref(), now);
                 self.phase = FormPhase::Saving;
@@ -473,6 +503,16 @@ impl FormState {
                 self.phase = FormPhase::Refused { status, reason };
                 Update::none()
             }
+            SaveDecision::ConfirmHostKey {
+                fingerprint,
+                reason,
+            } => {
+                self.phase = FormPhase::ConfirmHostKey {
+                    fingerprint,
+                    reason,
+                };
+                Update::none()
+            }
         }
     }
 
@@ -489,6 +529,9 @@ impl Screen for FormState {
     fn keys(&self, shared: &Shared) -> &'static Keys<Command> {
         if matches!(self.phase, FormPhase::Conflict { .. }) {
             return &CONFLICT;
+        }
+        if matches!(self.phase, FormPhase::ConfirmHostKey { .. }) {
+            return &HOST_KEY;
         }
         if matches!(self.phase, FormPhase::Verifying { .. }) {
             return &VERIFYING;
@@ -518,6 +561,9 @@ impl Screen for FormState {
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
         if matches!(self.phase, FormPhase::Conflict { .. }) {
             return self.resolve(shared, command);
+        }
+        if matches!(self.phase, FormPhase::ConfirmHostKey { .. }) {
+            return self.confirm_host_key(shared, command);
         }
         let n = self.fields.len();
         match command {
@@ -554,8 +600,11 @@ impl Screen for FormState {
                 }
                 self.edited(shared);
             }
-            // Bound only while the conflict dialog is up (handled above).
-            Command::ReloadTheirs | Command::OverwriteMine | Command::KeepEditing => {}
+            // Bound only while the conflict or the host key dialog is up (handled above).
+            Command::ReloadTheirs
+            | Command::OverwriteMine
+            | Command::KeepEditing
+            | Command::TrustHostKey => {}
         }
         Update::none()
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use tui_input::Input;
 
-use super::keys::{Command, CHOICE, CONFLICT, FORM, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
+use super::keys::{Command, CHOICE, CONFLICT, FORM, HOST_KEY, LOGIN_PASTE, OAUTH_FORM, VERIFYING};
 use super::{FieldKey, FormPhase, FormState};
 use crate::core::time::Timestamp;
 use crate::core::{AnyRecord, Conflict, Revision, RuleError, Status};
@@ -85,6 +85,7 @@ fn the_key_tables_are_well_formed_and_only_oauth2_forms_log_in() {
         &CONFLICT,
         &VERIFYING,
         &CHOICE,
+        &HOST_KEY,
     ]);
     let mut shared = unlocked();
     let pg = new_form(&mut shared, "postgresql");
@@ -539,5 +540,74 @@ fn on_a_team_vault_the_banner_names_the_member_and_the_host_they_wrote_from() {
     assert!(
         banner.starts_with("Changed by bob (etl@ops-2) at 2026-"),
         "{banner}"
+    );
+}
+
+#[test]
+fn an_unknown_ssh_host_key_asks_to_be_trusted_and_y_pins_it_and_saves() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "sftp");
+    set(&mut form, FieldKey::Name, "dropbox");
+    set(&mut form, field("host"), "127.0.0.1");
+    set(&mut form, field("user"), "files");
+    set(&mut form, field("password"), "pw_SENTINEL_sftp");
+    let fingerprint = "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s";
+    let host_key = |form: &FormState| {
+        form.fields
+            .iter()
+            .find(|f| f.key == field("host_key"))
+            .map(|f| f.input.value().to_string())
+            .expect("a host_key field")
+    };
+    let unpinned = |shared: &mut Shared, form: &mut FormState| {
+        let request = save(form, shared);
+        let mut o = outcome(Status::Misconfigured, "The server presents a host key");
+        o.host_key_to_confirm = Some(fingerprint.to_string());
+        assert!(
+            answered(form, shared, request, o).is_empty(),
+            "nothing saved"
+        );
+        assert!(matches!(
+            &form.phase,
+            FormPhase::ConfirmHostKey { fingerprint: f, .. } if f == fingerprint
+        ));
+        assert!(std::ptr::eq(form.keys(shared), &HOST_KEY));
+    };
+    // The dialog shows the fingerprint and asks; no secret is drawn.
+    unpinned(&mut shared, &mut form);
+    let backend = ratatui::backend::TestBackend::new(100, 30);
+    let mut terminal = ratatui::Terminal::new(backend).unwrap();
+    terminal
+        .draw(|f| Screen::view(&form, &shared, f, f.area()))
+        .unwrap();
+    let text = format!("{:?}", terminal.backend().buffer());
+    assert!(text.contains("Trust this host key?"), "{text}");
+    assert!(text.contains(fingerprint), "{text}");
+    assert!(!text.contains("pw_SENTINEL"), "a secret was drawn");
+    // n: not trusted, nothing pinned, nothing saved, back to editing.
+    let update = form.command(&mut shared, Command::KeepEditing);
+    assert!(update.effects.is_empty());
+    assert!(matches!(form.phase, FormPhase::Editing));
+    assert_eq!(host_key(&form), "");
+    // y: pinned into host_key and verified again against that pin.
+    unpinned(&mut shared, &mut form);
+    let update = form.command(&mut shared, Command::TrustHostKey);
+    let [Effect::PrepareAndVerify { request, draft, .. }] = update.effects.as_slice() else {
+        panic!("expected a verification, got {:?}", update.effects);
+    };
+    assert!(draft.changes.iter().any(|(k, v)| k == "host_key"
+        && matches!(v, crate::core::input::FieldValue::Plain(p) if p == fingerprint)));
+    assert_eq!(host_key(&form), fingerprint);
+    // The check against the pin verifies: now it is saved.
+    let request = *request;
+    let effects = answered(
+        &mut form,
+        &mut shared,
+        request,
+        outcome(Status::Verified, "Logged in and opened SFTP"),
+    );
+    assert!(
+        matches!(effects.as_slice(), [Effect::SaveCredential { .. }]),
+        "{effects:?}"
     );
 }

@@ -85,6 +85,9 @@ pub(super) fn render(form: &FormState, shared: &Shared, frame: &mut Frame, area:
     if let FormPhase::Conflict { mine, theirs } = &form.phase {
         conflict_dialog(frame, area, shared, form, mine, theirs.as_deref());
     }
+    if let FormPhase::ConfirmHostKey { fingerprint, .. } = &form.phase {
+        host_key_dialog(frame, area, shared, fingerprint);
+    }
 }
 
 /// The form's own message, else the app's notice (a copy made from the form says so here).
@@ -274,8 +277,8 @@ fn panel_lines<'a>(shared: &Shared, form: &'a FormState) -> Vec<Line<'a>> {
     }
     match &form.phase {
         FormPhase::Editing => {}
-        // Drawn as a dialog over the form (conflict_dialog).
-        FormPhase::Conflict { .. } => {}
+        // Drawn as dialogs over the form (conflict_dialog, host_key_dialog).
+        FormPhase::Conflict { .. } | FormPhase::ConfirmHostKey { .. } => {}
         FormPhase::Verifying { .. } => {
             lines.push(Line::from(vec![
                 Span::styled(spinner(shared.spinner_frame()), t.key()),
@@ -309,6 +312,39 @@ fn panel_lines<'a>(shared: &Shared, form: &'a FormState) -> Vec<Line<'a>> {
     }
     lines.extend(message_line(shared, form));
     lines
+}
+
+/// Trust on first use, never silently: the server's fingerprint, to compare with what its
+/// administrator (or `ssh-keygen -lf` on the server) says, before anything is sent to it.
+fn host_key_dialog(frame: &mut Frame, area: Rect, shared: &Shared, fingerprint: &str) {
+    let t = &shared.theme;
+    let width = area.width.min(72);
+    let inner = dialog(
+        frame,
+        area,
+        t,
+        " Trust this host key? ",
+        width,
+        9.min(area.height),
+    );
+    let lines = vec![
+        Line::raw("The SSH server presents this host key; nothing was sent to it yet:"),
+        Line::styled(format!("  {fingerprint}"), t.key()),
+        Line::styled(
+            "Compare it with ssh-keygen -lf on the server's host key.",
+            t.dim(),
+        ),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled("y", t.key()),
+            Span::raw(" trust it, pin it and save   "),
+            Span::styled("n", t.key()),
+            Span::raw("/"),
+            Span::styled("Esc", t.key()),
+            Span::raw(" do not trust it"),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
 
 /// Both versions of a credential whose save met another process's change, field by field;
