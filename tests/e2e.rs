@@ -4,5 +4,6 @@ mod support;
 
 mod e2e {
     mod pty;
+    mod sftp;
     mod team_live;
 }

@@ -74,10 +74,10 @@ impl Tty {
     }
 }
 
-const TAB: &str = "\t";
+pub(super) const TAB: &str = "\t";
 pub(super) const ESC: &str = "\x1b";
-const CTRL_S: &str = "\x13";
-const CTRL_U: &str = "\x15";
+pub(super) const CTRL_S: &str = "\x13";
+pub(super) const CTRL_U: &str = "\x15";
 const LEFT: &str = "\x1b[D";
 
 /// Fills the PostgreSQL form (focus on Name) and saves.
@@ -161,7 +161,7 @@ fn spawn(dir: &tempfile::TempDir, vault: &std::path::Path, config: &std::path::P
     spawn_with(dir, vault, config, &[])
 }
 
-fn spawn_with(
+pub(super) fn spawn_with(
     dir: &tempfile::TempDir,
     vault: &std::path::Path,
     config: &std::path::Path,
@@ -395,7 +395,7 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
 }
 
 const API_KEY: &str = "sk_SENTINEL_e2e_flow_42";
-const PASSPHRASE: &str = "e2e flow passphrase";
+pub(super) const PASSPHRASE: &str = "e2e flow passphrase";
 const CTRL_N: &str = "\x0e";
 
 /// Two user components checked against the loopback API (GET /v1/me with a bearer key).
@@ -414,7 +414,12 @@ pub(super) fn loopback_components(dir: &std::path::Path) {
 
 /// Runs the CLI (the binary under test, see `binary`) against a test's vault and requires it
 /// to succeed: how a test prepares its vault before the TUI starts.
-fn cli(vault: &std::path::Path, config: &std::path::Path, home: &std::path::Path, args: &[&str]) {
+pub(super) fn cli(
+    vault: &std::path::Path,
+    config: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) {
     let o = std::process::Command::new(binary())
         .stdin(std::process::Stdio::null())
         .arg("--vault")
