@@ -230,7 +230,7 @@ impl Context {
     /// asked for.
     pub fn open_store(&self) -> Result<Store, CliError> {
         vault::check_path(&self.vault_path)?;
-        match open_with_session(self) {
+        match open_with_session(self)? {
             Some(store) => Ok(self.warned(store)),
             None => self.open_store_by_passphrase(),
         }
@@ -388,35 +388,51 @@ pub fn read_stdin_line(limit: usize) -> Result<zeroize::Zeroizing<String>, Strin
 }
 
 /// The store opened with the session's key, when `KEYWAY_SESSION` is set and its agent
-/// answers; None (with a note saying why) when the passphrase is needed after all.
-fn open_with_session(ctx: &Context) -> Option<Store> {
-    let token = std::env::var(crate::session::SESSION_VAR).ok()?;
+/// answers; None (with a note saying why) when the passphrase is needed after all. A team
+/// vault session whose member was removed is an error (exit 3): the passphrase would open
+/// nothing either.
+fn open_with_session(ctx: &Context) -> Result<Option<Store>, CliError> {
+    let Ok(token) = std::env::var(crate::session::SESSION_VAR) else {
+        return Ok(None);
+    };
     let token = zeroize::Zeroizing::new(token);
     if token.trim().is_empty() {
-        return None;
+        return Ok(None);
     }
-    let attempt = || -> Result<Store, String> {
+    // Err(None): the agent said its member was removed; Err(Some(why)): not usable.
+    let attempt = || -> Result<Store, Option<String>> {
         let binding = crate::vault::session_binding(&ctx.vault_path, &ctx.vault_options())
-            .map_err(|e| e.to_string())?;
-        let raw = crate::session::fetch_key(&binding, token.trim()).map_err(|e| e.to_string())?;
+            .map_err(|e| Some(e.to_string()))?;
+        let raw = crate::session::fetch_key(&binding, token.trim()).map_err(|e| match e {
+            crate::session::SessionError::Removed(_) => None,
+            other => Some(other.to_string()),
+        })?;
         Store::open_with(
             &ctx.vault_path,
             Unlock::Key(Box::new(crate::vault::crypto::DataKey::from_raw(&raw))),
             &ctx.vault_options(),
         )
-        .map_err(|e| e.to_string())
+        .map_err(|e| Some(e.to_string()))
     };
     match attempt() {
         Ok(store) => {
             tracing::debug!("vault opened with the session's key (no KDF)");
-            Some(store)
+            Ok(Some(store))
         }
-        Err(why) => {
+        Err(None) => Err(vault::VaultError::Removed(display_location(&ctx.vault_path)).into()),
+        Err(Some(why)) => {
             note!(
                 "warning: {} is set but cannot be used ({why}); the passphrase is needed",
                 crate::session::SESSION_VAR
             );
-            None
+            Ok(None)
         }
     }
+}
+
+/// A vault location as errors show it: a team vault's URL without its parameters.
+fn display_location(location: &std::path::Path) -> PathBuf {
+    vault::postgres::parse_url(location)
+        .map(|t| t.shown())
+        .unwrap_or_else(|_| location.to_path_buf())
 }

@@ -28,6 +28,11 @@ pub fn unlock(ctx: &Context, duration: &str) -> Result<(), CliError> {
     let store = ctx.open_store_by_passphrase()?;
     let key = zeroize::Zeroizing::new(*store.vault().data_key().raw());
     let binding = store.vault().session_binding();
+    // A team vault's agent holds the member's identity, to follow a re-key (session/mod.rs).
+    let identity = store.vault().member_identity().map(|identity| {
+        use secrecy::ExposeSecret;
+        identity.to_string().expose_secret().to_string()
+    });
     drop(store);
     let socket = session::socket_path(&binding.vault_id).map_err(session_error)?;
     // One agent per vault: a new unlock replaces the old one.
@@ -40,6 +45,7 @@ pub fn unlock(ctx: &Context, duration: &str) -> Result<(), CliError> {
         key: hex::encode(*key),
         token: token.clone(),
         seconds: length.as_secs().max(1),
+        identity,
     };
     drop(key);
     let exe = std::env::current_exe()

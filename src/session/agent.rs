@@ -71,6 +71,16 @@ pub fn serve() -> Result<(), String> {
         .map_err(|_| "the agent's key is malformed".to_string())?;
     let key = LockedKey::new(raw);
     zeroize::Zeroize::zeroize(&mut raw);
+    // A team vault's session: the member's identity, kept for the agent's life (age zeroizes
+    // it on drop); its text is wiped at once.
+    let identity = match start.identity.take() {
+        None => None,
+        Some(mut text) => {
+            let parsed = text.parse::<age::x25519::Identity>();
+            zeroize::Zeroize::zeroize(&mut text);
+            Some(parsed.map_err(|_| "the agent's identity is malformed".to_string())?)
+        }
+    };
 
     // A socket left by an agent that was killed is replaced; `unlock` has ended a live one.
     let _ = std::fs::remove_file(&start.socket);
@@ -94,7 +104,7 @@ pub fn serve() -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the agent's runtime: {e}"))?;
-    runtime.block_on(run(listener, &start, &key));
+    runtime.block_on(run(listener, &start, &key, identity.as_ref()));
     // Remove the socket only if it is still ours (a new agent may have replaced it).
     if std::fs::metadata(&start.socket).map(|m| m.ino()).ok() == inode {
         let _ = std::fs::remove_file(&start.socket);
@@ -141,7 +151,12 @@ fn detach() {
     }
 }
 
-async fn run(listener: std::os::unix::net::UnixListener, start: &AgentStart, key: &LockedKey) {
+async fn run(
+    listener: std::os::unix::net::UnixListener,
+    start: &AgentStart,
+    key: &LockedKey,
+    identity: Option<&age::x25519::Identity>,
+) {
     let Ok(listener) = tokio::net::UnixListener::from_std(listener) else {
         return;
     };
@@ -166,17 +181,62 @@ async fn run(listener: std::os::unix::net::UnixListener, start: &AgentStart, key
             Ok(cred) if cred.uid() == me => {}
             _ => continue,
         }
-        let answered = tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, start, key)).await;
+        let answered =
+            tokio::time::timeout(REQUEST_TIMEOUT, answer(stream, start, key, identity)).await;
         if let Ok(After::End) = answered {
             return;
         }
     }
 }
 
-async fn answer(stream: tokio::net::UnixStream, start: &AgentStart, key: &LockedKey) -> After {
+/// A team vault's data key from the member's own slot in `slots` (hex), for an answer; the
+/// agent ends when the member has no slot any more (it was removed).
+fn own_slot(identity: &age::x25519::Identity, slots: &str) -> (Response, After) {
+    let refused = |error: String, removed: bool| Response {
+        ok: false,
+        key: None,
+        error: Some(error),
+        removed,
+    };
+    let Ok(bytes) = hex::decode(slots) else {
+        return (
+            refused("the key slots sent are not hex".into(), false),
+            After::Continue,
+        );
+    };
+    match crate::vault::key_from_own_slot(&bytes, identity) {
+        Ok(raw) => (
+            Response {
+                ok: true,
+                key: Some(hex::encode(*raw)),
+                error: None,
+                removed: false,
+            },
+            After::Continue,
+        ),
+        Err(crate::vault::keyslot::SlotError::NotAMember) => (
+            refused(
+                "you were removed from the team vault: this session's identity has no key slot in it any more, so the session has ended".into(),
+                true,
+            ),
+            After::End,
+        ),
+        Err(e) => (
+            refused(format!("the team vault's key slots do not open: {e:?}"), false),
+            After::Continue,
+        ),
+    }
+}
+
+async fn answer(
+    stream: tokio::net::UnixStream,
+    start: &AgentStart,
+    key: &LockedKey,
+    identity: Option<&age::x25519::Identity>,
+) -> After {
     let (read, mut write) = stream.into_split();
     let mut line = Zeroizing::new(String::new());
-    let mut reader = tokio::io::BufReader::new(read).take(4096);
+    let mut reader = tokio::io::BufReader::new(read).take(super::MAX_REQUEST);
     if reader.read_line(&mut line).await.is_err() {
         return After::Continue;
     }
@@ -184,6 +244,7 @@ async fn answer(stream: tokio::net::UnixStream, start: &AgentStart, key: &Locked
         ok: false,
         key: None,
         error: Some(error.to_string()),
+        removed: false,
     };
     let (response, after) = match serde_json::from_str::<Request>(&line) {
         Ok(Request::Lock) => (
@@ -191,9 +252,28 @@ async fn answer(stream: tokio::net::UnixStream, start: &AgentStart, key: &Locked
                 ok: true,
                 key: None,
                 error: None,
+                removed: false,
             },
             After::End,
         ),
+        Ok(Request::Slot {
+            token,
+            vault_id,
+            slots,
+        }) => {
+            let token_ok: bool = token.as_bytes().ct_eq(start.token.as_bytes()).into();
+            match identity {
+                _ if !token_ok => (refuse("wrong session token"), After::Continue),
+                _ if vault_id != start.vault_id => {
+                    (refuse("this session is for another vault"), After::Continue)
+                }
+                None => (
+                    refuse("this session is for a file vault, not a team vault"),
+                    After::Continue,
+                ),
+                Some(identity) => own_slot(identity, &slots),
+            }
+        }
         Ok(Request::Key {
             token,
             vault_id,
@@ -216,6 +296,7 @@ async fn answer(stream: tokio::net::UnixStream, start: &AgentStart, key: &Locked
                         ok: true,
                         key: Some(hex::encode(**key.key)),
                         error: None,
+                        removed: false,
                     },
                     After::Continue,
                 )

@@ -8,7 +8,10 @@
 //!   compared in constant time, and only for the header it unlocked: after `passwd` the key is
 //!   refused as stale and the agent ends;
 //! - it ends after its duration, on `keyway lock`, on `passwd`, when the TUI locks the vault,
-//!   and on TERM. Ending an agent needs no token: any process of the user may lock its vault.
+//!   and on TERM;
+//! - a team vault's agent holds the member's identity rather than a data key: it unwraps the
+//!   key from the member's own slot in the key slots the client read, so the session follows
+//!   another member's re-key, and ends (saying so) once its member was removed. Ending an agent needs no token: any process of the user may lock its vault.
 //!
 //! The agent is this binary again (`keyway session-agent`, hidden), started detached (its own
 //! session, stdin/stdout/stderr on /dev/null once it is listening), and given the key over a
@@ -47,7 +50,13 @@ pub enum SessionError {
     UnsafeFolder { path: String, reason: String },
     #[error("cannot reach the session agent: {0}")]
     Io(#[from] std::io::Error),
+    /// The session's member has no slot in the team vault any more: the agent ended.
+    #[error("the session agent says: {0}")]
+    Removed(String),
 }
+
+/// The most a request to the agent may hold: a team vault's key slots (about 1 KB a member).
+pub(crate) const MAX_REQUEST: u64 = 1024 * 1024;
 
 /// One request to an agent: a line of JSON.
 #[derive(Serialize, Deserialize)]
@@ -58,6 +67,13 @@ enum Request {
         token: String,
         vault_id: String,
         header: String,
+    },
+    /// A team vault's data key, unwrapped by the agent's member identity from its own slot in
+    /// `slots` (hex of the key-slot record as the client read it).
+    Slot {
+        token: String,
+        vault_id: String,
+        slots: String,
     },
     /// End the agent.
     Lock,
@@ -71,6 +87,9 @@ struct Response {
     key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// The agent's member was removed from the team vault (the agent has ended).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    removed: bool,
 }
 
 /// What `keyway unlock` hands the agent over its stdin.
@@ -83,12 +102,19 @@ pub struct AgentStart {
     pub key: String,
     pub token: String,
     pub seconds: u64,
+    /// A team vault's session: the member's identity (`AGE-SECRET-KEY-1...`), which unwraps
+    /// the data key from the member's own slot, whatever re-key came since.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
 }
 
 impl Drop for AgentStart {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.key);
         zeroize::Zeroize::zeroize(&mut self.token);
+        if let Some(identity) = self.identity.as_mut() {
+            zeroize::Zeroize::zeroize(identity);
+        }
     }
 }
 
@@ -178,14 +204,26 @@ pub fn fetch_key(
     token: &str,
 ) -> Result<Zeroizing<[u8; 32]>, SessionError> {
     let socket = socket_path(&binding.vault_id)?;
-    let answer = exchange(
-        &socket,
-        &Request::Key {
+    let request = match &binding.slots {
+        Some(slots) => Request::Slot {
+            token: token.to_string(),
+            vault_id: binding.vault_id.clone(),
+            slots: hex::encode(slots),
+        },
+        None => Request::Key {
             token: token.to_string(),
             vault_id: binding.vault_id.clone(),
             header: hex::encode(binding.header),
         },
-    )?;
+    };
+    let answer = exchange(&socket, &request)?;
+    if answer.removed {
+        return Err(SessionError::Removed(
+            answer
+                .error
+                .unwrap_or_else(|| "its member was removed".into()),
+        ));
+    }
     if !answer.ok {
         return Err(SessionError::Refused(
             answer.error.unwrap_or_else(|| "no reason given".into()),

@@ -297,6 +297,28 @@ fn slot_error(path: &Path, e: keyslot::SlotError) -> VaultError {
 pub struct SessionBinding {
     pub vault_id: String,
     pub header: [u8; 32],
+    /// A team vault's key slots as stored: its session agent holds the member's identity and
+    /// unwraps the data key from the member's own slot in them, so a session follows another
+    /// member's re-key (and ends when its member is removed). None for a file vault.
+    pub slots: Option<Vec<u8>>,
+}
+
+/// The data key that `identity`'s own slot in a team vault's key slots `slots` (as stored)
+/// unwraps, checked against the header's key check: what a team vault's session agent hands
+/// out. `SlotError::NotAMember`: the member was removed.
+pub fn key_from_own_slot(
+    slots: &[u8],
+    identity: &age::x25519::Identity,
+) -> Result<zeroize::Zeroizing<[u8; 32]>, keyslot::SlotError> {
+    let header = Header::decode(slots).map_err(|problem| match problem {
+        HeaderProblem::Damaged(detail) => keyslot::SlotError::Damaged(detail),
+        HeaderProblem::Newer(found) => {
+            keyslot::SlotError::Damaged(format!("the header is of a newer format ({found})"))
+        }
+        HeaderProblem::Unacceptable(detail) => keyslot::SlotError::Damaged(detail),
+    })?;
+    let key = keyslot::unwrap_identity(&header, identity)?;
+    Ok(zeroize::Zeroizing::new(*key.raw()))
 }
 
 fn header_digest(bytes: &[u8]) -> [u8; 32] {
@@ -318,6 +340,7 @@ pub fn session_binding(path: &Path, options: &Options) -> Result<SessionBinding,
         Ok(SessionBinding {
             vault_id: header.vault_id,
             header: header_digest(&bytes),
+            slots: (!header.members.is_empty()).then_some(bytes),
         })
     })
 }
@@ -668,7 +691,14 @@ impl Vault {
         SessionBinding {
             vault_id: self.state.header.vault_id.clone(),
             header: header_digest(&self.state.header_bytes),
+            slots: (!self.state.header.members.is_empty()).then(|| self.state.header_bytes.clone()),
         }
+    }
+
+    /// The team vault member's identity this vault was unlocked with (None for a file vault
+    /// or one opened with a key): what a session agent of a team vault holds.
+    pub fn member_identity(&self) -> Option<&age::x25519::Identity> {
+        self.state.identity.as_deref()
     }
 
     // ---- reading -----------------------------------------------------------------------------

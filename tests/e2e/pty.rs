@@ -635,7 +635,7 @@ fn panicking_tui_child() {
 }
 
 /// The tty's local modes: tcgetattr on a pty master reads its slave's settings.
-fn local_modes(master: &dyn portable_pty::MasterPty) -> libc::tcflag_t {
+pub(super) fn local_modes(master: &dyn portable_pty::MasterPty) -> libc::tcflag_t {
     let fd = master.as_raw_fd().expect("the pty master's fd");
     // SAFETY: an all-zero termios is a valid out-parameter; fd is open for the call.
     let mut t: libc::termios = unsafe { std::mem::zeroed() };

@@ -8,7 +8,7 @@ use std::process::Output;
 
 use portable_pty::CommandBuilder;
 
-use super::pty::{binary, closed, loopback_components, spawn_command, Spawned, ESC};
+use super::pty::{binary, closed, local_modes, loopback_components, spawn_command, Spawned, ESC};
 use crate::support::http::api_server;
 use crate::support::pg::{PgCluster, ETL_PASSWORD};
 
@@ -223,4 +223,139 @@ fn the_server_restarted_mid_session_the_tui_goes_offline_read_only_and_comes_bac
     assert!(listed.contains("first"), "{listed}");
     let workspaces = alice.ok(&["workspace", "list"]);
     assert!(!workspaces.contains("during-outage"), "{workspaces}");
+}
+
+#[test]
+fn a_rekey_by_another_member_reloads_open_tuis_with_their_own_slot_and_the_removed_one_is_told() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let pg = PgCluster::shared();
+    let alice = team_with_one_credential(pg, &server.base_url());
+    let (bob, carol) = (Member::new(&alice.url), Member::new(&alice.url));
+    for (name, member) in [("bob", &bob), ("carol", &carol)] {
+        let key = member.ok(&["member", "keygen"]);
+        alice.ok(&["member", "add", name, key.trim()]);
+    }
+    let (mut alice_child, mut alice_tty, alice_screen, alice_reader, alice_master) = alice.tui();
+    let (mut carol_child, mut carol_tty, carol_screen, carol_reader, carol_master) = carol.tui();
+    unlock(&mut alice_tty);
+    unlock(&mut carol_tty);
+    alice_tty.wait_for("✓ 1");
+    carol_tty.wait_for("✓ 1");
+
+    // Bob removes carol: a new data key, wrapped for alice and bob only.
+    bob.ok(&["member", "rm", "carol"]);
+    // Carol's TUI does not reload (its slot is gone): it says she was removed.
+    carol_tty.wait_for("you were removed from the team vault");
+    carol_tty.wait_for("Unlock the vault");
+    // Alice's TUI reloaded under the new key with her own slot: what bob adds under it shows.
+    add_credential(&bob, "second", &server.base_url());
+    alice_tty.wait_for("✓ 2");
+    // And alice writes under the new key from her TUI.
+    alice_tty.send("w");
+    alice_tty.wait_for(" Workspaces ");
+    alice_tty.send("n");
+    alice_tty.wait_for("Name of the new workspace");
+    alice_tty.line("after-rekey");
+    alice_tty.wait_for("Workspace created");
+    assert!(!alice_tty.contents().contains("re-keyed"));
+
+    for (child, tty) in [
+        (&mut alice_child, &mut alice_tty),
+        (&mut carol_child, &mut carol_tty),
+    ] {
+        tty.send("\x03"); // Ctrl-C leaves from any screen
+        let status = child.wait().unwrap();
+        assert!(status.success(), "keyway exited with {status:?}");
+    }
+    closed(alice_tty, alice_master, alice_reader, &alice_screen);
+    closed(carol_tty, carol_master, carol_reader, &carol_screen);
+    let listed = bob.ok(&["workspace", "list"]);
+    assert!(listed.contains("after-rekey"), "{listed}");
+    // Carol's identity opens nothing now.
+    let o = carol.keyway(&["workspace", "list"]);
+    assert_eq!(o.status.code(), Some(3));
+}
+
+/// `keyway ARGS` as `member` in a fresh pty with no database password anywhere (no
+/// PGPASSWORD, no passfile in its home): keyway must ask on the terminal.
+fn without_db_password(member: &Member, args: &[&str]) -> Spawned {
+    let mut cmd = CommandBuilder::new(binary());
+    cmd.arg("--vault");
+    cmd.arg(&member.url);
+    cmd.arg("--config");
+    cmd.arg(&member.config);
+    for arg in args {
+        cmd.arg(arg);
+    }
+    cmd.env("TERM", "xterm-256color");
+    for (k, v) in member.env() {
+        cmd.env(k, v);
+    }
+    cmd.env("KEYWAY_PASSPHRASE", PASSPHRASE);
+    cmd.env_remove("PGPASSWORD");
+    cmd.env_remove("PGPASSFILE");
+    cmd.env_remove("KEYWAY_VAULT");
+    spawn_command(cmd)
+}
+
+/// Waits for the prompt and for the terminal's echo to be off (the prompt is printed just
+/// before echo is turned off: typing earlier would be echoed by the tty itself), then types
+/// `password`.
+fn answer_prompt(tty: &mut super::pty::Tty, master: &dyn portable_pty::MasterPty, password: &str) {
+    tty.wait_for("for the database:");
+    let start = std::time::Instant::now();
+    while local_modes(master) & libc::ECHO as libc::tcflag_t != 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(60),
+            "echo never went off: {}",
+            tty.contents()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10)); // poll interval, not pacing
+    }
+    tty.line(password);
+}
+
+#[test]
+fn the_database_password_is_asked_on_the_terminal_and_a_wrong_one_is_refused() {
+    let pg = PgCluster::shared();
+    let database = pg.new_database("prompt");
+    let alice = Member::new(&pg.vault_url(&database));
+    alice.ok(&["init", "--url", &alice.url, "--member", "alice"]);
+    alice.ok(&["workspace", "add", "acme"]);
+    assert!(!alice.home.path().join(".pgpass").exists());
+
+    // A command: the right password typed at the prompt.
+    let (mut child, mut tty, _screen, _reader, master) =
+        without_db_password(&alice, &["workspace", "list"]);
+    answer_prompt(&mut tty, &*master, ETL_PASSWORD);
+    tty.wait_for("acme");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {}", tty.contents());
+    assert!(
+        !tty.contents().contains(ETL_PASSWORD),
+        "the password was echoed"
+    );
+
+    // A wrong one: the server's refusal, exit 1 (README: a login the server refuses).
+    let (mut child, mut tty, _screen, _reader, master) =
+        without_db_password(&alice, &["workspace", "list"]);
+    answer_prompt(&mut tty, &*master, "not-the-password");
+    tty.wait_for("password authentication failed");
+    let status = child.wait().unwrap();
+    assert_eq!(status.exit_code(), 1, "{}", tty.contents());
+    assert!(!tty.contents().contains("acme"));
+
+    // The TUI asks before it takes the terminal, and its change feed logs in with it too: a
+    // rename by another process shows without a key pressed.
+    let (mut child, mut tty, screen, reader, master) = without_db_password(&alice, &[]);
+    answer_prompt(&mut tty, &*master, ETL_PASSWORD);
+    tty.wait_for("ws: acme");
+    alice.ok(&["workspace", "rename", "acme", "renamed"]);
+    tty.wait_for("ws: renamed");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    let raw = closed(tty, master, reader, &screen);
+    assert!(!String::from_utf8_lossy(&raw).contains(ETL_PASSWORD));
 }
