@@ -16,6 +16,7 @@ mod tui {
     mod debug;
     mod flows;
     mod harness;
+    mod live;
     mod login;
     mod screens;
     mod sizes;
