@@ -426,7 +426,13 @@ impl Link {
             .user(&target.user)
             .application_name("keyway")
             .connect_timeout(target.connect_timeout)
+            // TCP keepalives well under the system's two hours: a network that drops without
+            // a word ends the connection within about half a minute, so an open TUI's change
+            // feed notices and goes offline rather than waiting for notifications forever.
             .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .keepalives_interval(Duration::from_secs(5))
+            .keepalives_retries(3)
             .ssl_mode(if target.sslmode == SslMode::Disable {
                 tokio_postgres::config::SslMode::Disable
             } else {
