@@ -47,9 +47,7 @@ fn main() {
         .expect("open the reader");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let link = keyway::vault::change_link(&url, &options).expect("a team vault's link");
-    let mut feed = runtime
-        .block_on(ChangeFeed::listen(&link))
-        .expect("listen");
+    let mut feed = runtime.block_on(ChangeFeed::listen(&link)).expect("listen");
 
     let (mut notify, mut seen) = (Vec::new(), Vec::new());
     for i in 0..WRITES {
@@ -58,9 +56,8 @@ fn main() {
             .add_workspace(&format!("ws-{i}"), keyway::core::time::Timestamp(0))
             .expect("write");
         let committed = Instant::now();
-        let event = runtime.block_on(async {
-            tokio::time::timeout(Duration::from_secs(10), feed.next()).await
-        });
+        let event = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), feed.next()).await });
         assert!(
             matches!(event, Ok(Some(FeedEvent::Changed(Some(_))))),
             "{event:?}"
