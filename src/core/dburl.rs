@@ -1,6 +1,6 @@
 //! A database credential's fields from a connection URL (`postgresql://user:pass@host:5432/db?
 //! sslmode=require`, `mysql://...`, `redis://` / `rediss://...`, `sftp://user@host:22`), for the
-//! CLI's `--from-url`. One rule for both faces: the URL's scheme
+//! CLI's `--from-url` and the TUI form's URL field. One rule for both faces: the URL's scheme
 //! must be the component's engine, and every part must name a field the component has.
 //!
 //! Messages never echo the URL: it holds a password.
@@ -29,11 +29,27 @@ fn engine_of(scheme: &str) -> Option<DbEngine> {
     .find(|e| schemes(*e).contains(&scheme))
 }
 
+/// The engine whose URLs fill a credential of `component`; None: it takes no connection URL.
+pub fn url_engine(component: &Component) -> Option<DbEngine> {
+    match component.verify {
+        VerifySpec::Database { dbengine } => Some(dbengine),
+        _ => None,
+    }
+}
+
+/// `url` with its password taken out (and nothing else changed), for showing what was read
+/// from it once the password has gone to its own field; None when it is no URL.
+pub fn without_password(url: &str) -> Option<String> {
+    let mut parsed = url::Url::parse(url.trim()).ok()?;
+    parsed.set_password(None).ok()?;
+    Some(parsed.into())
+}
+
 /// The fields `url` gives a credential of `component`, in the URL's order: user, password,
 /// host, port, the database (a path; Redis's is its number), and each query parameter as the
 /// field of its name. `rediss://` sets `tls = on`, `redis://` `tls = off`.
 pub fn fields_from_url(component: &Component, url: &str) -> Result<Vec<(String, String)>, String> {
-    let VerifySpec::Database { dbengine } = component.verify else {
+    let Some(dbengine) = url_engine(component) else {
         return Err(format!(
             "{} credentials have no connection URL; give their fields with --field",
             component.name
@@ -192,6 +208,20 @@ mod tests {
             fields.contains(&("password".into(), "pw".into())),
             "{fields:?}"
         );
+    }
+
+    #[test]
+    fn the_password_can_be_taken_out_of_a_url() {
+        assert_eq!(
+            without_password("postgresql://etl:SENTINEL@db:5433/dwh?sslmode=require").as_deref(),
+            Some("postgresql://etl@db:5433/dwh?sslmode=require")
+        );
+        assert_eq!(
+            without_password("rediss://:SENTINEL@cache/2").as_deref(),
+            Some("rediss://cache/2")
+        );
+        assert_eq!(without_password("not a url"), None);
+        assert!(url_engine(&component("redis")).is_some());
     }
 
     #[test]

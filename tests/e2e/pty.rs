@@ -85,6 +85,7 @@ fn fill_pg_form(tty: &mut Tty, port: u16, password: &str) {
     tty.wait_for("New PostgreSQL credential");
     tty.send("pg-main");
     tty.send(TAB); // environment: staging
+    tty.send(TAB); // from URL: left empty
     tty.send(TAB);
     tty.send("127.0.0.1");
     tty.send(TAB);
@@ -108,6 +109,7 @@ fn fill_mysql_form(tty: &mut Tty, port: u16, password: &str) {
     tty.wait_for("New MySQL / MariaDB credential");
     tty.send("maria-main");
     tty.send(TAB); // environment: staging
+    tty.send(TAB); // from URL: left empty
     tty.send(TAB);
     tty.send("127.0.0.1");
     tty.send(TAB);
@@ -359,6 +361,29 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
         !tty.contents().contains(mariadb::ETL_PASSWORD),
         "a secret was drawn"
     );
+    // A second one from a connection URL pasted into the form (a bracketed paste, as a
+    // terminal sends it): the fields fill themselves and the password is never drawn.
+    tty.send("a");
+    tty.wait_for("New MySQL / MariaDB credential");
+    tty.send("maria-url");
+    tty.send(TAB); // environment: staging
+    tty.send(TAB); // from URL
+    tty.wait_for("paste a mysql:// URL");
+    tty.send(&format!(
+        "\x1b[200~mysql://{}:{}@127.0.0.1:{}/{}?sslmode=disable\x1b[201~",
+        mariadb::ETL_USER,
+        mariadb::ETL_PASSWORD,
+        maria.port,
+        mariadb::ETL_DATABASE
+    ));
+    tty.wait_for("Filled from the URL: User, Password,");
+    assert!(
+        !tty.contents().contains(mariadb::ETL_PASSWORD),
+        "a secret was drawn"
+    );
+    tty.send(CTRL_S);
+    tty.wait_for("Saved 'maria-url' (verified");
+    tty.wait_for("MySQL / MariaDB · database · 2 credential(s)");
     tty.send(ESC);
     // Back on the grid before 'q' (an Esc followed at once by 'q' would read as Alt-q).
     tty.wait_until_gone("credential(s)");
@@ -1292,8 +1317,8 @@ fn the_audit_leads_to_the_fix_of_a_rejected_credential_at_80x24() {
     tty.wait_for("✗ rejected");
     tty.send("e"); // the selected (only) row
     tty.wait_for("Edit PostgreSQL credential");
-    for _ in 0..6 {
-        tty.send(TAB); // name, environment, host, port, database, user → password
+    for _ in 0..7 {
+        tty.send(TAB); // name, environment, from URL, host, port, database, user → password
     }
     tty.send(new_password);
     tty.send(CTRL_S);

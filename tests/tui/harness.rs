@@ -290,6 +290,7 @@ impl Harness {
     pub fn fill_pg(&mut self, name: &str) {
         self.typed(name);
         self.key(KeyCode::Tab); // environment: keeps its default
+        self.key(KeyCode::Tab); // from URL: left empty
         self.key(KeyCode::Tab); // host
         self.typed("127.0.0.1");
         self.key(KeyCode::Tab); // port 5432

@@ -165,7 +165,7 @@ fn form_validates_inline_and_masks_secrets() {
     }
     h.key(KeyCode::End);
     h.typed("99");
-    assert!(h.form().unwrap().fields[3].error.is_some());
+    assert!(h.form().unwrap().fields[4].error.is_some(), "the port");
     let screen = h.screen(80, 24);
     assert!(!screen.contains("SENTINEL"), "a secret was drawn");
     assert_screen!("form_invalid_port", screen);
@@ -454,12 +454,13 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
     h.key(KeyCode::Char('a'));
     h.typed("データ倉庫");
     let big: String = "x".repeat(10 * 1024) + "\n";
-    h.key(KeyCode::Tab);
-    h.key(KeyCode::Tab);
+    for _ in 0..3 {
+        h.key(KeyCode::Tab); // to the host
+    }
     h.act(Action::Paste(big.into()));
     let form = h.form().unwrap();
     assert_eq!(
-        form.fields[2].input.value().len(),
+        form.fields[3].input.value().len(),
         10 * 1024,
         "newline dropped"
     );
@@ -470,7 +471,7 @@ fn wide_unicode_and_a_10kb_paste_in_a_field() {
         h.key(KeyCode::Tab); // to the password
     }
     h.act(Action::Paste("秘密".repeat(3000).into()));
-    assert_eq!(h.form().unwrap().focus, 6);
+    assert_eq!(h.form().unwrap().focus, 7);
     assert!(
         !h.screen(80, 24).contains('秘'),
         "a pasted secret stays masked"
@@ -755,4 +756,34 @@ fn the_secret_is_offered_for_copying_only_while_revealed_and_only_after_a_confir
     h.key(KeyCode::Char('s'));
     assert!(h.key(KeyCode::Esc).is_empty());
     assert!(h.state.shared.modal.is_none());
+}
+
+#[test]
+fn a_pasted_connection_url_fills_the_form_and_its_password_is_never_drawn() {
+    let mut h = Harness::unlocked();
+    h.open_postgres();
+    h.key(KeyCode::Char('a'));
+    h.typed("analytics");
+    h.key(KeyCode::Tab);
+    h.key(KeyCode::Tab); // from URL
+    h.act(Action::Paste(
+        format!("postgresql://etl:{SECRET}@db.internal:5433/dwh?sslmode=require\n").into(),
+    ));
+    assert_eq!(field_value(&h, "password"), SECRET);
+    assert_eq!(field_value(&h, "host"), "db.internal");
+    assert_eq!(field_value(&h, "sslmode"), "require");
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains("SENTINEL"), "a secret was drawn");
+    assert_screen!("form_from_url_80x24", screen);
+
+    // Another engine's URL: the field's error (and the panel's, whole), nothing filled.
+    h.ctrl('u');
+    h.act(Action::Paste(
+        format!("mysql://root:{SECRET}@shop.internal/shop").into(),
+    ));
+    assert_eq!(field_value(&h, "host"), "db.internal");
+    let screen = h.screen(80, 24);
+    assert!(!screen.contains("SENTINEL"), "a secret was drawn");
+    assert!(screen.contains("✗ is a mysql:// URL"), "{screen}");
+    assert_screen!("form_from_url_wrong_engine_80x24", screen);
 }

@@ -81,6 +81,12 @@ pub trait Screen {
     /// After the focused input changed (typed, pasted, deleted): inline checks, filter resets.
     fn edited(&mut self, _shared: &mut Shared) {}
 
+    /// After a bracketed paste went into the focused input: as any edit, unless the screen
+    /// takes a whole pasted text differently (the form's URL field fills the form from it).
+    fn pasted(&mut self, shared: &mut Shared) {
+        self.edited(shared)
+    }
+
     /// An answer from the edges (a verification, a login step, a history read...). The app
     /// offers each to the screens from the top of the stack down; a screen takes what is its
     /// own and hands anything else back. (Handed back by value: it is moved, never copied, so
@@ -173,6 +179,7 @@ pub trait AnyScreen {
     fn focused_input(&mut self) -> Option<&mut Input>;
     fn start_typing(&mut self) -> bool;
     fn edited(&mut self, shared: &mut Shared);
+    fn pasted(&mut self, shared: &mut Shared);
     #[allow(clippy::result_large_err)]
     fn on_action(&mut self, shared: &mut Shared, action: Action) -> Result<Update, Action>;
     fn on_stored(&mut self, shared: &mut Shared, event: &Stored) -> Option<Update>;
@@ -223,6 +230,9 @@ impl<S: Screen> AnyScreen for S {
     }
     fn edited(&mut self, shared: &mut Shared) {
         Screen::edited(self, shared)
+    }
+    fn pasted(&mut self, shared: &mut Shared) {
+        Screen::pasted(self, shared)
     }
     fn on_action(&mut self, shared: &mut Shared, action: Action) -> Result<Update, Action> {
         Screen::on_action(self, shared, action)

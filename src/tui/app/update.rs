@@ -402,7 +402,7 @@ fn on_paste(shared: &mut Shared, nav: &mut Navigation, text: &str) {
     value.extend(input.value().chars().skip(cursor));
     let at = cursor + clean.chars().count();
     *input = Input::new(value).with_cursor(at);
-    top.edited(shared);
+    top.pasted(shared);
 }
 
 // ---- verification ----------------------------------------------------------------------------

@@ -4,12 +4,15 @@
 use tui_input::Input;
 
 use super::{FieldKey, FormField, FormState};
+use crate::core::dburl;
 use crate::core::input::{check_field, FieldValue};
 use crate::core::names::check_name;
 use crate::core::schema::Component;
 use crate::core::{Credential, Environment, RecordId};
 use crate::store::CredentialDraft;
 use crate::tui::app::shared::Shared;
+use crate::tui::widgets::notice::Notice;
+use zeroize::Zeroize;
 
 fn plain_field(
     key: FieldKey,
@@ -32,8 +35,9 @@ fn plain_field(
     }
 }
 
-/// The name, the environment, then the component's fields: an edit's values, else the
-/// defaults (secrets always start empty: a stored one is kept unless something is typed).
+/// The name, the environment, a connection URL for a component that takes one, then the
+/// component's fields: an edit's values, else the defaults (secrets always start empty: a stored
+/// one is kept unless something is typed).
 pub(super) fn fields(
     component: &Component,
     editing: Option<&Credential>,
@@ -51,6 +55,18 @@ pub(super) fn fields(
         env,
         Some("staging, production, or a name of your own".into()),
     ));
+    if let Some(engine) = dburl::url_engine(component) {
+        let scheme = dburl::schemes(engine)[0];
+        fields.push(plain_field(
+            FieldKey::Url,
+            "From URL",
+            false,
+            String::new(),
+            Some(format!(
+                "fills the fields below from {scheme}://user:pass@host/…"
+            )),
+        ));
+    }
     for spec in &component.fields {
         let mut help = spec.help.clone();
         if !spec.choices.is_empty() {
@@ -107,6 +123,11 @@ impl FormState {
                     .map(|e| e.to_string())
             }
             FieldKey::Environment => Environment::parse(value).err(),
+            FieldKey::Url if value.is_empty() => None,
+            FieldKey::Url => {
+                let component = shared.catalog.get(&self.component)?;
+                dburl::fields_from_url(component, value).err()
+            }
             FieldKey::Field(name) => {
                 let component = shared.catalog.get(&self.component)?;
                 if value.is_empty() {
@@ -132,6 +153,8 @@ impl FormState {
                 FieldKey::Environment => {
                     environment = Environment::parse(value).unwrap_or(Environment::Staging)
                 }
+                // Only a way to fill the other fields: what it gave is in them.
+                FieldKey::Url => {}
                 FieldKey::Field(key) if field.secret => {
                     // An empty secret while editing keeps the stored one.
                     if !value.is_empty() {
@@ -157,5 +180,65 @@ impl FormState {
             environment,
             changes,
         }
+    }
+}
+
+impl FormState {
+    /// The URL field's connection URL, into the fields it names (core::dburl's rule, as the CLI's
+    /// `--from-url`): the password into the password field, and the URL field keeps the URL
+    /// without it, so the password is never drawn. A URL of another engine, or one naming a
+    /// field the component lacks, is the URL field's inline error and fills nothing. True when
+    /// the form's fields changed.
+    pub(super) fn apply_url(&mut self, shared: &Shared) -> bool {
+        let Some(at) = self.fields.iter().position(|f| f.key == FieldKey::Url) else {
+            return false;
+        };
+        if self.fields[at].input.value().trim().is_empty() {
+            self.fields[at].error = None;
+            return false;
+        }
+        let Some(component) = shared.catalog.get(&self.component) else {
+            return false;
+        };
+        let pairs = match dburl::fields_from_url(component, self.fields[at].input.value()) {
+            Ok(pairs) => pairs,
+            Err(e) => {
+                self.message = Some(Notice::error(format!("Nothing filled: the URL {e}")));
+                self.fields[at].error = Some(e);
+                return false;
+            }
+        };
+        let mut filled = Vec::new();
+        for (name, value) in pairs {
+            let key = FieldKey::Field(name);
+            let Some(i) = self.fields.iter().position(|f| f.key == key) else {
+                continue; // fields_from_url names only the component's fields
+            };
+            let field = &mut self.fields[i];
+            if field.secret {
+                field.input.value_and_reset().zeroize();
+            }
+            field.input = Input::new(value);
+            filled.push(i);
+        }
+        for &i in &filled {
+            self.fields[i].error = self.validate(shared, i);
+        }
+        let url = &mut self.fields[at];
+        let shown = dburl::without_password(url.input.value()).unwrap_or_default();
+        url.input.value_and_reset().zeroize();
+        url.input = Input::new(shown);
+        url.error = None;
+        if !filled.is_empty() {
+            let names: Vec<&str> = filled
+                .iter()
+                .map(|&i| self.fields[i].label.as_str())
+                .collect();
+            self.message = Some(Notice::info(format!(
+                "Filled from the URL: {}",
+                names.join(", ")
+            )));
+        }
+        !filled.is_empty()
     }
 }

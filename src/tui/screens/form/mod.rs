@@ -42,6 +42,9 @@ use login::LoginState;
 pub enum FieldKey {
     Name,
     Environment,
+    /// A database component's connection URL: not stored, it fills the fields it names
+    /// (`FormState::apply_url`).
+    Url,
     Field(String),
 }
 
@@ -63,7 +66,7 @@ pub struct FormField {
 
 impl std::fmt::Debug for FormField {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let original: &dyn std::fmt::Debug = if self.secret {
+        let original: &dyn std::fmt::Debug = if self.holds_secret() {
             &"[REDACTED]"
         } else {
             &self.original
@@ -74,7 +77,7 @@ impl std::fmt::Debug for FormField {
             .field("secret", &self.secret)
             .field("required", &self.required)
             .field("help", &self.help)
-            .field("input", &input_debug(&self.input, self.secret))
+            .field("input", &input_debug(&self.input, self.holds_secret()))
             .field("original", original)
             .field("has_stored_secret", &self.has_stored_secret)
             .field("error", &self.error)
@@ -84,6 +87,11 @@ impl std::fmt::Debug for FormField {
 }
 
 impl FormField {
+    /// A secret field, or the URL field (a pasted URL holds its password until it is applied).
+    pub fn holds_secret(&self) -> bool {
+        self.secret || self.key == FieldKey::Url
+    }
+
     pub fn changed(&self) -> bool {
         self.input.value() != self.original
     }
@@ -165,7 +173,7 @@ pub struct FormState {
 /// form goes (saved, closed, the vault locked).
 impl Drop for FormState {
     fn drop(&mut self) {
-        for field in self.fields.iter_mut().filter(|f| f.secret) {
+        for field in self.fields.iter_mut().filter(|f| f.holds_secret()) {
             field.input.value_and_reset().zeroize();
         }
     }
@@ -371,7 +379,7 @@ impl FormState {
                     return Update::nav(Nav::BACK);
                 };
                 if let Some(component) = shared.catalog.get(&self.component) {
-                    for field in self.fields.iter_mut().filter(|f| f.secret) {
+                    for field in self.fields.iter_mut().filter(|f| f.holds_secret()) {
                         field.input.value_and_reset().zeroize();
                     }
                     self.fields = fields::fields(component, Some(&theirs), "");
@@ -516,6 +524,12 @@ impl FormState {
         }
     }
 
+    fn focused_on_url(&self) -> bool {
+        self.fields
+            .get(self.focus)
+            .is_some_and(|f| f.key == FieldKey::Url)
+    }
+
     fn awaits(&self, request: RequestId) -> bool {
         matches!(self.phase, FormPhase::Verifying { request: r } if r == request)
     }
@@ -564,6 +578,16 @@ impl Screen for FormState {
         }
         if matches!(self.phase, FormPhase::ConfirmHostKey { .. }) {
             return self.confirm_host_key(shared, command);
+        }
+        let leaves_the_url = matches!(
+            command,
+            Command::NextField | Command::PrevField | Command::Submit | Command::Save
+        ) && self.focused_on_url();
+        if leaves_the_url && !self.apply_url(shared) && command == Command::Submit {
+            // Enter on a URL that filled nothing stays, so its error is seen.
+            if self.fields[self.focus].error.is_some() {
+                return Update::none();
+            }
         }
         let n = self.fields.len();
         match command {
@@ -644,9 +668,26 @@ impl Screen for FormState {
             self.phase = FormPhase::Editing;
         }
         let focus = self.focus;
-        let error = self.validate(shared, focus);
+        // A URL being typed is checked when it is complete: on leaving the field.
+        let error = if self.focused_on_url() {
+            None
+        } else {
+            self.validate(shared, focus)
+        };
         if let Some(field) = self.fields.get_mut(focus) {
             field.error = error;
+        }
+    }
+
+    /// A URL pasted into the URL field fills the form at once.
+    fn pasted(&mut self, shared: &mut Shared) {
+        if self.focused_on_url() && self.login.is_none() {
+            if matches!(self.phase, FormPhase::Unreachable { .. }) {
+                self.phase = FormPhase::Editing;
+            }
+            self.apply_url(shared);
+        } else {
+            self.edited(shared);
         }
     }
 

@@ -35,6 +35,14 @@ fn field(name: &str) -> FieldKey {
     FieldKey::Field(name.into())
 }
 
+/// Where the component's field `name` is in the form.
+fn at(form: &FormState, name: &str) -> usize {
+    form.fields
+        .iter()
+        .position(|f| f.key == field(name))
+        .expect("a field")
+}
+
 /// A new PostgreSQL form with valid values.
 fn filled(shared: &mut Shared) -> FormState {
     let mut form = new_form(shared, "postgresql");
@@ -101,7 +109,7 @@ fn nothing_leaves_a_form_with_invalid_fields() {
     let mut form = new_form(&mut shared, "postgresql");
     set(&mut form, FieldKey::Name, "warehouse");
     set(&mut form, field("port"), "70000");
-    form.focus = 5;
+    form.focus = at(&form, "user");
     assert!(form.command(&mut shared, Command::Save).effects.is_empty());
     assert_eq!(form.focus, 0, "on the first marked field");
     assert!(form.fields[0]
@@ -109,7 +117,7 @@ fn nothing_leaves_a_form_with_invalid_fields() {
         .as_deref()
         .unwrap()
         .contains("already has"));
-    assert!(form.fields[3].error.is_some(), "the port");
+    assert!(form.fields[at(&form, "port")].error.is_some());
     assert!(shared.verifying.is_empty());
 }
 
@@ -207,7 +215,7 @@ fn a_rule_refusal_lands_on_the_field_it_is_about() {
     let mut shared = unlocked();
     let mut form = filled(&mut shared);
     let request = save(&mut form, &mut shared);
-    form.focus = 4;
+    form.focus = at(&form, "database");
     let refused = Action::DraftRefused {
         request,
         error: StoreError::Rule(RuleError::CredentialExists {
@@ -254,9 +262,10 @@ fn closing_stops_the_verification_and_changes_are_kept_unless_discarded() {
 fn a_revealed_secret_hides_again_after_ten_seconds() {
     let mut shared = unlocked();
     let mut form = filled(&mut shared);
-    form.focus = 6; // the password
+    let password = at(&form, "password");
+    form.focus = password;
     quiet(form.command(&mut shared, Command::Reveal));
-    assert!(form.is_revealed(6));
+    assert!(form.is_revealed(password));
     // The countdown moves: the screen is drawn again on every tick while it is shown.
     assert!(form.animating());
     let until = form.wake_at().expect("a deadline");
@@ -264,14 +273,14 @@ fn a_revealed_secret_hides_again_after_ten_seconds() {
         wall: NOW,
         mono: until - Duration::from_millis(1),
     });
-    assert!(form.is_revealed(6));
+    assert!(form.is_revealed(password));
     form.tick(Clock {
         wall: NOW,
         mono: until,
     });
-    assert!(!form.is_revealed(6) && form.wake_at().is_none() && !form.animating());
+    assert!(!form.is_revealed(password) && form.wake_at().is_none() && !form.animating());
     // A plain field is never "revealed".
-    form.focus = 2;
+    form.focus = at(&form, "host");
     quiet(form.command(&mut shared, Command::Reveal));
     assert!(form.revealed.is_none());
 }
@@ -609,5 +618,163 @@ fn an_unknown_ssh_host_key_asks_to_be_trusted_and_y_pins_it_and_saves() {
     assert!(
         matches!(effects.as_slice(), [Effect::SaveCredential { .. }]),
         "{effects:?}"
+    );
+}
+
+// ---- a connection URL (issue 17) -------------------------------------------------------------
+
+fn url_field(form: &FormState) -> usize {
+    form.fields
+        .iter()
+        .position(|f| f.key == FieldKey::Url)
+        .expect("a URL field")
+}
+
+/// What a bracketed paste does: the text into the focused input, then `pasted`.
+fn paste(form: &mut FormState, shared: &mut Shared, text: &str) {
+    let input = form.focused_input().expect("a text field");
+    *input = Input::new(format!("{}{text}", input.value()));
+    form.pasted(shared);
+}
+
+fn value(form: &FormState, name: &str) -> String {
+    form.fields[at(form, name)].input.value().to_string()
+}
+
+const URL_SECRET: &str = "p@ss+SENTINEL";
+
+#[test]
+fn a_pasted_url_fills_the_form_and_its_password_goes_to_the_password_field() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "postgresql");
+    assert_eq!(url_field(&form), 2, "after the name and the environment");
+    assert!(
+        new_form(&mut shared, "stripe")
+            .fields
+            .iter()
+            .all(|f| f.key != FieldKey::Url),
+        "an API key has no connection URL"
+    );
+    set(&mut form, FieldKey::Name, "analytics");
+    form.focus = url_field(&form);
+    paste(
+        &mut form,
+        &mut shared,
+        "postgresql://etl:p%40ss+SENTINEL@db.internal:5433/dwh?sslmode=require",
+    );
+    assert_eq!(value(&form, "user"), "etl");
+    assert_eq!(value(&form, "password"), URL_SECRET);
+    assert_eq!(value(&form, "host"), "db.internal");
+    assert_eq!(value(&form, "port"), "5433");
+    assert_eq!(value(&form, "database"), "dwh");
+    assert_eq!(value(&form, "sslmode"), "require");
+    // The URL field keeps the URL, without its password.
+    let url = &form.fields[url_field(&form)];
+    assert_eq!(
+        url.input.value(),
+        "postgresql://etl@db.internal:5433/dwh?sslmode=require"
+    );
+    assert!(url.error.is_none());
+    assert!(form
+        .message
+        .as_ref()
+        .unwrap()
+        .text
+        .contains("Filled from the URL: User, Password, Host, Port, Database, SSL mode"));
+    assert!(!format!("{form:?}").contains("SENTINEL"), "Debug redacts");
+    // The save verifies the fields; the URL itself is no field of the credential.
+    match form.command(&mut shared, Command::Save).effects.as_slice() {
+        [Effect::PrepareAndVerify { draft, .. }] => {
+            let keys: Vec<&str> = draft.changes.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(
+                keys,
+                ["host", "port", "database", "user", "password", "sslmode"]
+            );
+        }
+        other => panic!("expected a verification, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_url_of_another_engine_is_the_url_fields_error_and_fills_nothing() {
+    let mut shared = unlocked();
+    let mut form = filled(&mut shared);
+    form.focus = url_field(&form);
+    paste(&mut form, &mut shared, "mysql://root:SENTINEL@db:3306/shop");
+    let error = form.fields[url_field(&form)]
+        .error
+        .clone()
+        .expect("an error");
+    assert!(
+        error.contains("mysql:// URL, which is not for PostgreSQL"),
+        "{error}"
+    );
+    assert!(!error.contains("SENTINEL"));
+    assert_eq!(value(&form, "host"), "127.0.0.1", "nothing filled");
+    assert_eq!(value(&form, "password"), "pw");
+    // Enter stays on it, so the error is seen; a save is refused while it stands.
+    quiet(form.command(&mut shared, Command::Submit));
+    assert_eq!(form.focus, url_field(&form));
+    assert!(form.command(&mut shared, Command::Save).effects.is_empty());
+    assert_eq!(form.focus, url_field(&form), "the first marked field");
+    // Emptied, it is no error.
+    form.fields[2].input = Input::default();
+    form.edited(&mut shared);
+    quiet(form.command(&mut shared, Command::NextField));
+    assert!(form.fields[2].error.is_none());
+    assert!(matches!(
+        form.command(&mut shared, Command::Save).effects.as_slice(),
+        [Effect::PrepareAndVerify { .. }]
+    ));
+}
+
+#[test]
+fn a_typed_url_fills_the_form_when_the_field_is_left() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "mysql");
+    form.focus = url_field(&form);
+    for c in "mysql://app:pw@db.example.com/shop".chars() {
+        let input = form.focused_input().unwrap();
+        *input = Input::new(format!("{}{c}", input.value()));
+        form.edited(&mut shared);
+        assert!(
+            form.fields[2].error.is_none(),
+            "no error while it is being typed"
+        );
+    }
+    assert_eq!(value(&form, "host"), "", "nothing filled yet");
+    quiet(form.command(&mut shared, Command::NextField));
+    assert_eq!(value(&form, "host"), "db.example.com");
+    assert_eq!(value(&form, "port"), "3306", "the default stays");
+    assert_eq!(value(&form, "database"), "shop");
+    assert_eq!(value(&form, "password"), "pw");
+    assert_eq!(form.focus, 3);
+    // A URL naming what the component lacks is refused, and says what.
+    form.focus = 2;
+    paste(&mut form, &mut shared, "?application_name=x");
+    let error = form.fields[2].error.as_deref().unwrap();
+    assert!(
+        error.contains("'application_name', which is no field"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_rediss_url_turns_tls_on_and_names_the_database_number() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "redis");
+    form.focus = url_field(&form);
+    paste(
+        &mut form,
+        &mut shared,
+        "rediss://worker:SENTINEL@cache.internal:6380/2",
+    );
+    assert_eq!(value(&form, "tls"), "on");
+    assert_eq!(value(&form, "database"), "2");
+    assert_eq!(value(&form, "user"), "worker");
+    assert_eq!(value(&form, "password"), "SENTINEL");
+    assert_eq!(
+        form.fields[2].input.value(),
+        "rediss://worker@cache.internal:6380/2"
     );
 }

@@ -9,7 +9,7 @@ use zeroize::Zeroize;
 
 use super::login_view::{self as login, PastePanel};
 use super::{FieldKey, FormField, FormPhase, FormState};
-use crate::core::Credential;
+use crate::core::{dburl, Credential};
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::columns::cut_spans;
 use crate::tui::widgets::dialog::dialog;
@@ -135,6 +135,11 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         offset += 1;
     }
     let label_w = u16::try_from(label_w).unwrap_or(u16::MAX);
+    let url_scheme = shared
+        .catalog
+        .get(&form.component)
+        .and_then(dburl::url_engine)
+        .map(|engine| dburl::schemes(engine)[0]);
     // The pasted-address field of a browser login has the cursor while it is shown.
     let interactive =
         shared.modal.is_none() && !form.login.as_ref().is_some_and(|l| l.takes_paste());
@@ -178,6 +183,8 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
             .map(|v| tui_input::Input::new(v.to_string()));
         let placeholder = if field.secret && field.has_stored_secret && stored_shown.is_none() {
             Some("(stored; Ctrl-r shows it, typing replaces it)".to_string())
+        } else if field.key == FieldKey::Url {
+            url_scheme.map(|scheme| format!("paste a {scheme}:// URL to fill the form"))
         } else {
             None
         };
@@ -185,13 +192,17 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         let pick = (!field.choices.is_empty())
             .then(|| tui_input::Input::new(format!("‹ {} ›", field.input.value())))
             .or(stored_shown);
+        // A URL typed by hand shows no password: the same number of characters, masked.
+        let url = (field.key == FieldKey::Url).then(|| {
+            tui_input::Input::new(url_shown(field.input.value())).with_cursor(field.input.cursor())
+        });
         let value_area = text_field::labelled(
             frame,
             area,
             y,
             label_w,
             Span::styled(label, label_style),
-            pick.as_ref().unwrap_or(&field.input),
+            pick.as_ref().or(url.as_ref()).unwrap_or(&field.input),
             &FieldLook {
                 masked: field.secret && !revealed,
                 focused: focused && interactive && pick.is_none(),
@@ -256,6 +267,31 @@ fn draw_fields(frame: &mut Frame, area: Rect, shared: &Shared, form: &FormState)
         let hint = Line::from(cut_spans(hint.spans, hint_area.width)).style(style);
         frame.render_widget(Paragraph::new(hint), hint_area);
     }
+}
+
+/// The URL field as drawn: the password in its user part (after `user:`, up to the last '@') as
+/// one '*' a character. Before the '@' is typed, what follows a ':' is masked unless it is a port.
+fn url_shown(value: &str) -> String {
+    let Some(start) = value.find("://").map(|i| i + 3) else {
+        return value.to_string();
+    };
+    let rest = &value[start..];
+    let userinfo = match rest.rfind('@') {
+        Some(at) => &rest[..at],
+        None => {
+            let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+            match authority.split_once(':') {
+                Some((_, port)) if port.chars().all(|c| c.is_ascii_digit()) => return value.into(),
+                _ => authority,
+            }
+        }
+    };
+    let Some(colon) = userinfo.find(':') else {
+        return value.to_string();
+    };
+    let (from, to) = (start + colon + 1, start + userinfo.len());
+    let masked: String = value[from..to].chars().map(|_| '*').collect();
+    format!("{}{masked}{}", &value[..from], &value[to..])
 }
 
 /// What the value chosen in a field of choices means (the catalogue's `choice_help`).
@@ -443,4 +479,26 @@ fn conflict_dialog(
         Span::raw(" keep editing"),
     ]));
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_shown;
+
+    #[test]
+    fn a_url_is_drawn_without_its_password() {
+        assert_eq!(
+            url_shown("mysql://etl:p@ss@db:3306/x"),
+            "mysql://etl:****@db:3306/x"
+        );
+        assert_eq!(url_shown("redis://:pw@cache"), "redis://:**@cache");
+        assert_eq!(url_shown("postgresql://etl:sec"), "postgresql://etl:***");
+        assert_eq!(url_shown("redis://cache:6379/0"), "redis://cache:6379/0");
+        assert_eq!(url_shown("postgresql://etl@db/x"), "postgresql://etl@db/x");
+        assert_eq!(
+            url_shown("postgresql://etl:密码@db"),
+            "postgresql://etl:**@db"
+        );
+        assert_eq!(url_shown("not a url"), "not a url");
+    }
 }
