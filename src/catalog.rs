@@ -414,6 +414,17 @@ mod tests {
     }
 
     #[test]
+    fn every_builtin_component_has_its_own_icon() {
+        let c = Catalog::builtin().unwrap();
+        let mut seen: std::collections::BTreeMap<&str, &str> = Default::default();
+        for comp in c.all() {
+            if let Some(other) = seen.insert(&comp.icon, &comp.id) {
+                panic!("{} and {other} share the icon '{}'", comp.id, comp.icon);
+            }
+        }
+    }
+
+    #[test]
     fn bad_user_files_are_reported_and_the_rest_load() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("broken.toml"), "id = \"x\"\nname = ").unwrap();
