@@ -778,3 +778,24 @@ fn a_rediss_url_turns_tls_on_and_names_the_database_number() {
         "rediss://worker@cache.internal:6380/2"
     );
 }
+
+#[test]
+fn an_sftp_url_fills_user_host_and_port() {
+    let mut shared = unlocked();
+    let mut form = new_form(&mut shared, "sftp");
+    form.focus = url_field(&form);
+    paste(
+        &mut form,
+        &mut shared,
+        "sftp://files:SENTINEL@drop.example.com:2222/inbox",
+    );
+    assert_eq!(value(&form, "user"), "files");
+    assert_eq!(value(&form, "host"), "drop.example.com");
+    assert_eq!(value(&form, "port"), "2222");
+    assert_eq!(value(&form, "password"), "SENTINEL");
+    assert!(form.fields[url_field(&form)].error.is_none());
+    assert!(!form.fields[url_field(&form)]
+        .input
+        .value()
+        .contains("SENTINEL"));
+}
