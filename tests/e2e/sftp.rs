@@ -30,6 +30,7 @@ fn a_new_sftp_credential_asks_to_trust_the_servers_host_key_then_saves_it_pinned
     tty.wait_for("New SFTP / SSH credential");
     tty.send("drop");
     tty.send(TAB); // environment: staging
+    tty.send(TAB); // from URL: left empty
     tty.send(TAB);
     tty.send("127.0.0.1");
     tty.send(TAB);
