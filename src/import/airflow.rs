@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::mapping::{component, component_for_host, AIRFLOW_CONN_TYPES, AIRFLOW_FIELDS};
 use super::{draft, json_error, scalar_text, BadFile, Entry, Mapped};
 use crate::catalog::Catalog;
+use crate::core::save::HOST_KEY_FIELD;
 
 /// One connection as Airflow describes it.
 #[derive(Default)]
@@ -202,11 +203,37 @@ fn map(id: &str, conn: Connection, catalog: &Catalog) -> Mapped {
             pairs.push((field.to_string(), value.to_string()));
         }
     }
-    // `extra` fills the fields the component has by their own names (sslmode, ...).
+    // `extra` fills the fields the component has by their own names (sslmode, an SSH
+    // connection's private_key and private_key_passphrase, ...).
     for (k, v) in &conn.extra {
         if let Some(text) = scalar_text(v) {
+            let text = if k == HOST_KEY_FIELD {
+                host_key_fingerprint(&text).unwrap_or(text)
+            } else {
+                text
+            };
             pairs.push((k.clone(), text));
         }
     }
     Mapped::Credential(draft(comp, id, None, pairs))
+}
+
+/// Airflow's SSH / SFTP `host_key` extra is the host's public key, as in known_hosts
+/// (`ssh-ed25519 AAAA...`) or its base64 alone; keyway pins its fingerprint as `ssh-keygen -lf`
+/// prints it (read and hashed by ssh-key, russh's key crate). None when it is no public key:
+/// the value then goes on as given, and the field's check names the problem.
+fn host_key_fingerprint(value: &str) -> Option<String> {
+    use base64::Engine;
+    use russh::keys::{HashAlg, PublicKey};
+    let value = value.trim();
+    let key = match value.split_whitespace().count() {
+        1 => {
+            let blob = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .ok()?;
+            PublicKey::from_bytes(&blob).ok()?
+        }
+        _ => PublicKey::from_openssh(value).ok()?,
+    };
+    Some(key.fingerprint(HashAlg::Sha256).to_string())
 }

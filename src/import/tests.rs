@@ -186,6 +186,27 @@ fn airflow_json_maps_by_conn_type_and_known_host() {
 }
 
 #[test]
+fn an_airflow_sftp_connection_pins_its_host_key_extra_as_a_fingerprint() {
+    // `ssh-keygen -lf` of this key prints SHA256:Nc1ttK9WTr14G2xotIlEvdFVhyoSwcSP6CZHBEv1Pzw.
+    let public = "AAAAC3NzaC1lZDI1NTE5AAAAIK2K6tZyNvqtdvEZ+NUOxgnLTqusdvco/owtZ2Es7+B9";
+    for host_key in [public.to_string(), format!("ssh-ed25519 {public}")] {
+        let json = format!(
+            r#"{{"dropbox": {{"conn_type": "sftp", "host": "files.example.com", "login": "drop",
+                "password": "pw", "extra": {{"host_key": "{host_key}", "no_host_key_check": "false"}}}}}}"#
+        );
+        let s = summary(&parse(Format::Airflow, &json, &catalog(), "").unwrap());
+        let entry = find(&s, "dropbox");
+        assert_eq!(entry.1, "sftp:dropbox");
+        assert!(
+            entry.2.contains(
+                &"host_key=SHA256:Nc1ttK9WTr14G2xotIlEvdFVhyoSwcSP6CZHBEv1Pzw".to_string()
+            ),
+            "{entry:?}"
+        );
+    }
+}
+
+#[test]
 fn airflow_yaml_and_uris_read_the_same() {
     let yaml = "warehouse:\n  conn_type: postgres\n  host: db.internal\n  login: etl\n  password: pw\n  schema: dwh\n  port: 5432\n  extra: '{\"sslmode\": \"require\"}'\n";
     let s = summary(&parse(Format::Airflow, yaml, &catalog(), "").unwrap());
