@@ -129,6 +129,16 @@ fn screens() -> Vec<(&'static str, Walk)> {
                 h.key(KeyCode::Char('a'));
             }),
         ),
+        (
+            "wizard_long_message",
+            Box::new(|h: &mut Harness| {
+                h.key(KeyCode::Char('f'));
+                h.key(KeyCode::Char('c'));
+                h.typed("nightly");
+                h.ctrl('n');
+                h.ctrl('n'); // refused: fewer than two components, said at length
+            }),
+        ),
         // `/` on a list: only the matches, the filter's line above them, n/N to step.
         (
             "audit_filtered",
@@ -184,6 +194,9 @@ const KNOWN_TEXTS: &[&str] = &[
     LONG_LABEL,
     LONG_NOTICE,
     "Only for trusted networks: the key then travels unencrypted",
+    "Pick two or more components (0 chosen): type to filter, Enter adds",
+    "adds the highlighted component.",
+    "Two or more are needed to continue.",
     LONG_NAME,
     "nightly-etl",
     "staging (default), production, or a name of your own",

@@ -9,9 +9,9 @@ use ratatui::Frame;
 
 use super::PromoteState;
 use crate::tui::app::shared::Shared;
-use crate::tui::widgets::boxed;
 use crate::tui::widgets::notice::notice_style;
 use crate::tui::widgets::text_field::{self, FieldLook};
+use crate::tui::widgets::{boxed, wrap_words};
 
 pub(super) fn render(p: &PromoteState, shared: &Shared, frame: &mut Frame, area: Rect) {
     let t = &shared.theme;
@@ -85,7 +85,10 @@ pub(super) fn render(p: &PromoteState, shared: &Shared, frame: &mut Frame, area:
     lines.push(Line::raw(""));
     let note = p.message.as_ref().or(shared.notice.as_ref());
     if let Some(n) = note {
-        lines.push(Line::styled(n.text.clone(), notice_style(t, n)));
+        // Wrapped between words: a long refusal is read whole.
+        for part in wrap_words(&n.text, usize::from(inner.width)) {
+            lines.push(Line::styled(part, notice_style(t, n)));
+        }
     } else if p.saving {
         lines.push(Line::styled("Promoting…", t.dim()));
     }

@@ -2,12 +2,12 @@
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{WizardState, WizardStep};
 use crate::tui::app::shared::Shared;
-use crate::tui::widgets::notice::notice_style;
+use crate::tui::widgets::notice::notice_at_bottom;
 use crate::tui::widgets::text_field::{self, FieldLook};
 use crate::tui::widgets::{boxed, scroll_offset, truncate};
 
@@ -21,25 +21,16 @@ pub(super) fn render(w: &WizardState, shared: &Shared, frame: &mut Frame, area: 
     if inner.height < 4 {
         return;
     }
-    let [bar, body, message] = Layout::vertical([
-        Constraint::Length(2),
-        Constraint::Min(1),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
+    let [bar, rest] = Layout::vertical([Constraint::Length(2), Constraint::Min(2)]).areas(inner);
+    // The step's message (or the app's notice) at the bottom, wrapped when long.
+    let note = w.message.as_ref().or(shared.notice.as_ref());
+    let body = notice_at_bottom(frame, rest, t, note);
     frame.render_widget(Paragraph::new(step_bar(shared, w)), bar);
     match w.step {
         WizardStep::Name => name_step(frame, body, shared, w),
         WizardStep::Components => components_step(frame, body, shared, w),
         WizardStep::Credentials => credentials_step(frame, body, shared, w),
         WizardStep::Review => review_step(frame, body, shared, w),
-    }
-    let note = w.message.as_ref().or(shared.notice.as_ref());
-    if let Some(n) = note {
-        frame.render_widget(
-            Paragraph::new(Line::styled(n.text.clone(), notice_style(t, n))),
-            message,
-        );
     }
 }
 
@@ -172,7 +163,8 @@ fn components_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardSta
         },
         t.dim(),
     ));
-    frame.render_widget(Paragraph::new(chosen), right);
+    // The pane is narrow at 60 columns: its sentences wrap between words.
+    frame.render_widget(Paragraph::new(chosen).wrap(Wrap { trim: false }), right);
 }
 
 fn credentials_step(frame: &mut Frame, area: Rect, shared: &Shared, w: &WizardState) {

@@ -8,7 +8,7 @@ use ratatui::Frame;
 use super::{sorted_workspaces, WorkspacesState};
 use crate::tui::app::shared::Shared;
 use crate::tui::widgets::notice::notice_style;
-use crate::tui::widgets::truncate;
+use crate::tui::widgets::{truncate, wrap_words};
 
 pub(super) fn render(ws: &WorkspacesState, shared: &Shared, frame: &mut Frame, area: Rect) {
     let t = &shared.theme;
@@ -60,7 +60,10 @@ pub(super) fn render(ws: &WorkspacesState, shared: &Shared, frame: &mut Frame, a
     }
     if let Some(n) = &shared.notice {
         lines.push(Line::raw(""));
-        lines.push(Line::styled(n.text.clone(), notice_style(t, n)));
+        // Wrapped between words: a long notice is read whole.
+        for part in wrap_words(&n.text, usize::from(inner.width)) {
+            lines.push(Line::styled(part, notice_style(t, n)));
+        }
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
