@@ -502,3 +502,44 @@ fn sftp_imports_verify_and_one_without_a_host_key_waits_for_it() {
     assert_eq!(list[0]["component"], "sftp");
     assert_eq!(list[0]["status"], "verified");
 }
+
+#[test]
+fn sftp_secrets_stay_out_of_the_most_verbose_log() {
+    let server = Sshd::shared();
+    let v = vault();
+    let fields = sftp_fields(
+        server.port,
+        &[
+            format!("host_key={}", server.host_key),
+            "private_key=-".to_string(),
+            format!("private_key_passphrase={}", sshd::KEY_PASSPHRASE),
+            format!("password={}", sshd::SSH_PASSWORD),
+        ],
+    );
+    let mut args = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "sftp",
+        "-n",
+        "logged",
+    ];
+    for f in &fields {
+        args.push("-f");
+        args.push(f);
+    }
+    let o = v.keyway_with(
+        &args,
+        &[("KEYWAY_PASSPHRASE", PASS), ("KEYWAY_LOG", "trace")],
+        Some(&server.client_key),
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The SSH client's own trace is in it: the test looks where a leak would be.
+    assert!(stderr(&o).contains("russh"), "{}", stderr(&o));
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("SENTINEL"), "a secret was logged");
+    let body = server.client_key.lines().nth(2).expect("a key line");
+    assert!(!all.contains(body), "the private key was logged");
+}
