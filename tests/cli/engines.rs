@@ -543,3 +543,52 @@ fn sftp_secrets_stay_out_of_the_most_verbose_log() {
     let body = server.client_key.lines().nth(2).expect("a key line");
     assert!(!all.contains(body), "the private key was logged");
 }
+
+#[test]
+fn sftp_edit_of_a_credential_that_pins_no_host_key_refuses_until_it_is_given() {
+    let server = Sshd::shared();
+    let v = vault();
+    // Imported unverified: stored with no host key.
+    let env = format!(
+        "SFTP_HOST=127.0.0.1\nSFTP_PORT={}\nSFTP_USER={}\nKEYWAY_SFTP_PASSWORD={}\n",
+        server.port,
+        sshd::SSH_USER,
+        sshd::SSH_PASSWORD
+    );
+    let file = v.dir.path().join("dropbox.env");
+    std::fs::write(&file, env).unwrap();
+    let with_pass = [("KEYWAY_PASSPHRASE", PASS)];
+    let o = v.keyway_with(
+        &[
+            "import",
+            "--from",
+            "dotenv",
+            file.to_str().unwrap(),
+            "-w",
+            "acme",
+            "--no-verify",
+        ],
+        &with_pass,
+        None,
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(creds(&v)[0]["status"], "unverified");
+    // Any edit is verified first: refused, with the fingerprint to pass, nothing written.
+    let edit = |extra: &str| {
+        v.keyway_with(
+            &["credential", "edit", "-w", "acme", "dropbox", "-f", extra],
+            &with_pass,
+            None,
+        )
+    };
+    let o = edit("user=keyway-ssh");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let to_pass = format!("--field host_key={}", server.host_key);
+    assert!(stderr(&o).contains(&to_pass), "{}", stderr(&o));
+    assert_eq!(creds(&v)[0]["status"], "unverified");
+    let o = edit(&format!("host_key={}", server.host_key));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let list = creds(&v);
+    assert_eq!(list[0]["status"], "verified");
+    assert_eq!(list[0]["fields"]["host_key"], server.host_key.as_str());
+}
