@@ -83,3 +83,26 @@ fn the_grid_leads_to_the_flows_the_audit_and_the_workspaces() {
         );
     }
 }
+
+#[test]
+fn n_and_shift_n_step_through_the_filtered_cards_wrapping() {
+    let mut shared = unlocked();
+    let mut grid = GridState::default();
+    quiet(grid.command(&mut shared, Command::Filter));
+    for c in "git".chars() {
+        grid.focused_input()
+            .unwrap()
+            .handle(tui_input::InputRequest::InsertChar(c));
+    }
+    grid.edited(&mut shared);
+    // Leaving the field keeps the filter; the matches are the cards n/N step through.
+    quiet(grid.command(&mut shared, Command::NextMatch));
+    let count = grid.visible_components(&shared.catalog).len();
+    assert!(count >= 2, "GitHub and GitLab match 'git'");
+    assert!(!grid.filter.typing && grid.filter.text() == "git");
+    grid.selected = count - 1;
+    quiet(grid.command(&mut shared, Command::NextMatch));
+    assert_eq!(grid.selected, 0, "wraps to the first match");
+    quiet(grid.command(&mut shared, Command::PrevMatch));
+    assert_eq!(grid.selected, count - 1, "wraps to the last");
+}
