@@ -85,12 +85,15 @@ impl VerifyConfig {
 pub struct UiConfig {
     /// Minutes of inactivity before the TUI drops the keys and returns to Unlock; 0 disables.
     pub auto_lock_minutes: u64,
+    /// Seconds a revealed secret stays shown (and offered for copying) before it hides again.
+    pub reveal_secs: u64,
 }
 
 impl Default for UiConfig {
     fn default() -> Self {
         UiConfig {
             auto_lock_minutes: 5,
+            reveal_secs: 10,
         }
     }
 }
@@ -208,6 +211,12 @@ impl Config {
             return Err(format!(
                 "vault.lock_wait_secs = {} must be at most 3600",
                 self.vault.lock_wait_secs
+            ));
+        }
+        if !(1..=600).contains(&self.ui.reveal_secs) {
+            return Err(format!(
+                "ui.reveal_secs = {} must be between 1 and 600",
+                self.ui.reveal_secs
             ));
         }
         kdf::check_config(&self.kdf)?;

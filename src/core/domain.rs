@@ -92,7 +92,9 @@ impl<'a> Author<'a> {
             Some((who, via)) => (who, (!via.is_empty()).then_some(via)),
             None => (changed_by, None),
         };
-        let (member, writer) = match who.split_once(", ") {
+        // At the last ", ": a writer name cannot hold a comma (`vault::actor` refuses one), but a
+        // member's name may ("ops, night").
+        let (member, writer) = match who.rsplit_once(", ") {
             Some((member, writer)) => (Some(member), writer),
             None => (None, who),
         };

@@ -182,6 +182,10 @@ mod tests {
         let old = Author::of("unknown (written before keyway kept revisions)");
         assert_eq!(old.to_string(), "unknown");
         assert_eq!(Author::of("bob@ops-2").to_string(), "bob@ops-2");
+        let comma = Author::of("ops, night, etl@ops-1 (tui)");
+        assert_eq!(comma.member, Some("ops, night"));
+        assert_eq!(comma.writer, "etl@ops-1");
+        assert_eq!(comma.to_string(), "ops, night (etl@ops-1)");
         assert_eq!(Author::of("bob@ops-2 ()").via, None);
     }
 

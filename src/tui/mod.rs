@@ -105,6 +105,7 @@ pub async fn run(opts: Options) -> Result<(), TuiError> {
         clock: Clock::now(),
     });
     state.shared.expiry_warning_days = opts.config.audit.expiry_warning_days;
+    state.shared.reveal_for = Duration::from_secs(opts.config.ui.reveal_secs);
     let (edges, channels) = runtime::effects::Edges::new(
         opts.vault,
         opts.config,

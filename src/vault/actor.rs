@@ -15,7 +15,9 @@ pub fn changed_by(via: &str) -> String {
     format!("{writer} ({via})")
 }
 
-/// The name this process's changes carry: `KEYWAY_MEMBER` if set, else `user@host`. An
+/// The name this process's changes carry: `KEYWAY_MEMBER` if set, else `user@host`. A
+/// `KEYWAY_MEMBER` with no `@` names the user only and keeps this host (`alice` writes as
+/// `alice@ops-1`), so a conflict still says which host the change came from. An
 /// unusable `KEYWAY_MEMBER` is an error saying why: its parentheses or comma would be read as
 /// the parts of a `changed_by` (see `core::Author`).
 pub fn writer_name() -> Result<String, String> {
@@ -33,7 +35,16 @@ pub fn writer_name() -> Result<String, String> {
             "{WRITER_VAR} name must not contain '{c}' (it names who your changes are by, e.g. alice@ops-1)"
         ));
     }
-    Ok(value)
+    Ok(with_host(value, &host()))
+}
+
+/// `alice` → `alice@HOST`; `alice@ops-1` as it is.
+fn with_host(name: String, host: &str) -> String {
+    if name.contains('@') {
+        name
+    } else {
+        format!("{name}@{host}")
+    }
 }
 
 fn default_writer() -> String {
@@ -86,5 +97,14 @@ mod tests {
         assert_eq!(via, "(keyway credential edit)");
         let (user, host) = user_host.split_once('@').unwrap();
         assert!(!user.is_empty() && !host.is_empty(), "{who}");
+    }
+
+    #[test]
+    fn a_writer_named_without_a_host_keeps_this_one() {
+        assert_eq!(super::with_host("alice".into(), "ops-1"), "alice@ops-1");
+        assert_eq!(
+            super::with_host("alice@ops-2".into(), "ops-1"),
+            "alice@ops-2"
+        );
     }
 }

@@ -825,10 +825,12 @@ fn shared_vault(
     let components = dir.path().join("components");
     loopback_components(&components);
     let config = dir.path().join("config.toml");
+    // reveal_secs: a revealed secret's copy must be confirmed while it is shown; the default
+    // 10 s of real time would race this machine's load.
     std::fs::write(
         &config,
         format!(
-            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 5\n[vault]\ncomponents_dir = {:?}\n",
+            "[kdf]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n[verify]\nconnect_timeout_secs = 2\ndeadline_secs = 5\n[ui]\nreveal_secs = 600\n[vault]\ncomponents_dir = {:?}\n",
             components.to_string_lossy()
         ),
     )

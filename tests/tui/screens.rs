@@ -716,17 +716,26 @@ fn the_secret_is_offered_for_copying_only_while_revealed_and_only_after_a_confir
     assert!(h
         .screen(80, 24)
         .contains("s the revealed secret of 'Password' (asks first)"));
-    // "s" asks; the dialog (drawn once the reveal has ended) never shows the value.
+    // "s" asks; the dialog never holds the value in what it draws or in its Debug.
     assert!(h.key(KeyCode::Char('s')).is_empty(), "not copied yet");
     assert!(matches!(
         h.state.shared.modal,
         Some(Modal::ConfirmYankSecret(_))
     ));
-    h.advance(Duration::from_secs(11));
     let screen = h.screen(80, 24);
     assert!(screen.contains("Copy the secret of 'Password'"), "{screen}");
-    assert!(!screen.contains(SECRET), "{screen}");
     assert!(!format!("{:?}", h.state.shared.modal).contains(SECRET));
+    // The reveal ends while the confirmation is open: the offer ends with it, nothing copied.
+    h.advance(Duration::from_secs(11));
+    assert!(h.state.shared.modal.is_none(), "{:?}", h.state.shared.modal);
+    let screen = h.screen(80, 24);
+    assert!(screen.contains("The secret is hidden again"), "{screen}");
+    assert!(!screen.contains(SECRET), "{screen}");
+    // Revealed again and confirmed in time: copied.
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    h.ctrl('y');
+    h.key(KeyCode::Char('s'));
     // "y": the copy, as the plain OSC 52 of the value; the notice and Debug name no value.
     let fx = h.key(KeyCode::Char('y'));
     match fx.as_slice() {
@@ -743,6 +752,7 @@ fn the_secret_is_offered_for_copying_only_while_revealed_and_only_after_a_confir
         "{notice}"
     );
     assert!(!notice.contains(SECRET));
+    h.ctrl('r'); // hides the field again, so what is left on screen is the notice
     let screen = h.screen(80, 24);
     assert!(!screen.contains(SECRET), "{screen}");
     assert!(

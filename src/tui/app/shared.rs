@@ -20,7 +20,7 @@ use super::action::{Clock, Effect, RequestId};
 use super::keys::KeyHelp;
 use super::vault_view::{Tally, VaultView};
 
-/// How long a revealed secret stays visible.
+/// The default of `ui.reveal_secs`.
 pub const REVEAL_FOR: Duration = Duration::from_secs(10);
 /// Spinner frame interval; the tick runs only while something animates.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -90,12 +90,14 @@ pub struct CommandLine {
     pub note: Option<String>,
 }
 
-/// A revealed secret `Y` offers to copy: the field's label, and the value (redacted in Debug,
-/// never drawn by the dialogs).
+/// A revealed secret `Y` offers to copy: the field's label, the value (redacted in Debug,
+/// never drawn by the dialogs), and when its reveal ends: the offer ends with it, so a secret
+/// is copied only while it is revealed.
 #[derive(Debug, Clone)]
 pub struct SecretOffer {
     pub label: String,
     pub value: secrecy::SecretString,
+    pub until: std::time::Instant,
 }
 
 /// One thing `Y` offers to copy.
@@ -127,6 +129,8 @@ pub struct Shared {
     pub catalog: Catalog,
     pub theme: Theme,
     pub auto_lock: Option<Duration>,
+    /// How long a revealed secret stays shown (config `ui.reveal_secs`).
+    pub reveal_for: Duration,
     pub clock: Clock,
     pub last_input: Instant,
     /// The terminal size, so update and render agree on how many cards fit in a row.
@@ -165,6 +169,7 @@ impl Shared {
             catalog,
             theme,
             auto_lock,
+            reveal_for: REVEAL_FOR,
             clock,
             last_input: clock.mono,
             size: (80, 24),

@@ -221,11 +221,35 @@ fn store_failed(shared: &mut Shared, nav: &mut Navigation, event: &Stored, messa
 
 // ---- time ------------------------------------------------------------------------------------
 
+/// A secret's copy is offered only while it is revealed: when the reveal ends, `Y`'s offer
+/// keeps the reason and detail, and its confirmation closes without copying.
+fn end_secret_offer(shared: &mut Shared, clock: Clock) {
+    let ended = match &shared.modal {
+        Some(Modal::YankWithSecret { secret, .. } | Modal::ConfirmYankSecret(secret)) => {
+            secret.until <= clock.mono
+        }
+        _ => false,
+    };
+    if !ended {
+        return;
+    }
+    shared.modal = match shared.modal.take() {
+        Some(Modal::YankWithSecret { choices, .. }) if !choices.is_empty() => {
+            Some(Modal::Yank(choices))
+        }
+        _ => None,
+    };
+    shared.notice = Some(Notice::info(
+        "The secret is hidden again, so it is no longer offered: reveal it (Ctrl-r) to copy it",
+    ));
+}
+
 fn on_clock(shared: &mut Shared, nav: &mut Navigation, clock: Clock) -> Vec<Effect> {
     shared.clock = clock;
     for screen in nav.screens_mut() {
         screen.tick(clock);
     }
+    end_secret_offer(shared, clock);
     if let (Some(after), Some(_)) = (shared.auto_lock, &shared.vault) {
         if clock.mono.saturating_duration_since(shared.last_input) >= after {
             let minutes = after.as_secs().div_ceil(60);

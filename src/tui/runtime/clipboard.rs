@@ -5,11 +5,17 @@
 use std::io::Write;
 
 use base64::Engine;
+use zeroize::Zeroizing;
 
-/// The sequence that puts `text` on the clipboard.
-pub fn osc52(text: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
-    format!("\x1b]52;c;{encoded}\x07")
+/// The sequence that puts `text` on the clipboard. What is copied may be a secret (`Y`'s
+/// secret choice), and base64 of it is as good as the secret: both buffers are wiped on drop.
+pub fn osc52(text: &str) -> Zeroizing<String> {
+    let encoded = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()));
+    let mut sequence = Zeroizing::new(String::with_capacity(encoded.len() + 8));
+    sequence.push_str("\x1b]52;c;");
+    sequence.push_str(&encoded);
+    sequence.push('\x07');
+    sequence
 }
 
 /// Writes the sequence to the terminal (stdout, where the frames go, between two frames).
@@ -23,7 +29,7 @@ pub(crate) fn copy(text: &str) -> std::io::Result<()> {
 mod tests {
     #[test]
     fn the_sequence_is_plain_osc_52_with_no_tmux_wrapping() {
-        assert_eq!(super::osc52("legacy"), "\x1b]52;c;bGVnYWN5\x07");
+        assert_eq!(super::osc52("legacy").as_str(), "\x1b]52;c;bGVnYWN5\x07");
         assert!(!super::osc52("x").contains("\x1bPtmux;"));
     }
 }

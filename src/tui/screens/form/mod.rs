@@ -29,7 +29,7 @@ use crate::tui::app::action::{Action, Clock, Effect, RequestId, Stored};
 use crate::tui::app::keys::Keys;
 use crate::tui::app::nav::{Nav, Returned};
 use crate::tui::app::screen::{Screen, Update};
-use crate::tui::app::shared::{yank_choices, InFlight, Modal, SecretOffer, Shared, REVEAL_FOR};
+use crate::tui::app::shared::{yank_choices, InFlight, Modal, SecretOffer, Shared};
 use crate::tui::widgets::notice::Notice;
 use crate::tui::widgets::text_field::input_debug;
 use crate::vault::Changes;
@@ -251,7 +251,7 @@ impl FormState {
         if self.is_revealed(focus) {
             self.revealed = None;
         } else if !field.input.value().is_empty() {
-            self.revealed = Some((focus, shared.clock.mono + REVEAL_FOR));
+            self.revealed = Some((focus, shared.clock.mono + shared.reveal_for));
         } else if self.stored_secret(focus).is_some() {
             shared.modal = Some(Modal::ConfirmReveal(field.label.clone()));
         } else {
@@ -266,10 +266,15 @@ impl FormState {
     /// of the focused field while it is revealed (its copy asks first).
     fn yank(&mut self, shared: &mut Shared) {
         let choices = self.base.as_deref().map(yank_choices).unwrap_or_default();
-        let secret = self.revealed_value(self.focus).map(|value| SecretOffer {
-            label: self.fields[self.focus].label.clone(),
-            value: SecretString::from(value.to_string()),
-        });
+        let until = self.revealed.map(|(_, until)| until);
+        let secret = self
+            .revealed_value(self.focus)
+            .zip(until)
+            .map(|(value, until)| SecretOffer {
+                label: self.fields[self.focus].label.clone(),
+                value: SecretString::from(value.to_string()),
+                until,
+            });
         shared.modal = match secret {
             Some(secret) => Some(Modal::YankWithSecret { choices, secret }),
             None if choices.is_empty() => {
@@ -758,7 +763,7 @@ impl Screen for FormState {
     /// The stored secret is shown for 10 s from the confirmation, by the app's clock.
     fn reveal_confirmed(&mut self, shared: &mut Shared) {
         if self.stored_secret(self.focus).is_some() {
-            self.revealed = Some((self.focus, shared.clock.mono + REVEAL_FOR));
+            self.revealed = Some((self.focus, shared.clock.mono + shared.reveal_for));
         }
     }
 
