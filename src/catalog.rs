@@ -152,16 +152,12 @@ impl Catalog {
         &self.components
     }
 
-    /// Components whose name (any case) or id contains `filter`, trimmed; all when it is blank.
+    /// Components whose name or id holds every word of `filter` (core::filter's rule, the one
+    /// every list's filter follows); all when it is blank.
     pub fn matching(&self, filter: &str) -> Vec<&Component> {
-        let needle = filter.trim().to_lowercase();
         self.components
             .iter()
-            .filter(|c| {
-                needle.is_empty()
-                    || c.name.to_lowercase().contains(&needle)
-                    || c.id.contains(&needle)
-            })
+            .filter(|c| crate::core::filter::matches_words(filter, &[&c.name, &c.id]))
             .collect()
     }
 
@@ -411,6 +407,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_grid_and_wizard_match_words_as_every_list_filter_does() {
+        let c = Catalog::builtin().unwrap();
+        let ids = |filter: &str| -> Vec<String> {
+            c.matching(filter).iter().map(|x| x.id.clone()).collect()
+        };
+        // Each word on its own, in any order: not the whole text as one substring.
+        assert_eq!(ids("post sql"), ["postgresql"]);
+        assert_eq!(ids("SQL POST"), ["postgresql"]);
+        assert_eq!(ids("  ").len(), c.len());
+        assert!(ids("no such thing").is_empty());
     }
 
     #[test]

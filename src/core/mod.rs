@@ -6,6 +6,7 @@ pub mod domain;
 pub mod env;
 pub mod error;
 pub mod expiry;
+pub mod filter;
 pub mod health;
 pub mod input;
 pub mod liveness;

@@ -163,14 +163,25 @@ fn a_teammates_change_reaches_the_open_tui_by_notify() {
         .split('?')
         .next()
         .unwrap();
-    let listening = pg.psql(
-        "postgres",
-        &format!(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' \
-             AND query = 'LISTEN keyway_changes'"
-        ),
-    );
-    assert_eq!(listening.trim(), "1", "one LISTEN connection");
+    // The listen task connects after the grid is drawn: wait for its connection to show.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let listening = pg.psql(
+            "postgres",
+            &format!(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = '{database}' \
+                 AND query = 'LISTEN keyway_changes'"
+            ),
+        );
+        if listening.trim() == "1" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no single LISTEN connection within 60 s: {listening}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 
     // Bob adds a credential from his host; no key is pressed until alice's TUI shows it.
     add_credential(&bob, "second", &server.base_url());

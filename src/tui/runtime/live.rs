@@ -47,6 +47,10 @@ pub(super) fn listen(
         };
         if reconnecting {
             send(Heard::Action(Action::Reconnected));
+        } else {
+            // A commit between the unlock's read and this LISTEN was notified to no one: read
+            // once now, so the feed misses nothing from the unlock on.
+            send(Heard::Changed);
         }
         while let Some(event) = feed.next().await {
             match event {

@@ -55,12 +55,7 @@ impl ListFilter {
     /// Whether a row whose texts are `texts` matches: every word of the filter appears in one
     /// of them, ignoring case ("prod rej" finds a production credential that was rejected).
     pub fn matches(&self, texts: &[&str]) -> bool {
-        let lowered: Vec<String> = texts.iter().map(|t| t.to_lowercase()).collect();
-        self.input
-            .value()
-            .to_lowercase()
-            .split_whitespace()
-            .all(|word| lowered.iter().any(|t| t.contains(word)))
+        crate::core::filter::matches_words(self.input.value(), texts)
     }
 
     /// The filter's line: the prompt and the text, with what the keys do now.
