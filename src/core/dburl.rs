@@ -18,7 +18,7 @@ pub fn schemes(engine: DbEngine) -> &'static [&'static str] {
 }
 
 /// The engine whose URLs use `scheme`, if any.
-fn engine_of(scheme: &str) -> Option<DbEngine> {
+pub fn engine_of(scheme: &str) -> Option<DbEngine> {
     [
         DbEngine::Postgres,
         DbEngine::Mysql,

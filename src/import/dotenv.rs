@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use zeroize::Zeroizing;
 
-use super::mapping::{component, url_fields, URL_SCHEMES};
+use super::mapping::{component, url_credential};
 use super::{draft, BadFile, Entry, Mapped};
 use crate::catalog::Catalog;
 use crate::core::env::env_form;
@@ -200,31 +200,17 @@ pub fn parse(text: &str, catalog: &Catalog, name: &str) -> Result<Vec<Entry>, Ba
             Some(Meaning::Field { component, field }) => {
                 add(component.clone(), field.clone(), var, value)
             }
-            Some(Meaning::Url) => {
-                let parsed = url::Url::parse(&value).ok();
-                let scheme = parsed.as_ref().map(|u| u.scheme().to_string());
-                let target = scheme
-                    .as_deref()
-                    .and_then(|s| URL_SCHEMES.iter().find(|(k, _)| *k == s));
-                match (parsed, target) {
-                    (Some(url), Some((_, component))) => {
-                        for (field, v) in url_fields(&url) {
-                            add(component.to_string(), field, var.clone(), Zeroizing::new(v));
-                        }
+            Some(Meaning::Url) => match url_credential(catalog, &value) {
+                Ok((component, fields)) => {
+                    for (field, v) in fields {
+                        add(component.clone(), field, var.clone(), Zeroizing::new(v));
                     }
-                    (Some(_), None) => entries.push(Entry {
-                        label: var,
-                        mapped: Mapped::Unmappable(format!(
-                            "its URL scheme '{}' maps to no keyway component",
-                            scheme.unwrap_or_default()
-                        )),
-                    }),
-                    (None, _) => entries.push(Entry {
-                        label: var,
-                        mapped: Mapped::Unmappable("its value is not a connection URL".into()),
-                    }),
                 }
-            }
+                Err(reason) => entries.push(Entry {
+                    label: var,
+                    mapped: Mapped::Unmappable(reason),
+                }),
+            },
         }
     }
     for (component_id, fields) in groups {

@@ -5,6 +5,7 @@
 //! is one line.
 
 use crate::catalog::Catalog;
+use crate::core::dburl;
 use crate::core::schema::Component;
 
 /// Airflow `conn_type` -> keyway component. `http` and `https` connections are mapped by their
@@ -63,18 +64,6 @@ pub const N8N_TYPES: &[N8nType] = &[
     ("pipedriveApi", "pipedrive", &[("apiToken", "api_key")]),
 ];
 
-/// Connection-URL scheme -> keyway component (a dotenv DATABASE_URL, an Airflow URI).
-pub const URL_SCHEMES: &[(&str, &str)] = &[
-    ("postgres", "postgresql"),
-    ("postgresql", "postgresql"),
-    ("mysql", "mysql"),
-    ("mariadb", "mysql"),
-    ("redis", "redis"),
-    ("rediss", "redis"),
-    ("sftp", "sftp"),
-    ("ssh", "sftp"),
-];
-
 /// The component `id`, or why an entry mapped to it cannot be imported.
 pub fn component<'a>(catalog: &'a Catalog, id: &str, what: &str) -> Result<&'a Component, String> {
     catalog.get(id).ok_or_else(|| {
@@ -104,41 +93,20 @@ pub fn component_for_host<'a>(catalog: &'a Catalog, host: &str) -> Option<(&'a C
     })
 }
 
-/// Fields of a connection URL: user, password, host, port, the path's first segment as the
-/// database, and each query parameter under its own name, percent-decoded.
-pub fn url_fields(url: &url::Url) -> Vec<(String, String)> {
-    let mut fields = Vec::new();
-    let mut push = |k: &str, v: String| {
-        if !v.is_empty() {
-            fields.push((k.to_string(), v));
-        }
-    };
-    // Percent-decoding without '+' as a space: user names and passwords keep their plus signs.
-    let plain = |s: &str| {
-        percent_encoding::percent_decode_str(s)
-            .decode_utf8_lossy()
-            .into_owned()
-    };
-    push("user", plain(url.username()));
-    push("password", url.password().map(plain).unwrap_or_default());
-    let host = url.host_str().unwrap_or_default();
-    push(
-        "host",
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string(),
-    );
-    push(
-        "port",
-        url.port().map(|p| p.to_string()).unwrap_or_default(),
-    );
-    let path = url.path().trim_start_matches('/');
-    push(
-        "database",
-        plain(path.split('/').next().unwrap_or_default()),
-    );
-    for (k, v) in url.query_pairs() {
-        push(&k, v.into_owned());
-    }
-    fields
+/// The component a connection URL (a dotenv DATABASE_URL) is for, by its scheme, and the fields
+/// it gives: core::dburl's rule, the one `--from-url` and the TUI form use. The canonical scheme
+/// of an engine is the id of keyway's component for it (`postgresql`, `mysql`, `redis`, `sftp`).
+pub fn url_credential(
+    catalog: &Catalog,
+    url: &str,
+) -> Result<(String, Vec<(String, String)>), String> {
+    let parsed =
+        url::Url::parse(url.trim()).map_err(|_| "its value is not a connection URL".to_string())?;
+    let scheme = parsed.scheme();
+    let engine = dburl::engine_of(scheme)
+        .ok_or_else(|| format!("its URL scheme '{scheme}' maps to no keyway component"))?;
+    let id = dburl::schemes(engine)[0];
+    let component = component(catalog, id, &format!("its {scheme}:// URL"))?;
+    let fields = dburl::fields_from_url(component, url).map_err(|e| format!("its URL {e}"))?;
+    Ok((id.to_string(), fields))
 }

@@ -134,6 +134,56 @@ fn dotenv_maps_the_catalogues_names() {
     );
 }
 
+#[test]
+fn a_dotenv_connection_url_is_read_by_the_rule_the_cli_and_the_form_use() {
+    // rediss:// means TLS on (before, the import dropped that and a loopback host defaulted
+    // to off); redis:// off.
+    let s = summary(
+        &parse(
+            Format::Dotenv,
+            "REDIS_URL=rediss://worker:pw@127.0.0.1:6380/2\n",
+            &catalog(),
+            "x",
+        )
+        .unwrap(),
+    );
+    let redis = find(&s, "REDIS_URL");
+    assert_eq!(redis.1, "redis:x");
+    for f in [
+        "tls=on",
+        "database=2",
+        "user=worker",
+        "password=pw",
+        "port=6380",
+    ] {
+        assert!(redis.2.iter().any(|x| x == f), "{f} in {redis:?}");
+    }
+    // A parameter that is no field of the component: unmappable, saying which, not the URL.
+    let s = summary(
+        &parse(
+            Format::Dotenv,
+            "DATABASE_URL=postgresql://u:SENTINEL@h/db?application_name=x\n",
+            &catalog(),
+            "x",
+        )
+        .unwrap(),
+    );
+    let why = &find(&s, "DATABASE_URL").1;
+    assert!(
+        why.contains("'application_name', which is no field"),
+        "{why}"
+    );
+    assert!(!why.contains("SENTINEL"), "{why}");
+    // A scheme of no engine.
+    let s = summary(&parse(Format::Dotenv, "DATABASE_URL=ftp://h/x\n", &catalog(), "x").unwrap());
+    assert!(
+        find(&s, "DATABASE_URL")
+            .1
+            .contains("maps to no keyway component"),
+        "{s:?}"
+    );
+}
+
 const AIRFLOW_JSON: &str = r#"{
     "warehouse": {"conn_type": "postgres", "description": null, "host": "db.internal", "login": "etl",
         "password": "pw", "schema": "dwh", "port": 5432, "extra": "{\"sslmode\": \"require\", \"connect_timeout\": 5}"},
