@@ -6,6 +6,25 @@ use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+/// The error a stream gives once its budget is spent, told apart from a network failure by
+/// `spent`, so a verifier can say the server sent too much rather than "could not complete".
+#[derive(Debug, thiserror::Error)]
+#[error("the server sent more than a verification needs")]
+pub(crate) struct BudgetSpent;
+
+/// Whether `e` (or what it wraps) is a spent read budget.
+pub(crate) fn spent(e: &std::io::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> =
+        e.get_ref().map(|inner| inner as _);
+    while let Some(err) = source {
+        if err.is::<BudgetSpent>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
 /// A stream that stops reading after a budget of bytes, so a hostile server cannot make a
 /// protocol client buffer without end (each verifier says how much its protocol needs).
 pub(crate) struct ReadBudget<S> {
@@ -29,9 +48,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for ReadBudget<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
         if self.left == 0 {
-            return Poll::Ready(Err(std::io::Error::other(
-                "the server sent more than a verification needs",
-            )));
+            return Poll::Ready(Err(std::io::Error::other(BudgetSpent)));
         }
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);

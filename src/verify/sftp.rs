@@ -28,6 +28,11 @@ use crate::core::{Credential, TlsState};
 /// make the client buffer without end.
 const READ_BUDGET: usize = 256 * 1024;
 
+/// The most bcrypt rounds keyway spends opening an OpenSSH private key. ssh-keygen writes 16
+/// (`-a` sets more; guides suggest 64 to 100); the key file states its own count as a u32, so
+/// a crafted key could ask for 2^32 rounds, hours of CPU.
+pub const MAX_KEY_KDF_ROUNDS: u32 = 1024;
+
 /// How the credential logs in.
 enum Login<'a> {
     Password(&'a str),
@@ -191,12 +196,21 @@ pub(crate) async fn verify_sftp(limits: Limits, credential: &Credential) -> Find
 }
 
 /// Decodes (and decrypts) the OpenSSH or PEM private key with russh's own reader. bcrypt's
-/// key derivation is deliberately slow, so it runs off the async threads.
+/// key derivation is deliberately slow, so it runs off the async threads: on a thread of its
+/// own rather than tokio's blocking pool, because a runtime waits for its blocking tasks when
+/// it is dropped, and a key that takes long to open must not hold a command past its deadline.
 async fn open_private_key(pem: &str, passphrase: Option<&str>) -> Result<PrivateKey, Finding> {
+    if let Some(rounds) = openssh_kdf_rounds(pem) {
+        if rounds > MAX_KEY_KDF_ROUNDS {
+            return Err(Finding::misconfigured(format!(
+                "The private key asks for {rounds} bcrypt rounds to open it; keyway spends at most {MAX_KEY_KDF_ROUNDS} (ssh-keygen writes 16; re-encrypt it with ssh-keygen -p -a 100). Nothing was sent to the server."
+            )));
+        }
+    }
     let pem = Zeroizing::new(pem.to_string());
     let passphrase = passphrase.map(|p| Zeroizing::new(p.to_string()));
     let given = passphrase.is_some();
-    let decoded = tokio::task::spawn_blocking(move || {
+    let decoded = off_the_runtime(move || {
         let opened =
             russh::keys::decode_secret_key(&pem, passphrase.as_deref().map(|p| p.as_str()));
         // Tells a wrong passphrase from a key that cannot be read at all: an encrypted key
@@ -226,6 +240,28 @@ async fn open_private_key(pem: &str, passphrase: Option<&str>) -> Result<Private
             "The private key could not be read (its decoder stopped).".into(),
         )),
     }
+}
+
+/// The bcrypt rounds an encrypted OpenSSH private key states (read with ssh-key, which russh
+/// uses, without decrypting anything); None for any other key.
+fn openssh_kdf_rounds(pem: &str) -> Option<u32> {
+    let key = russh::keys::ssh_key::PrivateKey::from_openssh(pem.trim()).ok()?;
+    match key.kdf() {
+        russh::keys::ssh_key::Kdf::Bcrypt { rounds, .. } => Some(*rounds),
+        _ => None,
+    }
+}
+
+/// Runs `work` on a thread of its own and awaits its answer; the caller's deadline still
+/// answers if it takes too long, and nothing then waits for the thread.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, tokio::sync::oneshot::error::RecvError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx.await
 }
 
 /// The host key was not the pinned one, or there was no pin.
@@ -329,6 +365,10 @@ async fn authenticate_and_open_sftp(
 /// speak SSH.
 fn transport_failure(e: &russh::Error, where_: &str, limits: Limits) -> Finding {
     match e {
+        russh::Error::IO(io) if super::budget::spent(io) => Finding::unreachable(format!(
+            "{where_} sent more than a verification needs ({} KiB) without finishing the SSH handshake: keyway stopped reading (a hostile or broken server).",
+            READ_BUDGET / 1024
+        )),
         russh::Error::IO(io) => {
             NetFailure::from_chain(io).finding(where_, limits.connect_timeout.as_secs())
         }

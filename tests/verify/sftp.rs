@@ -230,9 +230,22 @@ async fn a_hostile_server_that_streams_without_end_is_cut_off() {
     let served = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             tokio::spawn(async move {
-                // A banner, then one endless line where the key exchange should be.
+                // A banner, then well-formed SSH_MSG_IGNORE packets without end where the key
+                // exchange should be: each one a client must read and skip (RFC 4253 11.2),
+                // so only a read budget stops them before the deadline does.
                 let _ = socket.write_all(b"SSH-2.0-hostile\r\n").await;
-                let chunk = vec![b'x'; 64 * 1024];
+                let data = vec![b'x'; 1000];
+                let payload_len = 1 + 4 + data.len(); // type, string length, data
+                let padding = 8 - (4 + 1 + payload_len) % 8;
+                let padding = if padding < 4 { padding + 8 } else { padding };
+                let mut packet = Vec::new();
+                packet.extend_from_slice(&((1 + payload_len + padding) as u32).to_be_bytes());
+                packet.push(padding as u8);
+                packet.push(2); // SSH_MSG_IGNORE
+                packet.extend_from_slice(&(data.len() as u32).to_be_bytes());
+                packet.extend_from_slice(&data);
+                packet.extend(std::iter::repeat_n(0u8, padding));
+                let chunk = packet.repeat(64);
                 while socket.write_all(&chunk).await.is_ok() {}
             });
         }
@@ -245,5 +258,94 @@ async fn a_hostile_server_that_streams_without_end_is_cut_off() {
         "cut off, not timed out: {}",
         o.reason
     );
+    assert!(
+        o.reason.contains("more than a verification needs"),
+        "{}",
+        o.reason
+    );
     assert_no_secret(&o);
+}
+
+/// An OpenSSH private key file with its bcrypt rounds rewritten: the envelope is
+/// "openssh-key-v1\0", string cipher, string kdf name, string kdf options (string salt,
+/// uint32 rounds), ...; the rounds are the four bytes after the salt.
+fn with_kdf_rounds(pem: &str, rounds: u32) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let body: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    let mut bytes = b64.decode(body).unwrap();
+    let u32_at = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let mut at = b"openssh-key-v1\0".len();
+    for _ in 0..2 {
+        at += 4 + u32_at(&bytes, at) as usize; // cipher name, kdf name
+    }
+    at += 4; // the kdf options' length
+    at += 4 + u32_at(&bytes, at) as usize; // the salt
+    assert_eq!(
+        u32_at(&bytes, at),
+        16,
+        "ssh-keygen's default rounds where expected"
+    );
+    bytes[at..at + 4].copy_from_slice(&rounds.to_be_bytes());
+    let encoded = b64.encode(&bytes);
+    let lines: Vec<&str> = encoded
+        .as_bytes()
+        .chunks(70)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+        lines.join("\n")
+    )
+}
+
+#[tokio::test]
+async fn a_key_asking_for_endless_bcrypt_rounds_is_refused_before_any_work() {
+    let server = Sshd::shared();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crafted");
+    sshd::keygen(&path, "pp_SENTINEL_rounds");
+    let crafted = with_kdf_rounds(&std::fs::read_to_string(&path).unwrap(), u32::MAX);
+    // Without the cap this would spend hours of CPU (then the deadline answers, but the
+    // command's runtime waits for it at exit).
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[
+            ("private_key", &crafted),
+            ("private_key_passphrase", "pp_SENTINEL_rounds"),
+        ],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Misconfigured, "{}", o.reason);
+    assert!(
+        o.reason.contains(&format!("{} bcrypt rounds", u32::MAX)),
+        "{}",
+        o.reason
+    );
+    assert!(o.reason.contains("Nothing was sent"), "{}", o.reason);
+    assert_eq!(o.tls, None, "no connection was made");
+    assert_no_secret(&o);
+    // The same key at a sane count opens and logs in? It is not authorized on the server, so
+    // it gets as far as being refused there: the cap is what stopped the crafted one.
+    let sane = with_kdf_rounds(&std::fs::read_to_string(&path).unwrap(), 16);
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[
+            ("private_key", &sane),
+            ("private_key_passphrase", "pp_SENTINEL_rounds"),
+        ],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Rejected, "{}", o.reason);
+    assert!(
+        o.reason.contains("did not accept the private key"),
+        "{}",
+        o.reason
+    );
 }
