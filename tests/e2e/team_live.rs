@@ -132,7 +132,7 @@ fn add_credential(member: &Member, name: &str, base_url: &str) {
 
 /// Types this host's identity passphrase on the Unlock screen and waits for the grid.
 fn unlock(tty: &mut super::pty::Tty) {
-    tty.wait_for("Unlock the vault");
+    tty.wait_for("Unlock the team vault");
     tty.line(PASSPHRASE);
     tty.wait_for("ws: acme");
 }
@@ -258,7 +258,7 @@ fn a_rekey_by_another_member_reloads_open_tuis_with_their_own_slot_and_the_remov
     bob.ok(&["member", "rm", "carol"]);
     // Carol's TUI does not reload (its slot is gone): it says she was removed.
     carol_tty.wait_for("you were removed from the team vault");
-    carol_tty.wait_for("Unlock the vault");
+    carol_tty.wait_for("Unlock the team vault");
     // Alice's TUI reloaded under the new key with her own slot: what bob adds under it shows.
     add_credential(&bob, "second", &server.base_url());
     alice_tty.wait_for("✓ 2");

@@ -24,6 +24,20 @@ fn unlock_screen_masks_the_passphrase() {
 }
 
 #[test]
+fn a_team_vault_asks_for_the_members_own_identity_passphrase() {
+    let mut h = Harness::new(Theme::COLOR);
+    h.state.shared.vault_path = "postgresql://keyway@db.internal:5432/keyway".into();
+    let screen = h.screen(80, 24);
+    assert!(
+        screen.contains("Unlock the team vault: your identity's passphrase"),
+        "{screen}"
+    );
+    assert!(screen.contains("postgresql://keyway@db.internal:5432/keyway"));
+    let file = Harness::new(Theme::COLOR);
+    assert!(file.screen(80, 24).contains(" Unlock the vault "));
+}
+
+#[test]
 fn unlock_wrong_passphrase_lets_the_user_retry() {
     let mut h = Harness::new(Theme::COLOR);
     h.typed("nope");

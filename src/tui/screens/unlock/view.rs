@@ -15,8 +15,12 @@ use crate::tui::widgets::{centered, spinner, truncate};
 pub(super) fn render(u: &UnlockState, shared: &Shared, frame: &mut Frame, area: Rect) {
     let t = &shared.theme;
     let box_area = centered(area, 64, if u.creating { 11 } else { 9 });
+    // A team vault's passphrase is the member's own (it opens their identity, which opens
+    // their key slot), not one the team shares: the title says whose.
     let title = if u.creating {
         " Create a new vault "
+    } else if crate::vault::is_team_vault(&shared.vault_path) {
+        " Unlock the team vault: your identity's passphrase "
     } else {
         " Unlock the vault "
     };
