@@ -349,3 +349,30 @@ async fn a_key_asking_for_endless_bcrypt_rounds_is_refused_before_any_work() {
         o.reason
     );
 }
+
+/// The TUI's fields are one line: a key pasted there arrives with its line breaks dropped, and
+/// is stored in core::pem's canonical form (the one rule the CLI and the TUI save through).
+/// That stored value must be a key russh opens and the server takes.
+#[tokio::test]
+async fn a_key_pasted_on_one_line_as_the_tui_leaves_it_still_logs_in() {
+    use keyway::core::pem::{normalise, PemKind};
+    let server = Sshd::shared();
+    let one_line: String = server
+        .client_key
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    assert!(!one_line.contains('\n'));
+    let stored = normalise(PemKind::SshPrivateKey, &one_line).expect("a key keyway reads");
+    let o = check(&sftp(
+        server.port,
+        Some(&server.host_key),
+        &[
+            ("private_key", &stored),
+            ("private_key_passphrase", KEY_PASSPHRASE),
+        ],
+    ))
+    .await;
+    assert_eq!(o.status, Status::Verified, "{}", o.reason);
+    assert_no_secret(&o);
+}
