@@ -320,24 +320,33 @@ impl<'v> Change<'v> {
             .txn
             .as_deref()
             .expect("write transaction present until commit");
+        let mut wanted = Vec::new();
         for (id, position) in &self.state.positions {
             let oldest = position.next.saturating_sub(HISTORY_LIMIT as u64);
             for seq in oldest..position.next {
-                let slot = results::slot(seq);
-                let Some(bytes) = txn.result(slot, id.as_str())? else {
-                    continue;
-                };
-                let Some((found, v, ended)) =
-                    results::open_result(&self.state.key, &vault_id, id.as_str(), &bytes)
-                else {
-                    return Err(super::corrupt(
-                        &self.state.path,
-                        format!("history entry {seq} of credential {id} failed authentication"),
-                    ));
-                };
-                if found == seq {
-                    entries.push(results::seal(&key, &vault_id, id, seq, &v, ended.as_ref()));
-                }
+                wanted.push((id, seq));
+            }
+        }
+        // Every entry in one read (a team vault's: one round trip, not one per entry).
+        let slots: Vec<(u8, &str)> = wanted
+            .iter()
+            .map(|(id, seq)| (results::slot(*seq), id.as_str()))
+            .collect();
+        let found = txn.results(&slots)?;
+        for ((id, seq), bytes) in wanted.into_iter().zip(found) {
+            let Some(bytes) = bytes else {
+                continue;
+            };
+            let Some((found, v, ended)) =
+                results::open_result(&self.state.key, &vault_id, id.as_str(), &bytes)
+            else {
+                return Err(super::corrupt(
+                    &self.state.path,
+                    format!("history entry {seq} of credential {id} failed authentication"),
+                ));
+            };
+            if found == seq {
+                entries.push(results::seal(&key, &vault_id, id, seq, &v, ended.as_ref()));
             }
         }
         if txn.keeps_change_log() {
@@ -355,14 +364,26 @@ impl<'v> Change<'v> {
         self.new_key = Some(key);
         self.pending.extend(entries);
         self.rewrite_positions = true;
-        // Every record, at the revision it has (its content is unchanged).
+        // Every record, at the revision it has (its content is unchanged, so the snapshot
+        // is too), in one write per table.
         fn reseal<T: Record>(change: &mut Change<'_>) -> Result<(), VaultError> {
-            for i in 0..T::all(change.snapshot).len() {
-                let record = T::all(change.snapshot)[i].clone();
-                let revision = record.revision().clone();
-                change.put_as(record, revision, Some(i))?;
-            }
-            Ok(())
+            let key = change.key();
+            let vault_id = &change.state.header.vault_id;
+            let sealed: Vec<(&str, u64, Vec<u8>)> = T::all(change.snapshot)
+                .iter()
+                .map(|r| {
+                    (
+                        r.id().as_str(),
+                        r.revision().number,
+                        records::seal(key, vault_id, r),
+                    )
+                })
+                .collect();
+            let txn = change
+                .txn
+                .as_deref_mut()
+                .expect("write transaction present until commit");
+            txn.reseal_records(T::TABLE, &sealed)
         }
         reseal::<Workspace>(self)?;
         reseal::<Credential>(self)?;

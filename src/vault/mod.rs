@@ -55,7 +55,7 @@ use postgres::PgStorage;
 use records::Record;
 use secrecy::SecretString;
 use sequences::Positions;
-use storage::{ReadTxn, Storage};
+use storage::{ReadTxn, Storage, StoredRecord};
 
 /// How long a writer waits for another process's write transaction by default
 /// (`vault.lock_wait_secs`).
@@ -1314,21 +1314,38 @@ impl State {
             index.insert(r.id().0.clone(), (i, r.revision().number));
         }
         let mut seen = vec![false; records.len()];
-        let mut updates: Vec<(Option<usize>, T)> = Vec::new();
+        let mut moved: Vec<(Option<usize>, String)> = Vec::new();
         let vault_id = &self.header.vault_id;
-        txn.scan(T::TABLE, &mut |stored| {
-            let at = index.get(stored.id).copied();
+        // Revisions first; only the records that moved are read and decrypted.
+        txn.scan_revisions(T::TABLE, &mut |id, stored_revision| {
+            let at = index.get(id).copied();
             if let Some((i, revision)) = at {
                 seen[i] = true;
-                if revision == stored.revision {
+                if revision == stored_revision {
                     return Ok(());
                 }
             }
-            let record = records::open::<T>(&self.key, vault_id, stored)
-                .map_err(|detail| corrupt(&self.path, detail))?;
-            updates.push((at.map(|(i, _)| i), record));
+            moved.push((at.map(|(i, _)| i), id.to_string()));
             Ok(())
         })?;
+        let mut updates: Vec<(Option<usize>, T)> = Vec::with_capacity(moved.len());
+        for (at, id) in moved {
+            // Gone between the two reads cannot happen: both are in one read transaction.
+            let (revision, sealed) = txn.get(T::TABLE, &id)?.ok_or_else(|| {
+                corrupt(
+                    &self.path,
+                    format!("its record {id} vanished while it was read"),
+                )
+            })?;
+            let stored = StoredRecord {
+                id: &id,
+                revision,
+                sealed: &sealed,
+            };
+            let record = records::open::<T>(&self.key, vault_id, stored)
+                .map_err(|detail| corrupt(&self.path, detail))?;
+            updates.push((at, record));
+        }
         for (at, mut record) in updates {
             changed.push(record.id().clone());
             match at {

@@ -864,6 +864,24 @@ impl ReadTxn for PgTxn<'_> {
         Ok(())
     }
 
+    fn scan_revisions(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(&str, u64) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        // Ids and revisions only: a refresh after another member's save read every sealed row
+        // of the vault (megabytes for 10,000 credentials) to find the one that moved.
+        let rows = block_on(self.client.query(
+            "SELECT id, revision FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"",
+            &[&kind(table)],
+        ))
+        .map_err(|e| self.err(e))?;
+        for row in &rows {
+            each(row.get(0), self.revision(row.get(1))?)?;
+        }
+        Ok(())
+    }
+
     fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
         let row = block_on(self.client.query_opt(
             "SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2",
@@ -881,6 +899,30 @@ impl ReadTxn for PgTxn<'_> {
         ))
         .map_err(|e| self.err(e))?;
         Ok(row.map(|row| row.get(0)))
+    }
+
+    fn results(&self, wanted: &[(u8, &str)]) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
+        // One statement for all of them: a round trip per entry made opening 10,000
+        // credentials take seconds (BENCHMARKS.md, team vault).
+        let slots: Vec<i16> = wanted.iter().map(|(slot, _)| i16::from(*slot)).collect();
+        let credentials: Vec<&str> = wanted.iter().map(|(_, c)| *c).collect();
+        let params: [&(dyn ToSql + Sync); 2] = [&slots, &credentials];
+        let rows = block_on(self.client.query(
+            "SELECT w.i, r.sealed
+             FROM unnest($1::smallint[], $2::text[]) WITH ORDINALITY AS w(slot, credential, i)
+             JOIN keyway_results r ON r.slot = w.slot AND r.credential = w.credential",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
+        let mut out = vec![None; wanted.len()];
+        for row in rows {
+            let i: i64 = row.get(0);
+            // WITH ORDINALITY numbers the wanted pairs 1..=len.
+            if let Some(place) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
+                *place = Some(row.get(1));
+            }
+        }
+        Ok(out)
     }
 
     fn result_count(&self) -> Result<u64, VaultError> {
@@ -951,6 +993,41 @@ impl WriteTxn for PgTxn<'_> {
         } else {
             Err(self.stale(table, id))
         }
+    }
+
+    fn reseal_records(
+        &mut self,
+        table: Table,
+        records: &[(&str, u64, Vec<u8>)],
+    ) -> Result<(), VaultError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        // One statement: a re-key of 10,000 credentials made 10,000 round trips otherwise.
+        let ids: Vec<&str> = records.iter().map(|(id, _, _)| *id).collect();
+        let revisions = records
+            .iter()
+            .map(|(_, r, _)| self.as_i64(*r))
+            .collect::<Result<Vec<i64>, _>>()?;
+        let sealed: Vec<&[u8]> = records.iter().map(|(_, _, b)| b.as_slice()).collect();
+        let params: [&(dyn ToSql + Sync); 4] = [&kind(table), &ids, &revisions, &sealed];
+        let changed = block_on(self.client.execute(
+            "UPDATE keyway_records r SET sealed = n.sealed
+             FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS n(id, revision, sealed)
+             WHERE r.kind = $1 AND r.id = n.id AND r.revision = n.revision",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
+        if changed == records.len() as u64 {
+            return Ok(());
+        }
+        // Some record moved on: name the first one (the transaction is rolled back).
+        for (id, revision, _) in records {
+            if self.get(table, id)?.map(|(r, _)| r) != Some(*revision) {
+                return Err(self.stale(table, id));
+            }
+        }
+        Err(self.stale(table, records[0].0))
     }
 
     fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError> {

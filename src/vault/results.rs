@@ -203,16 +203,24 @@ impl Reader<'_> {
     /// History entry `seq` of `id`, authenticated, or the damage that keeps it from being read:
     /// missing, another entry in its slot (moved or replayed), or failing authentication.
     fn entry(&self, id: &str, seq: u64) -> Result<(Verification, Ended), VaultError> {
+        let bytes = self.txn.result(slot(seq), id)?;
+        self.open_entry(id, seq, bytes)
+    }
+
+    /// What `entry` checks, on bytes already read (`None`: there were none).
+    fn open_entry(
+        &self,
+        id: &str,
+        seq: u64,
+        bytes: Option<Vec<u8>>,
+    ) -> Result<(Verification, Ended), VaultError> {
         let damaged = |what: String| {
             corrupt(
                 self.path,
                 format!("history entry {seq} of credential {id} {what}"),
             )
         };
-        let bytes = self
-            .txn
-            .result(slot(seq), id)?
-            .ok_or_else(|| damaged("is missing".into()))?;
+        let bytes = bytes.ok_or_else(|| damaged("is missing".into()))?;
         match open_result(self.key, self.vault_id, id, &bytes) {
             Some((found, v, ended)) if found == seq => Ok((v, ended)),
             Some((found, ..)) => Err(damaged(format!("holds entry {found} instead"))),
@@ -235,15 +243,25 @@ pub(super) fn read_latest<'a>(
         vault_id,
         key,
     };
-    let mut out = HashMap::with_capacity(next.len());
+    let mut newest = Vec::with_capacity(next.len());
     for (id, position) in next {
-        let newest = position.next.checked_sub(1).ok_or_else(|| {
+        let seq = position.next.checked_sub(1).ok_or_else(|| {
             corrupt(
                 path,
                 format!("the sequence number of credential {id} is zero"),
             )
         })?;
-        let (mut v, _) = reader.entry(id.as_str(), newest)?;
+        newest.push((id, position, seq));
+    }
+    // All of them in one read (one round trip for a team vault).
+    let wanted: Vec<(u8, &str)> = newest
+        .iter()
+        .map(|(id, _, seq)| (slot(*seq), id.as_str()))
+        .collect();
+    let found = txn.results(&wanted)?;
+    let mut out = HashMap::with_capacity(newest.len());
+    for ((id, position, seq), bytes) in newest.into_iter().zip(found) {
+        let (mut v, _) = reader.open_entry(id.as_str(), seq, bytes)?;
         if let Some(repeats) = &position.repeats {
             repeats.apply(&mut v);
         }

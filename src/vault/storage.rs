@@ -108,11 +108,31 @@ pub trait ReadTxn {
         each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError>;
 
+    /// Every record of `table` as (id, revision), in id order, without its sealed bytes: what
+    /// a refresh compares with what it has, before it reads only the records that moved.
+    fn scan_revisions(
+        &self,
+        table: Table,
+        each: &mut dyn FnMut(&str, u64) -> Result<(), VaultError>,
+    ) -> Result<(), VaultError> {
+        self.scan(table, &mut |stored| each(stored.id, stored.revision))
+    }
+
     /// One record: its revision and sealed bytes.
     fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError>;
 
     /// Ring slot `slot` of `credential`'s verification results.
     fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError>;
+
+    /// Several ring slots at once (slot, credential), in the order asked, None where there is
+    /// no entry: what an open or a re-key reads for every credential, in one round trip where
+    /// the storage is across a network.
+    fn results(&self, wanted: &[(u8, &str)]) -> Result<Vec<Option<Vec<u8>>>, VaultError> {
+        wanted
+            .iter()
+            .map(|(slot, credential)| self.result(*slot, credential))
+            .collect()
+    }
 
     /// How many result entries are stored, over all credentials.
     fn result_count(&self) -> Result<u64, VaultError>;
@@ -156,6 +176,20 @@ pub trait WriteTxn: ReadTxn {
         revision: u64,
         sealed: &[u8],
     ) -> Result<(), VaultError>;
+
+    /// Rewrites existing records in place, each at the revision it is stored at (a re-key's
+    /// records sealed under the new key): (id, revision, sealed). Fails with `Stale` if any is
+    /// no longer at that revision. One statement where the storage is across a network.
+    fn reseal_records(
+        &mut self,
+        table: Table,
+        records: &[(&str, u64, Vec<u8>)],
+    ) -> Result<(), VaultError> {
+        for (id, revision, sealed) in records {
+            self.put(table, id, Some(*revision), *revision, sealed)?;
+        }
+        Ok(())
+    }
 
     /// Deletes record `id`, provided it is at revision `expected`.
     fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError>;

@@ -264,6 +264,34 @@ fn a_rekey_killed_at_any_moment_leaves_the_vault_wholly_under_one_key() {
         let list = json(&alice.ok(&["member", "list", "--json"]));
         list[1]["public_key"].as_str().unwrap().to_string()
     };
+    // A watcher on a connection of its own, polling without a pause: the re-key rewrites the
+    // records in one statement, so the window between it and the commit is short.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let watcher = rt.block_on(async {
+        let (client, connection) = tokio_postgres::connect(
+            &format!(
+                "host=127.0.0.1 port={} user=etl password={ETL_PASSWORD} dbname={}",
+                alice.pg.port, alice.database
+            ),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .expect("the watcher connects");
+        tokio::spawn(connection);
+        client
+    });
+    // Another backend holds the row lock of a write to keyway_records: rewritten, not committed.
+    let rewriting = || {
+        rt.block_on(watcher.query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE a.pid <> pg_backend_pid() AND l.granted AND l.mode = 'RowExclusiveLock'
+               AND l.relation = 'keyway_records'::regclass",
+            &[],
+        ))
+        .expect("poll pg_locks")
+        .get::<_, i64>(0)
+            > 0
+    };
     let mut killed_mid_transaction = 0;
     for _ in 0..5 {
         let mut child = alice
@@ -277,21 +305,14 @@ fn a_rekey_killed_at_any_moment_leaves_the_vault_wholly_under_one_key() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn rm");
-        // The signal: the server shows the re-key's statements running in its transaction.
+        // The signal: the server shows the re-key's rewritten records in its open transaction.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let mut seen = false;
         while std::time::Instant::now() < deadline {
             if child.try_wait().expect("try_wait").is_some() {
                 break;
             }
-            let active = alice.pg.psql(
-                "postgres",
-                &format!(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND xact_start IS NOT NULL AND query LIKE 'UPDATE keyway_records%'",
-                    alice.database
-                ),
-            );
-            if active.trim() != "0" {
+            if rewriting() {
                 seen = true;
                 break;
             }
