@@ -16,94 +16,19 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
-use keyway::core::input::FieldValue;
 use keyway::core::time::Timestamp;
-use keyway::core::Snapshot;
-use keyway::core::{Credential, Environment, Status, Verification};
-use keyway::store::{CredentialDraft, Store};
+use keyway::core::Credential;
+use keyway::store::Store;
 use keyway::vault::kdf;
 use keyway::vault::Vault;
-use secrecy::SecretString;
 
 mod common;
 use common::alloc::{LIVE, PEAK};
-use common::measure::{full_history, median};
+use common::measure::{full_history, median, percentile};
+use common::seed::{credential, list};
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";
-
-fn credential(
-    store: &Store,
-    catalog: &Catalog,
-    ws: &keyway::core::RecordId,
-    i: usize,
-) -> Credential {
-    let (component, changes) = if i % 2 == 0 {
-        (
-            "stripe",
-            vec![(
-                "api_key".to_string(),
-                FieldValue::Secret(SecretString::from(format!("sk_live_{i:032}"))),
-            )],
-        )
-    } else {
-        (
-            "postgresql",
-            vec![
-                (
-                    "host".to_string(),
-                    FieldValue::Plain(format!("db{i}.internal")),
-                ),
-                ("user".to_string(), FieldValue::Plain("etl".into())),
-                (
-                    "password".to_string(),
-                    FieldValue::Secret(SecretString::from(format!("pw-{i:024}"))),
-                ),
-            ],
-        )
-    };
-    let draft = CredentialDraft {
-        workspace: ws.clone(),
-        component: component.into(),
-        name: format!("cred-{i:05}"),
-        environment: if i % 3 == 0 {
-            Environment::Production
-        } else {
-            Environment::Staging
-        },
-        changes,
-    };
-    let mut c = store
-        .prepare_credential(catalog, draft, None, Timestamp(1))
-        .expect("prepare");
-    c.record_verification(Verification {
-        status: Status::Verified,
-        reason: "The service accepted the credential.".into(),
-        detail: Some("acct_123".into()),
-        latency_ms: Some(87),
-        at: Timestamp(2),
-        run: None,
-        tls: None,
-    });
-    c
-}
-
-/// What `keyway credential list` shows of each credential, as the open benchmarks list it.
-fn list(snapshot: &Snapshot) -> Vec<String> {
-    snapshot
-        .credentials
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {} {} {}",
-                c.component,
-                c.name,
-                c.environment,
-                c.status_word()
-            )
-        })
-        .collect()
-}
 
 /// The writer child: opens the vault, commits `count` workspaces one by one and prints each
 /// commit's latency in microseconds (the wait for the write lock included).
@@ -159,10 +84,6 @@ fn writers(path: &std::path::Path, processes: usize, count: usize) -> (Vec<Durat
         assert!(c.wait().expect("wait").success(), "a writer failed");
     }
     (latencies, wall)
-}
-
-fn percentile(sorted: &[Duration], p: usize) -> f64 {
-    sorted[(sorted.len() - 1) * p / 100].as_secs_f64() * 1e3
 }
 
 /// Median whole-process time of `keyway workspace list` on `path`, over `runs` runs.

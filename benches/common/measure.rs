@@ -6,6 +6,11 @@ use std::time::Duration;
 use keyway::core::time::Timestamp;
 use keyway::core::{Verification, HISTORY_LIMIT};
 
+/// Percentile `p` of `sorted`, in milliseconds.
+pub fn percentile(sorted: &[Duration], p: usize) -> f64 {
+    sorted[(sorted.len() - 1) * p / 100].as_secs_f64() * 1e3
+}
+
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]

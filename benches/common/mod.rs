@@ -7,3 +7,4 @@
 
 pub mod alloc;
 pub mod measure;
+pub mod seed;
