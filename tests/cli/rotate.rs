@@ -374,7 +374,17 @@ fn kill_lane(pg: &PgCluster, lane: usize, rounds: usize) -> (usize, usize) {
     let mut rng = rand::thread_rng();
     let (mut kept, mut taken) = (0, 0);
     for round in 0..rounds {
-        let step = rng.gen_range(1..=5u8);
+        // Every fourth round is killed the moment the pending password is recorded (step 3's
+        // marker: the server is not asked yet, so the vault must keep the current one), the
+        // next the moment the server took the new one (step 4's: it must take the pending
+        // one); each window is a connect and login wide, on a slow machine as on a fast one,
+        // so both resolutions are seen whatever the machine's speed. The other rounds kill at
+        // any moment of any step.
+        let (step, max_delay) = match round % 4 {
+            0 => (3, Duration::ZERO),
+            1 => (4, Duration::ZERO),
+            _ => (rng.gen_range(1..=5u8), Duration::from_millis(40)),
+        };
         let child = v
             .command(&["credential", "rotate", "-w", "acme", "warehouse"], &env)
             .stdin(Stdio::null())
@@ -382,7 +392,7 @@ fn kill_lane(pg: &PgCluster, lane: usize, rounds: usize) -> (usize, usize) {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn rotate");
-        kill_after_marker(child, step, Duration::from_millis(40), &mut rng);
+        kill_after_marker(child, step, max_delay, &mut rng);
 
         let o = v.keyway_with(
             &["credential", "verify", "-w", "acme", "warehouse"],
@@ -437,7 +447,8 @@ fn kill_lane(pg: &PgCluster, lane: usize, rounds: usize) -> (usize, usize) {
     (kept, taken)
 }
 
-/// 200 rotations killed at a random moment after a random step's marker (four lanes at once):
+/// 200 rotations killed after a step's marker (four lanes at once; half of them at a random
+/// moment after a random step's, the rest straight after step 3's or step 4's, see kill_lane):
 /// after each, the next `credential verify` resolves the pending rotation to a password that
 /// works, and psql with the stored password (given by `keyway run`) logs in.
 #[test]
