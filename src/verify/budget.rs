@@ -1,10 +1,35 @@
-//! A read budget for the database verifiers' connections: a server, hostile or broken, gets a
-//! fixed number of bytes to answer a verification in, never an unbounded buffer.
+//! The connections the database verifiers open themselves (Redis, SFTP): a TCP connect bounded
+//! by the connect timeout, and a read budget, so a server, hostile or broken, gets a fixed
+//! number of bytes to answer a verification in, never an unbounded buffer.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use super::failure::NetFailure;
+use super::{Finding, Limits};
+
+/// A TCP connection to `host:port` within `limits.connect_timeout`, with Nagle off (a
+/// verification is a few small request-answer turns); a failure is the finding that says why.
+pub(crate) async fn connect_tcp(
+    host: &str,
+    port: u16,
+    where_: &str,
+    limits: Limits,
+) -> Result<TcpStream, Finding> {
+    let timeout_secs = limits.connect_timeout.as_secs();
+    let tcp = match tokio::time::timeout(limits.connect_timeout, TcpStream::connect((host, port)))
+        .await
+    {
+        Err(_) => return Err(NetFailure::Timeout.finding(where_, timeout_secs)),
+        Ok(Err(e)) => return Err(NetFailure::from_chain(&e).finding(where_, timeout_secs)),
+        Ok(Ok(tcp)) => tcp,
+    };
+    let _ = tcp.set_nodelay(true);
+    Ok(tcp)
+}
 
 /// The error a stream gives once its budget is spent, told apart from a network failure by
 /// `spent`, so a verifier can say the server sent too much rather than "could not complete".

@@ -16,7 +16,7 @@ use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use super::budget::ReadBudget;
+use super::budget::{connect_tcp, ReadBudget};
 use super::failure::NetFailure;
 use super::safety;
 use super::tls::{DbTls, Trust};
@@ -120,20 +120,10 @@ pub(crate) async fn verify_redis(
         Err(f) => return f,
     };
     let where_ = t.where_();
-    let tcp =
-        match tokio::time::timeout(limits.connect_timeout, TcpStream::connect((t.host, t.port)))
-            .await
-        {
-            Err(_) => {
-                return NetFailure::Timeout.finding(&where_, limits.connect_timeout.as_secs())
-            }
-            Ok(Err(e)) => {
-                return NetFailure::from_chain(&e)
-                    .finding(&where_, limits.connect_timeout.as_secs())
-            }
-            Ok(Ok(tcp)) => tcp,
-        };
-    let _ = tcp.set_nodelay(true);
+    let tcp = match connect_tcp(t.host, t.port, &where_, limits).await {
+        Ok(tcp) => tcp,
+        Err(f) => return f,
+    };
     let result = if t.tls {
         let connector = match DbTls::verify_full().connector(trust) {
             Ok(c) => c,

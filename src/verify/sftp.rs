@@ -13,10 +13,9 @@ use std::sync::{Arc, Mutex};
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelMsg, Disconnect};
-use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
-use super::budget::ReadBudget;
+use super::budget::{connect_tcp, ReadBudget};
 use super::failure::NetFailure;
 use super::safety;
 use super::{Finding, Limits};
@@ -143,20 +142,10 @@ pub(crate) async fn verify_sftp(limits: Limits, credential: &Credential) -> Find
         Login::Password(_) => None,
     };
     let where_ = t.where_();
-    let tcp =
-        match tokio::time::timeout(limits.connect_timeout, TcpStream::connect((t.host, t.port)))
-            .await
-        {
-            Err(_) => {
-                return NetFailure::Timeout.finding(&where_, limits.connect_timeout.as_secs())
-            }
-            Ok(Err(e)) => {
-                return NetFailure::from_chain(&e)
-                    .finding(&where_, limits.connect_timeout.as_secs())
-            }
-            Ok(Ok(tcp)) => tcp,
-        };
-    let _ = tcp.set_nodelay(true);
+    let tcp = match connect_tcp(t.host, t.port, &where_, limits).await {
+        Ok(tcp) => tcp,
+        Err(f) => return f,
+    };
     let seen = Arc::new(Mutex::new(None));
     let handler = Pinning {
         pin: t.host_key.map(str::to_string),
