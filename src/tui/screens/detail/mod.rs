@@ -11,7 +11,7 @@ mod tests;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use crate::core::{RecordId, Snapshot, Verification};
+use crate::core::{Credential, RecordId, Snapshot, Verification};
 use crate::tui::app::action::{Action, Effect, Stored};
 use crate::tui::app::acts::{act_on, Act};
 use crate::tui::app::keys::Keys;
@@ -64,6 +64,15 @@ impl DetailState {
         };
         (state, vec![load])
     }
+
+    /// The credential shown, as the vault holds it now (None once it is gone).
+    fn shown(&self, shared: &Shared) -> Option<Credential> {
+        shared
+            .vault
+            .as_ref()
+            .and_then(|v| v.snapshot.credential(&self.credential))
+            .cloned()
+    }
 }
 
 impl Screen for DetailState {
@@ -76,11 +85,7 @@ impl Screen for DetailState {
     fn command(&mut self, shared: &mut Shared, command: Command) -> Update {
         match command {
             Command::Verify => {
-                let shown = shared
-                    .vault
-                    .as_ref()
-                    .and_then(|v| v.snapshot.credential(&self.credential))
-                    .cloned();
+                let shown = self.shown(shared);
                 match shown {
                     Some(c) => Update::effects(shared.verify_stored(c)),
                     None => Update::none(),
@@ -91,11 +96,7 @@ impl Screen for DetailState {
                 Update::none()
             }
             Command::Yank | Command::YankMore => {
-                let shown = shared
-                    .vault
-                    .as_ref()
-                    .and_then(|v| v.snapshot.credential(&self.credential))
-                    .cloned();
+                let shown = self.shown(shared);
                 match shown {
                     Some(c) if command == Command::Yank => {
                         Update::effects(shared.yank("name", c.name))
@@ -113,11 +114,7 @@ impl Screen for DetailState {
             })),
             // The same actions as the audit's row, on the credential shown.
             Command::Edit | Command::Delete | Command::Component => {
-                let shown = shared
-                    .vault
-                    .as_ref()
-                    .and_then(|v| v.snapshot.credential(&self.credential))
-                    .cloned();
+                let shown = self.shown(shared);
                 let act = match command {
                     Command::Edit => Act::Edit,
                     Command::Delete => Act::Delete,
