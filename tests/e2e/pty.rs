@@ -1027,6 +1027,45 @@ fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_win
     assert_eq!(first["fields"]["account_sid"], "tui-edit", "{first}");
 }
 
+/// A new vault in `dir` (workspace `acme`) holding one PostgreSQL credential `name`, verified
+/// as `role` / `password` against `database` of the shared cluster.
+fn vault_with_pg_credential(
+    dir: &tempfile::TempDir,
+    config: &std::path::Path,
+    pg: &PgCluster,
+    database: &str,
+    role: &str,
+    password: &str,
+    name: &str,
+) -> std::path::PathBuf {
+    let vault = dir.path().join("vault.redb");
+    cli(&vault, config, dir.path(), &["init"]);
+    cli(&vault, config, dir.path(), &["workspace", "add", "acme"]);
+    let fields = [
+        "host=127.0.0.1".to_string(),
+        format!("port={}", pg.port),
+        format!("database={database}"),
+        format!("user={role}"),
+        format!("password={password}"),
+        "sslmode=disable".to_string(),
+    ];
+    let mut add = vec![
+        "credential",
+        "add",
+        "-w",
+        "acme",
+        "-c",
+        "postgresql",
+        "-n",
+        name,
+    ];
+    for f in &fields {
+        add.extend(["-f", f.as_str()]);
+    }
+    cli(&vault, config, dir.path(), &add);
+    vault
+}
+
 /// Issue 19: `R` on a PostgreSQL credential's detail view asks first, naming the server, the
 /// user and the active flow; `y` rotates it: the panel reports success, the tile stays green,
 /// and psql logs in with the new stored password and no longer with the old one.
@@ -1038,39 +1077,7 @@ fn rotating_a_postgres_password_from_the_detail_view() {
     pg.create_role(role, old);
     let dir = tempfile::tempdir().unwrap();
     let config = fast_config(&dir);
-    let vault = dir.path().join("vault.redb");
-    cli(&vault, &config, dir.path(), &["init"]);
-    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
-    let port = format!("port={}", pg.port);
-    let user = format!("user={role}");
-    let password = format!("password={old}");
-    cli(
-        &vault,
-        &config,
-        dir.path(),
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "postgresql",
-            "-n",
-            "pg-rot",
-            "-f",
-            "host=127.0.0.1",
-            "-f",
-            &port,
-            "-f",
-            "database=postgres",
-            "-f",
-            &user,
-            "-f",
-            "sslmode=disable",
-            "-f",
-            &password,
-        ],
-    );
+    let vault = vault_with_pg_credential(&dir, &config, pg, "postgres", role, old, "pg-rot");
     cli(
         &vault,
         &config,
@@ -1160,39 +1167,7 @@ fn the_tui_resolves_a_rotation_interrupted_after_the_server_took_the_new_passwor
     pg.create_role(role, old);
     let dir = tempfile::tempdir().unwrap();
     let config = fast_config(&dir);
-    let vault = dir.path().join("vault.redb");
-    cli(&vault, &config, dir.path(), &["init"]);
-    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
-    let port = format!("port={}", pg.port);
-    let user = format!("user={role}");
-    let password = format!("password={old}");
-    cli(
-        &vault,
-        &config,
-        dir.path(),
-        &[
-            "credential",
-            "add",
-            "-w",
-            "acme",
-            "-c",
-            "postgresql",
-            "-n",
-            "pg-cut",
-            "-f",
-            "host=127.0.0.1",
-            "-f",
-            &port,
-            "-f",
-            "database=postgres",
-            "-f",
-            &user,
-            "-f",
-            "sslmode=disable",
-            "-f",
-            &password,
-        ],
-    );
+    let vault = vault_with_pg_credential(&dir, &config, pg, "postgres", role, old, "pg-cut");
     // What a rotation killed between its steps 3 and 5 leaves: the new password pending in
     // the vault, and set on the server.
     {
@@ -1262,31 +1237,15 @@ fn the_audit_leads_to_the_fix_of_a_rejected_credential_at_80x24() {
     pg.create_role(&role, old_password);
     let dir = tempfile::tempdir().unwrap();
     let config = fast_config(&dir);
-    let vault = dir.path().join("vault.redb");
-    cli(&vault, &config, dir.path(), &["init"]);
-    cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
-    let fields = [
-        "host=127.0.0.1".to_string(),
-        format!("port={}", pg.port),
-        format!("database={ETL_DATABASE}"),
-        format!("user={role}"),
-        format!("password={old_password}"),
-        "sslmode=disable".to_string(),
-    ];
-    let mut add = vec![
-        "credential",
-        "add",
-        "-w",
-        "acme",
-        "-c",
-        "postgresql",
-        "-n",
+    let vault = vault_with_pg_credential(
+        &dir,
+        &config,
+        pg,
+        ETL_DATABASE,
+        &role,
+        old_password,
         "legacy",
-    ];
-    for f in &fields {
-        add.extend(["-f", f.as_str()]);
-    }
-    cli(&vault, &config, dir.path(), &add);
+    );
     // The password changes on the server: the next check is rejected, and recorded.
     pg.superuser_sql(&format!("ALTER ROLE {role} PASSWORD '{new_password}'"));
     let verify = std::process::Command::new(binary())
