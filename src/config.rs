@@ -30,6 +30,9 @@ pub struct VaultConfig {
     pub components_dir: Option<PathBuf>,
     /// Seconds a write waits for another process's write transaction before giving up (exit 5).
     pub lock_wait_secs: u64,
+    /// Seconds a team vault's server may leave a statement unanswered (beyond lock_wait_secs
+    /// for a write's turn) before it counts as unreachable (exit 7; the TUI goes offline).
+    pub server_timeout_secs: u64,
 }
 
 impl Default for VaultConfig {
@@ -39,6 +42,7 @@ impl Default for VaultConfig {
             url: None,
             components_dir: None,
             lock_wait_secs: crate::vault::DEFAULT_LOCK_WAIT.as_secs(),
+            server_timeout_secs: crate::vault::DEFAULT_SERVER_TIMEOUT.as_secs(),
         }
     }
 }
@@ -46,6 +50,10 @@ impl Default for VaultConfig {
 impl VaultConfig {
     pub fn lock_wait(&self) -> Duration {
         Duration::from_secs(self.lock_wait_secs)
+    }
+
+    pub fn server_timeout(&self) -> Duration {
+        Duration::from_secs(self.server_timeout_secs)
     }
 }
 
@@ -211,6 +219,12 @@ impl Config {
             return Err(format!(
                 "vault.lock_wait_secs = {} must be at most 3600",
                 self.vault.lock_wait_secs
+            ));
+        }
+        if !(1..=3600).contains(&self.vault.server_timeout_secs) {
+            return Err(format!(
+                "vault.server_timeout_secs = {} must be between 1 and 3600",
+                self.vault.server_timeout_secs
             ));
         }
         if !(1..=600).contains(&self.ui.reveal_secs) {

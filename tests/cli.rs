@@ -29,6 +29,7 @@ mod cli {
     mod team_live;
     mod team_log;
     mod team_members;
+    mod team_net;
     mod team_vault;
     mod terminal;
     mod tls;

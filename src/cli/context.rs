@@ -129,6 +129,7 @@ impl Context {
         vault::Options {
             changed_by: vault::changed_by(&self.via),
             lock_wait: self.config.vault.lock_wait(),
+            server_timeout: self.config.vault.server_timeout(),
             db_password,
             extra_ca_file: self.config.verify.extra_ca_file.clone(),
             identity: self.identity_source(),

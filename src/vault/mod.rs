@@ -60,6 +60,8 @@ use storage::{ReadTxn, Storage, StoredRecord};
 /// How long a writer waits for another process's write transaction by default
 /// (`vault.lock_wait_secs`).
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(10);
+/// How long a team vault's server may leave a statement unanswered (`vault.server_timeout_secs`).
+pub const DEFAULT_SERVER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a process uses a vault: who it writes as, and how long it waits for the write lock.
 #[derive(Debug, Clone)]
@@ -67,6 +69,9 @@ pub struct Options {
     /// Recorded as `changed_by` on every record this process writes.
     pub changed_by: String,
     pub lock_wait: Duration,
+    /// How long a team vault's server may leave a statement unanswered (beyond `lock_wait`
+    /// for a write's turn) before it counts as unreachable.
+    pub server_timeout: Duration,
     /// A team vault's database password, when the user typed it (else PGPASSWORD, else the
     /// passfile; see postgres.rs).
     pub db_password: Option<SecretString>,
@@ -114,6 +119,7 @@ impl Default for Options {
         Options {
             changed_by: changed_by("keyway"),
             lock_wait: DEFAULT_LOCK_WAIT,
+            server_timeout: DEFAULT_SERVER_TIMEOUT,
             db_password: None,
             extra_ca_file: None,
             identity: IdentitySource::None,
@@ -235,6 +241,7 @@ pub fn change_link(location: &Path, options: &Options) -> Option<postgres::Link>
         &target,
         options.db_password.as_ref(),
         options.extra_ca_file.as_deref(),
+        options.server_timeout,
     ))
 }
 
@@ -245,6 +252,7 @@ fn open_team_storage(path: &Path, options: &Options) -> Result<PgStorage, VaultE
         options.db_password.as_ref(),
         options.extra_ca_file.as_deref(),
         options.lock_wait,
+        options.server_timeout,
     )
 }
 
@@ -439,6 +447,7 @@ impl Vault {
             options.db_password.as_ref(),
             options.extra_ca_file.as_deref(),
             options.lock_wait,
+            options.server_timeout,
         )?;
         let mut options = options.clone();
         options.changed_by = member_changed_by(&first.name, &options.changed_by);

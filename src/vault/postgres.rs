@@ -37,6 +37,8 @@ use super::{corrupt, VaultError};
 use crate::verify::failure::NetFailure;
 use crate::verify::tls::{DbTls, SslMode, Trust};
 
+mod socket;
+
 /// The schema version this keyway writes; MIGRATIONS[v - 1] brings version v - 1 to v.
 pub const SCHEMA_VERSION: i32 = 2;
 
@@ -268,6 +270,8 @@ pub struct Link {
     target: Target,
     password: Option<SecretString>,
     extra_ca_file: Option<PathBuf>,
+    /// How long the server may leave a statement unanswered (socket.rs).
+    answer_within: Duration,
 }
 
 impl std::fmt::Debug for Link {
@@ -282,6 +286,9 @@ impl std::fmt::Debug for Link {
 /// the server learns nothing it did not know (no name, no id).
 pub const CHANGES_CHANNEL: &str = "keyway_changes";
 
+/// The longest quiet after which a change feed checks that its server still answers.
+const FEED_CHECK_AFTER: Duration = Duration::from_secs(10);
+
 /// What a change feed (`ChangeFeed`) hears.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedEvent {
@@ -295,9 +302,12 @@ pub enum FeedEvent {
 /// A dedicated connection that LISTENs on `CHANGES_CHANNEL`: a teammate's commit reaches an
 /// open TUI as it happens, without polling. Dropping it closes the connection.
 pub struct ChangeFeed {
-    /// Kept for its Drop: the connection lives as long as its client.
-    _client: Client,
+    /// The connection lives as long as its client, which also asks the server whether it is
+    /// still there.
+    client: Client,
     events: tokio::sync::mpsc::UnboundedReceiver<FeedEvent>,
+    /// After this long without a notification, the feed asks the server a trivial question.
+    check_after: Duration,
 }
 
 impl ChangeFeed {
@@ -311,14 +321,29 @@ impl ChangeFeed {
             .await
             .map_err(|e| db_error(&link.target.shown(), e))?;
         Ok(ChangeFeed {
-            _client: client,
+            client,
             events,
+            check_after: link.answer_within.min(FEED_CHECK_AFTER),
         })
     }
 
-    /// The next event; after `Lost`, None.
+    /// The next event; after `Lost`, None. A LISTEN connection only ever receives, so a peer
+    /// that stopped answering would never be noticed: after `check_after` of quiet the feed
+    /// asks the server something, which the connection's answer deadline (socket.rs) bounds;
+    /// an unanswered question ends the connection, and the feed reports it `Lost`.
     pub async fn next(&mut self) -> Option<FeedEvent> {
-        self.events.recv().await
+        loop {
+            tokio::select! {
+                event = self.events.recv() => return event,
+                () = tokio::time::sleep(self.check_after) => {
+                    // LISTEN again: a no-op for a session that listens already (and what
+                    // pg_stat_activity shows stays the same). A failure here is the
+                    // connection's end, which `events` then reports.
+                    let listen = format!("LISTEN {CHANGES_CHANNEL}");
+                    let _ = self.client.batch_execute(&listen).await;
+                }
+            }
+        }
     }
 }
 
@@ -367,6 +392,13 @@ fn db_error(shown: &Path, e: tokio_postgres::Error) -> VaultError {
             detail: format!("the server said: {}", db.message()),
         };
     }
+    if e.is_closed() {
+        // The connection ended under the statement; its reason went to the connection's task.
+        return VaultError::Unreachable {
+            url: shown.to_path_buf(),
+            detail: "the connection was lost: the server closed it or stopped answering".into(),
+        };
+    }
     unreachable_error(shown, &e)
 }
 
@@ -398,17 +430,35 @@ impl Link {
         target: &Target,
         password: Option<&SecretString>,
         extra_ca_file: Option<&Path>,
+        answer_within: Duration,
     ) -> Link {
         Link {
             target: target.clone(),
             password: password.cloned().or_else(|| stored_password(target)),
             extra_ca_file: extra_ca_file.map(Path::to_path_buf),
+            answer_within,
         }
     }
 
-    /// Connects (TLS as the sslmode says, with the trust rules of verify/tls); the connection
-    /// is driven by a task of the current runtime, which hands notifications to `feed`.
+    /// Connects (TLS as the sslmode says, with the trust rules of verify/tls) within the
+    /// connect timeout, handshake and login included (as libpq's connect_timeout); the
+    /// connection is driven by a task of the current runtime, which hands notifications to
+    /// `feed`.
     async fn connect_async(
+        &self,
+        feed: Option<tokio::sync::mpsc::UnboundedSender<FeedEvent>>,
+    ) -> Result<Client, VaultError> {
+        let within = self.target.connect_timeout;
+        match tokio::time::timeout(within, self.connect_within(feed)).await {
+            Ok(connected) => connected,
+            Err(_) => Err(self.socket_error(&std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connection timed out",
+            ))),
+        }
+    }
+
+    async fn connect_within(
         &self,
         feed: Option<tokio::sync::mpsc::UnboundedSender<FeedEvent>>,
     ) -> Result<Client, VaultError> {
@@ -425,14 +475,6 @@ impl Link {
             .dbname(&target.database)
             .user(&target.user)
             .application_name("keyway")
-            .connect_timeout(target.connect_timeout)
-            // TCP keepalives well under the system's two hours: a network that drops without
-            // a word ends the connection within about half a minute, so an open TUI's change
-            // feed notices and goes offline rather than waiting for notifications forever.
-            .keepalives(true)
-            .keepalives_idle(Duration::from_secs(10))
-            .keepalives_interval(Duration::from_secs(5))
-            .keepalives_retries(3)
             .ssl_mode(if target.sslmode == SslMode::Disable {
                 tokio_postgres::config::SslMode::Disable
             } else {
@@ -441,8 +483,18 @@ impl Link {
         if let Some(p) = &self.password {
             config.password(p.expose_secret());
         }
+        // keyway opens the socket (socket.rs: keepalives, and an answer deadline for a peer
+        // that acknowledges everything and answers nothing); tokio-postgres speaks on it.
+        let stream = socket::connect(
+            &target.host,
+            target.port,
+            target.connect_timeout,
+            self.answer_within,
+        )
+        .await
+        .map_err(|e| self.socket_error(&e))?;
         let connecting = if target.sslmode == SslMode::Disable {
-            match config.connect(tokio_postgres::NoTls).await {
+            match config.connect_raw(stream, tokio_postgres::NoTls).await {
                 Ok((client, connection)) => {
                     tokio::spawn(drive(connection, feed));
                     Ok(client)
@@ -466,8 +518,10 @@ impl Link {
             let connector = DbTls::for_team_vault(target.sslmode, ca)
                 .connector(&trust)
                 .map_err(|f| refused(f.reason))?;
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(connector.config);
-            match config.connect(tls).await {
+            let mut tls = tokio_postgres_rustls::MakeRustlsConnect::new(connector.config);
+            let tls = tokio_postgres::tls::MakeTlsConnect::<socket::Watched<tokio::net::TcpStream>>::make_tls_connect(&mut tls, &target.host)
+                .map_err(|e| refused(format!("its host name cannot be checked against a certificate: {e}")))?;
+            match config.connect_raw(stream, tls).await {
                 Ok((client, connection)) => {
                     tokio::spawn(drive(connection, feed));
                     Ok(client)
@@ -476,6 +530,20 @@ impl Link {
             }
         };
         connecting.map_err(|e| self.connect_error(e))
+    }
+
+    /// What a failed TCP connection (or a connect timeout) means for the user.
+    fn socket_error(&self, e: &std::io::Error) -> VaultError {
+        let target = &self.target;
+        let failure = NetFailure::from_chain(e);
+        let detail = match failure {
+            NetFailure::Other => e.to_string(),
+            _ => failure.sentence(&target.where_(), target.connect_timeout.as_secs()),
+        };
+        VaultError::Unreachable {
+            url: target.shown(),
+            detail,
+        }
     }
 
     /// What a failed connection attempt means for the user.
@@ -537,12 +605,15 @@ impl Link {
 }
 
 impl PgStorage {
-    /// Connects to the database `target` names, nothing read or written yet.
+    /// Connects to the database `target` names, nothing read or written yet. A statement
+    /// may go unanswered for `server_timeout` (plus `lock_wait` for a write's turn) before
+    /// the server counts as unreachable.
     fn connect(
         target: &Target,
         password: Option<&SecretString>,
         extra_ca_file: Option<&Path>,
         lock_wait: Duration,
+        server_timeout: Duration,
     ) -> Result<PgStorage, VaultError> {
         let shown = target.shown();
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -554,7 +625,7 @@ impl PgStorage {
                 path: shown.clone(),
                 source,
             })?;
-        let link = Link::new(target, password, extra_ca_file);
+        let link = Link::new(target, password, extra_ca_file, lock_wait + server_timeout);
         let client = Self::connect_on(&runtime, &link)?;
         Ok(PgStorage {
             shown,
@@ -590,8 +661,9 @@ impl PgStorage {
         password: Option<&SecretString>,
         extra_ca_file: Option<&Path>,
         lock_wait: Duration,
+        server_timeout: Duration,
     ) -> Result<PgStorage, VaultError> {
-        let storage = Self::connect(target, password, extra_ca_file, lock_wait)?;
+        let storage = Self::connect(target, password, extra_ca_file, lock_wait, server_timeout)?;
         match storage.schema_version()? {
             None => Err(VaultError::Missing(storage.shown.clone())),
             Some(v) if v > SCHEMA_VERSION => Err(VaultError::NewerFormat {
@@ -612,8 +684,9 @@ impl PgStorage {
         password: Option<&SecretString>,
         extra_ca_file: Option<&Path>,
         lock_wait: Duration,
+        server_timeout: Duration,
     ) -> Result<PgStorage, VaultError> {
-        let storage = Self::connect(target, password, extra_ca_file, lock_wait)?;
+        let storage = Self::connect(target, password, extra_ca_file, lock_wait, server_timeout)?;
         if storage.schema_version()?.is_some() {
             return Err(VaultError::TeamVaultExists(storage.shown.clone()));
         }

@@ -1,7 +1,9 @@
 //! The TUI on a team vault (issue 15) in a pseudo-terminal: unlocked with this host's identity
 //! passphrase; a teammate's change arriving by LISTEN/NOTIFY; the server restarted mid-session
-//! (offline, read-only, a write refused, back by itself, nothing acknowledged lost). Every wait
-//! is for text on the emulated screen, with a deadline.
+//! (offline, read-only, a write refused, back by itself, nothing acknowledged lost); the
+//! network between going silent (no FIN, no RST: a relay that stops forwarding), under the
+//! change feed or under a write. Every wait is for text on the emulated screen, with a
+//! deadline.
 
 use std::path::PathBuf;
 use std::process::Output;
@@ -11,6 +13,7 @@ use portable_pty::CommandBuilder;
 use super::pty::{binary, closed, local_modes, loopback_components, spawn_command, Spawned, ESC};
 use crate::support::http::api_server;
 use crate::support::pg::{PgCluster, ETL_PASSWORD};
+use crate::support::relay::Relay;
 
 const PASSPHRASE: &str = "team live passphrase";
 const API_KEY: &str = "sk_SENTINEL_team_live_77";
@@ -108,6 +111,30 @@ impl Member {
         cmd.env_remove("PGPASSFILE");
         spawn_command(cmd)
     }
+}
+
+/// A relay between `member`'s keyway and `pg` (tests/support/relay.rs), from now on the
+/// member's way to the vault, with a short answer deadline in the config (lock wait 1 s,
+/// server timeout 2 s: a change feed checks its connection every 2 s) and a 2 s connect
+/// timeout in the URL.
+fn through_relay(member: &mut Member, pg: &PgCluster) -> Relay {
+    let mut config = std::fs::read_to_string(&member.config).unwrap();
+    config.push_str("lock_wait_secs = 1\nserver_timeout_secs = 2\n");
+    std::fs::write(&member.config, config).unwrap();
+    let relay = Relay::start(([127, 0, 0, 1], pg.port).into());
+    let database = member
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    member.url = format!(
+        "postgresql://etl@{}/{database}?sslmode=disable&connect_timeout=2",
+        relay.addr
+    );
+    relay
 }
 
 /// A team vault in a new database of `pg`: alice (the first member) with workspace acme and
@@ -234,6 +261,41 @@ fn the_server_restarted_mid_session_the_tui_goes_offline_read_only_and_comes_bac
     assert!(listed.contains("first"), "{listed}");
     let workspaces = alice.ok(&["workspace", "list"]);
     assert!(!workspaces.contains("during-outage"), "{workspaces}");
+}
+
+#[test]
+fn the_change_feeds_connection_going_silent_takes_the_tui_offline_and_it_comes_back() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let pg = PgCluster::shared();
+    let mut alice = team_with_one_credential(pg, &server.base_url());
+    let relay = through_relay(&mut alice, pg);
+    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    unlock(&mut tty);
+    tty.wait_for("✓ 1");
+    // The feed listens, and its first check (a LISTEN again, 2 s later) was answered.
+    assert!(
+        relay.wait_sent(
+            b"LISTEN keyway_changes",
+            2,
+            std::time::Duration::from_secs(60)
+        ),
+        "the change feed never listened through the relay"
+    );
+
+    // Packets stop; no connection is closed. The feed's next check goes unanswered.
+    relay.go_silent();
+    tty.wait_for("offline, read-only");
+    // Its reconnection attempts meet the same silence (each ends at the connect timeout)...
+    tty.wait_for("✓ 1");
+    relay.resume();
+    // ...and the first after forwarding resumes brings it back.
+    tty.wait_until_gone("offline, read-only");
+    tty.wait_for("Back online");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    closed(tty, master, reader_thread, &screen);
 }
 
 #[test]

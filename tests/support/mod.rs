@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod pg;
 pub mod proxy;
 pub mod redis;
+pub mod relay;
 pub mod sshd;
 pub mod tls;
 

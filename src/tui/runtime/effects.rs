@@ -271,6 +271,7 @@ impl Edges {
         crate::vault::Options {
             changed_by: crate::vault::changed_by("tui"),
             lock_wait: self.config.vault.lock_wait(),
+            server_timeout: self.config.vault.server_timeout(),
             db_password: self.db_password.clone(),
             extra_ca_file: self.config.verify.extra_ca_file.clone(),
             identity: crate::paths::default_identity_file()
