@@ -10,7 +10,9 @@ use std::process::Output;
 
 use portable_pty::CommandBuilder;
 
-use super::pty::{binary, closed, local_modes, loopback_components, spawn_command, Spawned, ESC};
+use super::pty::{
+    binary, closed, local_modes, loopback_components, spawn_command, Spawned, CTRL_S, ESC, TAB,
+};
 use crate::support::http::api_server;
 use crate::support::pg::{PgCluster, ETL_PASSWORD};
 use crate::support::relay::Relay;
@@ -296,6 +298,59 @@ fn the_change_feeds_connection_going_silent_takes_the_tui_offline_and_it_comes_b
     let status = child.wait().unwrap();
     assert!(status.success(), "keyway exited with {status:?}");
     closed(tty, master, reader_thread, &screen);
+}
+
+#[test]
+fn a_save_that_finds_the_server_gone_before_the_feed_does_goes_offline_at_once_and_keeps_the_form()
+{
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
+    let pg = PgCluster::shared();
+    let mut alice = team_with_one_credential(pg, &server.base_url());
+    let relay = through_relay(&mut alice, pg);
+    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    unlock(&mut tty);
+    tty.send("/");
+    tty.send("loopback api");
+    tty.send("\r");
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+    tty.send("e");
+    tty.wait_for("Edit Loopback API credential");
+    for _ in 0..4 {
+        tty.send(TAB); // name, environment, base URL, API key → account
+    }
+    tty.send("typed-before-outage");
+    // Only the store's connection goes silent, at the moment its write asks for its turn;
+    // the change feed's stays healthy, so it is the write that must find the server gone.
+    relay.go_silent_when_sent(b"lock_timeout");
+    tty.send(CTRL_S);
+    tty.wait_for("Not saved: the team vault's server"); // (the panel wraps the rest)
+    tty.wait_for("offline, read-only");
+    assert!(relay.wait_triggered(std::time::Duration::ZERO));
+    // Nothing typed is lost: the form is still open with it.
+    tty.wait_for("Edit Loopback API credential");
+    tty.wait_for("typed-before-outage");
+    // The reconnection (the relay forwards new connections) brings it back; the same form
+    // then saves.
+    tty.wait_until_gone("offline, read-only");
+    tty.send(CTRL_S);
+    tty.wait_for("Saved 'first' (verified");
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    closed(tty, master, reader_thread, &screen);
+    alice.url = pg.vault_url(
+        alice
+            .url
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap(),
+    );
+    let shown = alice.ok(&["credential", "show", "-w", "acme", "first", "--json"]);
+    assert!(shown.contains("typed-before-outage"), "{shown}");
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
+use keyway::tui::app::action::Stored;
 use keyway::tui::{Action, Clock, Effect, State, StateInit, Theme};
 
 use super::harness::{id, snapshot, Harness, NOW};
@@ -99,4 +100,30 @@ fn a_team_vault_listens_goes_offline_read_only_and_comes_back_with_backoff() {
     assert!(h.state.shared.live.is_none());
     assert!(h.act(Action::FeedLost("late".into())).is_empty());
     assert!(h.act(Action::Reconnected).is_empty());
+}
+
+#[test]
+fn a_write_that_found_the_server_gone_goes_offline_at_once_as_a_lost_feed_does() {
+    let (mut h, _) = team();
+    let lost = || Action::ServerLost {
+        failure: Box::new(Action::StoreFailed {
+            event: Stored::WorkspaceRenamed,
+            message: "the team vault's server cannot be reached (postgresql://…): the \
+                      connection was lost"
+                .into(),
+        }),
+        why: "the connection was lost".into(),
+    };
+    let fx = h.act(lost());
+    assert_eq!(retry_after(&fx), Duration::from_millis(500));
+    let screen = h.screen(100, 24);
+    assert!(screen.contains("offline, read-only"), "{screen}");
+    assert!(screen.contains("the connection was lost"), "{screen}");
+    // Another write finding the same: offline already, nothing more to do.
+    assert!(h.act(lost()).is_empty());
+    let fx = h.act(Action::Reconnected);
+    assert!(
+        matches!(fx.as_slice(), [Effect::ReadOnly(false), Effect::Reload]),
+        "{fx:?}"
+    );
 }

@@ -91,6 +91,14 @@ pub enum Action {
     /// The team vault's change feed (its LISTEN connection) ended, or its server was found
     /// gone: the sentence says how. The UI goes offline, read-only.
     FeedLost(String),
+    /// A vault operation failed because the team vault's server cannot be reached, found by
+    /// the operation itself (a write on a connection that went silent or was cut, perhaps
+    /// before the change feed noticed): `failure` reaches the screen that asked like any
+    /// failure (a form keeps what was typed), then the UI goes offline as on `FeedLost(why)`.
+    ServerLost {
+        failure: Box<Action>,
+        why: String,
+    },
     /// A reconnection attempt (after `Effect::Listen { reconnecting: true }`'s wait) began.
     ReconnectStarted,
     /// The reconnection attempt failed; the sentence says why.

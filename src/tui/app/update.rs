@@ -26,6 +26,14 @@ use crate::tui::widgets::notice::Notice;
 use crate::verify::Outcome;
 
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let action = match action {
+        Action::ServerLost { failure, why } => {
+            let mut fx = update(state, *failure);
+            fx.extend(update(state, Action::FeedLost(why)));
+            return fx;
+        }
+        action => action,
+    };
     let State { shared, nav } = state;
     match action {
         Action::Clock(clock) => on_clock(shared, nav, clock),

@@ -203,10 +203,29 @@ impl Edges {
             let mut store = lock(&store);
             let result =
                 rotate_in_store(&runtime, &mut store, &verifier, &catalog, &credential, &tx);
-            let action = Action::RotationFinished {
-                credential,
-                snapshot: Some(store.snapshot().clone()),
-                result,
+            let snapshot = Some(store.snapshot().clone());
+            let action = match result {
+                Ok(said) => Action::RotationFinished {
+                    credential,
+                    snapshot,
+                    result: Ok(said),
+                },
+                Err(RotationFailed::Said(said)) => Action::RotationFinished {
+                    credential,
+                    snapshot,
+                    result: Err(said),
+                },
+                Err(RotationFailed::Rotate(e)) => {
+                    let failure = Action::RotationFinished {
+                        credential,
+                        snapshot,
+                        result: Err(e.to_string()),
+                    };
+                    match &e {
+                        crate::rotate::RotateError::Store(e) => unless_server_lost(failure, e),
+                        _ => failure,
+                    }
+                }
             };
             let _ = tx.send(Inbox::Action(action));
         }));
@@ -234,6 +253,7 @@ impl Edges {
                 .collect();
             let items: Vec<(&crate::core::schema::Component, RecordId)> =
                 pending.iter().map(|(c, id)| (c, id.clone())).collect();
+            let mut error = None;
             let notes =
                 match crate::rotate::resolve_interrupted(&runtime, &mut store, &verifier, &items) {
                     Ok(resolved) => {
@@ -256,12 +276,19 @@ impl Edges {
                         }));
                         notes
                     }
-                    Err(e) => vec![format!("Could not resolve an interrupted rotation: {e}")],
+                    Err(e) => {
+                        let note = format!("Could not resolve an interrupted rotation: {e}");
+                        error = Some(e);
+                        vec![note]
+                    }
                 };
-            let action = Action::RotationsResolved {
+            let mut action = Action::RotationsResolved {
                 snapshot: store.snapshot().clone(),
                 notes,
             };
+            if let Some(e) = &error {
+                action = unless_server_lost(action, e);
+            }
             let _ = tx.send(Inbox::Action(action));
         }));
     }
@@ -335,10 +362,21 @@ impl Edges {
                 })
             }
             Effect::RotatePassword { credential } => self.rotate(credential),
-            Effect::LoadHistory { credential } => self.with_store(move |s| {
-                let result = s.history(&credential).map_err(|e| e.to_string());
-                Action::HistoryLoaded { credential, result }
-            }),
+            Effect::LoadHistory { credential } => {
+                self.with_store(move |s| match s.history(&credential) {
+                    Ok(history) => Action::HistoryLoaded {
+                        credential,
+                        result: Ok(history),
+                    },
+                    Err(e) => unless_server_lost(
+                        Action::HistoryLoaded {
+                            credential,
+                            result: Err(e.to_string()),
+                        },
+                        &e,
+                    ),
+                })
+            }
             Effect::RememberWorkspace { id } => {
                 let Some(file) = self.state_file.clone() else {
                     return;
@@ -733,11 +771,40 @@ fn failed(event: Stored, error: crate::store::StoreError) -> Action {
         StoreError::Vault(
             e @ (VaultError::Rekeyed(_) | VaultError::Replaced(_) | VaultError::Removed(_)),
         ) => Action::Relock(e.to_string()),
-        error => Action::StoreFailed {
-            event,
-            message: error.to_string(),
-        },
+        error => {
+            let failure = Action::StoreFailed {
+                event,
+                message: error.to_string(),
+            };
+            unless_server_lost(failure, &error)
+        }
     }
+}
+
+/// The one rule for a vault operation that found the team vault's server gone: whatever
+/// failed (a write, a history read, a rotation's save) also takes the UI offline at once,
+/// by the path the change feed's loss takes (reconnection with backoff follows), instead of
+/// leaving it writable until the feed notices. Every failure of the effect runner's store
+/// operations passes through here.
+fn unless_server_lost(failure: Action, error: &crate::store::StoreError) -> Action {
+    use crate::store::StoreError;
+    let why = match error {
+        StoreError::Vault(VaultError::Unreachable { detail, .. }) => detail.clone(),
+        // Refused by the vault's own switch: offline already, which FeedLost leaves as it is.
+        StoreError::Vault(e @ VaultError::Offline(_)) => e.to_string(),
+        _ => return failure,
+    };
+    Action::ServerLost {
+        failure: Box::new(failure),
+        why,
+    }
+}
+
+/// Why a rotation in the TUI did not complete: a sentence of its own, or the rotation's error
+/// (which may say the server is gone).
+enum RotationFailed {
+    Said(String),
+    Rotate(crate::rotate::RotateError),
 }
 
 fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
@@ -759,17 +826,22 @@ fn rotate_in_store(
     catalog: &Catalog,
     credential: &RecordId,
     tx: &mpsc::UnboundedSender<Inbox>,
-) -> Result<String, String> {
+) -> Result<String, RotationFailed> {
     let c = store
         .snapshot()
         .credential(credential)
         .cloned()
-        .ok_or_else(|| "The credential was deleted.".to_string())?;
+        .ok_or_else(|| RotationFailed::Said("The credential was deleted.".to_string()))?;
     let component = catalog
         .get(&c.component)
-        .ok_or_else(|| format!("Component '{}' is not in the catalogue.", c.component))?
+        .ok_or_else(|| {
+            RotationFailed::Said(format!(
+                "Component '{}' is not in the catalogue.",
+                c.component
+            ))
+        })?
         .clone();
-    let lock = crate::rotate::take_lock(store).map_err(|e| e.to_string())?;
+    let lock = crate::rotate::take_lock(store).map_err(RotationFailed::Rotate)?;
     let name = c.name.clone();
     let mut progress = |step: crate::rotate::Step| {
         let _ = tx.send(Inbox::Action(Action::RotationProgress {
@@ -783,7 +855,7 @@ fn rotate_in_store(
         length: crate::core::rotation::DEFAULT_LENGTH,
     };
     let rotated = crate::rotate::rotate_one(runtime, store, verifier, target, &lock, &mut progress)
-        .map_err(|e| e.to_string())?;
+        .map_err(RotationFailed::Rotate)?;
     let flows = if rotated.active_flows.is_empty() {
         "no active flow uses it".to_string()
     } else {
