@@ -277,6 +277,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(msg.contains("concurrency"), "{msg}");
+        // No answer deadline at all would let a silent team-vault server hang keyway.
+        let msg = Config::parse("k.toml", "[vault]\nserver_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("vault.server_timeout_secs"), "{msg}");
     }
 
     #[test]
