@@ -30,6 +30,7 @@ mod cli {
     mod team_log;
     mod team_members;
     mod team_net;
+    mod team_schema2;
     mod team_vault;
     mod terminal;
     mod tls;

@@ -369,6 +369,55 @@ impl PgCluster {
         out.stdout
     }
 
+    /// Restores a plain `pg_dump --no-owner` script into `database` as the role `etl` (psql over
+    /// the cluster's socket, stopping at the first error), so its tables belong to the role a
+    /// team vault URL logs in as. The script comes on stdin: the cluster's OS user need not be
+    /// able to read the file it came from.
+    pub fn restore_as_etl(&self, database: &str, dump: &[u8]) {
+        use std::io::Write;
+        let binary = format!("{PG_BIN}/psql");
+        let mut cmd = match &self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--", &binary]);
+                c
+            }
+            None => Command::new(&binary),
+        };
+        let mut child = cmd
+            .args(["-h", path_str(&self.dir), "-p", &self.port.to_string()])
+            .args([
+                "-U",
+                ETL_USER,
+                "-d",
+                database,
+                "-qX",
+                "-v",
+                "ON_ERROR_STOP=1",
+            ])
+            .args(["-f", "-"])
+            .current_dir(&self.dir)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run psql");
+        let mut stdin = child.stdin.take().expect("psql's stdin");
+        // Written from a thread: psql's output pipes must be drained while it reads.
+        let dump = dump.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&dump));
+        let out = child.wait_with_output().expect("wait for psql");
+        writer
+            .join()
+            .expect("the dump writer")
+            .expect("write the dump to psql");
+        assert!(
+            out.status.success(),
+            "restoring the dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// A client tool as the superuser over the cluster's Unix socket.
     fn tool_output(&self, program: &str, args: &[&str]) -> std::process::Output {
         let binary = format!("{PG_BIN}/{program}");
