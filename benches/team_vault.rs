@@ -133,6 +133,28 @@ fn main() {
     let seed_s = seeding.elapsed().as_secs_f64();
     drop(store);
 
+    // KEYWAY_BENCH_REPEAT=open|save: repeat one phase many times and stop, for a profiler
+    // (`perf record -g`) to see that phase alone rather than the seeding.
+    match std::env::var("KEYWAY_BENCH_REPEAT").as_deref() {
+        Ok("open") => {
+            eprintln!("seeded; repeating open + list");
+            for _ in 0..100 {
+                let store = open(&url, &alice);
+                assert_eq!(list(store.snapshot()).len(), n);
+            }
+            return;
+        }
+        Ok("save") => {
+            eprintln!("seeded; repeating save");
+            let mut store = open(&url, &alice);
+            let mut one = saves(&mut store, &catalog, &ws, n, 3000);
+            one.sort();
+            eprintln!("save median {:.2} ms", percentile(&one, 50));
+            return;
+        }
+        _ => {}
+    }
+
     // 1. Open + list: connect, read and decrypt everything, list it.
     let mut opens = Vec::new();
     for _ in 0..runs {

@@ -7,4 +7,5 @@ mod vault {
     mod crash;
     mod damage;
     mod store;
+    mod team;
 }

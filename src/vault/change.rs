@@ -12,6 +12,7 @@
 use foldhash::{HashMap, HashMapExt};
 
 use super::crypto::DataKey;
+use super::digest::{shard_of, Digest, ShardSet, SHARDS};
 use super::header::Header;
 use super::journal::{Edit, Journal, Step};
 use super::records::{self, Record};
@@ -40,9 +41,13 @@ pub struct Change<'v> {
     generation: u64,
     /// Positions changed in this transaction (the vault's own move on at commit).
     moved: HashMap<RecordId, Position>,
-    /// The sequence record must be written even if no position moved (a credential with
-    /// results was deleted, a migration, a re-key).
+    /// Every position must be written again (a migration, a re-key).
     rewrite_positions: bool,
+    /// The shards of credentials whose positions went with them (deleted with their results).
+    positions_dropped: ShardSet,
+    /// The shards of the records this transaction wrote or deleted: their record digests are
+    /// computed again at commit (a team vault's; digest.rs).
+    records_touched: ShardSet,
     pending: Vec<StoredResult>,
     /// How to undo what this transaction changed in memory, if it does not commit.
     journal: Journal,
@@ -70,6 +75,8 @@ impl<'v> Change<'v> {
             generation,
             moved: HashMap::new(),
             rewrite_positions: false,
+            positions_dropped: ShardSet::default(),
+            records_touched: ShardSet::default(),
             pending: Vec::with_capacity(GROUP),
             journal,
             new_key: None,
@@ -177,6 +184,7 @@ impl<'v> Change<'v> {
             .map(|i| T::all(self.snapshot)[i].revision().number)
             .filter(|n| *n > 0);
         *record.revision_mut() = revision;
+        self.records_touched.add_id(record.id().as_str());
         let sealed = records::seal(self.key(), &self.state.header.vault_id, &record);
         self.txn().put(
             T::TABLE,
@@ -209,6 +217,7 @@ impl<'v> Change<'v> {
             })));
         };
         self.txn().remove(T::TABLE, id.as_str(), based_on)?;
+        self.records_touched.add_id(id.as_str());
         let removed = T::all(self.snapshot)[i].clone();
         self.log_record(T::ACTIONS[2], &removed);
         let removed = T::all_mut(self.snapshot).remove(i);
@@ -252,7 +261,7 @@ impl<'v> Change<'v> {
             self.journal.save_positions(self.state.positions.clone());
         }
         if self.moved.remove(id).is_some() | self.state.positions.remove(id).is_some() {
-            self.rewrite_positions = true;
+            self.positions_dropped.add_id(id.as_str());
         }
         Ok(c)
     }
@@ -561,19 +570,12 @@ impl<'v> Change<'v> {
 
     fn commit_inner(&mut self) -> Result<(), VaultError> {
         self.flush()?;
-        if !self.moved.is_empty() || self.rewrite_positions {
-            // Every credential's position: this transaction's, else the vault's.
-            let moved = &self.moved;
-            let all = self
-                .state
-                .positions
-                .iter()
-                .filter(|(id, _)| !moved.contains_key(*id))
-                .chain(moved);
-            let sealed = sequences::seal(self.key(), &self.state.header.vault_id, all);
-            self.txn().put_positions(&sealed)?;
+        let mut digest = self.state.digest.clone();
+        match &mut digest {
+            Some(digest) => self.write_position_shards(digest)?,
+            None => self.write_positions()?,
         }
-        let mut head = self.state.log_head;
+        let mut head = digest.as_ref().map(Digest::head).unwrap_or_default();
         if self.txn().keeps_change_log() && !self.log.is_empty() {
             let (entries, new_head) = super::changelog::seal_after(
                 self.key(),
@@ -586,9 +588,11 @@ impl<'v> Change<'v> {
             self.txn().append_log(&entries)?;
             head = new_head;
         }
-        if self.txn().keeps_record_digest() {
-            let sealed =
-                super::digest::seal(self.key(), &self.state.header.vault_id, self.snapshot, head);
+        if let Some(digest) = &mut digest {
+            digest.update(self.snapshot, &self.records_touched);
+            digest.set_head(head);
+            digest.first_format = false;
+            let sealed = super::digest::seal(self.key(), &self.state.header.vault_id, digest);
             self.txn().put_record_digest(&sealed)?;
         }
         let txn = self
@@ -601,8 +605,63 @@ impl<'v> Change<'v> {
             self.state.key = key;
         }
         self.state.generation = Some(self.generation.wrapping_add(1));
-        self.state.log_head = head;
+        self.state.digest = digest;
         Ok(())
+    }
+
+    /// The one record of every credential's position (the file's): written whenever one moved.
+    fn write_positions(&mut self) -> Result<(), VaultError> {
+        if self.moved.is_empty() && !self.rewrite_positions && self.positions_dropped.is_empty() {
+            return Ok(());
+        }
+        // Every credential's position: this transaction's, else the vault's.
+        let moved = &self.moved;
+        let all = self
+            .state
+            .positions
+            .iter()
+            .filter(|(id, _)| !moved.contains_key(*id))
+            .chain(moved);
+        let sealed = sequences::seal(self.key(), &self.state.header.vault_id, all);
+        self.txn().put_positions(&sealed)
+    }
+
+    /// The position shards (a team vault's, digest.rs) that hold a position this transaction
+    /// moved or dropped, each as the next version `digest` names; all of them when everything
+    /// is written again, or when the vault still has the first format's one record.
+    fn write_position_shards(&mut self, digest: &mut Digest) -> Result<(), VaultError> {
+        let shards = if self.rewrite_positions || digest.first_format {
+            ShardSet::all()
+        } else {
+            let mut shards = self.positions_dropped;
+            for id in self.moved.keys() {
+                shards.add_id(id.as_str());
+            }
+            shards
+        };
+        if shards.is_empty() {
+            return Ok(());
+        }
+        // Each written shard's positions: the vault's, with this transaction's over them.
+        let mut members: Vec<HashMap<&RecordId, &Position>> = vec![HashMap::new(); SHARDS];
+        for (id, position) in self.state.positions.iter().chain(&self.moved) {
+            let shard = shard_of(id.as_str());
+            if shards.contains(shard) {
+                members[usize::from(shard)].insert(id, position);
+            }
+        }
+        let (key, vault_id) = (self.key(), &self.state.header.vault_id);
+        let sealed: Vec<(u8, Vec<u8>)> = shards
+            .iter()
+            .map(|shard| {
+                let version = &mut digest.positions[usize::from(shard)];
+                *version += 1;
+                let entries = members[usize::from(shard)].iter().map(|(id, p)| (*id, *p));
+                let bytes = sequences::seal_shard(key, vault_id, shard, *version, entries);
+                (shard, bytes)
+            })
+            .collect();
+        self.txn().put_position_shards(&sealed)
     }
 
     /// The transaction is dropped without committing: nothing was written, and the store is

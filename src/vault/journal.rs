@@ -44,6 +44,7 @@ struct Saved {
     header: super::header::Header,
     header_bytes: Vec<u8>,
     generation: Option<u64>,
+    digest: Option<super::digest::Digest>,
 }
 
 #[derive(Default)]
@@ -61,13 +62,14 @@ impl Journal {
         self.steps.push(step);
     }
 
-    /// Keeps the state's header and generation, the first time only.
+    /// Keeps the state's header, generation and record digest, the first time only.
     pub fn save_state(&mut self, state: &State) {
         if self.saved.is_none() {
             self.saved = Some(Saved {
                 header: state.header.clone(),
                 header_bytes: state.header_bytes.clone(),
                 generation: state.generation,
+                digest: state.digest.clone(),
             });
         }
     }
@@ -107,6 +109,7 @@ impl Journal {
             state.header = saved.header;
             state.header_bytes = saved.header_bytes;
             state.generation = saved.generation;
+            state.digest = saved.digest;
         }
         if let Some(positions) = self.positions {
             state.positions = positions;

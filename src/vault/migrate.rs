@@ -157,7 +157,7 @@ pub(super) fn load(
         },
         positions,
         migration,
-        log_head: Default::default(),
+        digest: None,
     })
 }
 

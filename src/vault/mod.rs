@@ -170,8 +170,10 @@ pub(crate) struct State {
     /// A vault of an older format: what its first write migrates (and format 1's histories,
     /// which it keeps until then).
     legacy: Option<migrate::Migration>,
-    /// Where the change log stood at the last refresh (a team vault's; changelog.rs).
-    log_head: changelog::Head,
+    /// The record digest as the snapshot stands (a team vault's; digest.rs): what a commit
+    /// updates for the shards it touched and a refresh checks against what is stored. It
+    /// holds where the change log stood at the last refresh (changelog.rs).
+    digest: Option<digest::Digest>,
     /// A team vault's member identity this process unlocked with, kept so that a re-key by
     /// another member is followed: the new data key is unwrapped from this member's own new
     /// slot (see `sync`). None for a file vault and for a vault opened with a key.
@@ -180,8 +182,9 @@ pub(crate) struct State {
 
 /// Everything decrypted at open.
 pub(crate) struct Loaded {
-    /// Where the change log stands (a team vault's; see changelog.rs).
-    pub log_head: changelog::Head,
+    /// The record digest, checked (a team vault's; see digest.rs): it holds where the change
+    /// log stands (changelog.rs).
+    pub digest: Option<digest::Digest>,
     pub snapshot: Snapshot,
     pub positions: Positions,
     /// What an older format needs moved by the first write.
@@ -462,17 +465,19 @@ impl Vault {
         options: &Options,
     ) -> Result<Vault, VaultError> {
         let header_bytes = header.encode();
-        guard::guarded_write(path, "creating", || {
+        let digest = guard::guarded_write(path, "creating", || {
             let mut txn = storage.write()?;
             txn.put_key_slots(&header_bytes)?;
-            if txn.keeps_record_digest() {
-                let empty = Snapshot::default();
-                let head = changelog::Head::default();
-                txn.put_record_digest(&digest::seal(&key, &header.vault_id, &empty, head))?;
+            let digest = txn
+                .keeps_record_digest()
+                .then(|| digest::Digest::of(&Snapshot::default(), changelog::Head::default()));
+            if let Some(d) = &digest {
+                txn.put_record_digest(&digest::seal(&key, &header.vault_id, d))?;
             }
             // Creates every table of the current format (there are no older ones to retire).
             txn.retire_older_formats()?;
-            txn.commit()
+            txn.commit()?;
+            Ok(digest)
         })?;
         Ok(Vault {
             storage: Some(storage),
@@ -484,7 +489,7 @@ impl Vault {
                 changed_by: options.changed_by.clone(),
                 generation: Some(1),
                 positions: Positions::new(),
-                log_head: changelog::Head::default(),
+                digest,
                 legacy: None,
                 identity: None,
             },
@@ -538,7 +543,7 @@ impl Vault {
                 changed_by: options.changed_by.clone(),
                 generation: Some(generation),
                 positions: Positions::new(),
-                log_head: changelog::Head::default(),
+                digest: None,
                 identity: None,
             };
             Ok((storage, state, loaded))
@@ -629,14 +634,14 @@ impl Vault {
                 changed_by,
                 generation: Some(generation),
                 positions: Positions::new(),
-                log_head: changelog::Head::default(),
+                digest: None,
                 identity,
             };
             Ok((storage, state, loaded))
         })?;
         let mut state = state;
         state.positions = loaded.positions;
-        state.log_head = loaded.log_head;
+        state.digest = loaded.digest;
         Ok((
             Vault {
                 storage: Some(Box::new(storage)),
@@ -990,11 +995,10 @@ impl Vault {
                 return Ok(Vec::new());
             }
             state.check_key(&*txn)?;
-            let sealed = txn
-                .record_digest()?
-                .ok_or_else(|| corrupt(&state.path, "its record digest is missing".into()))?;
-            let head = digest::open_head(&state.key, &state.header.vault_id, &sealed)
-                .map_err(|d| corrupt(&state.path, d))?;
+            let sealed = txn.record_digest()?;
+            let head = digest::open(&state.key, &state.header.vault_id, sealed.as_deref())
+                .map_err(|d| corrupt(&state.path, d))?
+                .head();
             let stored = txn.change_log()?;
             changelog::verify(
                 &state.path,
@@ -1282,10 +1286,11 @@ impl State {
         }
         self.legacy = None;
         let mut changes = Changes::default();
+        full |= txn.keeps_record_digest() && self.digest.is_none();
         if full {
             let loaded = load(txn, &self.path, &self.header, &self.key)?;
             let old = std::mem::replace(snapshot, loaded.snapshot);
-            self.log_head = loaded.log_head;
+            self.digest = loaded.digest;
             journal.push(Step::Whole(Box::new(old)));
             journal.save_positions(std::mem::replace(&mut self.positions, loaded.positions));
             changes.reloaded = true;
@@ -1299,9 +1304,11 @@ impl State {
             self.sync_records::<Workspace>(txn, snapshot, journal, w, removed)?;
             self.sync_records::<Credential>(txn, snapshot, journal, c, removed)?;
             self.sync_records::<Flow>(txn, snapshot, journal, f, removed)?;
-            self.sync_results(txn, snapshot, journal, &mut changes.results)?;
-            self.log_head =
-                check_digest(txn, &self.path, &self.header.vault_id, &self.key, snapshot)?;
+            if self.digest.is_some() {
+                self.sync_digest(txn, snapshot, journal, &mut changes)?;
+            } else {
+                self.sync_results(txn, snapshot, journal, &mut changes.results)?;
+            }
         }
         self.generation = Some(generation);
         Ok(Some(changes))
@@ -1392,6 +1399,90 @@ impl State {
     ) -> Result<(), VaultError> {
         let vault_id = &self.header.vault_id;
         let positions = sequences::read(txn, &self.path, vault_id, &self.key, self.header.format)?;
+        self.take_positions(txn, snapshot, journal, positions, changed)
+    }
+
+    /// A team vault's refresh after the records (`changes`) were brought up to date: the
+    /// record digest of the shards they touched must be what is stored, and the position
+    /// shards whose version moved are read again, with the newest result of each credential
+    /// whose position moved (digest.rs).
+    fn sync_digest(
+        &mut self,
+        txn: &dyn ReadTxn,
+        snapshot: &mut Snapshot,
+        journal: &mut Journal,
+        changes: &mut Changes,
+    ) -> Result<(), VaultError> {
+        let (path, vault_id) = (&self.path, &self.header.vault_id);
+        let sealed = txn.record_digest()?;
+        let stored = match digest::open(&self.key, vault_id, sealed.as_deref()) {
+            Ok(digest::Stored::Sharded(stored)) => stored,
+            Ok(digest::Stored::First { .. }) => {
+                return Err(corrupt(
+                    path,
+                    "its record digest went back to the first format".into(),
+                ))
+            }
+            Err(d) => return Err(corrupt(path, d)),
+        };
+        let Some(mine) = self.digest.as_mut() else {
+            return Err(corrupt(path, "its record digest was not read".into()));
+        };
+        let mut touched = digest::ShardSet::default();
+        for id in changes
+            .workspaces
+            .iter()
+            .chain(&changes.credentials)
+            .chain(&changes.flows)
+            .chain(&changes.removed)
+        {
+            touched.add_id(id.as_str());
+        }
+        mine.update(snapshot, &touched);
+        mine.check_records(&stored).map_err(|d| corrupt(path, d))?;
+        let mut moved = digest::ShardSet::default();
+        for (shard, (ours, theirs)) in
+            (0..=u8::MAX).zip(mine.positions.iter().zip(&stored.positions))
+        {
+            if ours != theirs {
+                moved.insert(shard);
+            }
+        }
+        if !moved.is_empty() {
+            let read = sequences::read_shards(
+                txn,
+                path,
+                vault_id,
+                &self.key,
+                &stored.positions,
+                Some(&moved),
+            )?;
+            let mut positions = self.positions.clone();
+            positions.retain(|id, _| !moved.contains(digest::shard_of(id.as_str())));
+            positions.extend(read);
+            self.take_positions(txn, snapshot, journal, positions, &mut changes.results)?;
+        }
+        // Only now: a refresh that failed above is kept as far as it got, and the next one
+        // must find these shards still to be read.
+        if let Some(mine) = self.digest.as_mut() {
+            mine.set_head(stored.head());
+            mine.positions = stored.positions;
+            mine.first_format = false;
+        }
+        Ok(())
+    }
+
+    /// Makes `positions` (as stored now) the vault's, and gives each credential whose position
+    /// moved its newest result.
+    fn take_positions(
+        &mut self,
+        txn: &dyn ReadTxn,
+        snapshot: &mut Snapshot,
+        journal: &mut Journal,
+        positions: Positions,
+        changed: &mut Vec<RecordId>,
+    ) -> Result<(), VaultError> {
+        let vault_id = &self.header.vault_id;
         let moved: Vec<(&RecordId, &sequences::Position)> = positions
             .iter()
             .filter(|(id, p)| self.positions.get(*id) != Some(*p))
@@ -1414,7 +1505,8 @@ impl State {
 }
 
 /// Decrypts every record of every table of a current-format vault and each credential's latest
-/// result.
+/// result. Where the storage keeps a record digest (digest.rs), the records read must be the
+/// set it names: damage otherwise, nothing of them shown.
 pub(crate) fn load(
     txn: &dyn ReadTxn,
     path: &Path,
@@ -1422,37 +1514,37 @@ pub(crate) fn load(
     key: &DataKey,
 ) -> Result<Loaded, VaultError> {
     let vault_id = header.vault_id.as_str();
+    let stored = if txn.keeps_record_digest() {
+        let sealed = txn.record_digest()?;
+        Some(digest::open(key, vault_id, sealed.as_deref()).map_err(|d| corrupt(path, d))?)
+    } else {
+        None
+    };
     let mut credentials: Vec<Credential> = read_all(txn, path, vault_id, key)?;
-    let positions = sequences::read(txn, path, vault_id, key, header.format)?;
+    let positions = match &stored {
+        Some(digest::Stored::Sharded(d)) => {
+            sequences::read_shards(txn, path, vault_id, key, &d.positions, None)?
+                .into_iter()
+                .collect()
+        }
+        _ => sequences::read(txn, path, vault_id, key, header.format)?,
+    };
     attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
     let snapshot = Snapshot {
         workspaces: read_all(txn, path, vault_id, key)?,
         credentials,
         flows: read_all(txn, path, vault_id, key)?,
     };
-    let log_head = check_digest(txn, path, vault_id, key, &snapshot)?;
+    let digest = stored
+        .map(|stored| stored.check(&snapshot))
+        .transpose()
+        .map_err(|d| corrupt(path, d))?;
     Ok(Loaded {
-        log_head,
+        digest,
         snapshot,
         positions,
         migration: migrate::Migration::None,
     })
-}
-
-/// Where the storage keeps a record digest (digest.rs), the records read must be the set it
-/// names: damage otherwise, nothing of them shown.
-fn check_digest(
-    txn: &dyn ReadTxn,
-    path: &Path,
-    vault_id: &str,
-    key: &DataKey,
-    snapshot: &Snapshot,
-) -> Result<changelog::Head, VaultError> {
-    if !txn.keeps_record_digest() {
-        return Ok(changelog::Head::default());
-    }
-    let sealed = txn.record_digest()?;
-    digest::check(key, vault_id, sealed.as_deref(), snapshot).map_err(|d| corrupt(path, d))
 }
 
 /// Gives each credential its newest result, as `positions` names it. History entries with no

@@ -23,6 +23,7 @@
 //! so the vault can be used from any thread, inside another runtime or not.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -40,7 +41,7 @@ use crate::verify::tls::{DbTls, SslMode, Trust};
 mod socket;
 
 /// The schema version this keyway writes; MIGRATIONS[v - 1] brings version v - 1 to v.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     // 1: the first team-vault schema.
@@ -68,6 +69,15 @@ const MIGRATIONS: [&str; SCHEMA_VERSION as usize] = [
     "CREATE TABLE keyway_change_log (
          seq bigint PRIMARY KEY CHECK (seq > 0),
          at bigint NOT NULL,
+         sealed bytea NOT NULL
+     );",
+    // 3: the result positions in shards (digest.rs, sequences.rs), each rewritten only when
+    // one of its credentials' results moved, instead of one record of every credential's
+    // (keyway_meta.positions) rewritten by every save. The vault's first write after this
+    // migration fills it and empties keyway_meta.positions: that takes the data key, which a
+    // migration does not have.
+    "CREATE TABLE keyway_positions (
+         shard smallint PRIMARY KEY CHECK (shard BETWEEN 0 AND 255),
          sealed bytea NOT NULL
      );",
 ];
@@ -252,6 +262,8 @@ pub struct PgStorage {
     /// What the connection was opened with, to open it again.
     link: Link,
     client: Mutex<Client>,
+    /// Its schema is older than this keyway's: the first write upgrades it.
+    outdated: AtomicBool,
     /// Drives the connection; dropped last, which closes it.
     runtime: tokio::runtime::Runtime,
 }
@@ -632,6 +644,7 @@ impl PgStorage {
             lock_wait,
             link,
             client: Mutex::new(client),
+            outdated: AtomicBool::new(false),
             runtime,
         })
     }
@@ -655,7 +668,8 @@ impl PgStorage {
     }
 
     /// Opens an existing team vault: refused as missing when the database holds none, as
-    /// newer when its schema is newer than this keyway's. An older schema is upgraded here.
+    /// newer when its schema is newer than this keyway's. An older schema is upgraded by the
+    /// first write transaction (`write`).
     pub fn open(
         target: &Target,
         password: Option<&SecretString>,
@@ -671,7 +685,9 @@ impl PgStorage {
                 found: v as u32,
             }),
             Some(v) if v < SCHEMA_VERSION => {
-                storage.migrate()?;
+                // Upgraded by the first write: a command that only reads changes nothing.
+                // What this keyway reads is in every older schema too.
+                storage.outdated.store(true, Ordering::Release);
                 Ok(storage)
             }
             Some(_) => Ok(storage),
@@ -779,6 +795,10 @@ impl Storage for PgStorage {
     }
 
     fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError> {
+        if self.outdated.load(Ordering::Acquire) {
+            self.migrate()?;
+            self.outdated.store(false, Ordering::Release);
+        }
         let client = self.client()?;
         let err = |e| db_error(&self.shown, e);
         block_on(client.batch_execute(&format!(
@@ -1019,6 +1039,32 @@ impl ReadTxn for PgTxn<'_> {
         self.meta_bytes("record_digest")
     }
 
+    fn position_shards(&self, which: Option<&[u8]>) -> Result<Vec<(u8, Vec<u8>)>, VaultError> {
+        let rows = match which {
+            None => block_on(self.client.query(
+                "SELECT shard, sealed FROM keyway_positions ORDER BY shard",
+                &[],
+            )),
+            Some(shards) => {
+                let shards: Vec<i16> = shards.iter().map(|s| i16::from(*s)).collect();
+                block_on(self.client.query(
+                    "SELECT shard, sealed FROM keyway_positions WHERE shard = ANY($1) ORDER BY shard",
+                    &[&shards],
+                ))
+            }
+        }
+        .map_err(|e| self.err(e))?;
+        rows.iter()
+            .map(|row| {
+                // The table's CHECK keeps shards within 0..=255.
+                let shard = u8::try_from(row.get::<_, i16>(0)).map_err(|_| {
+                    corrupt(self.shown, "it holds a position shard out of range".into())
+                })?;
+                Ok((shard, row.get(1)))
+            })
+            .collect()
+    }
+
     fn keeps_change_log(&self) -> bool {
         true
     }
@@ -1200,7 +1246,29 @@ impl WriteTxn for PgTxn<'_> {
     }
 
     fn put_record_digest(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
-        self.set_meta("record_digest", sealed)
+        block_on(self.client.execute(
+            "UPDATE keyway_meta SET record_digest = $1, positions = NULL",
+            &[&sealed],
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    fn put_position_shards(&mut self, shards: &[(u8, Vec<u8>)]) -> Result<(), VaultError> {
+        if shards.is_empty() {
+            return Ok(());
+        }
+        let numbers: Vec<i16> = shards.iter().map(|(s, _)| i16::from(*s)).collect();
+        let sealed: Vec<&[u8]> = shards.iter().map(|(_, b)| b.as_slice()).collect();
+        let params: [&(dyn ToSql + Sync); 2] = [&numbers, &sealed];
+        block_on(self.client.execute(
+            "INSERT INTO keyway_positions (shard, sealed)
+             SELECT * FROM unnest($1::smallint[], $2::bytea[])
+             ON CONFLICT (shard) DO UPDATE SET sealed = EXCLUDED.sealed",
+            &params,
+        ))
+        .map_err(|e| self.err(e))?;
+        Ok(())
     }
 
     fn retire_older_formats(&mut self) -> Result<(), VaultError> {

@@ -153,6 +153,13 @@ pub trait ReadTxn {
         Ok(None)
     }
 
+    /// The sealed position shards (shard, sealed) of the shards in `which` (None: every one
+    /// stored), in shard order: where a storage that keeps the record digest keeps the
+    /// positions (sequences.rs, digest.rs). The file keeps them in one record (`positions`).
+    fn position_shards(&self, _which: Option<&[u8]>) -> Result<Vec<(u8, Vec<u8>)>, VaultError> {
+        Ok(Vec::new())
+    }
+
     /// Whether this storage keeps the change log (changelog.rs): the team vault does.
     fn keeps_change_log(&self) -> bool {
         false
@@ -213,9 +220,20 @@ pub trait WriteTxn: ReadTxn {
         Ok(())
     }
 
-    /// Replaces the sealed record digest (only called when `keeps_record_digest`).
+    /// Replaces the sealed record digest (only called when `keeps_record_digest`). The
+    /// positions record of the first format (`positions`) goes with it: the digest names the
+    /// position shards that replace it.
     fn put_record_digest(&mut self, _sealed: &[u8]) -> Result<(), VaultError> {
         Ok(())
+    }
+
+    /// Writes position shards (shard, sealed) over what each held (only called when
+    /// `keeps_record_digest`).
+    fn put_position_shards(&mut self, _shards: &[(u8, Vec<u8>)]) -> Result<(), VaultError> {
+        Err(VaultError::Storage {
+            path: Default::default(),
+            detail: "this storage keeps no position shards".into(),
+        })
     }
 
     /// Removes what older formats of this storage kept and the current one does not (the file:
