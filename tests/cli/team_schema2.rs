@@ -62,6 +62,13 @@ impl Schema2Vault {
         }
     }
 
+    pub(crate) fn schema_version(&self) -> String {
+        self.pg
+            .psql(&self.database, "SELECT version FROM keyway_schema")
+            .trim()
+            .to_string()
+    }
+
     pub(crate) fn url(&self) -> String {
         self.home.path.to_string_lossy().into_owned()
     }
@@ -183,14 +190,54 @@ const EXPECTED_LOG: [(&str, &str, &str, &str); 28] = [
 #[test]
 fn a_schema_2_team_vault_opens_and_reads_unchanged() {
     let v = Schema2Vault::restore();
-    assert_eq!(
-        v.pg.psql(&v.database, "SELECT version FROM keyway_schema")
-            .trim(),
-        "2",
-        "the fixture is not of schema 2"
-    );
+    assert_eq!(v.schema_version(), "2", "the fixture is not of schema 2");
     let before = v.database_bytes();
+    assert_reads_the_fixture(&v, &["prod", "sandbox", "staging"], &[]);
+    // None of it wrote a byte.
+    assert!(
+        before == v.database_bytes(),
+        "a read command changed the team vault's database at {}",
+        v.url()
+    );
+}
 
+/// Schema 3 keeps the result positions in shards (src/vault/digest.rs): the first write to a
+/// schema-2 vault upgrades the schema and moves every position there, and the vault then reads
+/// exactly as before, its change log's chain going on from the old one.
+#[test]
+fn a_schema_2_team_vault_is_upgraded_by_its_first_write_and_reads_the_same() {
+    let v = Schema2Vault::restore();
+    let sql = |q: &str| v.pg.psql(&v.database, q).trim().to_string();
+    assert_eq!(sql("SELECT positions IS NOT NULL FROM keyway_meta"), "t");
+    let o = v.as_person(&["workspace", "add", "upgraded"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(v.schema_version(), "3");
+    assert_eq!(sql("SELECT positions IS NULL FROM keyway_meta"), "t");
+    assert_eq!(sql("SELECT count(*) FROM keyway_positions"), "256");
+    let after = v.database_bytes();
+    assert_reads_the_fixture(
+        &v,
+        &["prod", "sandbox", "staging", "upgraded"],
+        &[("alice", "workspace added", "", "upgraded")],
+    );
+    assert!(
+        after == v.database_bytes(),
+        "a read command changed the upgraded team vault's database"
+    );
+    // And it goes on being written: a machine member's verification-free change.
+    let o = v.as_machine(&["workspace", "rename", "upgraded", "upgraded-2"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = v.as_person(&["log"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// Everything the fixture holds (its README), read by both members, with `expected_workspaces` and
+/// the change log with `more` entries after the fixture's own.
+fn assert_reads_the_fixture(
+    v: &Schema2Vault,
+    expected_workspaces: &[&str],
+    more: &[(&str, &str, &str, &str)],
+) {
     // What each member lists.
     for run in [
         &(|a: &[&str]| v.as_machine(a)) as &dyn Fn(&[&str]) -> Output,
@@ -211,7 +258,7 @@ fn a_schema_2_team_vault_opens_and_reads_unchanged() {
         .map(|w| w["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["prod", "sandbox", "staging"]);
+    assert_eq!(names, expected_workspaces);
     let args = ["flow", "list", "--json"];
     let flows = json_of(&v.as_machine(&args), &args);
     assert_eq!(flows.as_array().unwrap().len(), 1, "{flows}");
@@ -276,6 +323,7 @@ fn a_schema_2_team_vault_opens_and_reads_unchanged() {
         .collect();
     let expected: Vec<(u64, String, String, String, String)> = EXPECTED_LOG
         .iter()
+        .chain(more)
         .enumerate()
         .map(|(i, (m, a, w, t))| {
             (
@@ -290,11 +338,4 @@ fn a_schema_2_team_vault_opens_and_reads_unchanged() {
     assert_eq!(entries, expected);
     let o = v.as_person(&["log"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-
-    // None of it wrote a byte.
-    assert!(
-        before == v.database_bytes(),
-        "a read command changed the team vault's database at {}",
-        v.url()
-    );
 }
