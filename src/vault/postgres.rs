@@ -262,6 +262,9 @@ pub struct PgStorage {
     /// What the connection was opened with, to open it again.
     link: Link,
     client: Mutex<Client>,
+    /// The statements prepared on the connection (see `PgTxn::prepared`); emptied when the
+    /// connection is opened again.
+    statements: Mutex<Statements>,
     /// Its schema is older than this keyway's: the first write upgrades it.
     outdated: AtomicBool,
     /// Drives the connection; dropped last, which closes it.
@@ -644,6 +647,7 @@ impl PgStorage {
             lock_wait,
             link,
             client: Mutex::new(client),
+            statements: Mutex::default(),
             outdated: AtomicBool::new(false),
             runtime,
         })
@@ -719,6 +723,10 @@ impl PgStorage {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         if client.is_closed() {
             *client = Self::connect_on(&self.runtime, &self.link)?;
+            self.statements
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clear();
         }
         Ok(client)
     }
@@ -789,6 +797,7 @@ impl Storage for PgStorage {
         Ok(Box::new(PgTxn {
             shown: &self.shown,
             client,
+            statements: &self.statements,
             open: true,
             generation: None,
         }))
@@ -809,12 +818,13 @@ impl Storage for PgStorage {
         let mut txn = PgTxn {
             shown: &self.shown,
             client,
+            statements: &self.statements,
             open: true,
             generation: None,
         };
         let row = block_on(
             txn.client
-                .query_opt("SELECT generation FROM keyway_meta FOR UPDATE", &[]),
+                .query_opt(&txn.prepared("SELECT generation FROM keyway_meta FOR UPDATE")?, &[]),
         )
         .map_err(|e| match e.code() {
             Some(code) if code == &SqlState::LOCK_NOT_AVAILABLE => VaultError::Busy {
@@ -853,9 +863,13 @@ fn kind(table: Table) -> i16 {
 
 /// A transaction on the storage's one connection, which it holds until it ends. Dropped
 /// without `commit`, it rolls back.
+/// Statements by their text, as prepared on one connection.
+type Statements = std::collections::HashMap<&'static str, tokio_postgres::Statement>;
+
 struct PgTxn<'s> {
     shown: &'s Path,
     client: MutexGuard<'s, Client>,
+    statements: &'s Mutex<Statements>,
     open: bool,
     /// A write's generation, read under the meta row's lock.
     generation: Option<u64>,
@@ -872,6 +886,19 @@ impl Drop for PgTxn<'_> {
 impl PgTxn<'_> {
     fn err(&self, e: tokio_postgres::Error) -> VaultError {
         db_error(self.shown, e)
+    }
+
+    /// `sql` prepared on this connection the first time, then reused: a statement with
+    /// parameters is otherwise prepared again at each call, one more round trip to the server
+    /// for every statement of every transaction.
+    fn prepared(&self, sql: &'static str) -> Result<tokio_postgres::Statement, VaultError> {
+        let mut statements = self.statements.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(statement) = statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = block_on(self.client.prepare(sql)).map_err(|e| self.err(e))?;
+        statements.insert(sql, statement.clone());
+        Ok(statement)
     }
 
     fn revision(&self, n: i64) -> Result<u64, VaultError> {
@@ -943,7 +970,7 @@ impl ReadTxn for PgTxn<'_> {
         each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         let rows = block_on(self.client.query(
-            "SELECT id, revision, sealed FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"",
+            &self.prepared("SELECT id, revision, sealed FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"")?,
             &[&kind(table)],
         ))
         .map_err(|e| self.err(e))?;
@@ -965,7 +992,7 @@ impl ReadTxn for PgTxn<'_> {
         // Ids and revisions only: a refresh after another member's save read every sealed row
         // of the vault (megabytes for 10,000 credentials) to find the one that moved.
         let rows = block_on(self.client.query(
-            "SELECT id, revision FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"",
+            &self.prepared("SELECT id, revision FROM keyway_records WHERE kind = $1 ORDER BY id COLLATE \"C\"")?,
             &[&kind(table)],
         ))
         .map_err(|e| self.err(e))?;
@@ -977,7 +1004,7 @@ impl ReadTxn for PgTxn<'_> {
 
     fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
         let row = block_on(self.client.query_opt(
-            "SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2",
+            &self.prepared("SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2")?,
             &[&kind(table), &id],
         ))
         .map_err(|e| self.err(e))?;
@@ -987,7 +1014,7 @@ impl ReadTxn for PgTxn<'_> {
 
     fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError> {
         let row = block_on(self.client.query_opt(
-            "SELECT sealed FROM keyway_results WHERE slot = $1 AND credential = $2",
+            &self.prepared("SELECT sealed FROM keyway_results WHERE slot = $1 AND credential = $2")?,
             &[&i16::from(slot), &credential],
         ))
         .map_err(|e| self.err(e))?;
@@ -1001,9 +1028,9 @@ impl ReadTxn for PgTxn<'_> {
         let credentials: Vec<&str> = wanted.iter().map(|(_, c)| *c).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&slots, &credentials];
         let rows = block_on(self.client.query(
-            "SELECT w.i, r.sealed
+            &self.prepared("SELECT w.i, r.sealed
              FROM unnest($1::smallint[], $2::text[]) WITH ORDINALITY AS w(slot, credential, i)
-             JOIN keyway_results r ON r.slot = w.slot AND r.credential = w.credential",
+             JOIN keyway_results r ON r.slot = w.slot AND r.credential = w.credential")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
@@ -1042,13 +1069,13 @@ impl ReadTxn for PgTxn<'_> {
     fn position_shards(&self, which: Option<&[u8]>) -> Result<Vec<(u8, Vec<u8>)>, VaultError> {
         let rows = match which {
             None => block_on(self.client.query(
-                "SELECT shard, sealed FROM keyway_positions ORDER BY shard",
+                &self.prepared("SELECT shard, sealed FROM keyway_positions ORDER BY shard")?,
                 &[],
             )),
             Some(shards) => {
                 let shards: Vec<i16> = shards.iter().map(|s| i16::from(*s)).collect();
                 block_on(self.client.query(
-                    "SELECT shard, sealed FROM keyway_positions WHERE shard = ANY($1) ORDER BY shard",
+                    &self.prepared("SELECT shard, sealed FROM keyway_positions WHERE shard = ANY($1) ORDER BY shard")?,
                     &[&shards],
                 ))
             }
@@ -1071,7 +1098,7 @@ impl ReadTxn for PgTxn<'_> {
 
     fn change_log(&self) -> Result<Vec<(u64, Vec<u8>)>, VaultError> {
         let rows = block_on(self.client.query(
-            "SELECT seq, sealed FROM keyway_change_log ORDER BY seq",
+            &self.prepared("SELECT seq, sealed FROM keyway_change_log ORDER BY seq")?,
             &[],
         ))
         .map_err(|e| self.err(e))?;
@@ -1093,15 +1120,15 @@ impl WriteTxn for PgTxn<'_> {
         let revision = self.as_i64(revision)?;
         let changed = match expected {
             None => block_on(self.client.execute(
-                "INSERT INTO keyway_records (kind, id, revision, sealed) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING",
+                &self.prepared("INSERT INTO keyway_records (kind, id, revision, sealed) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING")?,
                 &[&kind(table), &id, &revision, &sealed],
             )),
             Some(expected) => {
                 let expected = self.as_i64(expected)?;
                 block_on(self.client.execute(
-                    "UPDATE keyway_records SET revision = $3, sealed = $4
-                     WHERE kind = $1 AND id = $2 AND revision = $5",
+                    &self.prepared("UPDATE keyway_records SET revision = $3, sealed = $4
+                     WHERE kind = $1 AND id = $2 AND revision = $5")?,
                     &[&kind(table), &id, &revision, &sealed, &expected],
                 ))
             }
@@ -1131,9 +1158,9 @@ impl WriteTxn for PgTxn<'_> {
         let sealed: Vec<&[u8]> = records.iter().map(|(_, _, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 4] = [&kind(table), &ids, &revisions, &sealed];
         let changed = block_on(self.client.execute(
-            "UPDATE keyway_records r SET sealed = n.sealed
+            &self.prepared("UPDATE keyway_records r SET sealed = n.sealed
              FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS n(id, revision, sealed)
-             WHERE r.kind = $1 AND r.id = n.id AND r.revision = n.revision",
+             WHERE r.kind = $1 AND r.id = n.id AND r.revision = n.revision")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
@@ -1152,7 +1179,7 @@ impl WriteTxn for PgTxn<'_> {
     fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError> {
         let expected = self.as_i64(expected)?;
         let changed = block_on(self.client.execute(
-            "DELETE FROM keyway_records WHERE kind = $1 AND id = $2 AND revision = $3",
+            &self.prepared("DELETE FROM keyway_records WHERE kind = $1 AND id = $2 AND revision = $3")?,
             &[&kind(table), &id, &expected],
         ))
         .map_err(|e| self.err(e))?;
@@ -1173,9 +1200,9 @@ impl WriteTxn for PgTxn<'_> {
         let sealed: Vec<&[u8]> = entries.iter().map(|e| e.bytes.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 3] = [&slots, &credentials, &sealed];
         block_on(self.client.execute(
-            "INSERT INTO keyway_results (slot, credential, sealed)
+            &self.prepared("INSERT INTO keyway_results (slot, credential, sealed)
              SELECT * FROM unnest($1::smallint[], $2::text[], $3::bytea[])
-             ON CONFLICT (slot, credential) DO UPDATE SET sealed = EXCLUDED.sealed",
+             ON CONFLICT (slot, credential) DO UPDATE SET sealed = EXCLUDED.sealed")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
@@ -1184,7 +1211,7 @@ impl WriteTxn for PgTxn<'_> {
 
     fn remove_results(&mut self, credential: &str) -> Result<(), VaultError> {
         block_on(self.client.execute(
-            "DELETE FROM keyway_results WHERE credential = $1",
+            &self.prepared("DELETE FROM keyway_results WHERE credential = $1")?,
             &[&credential],
         ))
         .map_err(|e| self.err(e))?;
@@ -1197,8 +1224,8 @@ impl WriteTxn for PgTxn<'_> {
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError> {
         let inserted = block_on(self.client.execute(
-            "INSERT INTO keyway_meta (generation, key_slots) VALUES (0, $1)
-             ON CONFLICT (singleton) DO UPDATE SET key_slots = EXCLUDED.key_slots",
+            &self.prepared("INSERT INTO keyway_meta (generation, key_slots) VALUES (0, $1)
+             ON CONFLICT (singleton) DO UPDATE SET key_slots = EXCLUDED.key_slots")?,
             &[&header],
         ))
         .map_err(|e| self.err(e))?;
@@ -1218,8 +1245,8 @@ impl WriteTxn for PgTxn<'_> {
         let sealed: Vec<&[u8]> = entries.iter().map(|(_, _, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 3] = [&seqs, &ats, &sealed];
         block_on(self.client.execute(
-            "INSERT INTO keyway_change_log (seq, at, sealed)
-             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
+            &self.prepared("INSERT INTO keyway_change_log (seq, at, sealed)
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
@@ -1237,8 +1264,8 @@ impl WriteTxn for PgTxn<'_> {
         let sealed: Vec<&[u8]> = entries.iter().map(|(_, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&seqs, &sealed];
         block_on(self.client.execute(
-            "UPDATE keyway_change_log l SET sealed = n.sealed
-             FROM unnest($1::bigint[], $2::bytea[]) AS n(seq, sealed) WHERE l.seq = n.seq",
+            &self.prepared("UPDATE keyway_change_log l SET sealed = n.sealed
+             FROM unnest($1::bigint[], $2::bytea[]) AS n(seq, sealed) WHERE l.seq = n.seq")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
@@ -1247,7 +1274,7 @@ impl WriteTxn for PgTxn<'_> {
 
     fn put_record_digest(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
         block_on(self.client.execute(
-            "UPDATE keyway_meta SET record_digest = $1, positions = NULL",
+            &self.prepared("UPDATE keyway_meta SET record_digest = $1, positions = NULL")?,
             &[&sealed],
         ))
         .map_err(|e| self.err(e))?;
@@ -1262,9 +1289,9 @@ impl WriteTxn for PgTxn<'_> {
         let sealed: Vec<&[u8]> = shards.iter().map(|(_, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&numbers, &sealed];
         block_on(self.client.execute(
-            "INSERT INTO keyway_positions (shard, sealed)
+            &self.prepared("INSERT INTO keyway_positions (shard, sealed)
              SELECT * FROM unnest($1::smallint[], $2::bytea[])
-             ON CONFLICT (shard) DO UPDATE SET sealed = EXCLUDED.sealed",
+             ON CONFLICT (shard) DO UPDATE SET sealed = EXCLUDED.sealed")?,
             &params,
         ))
         .map_err(|e| self.err(e))?;
