@@ -138,10 +138,14 @@ fn main() {
     match std::env::var("KEYWAY_BENCH_REPEAT").as_deref() {
         Ok("open") => {
             eprintln!("seeded; repeating open + list");
+            let mut opens = Vec::new();
             for _ in 0..100 {
+                let t = Instant::now();
                 let store = open(&url, &alice);
                 assert_eq!(list(store.snapshot()).len(), n);
+                opens.push(t.elapsed());
             }
+            eprintln!("open median {:.1} ms", median(opens).as_secs_f64() * 1e3);
             return;
         }
         Ok("save") => {
