@@ -17,6 +17,7 @@ use super::header::Header;
 use super::journal::{Edit, Journal, Step};
 use super::records::{self, Record};
 use super::sequences::{self, Position, Repeats};
+use super::shards;
 use super::storage::{StoredResult, WriteTxn};
 use super::{keyslot, results, State, VaultError};
 use crate::core::revision::check_revision;
@@ -648,12 +649,21 @@ impl<'v> Change<'v> {
         if shards.is_empty() {
             return Ok(());
         }
-        // Each written shard's positions: the vault's, with this transaction's over them.
-        let mut members: Vec<HashMap<&RecordId, &Position>> = vec![HashMap::new(); SHARDS];
-        for (id, position) in self.state.positions.iter().chain(&self.moved) {
-            let shard = shard_of(id.as_str());
-            if shards.contains(shard) {
-                members[usize::from(shard)].insert(id, position);
+        // Each written shard's credentials: where their results stand (this transaction's
+        // position, else the vault's) and their newest result, as the snapshot has it.
+        type Member<'a> = (&'a RecordId, &'a Position, Option<&'a Verification>);
+        let mut members: Vec<Vec<Member<'_>>> = vec![Vec::new(); SHARDS];
+        for c in &self.snapshot.credentials {
+            let shard = shard_of(c.id.as_str());
+            if !shards.contains(shard) {
+                continue;
+            }
+            let position = self
+                .moved
+                .get(&c.id)
+                .or_else(|| self.state.positions.get(&c.id));
+            if let Some(position) = position {
+                members[usize::from(shard)].push((&c.id, position, c.last_verification.as_ref()));
             }
         }
         let (key, vault_id) = (self.key(), &self.state.header.vault_id);
@@ -662,8 +672,8 @@ impl<'v> Change<'v> {
             .map(|shard| {
                 let version = &mut digest.positions[usize::from(shard)];
                 *version += 1;
-                let entries = members[usize::from(shard)].iter().map(|(id, p)| (*id, *p));
-                let bytes = sequences::seal_shard(key, vault_id, shard, *version, entries);
+                let entries = members[usize::from(shard)].iter().copied();
+                let bytes = shards::seal_shard(key, vault_id, shard, *version, entries);
                 (shard, bytes)
             })
             .collect();

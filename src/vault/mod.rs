@@ -30,6 +30,7 @@ mod records;
 mod results;
 pub mod rotation_lock;
 mod sequences;
+mod shards;
 pub mod storage;
 pub mod tables;
 
@@ -1449,7 +1450,7 @@ impl State {
             }
         }
         if !moved.is_empty() {
-            let read = sequences::read_shards(
+            let read = shards::read_shards(
                 txn,
                 path,
                 vault_id,
@@ -1459,8 +1460,25 @@ impl State {
             )?;
             let mut positions = self.positions.clone();
             positions.retain(|id, _| !moved.contains(digest::shard_of(id.as_str())));
-            positions.extend(read);
-            self.take_positions(txn, snapshot, journal, positions, &mut changes.results)?;
+            let mut latest: HashMap<RecordId, Option<Verification>> =
+                HashMap::with_capacity(read.len());
+            for (id, position, newest) in read {
+                positions.insert(id.clone(), position);
+                latest.insert(id, newest);
+            }
+            // The newest result of every credential of a moved shard is the shard's.
+            for (i, c) in snapshot.credentials.iter_mut().enumerate() {
+                if !moved.contains(digest::shard_of(c.id.as_str())) {
+                    continue;
+                }
+                let newest = latest.remove(&c.id).flatten();
+                if newest != c.last_verification {
+                    let old = std::mem::replace(&mut c.last_verification, newest);
+                    journal.push(Step::Latest(i, old));
+                    changes.results.push(c.id.clone());
+                }
+            }
+            journal.save_positions(std::mem::replace(&mut self.positions, positions));
         }
         // Only now: a refresh that failed above is kept as far as it got, and the next one
         // must find these shards still to be read.
@@ -1522,14 +1540,28 @@ pub(crate) fn load(
     };
     let mut credentials: Vec<Credential> = read_all(txn, path, vault_id, key)?;
     let positions = match &stored {
+        // A team vault's shards hold each credential's newest result too (shards.rs).
         Some(digest::Stored::Sharded(d)) => {
-            sequences::read_shards(txn, path, vault_id, key, &d.positions, None)?
-                .into_iter()
-                .collect()
+            let entries = shards::read_shards(txn, path, vault_id, key, &d.positions, None)?;
+            let mut positions = Positions::with_capacity(entries.len());
+            let mut latest: HashMap<RecordId, Verification> = HashMap::with_capacity(entries.len());
+            for (id, position, newest) in entries {
+                if let Some(newest) = newest {
+                    latest.insert(id.clone(), newest);
+                }
+                positions.insert(id, position);
+            }
+            for c in &mut credentials {
+                c.last_verification = latest.remove(&c.id);
+            }
+            positions
         }
-        _ => sequences::read(txn, path, vault_id, key, header.format)?,
+        _ => {
+            let positions = sequences::read(txn, path, vault_id, key, header.format)?;
+            attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
+            positions
+        }
     };
-    attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
     let snapshot = Snapshot {
         workspaces: read_all(txn, path, vault_id, key)?,
         credentials,

@@ -171,6 +171,21 @@ fn decode(plain: &[u8]) -> Option<(Verification, Ended)> {
     }
 }
 
+/// A credential's newest result as a team vault's position shard keeps it (sequences.rs): the
+/// entry's own encoding, with no ended run.
+pub(super) fn encode_latest(verification: &Verification) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    // A struct of strings and integers always encodes; if it did not, the bytes would not
+    // decode and the shard would be read back as damaged.
+    let _ = encode(verification, None, &mut out);
+    out
+}
+
+/// The result `encode_latest` wrote; None if the bytes do not decode.
+pub(super) fn decode_latest(bytes: &[u8]) -> Option<Verification> {
+    decode(bytes).map(|(v, _)| v)
+}
+
 /// The sequence number, result and ended run in stored bytes; None if they are short, do not
 /// authenticate or do not decode.
 pub(super) fn open_result(

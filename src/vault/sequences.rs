@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use foldhash::{HashMap, HashMapExt};
 
 use super::crypto::{self, DataKey};
-use super::digest::ShardSet;
 use super::storage::ReadTxn;
 use super::tables::{SEQUENCES_KEY, SEQUENCES_NAME};
 use super::{corrupt, VaultError};
@@ -145,81 +144,4 @@ pub(super) fn read(
         positions.into_iter().collect()
     };
     Ok(positions)
-}
-
-// ---- shards (a team vault's, since schema 3) ---------------------------------------------------
-
-/// The associated data of shard `shard`'s positions at `version`: the record digest
-/// (digest.rs) names every shard's version, so an older record of a shard (a history rolled
-/// back with it) fails to open, as does one moved to another shard.
-fn shard_aad(vault_id: &str, shard: u8, version: u64) -> Vec<u8> {
-    let mut digits = itoa::Buffer::new();
-    let mut id = String::from("shard-");
-    id.push_str(digits.format(shard));
-    crypto::revision_aad(vault_id, SEQUENCES_NAME, &id, version)
-}
-
-/// The record of shard `shard`'s positions (those of the credentials whose id falls in it),
-/// as version `version`.
-pub(super) fn seal_shard<'a>(
-    key: &DataKey,
-    vault_id: &str,
-    shard: u8,
-    version: u64,
-    positions: impl Iterator<Item = (&'a RecordId, &'a Position)>,
-) -> Vec<u8> {
-    seal_with_aad(key, &shard_aad(vault_id, shard, version), positions)
-}
-
-/// The positions of the shards in `which` (None: all of them), each authenticated as the
-/// version `versions` (the digest's) names: a shard the digest says was written must be there,
-/// and one it says never was must not.
-pub(super) fn read_shards(
-    txn: &dyn ReadTxn,
-    path: &Path,
-    vault_id: &str,
-    key: &DataKey,
-    versions: &[u64],
-    which: Option<&ShardSet>,
-) -> Result<Vec<(RecordId, Position)>, VaultError> {
-    let wanted: Option<Vec<u8>> = which.map(|set| set.iter().collect());
-    let rows = txn.position_shards(wanted.as_deref())?;
-    let mut found = ShardSet::default();
-    let mut out = Vec::new();
-    for (shard, sealed) in rows {
-        let version = versions.get(usize::from(shard)).copied().unwrap_or(0);
-        if version == 0 {
-            return Err(corrupt(
-                path,
-                format!("it holds result positions for shard {shard}, which the vault never wrote"),
-            ));
-        }
-        let plain = key
-            .open(&sealed, &shard_aad(vault_id, shard, version))
-            .map_err(|_| {
-                corrupt(
-                    path,
-                    format!("the result positions of shard {shard} failed authentication (an older or moved copy)"),
-                )
-            })?;
-        let positions: Vec<(RecordId, Position)> = postcard::from_bytes(&plain).map_err(|_| {
-            corrupt(
-                path,
-                format!("the result positions of shard {shard} cannot be decoded"),
-            )
-        })?;
-        found.insert(shard);
-        out.extend(positions);
-    }
-    let expected = which.copied().unwrap_or_else(ShardSet::all);
-    if let Some(missing) = expected
-        .iter()
-        .find(|s| versions[usize::from(*s)] > 0 && !found.contains(*s))
-    {
-        return Err(corrupt(
-            path,
-            format!("the result positions of shard {missing} are missing"),
-        ));
-    }
-    Ok(out)
 }
