@@ -23,9 +23,8 @@ use sha2::{Digest as _, Sha256};
 
 use super::changelog::{self, Head};
 use super::crypto::{self, DataKey};
-use super::records::Record;
 use super::storage::Table;
-use crate::core::{Credential, Flow, Snapshot, Workspace};
+use crate::core::Snapshot;
 
 /// How many shards the records and positions are kept in: with 10,000 credentials, a shard of
 /// positions is some 40 entries (about 2 KB sealed), and the digest 10 KB.
@@ -155,9 +154,15 @@ const SET_MISMATCH: &str = "its records are not the set the vault last wrote: a 
 /// The record digest of each shard in `wanted`, from one pass over the snapshot.
 fn shard_digests(snapshot: &Snapshot, wanted: &ShardSet) -> Vec<(u8, [u8; 32])> {
     let mut members: Vec<Vec<(u8, &str, u64)>> = vec![Vec::new(); SHARDS];
-    gather::<Workspace>(snapshot, wanted, &mut members);
-    gather::<Credential>(snapshot, wanted, &mut members);
-    gather::<Flow>(snapshot, wanted, &mut members);
+    for (table, records) in tables(snapshot) {
+        let tag = table_tag(table)[0];
+        for (id, revision) in records {
+            let shard = shard_of(id);
+            if wanted.contains(shard) {
+                members[usize::from(shard)].push((tag, id, revision));
+            }
+        }
+    }
     wanted
         .iter()
         .map(|shard| {
@@ -176,19 +181,41 @@ fn shard_digests(snapshot: &Snapshot, wanted: &ShardSet) -> Vec<(u8, [u8; 32])> 
         .collect()
 }
 
-fn gather<'s, T: Record + 's>(
-    snapshot: &'s Snapshot,
-    wanted: &ShardSet,
-    members: &mut [Vec<(u8, &'s str, u64)>],
-) {
-    let tag = table_tag(T::TABLE)[0];
-    for r in T::all(snapshot) {
-        let id = r.id().as_str();
-        let shard = shard_of(id);
-        if wanted.contains(shard) {
-            members[usize::from(shard)].push((tag, id, r.revision().number));
-        }
-    }
+type Records<'s> = Box<dyn Iterator<Item = (&'s str, u64)> + 's>;
+
+/// Each table's records as (id, revision). Written out for the three tables rather than through
+/// `records::Record`, which would make this module and the journal (which keeps a digest to
+/// put back) import each other.
+fn tables(snapshot: &Snapshot) -> [(Table, Records<'_>); 3] {
+    [
+        (
+            Table::Workspaces,
+            Box::new(
+                snapshot
+                    .workspaces
+                    .iter()
+                    .map(|w| (w.id.as_str(), w.revision.number)),
+            ),
+        ),
+        (
+            Table::Credentials,
+            Box::new(
+                snapshot
+                    .credentials
+                    .iter()
+                    .map(|c| (c.id.as_str(), c.revision.number)),
+            ),
+        ),
+        (
+            Table::Flows,
+            Box::new(
+                snapshot
+                    .flows
+                    .iter()
+                    .map(|f| (f.id.as_str(), f.revision.number)),
+            ),
+        ),
+    ]
 }
 
 fn aad(vault_id: &str) -> Vec<u8> {
@@ -275,19 +302,16 @@ fn first_format_aad(vault_id: &str) -> Vec<u8> {
 /// The first format's digest of the records `snapshot` holds: one SHA-256 over all of them.
 fn first_format_of(snapshot: &Snapshot) -> [u8; 32] {
     let mut hasher = Sha256::new();
-    add::<Workspace>(&mut hasher, snapshot);
-    add::<Credential>(&mut hasher, snapshot);
-    add::<Flow>(&mut hasher, snapshot);
+    for (table, records) in tables(snapshot) {
+        add(&mut hasher, table, records);
+    }
     hasher.finalize().into()
 }
 
-fn add<T: Record>(hasher: &mut Sha256, snapshot: &Snapshot) {
-    let mut entries: Vec<(&str, u64)> = T::all(snapshot)
-        .iter()
-        .map(|r| (r.id().as_str(), r.revision().number))
-        .collect();
+fn add<'a>(hasher: &mut Sha256, table: Table, records: impl Iterator<Item = (&'a str, u64)>) {
+    let mut entries: Vec<(&str, u64)> = records.collect();
     entries.sort_unstable();
-    hasher.update(table_tag(T::TABLE));
+    hasher.update(table_tag(table));
     hasher.update((entries.len() as u64).to_be_bytes());
     for (id, revision) in entries {
         hasher.update((id.len() as u64).to_be_bytes());
@@ -328,7 +352,7 @@ fn table_tag(table: Table) -> [u8; 1] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{RecordId, Revision};
+    use crate::core::{RecordId, Revision, Workspace};
 
     fn workspace(n: u8, revision: u64) -> Workspace {
         Workspace {
