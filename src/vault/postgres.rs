@@ -23,7 +23,7 @@
 //! so the vault can be used from any thread, inside another runtime or not.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -270,8 +270,9 @@ pub struct PgStorage {
     /// The statements prepared on the connection (see `PgTxn::prepared`); emptied when the
     /// connection is opened again.
     statements: Mutex<Statements>,
-    /// Its schema is older than this keyway's: the first write upgrades it.
-    outdated: AtomicBool,
+    /// The database's schema version: when older than this keyway's, the first write upgrades
+    /// it, and reads make do with what it has.
+    schema: AtomicI32,
     /// Drives the connection; dropped last, which closes it.
     runtime: tokio::runtime::Runtime,
 }
@@ -653,7 +654,7 @@ impl PgStorage {
             link,
             client: Mutex::new(client),
             statements: Mutex::default(),
-            outdated: AtomicBool::new(false),
+            schema: AtomicI32::new(SCHEMA_VERSION),
             runtime,
         })
     }
@@ -696,7 +697,7 @@ impl PgStorage {
             Some(v) if v < SCHEMA_VERSION => {
                 // Upgraded by the first write: a command that only reads changes nothing.
                 // What this keyway reads is in every older schema too.
-                storage.outdated.store(true, Ordering::Release);
+                storage.schema.store(v, Ordering::Release);
                 Ok(storage)
             }
             Some(_) => Ok(storage),
@@ -803,15 +804,16 @@ impl Storage for PgStorage {
             shown: &self.shown,
             client,
             statements: &self.statements,
+            schema: self.schema.load(Ordering::Acquire),
             open: true,
             generation: None,
         }))
     }
 
     fn write(&self) -> Result<Box<dyn WriteTxn + '_>, VaultError> {
-        if self.outdated.load(Ordering::Acquire) {
+        if self.schema.load(Ordering::Acquire) < SCHEMA_VERSION {
             self.migrate()?;
-            self.outdated.store(false, Ordering::Release);
+            self.schema.store(SCHEMA_VERSION, Ordering::Release);
         }
         let client = self.client()?;
         let err = |e| db_error(&self.shown, e);
@@ -824,6 +826,7 @@ impl Storage for PgStorage {
             shown: &self.shown,
             client,
             statements: &self.statements,
+            schema: self.schema.load(Ordering::Acquire),
             open: true,
             generation: None,
         };
@@ -887,6 +890,8 @@ struct PgTxn<'s> {
     shown: &'s Path,
     client: MutexGuard<'s, Client>,
     statements: &'s Mutex<Statements>,
+    /// The database's schema version (see `PgStorage::schema`).
+    schema: i32,
     open: bool,
     /// A write's generation, read under the meta row's lock.
     generation: Option<u64>,
@@ -1120,6 +1125,10 @@ impl ReadTxn for PgTxn<'_> {
     }
 
     fn change_log(&self) -> Result<Vec<(u64, Vec<u8>)>, VaultError> {
+        // Schema 1 had no change log: until its first write upgrades it, there is none to read.
+        if self.schema < 2 {
+            return Ok(Vec::new());
+        }
         let rows = block_on(self.client.query(
             &self.prepared("SELECT seq, sealed FROM keyway_change_log ORDER BY seq")?,
             &[],
