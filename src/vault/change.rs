@@ -344,8 +344,13 @@ impl<'v> Change<'v> {
             .collect();
         let found = txn.results(&slots)?;
         for ((id, seq), bytes) in wanted.into_iter().zip(found) {
+            // Each of the newest HISTORY_LIMIT entries must be there (as `history` reads
+            // them): one gone is damage, which a re-key must not make permanent.
             let Some(bytes) = bytes else {
-                continue;
+                return Err(super::corrupt(
+                    &self.state.path,
+                    format!("history entry {seq} of credential {id} is missing"),
+                ));
             };
             let Some((found, v, ended)) =
                 results::open_result(&self.state.key, &vault_id, id.as_str(), &bytes)

@@ -778,6 +778,12 @@ impl Vault {
             storage.let_go();
             return Err(state.why_replaced());
         }
+        if refreshed.is_err() {
+            // A refresh that failed part way keeps what it applied (there is nothing to roll
+            // back to), so the snapshot and what was derived from it (the record digest) may
+            // no longer be in step: the next one reads everything again.
+            state.generation = None;
+        }
         refreshed
     }
 
@@ -1416,8 +1422,18 @@ impl State {
     ) -> Result<(), VaultError> {
         let (path, vault_id) = (&self.path, &self.header.vault_id);
         let sealed = txn.record_digest()?;
+        let first_format = self.digest.as_ref().is_some_and(|d| d.first_format);
         let stored = match digest::open(&self.key, vault_id, sealed.as_deref()) {
             Ok(digest::Stored::Sharded(stored)) => stored,
+            // A vault not upgraded yet, written by a teammate's keyway of schema 2 (which
+            // still writes the first format): read as that keyway wrote it.
+            Ok(first @ digest::Stored::First { .. }) if first_format => {
+                let checked = first.check(snapshot).map_err(|d| corrupt(path, d))?;
+                self.sync_results(txn, snapshot, journal, &mut changes.results)?;
+                self.digest = Some(checked);
+                return Ok(());
+            }
+            // Only a keyway of schema 2 writes the first format, and it refuses schema 3.
             Ok(digest::Stored::First { .. }) => {
                 return Err(corrupt(
                     path,
@@ -1429,6 +1445,18 @@ impl State {
         let Some(mine) = self.digest.as_mut() else {
             return Err(corrupt(path, "its record digest was not read".into()));
         };
+        // Versions and the log only move on: an older digest, with the shards it names, is a
+        // copy of an earlier state put back (a restored backup's rows), not a change.
+        let went_back = stored.head_seq < mine.head_seq
+            || (!first_format
+                && (mine.positions.iter().zip(&stored.positions))
+                    .any(|(ours, theirs)| theirs < ours));
+        if went_back {
+            return Err(corrupt(
+                path,
+                "its record digest is older than the one this process read: an earlier state was put back".into(),
+            ));
+        }
         let mut touched = digest::ShardSet::default();
         for id in changes
             .workspaces
@@ -1556,7 +1584,15 @@ pub(crate) fn load(
             }
             positions
         }
-        _ => {
+        first_format => {
+            // Once a vault's positions are in shards, only a copy of an older digest put back
+            // can be of the first format: keyway never writes it again.
+            if first_format.is_some() && !txn.position_shards(None)?.is_empty() {
+                return Err(corrupt(
+                    path,
+                    "its record digest is of the first format though its positions are in shards: an older digest was put back".into(),
+                ));
+            }
             let positions = sequences::read(txn, path, vault_id, key, header.format)?;
             attach_latest(txn, path, vault_id, key, &positions, &mut credentials)?;
             positions

@@ -729,12 +729,18 @@ impl PgStorage {
         let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
         if client.is_closed() {
             *client = Self::connect_on(&self.runtime, &self.link)?;
-            self.statements
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clear();
+            self.forget_statements();
         }
         Ok(client)
+    }
+
+    /// Drops the prepared statements: they belong to a closed connection, or to a schema that
+    /// changed under them.
+    fn forget_statements(&self) {
+        self.statements
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The schema's version; None when the database holds no keyway vault.
@@ -797,6 +803,14 @@ impl PgStorage {
 
 impl Storage for PgStorage {
     fn read(&self) -> Result<Box<dyn ReadTxn + '_>, VaultError> {
+        if self.schema.load(Ordering::Acquire) < SCHEMA_VERSION {
+            // Another keyway may have upgraded it since: read what it has now.
+            if let Some(now) = self.schema_version()? {
+                if now != self.schema.swap(now, Ordering::AcqRel) {
+                    self.forget_statements();
+                }
+            }
+        }
         let client = self.client()?;
         block_on(client.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
             .map_err(|e| db_error(&self.shown, e))?;
@@ -814,6 +828,9 @@ impl Storage for PgStorage {
         if self.schema.load(Ordering::Acquire) < SCHEMA_VERSION {
             self.migrate()?;
             self.schema.store(SCHEMA_VERSION, Ordering::Release);
+            // Migration 3 changed columns' types (their collation): statements prepared
+            // before it would fail ("cached plan must not change result type").
+            self.forget_statements();
         }
         let client = self.client()?;
         let err = |e| db_error(&self.shown, e);
@@ -867,7 +884,9 @@ impl Storage for PgStorage {
 fn in_id_order(rows: &[tokio_postgres::Row]) -> Vec<&tokio_postgres::Row> {
     let mut keyed: Vec<(&str, &tokio_postgres::Row)> = rows
         .iter()
-        .map(|row| (row.get::<_, &str>(0), row))
+        // try_get: a column the database administrator changed to another type sorts first
+        // here rather than panicking.
+        .map(|row| (row.try_get::<_, &str>(0).unwrap_or_default(), row))
         .collect();
     keyed.sort_unstable_by(|a, b| a.0.cmp(b.0));
     keyed.into_iter().map(|(_, row)| row).collect()
@@ -992,7 +1011,9 @@ impl ReadTxn for PgTxn<'_> {
         each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
         let rows = block_on(self.client.query(
-            &self.prepared("SELECT id, revision, sealed FROM keyway_records WHERE kind = $1")?,
+            &self.prepared(
+                "SELECT id COLLATE \"C\", revision, sealed FROM keyway_records WHERE kind = $1",
+            )?,
             &[&kind(table)],
         ))
         .map_err(|e| self.err(e))?;
@@ -1014,7 +1035,9 @@ impl ReadTxn for PgTxn<'_> {
         // Ids and revisions only: a refresh after another member's save read every sealed row
         // of the vault (megabytes for 10,000 credentials) to find the one that moved.
         let rows = block_on(self.client.query(
-            &self.prepared("SELECT id, revision FROM keyway_records WHERE kind = $1")?,
+            &self.prepared(
+                "SELECT id COLLATE \"C\", revision FROM keyway_records WHERE kind = $1",
+            )?,
             &[&kind(table)],
         ))
         .map_err(|e| self.err(e))?;
@@ -1095,6 +1118,10 @@ impl ReadTxn for PgTxn<'_> {
     }
 
     fn position_shards(&self, which: Option<&[u8]>) -> Result<Vec<(u8, Vec<u8>)>, VaultError> {
+        // Schema 3 made the table: an older one has none.
+        if self.schema < 3 {
+            return Ok(Vec::new());
+        }
         let rows = match which {
             None => block_on(self.client.query(
                 &self.prepared("SELECT shard, sealed FROM keyway_positions ORDER BY shard")?,

@@ -209,6 +209,8 @@ fn a_schema_2_team_vault_is_upgraded_by_its_first_write_and_reads_the_same() {
     let v = Schema2Vault::restore();
     let sql = |q: &str| v.pg.psql(&v.database, q).trim().to_string();
     assert_eq!(sql("SELECT positions IS NOT NULL FROM keyway_meta"), "t");
+    // The first format's digest and positions, as a database administrator could keep them.
+    sql("CREATE TABLE kept_meta AS SELECT record_digest, positions FROM keyway_meta");
     let o = v.as_person(&["workspace", "add", "upgraded"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(v.schema_version(), "3");
@@ -229,6 +231,17 @@ fn a_schema_2_team_vault_is_upgraded_by_its_first_write_and_reads_the_same() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let o = v.as_person(&["log"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The old digest and positions put back (a downgrade to what schema 2 kept): refused,
+    // nothing shown, though that digest still authenticates.
+    sql("UPDATE keyway_meta m SET record_digest = k.record_digest, positions = k.positions FROM kept_meta k");
+    let o = v.as_machine(&["credential", "list", "--json"]);
+    assert_eq!(code(&o), 4, "{}", stderr(&o));
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("an older digest was put back"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// Everything the fixture holds (its README), read by both members, with `expected_workspaces` and

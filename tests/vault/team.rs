@@ -279,3 +279,80 @@ fn a_refresh_after_a_teammates_add_edit_and_delete_matches_a_fresh_open() {
     save(&mut bob, &team.catalog, &ws, "bobs");
     assert_eq!(team.open().unwrap().snapshot().credentials.len(), 3);
 }
+
+#[test]
+fn a_running_process_refuses_an_earlier_digest_put_back_with_its_shards() {
+    let team = Team::new();
+    let mut alice = team.open().unwrap();
+    let ws = alice.add_workspace("ops", Timestamp(0)).unwrap().id;
+    let c = save(&mut alice, &team.catalog, &ws, "api");
+    let mut bob = team.open().unwrap();
+    // The state as it is now, kept by a database administrator.
+    team.sql(
+        "CREATE TABLE kept_meta AS SELECT * FROM keyway_meta;
+         CREATE TABLE kept_positions AS SELECT * FROM keyway_positions",
+    );
+    let head: i64 = team
+        .sql("SELECT max(seq) FROM keyway_change_log")
+        .trim()
+        .parse()
+        .unwrap();
+    alice
+        .record_verification(
+            &c.id,
+            c.revision.number,
+            result("failing now", 3),
+            None,
+            Timestamp(3),
+        )
+        .unwrap();
+    bob.refresh().unwrap().expect("the new result");
+    assert_eq!(latest_reason(&bob, &c.id).as_deref(), Some("failing now"));
+    // Everything put back as it was, the newer log entries deleted and the generation moved
+    // on, so that it looks like a change: bob, who saw the newer state, refuses it.
+    team.sql(&format!(
+        "UPDATE keyway_meta m SET record_digest = k.record_digest, generation = m.generation + 1
+         FROM kept_meta k;
+         UPDATE keyway_positions p SET sealed = k.sealed FROM kept_positions k WHERE p.shard = k.shard;
+         DELETE FROM keyway_change_log WHERE seq > {head}"
+    ));
+    assert_damaged(bob.refresh().unwrap_err(), "an earlier state was put back");
+    assert_eq!(latest_reason(&bob, &c.id).as_deref(), Some("failing now"));
+}
+
+#[test]
+fn a_rekey_refuses_a_history_with_an_entry_deleted() {
+    let team = Team::new();
+    let mut alice = team.open().unwrap();
+    let ws = alice.add_workspace("ops", Timestamp(0)).unwrap().id;
+    let c = save(&mut alice, &team.catalog, &ws, "api");
+    alice
+        .record_verification(
+            &c.id,
+            c.revision.number,
+            result("second", 3),
+            None,
+            Timestamp(3),
+        )
+        .unwrap();
+    let bob = age::x25519::Identity::generate();
+    alice
+        .add_member(
+            &bob.to_public(),
+            MemberInfo {
+                name: "bob".into(),
+                kind: "person".into(),
+                added_at: 0,
+            },
+        )
+        .unwrap();
+    team.sql("DELETE FROM keyway_results WHERE slot = 0");
+    let before = team.sql("SELECT encode(key_slots, 'hex') FROM keyway_meta");
+    let err = alice.remove_member("bob").unwrap_err();
+    assert!(err.to_string().contains("is missing"), "{err}");
+    // Nothing was re-keyed: the slots are as they were.
+    assert_eq!(
+        team.sql("SELECT encode(key_slots, 'hex') FROM keyway_meta"),
+        before
+    );
+}
