@@ -144,6 +144,35 @@ pub(super) type Spawned = (
 
 /// After the child exited: closes its terminal, waits for the reader to take in everything it
 /// wrote, checks the terminal was left as found, and returns the raw output.
+/// From the grid, selects the Loopback API tile (filtered to) and opens the edit form of its
+/// one credential, then moves `tabs` fields on (4: name, environment, base URL, API key, to the
+/// account field).
+pub(super) fn edit_the_loopback_credential(tty: &mut Tty, tabs: usize) {
+    tty.send("/");
+    tty.send("loopback api");
+    tty.send("\r");
+    tty.wait_for("Loopback API · api_key · 1 credential(s)");
+    tty.send("e");
+    tty.wait_for("Edit Loopback API credential");
+    for _ in 0..tabs {
+        tty.send(TAB);
+    }
+}
+
+/// Quits the TUI with `q`, checks that it exited 0, and returns everything it drew (`closed`).
+pub(super) fn quit(
+    mut child: Child,
+    mut tty: Tty,
+    master: Box<dyn portable_pty::MasterPty + Send>,
+    reader_thread: std::thread::JoinHandle<()>,
+    screen: &Arc<Mutex<Screen>>,
+) -> Vec<u8> {
+    tty.send("q");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "keyway exited with {status:?}");
+    closed(tty, master, reader_thread, screen)
+}
+
 pub(super) fn closed(
     tty: Tty,
     master: Box<dyn portable_pty::MasterPty + Send>,
@@ -295,7 +324,7 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     let dir = tempfile::tempdir().unwrap();
     let config = fast_config(&dir);
     let vault = dir.path().join("vault.redb");
-    let (mut child, mut tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
+    let (child, mut tty, screen, reader_thread, master) = spawn(&dir, &vault, &config);
 
     // A missing vault: create it, passphrase twice.
     tty.wait_for("Create a new vault");
@@ -388,10 +417,7 @@ fn create_vault_workspace_and_a_verified_postgres_credential() {
     // Back on the grid before 'q' (an Esc followed at once by 'q' would read as Alt-q).
     tty.wait_until_gone("credential(s)");
 
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(ETL_PASSWORD)
             && !String::from_utf8_lossy(&raw).contains(mariadb::ETL_PASSWORD),
@@ -492,7 +518,7 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     let add = crate::support::add_loopback_args("first", &["-f", &base, "-f", &key]);
     cli(&vault, &config, dir.path(), &add);
 
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     // The only workspace opens by itself.
     tty.wait_for("ws: acme");
@@ -555,10 +581,7 @@ fn wizard_flow_with_an_inline_credential_guards_the_delete() {
     tty.send(ESC);
     // An Esc followed at once by a key reads as Alt-key: wait for the dialog to close.
     tty.wait_for("Enter/e edit");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
@@ -586,7 +609,7 @@ fn device_login_from_the_form_then_save() {
     cli(&vault, &config, dir.path(), &["workspace", "add", "acme"]);
     let fields: std::collections::HashMap<&str, String> = oauth.fields().into_iter().collect();
 
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("ws: acme");
     tty.send("/");
@@ -623,10 +646,7 @@ fn device_login_from_the_form_then_save() {
     tty.wait_for("1 credential(s)");
     tty.send(ESC);
     tty.wait_for("✓ 1");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     let text = String::from_utf8_lossy(&raw);
     assert!(
         !text.contains("at_SENTINEL") && !text.contains("rt_SENTINEL"),
@@ -853,7 +873,7 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     let server = rt.block_on(api_server(API_KEY, None));
     let dir = tempfile::tempdir().unwrap();
     let (vault, config) = shared_vault(&dir, &server.base_url());
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("ws: acme");
     tty.send("/");
@@ -884,10 +904,7 @@ fn the_unlocked_tui_shares_the_vault_and_shows_other_processes_changes() {
     tty.wait_for("Copied the name: first");
     tty.send(ESC);
     tty.wait_for("✓ 2");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
@@ -911,18 +928,11 @@ fn a_revealed_stored_secret_is_copied_after_a_confirmation_as_plain_osc_52() {
     let server = rt.block_on(api_server(API_KEY, None));
     let dir = tempfile::tempdir().unwrap();
     let (vault, config) = shared_vault(&dir, &server.base_url());
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("ws: acme");
-    tty.send("/");
-    tty.send("loopback api");
-    tty.send("\r");
-    tty.wait_for("Loopback API · api_key · 1 credential(s)");
-    tty.send("e");
-    tty.wait_for("Edit Loopback API credential");
-    for _ in 0..3 {
-        tty.send(TAB); // name, environment, base URL → the API key
-    }
+    // name, environment, base URL → the API key
+    edit_the_loopback_credential(&mut tty, 3);
     tty.wait_for("(stored; Ctrl-r shows it");
     // Hidden: the copy offers no secret.
     tty.send(CTRL_Y);
@@ -943,10 +953,7 @@ fn a_revealed_stored_secret_is_copied_after_a_confirmation_as_plain_osc_52() {
     tty.wait_for("Copied the secret of");
     tty.send(ESC); // nothing was changed: the form just closes
     tty.wait_for("Loopback API · api_key · 1 credential(s)");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     let encoded = base64::engine::general_purpose::STANDARD.encode(API_KEY);
     let plain_osc52 = format!("\x1b]52;c;{encoded}\x07");
     let sequences = raw
@@ -969,18 +976,11 @@ fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_win
     let server = rt.block_on(api_server(API_KEY, None));
     let dir = tempfile::tempdir().unwrap();
     let (vault, config) = shared_vault(&dir, &server.base_url());
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("ws: acme");
-    tty.send("/");
-    tty.send("loopback api");
-    tty.send("\r");
-    tty.wait_for("Loopback API · api_key · 1 credential(s)");
-    tty.send("e");
-    tty.wait_for("Edit Loopback API credential");
-    for _ in 0..4 {
-        tty.send(TAB); // name, environment, base URL, API key → account
-    }
+    // name, environment, base URL, API key → account
+    edit_the_loopback_credential(&mut tty, 4);
     tty.send("tui-edit");
 
     let edit = [
@@ -1003,10 +1003,7 @@ fn saving_a_form_whose_credential_another_process_changed_asks_whose_version_win
     tty.wait_for("tui-edit");
     tty.send("o");
     tty.wait_for("Saved 'first' (verified");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(API_KEY),
         "the API key was drawn"
@@ -1094,7 +1091,7 @@ fn rotating_a_postgres_password_from_the_detail_view() {
             "--active",
         ],
     );
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, mut tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("ws: acme");
     tty.send("/");
@@ -1122,10 +1119,7 @@ fn rotating_a_postgres_password_from_the_detail_view() {
     tty.send(ESC);
     tty.wait_for("Filter: /postgres");
     tty.wait_for("✓ 1");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
 
     let shown: serde_json::Value = serde_json::from_str(&cli_stdout(
         &vault,
@@ -1184,13 +1178,10 @@ fn the_tui_resolves_a_rotation_interrupted_after_the_server_took_the_new_passwor
     }
     pg.superuser_sql(&format!("ALTER ROLE {role} PASSWORD '{new}'"));
 
-    let (mut child, mut tty, screen, reader_thread, master) =
+    let (child, tty, screen, reader_thread, master) =
         spawn_with(&dir, &vault, &config, &[("KEYWAY_PASSPHRASE", PASSPHRASE)]);
     tty.wait_for("'pg-cut': rotation interrupted, resolved (the new password is current)");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     assert!(
         !String::from_utf8_lossy(&raw).contains(new),
         "a password was drawn"
@@ -1265,7 +1256,7 @@ fn the_audit_leads_to_the_fix_of_a_rejected_credential_at_80x24() {
         "{verify:?}"
     );
 
-    let (mut child, mut tty, screen, reader_thread, master) = spawn_sized(
+    let (child, mut tty, screen, reader_thread, master) = spawn_sized(
         &dir,
         &vault,
         &config,
@@ -1304,10 +1295,7 @@ fn the_audit_leads_to_the_fix_of_a_rejected_credential_at_80x24() {
         let cell = s.parser.screen().cell(row as u16, col).expect("a cell");
         assert_eq!(cell.fgcolor(), vt100::Color::Idx(2), "the tile is green");
     }
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     let text = String::from_utf8_lossy(&raw);
     assert!(
         !text.contains(new_password) && !text.contains(old_password),

@@ -11,7 +11,8 @@ use std::process::Output;
 use portable_pty::CommandBuilder;
 
 use super::pty::{
-    binary, closed, local_modes, loopback_components, spawn_command, Spawned, CTRL_S, ESC, TAB,
+    binary, closed, edit_the_loopback_credential, local_modes, loopback_components, quit,
+    spawn_command, Spawned, CTRL_S, ESC,
 };
 use crate::support::http::api_server;
 use crate::support::pg::{PgCluster, ETL_PASSWORD};
@@ -92,6 +93,12 @@ impl Member {
         String::from_utf8(o.stdout).unwrap()
     }
 
+    /// The database of the member's vault URL.
+    fn database(&self) -> String {
+        let path = self.url.rsplit('/').next().unwrap_or_default();
+        path.split('?').next().unwrap_or_default().to_string()
+    }
+
     /// The TUI as this member in a fresh pty: no passphrase given (the Unlock screen asks),
     /// the database password from PGPASSWORD.
     fn tui(&self) -> Spawned {
@@ -124,14 +131,7 @@ fn through_relay(member: &mut Member, pg: &PgCluster) -> Relay {
     config.push_str("lock_wait_secs = 1\nserver_timeout_secs = 5\n");
     std::fs::write(&member.config, config).unwrap();
     let relay = Relay::start(([127, 0, 0, 1], pg.port).into());
-    let database = member
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap();
+    let database = member.database();
     member.url = format!(
         "postgresql://etl@{}/{database}?sslmode=disable&connect_timeout=5",
         relay.addr
@@ -139,15 +139,24 @@ fn through_relay(member: &mut Member, pg: &PgCluster) -> Relay {
     relay
 }
 
-/// A team vault in a new database of `pg`: alice (the first member) with workspace acme and
-/// the verified Loopback API credential "first".
-fn team_with_one_credential(pg: &PgCluster, base_url: &str) -> Member {
+/// A loopback API server, on a runtime of its own, and a team vault in a new database of `pg`:
+/// alice (the first member) with workspace acme and the verified Loopback API credential
+/// "first" for that server. Bound in this order, they are dropped server first.
+fn team_with_one_credential(
+    pg: &PgCluster,
+) -> (
+    tokio::runtime::Runtime,
+    crate::support::http::ApiServer,
+    Member,
+) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let server = rt.block_on(api_server(API_KEY, None));
     let database = pg.new_database("live");
     let alice = Member::new(&pg.vault_url(&database));
     alice.ok(&["init", "--url", &alice.url, "--member", "alice"]);
     alice.ok(&["workspace", "add", "acme"]);
-    add_credential(&alice, "first", base_url);
-    alice
+    add_credential(&alice, "first", &server.base_url());
+    (rt, server, alice)
 }
 
 fn add_credential(member: &Member, name: &str, base_url: &str) {
@@ -168,30 +177,21 @@ fn unlock(tty: &mut super::pty::Tty) {
 
 #[test]
 fn a_teammates_change_reaches_the_open_tui_by_notify() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(api_server(API_KEY, None));
     let pg = PgCluster::shared();
-    let alice = team_with_one_credential(pg, &server.base_url());
+    let (_rt, server, alice) = team_with_one_credential(pg);
     // Bob, with a home and identity of his own, becomes a member.
     let bob = Member::new(&alice.url);
     let bob_key = bob.ok(&["member", "keygen"]);
     alice.ok(&["member", "add", "bob", bob_key.trim()]);
 
-    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    let (child, mut tty, screen, reader_thread, master) = alice.tui();
     unlock(&mut tty);
     tty.send("/");
     tty.send("loopback api");
     tty.send("\r");
     tty.wait_for("Loopback API · api_key · 1 credential(s)");
     // The TUI listens on a connection of its own (it does not poll a team vault).
-    let database = alice
-        .url
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap();
+    let database = alice.database();
     // The listen task connects after the grid is drawn: wait for its connection to show.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -218,22 +218,17 @@ fn a_teammates_change_reaches_the_open_tui_by_notify() {
     tty.wait_for("second");
     tty.send(ESC);
     tty.wait_for("✓ 2");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader_thread, &screen);
+    let raw = quit(child, tty, master, reader_thread, &screen);
     let drawn = String::from_utf8_lossy(&raw);
     assert!(!drawn.contains(API_KEY) && !drawn.contains(PASSPHRASE));
 }
 
 #[test]
 fn the_server_restarted_mid_session_the_tui_goes_offline_read_only_and_comes_back() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(api_server(API_KEY, None));
     // A cluster of its own: stopping it must not disturb the tests sharing the other one.
     let pg = PgCluster::start();
-    let alice = team_with_one_credential(&pg, &server.base_url());
-    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    let (_rt, _server, alice) = team_with_one_credential(&pg);
+    let (child, mut tty, screen, reader_thread, master) = alice.tui();
     unlock(&mut tty);
     tty.wait_for("✓ 1");
 
@@ -253,10 +248,7 @@ fn the_server_restarted_mid_session_the_tui_goes_offline_read_only_and_comes_bac
     tty.wait_for("Back online");
     tty.send(ESC);
     tty.wait_for("✓ 1");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    closed(tty, master, reader_thread, &screen);
+    quit(child, tty, master, reader_thread, &screen);
 
     // Nothing acknowledged was lost, and the refused write was not queued.
     let listed = alice.ok(&["credential", "list", "-w", "acme"]);
@@ -267,12 +259,10 @@ fn the_server_restarted_mid_session_the_tui_goes_offline_read_only_and_comes_bac
 
 #[test]
 fn the_change_feeds_connection_going_silent_takes_the_tui_offline_and_it_comes_back() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(api_server(API_KEY, None));
     let pg = PgCluster::shared();
-    let mut alice = team_with_one_credential(pg, &server.base_url());
+    let (_rt, _server, mut alice) = team_with_one_credential(pg);
     let relay = through_relay(&mut alice, pg);
-    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    let (child, mut tty, screen, reader_thread, master) = alice.tui();
     unlock(&mut tty);
     tty.wait_for("✓ 1");
     // The feed listens, and its first check (a LISTEN again, 5 s later) was answered.
@@ -294,31 +284,19 @@ fn the_change_feeds_connection_going_silent_takes_the_tui_offline_and_it_comes_b
     // ...and the first after forwarding resumes brings it back.
     tty.wait_until_gone("offline, read-only");
     tty.wait_for("Back online");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    closed(tty, master, reader_thread, &screen);
+    quit(child, tty, master, reader_thread, &screen);
 }
 
 #[test]
 fn a_save_that_finds_the_server_gone_before_the_feed_does_goes_offline_at_once_and_keeps_the_form()
 {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(api_server(API_KEY, None));
     let pg = PgCluster::shared();
-    let mut alice = team_with_one_credential(pg, &server.base_url());
+    let (_rt, _server, mut alice) = team_with_one_credential(pg);
     let relay = through_relay(&mut alice, pg);
-    let (mut child, mut tty, screen, reader_thread, master) = alice.tui();
+    let (child, mut tty, screen, reader_thread, master) = alice.tui();
     unlock(&mut tty);
-    tty.send("/");
-    tty.send("loopback api");
-    tty.send("\r");
-    tty.wait_for("Loopback API · api_key · 1 credential(s)");
-    tty.send("e");
-    tty.wait_for("Edit Loopback API credential");
-    for _ in 0..4 {
-        tty.send(TAB); // name, environment, base URL, API key → account
-    }
+    // name, environment, base URL, API key → account
+    edit_the_loopback_credential(&mut tty, 4);
     tty.send("typed-before-outage");
     // Only the store's connection goes silent, at the moment its write asks for its turn;
     // the change feed's stays healthy, so it is the write that must find the server gone.
@@ -335,10 +313,7 @@ fn a_save_that_finds_the_server_gone_before_the_feed_does_goes_offline_at_once_a
     tty.wait_until_gone("offline, read-only");
     tty.send(CTRL_S);
     tty.wait_for("Saved 'first' (verified");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    closed(tty, master, reader_thread, &screen);
+    quit(child, tty, master, reader_thread, &screen);
     alice.url = pg.vault_url(
         alice
             .url
@@ -355,10 +330,8 @@ fn a_save_that_finds_the_server_gone_before_the_feed_does_goes_offline_at_once_a
 
 #[test]
 fn a_rekey_by_another_member_reloads_open_tuis_with_their_own_slot_and_the_removed_one_is_told() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let server = rt.block_on(api_server(API_KEY, None));
     let pg = PgCluster::shared();
-    let alice = team_with_one_credential(pg, &server.base_url());
+    let (_rt, server, alice) = team_with_one_credential(pg);
     let (bob, carol) = (Member::new(&alice.url), Member::new(&alice.url));
     for (name, member) in [("bob", &bob), ("carol", &carol)] {
         let key = member.ok(&["member", "keygen"]);
@@ -476,14 +449,11 @@ fn the_database_password_is_asked_on_the_terminal_and_a_wrong_one_is_refused() {
 
     // The TUI asks before it takes the terminal, and its change feed logs in with it too: a
     // rename by another process shows without a key pressed.
-    let (mut child, mut tty, screen, reader, master) = without_db_password(&alice, &[]);
+    let (child, mut tty, screen, reader, master) = without_db_password(&alice, &[]);
     answer_prompt(&mut tty, &*master, ETL_PASSWORD);
     tty.wait_for("ws: acme");
     alice.ok(&["workspace", "rename", "acme", "renamed"]);
     tty.wait_for("ws: renamed");
-    tty.send("q");
-    let status = child.wait().unwrap();
-    assert!(status.success(), "keyway exited with {status:?}");
-    let raw = closed(tty, master, reader, &screen);
+    let raw = quit(child, tty, master, reader, &screen);
     assert!(!String::from_utf8_lossy(&raw).contains(ETL_PASSWORD));
 }
