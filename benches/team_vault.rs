@@ -24,14 +24,14 @@ use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
 use keyway::core::time::Timestamp;
-use keyway::core::{Credential, RecordId};
+use keyway::core::RecordId;
 use keyway::store::Store;
 use keyway::vault::keyslot::MemberInfo;
 use keyway::vault::{Options, Unlock};
 use secrecy::SecretString;
 
-use common::measure::{full_history, median, percentile};
-use common::seed::{credential, list};
+use common::measure::{median, percentile};
+use common::seed::{credential, fill, list};
 use support::pg::{PgCluster, ETL_PASSWORD};
 
 const N: usize = 10_000;
@@ -114,22 +114,7 @@ fn main() {
         .expect("workspace")
         .id;
     let seeding = Instant::now();
-    let creds: Vec<Credential> = (0..n)
-        .map(|i| credential(&store, &catalog, &ws, i))
-        .collect();
-    let history = full_history(creds[0].last_verification.as_ref().expect("verified"));
-    let mut creds = creds.into_iter();
-    loop {
-        let chunk: Vec<_> = creds
-            .by_ref()
-            .take(1000)
-            .map(|c| (c, history.clone()))
-            .collect();
-        if chunk.is_empty() {
-            break;
-        }
-        store.save_credentials(chunk).expect("bulk insert");
-    }
+    fill(&mut store, &catalog, &ws, n);
     let seed_s = seeding.elapsed().as_secs_f64();
     drop(store);
 

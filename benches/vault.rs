@@ -17,15 +17,14 @@ use std::time::{Duration, Instant};
 
 use keyway::catalog::Catalog;
 use keyway::core::time::Timestamp;
-use keyway::core::Credential;
 use keyway::store::Store;
 use keyway::vault::kdf;
 use keyway::vault::Vault;
 
 mod common;
 use common::alloc::{LIVE, PEAK};
-use common::measure::{full_history, median, percentile};
-use common::seed::{credential, list};
+use common::measure::{median, percentile};
+use common::seed::{credential, fill, list};
 
 const N: usize = 10_000;
 const PASS: &[u8] = b"bench passphrase";
@@ -134,25 +133,7 @@ fn main() {
         .add_workspace("bench", Timestamp(0))
         .expect("workspace")
         .id;
-    let creds: Vec<Credential> = (0..n)
-        .map(|i| credential(&store, &catalog, &ws, i))
-        .collect();
-    // Each credential with a full verification history: opening reads only the latest result,
-    // so the history's size must not show in the open time.
-    // Every credential has the same latest result, so one history serves them all.
-    let history = full_history(creds[0].last_verification.as_ref().expect("verified"));
-    let mut creds = creds.into_iter();
-    loop {
-        let chunk: Vec<_> = creds
-            .by_ref()
-            .take(1000)
-            .map(|c| (c, history.clone()))
-            .collect();
-        if chunk.is_empty() {
-            break;
-        }
-        store.save_credentials(chunk).expect("bulk insert");
-    }
+    fill(&mut store, &catalog, &ws, n);
     drop(store);
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
 

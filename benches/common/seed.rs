@@ -66,6 +66,28 @@ pub fn credential(
     c
 }
 
+/// Fills workspace `ws` with credentials 0..n (`credential`), each with a full verification
+/// history, by the store's bulk path: 1,000 credentials per transaction. Opening reads only the
+/// latest result, so the history's size must not show in an open's time; every credential has
+/// the same latest result, so one history serves them all.
+pub fn fill(store: &mut Store, catalog: &Catalog, ws: &keyway::core::RecordId, n: usize) {
+    let creds: Vec<Credential> = (0..n).map(|i| credential(store, catalog, ws, i)).collect();
+    let history =
+        super::measure::full_history(creds[0].last_verification.as_ref().expect("verified"));
+    let mut creds = creds.into_iter();
+    loop {
+        let chunk: Vec<_> = creds
+            .by_ref()
+            .take(1000)
+            .map(|c| (c, history.clone()))
+            .collect();
+        if chunk.is_empty() {
+            break;
+        }
+        store.save_credentials(chunk).expect("bulk insert");
+    }
+}
+
 /// What `keyway credential list` shows of each credential, as the open benchmarks list it.
 pub fn list(snapshot: &Snapshot) -> Vec<String> {
     snapshot
