@@ -1406,7 +1406,24 @@ impl State {
     ) -> Result<(), VaultError> {
         let vault_id = &self.header.vault_id;
         let positions = sequences::read(txn, &self.path, vault_id, &self.key, self.header.format)?;
-        self.take_positions(txn, snapshot, journal, positions, changed)
+        let moved: Vec<(&RecordId, &sequences::Position)> = positions
+            .iter()
+            .filter(|(id, p)| self.positions.get(*id) != Some(*p))
+            .collect();
+        let mut latest =
+            results::read_latest(txn, &self.path, vault_id, &self.key, moved.into_iter())?;
+        for (i, c) in snapshot.credentials.iter_mut().enumerate() {
+            let latest = match latest.remove(c.id.as_str()) {
+                Some((_, v)) => Some(v),
+                None if !positions.contains_key(&c.id) && c.last_verification.is_some() => None,
+                None => continue,
+            };
+            let old = std::mem::replace(&mut c.last_verification, latest);
+            journal.push(Step::Latest(i, old));
+            changed.push(c.id.clone());
+        }
+        journal.save_positions(std::mem::replace(&mut self.positions, positions));
+        Ok(())
     }
 
     /// A team vault's refresh after the records (`changes`) were brought up to date: the
@@ -1478,7 +1495,7 @@ impl State {
             }
         }
         if !moved.is_empty() {
-            let read = shards::read_shards(
+            let mut read = shards::read_shards(
                 txn,
                 path,
                 vault_id,
@@ -1488,18 +1505,13 @@ impl State {
             )?;
             let mut positions = self.positions.clone();
             positions.retain(|id, _| !moved.contains(digest::shard_of(id.as_str())));
-            let mut latest: HashMap<RecordId, Option<Verification>> =
-                HashMap::with_capacity(read.len());
-            for (id, position, newest) in read {
-                positions.insert(id.clone(), position);
-                latest.insert(id, newest);
-            }
+            positions.extend(read.positions);
             // The newest result of every credential of a moved shard is the shard's.
             for (i, c) in snapshot.credentials.iter_mut().enumerate() {
                 if !moved.contains(digest::shard_of(c.id.as_str())) {
                     continue;
                 }
-                let newest = latest.remove(&c.id).flatten();
+                let newest = read.newest.remove(&c.id).flatten();
                 if newest != c.last_verification {
                     let old = std::mem::replace(&mut c.last_verification, newest);
                     journal.push(Step::Latest(i, old));
@@ -1515,37 +1527,6 @@ impl State {
             mine.positions = stored.positions;
             mine.first_format = false;
         }
-        Ok(())
-    }
-
-    /// Makes `positions` (as stored now) the vault's, and gives each credential whose position
-    /// moved its newest result.
-    fn take_positions(
-        &mut self,
-        txn: &dyn ReadTxn,
-        snapshot: &mut Snapshot,
-        journal: &mut Journal,
-        positions: Positions,
-        changed: &mut Vec<RecordId>,
-    ) -> Result<(), VaultError> {
-        let vault_id = &self.header.vault_id;
-        let moved: Vec<(&RecordId, &sequences::Position)> = positions
-            .iter()
-            .filter(|(id, p)| self.positions.get(*id) != Some(*p))
-            .collect();
-        let mut latest =
-            results::read_latest(txn, &self.path, vault_id, &self.key, moved.into_iter())?;
-        for (i, c) in snapshot.credentials.iter_mut().enumerate() {
-            let latest = match latest.remove(c.id.as_str()) {
-                Some((_, v)) => Some(v),
-                None if !positions.contains_key(&c.id) && c.last_verification.is_some() => None,
-                None => continue,
-            };
-            let old = std::mem::replace(&mut c.last_verification, latest);
-            journal.push(Step::Latest(i, old));
-            changed.push(c.id.clone());
-        }
-        journal.save_positions(std::mem::replace(&mut self.positions, positions));
         Ok(())
     }
 }
@@ -1570,19 +1551,11 @@ pub(crate) fn load(
     let positions = match &stored {
         // A team vault's shards hold each credential's newest result too (shards.rs).
         Some(digest::Stored::Sharded(d)) => {
-            let entries = shards::read_shards(txn, path, vault_id, key, &d.positions, None)?;
-            let mut positions = Positions::with_capacity(entries.len());
-            let mut latest: HashMap<RecordId, Verification> = HashMap::with_capacity(entries.len());
-            for (id, position, newest) in entries {
-                if let Some(newest) = newest {
-                    latest.insert(id.clone(), newest);
-                }
-                positions.insert(id, position);
-            }
+            let mut read = shards::read_shards(txn, path, vault_id, key, &d.positions, None)?;
             for c in &mut credentials {
-                c.last_verification = latest.remove(&c.id);
+                c.last_verification = read.newest.remove(&c.id).flatten();
             }
-            positions
+            read.positions
         }
         first_format => {
             // Once a vault's positions are in shards, only a copy of an older digest put back

@@ -966,15 +966,6 @@ impl PgTxn<'_> {
         }
     }
 
-    fn set_meta(&self, column: &str, value: &[u8]) -> Result<(), VaultError> {
-        block_on(
-            self.client
-                .execute(&format!("UPDATE keyway_meta SET {column} = $1"), &[&value]),
-        )
-        .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
     fn stale(&self, table: Table, id: &str) -> VaultError {
         VaultError::Stale {
             path: self.shown.to_path_buf(),
@@ -1281,10 +1272,6 @@ impl WriteTxn for PgTxn<'_> {
         ))
         .map_err(|e| self.err(e))?;
         Ok(())
-    }
-
-    fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
-        self.set_meta("positions", sealed)
     }
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError> {

@@ -94,19 +94,11 @@ pub(super) fn seal<'a>(
     vault_id: &str,
     positions: impl Iterator<Item = (&'a RecordId, &'a Position)>,
 ) -> Vec<u8> {
-    seal_with_aad(key, &aad(vault_id), positions)
-}
-
-fn seal_with_aad<'a>(
-    key: &DataKey,
-    aad: &[u8],
-    positions: impl Iterator<Item = (&'a RecordId, &'a Position)>,
-) -> Vec<u8> {
     let next: Vec<(&RecordId, &Position)> = positions.collect();
     let mut out = Vec::with_capacity(crypto::NONCE_LEN + 64 * next.len() + 8 + crypto::TAG_LEN);
     // A list of strings and integers always encodes; if it did not, the record would be left
     // empty and read back as damaged.
-    key.seal_appended(&mut out, aad, |plain| {
+    key.seal_appended(&mut out, &aad(vault_id), |plain| {
         postcard::to_io(&next, plain).map(|_| ())
     });
     out

@@ -8,11 +8,13 @@ use std::path::Path;
 use super::crypto::{self, DataKey};
 use super::digest::ShardSet;
 use super::results;
-use super::sequences::Position;
+use super::sequences::{Position, Positions};
+// foldhash rather than SipHash, for maps keyed by record ids: see vault/mod.rs.
 use super::storage::ReadTxn;
 use super::tables::SEQUENCES_NAME;
 use super::{corrupt, VaultError};
 use crate::core::{RecordId, Verification};
+use foldhash::{HashMap, HashMapExt};
 
 /// The associated data of shard `shard`'s positions at `version`: the record digest
 /// (digest.rs) names every shard's version, so an older record of a shard (a history rolled
@@ -24,10 +26,14 @@ fn shard_aad(vault_id: &str, shard: u8, version: u64) -> Vec<u8> {
     crypto::revision_aad(vault_id, SEQUENCES_NAME, &id, version)
 }
 
-/// A credential of a position shard: where its results stand, and its newest result as the
-/// snapshot shows it (a run's repeats applied), so that an open reads the 256 shards and no
-/// history entry (10,000 lookups scattered over the results table were half of an open).
-pub(super) type ShardEntry = (RecordId, Position, Option<Verification>);
+/// What shards hold for their credentials: where each one's results stand, and its newest
+/// result as the snapshot shows it (a run's repeats applied), so that an open reads the 256
+/// shards and no history entry (10,000 lookups scattered over the results table were half of
+/// an open).
+pub(super) struct ShardsRead {
+    pub positions: Positions,
+    pub newest: HashMap<RecordId, Option<Verification>>,
+}
 
 /// The record of shard `shard`'s positions (those of the credentials whose id falls in it),
 /// with each one's newest result, as version `version`.
@@ -50,7 +56,7 @@ pub(super) fn seal_shard<'a>(
     out
 }
 
-/// The entries of the shards in `which` (None: all of them), each shard authenticated as the
+/// What the shards in `which` (None: all of them), each shard authenticated as the
 /// version `versions` (the digest's) names: a shard the digest says was written must be there,
 /// and one it says never was must not.
 pub(super) fn read_shards(
@@ -60,11 +66,14 @@ pub(super) fn read_shards(
     key: &DataKey,
     versions: &[u64],
     which: Option<&ShardSet>,
-) -> Result<Vec<ShardEntry>, VaultError> {
+) -> Result<ShardsRead, VaultError> {
     let wanted: Option<Vec<u8>> = which.map(|set| set.iter().collect());
     let rows = txn.position_shards(wanted.as_deref())?;
     let mut found = ShardSet::default();
-    let mut out = Vec::new();
+    let mut out = ShardsRead {
+        positions: Positions::new(),
+        newest: HashMap::new(),
+    };
     for (shard, sealed) in rows {
         let version = versions.get(usize::from(shard)).copied().unwrap_or(0);
         if version == 0 {
@@ -94,7 +103,8 @@ pub(super) fn read_shards(
                 Some(bytes) => Some(results::decode_latest(&bytes).ok_or_else(undecodable)?),
                 None => None,
             };
-            out.push((id, position, latest));
+            out.positions.insert(id.clone(), position);
+            out.newest.insert(id, latest);
         }
         found.insert(shard);
     }

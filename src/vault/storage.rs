@@ -206,7 +206,14 @@ pub trait WriteTxn: ReadTxn {
     /// Deletes every result entry of `credential`.
     fn remove_results(&mut self, credential: &str) -> Result<(), VaultError>;
 
-    fn put_positions(&mut self, sealed: &[u8]) -> Result<(), VaultError>;
+    /// Writes the one record of every credential's position (`positions`). A storage that
+    /// keeps the record digest keeps them in shards instead (`put_position_shards`).
+    fn put_positions(&mut self, _sealed: &[u8]) -> Result<(), VaultError> {
+        Err(VaultError::Storage {
+            path: Default::default(),
+            detail: "this storage keeps the positions in shards".into(),
+        })
+    }
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError>;
 
