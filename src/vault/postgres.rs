@@ -942,6 +942,33 @@ impl PgTxn<'_> {
         Ok(statement)
     }
 
+    /// `sql`, prepared once (`prepared`), run with `params`: its rows.
+    fn query(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, VaultError> {
+        block_on(self.client.query(&self.prepared(sql)?, params)).map_err(|e| self.err(e))
+    }
+
+    /// `sql`, prepared once, run with `params`: its one row, if any.
+    fn query_opt(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, VaultError> {
+        block_on(self.client.query_opt(&self.prepared(sql)?, params)).map_err(|e| self.err(e))
+    }
+
+    /// `sql`, prepared once, run with `params`: how many rows it changed.
+    fn execute(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64, VaultError> {
+        block_on(self.client.execute(&self.prepared(sql)?, params)).map_err(|e| self.err(e))
+    }
+
     fn revision(&self, n: i64) -> Result<u64, VaultError> {
         u64::try_from(n)
             .map_err(|_| corrupt(self.shown, format!("it holds a negative number ({n})")))
@@ -954,13 +981,9 @@ impl PgTxn<'_> {
         })
     }
 
-    fn meta_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, VaultError> {
-        let row = block_on(
-            self.client
-                .query_opt(&format!("SELECT {column} FROM keyway_meta"), &[]),
-        )
-        .map_err(|e| self.err(e))?;
-        match row {
+    /// One column of the meta row, by `sql` (`SELECT column FROM keyway_meta`).
+    fn meta_bytes(&self, sql: &'static str) -> Result<Option<Vec<u8>>, VaultError> {
+        match self.query_opt(sql, &[])? {
             Some(row) => Ok(row.get::<_, Option<Vec<u8>>>(0)),
             None => Err(VaultError::Foreign(self.shown.to_path_buf())),
         }
@@ -980,19 +1003,14 @@ impl ReadTxn for PgTxn<'_> {
         if let Some(g) = self.generation {
             return Ok(g);
         }
-        let row = block_on(
-            self.client
-                .query_opt("SELECT generation FROM keyway_meta", &[]),
-        )
-        .map_err(|e| self.err(e))?;
-        match row {
+        match self.query_opt("SELECT generation FROM keyway_meta", &[])? {
             Some(row) => self.revision(row.get::<_, i64>(0)),
             None => Err(VaultError::Foreign(self.shown.to_path_buf())),
         }
     }
 
     fn key_slots(&self) -> Result<Vec<u8>, VaultError> {
-        self.meta_bytes("key_slots")?
+        self.meta_bytes("SELECT key_slots FROM keyway_meta")?
             .ok_or_else(|| VaultError::Foreign(self.shown.to_path_buf()))
     }
 
@@ -1001,13 +1019,10 @@ impl ReadTxn for PgTxn<'_> {
         table: Table,
         each: &mut dyn FnMut(StoredRecord<'_>) -> Result<(), VaultError>,
     ) -> Result<(), VaultError> {
-        let rows = block_on(self.client.query(
-            &self.prepared(
-                "SELECT id COLLATE \"C\", revision, sealed FROM keyway_records WHERE kind = $1",
-            )?,
+        let rows = self.query(
+            "SELECT id COLLATE \"C\", revision, sealed FROM keyway_records WHERE kind = $1",
             &[&kind(table)],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         for row in in_id_order(&rows) {
             each(StoredRecord {
                 id: row.get(0),
@@ -1025,13 +1040,10 @@ impl ReadTxn for PgTxn<'_> {
     ) -> Result<(), VaultError> {
         // Ids and revisions only: a refresh after another member's save read every sealed row
         // of the vault (megabytes for 10,000 credentials) to find the one that moved.
-        let rows = block_on(self.client.query(
-            &self.prepared(
-                "SELECT id COLLATE \"C\", revision FROM keyway_records WHERE kind = $1",
-            )?,
+        let rows = self.query(
+            "SELECT id COLLATE \"C\", revision FROM keyway_records WHERE kind = $1",
             &[&kind(table)],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         for row in in_id_order(&rows) {
             each(row.get(0), self.revision(row.get(1))?)?;
         }
@@ -1039,25 +1051,19 @@ impl ReadTxn for PgTxn<'_> {
     }
 
     fn get(&self, table: Table, id: &str) -> Result<Option<(u64, Vec<u8>)>, VaultError> {
-        let row = block_on(self.client.query_opt(
-            &self.prepared(
-                "SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2",
-            )?,
+        let row = self.query_opt(
+            "SELECT revision, sealed FROM keyway_records WHERE kind = $1 AND id = $2",
             &[&kind(table), &id],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         row.map(|row| Ok((self.revision(row.get(0))?, row.get(1))))
             .transpose()
     }
 
     fn result(&self, slot: u8, credential: &str) -> Result<Option<Vec<u8>>, VaultError> {
-        let row = block_on(self.client.query_opt(
-            &self.prepared(
-                "SELECT sealed FROM keyway_results WHERE slot = $1 AND credential = $2",
-            )?,
+        let row = self.query_opt(
+            "SELECT sealed FROM keyway_results WHERE slot = $1 AND credential = $2",
             &[&i16::from(slot), &credential],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(row.map(|row| row.get(0)))
     }
 
@@ -1067,15 +1073,12 @@ impl ReadTxn for PgTxn<'_> {
         let slots: Vec<i16> = wanted.iter().map(|(slot, _)| i16::from(*slot)).collect();
         let credentials: Vec<&str> = wanted.iter().map(|(_, c)| *c).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&slots, &credentials];
-        let rows = block_on(self.client.query(
-            &self.prepared(
-                "SELECT w.i, r.sealed
+        let rows = self.query(
+            "SELECT w.i, r.sealed
              FROM unnest($1::smallint[], $2::text[]) WITH ORDINALITY AS w(slot, credential, i)
              JOIN keyway_results r ON r.slot = w.slot AND r.credential = w.credential",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         let mut out = vec![None; wanted.len()];
         for row in rows {
             let i: i64 = row.get(0);
@@ -1097,7 +1100,7 @@ impl ReadTxn for PgTxn<'_> {
     }
 
     fn positions(&self) -> Result<Option<Vec<u8>>, VaultError> {
-        self.meta_bytes("positions")
+        self.meta_bytes("SELECT positions FROM keyway_meta")
     }
 
     fn keeps_record_digest(&self) -> bool {
@@ -1105,7 +1108,7 @@ impl ReadTxn for PgTxn<'_> {
     }
 
     fn record_digest(&self) -> Result<Option<Vec<u8>>, VaultError> {
-        self.meta_bytes("record_digest")
+        self.meta_bytes("SELECT record_digest FROM keyway_meta")
     }
 
     fn position_shards(&self, which: Option<&[u8]>) -> Result<Vec<(u8, Vec<u8>)>, VaultError> {
@@ -1114,19 +1117,18 @@ impl ReadTxn for PgTxn<'_> {
             return Ok(Vec::new());
         }
         let rows = match which {
-            None => block_on(self.client.query(
-                &self.prepared("SELECT shard, sealed FROM keyway_positions ORDER BY shard")?,
+            None => self.query(
+                "SELECT shard, sealed FROM keyway_positions ORDER BY shard",
                 &[],
-            )),
+            )?,
             Some(shards) => {
                 let shards: Vec<i16> = shards.iter().map(|s| i16::from(*s)).collect();
-                block_on(self.client.query(
-                    &self.prepared("SELECT shard, sealed FROM keyway_positions WHERE shard = ANY($1) ORDER BY shard")?,
+                self.query(
+                    "SELECT shard, sealed FROM keyway_positions WHERE shard = ANY($1) ORDER BY shard",
                     &[&shards],
-                ))
+                )?
             }
-        }
-        .map_err(|e| self.err(e))?;
+        };
         rows.iter()
             .map(|row| {
                 // The table's CHECK keeps shards within 0..=255.
@@ -1147,11 +1149,10 @@ impl ReadTxn for PgTxn<'_> {
         if self.schema < 2 {
             return Ok(Vec::new());
         }
-        let rows = block_on(self.client.query(
-            &self.prepared("SELECT seq, sealed FROM keyway_change_log ORDER BY seq")?,
+        let rows = self.query(
+            "SELECT seq, sealed FROM keyway_change_log ORDER BY seq",
             &[],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         rows.iter()
             .map(|row| Ok((self.revision(row.get(0))?, row.get(1))))
             .collect()
@@ -1169,21 +1170,20 @@ impl WriteTxn for PgTxn<'_> {
     ) -> Result<(), VaultError> {
         let revision = self.as_i64(revision)?;
         let changed = match expected {
-            None => block_on(self.client.execute(
-                &self.prepared("INSERT INTO keyway_records (kind, id, revision, sealed) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING")?,
+            None => self.execute(
+                "INSERT INTO keyway_records (kind, id, revision, sealed) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT DO NOTHING",
                 &[&kind(table), &id, &revision, &sealed],
-            )),
+            )?,
             Some(expected) => {
                 let expected = self.as_i64(expected)?;
-                block_on(self.client.execute(
-                    &self.prepared("UPDATE keyway_records SET revision = $3, sealed = $4
-                     WHERE kind = $1 AND id = $2 AND revision = $5")?,
+                self.execute(
+                    "UPDATE keyway_records SET revision = $3, sealed = $4
+                     WHERE kind = $1 AND id = $2 AND revision = $5",
                     &[&kind(table), &id, &revision, &sealed, &expected],
-                ))
+                )?
             }
-        }
-        .map_err(|e| self.err(e))?;
+        };
         if changed == 1 {
             Ok(())
         } else {
@@ -1207,15 +1207,12 @@ impl WriteTxn for PgTxn<'_> {
             .collect::<Result<Vec<i64>, _>>()?;
         let sealed: Vec<&[u8]> = records.iter().map(|(_, _, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 4] = [&kind(table), &ids, &revisions, &sealed];
-        let changed = block_on(self.client.execute(
-            &self.prepared(
-                "UPDATE keyway_records r SET sealed = n.sealed
+        let changed = self.execute(
+            "UPDATE keyway_records r SET sealed = n.sealed
              FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS n(id, revision, sealed)
              WHERE r.kind = $1 AND r.id = n.id AND r.revision = n.revision",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         if changed == records.len() as u64 {
             return Ok(());
         }
@@ -1230,13 +1227,10 @@ impl WriteTxn for PgTxn<'_> {
 
     fn remove(&mut self, table: Table, id: &str, expected: u64) -> Result<(), VaultError> {
         let expected = self.as_i64(expected)?;
-        let changed = block_on(self.client.execute(
-            &self.prepared(
-                "DELETE FROM keyway_records WHERE kind = $1 AND id = $2 AND revision = $3",
-            )?,
+        let changed = self.execute(
+            "DELETE FROM keyway_records WHERE kind = $1 AND id = $2 AND revision = $3",
             &[&kind(table), &id, &expected],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         if changed == 1 {
             Ok(())
         } else {
@@ -1253,36 +1247,29 @@ impl WriteTxn for PgTxn<'_> {
         let credentials: Vec<&str> = entries.iter().map(|e| e.credential.as_str()).collect();
         let sealed: Vec<&[u8]> = entries.iter().map(|e| e.bytes.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 3] = [&slots, &credentials, &sealed];
-        block_on(self.client.execute(
-            &self.prepared(
-                "INSERT INTO keyway_results (slot, credential, sealed)
+        self.execute(
+            "INSERT INTO keyway_results (slot, credential, sealed)
              SELECT * FROM unnest($1::smallint[], $2::text[], $3::bytea[])
              ON CONFLICT (slot, credential) DO UPDATE SET sealed = EXCLUDED.sealed",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
     fn remove_results(&mut self, credential: &str) -> Result<(), VaultError> {
-        block_on(self.client.execute(
-            &self.prepared("DELETE FROM keyway_results WHERE credential = $1")?,
+        self.execute(
+            "DELETE FROM keyway_results WHERE credential = $1",
             &[&credential],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
     fn put_key_slots(&mut self, header: &[u8]) -> Result<(), VaultError> {
-        let inserted = block_on(self.client.execute(
-            &self.prepared(
-                "INSERT INTO keyway_meta (generation, key_slots) VALUES (0, $1)
+        let inserted = self.execute(
+            "INSERT INTO keyway_meta (generation, key_slots) VALUES (0, $1)
              ON CONFLICT (singleton) DO UPDATE SET key_slots = EXCLUDED.key_slots",
-            )?,
             &[&header],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         debug_assert_eq!(inserted, 1);
         Ok(())
     }
@@ -1298,14 +1285,11 @@ impl WriteTxn for PgTxn<'_> {
         let ats: Vec<i64> = entries.iter().map(|(_, at, _)| *at).collect();
         let sealed: Vec<&[u8]> = entries.iter().map(|(_, _, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 3] = [&seqs, &ats, &sealed];
-        block_on(self.client.execute(
-            &self.prepared(
-                "INSERT INTO keyway_change_log (seq, at, sealed)
+        self.execute(
+            "INSERT INTO keyway_change_log (seq, at, sealed)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
@@ -1319,23 +1303,19 @@ impl WriteTxn for PgTxn<'_> {
             .collect::<Result<Vec<i64>, _>>()?;
         let sealed: Vec<&[u8]> = entries.iter().map(|(_, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&seqs, &sealed];
-        block_on(self.client.execute(
-            &self.prepared(
-                "UPDATE keyway_change_log l SET sealed = n.sealed
+        self.execute(
+            "UPDATE keyway_change_log l SET sealed = n.sealed
              FROM unnest($1::bigint[], $2::bytea[]) AS n(seq, sealed) WHERE l.seq = n.seq",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
     fn put_record_digest(&mut self, sealed: &[u8]) -> Result<(), VaultError> {
-        block_on(self.client.execute(
-            &self.prepared("UPDATE keyway_meta SET record_digest = $1, positions = NULL")?,
+        self.execute(
+            "UPDATE keyway_meta SET record_digest = $1, positions = NULL",
             &[&sealed],
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
@@ -1346,15 +1326,12 @@ impl WriteTxn for PgTxn<'_> {
         let numbers: Vec<i16> = shards.iter().map(|(s, _)| i16::from(*s)).collect();
         let sealed: Vec<&[u8]> = shards.iter().map(|(_, b)| b.as_slice()).collect();
         let params: [&(dyn ToSql + Sync); 2] = [&numbers, &sealed];
-        block_on(self.client.execute(
-            &self.prepared(
-                "INSERT INTO keyway_positions (shard, sealed)
+        self.execute(
+            "INSERT INTO keyway_positions (shard, sealed)
              SELECT * FROM unnest($1::smallint[], $2::bytea[])
              ON CONFLICT (shard) DO UPDATE SET sealed = EXCLUDED.sealed",
-            )?,
             &params,
-        ))
-        .map_err(|e| self.err(e))?;
+        )?;
         Ok(())
     }
 
