@@ -104,21 +104,31 @@ impl Member {
     fn tui(&self) -> Spawned {
         let run = self.home.path().join("run");
         std::fs::create_dir_all(&run).unwrap();
+        let mut cmd = self.pty_command(&[]);
+        cmd.env("PGPASSWORD", ETL_PASSWORD);
+        cmd.env_remove("NO_COLOR");
+        cmd.env_remove("KEYWAY_PASSPHRASE");
+        spawn_command(cmd)
+    }
+
+    /// `keyway ARGS` as this member, for a pty: its vault, config and home, no vault or
+    /// passfile from the environment.
+    fn pty_command(&self, args: &[&str]) -> CommandBuilder {
         let mut cmd = CommandBuilder::new(binary());
         cmd.arg("--vault");
         cmd.arg(&self.url);
         cmd.arg("--config");
         cmd.arg(&self.config);
+        for arg in args {
+            cmd.arg(arg);
+        }
         cmd.env("TERM", "xterm-256color");
         for (k, v) in self.env() {
             cmd.env(k, v);
         }
-        cmd.env("PGPASSWORD", ETL_PASSWORD);
-        cmd.env_remove("NO_COLOR");
         cmd.env_remove("KEYWAY_VAULT");
-        cmd.env_remove("KEYWAY_PASSPHRASE");
         cmd.env_remove("PGPASSFILE");
-        spawn_command(cmd)
+        cmd
     }
 }
 
@@ -381,22 +391,9 @@ fn a_rekey_by_another_member_reloads_open_tuis_with_their_own_slot_and_the_remov
 /// `keyway ARGS` as `member` in a fresh pty with no database password anywhere (no
 /// PGPASSWORD, no passfile in its home): keyway must ask on the terminal.
 fn without_db_password(member: &Member, args: &[&str]) -> Spawned {
-    let mut cmd = CommandBuilder::new(binary());
-    cmd.arg("--vault");
-    cmd.arg(&member.url);
-    cmd.arg("--config");
-    cmd.arg(&member.config);
-    for arg in args {
-        cmd.arg(arg);
-    }
-    cmd.env("TERM", "xterm-256color");
-    for (k, v) in member.env() {
-        cmd.env(k, v);
-    }
+    let mut cmd = member.pty_command(args);
     cmd.env("KEYWAY_PASSPHRASE", PASSPHRASE);
     cmd.env_remove("PGPASSWORD");
-    cmd.env_remove("PGPASSFILE");
-    cmd.env_remove("KEYWAY_VAULT");
     spawn_command(cmd)
 }
 
